@@ -1,0 +1,484 @@
+//! The directory itself: users and universal security groups of one forest, with
+//! nested membership. Pure data and rules; persistence is in [`crate::store`].
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use crossforest_shared::sid::rid;
+use crossforest_shared::{DomainSid, ForestName, Sid};
+use serde::{Deserialize, Serialize};
+
+/// Why a directory operation was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DirectoryError {
+    /// No principal has that name or SID.
+    #[error("no user or group named `{0}` exists in this forest")]
+    NotFound(String),
+    /// The name is in another forest.
+    #[error("`{name}` is not in forest `{forest}`")]
+    OtherForest {
+        /// The name as given.
+        name: String,
+        /// This forest.
+        forest: ForestName,
+    },
+    /// A principal with that name already exists.
+    #[error("a user or group named `{0}` already exists")]
+    Exists(String),
+    /// The name is not a valid account name.
+    #[error("`{0}` is not a valid account name: use 1 to 64 characters, none of \\ / [ ] : ; | = , + * ? < > \" @")]
+    InvalidName(String),
+    /// The object is not a group.
+    #[error("`{0}` is not a universal security group")]
+    NotAGroup(String),
+    /// The object is not a user.
+    #[error("`{0}` is not a user")]
+    NotAUser(String),
+    /// The member is already in the group.
+    #[error("`{member}` is already a member of `{group}`")]
+    AlreadyMember {
+        /// The member.
+        member: String,
+        /// The group.
+        group: String,
+    },
+    /// The member is not in the group.
+    #[error("`{member}` is not a member of `{group}`")]
+    NotMember {
+        /// The member.
+        member: String,
+        /// The group.
+        group: String,
+    },
+    /// A password was empty.
+    #[error("the password must not be empty")]
+    EmptyPassword,
+    /// RIDs are exhausted.
+    #[error("the forest has no relative identifiers left")]
+    RidsExhausted,
+    /// Hashing a password failed.
+    #[error("the password could not be hashed")]
+    Hash,
+}
+
+/// A user or a universal security group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Object {
+    /// A user account.
+    User {
+        /// PHC-format argon2 hash; the password itself is never stored.
+        password_hash: String,
+        /// Disabled accounts cannot authenticate or be looked up.
+        enabled: bool,
+    },
+    /// A universal security group; members are RIDs of this forest.
+    UniversalSecurityGroup {
+        /// Direct members (users and groups).
+        members: BTreeSet<u32>,
+    },
+}
+
+/// One directory entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// sAMAccountName.
+    pub name: String,
+    /// What it is.
+    #[serde(flatten)]
+    pub object: Object,
+}
+
+/// A principal as callers see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrincipalInfo {
+    /// SID.
+    pub sid: Sid,
+    /// sAMAccountName.
+    pub name: String,
+    /// True for groups.
+    pub is_group: bool,
+}
+
+/// The directory of one forest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Directory {
+    forest: ForestName,
+    domain_sid: DomainSid,
+    next_rid: u32,
+    entries: BTreeMap<u32, Entry>,
+}
+
+fn valid_name(name: &str) -> bool {
+    const FORBIDDEN: &str = "\\/[]:;|=,+*?<>\"@";
+    let trimmed = name.trim();
+    !trimmed.is_empty()
+        && trimmed == name
+        && name.chars().count() <= 64
+        && !name.chars().any(|c| FORBIDDEN.contains(c) || c.is_control())
+        && !name.chars().all(|c| c == '.')
+}
+
+/// Hashes a password with argon2 (PHC string).
+pub fn hash_password(password: &str) -> Result<String, DirectoryError> {
+    use argon2::password_hash::{PasswordHasher, SaltString};
+    if password.is_empty() {
+        return Err(DirectoryError::EmptyPassword);
+    }
+    let salt = SaltString::generate(&mut rand::rngs::OsRng);
+    argon2::Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|_| DirectoryError::Hash)
+}
+
+/// Checks `password` against a PHC-format argon2 hash.
+pub fn verify_password(hash: &str, password: &str) -> bool {
+    use argon2::password_hash::{PasswordHash, PasswordVerifier};
+    PasswordHash::new(hash).is_ok_and(|parsed| {
+        argon2::Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+    })
+}
+
+impl Directory {
+    /// A new forest with the built-in Administrator (RID 500) in Domain Admins (512).
+    pub fn new(
+        forest: ForestName,
+        domain_sid: DomainSid,
+        administrator_password: &str,
+    ) -> Result<Self, DirectoryError> {
+        let mut entries = BTreeMap::new();
+        entries.insert(
+            rid::ADMINISTRATOR,
+            Entry {
+                name: "Administrator".into(),
+                object: Object::User {
+                    password_hash: hash_password(administrator_password)?,
+                    enabled: true,
+                },
+            },
+        );
+        entries.insert(
+            rid::DOMAIN_ADMINS,
+            Entry {
+                name: "Domain Admins".into(),
+                object: Object::UniversalSecurityGroup {
+                    members: BTreeSet::from([rid::ADMINISTRATOR]),
+                },
+            },
+        );
+        Ok(Self {
+            forest,
+            domain_sid,
+            next_rid: rid::FIRST_ALLOCATED,
+            entries,
+        })
+    }
+
+    /// The forest's DNS name.
+    pub fn forest(&self) -> &ForestName {
+        &self.forest
+    }
+
+    /// The forest's domain SID.
+    pub fn domain_sid(&self) -> DomainSid {
+        self.domain_sid
+    }
+
+    fn info(&self, rid: u32, entry: &Entry) -> PrincipalInfo {
+        PrincipalInfo {
+            sid: self.domain_sid.with_rid(rid),
+            name: entry.name.clone(),
+            is_group: matches!(entry.object, Object::UniversalSecurityGroup { .. }),
+        }
+    }
+
+    /// Strips an optional `DOMAIN\` prefix, refusing other forests' names.
+    fn local_name<'a>(&self, name: &'a str) -> Result<&'a str, DirectoryError> {
+        match name.split_once('\\') {
+            Some((domain, local)) if self.forest.answers_to(domain) => Ok(local),
+            Some(_) => Err(DirectoryError::OtherForest {
+                name: name.to_owned(),
+                forest: self.forest.clone(),
+            }),
+            None => Ok(name),
+        }
+    }
+
+    fn rid_of(&self, name: &str) -> Result<u32, DirectoryError> {
+        let local = self.local_name(name)?;
+        self.entries
+            .iter()
+            .find(|(_, e)| e.name.eq_ignore_ascii_case(local))
+            .map(|(rid, _)| *rid)
+            .ok_or_else(|| DirectoryError::NotFound(name.to_owned()))
+    }
+
+    /// A principal by name (`name` or `DOMAIN\name`).
+    pub fn lookup(&self, name: &str) -> Result<PrincipalInfo, DirectoryError> {
+        let rid = self.rid_of(name)?;
+        let entry = self
+            .entries
+            .get(&rid)
+            .ok_or_else(|| DirectoryError::NotFound(name.to_owned()))?;
+        Ok(self.info(rid, entry))
+    }
+
+    /// A principal by SID.
+    pub fn lookup_sid(&self, sid: &Sid) -> Result<PrincipalInfo, DirectoryError> {
+        if !self.domain_sid.contains(sid) {
+            return Err(DirectoryError::NotFound(sid.to_string()));
+        }
+        let entry = self
+            .entries
+            .get(&sid.rid())
+            .ok_or_else(|| DirectoryError::NotFound(sid.to_string()))?;
+        Ok(self.info(sid.rid(), entry))
+    }
+
+    /// Whether `sid` is an enabled user of this forest.
+    pub fn is_enabled_user(&self, sid: &Sid) -> bool {
+        self.domain_sid.contains(sid)
+            && matches!(
+                self.entries.get(&sid.rid()).map(|e| &e.object),
+                Some(Object::User { enabled: true, .. })
+            )
+    }
+
+    fn allocate(&mut self, name: &str, object: Object) -> Result<PrincipalInfo, DirectoryError> {
+        if !valid_name(name) {
+            return Err(DirectoryError::InvalidName(name.to_owned()));
+        }
+        if self.rid_of(name).is_ok() {
+            return Err(DirectoryError::Exists(name.to_owned()));
+        }
+        let rid = self.next_rid;
+        self.next_rid = rid.checked_add(1).ok_or(DirectoryError::RidsExhausted)?;
+        let entry = Entry {
+            name: name.to_owned(),
+            object,
+        };
+        let info = self.info(rid, &entry);
+        self.entries.insert(rid, entry);
+        Ok(info)
+    }
+
+    /// Creates a user with a password (stored hashed).
+    pub fn add_user(&mut self, name: &str, password: &str) -> Result<PrincipalInfo, DirectoryError> {
+        if !valid_name(name) {
+            return Err(DirectoryError::InvalidName(name.to_owned()));
+        }
+        let password_hash = hash_password(password)?;
+        self.allocate(
+            name,
+            Object::User {
+                password_hash,
+                enabled: true,
+            },
+        )
+    }
+
+    /// Creates an empty universal security group.
+    pub fn add_group(&mut self, name: &str) -> Result<PrincipalInfo, DirectoryError> {
+        self.allocate(
+            name,
+            Object::UniversalSecurityGroup {
+                members: BTreeSet::new(),
+            },
+        )
+    }
+
+    fn group_members_mut(&mut self, group: &str) -> Result<(u32, &mut BTreeSet<u32>), DirectoryError> {
+        let rid = self.rid_of(group)?;
+        match self.entries.get_mut(&rid).map(|e| &mut e.object) {
+            Some(Object::UniversalSecurityGroup { members }) => Ok((rid, members)),
+            _ => Err(DirectoryError::NotAGroup(group.to_owned())),
+        }
+    }
+
+    /// Adds `member` (user or group) to `group`. Circular nesting is allowed, as in
+    /// Active Directory; every reader of membership is cycle-safe.
+    pub fn add_member(&mut self, group: &str, member: &str) -> Result<(), DirectoryError> {
+        let member_rid = self.rid_of(member)?;
+        let (_, members) = self.group_members_mut(group)?;
+        if !members.insert(member_rid) {
+            return Err(DirectoryError::AlreadyMember {
+                member: member.to_owned(),
+                group: group.to_owned(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Removes `member` from `group`.
+    pub fn remove_member(&mut self, group: &str, member: &str) -> Result<(), DirectoryError> {
+        let member_rid = self.rid_of(member)?;
+        let (_, members) = self.group_members_mut(group)?;
+        if !members.remove(&member_rid) {
+            return Err(DirectoryError::NotMember {
+                member: member.to_owned(),
+                group: group.to_owned(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Direct members of a group.
+    pub fn members(&self, group: &str) -> Result<Vec<PrincipalInfo>, DirectoryError> {
+        let rid = self.rid_of(group)?;
+        match self.entries.get(&rid).map(|e| &e.object) {
+            Some(Object::UniversalSecurityGroup { members }) => Ok(members
+                .iter()
+                .filter_map(|m| self.entries.get(m).map(|e| self.info(*m, e)))
+                .collect()),
+            _ => Err(DirectoryError::NotAGroup(group.to_owned())),
+        }
+    }
+
+    /// Every group `sid` belongs to, directly or through nesting; terminates on
+    /// circular nesting.
+    pub fn transitive_groups(&self, sid: &Sid) -> Vec<PrincipalInfo> {
+        if !self.domain_sid.contains(sid) {
+            return Vec::new();
+        }
+        let mut member_of: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+        for (group, entry) in &self.entries {
+            if let Object::UniversalSecurityGroup { members } = &entry.object {
+                for m in members {
+                    member_of.entry(*m).or_default().push(*group);
+                }
+            }
+        }
+        let mut seen = BTreeSet::new();
+        let mut queue = VecDeque::from([sid.rid()]);
+        while let Some(next) = queue.pop_front() {
+            for group in member_of.get(&next).into_iter().flatten() {
+                if seen.insert(*group) {
+                    queue.push_back(*group);
+                }
+            }
+        }
+        seen.remove(&sid.rid());
+        seen.into_iter()
+            .filter_map(|g| self.entries.get(&g).map(|e| self.info(g, e)))
+            .collect()
+    }
+
+    /// Checks a user's password; `None` when the user does not exist, is disabled
+    /// or the password is wrong (callers must not tell which).
+    pub fn authenticate(&self, name: &str, password: &str) -> Option<PrincipalInfo> {
+        let (user, hash) = self.password_hash(name)?;
+        verify_password(&hash, password).then_some(user)
+    }
+
+    /// An enabled user and its password hash, for checking a password outside
+    /// any lock.
+    pub fn password_hash(&self, name: &str) -> Option<(PrincipalInfo, String)> {
+        let rid = self.rid_of(name).ok()?;
+        let entry = self.entries.get(&rid)?;
+        match &entry.object {
+            Object::User {
+                password_hash,
+                enabled: true,
+            } => Some((self.info(rid, entry), password_hash.clone())),
+            _ => None,
+        }
+    }
+
+    /// Every principal, ordered by RID.
+    pub fn principals(&self) -> Vec<PrincipalInfo> {
+        self.entries
+            .iter()
+            .map(|(rid, e)| self.info(*rid, e))
+            .collect()
+    }
+
+    /// Whether `sid` is the Administrator or a (nested) member of Domain Admins.
+    pub fn is_domain_admin(&self, sid: &Sid) -> bool {
+        self.domain_sid.contains(sid)
+            && (sid.rid() == rid::ADMINISTRATOR
+                || self
+                    .transitive_groups(sid)
+                    .iter()
+                    .any(|g| g.sid.rid() == rid::DOMAIN_ADMINS))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fabrikam() -> Result<Directory, DirectoryError> {
+        let forest = "fabrikam.com"
+            .parse()
+            .map_err(|_| DirectoryError::InvalidName("fabrikam.com".into()))?;
+        Directory::new(forest, DomainSid::new(10, 20, 30), "P@ssw0rd!")
+    }
+
+    #[test]
+    fn sids_are_allocated_under_the_domain_sid() -> Result<(), DirectoryError> {
+        let mut dir = fabrikam()?;
+        let alice = dir.add_user("alice", "pw")?;
+        let admins = dir.add_group("Exchange Admins")?;
+        assert_eq!(alice.sid, DomainSid::new(10, 20, 30).with_rid(1101));
+        assert_eq!(admins.sid.rid(), 1102);
+        assert!(admins.is_group);
+        assert_eq!(dir.lookup("FABRIKAM\\exchange admins")?.sid, admins.sid);
+        assert!(matches!(
+            dir.lookup("tailspin\\Exchange Admins"),
+            Err(DirectoryError::OtherForest { .. })
+        ));
+        assert_eq!(dir.add_user("Alice", "pw"), Err(DirectoryError::Exists("Alice".into())));
+        Ok(())
+    }
+
+    #[test]
+    fn nested_groups_resolve_transitively_even_when_circular() -> Result<(), DirectoryError> {
+        let mut dir = fabrikam()?;
+        let alice = dir.add_user("alice", "pw")?;
+        let inner = dir.add_group("Tier 2")?;
+        let outer = dir.add_group("Exchange Admins")?;
+        dir.add_member("Tier 2", "alice")?;
+        dir.add_member("Exchange Admins", "Tier 2")?;
+        dir.add_member("Tier 2", "Exchange Admins")?; // a cycle
+        let groups: Vec<Sid> = dir.transitive_groups(&alice.sid).into_iter().map(|g| g.sid).collect();
+        assert_eq!(groups, vec![inner.sid, outer.sid]);
+        dir.remove_member("Tier 2", "alice")?;
+        assert!(dir.transitive_groups(&alice.sid).is_empty());
+        Ok(())
+    }
+
+    #[test]
+    fn authentication_checks_the_hashed_password() -> Result<(), DirectoryError> {
+        let mut dir = fabrikam()?;
+        dir.add_user("alice", "correct horse")?;
+        assert!(dir.authenticate("alice", "correct horse").is_some());
+        assert!(dir.authenticate("alice", "wrong").is_none());
+        assert!(dir.authenticate("bob", "correct horse").is_none());
+        let json = serde_json::to_string(&dir).map_err(|_| DirectoryError::Hash)?;
+        assert!(!json.contains("correct horse"));
+        Ok(())
+    }
+
+    #[test]
+    fn bad_names_are_refused() -> Result<(), DirectoryError> {
+        let mut dir = fabrikam()?;
+        for bad in ["", " alice", "a\\b", "a,b", "...", &"x".repeat(65)] {
+            assert!(matches!(dir.add_group(bad), Err(DirectoryError::InvalidName(_))), "{bad}");
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn administrator_is_a_domain_admin() -> Result<(), DirectoryError> {
+        let mut dir = fabrikam()?;
+        let alice = dir.add_user("alice", "pw")?;
+        let admin = dir.domain_sid().with_rid(rid::ADMINISTRATOR);
+        assert!(dir.is_domain_admin(&admin));
+        assert!(!dir.is_domain_admin(&alice.sid));
+        dir.add_member("Domain Admins", "alice")?;
+        assert!(dir.is_domain_admin(&alice.sid));
+        Ok(())
+    }
+}

@@ -1,0 +1,22 @@
+//! An account forest: a directory of users and nested universal security groups,
+//! served over gRPC with mutual TLS. It trusts only its own CA (R-TRUST-1),
+//! authenticates its users and issues signed forest tokens, and answers the
+//! resource forest's lookups made with a linked credential it issued (R-TRUST-2).
+//!
+//! # Layout
+//! * [`directory`]: the directory model (pure).
+//! * [`node`]: a loaded node: directory state, CA, token signer.
+//! * [`service`]: the `Directory` and `DirectoryAdmin` gRPC services.
+//! * [`server`]: `serve(listener, node, shutdown)`.
+//! * [`init`]: creating a node on disk.
+//! * [`admin`]: the admin tools' client.
+//! * [`cli`]: the command line.
+
+pub mod admin;
+pub mod cli;
+pub mod config;
+pub mod directory;
+pub mod init;
+pub mod node;
+pub mod server;
+pub mod service;

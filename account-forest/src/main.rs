@@ -1,0 +1,23 @@
+//! `account-forest`: run or administer an account forest node.
+
+use clap::Parser;
+
+/// An account forest of crossforest: users and universal security groups.
+#[derive(Debug, Parser)]
+#[command(name = "account-forest", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: account_forest::cli::Command,
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    crossforest_shared::telemetry::init("info");
+    match account_forest::cli::run(Cli::parse().command).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

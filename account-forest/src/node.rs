@@ -1,0 +1,169 @@
+//! A running account forest's state: directory, CA and token signer.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use crossforest_shared::config::{read_json, write_json, ConfigError};
+use crossforest_shared::pki::{CertificateAuthority, IssuedCertificate, PkiError};
+use crossforest_shared::proto::token::v1::TokenClaims;
+use crossforest_shared::tls::{server_config, ForestTrustStore, TlsError};
+use crossforest_shared::token::{unix_seconds, TokenError, TokenSigner};
+use crossforest_shared::{Principal, Sid};
+use std::sync::{Mutex, MutexGuard};
+
+use crate::config::NodeConfig;
+use crate::directory::{Directory, DirectoryError, PrincipalInfo};
+
+/// Why a node could not start or an operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// Configuration or state file problem.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// Certificates.
+    #[error(transparent)]
+    Pki(#[from] PkiError),
+    /// TLS configuration.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// Token signing.
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    /// A directory rule.
+    #[error(transparent)]
+    Directory(#[from] DirectoryError),
+    /// The data directory has not been initialised.
+    #[error("`{0}` does not exist: run `account-forest init` first")]
+    NotInitialised(String),
+    /// The state belongs to another forest.
+    #[error("`{path}` belongs to forest `{found}`, but the configuration says `{expected}`")]
+    WrongForest {
+        /// The state file.
+        path: String,
+        /// The forest in the file.
+        found: String,
+        /// The configured forest.
+        expected: String,
+    },
+}
+
+/// The account forest: its directory (persisted on every change), its CA (to
+/// issue user credentials) and its token signer.
+#[derive(Debug)]
+pub struct AccountForest {
+    config: NodeConfig,
+    directory: Mutex<Directory>,
+    ca: CertificateAuthority,
+    signer: TokenSigner,
+    server_certificate: IssuedCertificate,
+}
+
+impl AccountForest {
+    /// Loads the node from its configuration.
+    pub fn load(config: NodeConfig) -> Result<Arc<Self>, NodeError> {
+        let path = config.directory_file();
+        let directory: Directory = read_json(&path)?
+            .ok_or_else(|| NodeError::NotInitialised(path.display().to_string()))?;
+        if directory.forest() != &config.forest || directory.domain_sid() != config.domain_sid {
+            return Err(NodeError::WrongForest {
+                path: path.display().to_string(),
+                found: format!("{} {}", directory.forest(), directory.domain_sid()),
+                expected: format!("{} {}", config.forest, config.domain_sid),
+            });
+        }
+        let ca = CertificateAuthority::load(&config.forest, &config.pki_dir)?;
+        let signer = TokenSigner::new(
+            config.forest.clone(),
+            &IssuedCertificate::read_combined(&config.pki_dir.join("token-signing.pem"))?,
+        )?;
+        let server_certificate =
+            IssuedCertificate::read_combined(&config.pki_dir.join("server.pem"))?;
+        Ok(Arc::new(Self {
+            config,
+            directory: Mutex::new(directory),
+            ca,
+            signer,
+            server_certificate,
+        }))
+    }
+
+    /// The node's configuration.
+    pub fn config(&self) -> &NodeConfig {
+        &self.config
+    }
+
+    /// The TLS server configuration: this forest's CA only (R-TRUST-1).
+    pub fn tls_config(&self) -> Result<Arc<rustls::ServerConfig>, NodeError> {
+        let mut trust = ForestTrustStore::new();
+        trust.trust(self.config.forest.clone(), self.ca.certificate_pem())?;
+        Ok(server_config(&trust, &self.server_certificate)?)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Directory> {
+        // No code panics while holding the lock; recover the data if it ever did.
+        self.directory.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Reads the directory.
+    pub fn read<T>(&self, f: impl FnOnce(&Directory) -> T) -> T {
+        f(&self.lock())
+    }
+
+    /// Changes the directory: `f` runs on a copy, which is persisted and only then
+    /// becomes current, so a failed change leaves nothing half-applied.
+    pub fn change<T>(
+        &self,
+        f: impl FnOnce(&mut Directory) -> Result<T, DirectoryError>,
+    ) -> Result<T, NodeError> {
+        let mut guard = self.lock();
+        let mut next = guard.clone();
+        let out = f(&mut next)?;
+        write_json(&self.config.directory_file(), &next)?;
+        *guard = next;
+        Ok(out)
+    }
+
+    /// Issues a client credential for a principal of this forest.
+    pub fn issue_credential(&self, principal: &PrincipalInfo) -> Result<IssuedCertificate, NodeError> {
+        Ok(self.ca.issue_principal(
+            &Principal {
+                forest: self.config.forest.clone(),
+                sid: principal.sid,
+            },
+            &principal.name,
+        )?)
+    }
+
+    /// This forest's CA certificate, PEM.
+    pub fn ca_pem(&self) -> &str {
+        self.ca.certificate_pem()
+    }
+
+    /// Signs a token for `user` with its transitive `groups`, for `audience`.
+    pub fn sign_token(
+        &self,
+        user: &PrincipalInfo,
+        groups: &[PrincipalInfo],
+        audience: &str,
+    ) -> Result<(String, i64), NodeError> {
+        let now = SystemTime::now();
+        let expires = now + Duration::from_secs(self.config.token_lifetime_secs);
+        let id: [u8; 16] = rand::random();
+        let claims = TokenClaims {
+            user_sid: user.sid.to_string(),
+            user_name: user.name.clone(),
+            group_sids: groups.iter().map(|g| g.sid.to_string()).collect(),
+            issuer: self.config.forest.to_string(),
+            audience: audience.to_owned(),
+            issued_at: unix_seconds(now),
+            expires_at: unix_seconds(expires),
+            token_id: id.iter().map(|b| format!("{b:02x}")).collect(),
+        };
+        Ok((self.signer.sign(&claims)?, claims.expires_at))
+    }
+
+    /// Whether `sid` is an enabled user of this forest.
+    pub fn is_enabled_user(&self, sid: &Sid) -> bool {
+        self.read(|d| d.is_enabled_user(sid))
+    }
+}

@@ -1,0 +1,40 @@
+//! Serving an account forest: `serve(listener, node, shutdown)`.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use crossforest_shared::proto::directory::v1::directory_admin_server::DirectoryAdminServer;
+use crossforest_shared::proto::directory::v1::directory_server::DirectoryServer;
+use crossforest_shared::serve::tls_incoming;
+use tokio::net::TcpListener;
+
+use crate::node::{AccountForest, NodeError};
+use crate::service::DirectoryService;
+
+/// Why serving stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The node could not be set up.
+    #[error(transparent)]
+    Node(#[from] NodeError),
+    /// The gRPC transport failed.
+    #[error("the gRPC server failed: {0}")]
+    Transport(#[from] tonic::transport::Error),
+}
+
+/// Serves `node` on `listener` (already bound) until `shutdown` completes;
+/// in-flight requests finish first.
+pub async fn serve(
+    listener: TcpListener,
+    node: Arc<AccountForest>,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), ServeError> {
+    let incoming = tls_incoming(listener, node.tls_config()?);
+    let service = DirectoryService::new(node);
+    tonic::transport::Server::builder()
+        .add_service(DirectoryServer::new(service.clone()))
+        .add_service(DirectoryAdminServer::new(service))
+        .serve_with_incoming_shutdown(incoming, shutdown)
+        .await?;
+    Ok(())
+}

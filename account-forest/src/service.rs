@@ -1,0 +1,294 @@
+//! The gRPC services of an account forest: `Directory` (users, and the resource
+//! forest's linked credential) and `DirectoryAdmin` (the directory's own tools).
+
+use std::sync::Arc;
+
+use crossforest_shared::proto::directory::v1 as pb;
+use crossforest_shared::serve::caller;
+use crossforest_shared::{ForestName, Principal, Sid};
+use tonic::{Request, Response, Status};
+
+use crate::directory::{verify_password, DirectoryError, PrincipalInfo};
+use crate::node::{AccountForest, NodeError};
+
+/// Longest name or password accepted on the wire.
+const MAX_FIELD_LEN: usize = 1024;
+
+/// Both services, over one shared node.
+#[derive(Debug, Clone)]
+pub struct DirectoryService {
+    node: Arc<AccountForest>,
+}
+
+impl DirectoryService {
+    /// Services over `node`.
+    pub fn new(node: Arc<AccountForest>) -> Self {
+        Self { node }
+    }
+
+    fn to_proto(&self, p: &PrincipalInfo) -> pb::Principal {
+        pb::Principal {
+            sid: p.sid.to_string(),
+            name: p.name.clone(),
+            kind: if p.is_group {
+                pb::PrincipalKind::UniversalSecurityGroup
+            } else {
+                pb::PrincipalKind::User
+            } as i32,
+            forest: self.node.config().forest.to_string(),
+        }
+    }
+
+    /// The caller, who must be an enabled user of this forest. The TLS layer has
+    /// already refused certificates of any other forest (R-TRUST-1).
+    fn member_caller<T>(&self, request: &Request<T>) -> Result<Principal, Status> {
+        let principal = caller(request)?;
+        if principal.forest != self.node.config().forest
+            || !self.node.is_enabled_user(&principal.sid)
+        {
+            return Err(Status::permission_denied(format!(
+                "`{}` is not an enabled account of {}",
+                principal.sid,
+                self.node.config().forest
+            )));
+        }
+        Ok(principal)
+    }
+
+    fn admin_caller<T>(&self, request: &Request<T>) -> Result<Principal, Status> {
+        let principal = self.member_caller(request)?;
+        if !self.node.read(|d| d.is_domain_admin(&principal.sid)) {
+            return Err(Status::permission_denied(format!(
+                "`{}` is not a member of Domain Admins of {}",
+                principal.sid,
+                self.node.config().forest
+            )));
+        }
+        Ok(principal)
+    }
+}
+
+fn check_len(field: &str, value: &str) -> Result<(), Status> {
+    if value.len() > MAX_FIELD_LEN {
+        return Err(Status::invalid_argument(format!(
+            "`{field}` is longer than {MAX_FIELD_LEN} bytes"
+        )));
+    }
+    Ok(())
+}
+
+fn status(err: NodeError) -> Status {
+    match err {
+        NodeError::Directory(e) => directory_status(e),
+        other => {
+            tracing::error!(error = %other, "internal error");
+            Status::internal("the directory could not complete the request")
+        }
+    }
+}
+
+fn directory_status(err: DirectoryError) -> Status {
+    match err {
+        DirectoryError::NotFound(_) | DirectoryError::OtherForest { .. } => {
+            Status::not_found(err.to_string())
+        }
+        DirectoryError::Exists(_) | DirectoryError::AlreadyMember { .. } => {
+            Status::already_exists(err.to_string())
+        }
+        DirectoryError::RidsExhausted | DirectoryError::Hash => Status::internal(err.to_string()),
+        _ => Status::invalid_argument(err.to_string()),
+    }
+}
+
+#[tonic::async_trait]
+impl pb::directory_server::Directory for DirectoryService {
+    async fn authenticate(
+        &self,
+        request: Request<pb::AuthenticateRequest>,
+    ) -> Result<Response<pb::AuthenticateResponse>, Status> {
+        let principal = self.member_caller(&request)?;
+        let req = request.into_inner();
+        check_len("user", &req.user)?;
+        check_len("password", &req.password)?;
+        let audience: ForestName = req
+            .audience
+            .parse()
+            .map_err(|e: crossforest_shared::identity::IdentityError| {
+                Status::invalid_argument(format!("audience: {e}"))
+            })?;
+        let candidate = self.node.read(|d| d.password_hash(&req.user));
+        // Hash checks are slow by design: run them off the async workers, and
+        // outside the directory lock.
+        let user = match candidate {
+            Some((user, hash)) => {
+                let password = req.password;
+                let ok = tokio::task::spawn_blocking(move || verify_password(&hash, &password))
+                    .await
+                    .unwrap_or(false);
+                ok.then_some(user)
+            }
+            None => None,
+        }
+        .ok_or_else(|| Status::unauthenticated("the user name or password is incorrect"))?;
+        let groups = self.node.read(|d| d.transitive_groups(&user.sid));
+        if user.sid != principal.sid {
+            return Err(Status::permission_denied(format!(
+                "the client certificate belongs to `{}`, not to `{}`",
+                principal.sid, req.user
+            )));
+        }
+        let (token, expires_at) = self
+            .node
+            .sign_token(&user, &groups, audience.as_str())
+            .map_err(status)?;
+        tracing::info!(user = %user.sid, %audience, groups = groups.len(), "token issued");
+        Ok(Response::new(pb::AuthenticateResponse {
+            token,
+            user: Some(self.to_proto(&user)),
+            groups: groups.iter().map(|g| self.to_proto(g)).collect(),
+            expires_at,
+        }))
+    }
+
+    async fn lookup_principal(
+        &self,
+        request: Request<pb::LookupPrincipalRequest>,
+    ) -> Result<Response<pb::LookupPrincipalResponse>, Status> {
+        let principal = self.member_caller(&request)?;
+        let name = request.into_inner().name;
+        check_len("name", &name)?;
+        let found = self
+            .node
+            .read(|d| d.lookup(&name))
+            
+            .map_err(directory_status)?;
+        tracing::info!(caller = %principal.sid, %name, sid = %found.sid, "principal looked up");
+        Ok(Response::new(pb::LookupPrincipalResponse {
+            principal: Some(self.to_proto(&found)),
+        }))
+    }
+
+    async fn resolve_token_groups(
+        &self,
+        request: Request<pb::ResolveTokenGroupsRequest>,
+    ) -> Result<Response<pb::ResolveTokenGroupsResponse>, Status> {
+        self.member_caller(&request)?;
+        let sid: Sid = request
+            .into_inner()
+            .user_sid
+            .parse()
+            .map_err(|e: crossforest_shared::sid::SidError| {
+                Status::invalid_argument(format!("user_sid: {e}"))
+            })?;
+        let (user, groups) = self
+            .node
+            .read(|d| d.lookup_sid(&sid).map(|u| (u, d.transitive_groups(&sid))))
+            
+            .map_err(directory_status)?;
+        Ok(Response::new(pb::ResolveTokenGroupsResponse {
+            user: Some(self.to_proto(&user)),
+            groups: groups.iter().map(|g| self.to_proto(g)).collect(),
+        }))
+    }
+}
+
+#[tonic::async_trait]
+impl pb::directory_admin_server::DirectoryAdmin for DirectoryService {
+    async fn add_user(
+        &self,
+        request: Request<pb::AddUserRequest>,
+    ) -> Result<Response<pb::AddUserResponse>, Status> {
+        let admin = self.admin_caller(&request)?;
+        let req = request.into_inner();
+        check_len("name", &req.name)?;
+        check_len("password", &req.password)?;
+        let user = self
+            .node
+            .change(|d| d.add_user(&req.name, &req.password))
+            
+            .map_err(status)?;
+        let credential = self.node.issue_credential(&user).map_err(status)?;
+        tracing::info!(admin = %admin.sid, user = %user.sid, name = %user.name, "user created");
+        Ok(Response::new(pb::AddUserResponse {
+            user: Some(self.to_proto(&user)),
+            credential: Some(pb::Credential {
+                certificate_pem: credential.certificate_pem,
+                private_key_pem: credential.private_key_pem,
+                ca_certificate_pem: self.node.ca_pem().to_owned(),
+            }),
+        }))
+    }
+
+    async fn add_group(
+        &self,
+        request: Request<pb::AddGroupRequest>,
+    ) -> Result<Response<pb::AddGroupResponse>, Status> {
+        let admin = self.admin_caller(&request)?;
+        let name = request.into_inner().name;
+        check_len("name", &name)?;
+        let group = self
+            .node
+            .change(|d| d.add_group(&name))
+            
+            .map_err(status)?;
+        tracing::info!(admin = %admin.sid, group = %group.sid, %name, "group created");
+        Ok(Response::new(pb::AddGroupResponse {
+            group: Some(self.to_proto(&group)),
+        }))
+    }
+
+    async fn add_group_member(
+        &self,
+        request: Request<pb::GroupMemberRequest>,
+    ) -> Result<Response<pb::GroupMemberResponse>, Status> {
+        self.change_membership(request, true).await
+    }
+
+    async fn remove_group_member(
+        &self,
+        request: Request<pb::GroupMemberRequest>,
+    ) -> Result<Response<pb::GroupMemberResponse>, Status> {
+        self.change_membership(request, false).await
+    }
+
+    async fn list_principals(
+        &self,
+        request: Request<pb::ListPrincipalsRequest>,
+    ) -> Result<Response<pb::ListPrincipalsResponse>, Status> {
+        self.admin_caller(&request)?;
+        let all = self.node.read(|d| d.principals());
+        Ok(Response::new(pb::ListPrincipalsResponse {
+            principals: all.iter().map(|p| self.to_proto(p)).collect(),
+        }))
+    }
+}
+
+impl DirectoryService {
+    async fn change_membership(
+        &self,
+        request: Request<pb::GroupMemberRequest>,
+        add: bool,
+    ) -> Result<Response<pb::GroupMemberResponse>, Status> {
+        let admin = self.admin_caller(&request)?;
+        let req = request.into_inner();
+        check_len("group", &req.group)?;
+        check_len("member", &req.member)?;
+        let (group, members) = self
+            .node
+            .change(|d| {
+                if add {
+                    d.add_member(&req.group, &req.member)?;
+                } else {
+                    d.remove_member(&req.group, &req.member)?;
+                }
+                Ok((d.lookup(&req.group)?, d.members(&req.group)?))
+            })
+            
+            .map_err(status)?;
+        tracing::info!(admin = %admin.sid, group = %group.sid, member = %req.member, add, "membership changed");
+        Ok(Response::new(pb::GroupMemberResponse {
+            group: Some(self.to_proto(&group)),
+            members: members.iter().map(|m| self.to_proto(m)).collect(),
+        }))
+    }
+}

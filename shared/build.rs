@@ -1,0 +1,16 @@
+//! Compiles the `.proto` contracts with protox (a protobuf compiler written in Rust,
+//! so no system `protoc` is needed) and generates prost messages and tonic services.
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let files = [
+        "../proto/crossforest/directory/v1/directory.proto",
+        "../proto/crossforest/management/v1/management.proto",
+        "../proto/crossforest/token/v1/token.proto",
+    ];
+    let descriptors = protox::compile(files, ["../proto"])?;
+    tonic_prost_build::configure().compile_fds(descriptors)?;
+    for file in files {
+        println!("cargo:rerun-if-changed={file}");
+    }
+    Ok(())
+}

@@ -1,0 +1,55 @@
+//! Everything the crossforest nodes share: security identifiers, the generated
+//! protocol code, the forests' PKI, mutual-TLS configuration with per-forest trust
+//! stores, and signed forest tokens.
+//!
+//! # Layout
+//! * [`sid`]: `Sid` and `DomainSid`, parsed once at the edge.
+//! * [`identity`]: forest names, the `forest://` URI carried by certificates, and
+//!   the typed [`identity::Principal`] a peer certificate turns into.
+//! * [`pki`]: certificate authorities and certificate issue with rcgen.
+//! * [`tls`]: rustls configurations; the client-certificate verifier that checks
+//!   each certificate only against the CA of the forest it names.
+//! * [`token`]: forest tokens, signed by an account forest and verified by the
+//!   resource forest.
+//! * [`serve`]: the TLS accept loop that feeds tonic servers.
+//! * [`client`]: mTLS channels to a forest.
+//! * [`proto`]: generated prost messages and tonic services.
+
+pub mod client;
+pub mod config;
+pub mod identity;
+pub mod pki;
+pub mod serve;
+pub mod sid;
+pub mod telemetry;
+pub mod tls;
+pub mod token;
+
+/// Generated protocol code, one module per versioned package.
+#[allow(missing_docs, clippy::all, clippy::pedantic)]
+pub mod proto {
+    /// `crossforest.directory.v1`: the account forest's directory.
+    pub mod directory {
+        /// Version 1.
+        pub mod v1 {
+            tonic::include_proto!("crossforest.directory.v1");
+        }
+    }
+    /// `crossforest.token.v1`: forest tokens.
+    pub mod token {
+        /// Version 1.
+        pub mod v1 {
+            tonic::include_proto!("crossforest.token.v1");
+        }
+    }
+    /// `crossforest.management.v1`: Exchange management on the resource forest.
+    pub mod management {
+        /// Version 1.
+        pub mod v1 {
+            tonic::include_proto!("crossforest.management.v1");
+        }
+    }
+}
+
+pub use identity::{ForestName, Principal};
+pub use sid::{DomainSid, Sid};

@@ -1,0 +1,389 @@
+//! Each forest's certificate authority, and the certificates it issues, made with
+//! rcgen.
+//!
+//! * Server certificates carry DNS SANs (the forest name and `localhost`) and the
+//!   `serverAuth` usage only.
+//! * Principal certificates (users and service accounts) carry exactly one URI SAN,
+//!   `forest://<forest>/sid/<SID>`, and the `clientAuth` usage only.
+//! * The token-signing certificate carries `forest://<forest>/token-signing` and the
+//!   `documentSigning` usage only, so that a TLS key can never sign tokens and the
+//!   token key can never open a TLS session.
+
+use std::path::Path;
+
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose,
+    IsCa, Issuer, KeyPair, KeyUsagePurpose, SanType, SerialNumber,
+};
+use rustls_pki_types::CertificateDer;
+use time::{Duration, OffsetDateTime};
+
+use crate::identity::{ForestName, ForestUri, Principal};
+
+/// `id-kp-documentSigning` (RFC 9336), the usage of token-signing certificates.
+pub const DOCUMENT_SIGNING_OID: &[u64] = &[1, 3, 6, 1, 5, 5, 7, 3, 36];
+
+/// How long issued leaf certificates stay valid.
+pub const LEAF_VALIDITY: Duration = Duration::days(365);
+const CA_VALIDITY: Duration = Duration::days(3650);
+
+/// Why a certificate could not be issued, loaded or stored.
+#[derive(Debug, thiserror::Error)]
+pub enum PkiError {
+    /// rcgen refused the parameters or the key.
+    #[error("certificate generation failed: {0}")]
+    Generate(#[from] rcgen::Error),
+    /// A PEM file holds no certificate or no key.
+    #[error("`{path}` holds no {what}")]
+    Missing {
+        /// The file.
+        path: String,
+        /// "certificate" or "private key".
+        what: &'static str,
+    },
+    /// Reading or writing a file failed.
+    #[error("cannot access `{path}`: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+}
+
+/// A certificate and its private key, both PEM.
+#[derive(Clone)]
+pub struct IssuedCertificate {
+    /// The certificate, PEM.
+    pub certificate_pem: String,
+    /// The PKCS#8 private key, PEM. Never logged.
+    pub private_key_pem: String,
+}
+
+impl std::fmt::Debug for IssuedCertificate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedCertificate")
+            .field("certificate_pem", &self.certificate_pem)
+            .field("private_key_pem", &"<redacted>")
+            .finish()
+    }
+}
+
+impl IssuedCertificate {
+    /// Certificate followed by key, the layout of a credential file.
+    pub fn to_combined_pem(&self) -> String {
+        format!("{}{}", self.certificate_pem, self.private_key_pem)
+    }
+
+    /// Reads a credential file holding a certificate and a private key.
+    pub fn read_combined(path: &Path) -> Result<Self, PkiError> {
+        let text = read_text(path)?;
+        let certificate_pem = pem_blocks(&text, "CERTIFICATE");
+        let private_key_pem = pem_blocks(&text, "PRIVATE KEY");
+        let missing = |what| PkiError::Missing {
+            path: path.display().to_string(),
+            what,
+        };
+        if certificate_pem.is_empty() {
+            return Err(missing("certificate"));
+        }
+        if private_key_pem.is_empty() {
+            return Err(missing("private key"));
+        }
+        Ok(Self {
+            certificate_pem,
+            private_key_pem,
+        })
+    }
+
+    /// Writes certificate and key into one file, readable by the owner only.
+    pub fn write_combined(&self, path: &Path) -> Result<(), PkiError> {
+        write_private(path, &self.to_combined_pem())
+    }
+
+    /// The certificate, DER.
+    pub fn certificate_der(&self) -> Result<CertificateDer<'static>, PkiError> {
+        first_certificate_der(&self.certificate_pem, "issued certificate")
+    }
+}
+
+/// A forest's certificate authority.
+pub struct CertificateAuthority {
+    forest: ForestName,
+    certificate_pem: String,
+    certificate_der: CertificateDer<'static>,
+    key: KeyPair,
+}
+
+impl std::fmt::Debug for CertificateAuthority {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CertificateAuthority")
+            .field("forest", &self.forest)
+            .finish_non_exhaustive()
+    }
+}
+
+fn random_serial() -> SerialNumber {
+    let mut bytes: [u8; 16] = rand::random();
+    bytes[0] &= 0x7f; // keep it positive
+    SerialNumber::from_slice(&bytes)
+}
+
+fn base_params(common_name: &str, validity: Duration) -> CertificateParams {
+    let mut params = CertificateParams::default();
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::CommonName, common_name);
+    params.distinguished_name = dn;
+    let now = OffsetDateTime::now_utc();
+    params.not_before = now - Duration::minutes(5);
+    params.not_after = now + validity;
+    params.serial_number = Some(random_serial());
+    params.use_authority_key_identifier_extension = true;
+    params
+}
+
+impl CertificateAuthority {
+    /// A new self-signed CA for `forest`.
+    pub fn generate(forest: &ForestName) -> Result<Self, PkiError> {
+        let mut params = base_params(&format!("{forest} Forest Root CA"), CA_VALIDITY);
+        params
+            .distinguished_name
+            .push(DnType::OrganizationName, forest.as_str());
+        params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+        params.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
+        params.use_authority_key_identifier_extension = false;
+        let key = KeyPair::generate()?;
+        let cert = params.self_signed(&key)?;
+        Ok(Self {
+            forest: forest.clone(),
+            certificate_pem: cert.pem(),
+            certificate_der: cert.der().clone(),
+            key,
+        })
+    }
+
+    /// Loads a CA from its certificate and key, PEM.
+    pub fn from_pem(
+        forest: &ForestName,
+        certificate_pem: &str,
+        key_pem: &str,
+    ) -> Result<Self, PkiError> {
+        Ok(Self {
+            forest: forest.clone(),
+            certificate_pem: certificate_pem.to_owned(),
+            certificate_der: first_certificate_der(certificate_pem, "CA certificate")?,
+            key: KeyPair::from_pem(key_pem)?,
+        })
+    }
+
+    /// Loads a CA from `ca.pem` and `ca.key` in `dir`.
+    pub fn load(forest: &ForestName, dir: &Path) -> Result<Self, PkiError> {
+        let cert = read_text(&dir.join("ca.pem"))?;
+        let key = read_text(&dir.join("ca.key"))?;
+        Self::from_pem(forest, &cert, &key)
+    }
+
+    /// Stores the CA as `ca.pem` and `ca.key` (owner-only) in `dir`.
+    pub fn store(&self, dir: &Path) -> Result<(), PkiError> {
+        write_public(&dir.join("ca.pem"), &self.certificate_pem)?;
+        write_private(&dir.join("ca.key"), &self.key.serialize_pem())
+    }
+
+    /// The forest this CA belongs to.
+    pub fn forest(&self) -> &ForestName {
+        &self.forest
+    }
+
+    /// The CA certificate, PEM: what a peer that trusts this forest stores.
+    pub fn certificate_pem(&self) -> &str {
+        &self.certificate_pem
+    }
+
+    /// The CA certificate, DER.
+    pub fn certificate_der(&self) -> &CertificateDer<'static> {
+        &self.certificate_der
+    }
+
+    /// Signs arbitrary parameters with this CA; the building block of the other
+    /// `issue_*` functions, public so that tests can make deliberately bad
+    /// certificates (expired, two URI SANs, wrong usage).
+    pub fn issue(&self, params: &CertificateParams) -> Result<IssuedCertificate, PkiError> {
+        let key = KeyPair::generate()?;
+        let issuer = Issuer::from_ca_cert_der(&self.certificate_der, &self.key)?;
+        let cert = params.signed_by(&key, &issuer)?;
+        Ok(IssuedCertificate {
+            certificate_pem: cert.pem(),
+            private_key_pem: key.serialize_pem(),
+        })
+    }
+
+    /// Parameters of a server certificate for this forest: DNS SANs for the forest
+    /// name, `localhost` and `extra_dns_names`, `serverAuth` only.
+    pub fn server_params(&self, extra_dns_names: &[String]) -> Result<CertificateParams, PkiError> {
+        let mut params = base_params(self.forest.as_str(), LEAF_VALIDITY);
+        let mut names = vec![self.forest.to_string(), "localhost".to_owned()];
+        names.extend(extra_dns_names.iter().cloned());
+        params.subject_alt_names = names
+            .into_iter()
+            .map(|n| n.try_into().map(SanType::DnsName))
+            .collect::<Result<_, _>>()?;
+        params
+            .subject_alt_names
+            .push(SanType::IpAddress(std::net::Ipv4Addr::LOCALHOST.into()));
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        Ok(params)
+    }
+
+    /// Issues a server certificate (see [`Self::server_params`]).
+    pub fn issue_server(&self, extra_dns_names: &[String]) -> Result<IssuedCertificate, PkiError> {
+        self.issue(&self.server_params(extra_dns_names)?)
+    }
+
+    /// Parameters of a client certificate for `principal`, with `common_name` as
+    /// subject: one URI SAN, `clientAuth` only.
+    pub fn principal_params(
+        &self,
+        principal: &Principal,
+        common_name: &str,
+    ) -> Result<CertificateParams, PkiError> {
+        let mut params = base_params(common_name, LEAF_VALIDITY);
+        params.subject_alt_names = vec![SanType::URI(principal.uri().to_string().try_into()?)];
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        Ok(params)
+    }
+
+    /// Issues a client certificate for `principal` (see [`Self::principal_params`]).
+    pub fn issue_principal(
+        &self,
+        principal: &Principal,
+        common_name: &str,
+    ) -> Result<IssuedCertificate, PkiError> {
+        self.issue(&self.principal_params(principal, common_name)?)
+    }
+
+    /// Issues the certificate of this forest's token-signing key.
+    pub fn issue_token_signing(&self) -> Result<IssuedCertificate, PkiError> {
+        let mut params = base_params(&format!("{} Token Signing", self.forest), LEAF_VALIDITY);
+        let uri = ForestUri::TokenSigning(self.forest.clone()).to_string();
+        params.subject_alt_names = vec![SanType::URI(uri.try_into()?)];
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::Other(
+            DOCUMENT_SIGNING_OID.to_vec(),
+        )];
+        self.issue(&params)
+    }
+}
+
+/// The PEM blocks of one label (`CERTIFICATE`, `PRIVATE KEY`) in `text`, joined.
+fn pem_blocks(text: &str, label: &str) -> String {
+    let begin = format!("-----BEGIN {label}-----");
+    let end = format!("-----END {label}-----");
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find(&begin) {
+        let Some(stop) = rest[start..].find(&end) else {
+            break;
+        };
+        let stop = start + stop + end.len();
+        out.push_str(&rest[start..stop]);
+        out.push('\n');
+        rest = &rest[stop..];
+    }
+    out
+}
+
+/// The first certificate of a PEM text, DER.
+pub fn first_certificate_der(pem: &str, what: &str) -> Result<CertificateDer<'static>, PkiError> {
+    let mut reader = pem.as_bytes();
+    let first = rustls_pemfile::certs(&mut reader).next().and_then(Result::ok);
+    first.ok_or_else(|| PkiError::Missing {
+            path: what.to_owned(),
+            what: "certificate",
+        })
+}
+
+/// Reads a text file, naming it in the error.
+pub fn read_text(path: &Path) -> Result<String, PkiError> {
+    std::fs::read_to_string(path).map_err(|source| PkiError::Io {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> PkiError + '_ {
+    move |source| PkiError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// Writes a public file (certificates).
+pub fn write_public(path: &Path, text: &str) -> Result<(), PkiError> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(io_error(parent))?;
+    }
+    std::fs::write(path, text).map_err(io_error(path))
+}
+
+/// Writes a secret file (keys, passwords), readable by its owner only.
+pub fn write_private(path: &Path, text: &str) -> Result<(), PkiError> {
+    use std::io::Write;
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(io_error(parent))?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).map_err(io_error(path))?;
+    file.write_all(text.as_bytes()).map_err(io_error(path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sid::DomainSid;
+
+    #[test]
+    fn principal_certificate_carries_one_uri_naming_the_principal() -> Result<(), Box<dyn std::error::Error>> {
+        let forest: ForestName = "fabrikam.com".parse()?;
+        let ca = CertificateAuthority::generate(&forest)?;
+        let principal = Principal {
+            forest,
+            sid: DomainSid::new(1, 2, 3).with_rid(1105),
+        };
+        let issued = ca.issue_principal(&principal, "alice")?;
+        let der = issued.certificate_der()?;
+        assert_eq!(
+            ForestUri::of_certificate(&der)?,
+            ForestUri::Principal(principal)
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn combined_credential_file_round_trips() -> Result<(), Box<dyn std::error::Error>> {
+        let forest: ForestName = "fabrikam.com".parse()?;
+        let ca = CertificateAuthority::generate(&forest)?;
+        let issued = ca.issue_server(&[])?;
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("server.pem");
+        issued.write_combined(&path)?;
+        let back = IssuedCertificate::read_combined(&path)?;
+        assert_eq!(back.certificate_pem.trim(), issued.certificate_pem.trim());
+        assert_eq!(back.private_key_pem.trim(), issued.private_key_pem.trim());
+        ca.store(dir.path())?;
+        let loaded = CertificateAuthority::load(&forest, dir.path())?;
+        assert_eq!(loaded.certificate_der(), ca.certificate_der());
+        Ok(())
+    }
+}
