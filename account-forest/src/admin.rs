@@ -82,7 +82,12 @@ impl DirectoryAdmin {
             group: group.to_owned(),
             member: member.to_owned(),
         };
-        Ok(self.client.add_group_member(request).await?.into_inner().members)
+        Ok(self
+            .client
+            .add_group_member(request)
+            .await?
+            .into_inner()
+            .members)
     }
 
     /// Removes `member` from `group`; returns the group's members afterwards.

@@ -192,10 +192,15 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         }) => {
             let password = read_password(&password_file)?;
             let (user, credential) = admin(&target).await?.add_user(&name, &password).await?;
-            let out = credential_out
-                .unwrap_or_else(|| credential_path(&node_dir(&target.config), &name));
+            let out =
+                credential_out.unwrap_or_else(|| credential_path(&node_dir(&target.config), &name));
             credential.write_combined(&out)?;
-            println!("created user {} ({}); credential written to {}", user.name, user.sid, out.display());
+            println!(
+                "created user {} ({}); credential written to {}",
+                user.name,
+                user.sid,
+                out.display()
+            );
         }
         Command::User(UserCommand::List { target }) => {
             for p in admin(&target).await?.list().await? {
@@ -205,7 +210,10 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Group(GroupCommand::Add { target, name }) => {
             let group = admin(&target).await?.add_group(&name).await?;
-            println!("created universal security group {} ({})", group.name, group.sid);
+            println!(
+                "created universal security group {} ({})",
+                group.name, group.sid
+            );
         }
         Command::Group(GroupCommand::AddMember {
             target,

@@ -114,7 +114,9 @@ fn valid_name(name: &str) -> bool {
     !trimmed.is_empty()
         && trimmed == name
         && name.chars().count() <= 64
-        && !name.chars().any(|c| FORBIDDEN.contains(c) || c.is_control())
+        && !name
+            .chars()
+            .any(|c| FORBIDDEN.contains(c) || c.is_control())
         && !name.chars().all(|c| c == '.')
 }
 
@@ -265,7 +267,11 @@ impl Directory {
     }
 
     /// Creates a user with a password (stored hashed).
-    pub fn add_user(&mut self, name: &str, password: &str) -> Result<PrincipalInfo, DirectoryError> {
+    pub fn add_user(
+        &mut self,
+        name: &str,
+        password: &str,
+    ) -> Result<PrincipalInfo, DirectoryError> {
         if !valid_name(name) {
             return Err(DirectoryError::InvalidName(name.to_owned()));
         }
@@ -289,7 +295,10 @@ impl Directory {
         )
     }
 
-    fn group_members_mut(&mut self, group: &str) -> Result<(u32, &mut BTreeSet<u32>), DirectoryError> {
+    fn group_members_mut(
+        &mut self,
+        group: &str,
+    ) -> Result<(u32, &mut BTreeSet<u32>), DirectoryError> {
         let rid = self.rid_of(group)?;
         match self.entries.get_mut(&rid).map(|e| &mut e.object) {
             Some(Object::UniversalSecurityGroup { members }) => Ok((rid, members)),
@@ -429,7 +438,10 @@ mod tests {
             dir.lookup("tailspin\\Exchange Admins"),
             Err(DirectoryError::OtherForest { .. })
         ));
-        assert_eq!(dir.add_user("Alice", "pw"), Err(DirectoryError::Exists("Alice".into())));
+        assert_eq!(
+            dir.add_user("Alice", "pw"),
+            Err(DirectoryError::Exists("Alice".into()))
+        );
         Ok(())
     }
 
@@ -442,7 +454,11 @@ mod tests {
         dir.add_member("Tier 2", "alice")?;
         dir.add_member("Exchange Admins", "Tier 2")?;
         dir.add_member("Tier 2", "Exchange Admins")?; // a cycle
-        let groups: Vec<Sid> = dir.transitive_groups(&alice.sid).into_iter().map(|g| g.sid).collect();
+        let groups: Vec<Sid> = dir
+            .transitive_groups(&alice.sid)
+            .into_iter()
+            .map(|g| g.sid)
+            .collect();
         assert_eq!(groups, vec![inner.sid, outer.sid]);
         dir.remove_member("Tier 2", "alice")?;
         assert!(dir.transitive_groups(&alice.sid).is_empty());
@@ -465,7 +481,10 @@ mod tests {
     fn bad_names_are_refused() -> Result<(), DirectoryError> {
         let mut dir = fabrikam()?;
         for bad in ["", " alice", "a\\b", "a,b", "...", &"x".repeat(65)] {
-            assert!(matches!(dir.add_group(bad), Err(DirectoryError::InvalidName(_))), "{bad}");
+            assert!(
+                matches!(dir.add_group(bad), Err(DirectoryError::InvalidName(_))),
+                "{bad}"
+            );
         }
         Ok(())
     }

@@ -43,13 +43,15 @@ pub fn credential_path(dir: &Path, user: &str) -> PathBuf {
 pub fn init(options: &InitOptions) -> Result<NodeConfig, NodeError> {
     let config_path = options.dir.join("node.toml");
     if config_path.exists() {
-        return Err(NodeError::Config(crossforest_shared::config::ConfigError::Io {
-            path: config_path,
-            source: std::io::Error::new(
-                std::io::ErrorKind::AlreadyExists,
-                "a node already exists here; refusing to overwrite it",
-            ),
-        }));
+        return Err(NodeError::Config(
+            crossforest_shared::config::ConfigError::Io {
+                path: config_path,
+                source: std::io::Error::new(
+                    std::io::ErrorKind::AlreadyExists,
+                    "a node already exists here; refusing to overwrite it",
+                ),
+            },
+        ));
     }
     let pki_dir = options.dir.join("pki");
     let ca = CertificateAuthority::generate(&options.forest)?;

@@ -124,7 +124,10 @@ impl AccountForest {
     }
 
     /// Issues a client credential for a principal of this forest.
-    pub fn issue_credential(&self, principal: &PrincipalInfo) -> Result<IssuedCertificate, NodeError> {
+    pub fn issue_credential(
+        &self,
+        principal: &PrincipalInfo,
+    ) -> Result<IssuedCertificate, NodeError> {
         Ok(self.ca.issue_principal(
             &Principal {
                 forest: self.config.forest.clone(),

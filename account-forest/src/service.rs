@@ -110,12 +110,12 @@ impl pb::directory_server::Directory for DirectoryService {
         let req = request.into_inner();
         check_len("user", &req.user)?;
         check_len("password", &req.password)?;
-        let audience: ForestName = req
-            .audience
-            .parse()
-            .map_err(|e: crossforest_shared::identity::IdentityError| {
-                Status::invalid_argument(format!("audience: {e}"))
-            })?;
+        let audience: ForestName =
+            req.audience
+                .parse()
+                .map_err(|e: crossforest_shared::identity::IdentityError| {
+                    Status::invalid_argument(format!("audience: {e}"))
+                })?;
         let candidate = self.node.read(|d| d.password_hash(&req.user));
         // Hash checks are slow by design: run them off the async workers, and
         // outside the directory lock.
@@ -160,7 +160,6 @@ impl pb::directory_server::Directory for DirectoryService {
         let found = self
             .node
             .read(|d| d.lookup(&name))
-            
             .map_err(directory_status)?;
         tracing::info!(caller = %principal.sid, %name, sid = %found.sid, "principal looked up");
         Ok(Response::new(pb::LookupPrincipalResponse {
@@ -173,17 +172,14 @@ impl pb::directory_server::Directory for DirectoryService {
         request: Request<pb::ResolveTokenGroupsRequest>,
     ) -> Result<Response<pb::ResolveTokenGroupsResponse>, Status> {
         self.member_caller(&request)?;
-        let sid: Sid = request
-            .into_inner()
-            .user_sid
-            .parse()
-            .map_err(|e: crossforest_shared::sid::SidError| {
+        let sid: Sid = request.into_inner().user_sid.parse().map_err(
+            |e: crossforest_shared::sid::SidError| {
                 Status::invalid_argument(format!("user_sid: {e}"))
-            })?;
+            },
+        )?;
         let (user, groups) = self
             .node
             .read(|d| d.lookup_sid(&sid).map(|u| (u, d.transitive_groups(&sid))))
-            
             .map_err(directory_status)?;
         Ok(Response::new(pb::ResolveTokenGroupsResponse {
             user: Some(self.to_proto(&user)),
@@ -205,7 +201,6 @@ impl pb::directory_admin_server::DirectoryAdmin for DirectoryService {
         let user = self
             .node
             .change(|d| d.add_user(&req.name, &req.password))
-            
             .map_err(status)?;
         let credential = self.node.issue_credential(&user).map_err(status)?;
         tracing::info!(admin = %admin.sid, user = %user.sid, name = %user.name, "user created");
@@ -226,11 +221,7 @@ impl pb::directory_admin_server::DirectoryAdmin for DirectoryService {
         let admin = self.admin_caller(&request)?;
         let name = request.into_inner().name;
         check_len("name", &name)?;
-        let group = self
-            .node
-            .change(|d| d.add_group(&name))
-            
-            .map_err(status)?;
+        let group = self.node.change(|d| d.add_group(&name)).map_err(status)?;
         tracing::info!(admin = %admin.sid, group = %group.sid, %name, "group created");
         Ok(Response::new(pb::AddGroupResponse {
             group: Some(self.to_proto(&group)),
@@ -283,7 +274,6 @@ impl DirectoryService {
                 }
                 Ok((d.lookup(&req.group)?, d.members(&req.group)?))
             })
-            
             .map_err(status)?;
         tracing::info!(admin = %admin.sid, group = %group.sid, member = %req.member, add, "membership changed");
         Ok(Response::new(pb::GroupMemberResponse {

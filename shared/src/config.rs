@@ -128,7 +128,10 @@ mod tests {
         let path = dir.path().join("node.toml");
         std::fs::write(&path, "forest = \"x\"\nlisten_adress = \"1\"\n")?;
         let err = read_toml::<Sample>(&path).err().map(|e| e.to_string());
-        assert!(err.as_deref().is_some_and(|e| e.contains("listen_adress")), "{err:?}");
+        assert!(
+            err.as_deref().is_some_and(|e| e.contains("listen_adress")),
+            "{err:?}"
+        );
         Ok(())
     }
 

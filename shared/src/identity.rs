@@ -213,7 +213,10 @@ mod tests {
             forest: "Fabrikam.com".parse()?,
             sid: DomainSid::new(1, 2, 3).with_rid(1105),
         });
-        assert_eq!(uri.to_string(), "forest://fabrikam.com/sid/S-1-5-21-1-2-3-1105");
+        assert_eq!(
+            uri.to_string(),
+            "forest://fabrikam.com/sid/S-1-5-21-1-2-3-1105"
+        );
         assert_eq!(uri.to_string().parse::<ForestUri>()?, uri);
         let signing: ForestUri = "forest://fabrikam.com/token-signing".parse()?;
         assert_eq!(signing.forest().as_str(), "fabrikam.com");

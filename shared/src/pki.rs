@@ -12,8 +12,8 @@
 use std::path::Path;
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose,
-    IsCa, Issuer, KeyPair, KeyUsagePurpose, SanType, SerialNumber,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose, SanType, SerialNumber,
 };
 use rustls_pki_types::CertificateDer;
 use time::{Duration, OffsetDateTime};
@@ -301,11 +301,13 @@ fn pem_blocks(text: &str, label: &str) -> String {
 /// The first certificate of a PEM text, DER.
 pub fn first_certificate_der(pem: &str, what: &str) -> Result<CertificateDer<'static>, PkiError> {
     let mut reader = pem.as_bytes();
-    let first = rustls_pemfile::certs(&mut reader).next().and_then(Result::ok);
+    let first = rustls_pemfile::certs(&mut reader)
+        .next()
+        .and_then(Result::ok);
     first.ok_or_else(|| PkiError::Missing {
-            path: what.to_owned(),
-            what: "certificate",
-        })
+        path: what.to_owned(),
+        what: "certificate",
+    })
 }
 
 /// Reads a text file, naming it in the error.
@@ -354,7 +356,8 @@ mod tests {
     use crate::sid::DomainSid;
 
     #[test]
-    fn principal_certificate_carries_one_uri_naming_the_principal() -> Result<(), Box<dyn std::error::Error>> {
+    fn principal_certificate_carries_one_uri_naming_the_principal(
+    ) -> Result<(), Box<dyn std::error::Error>> {
         let forest: ForestName = "fabrikam.com".parse()?;
         let ca = CertificateAuthority::generate(&forest)?;
         let principal = Principal {

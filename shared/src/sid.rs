@@ -16,7 +16,9 @@ pub enum SidError {
     #[error("`{0}` is not a domain SID: expected `S-1-5-21-<a>-<b>-<c>[-<RID>]`")]
     Prefix(String),
     /// A sub-authority is not a decimal number that fits in 32 bits.
-    #[error("`{sid}` has an invalid sub-authority `{part}`: expected a number from 0 to 4294967295")]
+    #[error(
+        "`{sid}` has an invalid sub-authority `{part}`: expected a number from 0 to 4294967295"
+    )]
     SubAuthority {
         /// The whole input.
         sid: String,
@@ -203,7 +205,10 @@ mod tests {
             ("S-1-5-21-1-2-3", "a account SID has 4"),
             ("S-1-5-21-1-2-3-4-5", "has 5 sub-authorities"),
             ("S-1-5-21-1-2-x-500", "invalid sub-authority `x`"),
-            ("S-1-5-21-1-2-4294967296-500", "invalid sub-authority `4294967296`"),
+            (
+                "S-1-5-21-1-2-4294967296-500",
+                "invalid sub-authority `4294967296`",
+            ),
             ("S-1-5-21-1--3-500", "invalid sub-authority ``"),
             ("S-1-5-21-+1-2-3-500", "invalid sub-authority `+1`"),
             ("", "is not a domain SID"),

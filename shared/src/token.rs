@@ -123,12 +123,8 @@ impl TokenSigner {
             .flatten()
             .ok_or_else(|| TokenError::Key("no PKCS#8 private key".into()))?;
         let rng = SystemRandom::new();
-        let key = EcdsaKeyPair::from_pkcs8(
-            &ECDSA_P256_SHA256_ASN1_SIGNING,
-            key.secret_der(),
-            &rng,
-        )
-        .map_err(|e| TokenError::Key(e.to_string()))?;
+        let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, key.secret_der(), &rng)
+            .map_err(|e| TokenError::Key(e.to_string()))?;
         Ok(Self {
             forest,
             key,
@@ -201,8 +197,8 @@ pub fn verify(
     let raw = base64::engine::general_purpose::STANDARD
         .decode(encoded.trim())
         .map_err(|e| TokenError::Malformed(e.to_string()))?;
-    let token = SignedToken::decode(raw.as_slice())
-        .map_err(|e| TokenError::Malformed(e.to_string()))?;
+    let token =
+        SignedToken::decode(raw.as_slice()).map_err(|e| TokenError::Malformed(e.to_string()))?;
 
     let signer_der = CertificateDer::from(token.signer_certificate.as_slice());
     let forest = match ForestUri::of_certificate(&signer_der) {
@@ -220,9 +216,8 @@ pub fn verify(
     let anchor = webpki::anchor_from_trusted_cert(ca).map_err(|e| chain_error(e.to_string()))?;
     let signer =
         webpki::EndEntityCert::try_from(&signer_der).map_err(|e| chain_error(e.to_string()))?;
-    let verify_time = UnixTime::since_unix_epoch(
-        now.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO),
-    );
+    let verify_time =
+        UnixTime::since_unix_epoch(now.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO));
     signer
         .verify_for_usage(
             webpki::ALL_VERIFICATION_ALGS,
@@ -349,7 +344,8 @@ mod tests {
         let raw = base64::engine::general_purpose::STANDARD.decode(token)?;
         let mut signed = SignedToken::decode(raw.as_slice())?;
         let mut c = TokenClaims::decode(signed.claims.as_slice())?;
-        c.group_sids.push(DomainSid::new(1, 2, 3).with_rid(512).to_string());
+        c.group_sids
+            .push(DomainSid::new(1, 2, 3).with_rid(512).to_string());
         signed.claims = c.encode_to_vec();
         let forged = base64::engine::general_purpose::STANDARD.encode(signed.encode_to_vec());
         assert_eq!(
@@ -392,7 +388,12 @@ mod tests {
         let tls_cert = f.fabrikam.issue_principal(&principal, "alice")?;
         let signer = TokenSigner::new(f.fabrikam.forest().clone(), &tls_cert)?;
         let now = SystemTime::now();
-        let err = verify(&signer.sign(&claims(unix_seconds(now)))?, &f.trust, &f.policy, now);
+        let err = verify(
+            &signer.sign(&claims(unix_seconds(now)))?,
+            &f.trust,
+            &f.policy,
+            now,
+        );
         assert!(matches!(err, Err(TokenError::Signer(_))), "{err:?}");
         Ok(())
     }
@@ -403,7 +404,12 @@ mod tests {
         let rogue = CertificateAuthority::generate(&"fabrikam.com".parse()?)?;
         let signer = TokenSigner::new("fabrikam.com".parse()?, &rogue.issue_token_signing()?)?;
         let now = SystemTime::now();
-        let err = verify(&signer.sign(&claims(unix_seconds(now)))?, &f.trust, &f.policy, now);
+        let err = verify(
+            &signer.sign(&claims(unix_seconds(now)))?,
+            &f.trust,
+            &f.policy,
+            now,
+        );
         assert!(matches!(err, Err(TokenError::Chain { .. })), "{err:?}");
         Ok(())
     }

@@ -1,0 +1,326 @@
+//! A local lab: one resource forest trusting several account forests, each in its
+//! own directory with its own PKI, written by [`Lab::create`] and read back by
+//! [`Lab::open`]. The demo, `crossforest up`, `crossforest shell` and the test
+//! harness all use it.
+//!
+//! ```text
+//! lab/lab.toml                      which forest is which
+//! lab/contoso.com/node.toml         resource forest (trusts, linked credentials)
+//! lab/contoso.com/trusts/<forest>/  CA certificate and linked credential of each trust
+//! lab/fabrikam.com/node.toml        account forest
+//! lab/<forest>/credentials/         <user>.pem (certificate + key), <user>.password (lab only)
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context as _};
+use crossforest_shared::client::ForestEndpoint;
+use crossforest_shared::config::{read_toml, write_toml};
+use crossforest_shared::pki::{read_text, write_private, write_public, IssuedCertificate};
+use crossforest_shared::{DomainSid, ForestName};
+use serde::{Deserialize, Serialize};
+
+use crate::session::{ForeignLogon, Session};
+
+/// `lab.toml`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LabFile {
+    /// The resource forest.
+    pub resource: ForestName,
+    /// The account forests it trusts.
+    pub accounts: Vec<ForestName>,
+    /// Account forests that exist beside it but are not trusted (for tests and
+    /// demonstrations of refusal).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub untrusted: Vec<ForestName>,
+}
+
+/// What to create.
+#[derive(Debug, Clone)]
+pub struct LabSpec {
+    /// The resource forest and its listen address.
+    pub resource: (ForestName, String),
+    /// Account forests and their listen addresses.
+    pub accounts: Vec<(ForestName, String)>,
+    /// Account forests that are created but not trusted.
+    pub untrusted: Vec<(ForestName, String)>,
+    /// OUs to create in the resource forest besides `Users`.
+    pub organizational_units: Vec<String>,
+}
+
+/// A lab on disk.
+#[derive(Debug, Clone)]
+pub struct Lab {
+    dir: PathBuf,
+    file: LabFile,
+}
+
+/// A random password for lab accounts (written to owner-only files).
+pub fn random_password() -> String {
+    let bytes: [u8; 18] = rand::random();
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The name of the service account an account forest issues to `resource`.
+pub fn service_account(resource: &ForestName) -> String {
+    format!("svc-{}", resource.netbios())
+}
+
+impl Lab {
+    /// Writes a new lab into `dir` (which must not hold a lab yet).
+    pub fn create(dir: &Path, spec: &LabSpec) -> anyhow::Result<Self> {
+        if dir.join("lab.toml").exists() {
+            bail!("`{}` already holds a lab", dir.display());
+        }
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create `{}`", dir.display()))?;
+        let (resource, resource_listen) = &spec.resource;
+        let resource_dir = dir.join(resource.as_str());
+        let mut trusts = Vec::new();
+        for (forest, listen) in &spec.untrusted {
+            let node_dir = dir.join(forest.as_str());
+            let password = random_password();
+            account_forest::init::init(&account_forest::init::InitOptions {
+                dir: node_dir.clone(),
+                forest: forest.clone(),
+                domain_sid: account_forest::init::random_domain_sid(),
+                listen: listen.clone(),
+                administrator_password: password.clone(),
+            })?;
+            write_private(&password_path(&node_dir, "Administrator"), &password)?;
+        }
+        for (forest, listen) in &spec.accounts {
+            let node_dir = dir.join(forest.as_str());
+            let password = random_password();
+            let config = account_forest::init::init(&account_forest::init::InitOptions {
+                dir: node_dir.clone(),
+                forest: forest.clone(),
+                domain_sid: account_forest::init::random_domain_sid(),
+                listen: listen.clone(),
+                administrator_password: password.clone(),
+            })?;
+            write_private(&password_path(&node_dir, "Administrator"), &password)?;
+            // The account forest's administrator issues a service account to the
+            // resource forest: its linked credential (R-TRUST-2).
+            let svc = service_account(resource);
+            let credential =
+                account_forest::init::add_user_offline(&config, &svc, &random_password())?;
+            let trust_dir = resource_dir.join("trusts").join(forest.as_str());
+            write_public(
+                &trust_dir.join("ca.pem"),
+                &read_text(&config.pki_dir.join("ca.pem"))?,
+            )?;
+            credential.write_combined(&trust_dir.join(format!("{svc}.pem")))?;
+            trusts.push(resource_forest::trust::config::TrustConfig {
+                forest: forest.clone(),
+                endpoint: listen.clone(),
+                ca_certificate: PathBuf::from("trusts").join(forest.as_str()).join("ca.pem"),
+                domain_sids: vec![config.domain_sid],
+                linked_credential: Some(resource_forest::trust::config::LinkedCredentialConfig {
+                    user: format!("{}\\{svc}", forest.netbios()),
+                    credential: PathBuf::from("trusts")
+                        .join(forest.as_str())
+                        .join(format!("{svc}.pem")),
+                }),
+            });
+        }
+        resource_forest::init::init(&resource_forest::init::InitOptions {
+            dir: resource_dir,
+            forest: resource.clone(),
+            domain_sid: account_forest::init::random_domain_sid(),
+            listen: resource_listen.clone(),
+            organizational_units: spec.organizational_units.clone(),
+            trusts,
+        })?;
+        let file = LabFile {
+            resource: resource.clone(),
+            accounts: spec.accounts.iter().map(|(f, _)| f.clone()).collect(),
+            untrusted: spec.untrusted.iter().map(|(f, _)| f.clone()).collect(),
+        };
+        write_toml(&dir.join("lab.toml"), &file)?;
+        Ok(Self {
+            dir: dir.to_owned(),
+            file,
+        })
+    }
+
+    /// Reads the lab in `dir`.
+    pub fn open(dir: &Path) -> anyhow::Result<Self> {
+        let path = dir.join("lab.toml");
+        if !path.exists() {
+            bail!("`{}` is not a crossforest lab (no lab.toml); create one with `crossforest up --dir {}`", dir.display(), dir.display());
+        }
+        Ok(Self {
+            dir: dir.to_owned(),
+            file: read_toml(&path)?,
+        })
+    }
+
+    /// The lab's directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Which forest is which.
+    pub fn file(&self) -> &LabFile {
+        &self.file
+    }
+
+    /// The node directory of `forest`.
+    pub fn node_dir(&self, forest: &ForestName) -> PathBuf {
+        self.dir.join(forest.as_str())
+    }
+
+    /// The resource forest's `node.toml`.
+    pub fn resource_config(&self) -> anyhow::Result<resource_forest::config::NodeConfig> {
+        Ok(resource_forest::config::NodeConfig::load(
+            &self.node_dir(&self.file.resource).join("node.toml"),
+        )?)
+    }
+
+    /// An account forest's `node.toml`.
+    pub fn account_config(
+        &self,
+        forest: &ForestName,
+    ) -> anyhow::Result<account_forest::config::NodeConfig> {
+        Ok(account_forest::config::NodeConfig::load(
+            &self.node_dir(forest).join("node.toml"),
+        )?)
+    }
+
+    /// Where a forest's node listens, and its CA.
+    pub fn endpoint(&self, forest: &ForestName) -> anyhow::Result<ForestEndpoint> {
+        let node_dir = self.node_dir(forest);
+        let config: toml::Table = read_toml(&node_dir.join("node.toml"))?;
+        let address = config
+            .get("listen")
+            .and_then(|v| v.as_str())
+            .with_context(|| format!("{}/node.toml has no `listen`", node_dir.display()))?
+            .to_owned();
+        Ok(ForestEndpoint {
+            forest: forest.clone(),
+            address,
+            ca_pem: read_text(&node_dir.join("pki").join("ca.pem"))?,
+        })
+    }
+
+    /// Every forest of the lab: resource, trusted and untrusted account forests.
+    pub fn forests(&self) -> impl Iterator<Item = &ForestName> {
+        std::iter::once(&self.file.resource)
+            .chain(&self.file.accounts)
+            .chain(&self.file.untrusted)
+    }
+
+    /// The domain SID of `forest`.
+    pub fn domain_sid(&self, forest: &ForestName) -> anyhow::Result<DomainSid> {
+        if *forest == self.file.resource {
+            Ok(self.resource_config()?.domain_sid)
+        } else {
+            Ok(self.account_config(forest)?.domain_sid)
+        }
+    }
+
+    /// The forest `domain` (NetBIOS or DNS name) names.
+    pub fn forest(&self, domain: &str) -> anyhow::Result<ForestName> {
+        self.forests()
+            .find(|f| f.answers_to(domain))
+            .cloned()
+            .with_context(|| {
+                format!(
+                    "`{domain}` is not a forest of this lab (forests: {})",
+                    self.forests()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })
+    }
+
+    /// Stores a user's credential and password in the lab.
+    pub fn store_user(
+        &self,
+        forest: &ForestName,
+        user: &str,
+        credential: &IssuedCertificate,
+        password: &str,
+    ) -> anyhow::Result<()> {
+        let dir = self.node_dir(forest);
+        credential.write_combined(&credential_path(&dir, user))?;
+        write_private(&password_path(&dir, user), password)?;
+        Ok(())
+    }
+
+    /// A user's credential.
+    pub fn credential(&self, forest: &ForestName, user: &str) -> anyhow::Result<IssuedCertificate> {
+        let path = credential_path(&self.node_dir(forest), user);
+        IssuedCertificate::read_combined(&path).with_context(|| {
+            format!(
+                "no credential for `{}\\{user}` in the lab",
+                forest.netbios()
+            )
+        })
+    }
+
+    /// A user's lab password.
+    pub fn password(&self, forest: &ForestName, user: &str) -> anyhow::Result<String> {
+        let path = password_path(&self.node_dir(forest), user);
+        std::fs::read_to_string(&path)
+            .with_context(|| format!("no password for `{}\\{user}` in the lab", forest.netbios()))
+    }
+
+    /// Opens a management session as `DOMAIN\user`.
+    pub async fn session(&self, identity: &str) -> anyhow::Result<Session> {
+        let (domain, user) = identity.split_once('\\').with_context(|| {
+            format!("`{identity}` must be `DOMAIN\\user`, e.g. `fabrikam\\alice`")
+        })?;
+        let forest = self.forest(domain)?;
+        let resource = self.endpoint(&self.file.resource)?;
+        let credential = self.credential(&forest, user)?;
+        if forest == self.file.resource {
+            return Ok(Session::local(&resource, &credential, identity).await?);
+        }
+        let home = self.endpoint(&forest)?;
+        let password = self.password(&forest, user)?;
+        let logon = ForeignLogon {
+            home: &home,
+            user,
+            password: &password,
+            credential: &credential,
+        };
+        Ok(Session::foreign(logon, &resource).await?)
+    }
+
+    /// The directory admin tools of an account forest, as its Administrator.
+    pub async fn directory_admin(
+        &self,
+        forest: &ForestName,
+    ) -> anyhow::Result<account_forest::admin::DirectoryAdmin> {
+        let endpoint = self.endpoint(forest)?;
+        let credential = self.credential(forest, "Administrator")?;
+        Ok(account_forest::admin::DirectoryAdmin::connect(&endpoint, &credential).await?)
+    }
+
+    /// Creates a user in an account forest (through its admin service) and keeps
+    /// the credential and password in the lab.
+    pub async fn add_user(&self, forest: &ForestName, user: &str) -> anyhow::Result<()> {
+        let password = random_password();
+        let (_, credential) = self
+            .directory_admin(forest)
+            .await?
+            .add_user(user, &password)
+            .await?;
+        self.store_user(forest, user, &credential, &password)
+    }
+}
+
+fn credential_path(node_dir: &Path, user: &str) -> PathBuf {
+    node_dir.join("credentials").join(format!("{user}.pem"))
+}
+
+fn password_path(node_dir: &Path, user: &str) -> PathBuf {
+    node_dir
+        .join("credentials")
+        .join(format!("{user}.password"))
+}

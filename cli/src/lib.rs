@@ -1,0 +1,18 @@
+//! The `crossforest` command: the demo, a local lab, and the management shell.
+//!
+//! # Layout
+//! * [`parse`]: Exchange Management Shell command syntax.
+//! * [`session`]: a management session as one principal (local or foreign).
+//! * [`lab`]: a local lab of forests on disk.
+//! * [`processes`]: running a lab's nodes as processes.
+//! * [`demo`]: `crossforest demo`.
+//! * [`shell`]: `crossforest shell`.
+//! * [`output`]: list, table and JSON output.
+
+pub mod demo;
+pub mod lab;
+pub mod output;
+pub mod parse;
+pub mod processes;
+pub mod session;
+pub mod shell;

@@ -1,0 +1,198 @@
+//! A management session against the resource forest, as one principal: a local
+//! administrator (certificate only) or an account-forest user (certificate plus a
+//! forest token from its home forest).
+
+use crossforest_shared::client::{connect, ConnectError, ForestEndpoint};
+use crossforest_shared::pki::IssuedCertificate;
+use crossforest_shared::proto::directory::v1 as dir;
+use crossforest_shared::proto::management::v1 as pb;
+use crossforest_shared::token::AUTHORIZATION_SCHEME;
+use pb::management_client::ManagementClient;
+use tonic::transport::Channel;
+
+use crate::parse::{parse, ParseError, Value};
+
+/// Why a session call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// Could not connect.
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    /// The line is not valid shell syntax.
+    #[error("{0}")]
+    Parse(#[from] ParseError),
+    /// The home forest refused to authenticate the user.
+    #[error("{forest} refused to authenticate `{user}`: {message}")]
+    Authenticate {
+        /// Home forest.
+        forest: String,
+        /// User.
+        user: String,
+        /// Why.
+        message: String,
+    },
+    /// The resource forest refused or failed the request.
+    #[error("{}", .0.message())]
+    Status(#[from] tonic::Status),
+}
+
+impl SessionError {
+    /// The gRPC status, when the server answered with one.
+    pub fn status(&self) -> Option<&tonic::Status> {
+        match self {
+            Self::Status(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Whether the resource forest denied the request by RBAC.
+    pub fn is_denied(&self) -> bool {
+        self.status()
+            .is_some_and(|s| s.code() == tonic::Code::PermissionDenied)
+    }
+}
+
+/// An open session.
+#[derive(Debug, Clone)]
+pub struct Session {
+    client: ManagementClient<Channel>,
+    token: Option<String>,
+    identity: String,
+}
+
+/// What an account-forest user brings to log on.
+#[derive(Debug, Clone)]
+pub struct ForeignLogon<'a> {
+    /// The home forest's directory endpoint.
+    pub home: &'a ForestEndpoint,
+    /// sAMAccountName.
+    pub user: &'a str,
+    /// Password.
+    pub password: &'a str,
+    /// The user's certificate and key, issued by the home forest.
+    pub credential: &'a IssuedCertificate,
+}
+
+fn to_proto(value: Value) -> pb::ParameterValue {
+    use pb::parameter_value::Kind;
+    pb::ParameterValue {
+        kind: Some(match value {
+            Value::Text(t) => Kind::Text(t),
+            Value::List(values) => Kind::List(pb::StringList { values }),
+            Value::Bool(b) => Kind::Boolean(b),
+            Value::Switch => Kind::Switch(true),
+        }),
+    }
+}
+
+impl Session {
+    /// A local administrator of the resource forest: certificate only.
+    pub async fn local(
+        resource: &ForestEndpoint,
+        credential: &IssuedCertificate,
+        identity: &str,
+    ) -> Result<Self, SessionError> {
+        Ok(Self {
+            client: ManagementClient::new(connect(resource, credential).await?),
+            token: None,
+            identity: identity.to_owned(),
+        })
+    }
+
+    /// An account-forest user: authenticate at home, then connect to the resource
+    /// forest with the same certificate and the token.
+    pub async fn foreign(
+        logon: ForeignLogon<'_>,
+        resource: &ForestEndpoint,
+    ) -> Result<Self, SessionError> {
+        let token = authenticate(&logon, resource.forest.as_str()).await?;
+        Ok(Self {
+            client: ManagementClient::new(connect(resource, logon.credential).await?),
+            token: Some(token),
+            identity: format!("{}\\{}", logon.home.forest.netbios(), logon.user),
+        })
+    }
+
+    /// A session with an explicit token (tests use it to send forged ones).
+    pub async fn with_token(
+        resource: &ForestEndpoint,
+        credential: &IssuedCertificate,
+        token: Option<String>,
+        identity: &str,
+    ) -> Result<Self, SessionError> {
+        Ok(Self {
+            client: ManagementClient::new(connect(resource, credential).await?),
+            token,
+            identity: identity.to_owned(),
+        })
+    }
+
+    /// `DOMAIN\user` of the session.
+    pub fn identity(&self) -> &str {
+        &self.identity
+    }
+
+    fn request<T>(&self, message: T) -> tonic::Request<T> {
+        let mut request = tonic::Request::new(message);
+        if let Some(token) = &self.token {
+            if let Ok(value) = format!("{AUTHORIZATION_SCHEME} {token}").parse() {
+                request.metadata_mut().insert("authorization", value);
+            }
+        }
+        request
+    }
+
+    /// Runs one cmdlet line of shell syntax.
+    pub async fn run(&mut self, line: &str) -> Result<pb::InvokeResponse, SessionError> {
+        let parsed = parse(line)?;
+        self.invoke(&parsed.cmdlet, parsed.parameters).await
+    }
+
+    /// Runs one cmdlet with parameters.
+    pub async fn invoke(
+        &mut self,
+        cmdlet: &str,
+        parameters: Vec<(String, Value)>,
+    ) -> Result<pb::InvokeResponse, SessionError> {
+        let message = pb::InvokeRequest {
+            cmdlet: cmdlet.to_owned(),
+            parameters: parameters
+                .into_iter()
+                .map(|(name, value)| pb::Parameter {
+                    name,
+                    value: Some(to_proto(value)),
+                })
+                .collect(),
+        };
+        let request = self.request(message);
+        Ok(self.client.invoke(request).await?.into_inner())
+    }
+
+    /// Who the resource forest thinks the caller is.
+    pub async fn who_am_i(&mut self) -> Result<pb::WhoAmIResponse, SessionError> {
+        let request = self.request(pb::WhoAmIRequest {});
+        Ok(self.client.who_am_i(request).await?.into_inner())
+    }
+}
+
+/// Authenticates at the home forest; returns the encoded token for `audience`.
+pub async fn authenticate(
+    logon: &ForeignLogon<'_>,
+    audience: &str,
+) -> Result<String, SessionError> {
+    let channel = connect(logon.home, logon.credential).await?;
+    let mut directory = dir::directory_client::DirectoryClient::new(channel);
+    let response = directory
+        .authenticate(dir::AuthenticateRequest {
+            user: logon.user.to_owned(),
+            password: logon.password.to_owned(),
+            audience: audience.to_owned(),
+        })
+        .await
+        .map_err(|s| SessionError::Authenticate {
+            forest: logon.home.forest.to_string(),
+            user: logon.user.to_owned(),
+            message: s.message().to_owned(),
+        })?;
+    Ok(response.into_inner().token)
+}

@@ -1,0 +1,26 @@
+//! The resource forest: an Exchange organization with role-based access control,
+//! trusting account forests one way over mutual TLS.
+//!
+//! # Layout
+//! * [`rbac`]: the pure RBAC model and evaluation (no I/O, no async).
+//! * [`org`]: OUs, recipients and the organization.
+//! * [`trust`]: trusted forests, caller authentication, SID filtering, linked
+//!   credentials.
+//! * [`cmdlets`]: the management cmdlets, each authorised before any effect.
+//! * [`state`]: the organization's snapshots and their persistence.
+//! * [`audit`]: the admin audit log.
+//! * [`node`]: a loaded node and the request path.
+//! * [`server`]: gRPC services and `serve(listener, node, shutdown)`.
+//! * [`init`], [`config`], [`cli`]: creating, configuring and running a node.
+
+pub mod audit;
+pub mod cli;
+pub mod cmdlets;
+pub mod config;
+pub mod init;
+pub mod node;
+pub mod org;
+pub mod rbac;
+pub mod server;
+pub mod state;
+pub mod trust;

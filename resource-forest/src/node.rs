@@ -1,0 +1,250 @@
+//! A loaded resource forest: configuration, trusts, organization store and audit
+//! log, and the request path every cmdlet takes.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crossforest_shared::config::ConfigError;
+use crossforest_shared::pki::{read_text, IssuedCertificate, PkiError};
+use crossforest_shared::tls::{server_config, TlsError};
+
+use crate::audit::{redact, AuditLog, AuditRecord};
+use crate::cmdlets::{self, spec, Args, CmdletError, Context, Outcome, Value};
+use crate::config::NodeConfig;
+use crate::rbac::{Access, Target};
+use crate::state::OrgStore;
+use crate::trust::authenticate::Caller;
+use crate::trust::{TrustLoadError, Trusts};
+
+/// Why a node could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// Configuration or state file.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// Certificates.
+    #[error(transparent)]
+    Pki(#[from] PkiError),
+    /// TLS.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// Trusts.
+    #[error(transparent)]
+    Trust(#[from] TrustLoadError),
+    /// Audit log.
+    #[error("cannot open the audit log `{path}`: {source}")]
+    Audit {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// No organization yet.
+    #[error("`{0}` does not exist: run `resource-forest init` first")]
+    NotInitialised(String),
+    /// State of another forest.
+    #[error("`{path}` holds organization `{found}`, but the configuration says `{expected}`")]
+    WrongForest {
+        /// The file.
+        path: String,
+        /// In the file.
+        found: String,
+        /// Configured.
+        expected: String,
+    },
+}
+
+/// A cmdlet's result, with the revision a change produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invoked {
+    /// The cmdlet's records.
+    pub records: Vec<Vec<(String, String)>>,
+    /// Warnings.
+    pub warnings: Vec<String>,
+    /// Organization revision after the request.
+    pub revision: u64,
+}
+
+/// The resource forest.
+#[derive(Debug)]
+pub struct ResourceForest {
+    config: NodeConfig,
+    trusts: Trusts,
+    store: OrgStore,
+    audit: AuditLog,
+    server_certificate: IssuedCertificate,
+}
+
+impl ResourceForest {
+    /// Loads the node from its configuration.
+    pub fn load(config: NodeConfig) -> Result<Arc<Self>, NodeError> {
+        let own_ca = read_text(&config.pki_dir.join("ca.pem"))?;
+        let trusts = Trusts::load(&config.forest, &own_ca, &config.trusts)?;
+        let path = config.organization_file();
+        let store = OrgStore::open(path.clone())?
+            .ok_or_else(|| NodeError::NotInitialised(path.display().to_string()))?;
+        let org = &store.snapshot().org;
+        if org.forest != config.forest || org.domain_sid != config.domain_sid {
+            return Err(NodeError::WrongForest {
+                path: path.display().to_string(),
+                found: format!("{} {}", org.forest, org.domain_sid),
+                expected: format!("{} {}", config.forest, config.domain_sid),
+            });
+        }
+        let audit = AuditLog::open(&config.audit_file()).map_err(|source| NodeError::Audit {
+            path: config.audit_file().display().to_string(),
+            source,
+        })?;
+        let server_certificate =
+            IssuedCertificate::read_combined(&config.pki_dir.join("server.pem"))?;
+        Ok(Arc::new(Self {
+            config,
+            trusts,
+            store,
+            audit,
+            server_certificate,
+        }))
+    }
+
+    /// The node's configuration.
+    pub fn config(&self) -> &NodeConfig {
+        &self.config
+    }
+
+    /// Trusted forests.
+    pub fn trusts(&self) -> &Trusts {
+        &self.trusts
+    }
+
+    /// The organization store.
+    pub fn store(&self) -> &OrgStore {
+        &self.store
+    }
+
+    /// The audit log.
+    pub fn audit(&self) -> &AuditLog {
+        &self.audit
+    }
+
+    /// Tolerated clock skew for tokens.
+    pub fn clock_skew(&self) -> Duration {
+        Duration::from_secs(self.config.clock_skew_secs)
+    }
+
+    /// TLS: this forest's CA and each trusted forest's CA, each verifying only
+    /// certificates that name its forest.
+    pub fn tls_config(&self) -> Result<Arc<rustls::ServerConfig>, NodeError> {
+        Ok(server_config(
+            self.trusts.store(),
+            &self.server_certificate,
+        )?)
+    }
+
+    /// Runs one cmdlet for `caller`: bind parameters, authorise the cmdlet and its
+    /// parameters, run it (each cmdlet authorises its target before any effect),
+    /// commit the change whole, and write the audit record.
+    pub async fn invoke(
+        &self,
+        caller: &Caller,
+        cmdlet: &str,
+        parameters: Vec<(String, Value)>,
+    ) -> Result<Invoked, CmdletError> {
+        let audit_parameters = parameters
+            .iter()
+            .map(|(n, v)| {
+                (
+                    if n.is_empty() {
+                        "Identity".to_owned()
+                    } else {
+                        n.clone()
+                    },
+                    redact(n, v.display()),
+                )
+            })
+            .collect();
+        let result = self.invoke_inner(caller, cmdlet, parameters).await;
+        let (succeeded, decision, error, target, revision) = match &result {
+            Ok((outcome, invoked)) => (
+                true,
+                "Allowed",
+                String::new(),
+                outcome.target.clone(),
+                Some(invoked.revision),
+            ),
+            Err(e @ CmdletError::Denied(_)) => (false, "Denied", e.to_string(), None, None),
+            Err(e) => (false, "Failed", e.to_string(), None, None),
+        };
+        let record = AuditRecord {
+            run_date: now_rfc3339(),
+            caller: caller.display_name.clone(),
+            caller_sid: caller.user.to_string(),
+            cmdlet_name: spec::find(cmdlet).map_or(cmdlet, |s| s.name).to_owned(),
+            cmdlet_parameters: audit_parameters,
+            object_modified: target.unwrap_or_default(),
+            succeeded,
+            decision: decision.to_owned(),
+            error,
+            originating_server: self.config.forest.to_string(),
+            revision,
+        };
+        if let Err(e) = self.audit.append(&record) {
+            tracing::error!(error = %e, "writing the admin audit log failed");
+        }
+        tracing::info!(caller = %caller.display_name, cmdlet, decision, "management request");
+        result.map(|(_, invoked)| invoked)
+    }
+
+    async fn invoke_inner(
+        &self,
+        caller: &Caller,
+        cmdlet: &str,
+        parameters: Vec<(String, Value)>,
+    ) -> Result<(Outcome, Invoked), CmdletError> {
+        let spec =
+            spec::find(cmdlet).ok_or_else(|| CmdletError::NotRecognized(cmdlet.to_owned()))?;
+        let args = Args::bind(spec, parameters)?;
+        let guard = if spec.writes {
+            Some(self.store.lock().await)
+        } else {
+            None
+        };
+        let snapshot = self.store.snapshot();
+        let ctx = Context::new(
+            caller,
+            &snapshot.org,
+            &snapshot.authorizer,
+            &self.trusts,
+            spec.name,
+            args.names(),
+        );
+        // The cmdlet and every parameter must be granted before anything else.
+        ctx.authorize(
+            Target::None,
+            if spec.writes {
+                Access::Write
+            } else {
+                Access::Read
+            },
+        )?;
+        let mut outcome = cmdlets::run(&ctx, &args).await?;
+        let revision = match (outcome.change.take(), &guard) {
+            (Some(org), Some(guard)) => self.store.commit(guard, org).map_err(|e| {
+                tracing::error!(error = %e, "persisting the organization failed");
+                CmdletError::Refused("the change could not be stored; nothing was changed".into())
+            })?,
+            _ => snapshot.revision,
+        };
+        let invoked = Invoked {
+            records: outcome.records.clone(),
+            warnings: outcome.warnings.clone(),
+            revision,
+        };
+        Ok((outcome, invoked))
+    }
+}
+
+fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}

@@ -1,0 +1,9 @@
+//! Exchange objects of the resource forest: organizational units and recipients
+//! (domain partition), and the organization that holds them with its RBAC
+//! configuration.
+
+pub mod organization;
+pub mod ou;
+pub mod recipients;
+
+pub use organization::{OrgError, Organization};

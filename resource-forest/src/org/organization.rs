@@ -1,0 +1,160 @@
+//! The Exchange organization: its forest, OUs, recipients, local accounts and RBAC
+//! configuration, as one value that changes only by whole-copy replacement.
+
+use std::collections::BTreeMap;
+
+use crossforest_shared::sid::rid;
+use crossforest_shared::{DomainSid, ForestName, Sid};
+use serde::{Deserialize, Serialize};
+
+use super::ou::OrganizationalUnit;
+use super::recipients::Mailbox;
+use crate::rbac::catalogue::Catalogue;
+use crate::rbac::RbacConfig;
+
+/// Why an organization operation failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OrgError {
+    /// No object with that identity.
+    #[error("the operation couldn't be performed because object `{0}` couldn't be found")]
+    NotFound(String),
+    /// More than one object matches.
+    #[error("`{0}` matches more than one object; use a unique identity such as the alias or SID")]
+    Ambiguous(String),
+    /// The name is already taken.
+    #[error("an object named `{0}` already exists")]
+    Exists(String),
+    /// The OU does not exist in this organization.
+    #[error("organizational unit `{0}` doesn't exist in this organization")]
+    NoSuchOu(String),
+    /// RIDs exhausted.
+    #[error("the resource forest has no relative identifiers left")]
+    RidsExhausted,
+}
+
+/// First RID of the built-in role groups.
+pub const BUILTIN_ROLE_GROUP_FIRST_RID: u32 = 1001;
+
+/// The organization.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Organization {
+    /// The resource forest.
+    pub forest: ForestName,
+    /// Its domain SID.
+    pub domain_sid: DomainSid,
+    /// Next RID to allocate.
+    pub next_rid: u32,
+    /// OUs that exist.
+    pub organizational_units: Vec<OrganizationalUnit>,
+    /// Local accounts without mailboxes (the built-in Administrator), by SID.
+    pub local_accounts: BTreeMap<Sid, String>,
+    /// Mailboxes by lower-case name.
+    pub mailboxes: BTreeMap<String, Mailbox>,
+    /// Roles, role groups, assignments.
+    pub rbac: RbacConfig,
+}
+
+impl Organization {
+    /// A new organization with the built-in roles, role groups and policy; the
+    /// built-in Administrator is a member of Organization Management.
+    pub fn new(
+        forest: ForestName,
+        domain_sid: DomainSid,
+        catalogue: &Catalogue,
+        extra_ous: &[String],
+    ) -> Result<Self, crate::org::ou::OuError> {
+        let administrator = domain_sid.with_rid(rid::ADMINISTRATOR);
+        let root = forest.as_str();
+        let mut ous: Vec<OrganizationalUnit> = ["Users", "Microsoft Exchange Security Groups"]
+            .iter()
+            .map(|n| format!("{root}/{n}").parse())
+            .collect::<Result<_, _>>()?;
+        for extra in extra_ous {
+            ous.push(format!("{root}/{extra}").parse()?);
+        }
+        Ok(Self {
+            rbac: RbacConfig::from_catalogue(
+                catalogue,
+                domain_sid,
+                BUILTIN_ROLE_GROUP_FIRST_RID,
+                &[administrator],
+            ),
+            forest,
+            domain_sid,
+            next_rid: rid::FIRST_ALLOCATED,
+            organizational_units: ous,
+            local_accounts: BTreeMap::from([(administrator, "Administrator".to_owned())]),
+            mailboxes: BTreeMap::new(),
+        })
+    }
+
+    /// Allocates a new SID in the resource forest.
+    pub fn allocate_sid(&mut self) -> Result<Sid, OrgError> {
+        let rid = self.next_rid;
+        self.next_rid = rid.checked_add(1).ok_or(OrgError::RidsExhausted)?;
+        Ok(self.domain_sid.with_rid(rid))
+    }
+
+    /// The default OU for new users.
+    pub fn users_ou(&self) -> Result<OrganizationalUnit, OrgError> {
+        self.ou(&format!("{}/Users", self.forest))
+    }
+
+    /// An existing OU by canonical name or DN.
+    pub fn ou(&self, name: &str) -> Result<OrganizationalUnit, OrgError> {
+        let parsed: OrganizationalUnit = name
+            .parse()
+            .map_err(|_| OrgError::NoSuchOu(name.to_owned()))?;
+        self.organizational_units
+            .iter()
+            .find(|o| **o == parsed)
+            .cloned()
+            .ok_or_else(|| OrgError::NoSuchOu(name.to_owned()))
+    }
+
+    /// The mailbox `identity` names.
+    pub fn mailbox(&self, identity: &str) -> Result<&Mailbox, OrgError> {
+        let mut found = self.mailboxes.values().filter(|m| m.answers_to(identity));
+        match (found.next(), found.next()) {
+            (Some(m), None) => Ok(m),
+            (Some(_), Some(_)) => Err(OrgError::Ambiguous(identity.to_owned())),
+            (None, _) => Err(OrgError::NotFound(identity.to_owned())),
+        }
+    }
+
+    /// The display name of a SID of this forest or of a linked group, for output.
+    pub fn sid_name(&self, sid: &Sid) -> String {
+        if let Some(name) = self.local_accounts.get(sid) {
+            return name.clone();
+        }
+        if let Some(m) = self.mailboxes.values().find(|m| m.sid == *sid) {
+            return m.name.clone();
+        }
+        if let Some(g) = self.rbac.role_group_by_sid(sid) {
+            return g.name.clone();
+        }
+        sid.to_string()
+    }
+
+    /// Resolves a member identity (mailbox, local account or role group) to a SID.
+    pub fn principal_sid(&self, identity: &str) -> Result<Sid, OrgError> {
+        if let Some((sid, _)) = self.local_accounts.iter().find(|(sid, n)| {
+            n.eq_ignore_ascii_case(identity) || sid.to_string().eq_ignore_ascii_case(identity)
+        }) {
+            return Ok(*sid);
+        }
+        if let Some(g) = self.rbac.role_group(identity) {
+            return Ok(g.sid);
+        }
+        self.mailbox(identity).map(|m| m.sid)
+    }
+
+    /// The role assignment policies that apply to `sid` (its mailbox's policy).
+    pub fn policies_of(&self, sid: &Sid) -> Vec<String> {
+        self.mailboxes
+            .values()
+            .filter(|m| m.sid == *sid)
+            .map(|m| m.role_assignment_policy.clone())
+            .collect()
+    }
+}

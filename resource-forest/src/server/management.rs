@@ -1,0 +1,176 @@
+//! The `Management` gRPC service: authenticate, SID-filter, authorise, run.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use crossforest_shared::proto::management::v1 as pb;
+use crossforest_shared::serve::caller;
+use crossforest_shared::token::from_authorization;
+use tonic::{Request, Response, Status};
+
+use crate::cmdlets::{CmdletError, Value};
+use crate::node::ResourceForest;
+use crate::org::OrgError;
+use crate::rbac::Subject;
+use crate::trust::authenticate::{authenticate, Caller};
+
+/// Metadata key carrying a stable error code next to the message.
+pub const ERROR_CODE_KEY: &str = "x-crossforest-error";
+
+/// The service over one node.
+#[derive(Debug, Clone)]
+pub struct ManagementService {
+    node: Arc<ResourceForest>,
+}
+
+impl ManagementService {
+    /// The service for `node`.
+    pub fn new(node: Arc<ResourceForest>) -> Self {
+        Self { node }
+    }
+
+    fn caller<T>(&self, request: &Request<T>) -> Result<Caller, Status> {
+        let principal = caller(request)?;
+        let token = request
+            .metadata()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(from_authorization);
+        authenticate(self.node.trusts(), &principal, token, self.node.clock_skew(), SystemTime::now()).map_err(|e| {
+            tracing::warn!(forest = %principal.forest, sid = %principal.sid, error = %e, "caller refused");
+            with_code(Status::unauthenticated(e.to_string()), "Unauthenticated")
+        })
+    }
+}
+
+fn with_code(mut status: Status, code: &'static str) -> Status {
+    status.metadata_mut().insert(
+        ERROR_CODE_KEY,
+        tonic::metadata::MetadataValue::from_static(code),
+    );
+    status
+}
+
+/// The one mapping from cmdlet errors to gRPC statuses.
+pub fn status(error: &CmdletError) -> Status {
+    let message = error.to_string();
+    match error {
+        CmdletError::Denied(_) => with_code(Status::permission_denied(message), "Denied"),
+        CmdletError::NotRecognized(_)
+        | CmdletError::UnknownParameter { .. }
+        | CmdletError::Positional { .. }
+        | CmdletError::MissingParameter { .. }
+        | CmdletError::InvalidValue { .. }
+        | CmdletError::Conflict(_) => {
+            with_code(Status::invalid_argument(message), "InvalidArgument")
+        }
+        CmdletError::Org(OrgError::NotFound(_)) => {
+            with_code(Status::not_found(message), "NotFound")
+        }
+        CmdletError::Org(OrgError::Exists(_)) => {
+            with_code(Status::already_exists(message), "AlreadyExists")
+        }
+        CmdletError::Org(OrgError::NoSuchOu(_) | OrgError::Ambiguous(_)) => {
+            with_code(Status::invalid_argument(message), "InvalidArgument")
+        }
+        CmdletError::Org(OrgError::RidsExhausted) => {
+            with_code(Status::resource_exhausted(message), "Exhausted")
+        }
+        CmdletError::Linked(_) => with_code(Status::failed_precondition(message), "LinkedGroup"),
+        CmdletError::Refused(_) => with_code(Status::failed_precondition(message), "Refused"),
+    }
+}
+
+fn value(v: Option<pb::ParameterValue>) -> Value {
+    match v.and_then(|v| v.kind) {
+        Some(pb::parameter_value::Kind::Text(t)) => Value::Text(t),
+        Some(pb::parameter_value::Kind::List(l)) => Value::List(l.values),
+        Some(pb::parameter_value::Kind::Boolean(b)) => Value::Bool(b),
+        Some(pb::parameter_value::Kind::Switch(_)) | None => Value::Switch,
+    }
+}
+
+/// Most parameters accepted in one request.
+const MAX_PARAMETERS: usize = 128;
+
+#[tonic::async_trait]
+impl pb::management_server::Management for ManagementService {
+    async fn invoke(
+        &self,
+        request: Request<pb::InvokeRequest>,
+    ) -> Result<Response<pb::InvokeResponse>, Status> {
+        let caller = self.caller(&request)?;
+        let req = request.into_inner();
+        if req.parameters.len() > MAX_PARAMETERS {
+            return Err(Status::invalid_argument(format!(
+                "more than {MAX_PARAMETERS} parameters"
+            )));
+        }
+        let parameters = req
+            .parameters
+            .into_iter()
+            .map(|p| (p.name, value(p.value)))
+            .collect();
+        let invoked = self
+            .node
+            .invoke(&caller, &req.cmdlet, parameters)
+            .await
+            .map_err(|e| status(&e))?;
+        Ok(Response::new(pb::InvokeResponse {
+            records: invoked
+                .records
+                .into_iter()
+                .map(|r| pb::Record {
+                    properties: r
+                        .into_iter()
+                        .map(|(name, value)| pb::Property { name, value })
+                        .collect(),
+                })
+                .collect(),
+            warnings: invoked.warnings,
+        }))
+    }
+
+    async fn who_am_i(
+        &self,
+        request: Request<pb::WhoAmIRequest>,
+    ) -> Result<Response<pb::WhoAmIResponse>, Status> {
+        let caller = self.caller(&request)?;
+        let snapshot = self.node.store().snapshot();
+        let policies = snapshot.org.policies_of(&caller.user);
+        let subject = Subject {
+            user: caller.user,
+            sids: &caller.sids,
+            policies: &policies,
+        };
+        let role_groups = snapshot
+            .authorizer
+            .role_groups_of(&subject)
+            .into_iter()
+            .map(|(group, via)| {
+                if via == caller.user {
+                    group
+                } else {
+                    format!("{group} (via {via})")
+                }
+            })
+            .collect();
+        Ok(Response::new(pb::WhoAmIResponse {
+            user_sid: caller.user.to_string(),
+            user_name: caller.display_name.clone(),
+            forest: caller.forest.to_string(),
+            group_sids: caller
+                .sids
+                .iter()
+                .skip(1)
+                .map(ToString::to_string)
+                .collect(),
+            filtered_sids: caller
+                .dropped
+                .iter()
+                .map(|d| format!("{} ({})", d.sid, d.reason))
+                .collect(),
+            role_groups,
+        }))
+    }
+}

@@ -1,0 +1,117 @@
+//! Turning a verified TLS peer and its forest token into a [`Caller`].
+//!
+//! Local administrators of the resource forest authenticate with their
+//! certificate alone. A caller from an account forest needs both: a certificate
+//! that the TLS layer verified against that forest's CA, and a token signed by the
+//! same forest naming the same principal. Then SID filtering (R-TRUST-3).
+
+use std::time::{Duration, SystemTime};
+
+use crossforest_shared::token::{verify, TokenError, TokenPolicy};
+use crossforest_shared::{ForestName, Principal, Sid};
+
+use super::sid_filter::{filter, DroppedSid, ForeignUserSid};
+use super::Trusts;
+
+/// Why a caller was not authenticated.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    /// The certificate's forest is not trusted (the TLS layer should already
+    /// have refused it).
+    #[error("forest `{0}` is not trusted by this organization")]
+    UntrustedForest(ForestName),
+    /// A caller from an account forest sent no token.
+    #[error("callers from `{0}` must present a forest token from their home forest (authorization: ForestToken …)")]
+    MissingToken(ForestName),
+    /// The token was refused.
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    /// Certificate and token disagree.
+    #[error("the client certificate names `{certificate}` but the token names `{token}`")]
+    Mismatch {
+        /// `forest\SID` of the certificate.
+        certificate: String,
+        /// `forest\SID` of the token.
+        token: String,
+    },
+    /// SID filtering refused the user SID.
+    #[error(transparent)]
+    SidFilter(#[from] ForeignUserSid),
+}
+
+/// An authenticated caller, with SIDs filtered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// Home forest.
+    pub forest: ForestName,
+    /// The user.
+    pub user: Sid,
+    /// `DOMAIN\name` for display and audit.
+    pub display_name: String,
+    /// The user SID followed by every group SID kept.
+    pub sids: Vec<Sid>,
+    /// SIDs the token carried that filtering dropped.
+    pub dropped: Vec<DroppedSid>,
+    /// Whether the caller is a local principal of the resource forest.
+    pub local: bool,
+}
+
+/// Authenticates `principal` (from the verified certificate) with an optional token.
+pub fn authenticate(
+    trusts: &Trusts,
+    principal: &Principal,
+    token: Option<&str>,
+    clock_skew: Duration,
+    now: SystemTime,
+) -> Result<Caller, AuthError> {
+    if principal.forest == *trusts.own_forest() {
+        return Ok(Caller {
+            forest: principal.forest.clone(),
+            user: principal.sid,
+            display_name: format!("{}\\{}", principal.forest.netbios(), principal.sid),
+            sids: vec![principal.sid],
+            dropped: Vec::new(),
+            local: true,
+        });
+    }
+    let trust = trusts
+        .get(&principal.forest)
+        .ok_or_else(|| AuthError::UntrustedForest(principal.forest.clone()))?;
+    let token = token.ok_or_else(|| AuthError::MissingToken(principal.forest.clone()))?;
+    let policy = TokenPolicy {
+        audience: trusts.own_forest().clone(),
+        clock_skew,
+    };
+    let verified = verify(token, trusts.store(), &policy, now)?;
+    if verified.issuer != principal.forest || verified.user_sid != principal.sid {
+        return Err(AuthError::Mismatch {
+            certificate: format!("{}\\{}", principal.forest, principal.sid),
+            token: format!("{}\\{}", verified.issuer, verified.user_sid),
+        });
+    }
+    let filtered = filter(
+        &trust.forest,
+        &trust.domain_sids,
+        &verified.user_sid,
+        &verified.group_sids,
+    )?;
+    for dropped in &filtered.dropped {
+        tracing::warn!(
+            forest = %trust.forest,
+            user = %verified.user_sid,
+            sid = %dropped.sid,
+            reason = dropped.reason,
+            "SID filtered (R-TRUST-3)"
+        );
+    }
+    let mut sids = vec![verified.user_sid];
+    sids.extend(filtered.kept);
+    Ok(Caller {
+        forest: trust.forest.clone(),
+        user: verified.user_sid,
+        display_name: format!("{}\\{}", trust.forest.netbios(), verified.user_name),
+        sids,
+        dropped: filtered.dropped,
+        local: false,
+    })
+}

@@ -1,0 +1,33 @@
+//! Trusted account forests, configured in the node's TOML file as `[[trust]]`
+//! entries, the equivalent of `New-ForestTrust` plus the linked credential.
+
+use std::path::PathBuf;
+
+use crossforest_shared::{DomainSid, ForestName};
+use serde::{Deserialize, Serialize};
+
+/// One one-way trust: this resource forest trusts `forest`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustConfig {
+    /// The account forest's DNS name.
+    pub forest: ForestName,
+    /// `host:port` of a directory server of the account forest.
+    pub endpoint: String,
+    /// The account forest's CA certificate (PEM file).
+    pub ca_certificate: PathBuf,
+    /// The domain SIDs the forest may vouch for (R-TRUST-3).
+    pub domain_sids: Vec<DomainSid>,
+    /// The credential the account forest issued to this forest (R-TRUST-2).
+    pub linked_credential: Option<LinkedCredentialConfig>,
+}
+
+/// A linked credential: a service account of the account forest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkedCredentialConfig {
+    /// The account, `DOMAIN\name`, as `-LinkedCredential` names it.
+    pub user: String,
+    /// Certificate and key file issued by the account forest.
+    pub credential: PathBuf,
+}

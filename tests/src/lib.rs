@@ -1,0 +1,295 @@
+//! A federation of forests for integration tests: one resource forest and any
+//! number of account forests, each a real gRPC server on a loopback port with its
+//! own CA and real mutual TLS, started in this process.
+//!
+//! ```no_run
+//! # async fn example() -> anyhow::Result<()> {
+//! use crossforest_tests::Federation;
+//!
+//! let federation = Federation::builder()
+//!     .resource("contoso.com")
+//!     .account("fabrikam.com")
+//!     .untrusted_account("tailspin.com")
+//!     .start()
+//!     .await?;
+//! federation.add_user("fabrikam.com", "alice").await?;
+//! federation.add_group("fabrikam.com", "Exchange Admins").await?;
+//! federation.add_member("fabrikam.com", "Exchange Admins", "alice").await?;
+//! federation.link_role_group("fabrikam.com", "fabrikam Recipient Admins", "Exchange Admins", &["Mail Recipients"]).await?;
+//! let mut alice = federation.session("fabrikam\\alice").await?;
+//! alice.run("Get-Mailbox").await?;
+//! # Ok(()) }
+//! ```
+//!
+//! Ports are chosen by the operating system (port 0); every node is served with
+//! `serve(listener, node, shutdown)` and stops when the federation is dropped.
+
+use std::path::Path;
+
+use anyhow::Context as _;
+use crossforest_cli::lab::{Lab, LabSpec};
+use crossforest_cli::session::Session;
+use crossforest_shared::client::ForestEndpoint;
+use crossforest_shared::{DomainSid, ForestName};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// Builds a [`Federation`].
+#[derive(Debug, Default)]
+pub struct FederationBuilder {
+    resource: Option<String>,
+    accounts: Vec<String>,
+    untrusted: Vec<String>,
+    organizational_units: Vec<String>,
+}
+
+impl FederationBuilder {
+    /// The resource forest (default `contoso.com`).
+    pub fn resource(mut self, forest: &str) -> Self {
+        self.resource = Some(forest.to_owned());
+        self
+    }
+
+    /// An account forest the resource forest trusts.
+    pub fn account(mut self, forest: &str) -> Self {
+        self.accounts.push(forest.to_owned());
+        self
+    }
+
+    /// An account forest the resource forest does not trust.
+    pub fn untrusted_account(mut self, forest: &str) -> Self {
+        self.untrusted.push(forest.to_owned());
+        self
+    }
+
+    /// An extra OU under the resource forest's domain (e.g. `Sales`).
+    pub fn organizational_unit(mut self, name: &str) -> Self {
+        self.organizational_units.push(name.to_owned());
+        self
+    }
+
+    /// Writes the lab into a temporary directory and starts every node.
+    pub async fn start(self) -> anyhow::Result<Federation> {
+        let dir = tempfile::tempdir()?;
+        let resource: ForestName = self.resource.as_deref().unwrap_or("contoso.com").parse()?;
+        let mut listeners = Vec::new();
+        let mut bind = |forest: &str| -> anyhow::Result<(ForestName, String)> {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+            let address = listener.local_addr()?.to_string();
+            listener.set_nonblocking(true)?;
+            let forest: ForestName = forest.parse()?;
+            listeners.push((forest.clone(), listener));
+            Ok((forest, address))
+        };
+        let resource_address = bind(resource.as_str())?;
+        let accounts = self
+            .accounts
+            .iter()
+            .map(|f| bind(f))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let untrusted = self
+            .untrusted
+            .iter()
+            .map(|f| bind(f))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let spec = LabSpec {
+            resource: resource_address,
+            accounts,
+            untrusted,
+            organizational_units: if self.organizational_units.is_empty() {
+                vec!["Sales".into(), "Seattle".into()]
+            } else {
+                self.organizational_units
+            },
+        };
+        let lab_dir = dir.path().to_owned();
+        let lab = tokio::task::spawn_blocking(move || Lab::create(&lab_dir, &spec)).await??;
+        let mut nodes = Vec::new();
+        for (forest, listener) in listeners {
+            let listener = TcpListener::from_std(listener)?;
+            let (tx, rx) = oneshot::channel::<()>();
+            let shutdown = async move {
+                let _ = rx.await;
+            };
+            let task = if forest == resource {
+                let node = resource_forest::node::ResourceForest::load(lab.resource_config()?)?;
+                tokio::spawn(async move {
+                    resource_forest::server::serve(listener, node, shutdown)
+                        .await
+                        .map_err(anyhow::Error::from)
+                })
+            } else {
+                let node = account_forest::node::AccountForest::load(lab.account_config(&forest)?)?;
+                tokio::spawn(async move {
+                    account_forest::server::serve(listener, node, shutdown)
+                        .await
+                        .map_err(anyhow::Error::from)
+                })
+            };
+            nodes.push(RunningNode {
+                forest,
+                stop: Some(tx),
+                task,
+            });
+        }
+        Ok(Federation {
+            lab,
+            nodes,
+            _dir: dir,
+        })
+    }
+}
+
+#[derive(Debug)]
+struct RunningNode {
+    forest: ForestName,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+/// Running forests. Dropping it stops them and deletes their files.
+#[derive(Debug)]
+pub struct Federation {
+    lab: Lab,
+    nodes: Vec<RunningNode>,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Federation {
+    fn drop(&mut self) {
+        for node in &mut self.nodes {
+            if let Some(stop) = node.stop.take() {
+                let _ = stop.send(());
+            }
+            node.task.abort();
+        }
+    }
+}
+
+fn forest(name: &str) -> anyhow::Result<ForestName> {
+    Ok(name.parse()?)
+}
+
+impl Federation {
+    /// A builder.
+    pub fn builder() -> FederationBuilder {
+        FederationBuilder::default()
+    }
+
+    /// The lab on disk: node directories, PKI, credentials.
+    pub fn lab(&self) -> &Lab {
+        &self.lab
+    }
+
+    /// The lab's directory.
+    pub fn dir(&self) -> &Path {
+        self.lab.dir()
+    }
+
+    /// The resource forest.
+    pub fn resource(&self) -> &ForestName {
+        &self.lab.file().resource
+    }
+
+    /// Where `forest` listens, with its CA.
+    pub fn endpoint(&self, forest_name: &str) -> anyhow::Result<ForestEndpoint> {
+        self.lab.endpoint(&forest(forest_name)?)
+    }
+
+    /// The domain SID of `forest`.
+    pub fn domain_sid(&self, forest_name: &str) -> anyhow::Result<DomainSid> {
+        self.lab.domain_sid(&forest(forest_name)?)
+    }
+
+    /// Whether the node of `forest` is still serving.
+    pub fn is_running(&self, forest_name: &str) -> bool {
+        self.nodes
+            .iter()
+            .any(|n| n.forest.as_str() == forest_name && !n.task.is_finished())
+    }
+
+    /// A management session as `DOMAIN\user` (authenticating at home first for
+    /// account-forest users).
+    pub async fn session(&self, identity: &str) -> anyhow::Result<Session> {
+        self.lab.session(identity).await
+    }
+
+    /// Creates a user in an account forest; its credential and password are kept.
+    pub async fn add_user(&self, forest_name: &str, user: &str) -> anyhow::Result<()> {
+        self.lab.add_user(&forest(forest_name)?, user).await
+    }
+
+    /// Creates a universal security group in an account forest.
+    pub async fn add_group(&self, forest_name: &str, group: &str) -> anyhow::Result<()> {
+        self.lab
+            .directory_admin(&forest(forest_name)?)
+            .await?
+            .add_group(group)
+            .await?;
+        Ok(())
+    }
+
+    /// Adds a user or group to a group of an account forest.
+    pub async fn add_member(
+        &self,
+        forest_name: &str,
+        group: &str,
+        member: &str,
+    ) -> anyhow::Result<()> {
+        self.lab
+            .directory_admin(&forest(forest_name)?)
+            .await?
+            .add_member(group, member)
+            .await?;
+        Ok(())
+    }
+
+    /// Removes a user or group from a group of an account forest.
+    pub async fn remove_member(
+        &self,
+        forest_name: &str,
+        group: &str,
+        member: &str,
+    ) -> anyhow::Result<()> {
+        self.lab
+            .directory_admin(&forest(forest_name)?)
+            .await?
+            .remove_member(group, member)
+            .await?;
+        Ok(())
+    }
+
+    /// As the resource forest's Administrator, creates a linked role group for
+    /// `group` of `account` with `roles`, through the real `New-RoleGroup`.
+    pub async fn link_role_group(
+        &self,
+        account: &str,
+        name: &str,
+        group: &str,
+        roles: &[&str],
+    ) -> anyhow::Result<()> {
+        let account = forest(account)?;
+        let dc = self.lab.endpoint(&account)?.address;
+        let netbios = account.netbios();
+        let svc = crossforest_cli::lab::service_account(self.resource());
+        let roles: Vec<String> = roles.iter().map(|r| format!("\"{r}\"")).collect();
+        let line = format!(
+            "New-RoleGroup -Name \"{name}\" -LinkedForeignGroup \"{netbios}\\{group}\" -LinkedDomainController {dc} -LinkedCredential {netbios}\\{svc} -Roles {}",
+            roles.join(",")
+        );
+        self.administrator()
+            .await?
+            .run(&line)
+            .await
+            .with_context(|| format!("`{line}` failed"))?;
+        Ok(())
+    }
+
+    /// A session as the resource forest's built-in Administrator (Organization
+    /// Management).
+    pub async fn administrator(&self) -> anyhow::Result<Session> {
+        self.session(&format!("{}\\Administrator", self.resource().netbios()))
+            .await
+    }
+}

@@ -1,0 +1,10 @@
+//! Scenario tests through real servers over real mutual TLS. One test binary,
+//! one module per area; each test is named for the rule it checks.
+
+mod scenarios {
+    pub mod common;
+    pub mod linked_role_groups;
+    pub mod mtls;
+    pub mod organization_management;
+    pub mod sid_filtering;
+}

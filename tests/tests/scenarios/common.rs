@@ -1,0 +1,75 @@
+//! Shared set-up: contoso.com trusting fabrikam.com and tailspin.com, with
+//! fabrikam's alice nested in Exchange Admins, which a linked role group links.
+
+use crossforest_tests::Federation;
+
+/// contoso trusts fabrikam and tailspin; northwind exists but is not trusted.
+/// fabrikam: alice ∈ Tier 2 Admins ∈ Exchange Admins; bob ∈ Exchange Admins.
+/// tailspin: carol ∈ Exchange Admins. "fabrikam Recipient Admins" links
+/// fabrikam\Exchange Admins with Mail Recipients and Mail Recipient Creation;
+/// "tailspin View-Only" links tailspin\Exchange Admins with View-Only Recipients.
+pub async fn federation() -> Federation {
+    let f = Federation::builder()
+        .resource("contoso.com")
+        .account("fabrikam.com")
+        .account("tailspin.com")
+        .untrusted_account("northwind.com")
+        .start()
+        .await
+        .expect("federation starts");
+    for user in ["alice", "bob"] {
+        f.add_user("fabrikam.com", user).await.unwrap();
+    }
+    f.add_group("fabrikam.com", "Exchange Admins")
+        .await
+        .unwrap();
+    f.add_group("fabrikam.com", "Tier 2 Admins").await.unwrap();
+    f.add_member("fabrikam.com", "Tier 2 Admins", "alice")
+        .await
+        .unwrap();
+    f.add_member("fabrikam.com", "Exchange Admins", "Tier 2 Admins")
+        .await
+        .unwrap();
+    f.add_member("fabrikam.com", "Exchange Admins", "bob")
+        .await
+        .unwrap();
+    f.add_user("tailspin.com", "carol").await.unwrap();
+    f.add_group("tailspin.com", "Exchange Admins")
+        .await
+        .unwrap();
+    f.add_member("tailspin.com", "Exchange Admins", "carol")
+        .await
+        .unwrap();
+    f.add_user("northwind.com", "nina").await.unwrap();
+    f.link_role_group(
+        "fabrikam.com",
+        "fabrikam Recipient Admins",
+        "Exchange Admins",
+        &["Mail Recipients", "Mail Recipient Creation"],
+    )
+    .await
+    .unwrap();
+    f.link_role_group(
+        "tailspin.com",
+        "tailspin View-Only",
+        "Exchange Admins",
+        &["View-Only Recipients"],
+    )
+    .await
+    .unwrap();
+    f
+}
+
+/// The value of `property` in the first record.
+pub fn property(
+    response: &crossforest_shared::proto::management::v1::InvokeResponse,
+    property: &str,
+) -> Option<String> {
+    response
+        .records
+        .first()?
+        .properties
+        .iter()
+        .find(|p| p.name == property)
+        .map(|p| p.value.clone())
+}
