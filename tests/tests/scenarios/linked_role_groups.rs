@@ -156,7 +156,7 @@ async fn new_role_group_linked_parameters_are_validated() {
     let dc = f.endpoint("fabrikam.com").unwrap().address;
     let mut admin = f.administrator().await.unwrap();
     let cases = [
-        (format!("New-RoleGroup x1 -LinkedForeignGroup \"fabrikam\\Exchange Admins\" -LinkedCredential fabrikam\\svc-contoso"), "requires -LinkedDomainController"),
+        ("New-RoleGroup x1 -LinkedForeignGroup \"fabrikam\\Exchange Admins\" -LinkedCredential fabrikam\\svc-contoso".to_owned(), "requires -LinkedDomainController"),
         (format!("New-RoleGroup x2 -LinkedForeignGroup \"fabrikam\\Exchange Admins\" -LinkedDomainController {dc} -LinkedCredential fabrikam\\svc-contoso -Members Administrator"), "-Members cannot be combined"),
         (format!("New-RoleGroup x3 -LinkedForeignGroup \"contoso\\Domain Admins\" -LinkedDomainController {dc} -LinkedCredential fabrikam\\svc-contoso"), "another forest"),
         (format!("New-RoleGroup x4 -LinkedForeignGroup \"northwind\\Admins\" -LinkedDomainController {dc} -LinkedCredential northwind\\svc"), "not a forest this organization trusts"),
