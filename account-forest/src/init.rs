@@ -42,17 +42,7 @@ pub fn credential_path(dir: &Path, user: &str) -> PathBuf {
 /// the built-in Administrator, the Administrator's credential and `node.toml`.
 pub fn init(options: &InitOptions) -> Result<NodeConfig, NodeError> {
     let config_path = options.dir.join("node.toml");
-    if config_path.exists() {
-        return Err(NodeError::Config(
-            crossforest_shared::config::ConfigError::Io {
-                path: config_path,
-                source: std::io::Error::new(
-                    std::io::ErrorKind::AlreadyExists,
-                    "a node already exists here; refusing to overwrite it",
-                ),
-            },
-        ));
-    }
+    crossforest_shared::config::refuse_existing(&config_path)?;
     let pki_dir = options.dir.join("pki");
     let ca = CertificateAuthority::generate(&options.forest)?;
     ca.store(&pki_dir)?;

@@ -80,28 +80,10 @@ impl Lab {
         let resource_dir = dir.join(resource.as_str());
         let mut trusts = Vec::new();
         for (forest, listen) in &spec.untrusted {
-            let node_dir = dir.join(forest.as_str());
-            let password = random_password();
-            account_forest::init::init(&account_forest::init::InitOptions {
-                dir: node_dir.clone(),
-                forest: forest.clone(),
-                domain_sid: account_forest::init::random_domain_sid(),
-                listen: listen.clone(),
-                administrator_password: password.clone(),
-            })?;
-            write_private(&password_path(&node_dir, "Administrator"), &password)?;
+            create_account_forest(dir, forest, listen)?;
         }
         for (forest, listen) in &spec.accounts {
-            let node_dir = dir.join(forest.as_str());
-            let password = random_password();
-            let config = account_forest::init::init(&account_forest::init::InitOptions {
-                dir: node_dir.clone(),
-                forest: forest.clone(),
-                domain_sid: account_forest::init::random_domain_sid(),
-                listen: listen.clone(),
-                administrator_password: password.clone(),
-            })?;
-            write_private(&password_path(&node_dir, "Administrator"), &password)?;
+            let config = create_account_forest(dir, forest, listen)?;
             // The account forest's administrator issues a service account to the
             // resource forest: its linked credential (R-TRUST-2).
             let svc = service_account(resource);
@@ -313,6 +295,26 @@ impl Lab {
             .await?;
         self.store_user(forest, user, &credential, &password)
     }
+}
+
+/// Initialises an account forest node under `dir` and keeps its Administrator's
+/// password in the lab.
+fn create_account_forest(
+    dir: &Path,
+    forest: &ForestName,
+    listen: &str,
+) -> anyhow::Result<account_forest::config::NodeConfig> {
+    let node_dir = dir.join(forest.as_str());
+    let password = random_password();
+    let config = account_forest::init::init(&account_forest::init::InitOptions {
+        dir: node_dir.clone(),
+        forest: forest.clone(),
+        domain_sid: account_forest::init::random_domain_sid(),
+        listen: listen.to_owned(),
+        administrator_password: password.clone(),
+    })?;
+    write_private(&password_path(&node_dir, "Administrator"), &password)?;
+    Ok(config)
 }
 
 fn credential_path(node_dir: &Path, user: &str) -> PathBuf {

@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context as _;
 use clap::Subcommand;
 
 use crate::config::NodeConfig;
@@ -31,14 +30,9 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::Serve { config } => {
             let config = NodeConfig::load(&config)?;
             let node = ResourceForest::load(config.clone())?;
-            let listener = tokio::net::TcpListener::bind(&config.listen)
-                .await
-                .with_context(|| format!("cannot listen on `{}`", config.listen))?;
-            let address = listener.local_addr()?;
-            crossforest_shared::config::write_atomic(
-                &config.data_dir.join("listening"),
-                address.to_string().as_bytes(),
-            )?;
+            let (listener, address) =
+                crossforest_shared::serve::bind_and_announce(&config.listen, &config.data_dir)
+                    .await?;
             tracing::info!(forest = %config.forest, %address, trusts = config.trusts.len(), "resource forest listening");
             crate::server::serve(listener, node, crossforest_shared::serve::shutdown_signal())
                 .await?;

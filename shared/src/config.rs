@@ -102,6 +102,20 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// Refuses to create a node where a configuration file already exists.
+pub fn refuse_existing(config_path: &Path) -> Result<(), ConfigError> {
+    if config_path.exists() {
+        return Err(ConfigError::Io {
+            path: config_path.to_owned(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                "a node already exists here; refusing to overwrite it",
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// `path` relative to the directory of the configuration file `config`, unless
 /// it is absolute.
 pub fn resolve(config: &Path, path: &Path) -> PathBuf {

@@ -91,3 +91,18 @@ pub async fn shutdown_signal() {
     }
     tracing::info!("shutting down");
 }
+
+/// Binds a node's listen address and announces the bound address in
+/// `<data_dir>/listening`, which launchers wait for instead of sleeping.
+pub async fn bind_and_announce(
+    listen: &str,
+    data_dir: &std::path::Path,
+) -> std::io::Result<(TcpListener, std::net::SocketAddr)> {
+    let listener = TcpListener::bind(listen)
+        .await
+        .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on `{listen}`: {e}")))?;
+    let address = listener.local_addr()?;
+    crate::config::write_atomic(&data_dir.join("listening"), address.to_string().as_bytes())
+        .map_err(std::io::Error::other)?;
+    Ok((listener, address))
+}

@@ -37,10 +37,7 @@ async fn refused(f: &Federation, credential: &IssuedCertificate, token: Option<S
     .await;
     match outcome {
         Ok(_) => panic!("the request was served"),
-        Err(e) => {
-            eprintln!("refused: {e:#} / {e:?}");
-            format!("{e:#}")
-        }
+        Err(e) => format!("{e:#}"),
     }
 }
 
