@@ -245,6 +245,26 @@ impl Lab {
         })
     }
 
+    /// Issues a resource-forest credential to the local user `user` (for
+    /// example a mailbox's account, identified by its SID) and keeps it in the
+    /// lab, so that `session("contoso\\user")` works.
+    pub fn issue_local_credential(
+        &self,
+        user: &str,
+        sid: crossforest_shared::Sid,
+    ) -> anyhow::Result<()> {
+        let resource = &self.file.resource;
+        let dir = self.node_dir(resource);
+        let ca = crossforest_shared::pki::CertificateAuthority::load(resource, &dir.join("pki"))?;
+        let principal = crossforest_shared::Principal {
+            forest: resource.clone(),
+            sid,
+        };
+        ca.issue_principal(&principal, user)?
+            .write_combined(&credential_path(&dir, user))?;
+        Ok(())
+    }
+
     /// A user's lab password.
     pub fn password(&self, forest: &ForestName, user: &str) -> anyhow::Result<String> {
         let path = password_path(&self.node_dir(forest), user);

@@ -42,14 +42,14 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             let node = ResourceForest::load(config.clone())?;
             let snapshot = node.store().snapshot();
             println!(
-                "organization {} ({}) revision {}: {} roles, {} role groups, {} assignments, {} mailboxes",
+                "organization {} ({}) revision {}: {} roles, {} role groups, {} assignments, {} recipients",
                 config.forest,
                 config.domain_sid,
                 snapshot.revision,
                 snapshot.org.rbac.roles.len(),
                 snapshot.org.rbac.role_groups.len(),
                 snapshot.org.rbac.assignments.len(),
-                snapshot.org.mailboxes.len()
+                snapshot.org.recipients.len()
             );
             for trust in node.trusts().all() {
                 println!(

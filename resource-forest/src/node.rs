@@ -171,7 +171,9 @@ impl ResourceForest {
                 outcome.target.clone(),
                 Some(invoked.revision),
             ),
-            Err(e @ CmdletError::Denied(_)) => (false, "Denied", e.to_string(), None, None),
+            Err(e @ (CmdletError::Denied(_) | CmdletError::Forbidden(_))) => {
+                (false, "Denied", e.to_string(), None, None)
+            }
             Err(e) => (false, "Failed", e.to_string(), None, None),
         };
         let record = AuditRecord {
@@ -209,6 +211,17 @@ impl ResourceForest {
             None
         };
         let snapshot = self.store.snapshot();
+        // A local caller's token is its certificate: its group SIDs come from
+        // this forest's own directory (R-ASG-2).
+        let enriched;
+        let caller = if caller.local {
+            let mut c = caller.clone();
+            c.sids.extend(snapshot.org.security_groups_of(&caller.user));
+            enriched = c;
+            &enriched
+        } else {
+            caller
+        };
         let ctx = Context::new(
             caller,
             &snapshot.org,
@@ -217,16 +230,23 @@ impl ResourceForest {
             spec.name,
             args.names(),
         );
-        // The cmdlet and every parameter must be granted before anything else.
-        ctx.authorize(
-            Target::None,
-            if spec.writes {
-                Access::Write
-            } else {
-                Access::Read
-            },
-        )?;
+        // The cmdlet and every parameter must be granted before anything else,
+        // unless the cmdlet authorises itself (ManagedBy, R-RG-5; self-tests).
+        if !spec.self_authorizing {
+            ctx.authorize(
+                Target::None,
+                if spec.writes {
+                    Access::Write
+                } else {
+                    Access::Read
+                },
+            )?;
+        }
         let mut outcome = cmdlets::run(&ctx, &args).await?;
+        if let Some(next) = &outcome.change {
+            // No change may break a lockout protection, whatever its path.
+            crate::rbac::lockout::check(&snapshot.org.rbac, &next.rbac)?;
+        }
         let revision = match (outcome.change.take(), &guard) {
             (Some(org), Some(guard)) => self.store.commit(guard, org).map_err(|e| {
                 tracing::error!(error = %e, "persisting the organization failed");

@@ -286,6 +286,28 @@ impl Federation {
         Ok(())
     }
 
+    /// A session as a local user of the resource forest (a mailbox's account),
+    /// found by `Get-Mailbox` as the Administrator and given a credential from
+    /// the resource forest's CA.
+    pub async fn local_session(&self, user: &str) -> anyhow::Result<Session> {
+        let found = self
+            .administrator()
+            .await?
+            .run(&format!("Get-Mailbox \"{user}\""))
+            .await
+            .with_context(|| format!("no mailbox `{user}`"))?;
+        let sid = found
+            .records
+            .first()
+            .and_then(|r| r.properties.iter().find(|p| p.name == "SID"))
+            .with_context(|| format!("no SID for `{user}`"))?
+            .value
+            .parse()?;
+        self.lab.issue_local_credential(user, sid)?;
+        self.session(&format!("{}\\{user}", self.resource().netbios()))
+            .await
+    }
+
     /// A session as the resource forest's built-in Administrator (Organization
     /// Management).
     pub async fn administrator(&self) -> anyhow::Result<Session> {

@@ -9,5 +9,6 @@ mod scenarios {
     pub mod linked_role_groups;
     pub mod mtls;
     pub mod organization_management;
+    pub mod rbac_model;
     pub mod sid_filtering;
 }

@@ -1,96 +1,203 @@
-//! New-, Get-, Set- and Remove-Mailbox.
+//! Recipient cmdlets: New-, Get-, Set-, Remove-Mailbox, Enable-Mailbox,
+//! New-MailUser, New-MailContact, Get-Recipient, Get-User, Set-User and their
+//! Get-/Remove- companions. Every write authorises the recipient before and
+//! after the change (R-ASG-3).
 
-use super::{record, Args, CmdletError, Context, Outcome};
-use crate::org::recipients::Mailbox;
-use crate::rbac::catalogue::DEFAULT_POLICY;
-use crate::rbac::evaluate::RecipientRef;
+use super::{changed, invalid, listed, record, Args, CmdletError, Context, Outcome};
+use crate::org::recipients::{Recipient, RecipientType};
+use crate::org::OrgError;
+use crate::rbac::scope::parse_recipient_filter;
 use crate::rbac::{Access, Target};
 
-fn target(m: &Mailbox) -> Target<'_> {
-    Target::Recipient(RecipientRef {
-        name: &m.name,
-        ou: &m.organizational_unit,
-        sid: Some(m.sid),
-    })
+/// The recipient as RBAC sees it.
+pub fn target(r: &Recipient) -> Target<'_> {
+    Target::Recipient(r)
 }
 
-/// `New-Mailbox`: creates the user account and its mailbox; the new object must
-/// fall within the caller's write scope (R-ASG-3).
-pub fn new_mailbox(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError> {
-    let org = ctx.org;
-    let name = args.required("Name", ctx.cmdlet)?.trim().to_owned();
-    if name.is_empty() || name.len() > 64 {
-        return Err(CmdletError::InvalidValue {
-            parameter: "Name".into(),
-            reason: "must be 1 to 64 characters".into(),
-        });
+/// Recipient types a cmdlet acts on.
+fn types_of(cmdlet: &str) -> &'static [RecipientType] {
+    use RecipientType::*;
+    match cmdlet {
+        "Get-Mailbox" | "Set-Mailbox" | "Remove-Mailbox" | "New-Mailbox" => &[UserMailbox],
+        "Get-MailUser" | "Remove-MailUser" | "New-MailUser" => &[MailUser],
+        "Get-MailContact" | "Remove-MailContact" | "New-MailContact" => &[MailContact],
+        "Get-User" | "Set-User" => &[UserMailbox, MailUser, User],
+        "Enable-Mailbox" => &[User],
+        _ => &[
+            UserMailbox,
+            MailUser,
+            MailContact,
+            MailUniversalDistributionGroup,
+            MailUniversalSecurityGroup,
+        ],
     }
+}
+
+/// A recipient of the types the cmdlet acts on.
+pub fn find<'a>(ctx: &'a Context<'_>, identity: &str) -> Result<&'a Recipient, CmdletError> {
+    Ok(ctx.org.recipient(identity, types_of(ctx.cmdlet))?)
+}
+
+/// An alias from a name: letters, digits, `.`, `-` and `_`.
+pub fn alias_for(args: &Args, name: &str) -> Result<String, CmdletError> {
     let alias = args.text("Alias").map(str::to_owned).unwrap_or_else(|| {
         name.chars()
-            .filter(|c| c.is_ascii_alphanumeric() || *c == '.' || *c == '-')
+            .filter(|c| c.is_ascii_alphanumeric() || ".-_".contains(*c))
             .collect()
     });
     if alias.is_empty()
+        || alias.len() > 64
         || !alias
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || ".-_".contains(c))
     {
-        return Err(CmdletError::InvalidValue {
-            parameter: "Alias".into(),
-            reason: format!("`{alias}` may use only letters, digits, `.`, `-` and `_`"),
-        });
+        return Err(invalid(
+            "Alias",
+            format!("`{alias}` may use only letters, digits, `.`, `-` and `_`"),
+        ));
     }
+    Ok(alias)
+}
+
+fn smtp(parameter: &str, value: &str) -> Result<String, CmdletError> {
+    let value = value.strip_prefix("SMTP:").unwrap_or(value);
+    match value.split_once('@') {
+        Some((local, domain)) if !local.is_empty() && domain.contains('.') => Ok(value.to_owned()),
+        _ => Err(invalid(
+            parameter,
+            format!("`{value}` is not an SMTP address"),
+        )),
+    }
+}
+
+/// A new recipient of `recipient_type` from the common New-* parameters, with
+/// a fresh SID; not yet authorised or stored.
+pub fn build(
+    ctx: &Context<'_>,
+    args: &Args,
+    next: &mut crate::org::Organization,
+    recipient_type: RecipientType,
+) -> Result<Recipient, CmdletError> {
+    let name = super::check_name("Name", args.required("Name", ctx.cmdlet)?)?;
+    let alias = alias_for(args, &name)?;
     let ou = match args.text("OrganizationalUnit") {
-        Some(ou) => org.ou(ou)?,
-        None => org.users_ou()?,
+        Some(ou) => ctx.org.ou(ou)?,
+        None => ctx.org.users_ou()?,
     };
-    let domain = org.forest.as_str();
-    let mut next = org.clone();
-    let mailbox = Mailbox {
+    let domain = ctx.org.forest.as_str();
+    let user = recipient_type.is_user();
+    let upn = match (user, args.text("UserPrincipalName")) {
+        (true, Some(upn)) => smtp("UserPrincipalName", upn)?,
+        (true, None) => format!("{alias}@{domain}"),
+        (false, _) => String::new(),
+    };
+    let external = match (recipient_type, args.text("ExternalEmailAddress")) {
+        (RecipientType::MailUser | RecipientType::MailContact, Some(e)) => {
+            smtp("ExternalEmailAddress", e)?
+        }
+        (RecipientType::MailUser | RecipientType::MailContact, None) => {
+            return Err(CmdletError::MissingParameter {
+                cmdlet: ctx.cmdlet.to_owned(),
+                parameter: "ExternalEmailAddress".into(),
+            })
+        }
+        (_, Some(_)) => {
+            return Err(CmdletError::Conflict(format!(
+                "`{}` doesn't take -ExternalEmailAddress",
+                ctx.cmdlet
+            )))
+        }
+        (_, None) => String::new(),
+    };
+    let primary = match args.text("PrimarySmtpAddress") {
+        Some(p) => smtp("PrimarySmtpAddress", p)?,
+        None if recipient_type == RecipientType::MailContact => external.clone(),
+        None => format!("{alias}@{domain}"),
+    };
+    if let Some(taken) = ctx.org.name_taken(&name, &alias, &upn) {
+        return Err(OrgError::Exists(taken).into());
+    }
+    let mut attributes = std::collections::BTreeMap::new();
+    for p in ["FirstName", "LastName"] {
+        if let Some(v) = args.text(p) {
+            attributes.insert(p.to_owned(), v.to_owned());
+        }
+    }
+    Ok(Recipient {
         display_name: args
             .text("DisplayName")
             .map(str::to_owned)
             .unwrap_or_else(|| name.clone()),
-        user_principal_name: args
-            .text("UserPrincipalName")
-            .map(str::to_owned)
-            .unwrap_or_else(|| format!("{alias}@{domain}")),
-        primary_smtp_address: args
-            .text("PrimarySmtpAddress")
-            .map(str::to_owned)
-            .unwrap_or_else(|| format!("{alias}@{domain}")),
+        recipient_type,
+        user_principal_name: upn,
+        primary_smtp_address: primary,
+        external_email_address: external,
         sid: next.allocate_sid()?,
         organizational_unit: ou,
-        role_assignment_policy: DEFAULT_POLICY.to_owned(),
-        attributes: Default::default(),
+        role_assignment_policy: ctx
+            .org
+            .rbac
+            .default_policy()
+            .map(|p| p.name.clone())
+            .unwrap_or_default(),
+        members: Default::default(),
+        managed_by: Vec::new(),
+        attributes,
         name,
         alias,
-    };
-    ctx.authorize(target(&mailbox), Access::Write)?;
-    if org.mailboxes.values().any(|m| {
-        m.name.eq_ignore_ascii_case(&mailbox.name)
-            || m.alias.eq_ignore_ascii_case(&mailbox.alias)
-            || m.user_principal_name
-                .eq_ignore_ascii_case(&mailbox.user_principal_name)
-    }) || org.rbac.role_group(&mailbox.name).is_some()
-    {
-        return Err(CmdletError::Org(crate::org::OrgError::Exists(mailbox.name)));
-    }
-    let out = Outcome {
-        records: vec![mailbox.properties()],
-        target: Some(mailbox.name.clone()),
-        ..Outcome::default()
-    };
-    next.mailboxes
-        .insert(mailbox.name.to_ascii_lowercase(), mailbox);
-    Ok(Outcome {
-        change: Some(next),
-        ..out
     })
 }
 
-/// `Get-Mailbox`: the mailboxes the caller may read (implicit read scopes).
-pub fn get_mailbox(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError> {
+/// `New-Mailbox`, `New-MailUser`, `New-MailContact`: the new object must fall
+/// within the caller's write scope (R-ASG-3).
+pub fn new_recipient(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError> {
+    let recipient_type = types_of(ctx.cmdlet)[0];
+    let mut next = ctx.org.clone();
+    let recipient = build(ctx, args, &mut next, recipient_type)?;
+    ctx.authorize(target(&recipient), Access::Write)?;
+    let records = vec![recipient.properties()];
+    let name = recipient.name.clone();
+    next.recipients.insert(name.to_ascii_lowercase(), recipient);
+    Ok(changed(next, &name, records))
+}
+
+/// `Enable-Mailbox`: mail-enables an existing user (the way security principals
+/// created with directory tools get a mailbox, R-SPLIT-3).
+pub fn enable_mailbox(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError> {
+    let identity = args.required("Identity", ctx.cmdlet)?;
+    let current = ctx
+        .org
+        .recipient(identity, &[RecipientType::User])
+        .map_err(|e| match e {
+            OrgError::NotFound(_) if ctx.org.recipient(identity, &[]).is_ok() => {
+                CmdletError::Refused(format!("`{identity}` is already mail-enabled"))
+            }
+            other => other.into(),
+        })?;
+    ctx.authorize(target(current), Access::Write)?;
+    let mut enabled = current.clone();
+    enabled.recipient_type = RecipientType::UserMailbox;
+    enabled.alias = match args.text("Alias") {
+        Some(_) => alias_for(args, &current.name)?,
+        None if enabled.alias.is_empty() => alias_for(args, &current.name)?,
+        None => enabled.alias,
+    };
+    enabled.primary_smtp_address = match args.text("PrimarySmtpAddress") {
+        Some(p) => smtp("PrimarySmtpAddress", p)?,
+        None => format!("{}@{}", enabled.alias, ctx.org.forest),
+    };
+    ctx.authorize(target(&enabled), Access::Write)?;
+    let mut next = ctx.org.clone();
+    let records = vec![enabled.properties()];
+    next.recipients
+        .insert(enabled.name.to_ascii_lowercase(), enabled);
+    Ok(changed(next, &current.name, records))
+}
+
+/// The Get- cmdlets of recipients: what the caller may read (implicit read
+/// scopes), narrowed by `-OrganizationalUnit`, `-Anr`, `-Filter` (OPATH) and
+/// `-ResultSize`.
+pub fn get_recipients(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError> {
     let org = ctx.org;
     let ou = args
         .text("OrganizationalUnit")
@@ -99,108 +206,104 @@ pub fn get_mailbox(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletErro
     let limit = match args.text("ResultSize") {
         None => 1000,
         Some(s) if s.eq_ignore_ascii_case("unlimited") => usize::MAX,
-        Some(s) => s.parse().map_err(|_| CmdletError::InvalidValue {
-            parameter: "ResultSize".into(),
-            reason: format!("expects a number or Unlimited; got `{s}`"),
+        Some(s) => s.parse().map_err(|_| {
+            invalid(
+                "ResultSize",
+                format!("expects a number or Unlimited; got `{s}`"),
+            )
         })?,
     };
+    let filter = args
+        .text("Filter")
+        .map(parse_recipient_filter)
+        .transpose()
+        .map_err(|e| invalid("Filter", e.to_string()))?;
+    let details = args.list("RecipientTypeDetails").unwrap_or_default();
     let anr = args.text("Anr").map(str::to_ascii_lowercase);
-    let chosen: Vec<&Mailbox> = match args.text("Identity") {
+    let types = types_of(ctx.cmdlet);
+    let chosen: Vec<&Recipient> = match args.text("Identity") {
         Some(identity) => {
-            let m = org.mailbox(identity)?;
+            let r = org.recipient(identity, types)?;
             // Outside the read scope the object does not exist for the caller.
-            if !ctx.can_read(target(m)) {
-                return Err(crate::org::OrgError::NotFound(identity.to_owned()).into());
+            if !ctx.can_read(target(r)) {
+                return Err(super::not_found(identity));
             }
-            vec![m]
+            vec![r]
         }
         None => org
-            .mailboxes
+            .recipients
             .values()
-            .filter(|m| {
+            .filter(|r| types.contains(&r.recipient_type))
+            .filter(|r| {
                 ou.as_ref()
-                    .is_none_or(|ou| m.organizational_unit.is_within(ou))
+                    .is_none_or(|ou| r.organizational_unit.is_within(ou))
             })
-            .filter(|m| {
+            .filter(|r| filter.as_ref().is_none_or(|f| f.matches(*r)))
+            .filter(|r| {
+                details.is_empty()
+                    || details
+                        .iter()
+                        .any(|d| d.eq_ignore_ascii_case(&r.recipient_type.to_string()))
+            })
+            .filter(|r| {
                 anr.as_ref().is_none_or(|a| {
-                    [&m.name, &m.alias, &m.display_name, &m.primary_smtp_address]
+                    [&r.name, &r.alias, &r.display_name, &r.primary_smtp_address]
                         .iter()
                         .any(|v| v.to_ascii_lowercase().starts_with(a.as_str()))
                 })
             })
-            .filter(|m| ctx.can_read(target(m)))
+            .filter(|r| ctx.can_read(target(r)))
             .take(limit)
             .collect(),
     };
-    Ok(Outcome {
-        records: chosen.iter().map(|m| m.properties()).collect(),
-        ..Outcome::default()
-    })
+    Ok(listed(chosen.iter().map(|r| r.properties()).collect()))
 }
 
-/// `Set-Mailbox`: the mailbox must be in write scope before and after (R-ASG-3).
-pub fn set_mailbox(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError> {
+/// `Set-Mailbox`, `Set-User`: the recipient must be in write scope before and
+/// after (R-ASG-3).
+pub fn set_recipient(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError> {
     let identity = args.required("Identity", ctx.cmdlet)?;
-    let current = ctx.org.mailbox(identity)?;
+    let current = find(ctx, identity)?;
     ctx.authorize(target(current), Access::Write)?;
-    let mut changed = current.clone();
+    let mut next_recipient = current.clone();
     for (name, value) in args.iter() {
         let text = value.display();
         match name {
-            "Identity" | "Verbose" | "Debug" | "ErrorAction" | "WarningAction" | "WhatIf"
-            | "Confirm" | "DomainController" => {}
-            "DisplayName" => changed.display_name = text,
-            "Alias" => changed.alias = text,
-            "PrimarySmtpAddress" => {
-                if !text.contains('@') {
-                    return Err(CmdletError::InvalidValue {
-                        parameter: name.into(),
-                        reason: format!("`{text}` is not an SMTP address"),
-                    });
-                }
-                changed.primary_smtp_address = text;
-            }
+            "Identity" => {}
+            n if crate::rbac::evaluate::is_common_parameter(n) => {}
+            "DisplayName" => next_recipient.display_name = text,
+            "Alias" => next_recipient.alias = alias_for(args, &current.name)?,
+            "PrimarySmtpAddress" => next_recipient.primary_smtp_address = smtp(name, &text)?,
             other => {
                 if text.is_empty() {
-                    changed.attributes.remove(other);
+                    next_recipient.attributes.remove(other);
                 } else {
-                    changed.attributes.insert(other.to_owned(), text);
+                    next_recipient.attributes.insert(other.to_owned(), text);
                 }
             }
         }
     }
-    ctx.authorize(target(&changed), Access::Write)?;
+    ctx.authorize(target(&next_recipient), Access::Write)?;
     let mut next = ctx.org.clone();
-    next.mailboxes.remove(&current.name.to_ascii_lowercase());
-    next.mailboxes
-        .insert(changed.name.to_ascii_lowercase(), changed);
-    Ok(Outcome {
-        change: Some(next),
-        target: Some(current.name.clone()),
-        ..Outcome::default()
-    })
+    next.recipients
+        .insert(current.name.to_ascii_lowercase(), next_recipient);
+    Ok(changed(next, &current.name, Vec::new()))
 }
 
-/// `Remove-Mailbox`: removes the mailbox and its user account.
-pub fn remove_mailbox(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError> {
+/// `Remove-Mailbox`, `Remove-MailUser`, `Remove-MailContact`: removes the
+/// recipient (and its user account) and every membership it had.
+pub fn remove_recipient(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError> {
     let identity = args.required("Identity", ctx.cmdlet)?;
-    let current = ctx.org.mailbox(identity)?;
+    let current = find(ctx, identity)?;
     ctx.authorize(target(current), Access::Write)?;
     let mut next = ctx.org.clone();
-    next.mailboxes.remove(&current.name.to_ascii_lowercase());
-    for group in next.rbac.role_groups.values_mut() {
-        if let crate::rbac::model::RoleGroupKind::Standard { members } = &mut group.kind {
-            members.remove(&current.sid);
-        }
-        group.managed_by.remove(&current.sid);
-    }
-    Ok(Outcome {
-        records: vec![record([
+    next.forget(&current.sid, &current.name);
+    Ok(changed(
+        next,
+        &current.name,
+        vec![record([
             ("Name", current.name.clone()),
             ("Removed", "True".into()),
         ])],
-        change: Some(next),
-        target: Some(current.name.clone()),
-        ..Outcome::default()
-    })
+    ))
 }

@@ -2,13 +2,19 @@
 //! change is computed on a copy of the organization and committed whole.
 
 pub mod args;
+pub mod assignments;
+pub mod distribution_groups;
 pub mod mailbox;
+pub mod permissions;
+pub mod policies;
 pub mod role_group;
 pub mod roles;
+pub mod scopes;
 pub mod spec;
 
 use crate::org::{OrgError, Organization};
-use crate::rbac::{Access, Authorizer, Decision, Denial, Grant, Request, Subject, Target};
+use crate::rbac::lockout::LockoutError;
+use crate::rbac::{Access, Authorizer, Denial, Request, Subject, Target};
 use crate::trust::authenticate::Caller;
 use crate::trust::linked::LinkedError;
 use crate::trust::Trusts;
@@ -60,6 +66,13 @@ pub enum CmdletError {
     /// RBAC denied the request.
     #[error("{0}")]
     Denied(Denial),
+    /// A delegation rule denied the request: ManagedBy (R-RG-5) or the lack
+    /// of a delegating assignment (R-ASG-1).
+    #[error("{0}")]
+    Forbidden(String),
+    /// The change would break a lockout protection (R-LOCK-1..4).
+    #[error(transparent)]
+    Lockout(#[from] LockoutError),
     /// An organization rule.
     #[error(transparent)]
     Org(#[from] OrgError),
@@ -134,17 +147,43 @@ impl<'a> Context<'a> {
     }
 
     /// Authorises this cmdlet with its parameters on `target`.
-    pub fn authorize(&self, target: Target<'_>, access: Access) -> Result<Vec<Grant>, CmdletError> {
+    pub fn authorize(&self, target: Target<'_>, access: Access) -> Result<(), CmdletError> {
         let request = Request {
             cmdlet: self.cmdlet,
             parameters: &self.parameters,
             target,
             access,
         };
-        match self.authorizer.authorize(&self.subject(), &request) {
-            Decision::Allowed(grants) => Ok(grants),
-            Decision::Denied(denial) => Err(CmdletError::Denied(denial)),
+        self.authorizer
+            .authorize(&self.subject(), &request)
+            .map_err(CmdletError::Denied)
+    }
+
+    /// Requires a delegating assignment of `role` (or of a role it derives
+    /// from) reaching the caller: the right to assign it (R-ASG-1).
+    pub fn require_delegating(&self, role: &str) -> Result<(), CmdletError> {
+        let ancestors = self.org.rbac.ancestors(role);
+        let names: Vec<&str> = ancestors.iter().map(|r| r.name.as_str()).collect();
+        match self
+            .authorizer
+            .delegating_assignment(&self.subject(), role, &names)
+        {
+            Some(_) => Ok(()),
+            None => Err(CmdletError::Forbidden(format!(
+                "you can't assign or unassign `{role}`: no delegating assignment of it reaches you (R-ASG-1)"
+            ))),
         }
+    }
+
+    /// Whether the caller is a member of Organization Management or holds Role
+    /// Management (R-RG-5).
+    pub fn is_role_administrator(&self) -> bool {
+        let subject = self.subject();
+        self.authorizer
+            .is_member(&subject, crate::rbac::catalogue::ORGANIZATION_MANAGEMENT)
+            || self
+                .authorizer
+                .holds_role(&subject, crate::rbac::lockout::ROLE_MANAGEMENT)
     }
 
     /// Whether the caller may read `target` with this cmdlet (for filtering lists).
@@ -156,19 +195,93 @@ impl<'a> Context<'a> {
 /// Runs a bound cmdlet. The caller has already passed the cmdlet-level check.
 pub async fn run(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError> {
     match ctx.cmdlet {
-        "New-Mailbox" => mailbox::new_mailbox(ctx, args),
-        "Get-Mailbox" => mailbox::get_mailbox(ctx, args),
-        "Set-Mailbox" => mailbox::set_mailbox(ctx, args),
-        "Remove-Mailbox" => mailbox::remove_mailbox(ctx, args),
+        "New-Mailbox" | "New-MailUser" | "New-MailContact" => mailbox::new_recipient(ctx, args),
+        "Enable-Mailbox" => mailbox::enable_mailbox(ctx, args),
+        "Get-Mailbox" | "Get-Recipient" | "Get-User" | "Get-MailUser" | "Get-MailContact" => {
+            mailbox::get_recipients(ctx, args)
+        }
+        "Set-Mailbox" | "Set-User" => mailbox::set_recipient(ctx, args),
+        "Remove-Mailbox" | "Remove-MailUser" | "Remove-MailContact" => {
+            mailbox::remove_recipient(ctx, args)
+        }
+        "New-DistributionGroup" => distribution_groups::new_distribution_group(ctx, args),
+        "Get-DistributionGroup" => distribution_groups::get_distribution_group(ctx, args),
+        "Remove-DistributionGroup" => distribution_groups::remove_distribution_group(ctx, args),
+        "Add-DistributionGroupMember" => distribution_groups::change_member(ctx, args, true),
+        "Remove-DistributionGroupMember" => distribution_groups::change_member(ctx, args, false),
+        "Get-DistributionGroupMember" => distribution_groups::get_member(ctx, args),
         "New-RoleGroup" => role_group::new_role_group(ctx, args).await,
         "Get-RoleGroup" => role_group::get_role_group(ctx, args),
+        "Set-RoleGroup" => role_group::set_role_group(ctx, args).await,
         "Remove-RoleGroup" => role_group::remove_role_group(ctx, args),
         "Add-RoleGroupMember" => role_group::change_member(ctx, args, true),
         "Remove-RoleGroupMember" => role_group::change_member(ctx, args, false),
+        "Update-RoleGroupMember" => role_group::update_members(ctx, args),
         "Get-RoleGroupMember" => role_group::get_role_group_member(ctx, args),
+        "New-ManagementRole" => roles::new_management_role(ctx, args),
         "Get-ManagementRole" => roles::get_management_role(ctx, args),
-        "Get-ManagementRoleAssignment" => roles::get_management_role_assignment(ctx, args),
+        "Remove-ManagementRole" => roles::remove_management_role(ctx, args),
+        "Add-ManagementRoleEntry" => roles::add_entry(ctx, args),
+        "Set-ManagementRoleEntry" => roles::set_entry(ctx, args),
+        "Remove-ManagementRoleEntry" => roles::remove_entry(ctx, args),
+        "Get-ManagementRoleEntry" => roles::get_entry(ctx, args),
+        "New-ManagementRoleAssignment" => assignments::new_assignment(ctx, args),
+        "Get-ManagementRoleAssignment" => assignments::get_assignment(ctx, args),
+        "Set-ManagementRoleAssignment" => assignments::set_assignment(ctx, args),
+        "Remove-ManagementRoleAssignment" => assignments::remove_assignment(ctx, args),
+        "New-ManagementScope" => scopes::new_scope(ctx, args),
+        "Get-ManagementScope" => scopes::get_scope(ctx, args),
+        "Set-ManagementScope" => scopes::set_scope(ctx, args),
+        "Remove-ManagementScope" => scopes::remove_scope(ctx, args),
+        "New-RoleAssignmentPolicy" => policies::new_policy(ctx, args),
+        "Get-RoleAssignmentPolicy" => policies::get_policy(ctx, args),
+        "Set-RoleAssignmentPolicy" => policies::set_policy(ctx, args),
+        "Test-CmdletPermission" => permissions::test_cmdlet_permission(ctx, args),
+        "Get-EffectivePermission" => permissions::get_effective_permission(ctx, args),
         other => Err(CmdletError::NotRecognized(other.to_owned())),
+    }
+}
+
+/// The error for a missing object.
+pub fn not_found(identity: &str) -> CmdletError {
+    CmdletError::Org(OrgError::NotFound(identity.to_owned()))
+}
+
+/// The error for a bad value of `parameter`.
+pub fn invalid(parameter: &str, reason: impl Into<String>) -> CmdletError {
+    CmdletError::InvalidValue {
+        parameter: parameter.to_owned(),
+        reason: reason.into(),
+    }
+}
+
+/// Checks an object name: 1 to 64 characters, none of `\ / , "`.
+pub fn check_name(parameter: &str, name: &str) -> Result<String, CmdletError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 64 || name.contains(['\\', '/', ',', '"']) {
+        return Err(invalid(
+            parameter,
+            format!("`{name}` must be 1 to 64 characters without \\ / , or quotes"),
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+/// A change: the next organization, the records to show and the target.
+pub fn changed(next: Organization, target: &str, records: Vec<Vec<(String, String)>>) -> Outcome {
+    Outcome {
+        records,
+        warnings: Vec::new(),
+        change: Some(next),
+        target: Some(target.to_owned()),
+    }
+}
+
+/// Records to show, without a change.
+pub fn listed(records: Vec<Vec<(String, String)>>) -> Outcome {
+    Outcome {
+        records,
+        ..Outcome::default()
     }
 }
 

@@ -5,10 +5,11 @@ use std::collections::BTreeSet;
 
 use crossforest_shared::Sid;
 
-use super::{record, Args, CmdletError, Context, Outcome};
+use super::assignments::scopes_from;
+use super::{changed, record, Args, CmdletError, Context, Outcome};
 use crate::rbac::config::new_role_group_assignment_name;
 use crate::rbac::model::{
-    Assignee, Delegation, RecipientWriteScope, RoleAssignment, RoleGroup, RoleGroupKind,
+    Assignee, Delegation, LinkedGroup, RoleAssignment, RoleGroup, RoleGroupKind,
 };
 use crate::rbac::{Access, Target};
 use crate::trust::linked::resolve_foreign_group;
@@ -27,23 +28,68 @@ fn role_group<'a>(ctx: &'a Context<'_>, identity: &str) -> Result<&'a RoleGroup,
 }
 
 fn names(ctx: &Context<'_>, sids: &BTreeSet<Sid>) -> String {
-    sids.iter()
-        .map(|s| ctx.org.sid_name(s))
-        .collect::<Vec<_>>()
-        .join(", ")
+    sorted_names(ctx.org, sids)
 }
 
-/// `New-RoleGroup`, standard or linked.
+/// Resolves the three linked parameters to the foreign group (R-LRG-2, R-LRG-7),
+/// with a warning when `name` doesn't mention the forest (R-LRG-6).
+async fn resolve_link(
+    ctx: &Context<'_>,
+    args: &Args,
+    name: &str,
+    warnings: &mut Vec<String>,
+) -> Result<LinkedGroup, CmdletError> {
+    let group = args.text("LinkedForeignGroup").ok_or_else(|| {
+        CmdletError::Conflict(
+            "-LinkedDomainController and -LinkedCredential need -LinkedForeignGroup".into(),
+        )
+    })?;
+    let dc = args.text("LinkedDomainController").ok_or_else(|| {
+        CmdletError::Conflict(
+            "-LinkedForeignGroup requires -LinkedDomainController (R-LRG-7)".into(),
+        )
+    })?;
+    let credential = args.text("LinkedCredential").ok_or_else(|| CmdletError::Conflict(
+        "-LinkedForeignGroup requires -LinkedCredential: a credential the account forest issued (R-LRG-2)".into(),
+    ))?;
+    let (domain, _) = group
+        .split_once('\\')
+        .ok_or_else(|| crate::trust::linked::LinkedError::GroupName(group.to_owned()))?;
+    if ctx.trusts.own_forest().answers_to(domain) {
+        return Err(CmdletError::Conflict(format!(
+            "`{group}` is in this forest; a linked role group must link to a group in another forest (R-LRG-7)"
+        )));
+    }
+    let trust = ctx.trusts.by_domain(domain).ok_or_else(|| {
+        CmdletError::Refused(format!(
+            "`{domain}` is not a forest this organization trusts (R-LRG-5)"
+        ))
+    })?;
+    let link = resolve_foreign_group(trust, group, dc, credential).await?;
+    if !(name.to_ascii_lowercase().contains(trust.forest.netbios())) {
+        warnings.push(format!(
+            "the name `{name}` doesn't mention `{}`; since a SID is the only identity of the foreign group, name linked role groups after their forest (R-LRG-6)",
+            trust.forest
+        ));
+    }
+    Ok(link)
+}
+
+fn sids(ctx: &Context<'_>, names: Option<&[String]>) -> Result<BTreeSet<Sid>, CmdletError> {
+    names
+        .unwrap_or_default()
+        .iter()
+        .map(|m| ctx.org.principal_sid(m).map_err(Into::into))
+        .collect()
+}
+
+/// `New-RoleGroup`, standard or linked. `-Roles` creates one regular assignment
+/// per role, named `Role_Group`, each with the scope given (R-RG-6); the caller
+/// needs a delegating assignment of every role (R-ASG-1).
 pub async fn new_role_group(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError> {
     ctx.authorize(Target::Config, Access::Write)?;
-    let name = args.required("Name", ctx.cmdlet)?.trim().to_owned();
-    if name.is_empty() || name.len() > 64 || name.contains(['\\', '/', ',', '"']) {
-        return Err(CmdletError::InvalidValue {
-            parameter: "Name".into(),
-            reason: format!("`{name}` must be 1 to 64 characters without \\ / , or quotes"),
-        });
-    }
-    if ctx.org.rbac.role_group(&name).is_some() || ctx.org.mailbox(&name).is_ok() {
+    let name = super::check_name("Name", args.required("Name", ctx.cmdlet)?)?;
+    if ctx.org.name_taken(&name, "", "").is_some() {
         return Err(crate::org::OrgError::Exists(name).into());
     }
     let linked_given = LINKED.iter().any(|p| args.has(p));
@@ -52,79 +98,47 @@ pub async fn new_role_group(ctx: &Context<'_>, args: &Args) -> Result<Outcome, C
             "-Members cannot be combined with -LinkedForeignGroup, -LinkedDomainController or -LinkedCredential: a linked role group has no members of its own (R-LRG-7)".into(),
         ));
     }
-    let mut warnings = Vec::new();
-    let kind = if linked_given {
-        let group = args.text("LinkedForeignGroup").ok_or_else(|| {
-            CmdletError::Conflict(
-                "-LinkedDomainController and -LinkedCredential need -LinkedForeignGroup".into(),
-            )
-        })?;
-        let dc = args.text("LinkedDomainController").ok_or_else(|| {
-            CmdletError::Conflict(
-                "-LinkedForeignGroup requires -LinkedDomainController (R-LRG-7)".into(),
-            )
-        })?;
-        let credential = args.text("LinkedCredential").ok_or_else(|| CmdletError::Conflict(
-            "-LinkedForeignGroup requires -LinkedCredential: a credential the account forest issued (R-LRG-2)".into(),
-        ))?;
-        let (domain, _) = group
-            .split_once('\\')
-            .ok_or_else(|| crate::trust::linked::LinkedError::GroupName(group.to_owned()))?;
-        if ctx.trusts.own_forest().answers_to(domain) {
-            return Err(CmdletError::Conflict(format!(
-                "`{group}` is in this forest; a linked role group must link to a group in another forest (R-LRG-7)"
-            )));
-        }
-        let trust = ctx.trusts.by_domain(domain).ok_or_else(|| {
-            CmdletError::Refused(format!(
-                "`{domain}` is not a forest this organization trusts (R-LRG-5)"
-            ))
-        })?;
-        let link = resolve_foreign_group(trust, group, dc, credential).await?;
-        if !(name.to_ascii_lowercase().contains(trust.forest.netbios())) {
-            warnings.push(format!(
-                "the name `{name}` doesn't mention `{}`; since a SID is the only identity of the foreign group, name linked role groups after their forest (R-LRG-6)",
-                trust.forest
-            ));
-        }
-        RoleGroupKind::Linked(link)
-    } else {
-        let members = args
-            .list("Members")
-            .unwrap_or_default()
-            .iter()
-            .map(|m| ctx.org.principal_sid(m))
-            .collect::<Result<BTreeSet<Sid>, _>>()?;
-        RoleGroupKind::Standard { members }
-    };
-    let managed_by = args
-        .list("ManagedBy")
-        .unwrap_or_default()
-        .iter()
-        .map(|m| ctx.org.principal_sid(m))
-        .collect::<Result<BTreeSet<Sid>, _>>()?;
-    let mut next = ctx.org.clone();
-    let mut assignment_names = Vec::new();
+    let (recipient_scope, config_scope) = scopes_from(ctx, args)?;
+    let mut roles = Vec::new();
     for role in args.list("Roles").unwrap_or_default() {
-        let role = next
+        let role = ctx
+            .org
             .rbac
             .role(role)
-            .ok_or_else(|| CmdletError::Org(crate::org::OrgError::NotFound(role.clone())))?
-            .name
-            .clone();
-        let assignment = new_role_group_assignment_name(&role, &name, Delegation::Regular);
-        assignment_names.push(assignment.clone());
-        next.rbac.assignments.insert(
-            assignment.to_ascii_lowercase(),
-            RoleAssignment {
-                name: assignment,
-                role,
-                assignee: Assignee::RoleGroup(name.clone()),
-                delegation: Delegation::Regular,
-                recipient_write_scope: RecipientWriteScope::Implicit,
-                enabled: true,
-            },
+            .ok_or_else(|| super::not_found(role))?;
+        ctx.require_delegating(&role.name)?;
+        if role.unscoped && (recipient_scope.is_some() || config_scope.is_some()) {
+            return Err(CmdletError::Conflict(format!(
+                "`{}` is an unscoped top-level role and can't be scoped (R-ROLE-3)",
+                role.name
+            )));
+        }
+        roles.push(role.name.clone());
+    }
+    let mut warnings = Vec::new();
+    let kind = if linked_given {
+        RoleGroupKind::Linked(resolve_link(ctx, args, &name, &mut warnings).await?)
+    } else {
+        RoleGroupKind::Standard {
+            members: sids(ctx, args.list("Members"))?,
+        }
+    };
+    let managed_by = sids(ctx, args.list("ManagedBy"))?;
+    let mut next = ctx.org.clone();
+    for role in roles {
+        let mut assignment = RoleAssignment::new(
+            new_role_group_assignment_name(&role, &name, Delegation::Regular),
+            role,
+            Assignee::RoleGroup(name.clone()),
+            Delegation::Regular,
         );
+        if let Some(scope) = &recipient_scope {
+            assignment.recipient_write_scope = scope.clone();
+        }
+        if let Some(scope) = &config_scope {
+            assignment.config_write_scope = scope.clone();
+        }
+        next.rbac.insert_assignment(assignment);
     }
     let group = RoleGroup {
         sid: next.allocate_sid()?,
@@ -139,11 +153,16 @@ pub async fn new_role_group(ctx: &Context<'_>, args: &Args) -> Result<Outcome, C
         .role_groups
         .insert(name.to_ascii_lowercase(), group);
     Ok(Outcome {
-        records,
         warnings,
-        change: Some(next),
-        target: Some(name),
+        ..changed(next, &name, records)
     })
+}
+
+/// Names of `sids`, sorted as Exchange lists them.
+fn sorted_names(org: &crate::org::Organization, sids: &BTreeSet<Sid>) -> String {
+    let mut names: Vec<String> = sids.iter().map(|s| org.sid_name(s)).collect();
+    names.sort_by_key(|n| n.to_ascii_lowercase());
+    names.join(", ")
 }
 
 fn group_record(org: &crate::org::Organization, g: &RoleGroup) -> Vec<(String, String)> {
@@ -160,33 +179,24 @@ fn group_record(org: &crate::org::Organization, g: &RoleGroup) -> Vec<(String, S
         .map(|a| a.name.clone())
         .collect();
     let (members, linked_group, linked_forest) = match &g.kind {
-        RoleGroupKind::Standard { members } => (
-            members
-                .iter()
-                .map(|s| org.sid_name(s))
-                .collect::<Vec<_>>()
-                .join(", "),
-            String::new(),
-            String::new(),
-        ),
+        RoleGroupKind::Standard { members } => {
+            (sorted_names(org, members), String::new(), String::new())
+        }
         RoleGroupKind::Linked(link) => (String::new(), link.sid.to_string(), link.name.clone()),
     };
     record([
         ("Name", g.name.clone()),
+        (
+            "OrganizationalUnit",
+            format!("{}/Microsoft Exchange Security Groups", org.forest),
+        ),
         ("RoleGroupType", g.role_group_type().to_owned()),
         ("LinkedGroup", linked_group),
         ("LinkedForeignGroup", linked_forest),
         ("Roles", roles.join(", ")),
         ("RoleAssignments", assignments.join(", ")),
         ("Members", members),
-        (
-            "ManagedBy",
-            g.managed_by
-                .iter()
-                .map(|s| org.sid_name(s))
-                .collect::<Vec<_>>()
-                .join(", "),
-        ),
+        ("ManagedBy", sorted_names(org, &g.managed_by)),
         ("Description", g.description.clone()),
         ("SID", g.sid.to_string()),
     ])
@@ -205,34 +215,127 @@ pub fn get_role_group(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletE
     })
 }
 
-/// ManagedBy (R-RG-5): when set, only the listed principals may change the group,
-/// unless the caller bypasses with `-BypassSecurityGroupManagerCheck` (open to
-/// Role Management holders, which the caller is once authorised).
-fn check_managed_by(ctx: &Context<'_>, group: &RoleGroup, args: &Args) -> Result<(), CmdletError> {
-    if group.managed_by.is_empty() || args.switch("BypassSecurityGroupManagerCheck") {
-        return Ok(());
+/// Who may change a role group or its membership (R-RG-5). With ManagedBy set,
+/// its managers may (being a manager grants none of the group's permissions),
+/// and members of Organization Management or holders of Role Management may
+/// with `-BypassSecurityGroupManagerCheck`. With ManagedBy empty, only
+/// Organization Management members or Role Management holders may. `rbac` is
+/// the outcome of the role check for the cmdlet and its parameters.
+fn check_managed_by(
+    ctx: &Context<'_>,
+    group: &RoleGroup,
+    args: &Args,
+    rbac: Result<(), CmdletError>,
+) -> Result<(), CmdletError> {
+    let manager = ctx.caller.sids.iter().any(|s| group.managed_by.contains(s));
+    let administrator = ctx.is_role_administrator();
+    if !group.managed_by.is_empty() {
+        if manager {
+            return Ok(());
+        }
+        if args.switch("BypassSecurityGroupManagerCheck") {
+            return match (administrator, rbac) {
+                (true, Ok(())) => Ok(()),
+                (true, Err(e)) => Err(e),
+                (false, _) => Err(CmdletError::Forbidden(format!(
+                    "-BypassSecurityGroupManagerCheck is only for members of Organization Management or holders of Role Management; you can't change `{}` (R-RG-5)",
+                    group.name
+                ))),
+            };
+        }
+        return Err(CmdletError::Forbidden(format!(
+            "only the managers of `{}` ({}) may change it or its membership; members of Organization Management or holders of Role Management can use -BypassSecurityGroupManagerCheck (R-RG-5)",
+            group.name,
+            names(ctx, &group.managed_by)
+        )));
     }
-    if ctx.caller.sids.iter().any(|s| group.managed_by.contains(s)) {
-        return Ok(());
+    match (administrator, rbac) {
+        (true, Ok(())) => Ok(()),
+        (true, Err(e)) => Err(e),
+        (false, Err(CmdletError::Denied(d))) => Err(CmdletError::Denied(d)),
+        (false, _) => Err(CmdletError::Forbidden(format!(
+            "`{}` has no managers, so only members of Organization Management or holders of Role Management may change it (R-RG-5)",
+            group.name
+        ))),
     }
-    Err(CmdletError::Refused(format!(
-        "you aren't in the ManagedBy list of `{}` ({}); use -BypassSecurityGroupManagerCheck if you hold Role Management (R-RG-5)",
-        group.name,
-        names(ctx, &group.managed_by)
-    )))
+}
+
+/// The role group to change, after the ManagedBy check.
+fn changeable<'a>(ctx: &'a Context<'_>, args: &Args) -> Result<&'a RoleGroup, CmdletError> {
+    let group = role_group(ctx, args.required("Identity", ctx.cmdlet)?)?;
+    let rbac = ctx.authorize(Target::Config, Access::Write);
+    check_managed_by(ctx, group, args, rbac)?;
+    Ok(group)
+}
+
+/// `Set-RoleGroup`: name, description, ManagedBy; the linked parameters may
+/// re-point a linked group but never turn a standard group into a linked one
+/// (R-LRG-7); re-pointing needs Role Management, not only ManagedBy.
+pub async fn set_role_group(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError> {
+    let group = changeable(ctx, args)?;
+    let mut updated = group.clone();
+    let mut warnings = Vec::new();
+    if LINKED.iter().any(|p| args.has(p)) {
+        ctx.authorize(Target::Config, Access::Write)?;
+        let RoleGroupKind::Linked(_) = &group.kind else {
+            return Err(CmdletError::Refused(format!(
+                "`{}` is a standard role group and can't become linked; create a linked role group and replicate its assignments (R-LRG-4, R-LRG-7)",
+                group.name
+            )));
+        };
+        updated.kind =
+            RoleGroupKind::Linked(resolve_link(ctx, args, &group.name, &mut warnings).await?);
+    }
+    if let Some(d) = args.text("Description") {
+        updated.description = d.to_owned();
+    }
+    if args.has("ManagedBy") {
+        updated.managed_by = sids(ctx, args.list("ManagedBy"))?;
+    }
+    let mut next = ctx.org.clone();
+    if let Some(new_name) = args.text("Name") {
+        let new_name = super::check_name("Name", new_name)?;
+        if group.builtin {
+            return Err(CmdletError::Refused(format!(
+                "`{}` is a built-in role group and can't be renamed",
+                group.name
+            )));
+        }
+        if !new_name.eq_ignore_ascii_case(&group.name)
+            && ctx.org.name_taken(&new_name, "", "").is_some()
+        {
+            return Err(crate::org::OrgError::Exists(new_name).into());
+        }
+        for a in next.rbac.assignments.values_mut() {
+            if a.assignee.is_role_group(&group.name) {
+                a.assignee = Assignee::RoleGroup(new_name.clone());
+            }
+        }
+        updated.name = new_name;
+    }
+    next.rbac
+        .role_groups
+        .remove(&group.name.to_ascii_lowercase());
+    let records = vec![group_record(&next, &updated)];
+    next.rbac
+        .role_groups
+        .insert(updated.name.to_ascii_lowercase(), updated);
+    Ok(Outcome {
+        warnings,
+        ..changed(next, &group.name, records)
+    })
 }
 
 /// `Remove-RoleGroup`: built-in groups cannot be removed.
 pub fn remove_role_group(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError> {
     ctx.authorize(Target::Config, Access::Write)?;
-    let group = role_group(ctx, args.required("Identity", ctx.cmdlet)?)?;
+    let group = changeable(ctx, args)?;
     if group.builtin {
         return Err(CmdletError::Refused(format!(
             "`{}` is a built-in role group and can't be removed",
             group.name
         )));
     }
-    check_managed_by(ctx, group, args)?;
     let mut next = ctx.org.clone();
     next.rbac
         .role_groups
@@ -253,16 +356,45 @@ pub fn remove_role_group(ctx: &Context<'_>, args: &Args) -> Result<Outcome, Cmdl
 }
 
 /// `Add-RoleGroupMember` / `Remove-RoleGroupMember`; refused on linked groups (R-LRG-3).
-pub fn change_member(ctx: &Context<'_>, args: &Args, add: bool) -> Result<Outcome, CmdletError> {
-    ctx.authorize(Target::Config, Access::Write)?;
-    let group = role_group(ctx, args.required("Identity", ctx.cmdlet)?)?;
+fn refuse_linked(group: &RoleGroup) -> Result<(), CmdletError> {
     if let RoleGroupKind::Linked(link) = &group.kind {
         return Err(CmdletError::Refused(format!(
             "`{}` is a linked role group: its members are the members of `{}` ({}) and are managed in {}, not here (R-LRG-3)",
             group.name, link.name, link.sid, link.forest
         )));
     }
-    check_managed_by(ctx, group, args)?;
+    Ok(())
+}
+
+/// `Update-RoleGroupMember -Members`: replaces the membership; refused on
+/// linked groups (R-LRG-3).
+pub fn update_members(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError> {
+    let group = role_group(ctx, args.required("Identity", ctx.cmdlet)?)?;
+    refuse_linked(group)?;
+    let group = changeable(ctx, args)?;
+    let members = sids(ctx, args.list("Members"))?;
+    if members.contains(&group.sid) {
+        return Err(CmdletError::Refused(format!(
+            "`{}` can't be a member of itself",
+            group.name
+        )));
+    }
+    let mut next = ctx.org.clone();
+    if let Some(g) = next
+        .rbac
+        .role_groups
+        .get_mut(&group.name.to_ascii_lowercase())
+    {
+        g.kind = RoleGroupKind::Standard { members };
+    }
+    Ok(changed(next, &group.name, Vec::new()))
+}
+
+/// `Add-RoleGroupMember` / `Remove-RoleGroupMember`; refused on linked groups (R-LRG-3).
+pub fn change_member(ctx: &Context<'_>, args: &Args, add: bool) -> Result<Outcome, CmdletError> {
+    let group = role_group(ctx, args.required("Identity", ctx.cmdlet)?)?;
+    refuse_linked(group)?;
+    let group = changeable(ctx, args)?;
     let member_name = args.required("Member", ctx.cmdlet)?;
     let member = ctx.org.principal_sid(member_name)?;
     if member == group.sid {

@@ -37,6 +37,10 @@ pub struct CmdletSpec {
     pub parameters: &'static [Param],
     /// Whether the cmdlet changes the organization.
     pub writes: bool,
+    /// Whether the cmdlet authorises itself instead of the cmdlet-level role
+    /// check: a role group's ManagedBy may allow it without a role (R-RG-5), and
+    /// anyone may test their own permissions.
+    pub self_authorizing: bool,
 }
 
 impl CmdletSpec {
@@ -112,122 +116,386 @@ const SET_MAILBOX: &[Param] = &[
     p("CustomAttribute15", Text),
 ];
 
+const NEW_MAILBOX: &[Param] = &[
+    req("Name", Text),
+    p("Alias", Text),
+    p("DisplayName", Text),
+    p("FirstName", Text),
+    p("LastName", Text),
+    p("OrganizationalUnit", Text),
+    p("UserPrincipalName", Text),
+    p("Password", Text),
+    p("Database", Text),
+    p("PrimarySmtpAddress", Text),
+    p("ExternalEmailAddress", Text),
+];
+
+const GET_RECIPIENT: &[Param] = &[
+    p("Identity", Text),
+    p("OrganizationalUnit", Text),
+    p("ResultSize", Text),
+    p("Anr", Text),
+    p("Filter", Text),
+    p("RecipientTypeDetails", List),
+];
+
+const SET_USER: &[Param] = &[
+    req("Identity", Text),
+    p("City", Text),
+    p("Department", Text),
+    p("Company", Text),
+    p("Office", Text),
+    p("Title", Text),
+    p("StateOrProvince", Text),
+    p("CountryOrRegion", Text),
+    p("FirstName", Text),
+    p("LastName", Text),
+    p("DisplayName", Text),
+];
+
+const IDENTITY: &[Param] = &[req("Identity", Text)];
+const OPTIONAL_IDENTITY: &[Param] = &[p("Identity", Text)];
+
+const ROLE_GROUP_MEMBER: &[Param] = &[
+    req("Identity", Text),
+    req("Member", Text),
+    p("BypassSecurityGroupManagerCheck", Switch),
+];
+
+const GROUP_MEMBER: &[Param] = &[
+    req("Identity", Text),
+    req("Member", Text),
+    p("BypassSecurityGroupManagerCheck", Switch),
+];
+
+const fn cmdlet(
+    name: &'static str,
+    positional: Option<&'static str>,
+    writes: bool,
+    parameters: &'static [Param],
+) -> CmdletSpec {
+    CmdletSpec {
+        name,
+        positional,
+        parameters,
+        writes,
+        self_authorizing: false,
+    }
+}
+
+const fn delegable(mut spec: CmdletSpec) -> CmdletSpec {
+    spec.self_authorizing = true;
+    spec
+}
+
+const NAME: Option<&str> = Some("Name");
+const ID: Option<&str> = Some("Identity");
+
 /// Every implemented cmdlet.
 pub const CMDLETS: &[CmdletSpec] = &[
-    CmdletSpec {
-        name: "New-Mailbox",
-        positional: Some("Name"),
-        writes: true,
-        parameters: &[
-            req("Name", Text),
+    cmdlet("New-Mailbox", NAME, true, NEW_MAILBOX),
+    cmdlet("New-MailUser", NAME, true, NEW_MAILBOX),
+    cmdlet("New-MailContact", NAME, true, NEW_MAILBOX),
+    cmdlet(
+        "Enable-Mailbox",
+        ID,
+        true,
+        &[
+            req("Identity", Text),
             p("Alias", Text),
-            p("DisplayName", Text),
-            p("FirstName", Text),
-            p("LastName", Text),
-            p("OrganizationalUnit", Text),
-            p("UserPrincipalName", Text),
-            p("Password", Text),
             p("Database", Text),
             p("PrimarySmtpAddress", Text),
         ],
-    },
-    CmdletSpec {
-        name: "Get-Mailbox",
-        positional: Some("Identity"),
-        writes: false,
-        parameters: &[
+    ),
+    cmdlet("Get-Mailbox", ID, false, GET_RECIPIENT),
+    cmdlet("Get-Recipient", ID, false, GET_RECIPIENT),
+    cmdlet("Get-User", ID, false, GET_RECIPIENT),
+    cmdlet("Get-MailUser", ID, false, GET_RECIPIENT),
+    cmdlet("Get-MailContact", ID, false, GET_RECIPIENT),
+    cmdlet("Set-Mailbox", ID, true, SET_MAILBOX),
+    cmdlet("Set-User", ID, true, SET_USER),
+    cmdlet(
+        "Remove-Mailbox",
+        ID,
+        true,
+        &[req("Identity", Text), p("Permanent", Bool)],
+    ),
+    cmdlet("Remove-MailUser", ID, true, IDENTITY),
+    cmdlet("Remove-MailContact", ID, true, IDENTITY),
+    cmdlet(
+        "New-DistributionGroup",
+        NAME,
+        true,
+        &[
+            req("Name", Text),
+            p("Alias", Text),
+            p("DisplayName", Text),
+            p("OrganizationalUnit", Text),
+            p("PrimarySmtpAddress", Text),
+            p("Type", Text),
+            p("ManagedBy", List),
+            p("Members", List),
+        ],
+    ),
+    cmdlet(
+        "Get-DistributionGroup",
+        ID,
+        false,
+        &[
             p("Identity", Text),
             p("OrganizationalUnit", Text),
             p("ResultSize", Text),
-            p("Anr", Text),
         ],
-    },
-    CmdletSpec {
-        name: "Set-Mailbox",
-        positional: Some("Identity"),
-        writes: true,
-        parameters: SET_MAILBOX,
-    },
-    CmdletSpec {
-        name: "Remove-Mailbox",
-        positional: Some("Identity"),
-        writes: true,
-        parameters: &[req("Identity", Text), p("Permanent", Bool)],
-    },
-    CmdletSpec {
-        name: "New-RoleGroup",
-        positional: Some("Name"),
-        writes: true,
-        parameters: &[
+    ),
+    cmdlet(
+        "Remove-DistributionGroup",
+        ID,
+        true,
+        &[
+            req("Identity", Text),
+            p("BypassSecurityGroupManagerCheck", Switch),
+        ],
+    ),
+    cmdlet("Add-DistributionGroupMember", ID, true, GROUP_MEMBER),
+    cmdlet("Remove-DistributionGroupMember", ID, true, GROUP_MEMBER),
+    cmdlet("Get-DistributionGroupMember", ID, false, IDENTITY),
+    cmdlet(
+        "New-RoleGroup",
+        NAME,
+        true,
+        &[
             req("Name", Text),
             p("Description", Text),
+            p("DisplayName", Text),
             p("Roles", List),
             p("Members", List),
             p("ManagedBy", List),
             p("LinkedForeignGroup", Text),
             p("LinkedDomainController", Text),
             p("LinkedCredential", Text),
+            p("RecipientOrganizationalUnitScope", Text),
+            p("CustomRecipientWriteScope", Text),
+            p("CustomConfigWriteScope", Text),
         ],
-    },
-    CmdletSpec {
-        name: "Get-RoleGroup",
-        positional: Some("Identity"),
-        writes: false,
-        parameters: &[p("Identity", Text)],
-    },
-    CmdletSpec {
-        name: "Remove-RoleGroup",
-        positional: Some("Identity"),
-        writes: true,
-        parameters: &[
+    ),
+    cmdlet("Get-RoleGroup", ID, false, OPTIONAL_IDENTITY),
+    delegable(cmdlet(
+        "Set-RoleGroup",
+        ID,
+        true,
+        &[
+            req("Identity", Text),
+            p("Name", Text),
+            p("Description", Text),
+            p("DisplayName", Text),
+            p("ManagedBy", List),
+            p("LinkedForeignGroup", Text),
+            p("LinkedDomainController", Text),
+            p("LinkedCredential", Text),
+            p("BypassSecurityGroupManagerCheck", Switch),
+        ],
+    )),
+    cmdlet(
+        "Remove-RoleGroup",
+        ID,
+        true,
+        &[
             req("Identity", Text),
             p("BypassSecurityGroupManagerCheck", Switch),
         ],
-    },
-    CmdletSpec {
-        name: "Add-RoleGroupMember",
-        positional: Some("Identity"),
-        writes: true,
-        parameters: &[
+    ),
+    delegable(cmdlet("Add-RoleGroupMember", ID, true, ROLE_GROUP_MEMBER)),
+    delegable(cmdlet(
+        "Remove-RoleGroupMember",
+        ID,
+        true,
+        ROLE_GROUP_MEMBER,
+    )),
+    delegable(cmdlet(
+        "Update-RoleGroupMember",
+        ID,
+        true,
+        &[
             req("Identity", Text),
-            req("Member", Text),
+            req("Members", List),
             p("BypassSecurityGroupManagerCheck", Switch),
         ],
-    },
-    CmdletSpec {
-        name: "Remove-RoleGroupMember",
-        positional: Some("Identity"),
-        writes: true,
-        parameters: &[
-            req("Identity", Text),
-            req("Member", Text),
-            p("BypassSecurityGroupManagerCheck", Switch),
+    )),
+    cmdlet("Get-RoleGroupMember", ID, false, IDENTITY),
+    cmdlet(
+        "New-ManagementRole",
+        NAME,
+        true,
+        &[
+            req("Name", Text),
+            p("Parent", Text),
+            p("Description", Text),
+            p("UnScopedTopLevel", Switch),
         ],
-    },
-    CmdletSpec {
-        name: "Get-RoleGroupMember",
-        positional: Some("Identity"),
-        writes: false,
-        parameters: &[req("Identity", Text)],
-    },
-    CmdletSpec {
-        name: "Get-ManagementRole",
-        positional: Some("Identity"),
-        writes: false,
-        parameters: &[p("Identity", Text), p("RoleType", Text)],
-    },
-    CmdletSpec {
-        name: "Get-ManagementRoleAssignment",
-        positional: Some("Identity"),
-        writes: false,
-        parameters: &[
+    ),
+    cmdlet(
+        "Get-ManagementRole",
+        ID,
+        false,
+        &[p("Identity", Text), p("RoleType", Text), p("Cmdlet", Text)],
+    ),
+    cmdlet(
+        "Remove-ManagementRole",
+        ID,
+        true,
+        &[req("Identity", Text), p("Recurse", Switch)],
+    ),
+    cmdlet(
+        "Add-ManagementRoleEntry",
+        ID,
+        true,
+        &[
+            req("Identity", Text),
+            p("Parameters", List),
+            p("UnScopedTopLevel", Switch),
+            p("Type", Text),
+        ],
+    ),
+    cmdlet(
+        "Set-ManagementRoleEntry",
+        ID,
+        true,
+        &[
+            req("Identity", Text),
+            req("Parameters", List),
+            p("AddParameter", Switch),
+            p("RemoveParameter", Switch),
+        ],
+    ),
+    cmdlet("Remove-ManagementRoleEntry", ID, true, IDENTITY),
+    cmdlet(
+        "Get-ManagementRoleEntry",
+        ID,
+        false,
+        &[req("Identity", Text), p("Parameters", List)],
+    ),
+    cmdlet("New-ManagementRoleAssignment", NAME, true, NEW_ASSIGNMENT),
+    cmdlet(
+        "Get-ManagementRoleAssignment",
+        ID,
+        false,
+        &[
             p("Identity", Text),
             p("Role", Text),
             p("RoleAssignee", Text),
             p("Delegating", Bool),
             p("Enabled", Bool),
+            p("GetEffectiveUsers", Switch),
+            p("WritableRecipient", Text),
+            p("CustomRecipientWriteScope", Text),
+            p("ExclusiveRecipientWriteScope", Text),
         ],
-    },
+    ),
+    cmdlet("Set-ManagementRoleAssignment", ID, true, SET_ASSIGNMENT),
+    cmdlet("Remove-ManagementRoleAssignment", ID, true, IDENTITY),
+    cmdlet("New-ManagementScope", NAME, true, NEW_SCOPE),
+    cmdlet(
+        "Get-ManagementScope",
+        ID,
+        false,
+        &[
+            p("Identity", Text),
+            p("Exclusive", Bool),
+            p("Orphan", Switch),
+        ],
+    ),
+    cmdlet("Set-ManagementScope", ID, true, SET_SCOPE),
+    cmdlet("Remove-ManagementScope", ID, true, IDENTITY),
+    cmdlet(
+        "New-RoleAssignmentPolicy",
+        NAME,
+        true,
+        &[
+            req("Name", Text),
+            p("Description", Text),
+            p("Roles", List),
+            p("IsDefault", Switch),
+        ],
+    ),
+    cmdlet("Get-RoleAssignmentPolicy", ID, false, OPTIONAL_IDENTITY),
+    cmdlet(
+        "Set-RoleAssignmentPolicy",
+        ID,
+        true,
+        &[
+            req("Identity", Text),
+            p("Name", Text),
+            p("Description", Text),
+            p("IsDefault", Switch),
+        ],
+    ),
+    delegable(cmdlet(
+        "Test-CmdletPermission",
+        Some("Cmdlet"),
+        false,
+        &[
+            req("Cmdlet", Text),
+            p("Parameters", List),
+            p("Identity", Text),
+            p("User", Text),
+            p("Write", Bool),
+        ],
+    )),
+    delegable(cmdlet(
+        "Get-EffectivePermission",
+        ID,
+        false,
+        &[p("Identity", Text), p("Cmdlet", Text)],
+    )),
+];
+
+const NEW_ASSIGNMENT: &[Param] = &[
+    p("Name", Text),
+    req("Role", Text),
+    p("User", Text),
+    p("SecurityGroup", Text),
+    p("Policy", Text),
+    p("Delegating", Switch),
+    p("RecipientOrganizationalUnitScope", Text),
+    p("CustomRecipientWriteScope", Text),
+    p("ExclusiveRecipientWriteScope", Text),
+    p("RecipientRelativeWriteScope", Text),
+    p("CustomConfigWriteScope", Text),
+    p("ExclusiveConfigWriteScope", Text),
+];
+
+const SET_ASSIGNMENT: &[Param] = &[
+    req("Identity", Text),
+    p("Enabled", Bool),
+    p("RecipientOrganizationalUnitScope", Text),
+    p("CustomRecipientWriteScope", Text),
+    p("ExclusiveRecipientWriteScope", Text),
+    p("RecipientRelativeWriteScope", Text),
+    p("CustomConfigWriteScope", Text),
+    p("ExclusiveConfigWriteScope", Text),
+];
+
+const NEW_SCOPE: &[Param] = &[
+    req("Name", Text),
+    p("RecipientRoot", Text),
+    p("RecipientRestrictionFilter", Text),
+    p("ServerList", List),
+    p("ServerRestrictionFilter", Text),
+    p("DatabaseList", List),
+    p("DatabaseRestrictionFilter", Text),
+    p("Exclusive", Switch),
+    p("Force", Switch),
+];
+
+const SET_SCOPE: &[Param] = &[
+    req("Identity", Text),
+    p("Name", Text),
+    p("RecipientRoot", Text),
+    p("RecipientRestrictionFilter", Text),
+    p("ServerList", List),
+    p("ServerRestrictionFilter", Text),
+    p("DatabaseList", List),
+    p("DatabaseRestrictionFilter", Text),
 ];
 
 /// The cmdlet named `name` (case-insensitive).

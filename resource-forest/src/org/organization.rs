@@ -8,7 +8,7 @@ use crossforest_shared::{DomainSid, ForestName, Sid};
 use serde::{Deserialize, Serialize};
 
 use super::ou::OrganizationalUnit;
-use super::recipients::Mailbox;
+use super::recipients::{Recipient, RecipientType};
 use crate::rbac::catalogue::Catalogue;
 use crate::rbac::RbacConfig;
 
@@ -48,8 +48,8 @@ pub struct Organization {
     pub organizational_units: Vec<OrganizationalUnit>,
     /// Local accounts without mailboxes (the built-in Administrator), by SID.
     pub local_accounts: BTreeMap<Sid, String>,
-    /// Mailboxes by lower-case name.
-    pub mailboxes: BTreeMap<String, Mailbox>,
+    /// Recipients by lower-case name.
+    pub recipients: BTreeMap<String, Recipient>,
     /// Roles, role groups, assignments.
     pub rbac: RbacConfig,
 }
@@ -84,7 +84,7 @@ impl Organization {
             next_rid: rid::FIRST_ALLOCATED,
             organizational_units: ous,
             local_accounts: BTreeMap::from([(administrator, "Administrator".to_owned())]),
-            mailboxes: BTreeMap::new(),
+            recipients: BTreeMap::new(),
         })
     }
 
@@ -112,9 +112,17 @@ impl Organization {
             .ok_or_else(|| OrgError::NoSuchOu(name.to_owned()))
     }
 
-    /// The mailbox `identity` names.
-    pub fn mailbox(&self, identity: &str) -> Result<&Mailbox, OrgError> {
-        let mut found = self.mailboxes.values().filter(|m| m.answers_to(identity));
+    /// The recipient `identity` names, of one of `types` (any type when empty).
+    pub fn recipient(
+        &self,
+        identity: &str,
+        types: &[RecipientType],
+    ) -> Result<&Recipient, OrgError> {
+        let mut found = self
+            .recipients
+            .values()
+            .filter(|r| types.is_empty() || types.contains(&r.recipient_type))
+            .filter(|r| r.answers_to(identity));
         match (found.next(), found.next()) {
             (Some(m), None) => Ok(m),
             (Some(_), Some(_)) => Err(OrgError::Ambiguous(identity.to_owned())),
@@ -122,12 +130,32 @@ impl Organization {
         }
     }
 
+    /// The mailbox `identity` names.
+    pub fn mailbox(&self, identity: &str) -> Result<&Recipient, OrgError> {
+        self.recipient(identity, &[RecipientType::UserMailbox])
+    }
+
+    /// Whether a name, alias or UPN is already taken by a recipient or role group.
+    pub fn name_taken(&self, name: &str, alias: &str, upn: &str) -> Option<String> {
+        if self.rbac.role_group(name).is_some() {
+            return Some(name.to_owned());
+        }
+        self.recipients
+            .values()
+            .find(|r| {
+                r.name.eq_ignore_ascii_case(name)
+                    || (!alias.is_empty() && r.alias.eq_ignore_ascii_case(alias))
+                    || (!upn.is_empty() && r.user_principal_name.eq_ignore_ascii_case(upn))
+            })
+            .map(|r| r.name.clone())
+    }
+
     /// The display name of a SID of this forest or of a linked group, for output.
     pub fn sid_name(&self, sid: &Sid) -> String {
         if let Some(name) = self.local_accounts.get(sid) {
             return name.clone();
         }
-        if let Some(m) = self.mailboxes.values().find(|m| m.sid == *sid) {
+        if let Some(m) = self.recipients.values().find(|m| m.sid == *sid) {
             return m.name.clone();
         }
         if let Some(g) = self.rbac.role_group_by_sid(sid) {
@@ -136,7 +164,8 @@ impl Organization {
         sid.to_string()
     }
 
-    /// Resolves a member identity (mailbox, local account or role group) to a SID.
+    /// Resolves a member identity (user, mail-enabled security group, local
+    /// account or role group) to a SID.
     pub fn principal_sid(&self, identity: &str) -> Result<Sid, OrgError> {
         if let Some((sid, _)) = self.local_accounts.iter().find(|(sid, n)| {
             n.eq_ignore_ascii_case(identity) || sid.to_string().eq_ignore_ascii_case(identity)
@@ -146,14 +175,66 @@ impl Organization {
         if let Some(g) = self.rbac.role_group(identity) {
             return Ok(g.sid);
         }
-        self.mailbox(identity).map(|m| m.sid)
+        self.recipient(
+            identity,
+            &[
+                RecipientType::UserMailbox,
+                RecipientType::MailUser,
+                RecipientType::User,
+                RecipientType::MailUniversalSecurityGroup,
+            ],
+        )
+        .map(|m| m.sid)
+    }
+
+    /// Removes the recipient `name` and every reference to its SID: role group
+    /// and distribution group membership, ManagedBy lists, direct assignments.
+    pub fn forget(&mut self, sid: &Sid, name: &str) {
+        self.recipients.remove(&name.to_ascii_lowercase());
+        for group in self.rbac.role_groups.values_mut() {
+            if let crate::rbac::model::RoleGroupKind::Standard { members } = &mut group.kind {
+                members.remove(sid);
+            }
+            group.managed_by.remove(sid);
+        }
+        for r in self.recipients.values_mut() {
+            r.members.remove(sid);
+            r.managed_by.retain(|m| m != sid);
+        }
+        self.rbac.assignments.retain(|_, a| {
+            !matches!(
+                a.assignee,
+                crate::rbac::model::Assignee::User(s) | crate::rbac::model::Assignee::SecurityGroup(s) if s == *sid
+            )
+        });
+    }
+
+    /// The mail-enabled security groups `sid` is in, directly or nested
+    /// (cycle-safe): a local caller's group SIDs (R-ASG-2).
+    pub fn security_groups_of(&self, sid: &Sid) -> Vec<Sid> {
+        let mut sids = vec![*sid];
+        let mut i = 0;
+        while i < sids.len() {
+            let member = sids[i];
+            for g in self.recipients.values().filter(|r| {
+                r.recipient_type == RecipientType::MailUniversalSecurityGroup
+                    && r.members.contains(&member)
+            }) {
+                if !sids.contains(&g.sid) {
+                    sids.push(g.sid);
+                }
+            }
+            i += 1;
+        }
+        sids.remove(0);
+        sids
     }
 
     /// The role assignment policies that apply to `sid` (its mailbox's policy).
     pub fn policies_of(&self, sid: &Sid) -> Vec<String> {
-        self.mailboxes
+        self.recipients
             .values()
-            .filter(|m| m.sid == *sid)
+            .filter(|m| m.sid == *sid && m.recipient_type == RecipientType::UserMailbox)
             .map(|m| m.role_assignment_policy.clone())
             .collect()
     }

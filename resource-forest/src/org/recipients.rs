@@ -1,37 +1,92 @@
-//! Recipients: mailboxes and the user accounts behind them.
+//! Recipients of the domain partition: mailboxes, mail users, mail contacts,
+//! distribution groups and plain users, as one type with a recipient type.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
 
 use crossforest_shared::Sid;
 use serde::{Deserialize, Serialize};
 
 use super::ou::OrganizationalUnit;
+use crate::rbac::opath::Properties;
+use crate::rbac::scope::RecipientObject;
 
-/// A mailbox and its user account.
+/// Exchange's `RecipientType`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum RecipientType {
+    /// A user with a mailbox.
+    UserMailbox,
+    /// A user with an external e-mail address.
+    MailUser,
+    /// A contact with an external e-mail address.
+    MailContact,
+    /// A mail-enabled universal distribution group.
+    MailUniversalDistributionGroup,
+    /// A mail-enabled universal security group.
+    MailUniversalSecurityGroup,
+    /// A user account that is not mail-enabled (`Enable-Mailbox` makes it one).
+    User,
+}
+
+impl RecipientType {
+    /// Whether the recipient is a distribution or mail-enabled security group.
+    pub fn is_group(self) -> bool {
+        matches!(
+            self,
+            Self::MailUniversalDistributionGroup | Self::MailUniversalSecurityGroup
+        )
+    }
+
+    /// Whether the recipient has a user account (a security principal that can
+    /// be a role group member or manager).
+    pub fn is_user(self) -> bool {
+        matches!(self, Self::UserMailbox | Self::MailUser | Self::User)
+    }
+}
+
+impl fmt::Display for RecipientType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+/// A recipient and, for users, its account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Mailbox {
+pub struct Recipient {
     /// Common name, unique in the organization.
     pub name: String,
+    /// What kind of recipient.
+    pub recipient_type: RecipientType,
     /// Mail nickname.
     pub alias: String,
     /// Display name.
     pub display_name: String,
-    /// The user account's SID (in the resource forest).
+    /// The object's SID (in the resource forest).
     pub sid: Sid,
-    /// Where the user lives.
+    /// Where it lives.
     pub organizational_unit: OrganizationalUnit,
-    /// Logon name.
+    /// Logon name (users).
     pub user_principal_name: String,
-    /// Primary SMTP address.
+    /// Primary SMTP address (empty for plain users).
     pub primary_smtp_address: String,
-    /// The role assignment policy (R-ROLE-4).
+    /// External address (mail users and contacts).
+    #[serde(default)]
+    pub external_email_address: String,
+    /// The role assignment policy (mailboxes, R-ROLE-4).
     pub role_assignment_policy: String,
-    /// Other Exchange attributes set with Set-Mailbox (CustomAttribute1, Office, …).
+    /// Members (groups).
+    #[serde(default)]
+    pub members: BTreeSet<Sid>,
+    /// Owners (groups): the `MyDistributionGroups` scope.
+    #[serde(default)]
+    pub managed_by: Vec<Sid>,
+    /// Other attributes set with Set-Mailbox and Set-User (CustomAttribute1,
+    /// Office, City, Department, …).
     pub attributes: BTreeMap<String, String>,
 }
 
-impl Mailbox {
-    /// Whether `identity` names this mailbox: name, alias, UPN, SMTP address,
+impl Recipient {
+    /// Whether `identity` names this recipient: name, alias, UPN, SMTP address,
     /// SID or canonical name, case-insensitively.
     pub fn answers_to(&self, identity: &str) -> bool {
         let canonical = format!("{}/{}", self.organizational_unit, self.name);
@@ -43,7 +98,7 @@ impl Mailbox {
             &canonical,
         ]
         .iter()
-        .any(|v| v.eq_ignore_ascii_case(identity))
+        .any(|v| !v.is_empty() && v.eq_ignore_ascii_case(identity))
             || self.sid.to_string().eq_ignore_ascii_case(identity)
     }
 
@@ -51,27 +106,73 @@ impl Mailbox {
     pub fn properties(&self) -> Vec<(String, String)> {
         let mut out = vec![
             ("Name".to_owned(), self.name.clone()),
+            ("RecipientType".to_owned(), self.recipient_type.to_string()),
             ("Alias".to_owned(), self.alias.clone()),
             ("DisplayName".to_owned(), self.display_name.clone()),
             (
                 "OrganizationalUnit".to_owned(),
                 self.organizational_unit.to_string(),
             ),
-            (
-                "UserPrincipalName".to_owned(),
-                self.user_principal_name.clone(),
-            ),
-            (
-                "PrimarySmtpAddress".to_owned(),
-                self.primary_smtp_address.clone(),
-            ),
-            ("SID".to_owned(), self.sid.to_string()),
-            (
+        ];
+        let mut optional = |name: &str, value: &str| {
+            if !value.is_empty() {
+                out.push((name.to_owned(), value.to_owned()));
+            }
+        };
+        optional("UserPrincipalName", &self.user_principal_name);
+        optional("PrimarySmtpAddress", &self.primary_smtp_address);
+        optional("ExternalEmailAddress", &self.external_email_address);
+        out.push(("SID".to_owned(), self.sid.to_string()));
+        if self.recipient_type == RecipientType::UserMailbox {
+            out.push((
                 "RoleAssignmentPolicy".to_owned(),
                 self.role_assignment_policy.clone(),
-            ),
-        ];
+            ));
+        }
         out.extend(self.attributes.iter().map(|(k, v)| (k.clone(), v.clone())));
         out
+    }
+}
+
+impl Properties for Recipient {
+    fn property(&self, name: &str) -> Option<&str> {
+        match name {
+            "Name" => Some(&self.name),
+            "Alias" => Some(&self.alias),
+            "DisplayName" => Some(&self.display_name),
+            "PrimarySmtpAddress" => Some(&self.primary_smtp_address),
+            "UserPrincipalName" => Some(&self.user_principal_name),
+            "RecipientType" => Some(match self.recipient_type {
+                RecipientType::UserMailbox => "UserMailbox",
+                RecipientType::MailUser => "MailUser",
+                RecipientType::MailContact => "MailContact",
+                RecipientType::MailUniversalDistributionGroup => "MailUniversalDistributionGroup",
+                RecipientType::MailUniversalSecurityGroup => "MailUniversalSecurityGroup",
+                RecipientType::User => "User",
+            }),
+            other => self.attributes.get(other).map(String::as_str),
+        }
+    }
+}
+
+impl RecipientObject for Recipient {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn organizational_unit(&self) -> &OrganizationalUnit {
+        &self.organizational_unit
+    }
+
+    fn sid(&self) -> Option<Sid> {
+        Some(self.sid)
+    }
+
+    fn managed_by(&self) -> &[Sid] {
+        &self.managed_by
+    }
+
+    fn is_group(&self) -> bool {
+        self.recipient_type.is_group()
     }
 }

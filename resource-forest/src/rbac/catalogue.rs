@@ -316,6 +316,8 @@ pub fn builtin() -> Result<Catalogue, CatalogueError> {
                 role_type,
                 builtin: true,
                 parent: None,
+                unscoped: false,
+                description: String::new(),
                 scopes,
                 entries,
             },

@@ -8,11 +8,12 @@ use serde::{Deserialize, Serialize};
 
 use super::catalogue::{Catalogue, DEFAULT_POLICY};
 use super::model::{
-    Assignee, Delegation, ManagementRole, RecipientWriteScope, RoleAssignment, RoleGroup,
-    RoleGroupKind,
+    Assignee, Delegation, ManagementRole, RoleAssignment, RoleGroup, RoleGroupKind,
 };
+use super::scope::ManagementScope;
 
-/// Roles, role groups and assignments.
+/// Roles, role groups, assignments, management scopes and role assignment
+/// policies.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RbacConfig {
     /// Management roles by lower-case name.
@@ -21,6 +22,23 @@ pub struct RbacConfig {
     pub role_groups: BTreeMap<String, RoleGroup>,
     /// Role assignments by lower-case name.
     pub assignments: BTreeMap<String, RoleAssignment>,
+    /// Management scopes by lower-case name.
+    #[serde(default)]
+    pub scopes: BTreeMap<String, ManagementScope>,
+    /// Role assignment policies by lower-case name.
+    #[serde(default)]
+    pub policies: BTreeMap<String, RoleAssignmentPolicy>,
+}
+
+/// A role assignment policy (R-ROLE-4): end-user roles for mailboxes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleAssignmentPolicy {
+    /// Name.
+    pub name: String,
+    /// Free text.
+    pub description: String,
+    /// New mailboxes get the default policy.
+    pub is_default: bool,
 }
 
 /// The name Exchange gives the assignment of `role` to a built-in `group`.
@@ -72,37 +90,73 @@ impl RbacConfig {
             );
             for a in assignments {
                 let name = builtin_assignment_name(&a.role, group, a.delegation);
-                config.assignments.insert(
-                    name.to_ascii_lowercase(),
-                    RoleAssignment {
-                        name,
-                        role: a.role.clone(),
-                        assignee: Assignee::RoleGroup(group.clone()),
-                        delegation: a.delegation,
-                        recipient_write_scope: RecipientWriteScope::Implicit,
-                        enabled: true,
-                    },
-                );
+                config.insert_assignment(RoleAssignment::new(
+                    name,
+                    a.role.clone(),
+                    Assignee::RoleGroup(group.clone()),
+                    a.delegation,
+                ));
             }
         }
         for (policy, roles) in &catalogue.policies {
+            config.policies.insert(
+                policy.to_ascii_lowercase(),
+                RoleAssignmentPolicy {
+                    name: policy.clone(),
+                    description: String::new(),
+                    is_default: policy == DEFAULT_POLICY,
+                },
+            );
             for role in roles {
                 let name = builtin_assignment_name(role, policy, Delegation::Regular);
-                config.assignments.insert(
-                    name.to_ascii_lowercase(),
-                    RoleAssignment {
-                        name,
-                        role: role.clone(),
-                        assignee: Assignee::Policy(policy.clone()),
-                        delegation: Delegation::Regular,
-                        recipient_write_scope: RecipientWriteScope::Implicit,
-                        enabled: true,
-                    },
-                );
+                config.insert_assignment(RoleAssignment::new(
+                    name,
+                    role.clone(),
+                    Assignee::Policy(policy.clone()),
+                    Delegation::Regular,
+                ));
             }
         }
         debug_assert!(catalogue.policies.iter().any(|(p, _)| p == DEFAULT_POLICY));
         config
+    }
+
+    /// Adds or replaces an assignment, keyed by its name.
+    pub fn insert_assignment(&mut self, assignment: RoleAssignment) {
+        self.assignments
+            .insert(assignment.name.to_ascii_lowercase(), assignment);
+    }
+
+    /// A management scope by name.
+    pub fn scope(&self, name: &str) -> Option<&ManagementScope> {
+        self.scopes.get(&name.to_ascii_lowercase())
+    }
+
+    /// A role assignment policy by name.
+    pub fn policy(&self, name: &str) -> Option<&RoleAssignmentPolicy> {
+        self.policies.get(&name.to_ascii_lowercase())
+    }
+
+    /// The default role assignment policy.
+    pub fn default_policy(&self) -> Option<&RoleAssignmentPolicy> {
+        self.policies.values().find(|p| p.is_default)
+    }
+
+    /// A role's ancestors, nearest first (the role itself excluded); stops on a
+    /// missing parent or a cycle.
+    pub fn ancestors(&self, role: &str) -> Vec<&ManagementRole> {
+        let mut out: Vec<&ManagementRole> = Vec::new();
+        let mut next = self.role(role).and_then(|r| r.parent.clone());
+        while let Some(name) = next {
+            match self.role(&name) {
+                Some(r) if !out.iter().any(|o| o.name == r.name) => {
+                    next = r.parent.clone();
+                    out.push(r);
+                }
+                _ => break,
+            }
+        }
+        out
     }
 
     /// A role by name.
@@ -125,8 +179,8 @@ impl RbacConfig {
         &'a self,
         name: &'a str,
     ) -> impl Iterator<Item = &'a RoleAssignment> + 'a {
-        self.assignments.values().filter(
-            move |a| matches!(&a.assignee, Assignee::RoleGroup(g) if g.eq_ignore_ascii_case(name)),
-        )
+        self.assignments
+            .values()
+            .filter(move |a| a.assignee.is_role_group(name))
     }
 }

@@ -2,19 +2,23 @@
 //!
 //! [`Authorizer`] is compiled from an [`RbacConfig`] whenever the configuration
 //! changes. Role-group closures (nested groups, linked groups' foreign SIDs) are
-//! precomputed and cycle-safe; the caller's SIDs arrive with the request and are
-//! joined at request time. A check is then set look-ups plus one scope test per
-//! candidate assignment.
+//! precomputed and cycle-safe, and assignments are indexed by cmdlet and by
+//! group, so that a check is a few hash look-ups per caller SID plus one scope
+//! test per candidate assignment. The caller's SIDs arrive with the request
+//! and are joined at request time, never stored per user.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use crossforest_shared::Sid;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::config::RbacConfig;
+use super::explain::{Chain, Denial, Explanation, Link};
 use super::model::{
-    Assignee, ConfigScope, Delegation, ManagementRole, RecipientScope, RecipientWriteScope,
-    RoleGroupKind,
+    Assignee, ConfigScope, ConfigWriteScope, Delegation, ImplicitScopes, RecipientScope,
+    RecipientWriteScope, RoleGroupKind,
 };
+use super::scope::{CompiledScope, ConfigObject, RecipientObject, ScopeRestrictionType};
 use crate::org::ou::OrganizationalUnit;
 
 /// PowerShell's common parameters: every cmdlet accepts them and no role entry
@@ -45,7 +49,7 @@ pub fn is_common_parameter(name: &str) -> bool {
 }
 
 /// Who is asking: the user's SID and every group SID kept after SID filtering.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub struct Subject<'a> {
     /// The user.
     pub user: Sid,
@@ -55,26 +59,45 @@ pub struct Subject<'a> {
     pub policies: &'a [String],
 }
 
-/// A recipient, as scopes see it.
-#[derive(Debug, Clone, Copy)]
-pub struct RecipientRef<'a> {
-    /// Display identity, for messages.
-    pub name: &'a str,
-    /// Where it lives.
-    pub ou: &'a OrganizationalUnit,
-    /// Its security principal, if any.
-    pub sid: Option<Sid>,
-}
-
 /// What the request acts on.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub enum Target<'a> {
-    /// No particular object (a listing, or a cmdlet without one).
+    /// No particular object (a listing, or the cmdlet-level check).
     None,
     /// A recipient in the domain partition.
-    Recipient(RecipientRef<'a>),
-    /// An object of the configuration partition (role groups, roles, servers).
+    Recipient(&'a dyn RecipientObject),
+    /// An Exchange server (configuration partition).
+    Server(&'a dyn ConfigObject),
+    /// A mailbox database (configuration partition).
+    Database(&'a dyn ConfigObject),
+    /// Another object of the configuration partition (role groups, roles,
+    /// scopes, policies, connectors).
     Config,
+}
+
+impl std::fmt::Debug for Target<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::None => f.write_str("None"),
+            Self::Recipient(r) => write!(f, "Recipient({})", r.name()),
+            Self::Server(s) => write!(f, "Server({})", s.name()),
+            Self::Database(d) => write!(f, "Database({})", d.name()),
+            Self::Config => f.write_str("Config"),
+        }
+    }
+}
+
+impl Target<'_> {
+    /// The object's name, for messages.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::None => "the object".to_owned(),
+            Self::Recipient(r) => r.name().to_owned(),
+            Self::Server(s) => format!("server {}", s.name()),
+            Self::Database(d) => format!("database {}", d.name()),
+            Self::Config => "the configuration object".to_owned(),
+        }
+    }
 }
 
 /// Reading or writing the target.
@@ -99,398 +122,1086 @@ pub struct Request<'a> {
     pub access: Access,
 }
 
-/// How the subject reached an assignment.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Via {
-    /// Through a role group, because of one of the subject's SIDs (the user, a
-    /// group, or a foreign group of a linked role group).
-    RoleGroup {
-        /// The role group.
-        group: String,
-        /// The subject SID that is a member, directly or nested.
-        member: Sid,
-        /// True when the group is linked and `member` is the foreign group.
-        linked: bool,
-    },
-    /// Assigned to one of the subject's SIDs directly.
-    Principal(Sid),
-    /// Through a role assignment policy.
-    Policy(String),
+/// How the subject reached an assignment (indices into the compiled form).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ViaIx {
+    /// Through role group `group`, because of the subject's SID at `sid`.
+    Group { group: u32, sid: u32 },
+    /// Assigned directly to the subject's SID at `sid`.
+    Principal { sid: u32 },
+    /// Through the subject's policy at `policy`.
+    Policy { policy: u32 },
 }
 
-/// One assignment that contributed to an allowed decision.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Grant {
-    /// Assignment name.
-    pub assignment: String,
-    /// Role name.
-    pub role: String,
-    /// How the subject reached it.
-    pub via: Via,
+#[derive(Debug)]
+enum RecipientWrite {
+    Implicit,
+    Relative(RecipientScope),
+    Ou(OrganizationalUnit),
+    Custom(u32),
+    Exclusive(u32),
+    /// Names a scope that does not exist: covers nothing.
+    Missing,
 }
 
-/// Why a request was denied.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Denial {
-    /// No regular, enabled assignment reaching the subject has the cmdlet.
-    CmdletNotAvailable {
-        /// The cmdlet.
-        cmdlet: String,
-    },
-    /// The cmdlet is available, but these parameters are granted by no role.
-    ParametersNotGranted {
-        /// The cmdlet.
-        cmdlet: String,
-        /// The missing parameters.
-        parameters: Vec<String>,
-    },
-    /// The cmdlet and parameters are granted, but not on this object.
-    OutOfScope {
-        /// The cmdlet.
-        cmdlet: String,
-        /// The object.
-        target: String,
-        /// The scopes of the assignments that had the cmdlet.
-        scopes: Vec<String>,
-    },
-}
-
-impl std::fmt::Display for Denial {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::CmdletNotAvailable { cmdlet } => write!(
-                f,
-                "`{cmdlet}` isn't available to you: none of your role assignments includes it (R-ROLE-1)"
-            ),
-            Self::ParametersNotGranted { cmdlet, parameters } => write!(
-                f,
-                "you can run `{cmdlet}` but not with {}: no role assigned to you grants {} (R-ROLE-1)",
-                parameters.iter().map(|p| format!("`-{p}`")).collect::<Vec<_>>().join(", "),
-                if parameters.len() == 1 { "it" } else { "them" }
-            ),
-            Self::OutOfScope { cmdlet, target, scopes } => write!(
-                f,
-                "`{target}` isn't within the write scope of any assignment that grants `{cmdlet}` to you (scopes: {}) (R-ASG-3)",
-                scopes.join("; ")
-            ),
-        }
-    }
-}
-
-/// The answer to a request, with its explanation.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decision {
-    /// Allowed, by these assignments.
-    Allowed(Vec<Grant>),
-    /// Denied, for this reason.
-    Denied(Denial),
+#[derive(Debug)]
+enum ConfigWrite {
+    Implicit,
+    Custom(u32),
+    Exclusive(u32),
+    Missing,
 }
 
 #[derive(Debug)]
 struct CompiledAssignment {
     name: String,
-    role: usize,
-    scope: RecipientWriteScope,
+    role: u32,
+    recipient: RecipientWrite,
+    config: ConfigWrite,
+}
+
+#[derive(Debug)]
+struct CompiledRole {
+    name: String,
+    scopes: ImplicitScopes,
+    /// Cmdlet id → granted parameter ids, sorted.
+    entries: FxHashMap<u32, Vec<u32>>,
+    /// Entry text by cmdlet id, for explanations.
+    entry_text: FxHashMap<u32, String>,
+}
+
+/// Regular, enabled assignments granting one cmdlet, by whom they reach.
+#[derive(Debug, Default)]
+struct CmdletIndex {
+    groups: FxHashMap<u32, Vec<u32>>,
+    principals: FxHashMap<Sid, Vec<u32>>,
+    policies: FxHashMap<String, Vec<u32>>,
+}
+
+/// Interned names: exact spelling first, lower case as a fallback.
+#[derive(Debug, Default)]
+struct Names {
+    exact: FxHashMap<String, u32>,
+    folded: FxHashMap<String, u32>,
+    names: Vec<String>,
+}
+
+impl Names {
+    fn intern(&mut self, name: &str) -> u32 {
+        if let Some(id) = self.get(name) {
+            return id;
+        }
+        let id = self.names.len() as u32;
+        self.names.push(name.to_owned());
+        self.exact.insert(name.to_owned(), id);
+        self.folded.insert(name.to_ascii_lowercase(), id);
+        id
+    }
+
+    fn get(&self, name: &str) -> Option<u32> {
+        self.exact
+            .get(name)
+            .or_else(|| self.folded.get(&name.to_ascii_lowercase()))
+            .copied()
+    }
 }
 
 /// The compiled, immutable form of an [`RbacConfig`], built once per change.
 #[derive(Debug)]
 pub struct Authorizer {
-    roles: Vec<ManagementRole>,
+    cmdlets: Names,
+    parameters: Names,
+    roles: Vec<CompiledRole>,
+    role_index: FxHashMap<String, u32>,
     assignments: Vec<CompiledAssignment>,
+    scopes: Vec<CompiledScope>,
+    exclusive_recipient: Vec<u32>,
+    exclusive_config: Vec<u32>,
     group_names: Vec<String>,
-    group_linked: Vec<bool>,
-    /// SID → role groups it is in, closed over nesting: (group, linked-direct?).
-    sid_groups: HashMap<Sid, Vec<usize>>,
-    /// Regular, enabled assignments by role group.
-    group_assignments: Vec<Vec<usize>>,
-    /// Regular, enabled assignments made directly to a user or USG.
-    principal_assignments: HashMap<Sid, Vec<usize>>,
-    /// Regular, enabled assignments by policy (lower-case name).
-    policy_assignments: HashMap<String, Vec<usize>>,
+    group_sids: Vec<Sid>,
+    group_linked: Vec<Option<String>>,
+    group_index: FxHashMap<String, u32>,
+    /// Direct membership: member SID → role groups (linked: the foreign SID).
+    direct: FxHashMap<Sid, Vec<u32>>,
+    /// Leaf SID → every role group it is in, closed over nesting.
+    sid_groups: FxHashMap<Sid, Box<[u32]>>,
+    /// Regular, enabled assignments by cmdlet id.
+    by_cmdlet: Vec<CmdletIndex>,
+    /// Enabled delegating assignments: (role, assignee).
+    delegating: Vec<(u32, Assignee, String)>,
+    /// Regular, enabled assignments: (assignment, assignee).
+    regular: Vec<(u32, Assignee)>,
 }
+
+/// A candidate assignment for one request.
+type Candidate = (u32, ViaIx);
 
 impl Authorizer {
     /// Compiles `config`. Circular role-group nesting is allowed and terminates.
     pub fn new(config: &RbacConfig) -> Self {
-        let roles: Vec<ManagementRole> = config.roles.values().cloned().collect();
-        let role_index: HashMap<String, usize> = roles
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (r.name.to_ascii_lowercase(), i))
-            .collect();
-        let groups: Vec<_> = config.role_groups.values().collect();
-        let group_index: HashMap<String, usize> = groups
-            .iter()
-            .enumerate()
-            .map(|(i, g)| (g.name.to_ascii_lowercase(), i))
-            .collect();
-        let group_by_sid: HashMap<Sid, usize> =
-            groups.iter().enumerate().map(|(i, g)| (g.sid, i)).collect();
+        let mut cmdlets = Names::default();
+        let mut parameters = Names::default();
+        let mut roles = Vec::with_capacity(config.roles.len());
+        let mut role_index = FxHashMap::default();
+        for role in config.roles.values() {
+            let mut entries = FxHashMap::default();
+            let mut entry_text = FxHashMap::default();
+            for entry in role.entries.values() {
+                let c = cmdlets.intern(&entry.cmdlet);
+                let mut ps: Vec<u32> = entry
+                    .parameters
+                    .iter()
+                    .map(|p| parameters.intern(p))
+                    .collect();
+                ps.sort_unstable();
+                entries.insert(c, ps);
+                entry_text.insert(c, entry.to_string());
+            }
+            role_index.insert(role.name.to_ascii_lowercase(), roles.len() as u32);
+            roles.push(CompiledRole {
+                name: role.name.clone(),
+                scopes: role.scopes,
+                entries,
+                entry_text,
+            });
+        }
 
-        // Direct membership: member SID → groups.
-        let mut direct: HashMap<Sid, Vec<usize>> = HashMap::new();
+        let scopes: Vec<CompiledScope> = config.scopes.values().map(CompiledScope::new).collect();
+        let scope_index: HashMap<String, u32> = scopes
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.name.to_ascii_lowercase(), i as u32))
+            .collect();
+        let exclusive_of = |kinds: &[ScopeRestrictionType]| -> Vec<u32> {
+            (0..scopes.len() as u32)
+                .filter(|i| {
+                    let s = &scopes[*i as usize];
+                    s.exclusive && kinds.contains(&s.kind)
+                })
+                .collect()
+        };
+        let exclusive_recipient = exclusive_of(&[ScopeRestrictionType::RecipientScope]);
+        let exclusive_config = exclusive_of(&[
+            ScopeRestrictionType::ServerScope,
+            ScopeRestrictionType::DatabaseScope,
+        ]);
+
+        let groups: Vec<_> = config.role_groups.values().collect();
+        let group_index: FxHashMap<String, u32> = groups
+            .iter()
+            .enumerate()
+            .map(|(i, g)| (g.name.to_ascii_lowercase(), i as u32))
+            .collect();
+        let group_by_sid: FxHashSet<Sid> = groups.iter().map(|g| g.sid).collect();
+        let mut direct: FxHashMap<Sid, Vec<u32>> = FxHashMap::default();
         for (i, g) in groups.iter().enumerate() {
             match &g.kind {
                 RoleGroupKind::Standard { members } => {
                     for m in members {
-                        direct.entry(*m).or_default().push(i);
+                        direct.entry(*m).or_default().push(i as u32);
                     }
                 }
-                RoleGroupKind::Linked(link) => direct.entry(link.sid).or_default().push(i),
+                RoleGroupKind::Linked(link) => direct.entry(link.sid).or_default().push(i as u32),
             }
         }
-        // Close over nesting: a member of group G is a member of every group G is in.
-        let close = |start: &[usize]| -> Vec<usize> {
-            let mut seen: BTreeSet<usize> = BTreeSet::new();
-            let mut stack: Vec<usize> = start.to_vec();
-            while let Some(g) = stack.pop() {
-                if seen.insert(g) {
-                    if let Some(parents) = direct.get(&groups[g].sid) {
-                        stack.extend(parents.iter().copied());
-                    }
+        // Close over nesting: a member of group G is a member of every group G
+        // is in. Memoised per group, cycle-safe by an explicit visited set.
+        let mut closure_of_group: Vec<Option<Box<[u32]>>> = vec![None; groups.len()];
+        for g in 0..groups.len() {
+            let mut seen: FxHashSet<u32> = FxHashSet::default();
+            let mut stack: Vec<u32> = vec![g as u32];
+            while let Some(next) = stack.pop() {
+                if !seen.insert(next) {
+                    continue;
+                }
+                if let Some(Some(known)) = closure_of_group.get(next as usize) {
+                    seen.extend(known.iter().copied());
+                    continue;
+                }
+                if let Some(parents) = direct.get(&groups[next as usize].sid) {
+                    stack.extend(parents.iter().copied());
                 }
             }
-            seen.into_iter().collect()
-        };
-        let sid_groups: HashMap<Sid, Vec<usize>> = direct
+            let mut closure: Vec<u32> = seen.into_iter().collect();
+            closure.sort_unstable();
+            closure_of_group[g] = Some(closure.into_boxed_slice());
+        }
+        let sid_groups: FxHashMap<Sid, Box<[u32]>> = direct
             .iter()
-            .filter(|(sid, _)| !group_by_sid.contains_key(sid))
-            .map(|(sid, start)| (*sid, close(start)))
+            .filter(|(sid, _)| !group_by_sid.contains(sid))
+            .map(|(sid, start)| {
+                let mut all: Vec<u32> = start
+                    .iter()
+                    .flat_map(|g| closure_of_group[*g as usize].iter().flatten().copied())
+                    .collect();
+                all.sort_unstable();
+                all.dedup();
+                (*sid, all.into_boxed_slice())
+            })
             .collect();
 
         let mut assignments = Vec::new();
-        let mut group_assignments = vec![Vec::new(); groups.len()];
-        let mut principal_assignments: HashMap<Sid, Vec<usize>> = HashMap::new();
-        let mut policy_assignments: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut by_cmdlet: Vec<CmdletIndex> = (0..cmdlets.names.len())
+            .map(|_| CmdletIndex::default())
+            .collect();
+        let mut delegating = Vec::new();
+        let mut regular = Vec::new();
         for a in config.assignments.values() {
-            if !a.enabled || a.delegation != Delegation::Regular {
-                continue;
-            }
-            let Some(role) = role_index.get(&a.role.to_ascii_lowercase()) else {
+            let Some(role) = role_index.get(&a.role.to_ascii_lowercase()).copied() else {
                 continue;
             };
-            let index = assignments.len();
+            if !a.enabled {
+                continue;
+            }
+            if a.delegation == Delegation::Delegating {
+                delegating.push((role, a.assignee.clone(), a.name.clone()));
+                continue;
+            }
+            let scope = |name: &str| scope_index.get(&name.to_ascii_lowercase()).copied();
+            let recipient = match &a.recipient_write_scope {
+                RecipientWriteScope::Implicit => RecipientWrite::Implicit,
+                RecipientWriteScope::Relative(s) => RecipientWrite::Relative(*s),
+                RecipientWriteScope::OrganizationalUnit(ou) => RecipientWrite::Ou(ou.clone()),
+                RecipientWriteScope::Custom(s) => {
+                    scope(s).map_or(RecipientWrite::Missing, RecipientWrite::Custom)
+                }
+                RecipientWriteScope::Exclusive(s) => {
+                    scope(s).map_or(RecipientWrite::Missing, RecipientWrite::Exclusive)
+                }
+            };
+            let config_scope = match &a.config_write_scope {
+                ConfigWriteScope::Implicit => ConfigWrite::Implicit,
+                ConfigWriteScope::Custom(s) => {
+                    scope(s).map_or(ConfigWrite::Missing, ConfigWrite::Custom)
+                }
+                ConfigWriteScope::Exclusive(s) => {
+                    scope(s).map_or(ConfigWrite::Missing, ConfigWrite::Exclusive)
+                }
+            };
+            let index = assignments.len() as u32;
             assignments.push(CompiledAssignment {
                 name: a.name.clone(),
-                role: *role,
-                scope: a.recipient_write_scope.clone(),
+                role,
+                recipient,
+                config: config_scope,
             });
-            match &a.assignee {
-                Assignee::RoleGroup(g) => {
-                    if let Some(g) = group_index.get(&g.to_ascii_lowercase()) {
-                        group_assignments[*g].push(index);
+            regular.push((index, a.assignee.clone()));
+            for cmdlet in roles[role as usize].entries.keys() {
+                let slot = &mut by_cmdlet[*cmdlet as usize];
+                match &a.assignee {
+                    Assignee::RoleGroup(g) => {
+                        if let Some(g) = group_index.get(&g.to_ascii_lowercase()) {
+                            slot.groups.entry(*g).or_default().push(index);
+                        }
                     }
+                    Assignee::User(sid) | Assignee::SecurityGroup(sid) => {
+                        slot.principals.entry(*sid).or_default().push(index)
+                    }
+                    Assignee::Policy(p) => slot
+                        .policies
+                        .entry(p.to_ascii_lowercase())
+                        .or_default()
+                        .push(index),
                 }
-                Assignee::Principal(sid) => {
-                    principal_assignments.entry(*sid).or_default().push(index)
-                }
-                Assignee::Policy(p) => policy_assignments
-                    .entry(p.to_ascii_lowercase())
-                    .or_default()
-                    .push(index),
             }
         }
         Self {
+            cmdlets,
+            parameters,
             roles,
+            role_index,
             assignments,
+            scopes,
+            exclusive_recipient,
+            exclusive_config,
             group_names: groups.iter().map(|g| g.name.clone()).collect(),
+            group_sids: groups.iter().map(|g| g.sid).collect(),
             group_linked: groups
                 .iter()
-                .map(|g| matches!(g.kind, RoleGroupKind::Linked(_)))
+                .map(|g| match &g.kind {
+                    RoleGroupKind::Linked(link) => Some(link.name.clone()),
+                    RoleGroupKind::Standard { .. } => None,
+                })
                 .collect(),
+            group_index,
+            direct,
             sid_groups,
-            group_assignments,
-            principal_assignments,
-            policy_assignments,
+            by_cmdlet,
+            delegating,
+            regular,
         }
     }
 
     /// The role groups `subject` reaches, with the SID that got it there.
     pub fn role_groups_of(&self, subject: &Subject<'_>) -> Vec<(String, Sid)> {
         let mut out: Vec<(String, Sid)> = Vec::new();
+        let mut seen: FxHashSet<u32> = FxHashSet::default();
         for sid in subject.sids {
             for g in self.sid_groups.get(sid).into_iter().flatten() {
-                if !out.iter().any(|(name, _)| *name == self.group_names[*g]) {
-                    out.push((self.group_names[*g].clone(), *sid));
+                if seen.insert(*g) {
+                    out.push((self.group_names[*g as usize].clone(), *sid));
                 }
             }
         }
         out
     }
 
-    /// Every regular, enabled assignment reaching `subject`, and how.
-    fn reachable(&self, subject: &Subject<'_>) -> Vec<(usize, Via)> {
-        let mut out: Vec<(usize, Via)> = Vec::new();
-        let mut seen: BTreeSet<usize> = BTreeSet::new();
-        for sid in subject.sids {
-            for g in self.sid_groups.get(sid).into_iter().flatten() {
-                for a in &self.group_assignments[*g] {
-                    if seen.insert(*a) {
-                        out.push((
-                            *a,
-                            Via::RoleGroup {
-                                group: self.group_names[*g].clone(),
-                                member: *sid,
-                                linked: self.group_linked[*g],
-                            },
-                        ));
+    /// Whether `subject` is a member of the role group `name`, directly, nested
+    /// or through a linked foreign group.
+    pub fn is_member(&self, subject: &Subject<'_>, name: &str) -> bool {
+        let Some(g) = self.group_index.get(&name.to_ascii_lowercase()) else {
+            return false;
+        };
+        subject.sids.iter().any(|sid| {
+            self.sid_groups
+                .get(sid)
+                .is_some_and(|gs| gs.binary_search(g).is_ok())
+        })
+    }
+
+    fn reaches(&self, subject: &Subject<'_>, assignee: &Assignee) -> bool {
+        match assignee {
+            Assignee::RoleGroup(name) => self.is_member(subject, name),
+            Assignee::User(sid) | Assignee::SecurityGroup(sid) => subject.sids.contains(sid),
+            Assignee::Policy(p) => subject.policies.iter().any(|q| q.eq_ignore_ascii_case(p)),
+        }
+    }
+
+    /// Whether `subject` holds `role` through a regular, enabled assignment.
+    pub fn holds_role(&self, subject: &Subject<'_>, role: &str) -> bool {
+        let Some(r) = self.role_index.get(&role.to_ascii_lowercase()) else {
+            return false;
+        };
+        self.regular
+            .iter()
+            .any(|(a, who)| self.assignments[*a as usize].role == *r && self.reaches(subject, who))
+    }
+
+    /// The delegating assignment that lets `subject` assign `role`, if any
+    /// (R-ASG-1). A delegating assignment of a parent role covers the roles
+    /// derived from it. `ancestors` are the role's parents, nearest first.
+    pub fn delegating_assignment(
+        &self,
+        subject: &Subject<'_>,
+        role: &str,
+        ancestors: &[&str],
+    ) -> Option<String> {
+        let wanted: Vec<u32> = std::iter::once(role)
+            .chain(ancestors.iter().copied())
+            .filter_map(|r| self.role_index.get(&r.to_ascii_lowercase()).copied())
+            .collect();
+        self.delegating
+            .iter()
+            .find(|(r, who, _)| wanted.contains(r) && self.reaches(subject, who))
+            .map(|(_, _, name)| name.clone())
+    }
+
+    fn candidates(&self, subject: &Subject<'_>, cmdlet: u32, out: &mut Vec<Candidate>) {
+        let Some(index) = self.by_cmdlet.get(cmdlet as usize) else {
+            return;
+        };
+        let mut push = |a: u32, via: ViaIx| {
+            if !out.iter().any(|(b, _)| *b == a) {
+                out.push((a, via));
+            }
+        };
+        for (i, sid) in subject.sids.iter().enumerate() {
+            if !index.groups.is_empty() {
+                if let Some(groups) = self.sid_groups.get(sid) {
+                    for g in groups.iter() {
+                        if let Some(list) = index.groups.get(g) {
+                            for a in list {
+                                push(
+                                    *a,
+                                    ViaIx::Group {
+                                        group: *g,
+                                        sid: i as u32,
+                                    },
+                                );
+                            }
+                        }
                     }
                 }
             }
-            for a in self.principal_assignments.get(sid).into_iter().flatten() {
-                if seen.insert(*a) {
-                    out.push((*a, Via::Principal(*sid)));
+            if let Some(list) = index.principals.get(sid) {
+                for a in list {
+                    push(*a, ViaIx::Principal { sid: i as u32 });
                 }
             }
         }
-        for p in subject.policies {
-            for a in self
-                .policy_assignments
-                .get(&p.to_ascii_lowercase())
-                .into_iter()
-                .flatten()
-            {
-                if seen.insert(*a) {
-                    out.push((*a, Via::Policy(p.clone())));
+        if !index.policies.is_empty() {
+            for (i, p) in subject.policies.iter().enumerate() {
+                if let Some(list) = index.policies.get(&p.to_ascii_lowercase()) {
+                    for a in list {
+                        push(*a, ViaIx::Policy { policy: i as u32 });
+                    }
                 }
             }
         }
-        out
     }
 
-    fn recipient_scope_contains(
+    fn recipient_implicit(
         scope: RecipientScope,
         subject: &Subject<'_>,
-        r: &RecipientRef<'_>,
+        r: &dyn RecipientObject,
     ) -> bool {
         match scope {
             RecipientScope::Organization => true,
-            RecipientScope::Myself => r.sid == Some(subject.user),
-            // Read-only address-book view; and groups the caller manages, which
-            // this product does not model yet: neither grants a write.
-            RecipientScope::MyGal | RecipientScope::MyDistributionGroups | RecipientScope::None => {
-                false
+            RecipientScope::Myself => r.sid() == Some(subject.user),
+            RecipientScope::MyGal => !r
+                .property("HiddenFromAddressListsEnabled")
+                .is_some_and(|v| v.eq_ignore_ascii_case("true")),
+            RecipientScope::MyDistributionGroups => {
+                r.is_group() && r.managed_by().iter().any(|m| subject.sids.contains(m))
             }
+            RecipientScope::None => false,
         }
     }
 
+    /// Exclusive scopes that match the target of a write (R-SCOPE-3).
+    fn protecting(&self, target: Target<'_>) -> Vec<u32> {
+        match target {
+            Target::Recipient(r) => self
+                .exclusive_recipient
+                .iter()
+                .copied()
+                .filter(|s| self.scopes[*s as usize].matches_recipient(r))
+                .collect(),
+            Target::Server(o) => self
+                .exclusive_config
+                .iter()
+                .copied()
+                .filter(|s| {
+                    self.scopes[*s as usize].matches_config(ScopeRestrictionType::ServerScope, o)
+                })
+                .collect(),
+            Target::Database(o) => self
+                .exclusive_config
+                .iter()
+                .copied()
+                .filter(|s| {
+                    self.scopes[*s as usize].matches_config(ScopeRestrictionType::DatabaseScope, o)
+                })
+                .collect(),
+            Target::None | Target::Config => Vec::new(),
+        }
+    }
+
+    /// Whether assignment `a` covers the request's target (R-SCOPE-4, R-SCOPE-5,
+    /// R-SCOPE-3). `protected` are the exclusive scopes matching the target.
     fn in_scope(
         &self,
         a: &CompiledAssignment,
         subject: &Subject<'_>,
         request: &Request<'_>,
+        protected: &[u32],
     ) -> bool {
-        let role = &self.roles[a.role];
+        let implicit = &self.roles[a.role as usize].scopes;
+        let config_read = implicit.config_read == ConfigScope::OrganizationConfig;
+        let config_write = implicit.config_write == ConfigScope::OrganizationConfig;
         match (request.target, request.access) {
             (Target::None, _) => true,
-            (Target::Config, Access::Read) => {
-                role.scopes.config_read == ConfigScope::OrganizationConfig
-            }
+            (Target::Config | Target::Server(_) | Target::Database(_), Access::Read) => config_read,
             (Target::Config, Access::Write) => {
-                role.scopes.config_write == ConfigScope::OrganizationConfig
+                config_write && matches!(a.config, ConfigWrite::Implicit)
+            }
+            (Target::Server(o), Access::Write) | (Target::Database(o), Access::Write) => {
+                let kind = if matches!(request.target, Target::Server(_)) {
+                    ScopeRestrictionType::ServerScope
+                } else {
+                    ScopeRestrictionType::DatabaseScope
+                };
+                config_write
+                    && match a.config {
+                        ConfigWrite::Implicit => protected.is_empty(),
+                        ConfigWrite::Custom(s) => {
+                            protected.is_empty() && self.scopes[s as usize].matches_config(kind, o)
+                        }
+                        ConfigWrite::Exclusive(s) => {
+                            protected.contains(&s)
+                                && self.scopes[s as usize].matches_config(kind, o)
+                        }
+                        ConfigWrite::Missing => false,
+                    }
             }
             (Target::Recipient(r), Access::Read) => {
-                Self::recipient_scope_contains(role.scopes.recipient_read, subject, &r)
+                Self::recipient_implicit(implicit.recipient_read, subject, r)
             }
-            (Target::Recipient(r), Access::Write) => match &a.scope {
-                RecipientWriteScope::Implicit => {
-                    Self::recipient_scope_contains(role.scopes.recipient_write, subject, &r)
-                }
+            (Target::Recipient(r), Access::Write) => {
                 // An explicit scope replaces the implicit write scope but never
                 // reaches outside the implicit read scope (R-SCOPE-5).
-                RecipientWriteScope::OrganizationalUnit(ou) => {
-                    r.ou.is_within(ou)
-                        && Self::recipient_scope_contains(role.scopes.recipient_read, subject, &r)
+                let read = || Self::recipient_implicit(implicit.recipient_read, subject, r);
+                match &a.recipient {
+                    RecipientWrite::Implicit => {
+                        protected.is_empty()
+                            && Self::recipient_implicit(implicit.recipient_write, subject, r)
+                    }
+                    RecipientWrite::Relative(s) => {
+                        protected.is_empty() && Self::recipient_implicit(*s, subject, r) && read()
+                    }
+                    RecipientWrite::Ou(ou) => {
+                        protected.is_empty() && r.organizational_unit().is_within(ou) && read()
+                    }
+                    RecipientWrite::Custom(s) => {
+                        protected.is_empty()
+                            && self.scopes[*s as usize].matches_recipient(r)
+                            && read()
+                    }
+                    RecipientWrite::Exclusive(s) => {
+                        protected.contains(s)
+                            && self.scopes[*s as usize].matches_recipient(r)
+                            && read()
+                    }
+                    RecipientWrite::Missing => false,
                 }
-            },
+            }
         }
     }
 
-    fn scope_text(&self, a: &CompiledAssignment, access: Access) -> String {
-        let role = &self.roles[a.role];
-        let implicit = match access {
-            Access::Read => role.scopes.recipient_read,
-            Access::Write => role.scopes.recipient_write,
+    /// Whether the regular, enabled assignment `name` may write `target` for
+    /// `subject` (its effective write scope, exclusive scopes included).
+    pub fn assignment_writes(&self, name: &str, subject: &Subject<'_>, target: Target<'_>) -> bool {
+        let request = Request {
+            cmdlet: "",
+            parameters: &[],
+            target,
+            access: Access::Write,
         };
-        match (&a.scope, access) {
-            (RecipientWriteScope::OrganizationalUnit(ou), Access::Write) => {
-                format!("{}: OU {ou}", a.name)
-            }
-            _ => format!("{}: {implicit}", a.name),
-        }
+        let protected = self.protecting(target);
+        self.assignments
+            .iter()
+            .filter(|a| a.name.eq_ignore_ascii_case(name))
+            .any(|a| self.in_scope(a, subject, &request, &protected))
+    }
+
+    fn grants(&self, a: u32, cmdlet: u32, parameter: u32) -> bool {
+        self.roles[self.assignments[a as usize].role as usize]
+            .entries
+            .get(&cmdlet)
+            .is_some_and(|ps| ps.binary_search(&parameter).is_ok())
+    }
+
+    /// Parameter ids of the request, common parameters left out; `None` for a
+    /// parameter no role anywhere names.
+    fn parameter_ids(&self, request: &Request<'_>) -> Vec<(usize, Option<u32>)> {
+        request
+            .parameters
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| !is_common_parameter(p))
+            .map(|(i, p)| (i, self.parameters.get(p)))
+            .collect()
     }
 
     /// Decides `request` for `subject` (R-ROLE-1, R-ASG-2, R-ASG-3): every
     /// parameter must be granted for the cmdlet by some regular, enabled
-    /// assignment whose scope contains the object; parameters may come from
-    /// different roles.
-    pub fn authorize(&self, subject: &Subject<'_>, request: &Request<'_>) -> Decision {
-        let candidates: Vec<(usize, Via)> = self
-            .reachable(subject)
-            .into_iter()
-            .filter(|(a, _)| {
-                self.roles[self.assignments[*a].role]
-                    .entry(request.cmdlet)
-                    .is_some()
-            })
-            .collect();
+    /// assignment whose effective scope contains the object; parameters may come
+    /// from different roles.
+    pub fn check(&self, subject: &Subject<'_>, request: &Request<'_>) -> bool {
+        self.evaluate(subject, request).is_ok()
+    }
+
+    /// Decides `request`; a denial says why (see [`Authorizer::explain`] for
+    /// the full chain).
+    pub fn authorize(&self, subject: &Subject<'_>, request: &Request<'_>) -> Result<(), Denial> {
+        match self.evaluate(subject, request) {
+            Ok(_) => Ok(()),
+            Err(()) => match self.explain(subject, request) {
+                Explanation::Denied(denial) => Err(denial),
+                // Both paths share `evaluate`; this cannot disagree.
+                Explanation::Allowed(_) => Ok(()),
+            },
+        }
+    }
+
+    /// The candidate assignments that together allow the request, or `Err`.
+    fn evaluate(&self, subject: &Subject<'_>, request: &Request<'_>) -> Result<Vec<Candidate>, ()> {
+        let cmdlet = self.cmdlets.get(request.cmdlet).ok_or(())?;
+        let mut candidates = Vec::with_capacity(8);
+        self.candidates(subject, cmdlet, &mut candidates);
         if candidates.is_empty() {
-            return Decision::Denied(Denial::CmdletNotAvailable {
-                cmdlet: request.cmdlet.to_owned(),
+            return Err(());
+        }
+        let protected = if request.access == Access::Write {
+            self.protecting(request.target)
+        } else {
+            Vec::new()
+        };
+        candidates.retain(|(a, _)| {
+            self.in_scope(&self.assignments[*a as usize], subject, request, &protected)
+        });
+        if candidates.is_empty() {
+            return Err(());
+        }
+        for (_, p) in self.parameter_ids(request) {
+            let p = p.ok_or(())?;
+            if !candidates.iter().any(|(a, _)| self.grants(*a, cmdlet, p)) {
+                return Err(());
+            }
+        }
+        Ok(candidates)
+    }
+
+    /// Decides `request` and explains it: for an allowed request the chain of
+    /// each assignment used (caller SID → group or linked group → role group →
+    /// assignment → role → entry → scope), for a denial the nearest miss.
+    pub fn explain(&self, subject: &Subject<'_>, request: &Request<'_>) -> Explanation {
+        if let Ok(candidates) = self.evaluate(subject, request) {
+            return Explanation::Allowed(
+                candidates
+                    .into_iter()
+                    .map(|(a, via)| self.chain(subject, request, a, via))
+                    .collect(),
+            );
+        }
+        let cmdlet_name = request.cmdlet.to_owned();
+        let Some(cmdlet) = self.cmdlets.get(request.cmdlet) else {
+            return Explanation::Denied(Denial::CmdletNotAvailable {
+                cmdlet: cmdlet_name,
+                roles: Vec::new(),
+            });
+        };
+        let mut candidates = Vec::new();
+        self.candidates(subject, cmdlet, &mut candidates);
+        if candidates.is_empty() {
+            return Explanation::Denied(Denial::CmdletNotAvailable {
+                cmdlet: cmdlet_name,
+                roles: self.roles_with(cmdlet, None),
             });
         }
-        let missing = |chosen: &[&(usize, Via)]| -> Vec<String> {
-            request
-                .parameters
+        let params = self.parameter_ids(request);
+        let missing = |set: &[Candidate]| -> Vec<(String, Option<u32>)> {
+            params
                 .iter()
-                .filter(|p| !is_common_parameter(p))
-                .filter(|p| {
-                    !chosen.iter().any(|(a, _)| {
-                        self.roles[self.assignments[*a].role]
-                            .entry(request.cmdlet)
-                            .is_some_and(|e| e.grants(p))
-                    })
+                .filter(|(_, p)| {
+                    !p.is_some_and(|p| set.iter().any(|(a, _)| self.grants(*a, cmdlet, p)))
                 })
-                .cloned()
+                .map(|(i, p)| (request.parameters[*i].clone(), *p))
                 .collect()
         };
-        let all: Vec<&(usize, Via)> = candidates.iter().collect();
-        let not_granted = missing(&all);
+        let not_granted = missing(&candidates);
         if !not_granted.is_empty() {
-            return Decision::Denied(Denial::ParametersNotGranted {
-                cmdlet: request.cmdlet.to_owned(),
-                parameters: not_granted,
+            let roles = not_granted
+                .iter()
+                .filter_map(|(_, p)| *p)
+                .flat_map(|p| self.roles_with(cmdlet, Some(p)))
+                .fold(Vec::new(), |mut acc: Vec<String>, r| {
+                    if !acc.contains(&r) {
+                        acc.push(r);
+                    }
+                    acc
+                });
+            return Explanation::Denied(Denial::ParametersNotGranted {
+                cmdlet: cmdlet_name,
+                parameters: not_granted.into_iter().map(|(n, _)| n).collect(),
+                roles,
             });
         }
-        let in_scope: Vec<&(usize, Via)> = candidates
+        let protected = if request.access == Access::Write {
+            self.protecting(request.target)
+        } else {
+            Vec::new()
+        };
+        let in_scope: Vec<Candidate> = candidates
             .iter()
-            .filter(|(a, _)| self.in_scope(&self.assignments[*a], subject, request))
+            .copied()
+            .filter(|(a, _)| {
+                self.in_scope(&self.assignments[*a as usize], subject, request, &protected)
+            })
             .collect();
-        if in_scope.is_empty() || !missing(&in_scope).is_empty() {
-            let target = match request.target {
-                Target::Recipient(r) => r.name.to_owned(),
-                Target::Config => "the configuration object".to_owned(),
-                Target::None => "the object".to_owned(),
+        Explanation::Denied(Denial::OutOfScope {
+            cmdlet: cmdlet_name,
+            target: request.target.describe(),
+            parameters: missing(&in_scope).into_iter().map(|(n, _)| n).collect(),
+            scopes: candidates
+                .iter()
+                .map(|(a, _)| self.scope_text(*a, request.access))
+                .collect(),
+            exclusive: protected
+                .iter()
+                .map(|s| self.scopes[*s as usize].name.clone())
+                .collect(),
+        })
+    }
+
+    /// Roles that have an entry for `cmdlet` (granting `parameter`, if given).
+    fn roles_with(&self, cmdlet: u32, parameter: Option<u32>) -> Vec<String> {
+        self.roles
+            .iter()
+            .filter(|r| {
+                r.entries
+                    .get(&cmdlet)
+                    .is_some_and(|ps| parameter.is_none_or(|p| ps.binary_search(&p).is_ok()))
+            })
+            .map(|r| r.name.clone())
+            .collect()
+    }
+
+    fn scope_text(&self, a: u32, access: Access) -> String {
+        let a = &self.assignments[a as usize];
+        let role = &self.roles[a.role as usize];
+        let text = match (access, &a.recipient) {
+            (Access::Read, _) => format!("implicit read {}", role.scopes.recipient_read),
+            (Access::Write, RecipientWrite::Implicit) => {
+                format!("implicit write {}", role.scopes.recipient_write)
+            }
+            (Access::Write, RecipientWrite::Relative(s)) => format!("relative {s}"),
+            (Access::Write, RecipientWrite::Ou(ou)) => format!("OU {ou}"),
+            (Access::Write, RecipientWrite::Custom(s) | RecipientWrite::Exclusive(s)) => {
+                self.scopes[*s as usize].describe()
+            }
+            (Access::Write, RecipientWrite::Missing) => "a scope that no longer exists".into(),
+        };
+        let config = match &a.config {
+            ConfigWrite::Implicit => String::new(),
+            ConfigWrite::Custom(s) | ConfigWrite::Exclusive(s) => {
+                format!(", config {}", self.scopes[*s as usize].describe())
+            }
+            ConfigWrite::Missing => ", config: a scope that no longer exists".into(),
+        };
+        format!("{}: {text}{config}", a.name)
+    }
+
+    /// The nesting path from `sid` up to role group `group`: the names of the
+    /// role groups crossed, `group` last.
+    fn path(&self, sid: &Sid, group: u32) -> Vec<String> {
+        let mut previous: BTreeMap<u32, Option<u32>> = BTreeMap::new();
+        let mut queue: VecDeque<u32> = VecDeque::new();
+        for g in self.direct.get(sid).into_iter().flatten() {
+            previous.entry(*g).or_insert(None);
+            queue.push_back(*g);
+        }
+        while let Some(g) = queue.pop_front() {
+            if g == group {
+                let mut out = vec![self.group_names[g as usize].clone()];
+                let mut at = g;
+                while let Some(Some(p)) = previous.get(&at) {
+                    out.push(self.group_names[*p as usize].clone());
+                    at = *p;
+                }
+                out.reverse();
+                return out;
+            }
+            for parent in self
+                .direct
+                .get(&self.group_sids[g as usize])
+                .into_iter()
+                .flatten()
+            {
+                if !previous.contains_key(parent) {
+                    previous.insert(*parent, Some(g));
+                    queue.push_back(*parent);
+                }
+            }
+        }
+        vec![self.group_names[group as usize].clone()]
+    }
+
+    fn chain(&self, subject: &Subject<'_>, request: &Request<'_>, a: u32, via: ViaIx) -> Chain {
+        let assignment = &self.assignments[a as usize];
+        let role = &self.roles[assignment.role as usize];
+        let cmdlet = self.cmdlets.get(request.cmdlet);
+        let links = match via {
+            ViaIx::Group { group, sid } => {
+                let sid = subject.sids[sid as usize];
+                let mut links = vec![Link::Sid(sid)];
+                if let Some(foreign) = &self.group_linked[group as usize] {
+                    links.push(Link::ForeignGroup(foreign.clone()));
+                }
+                links.extend(self.path(&sid, group).into_iter().map(Link::RoleGroup));
+                links
+            }
+            ViaIx::Principal { sid } => vec![Link::Sid(subject.sids[sid as usize])],
+            ViaIx::Policy { policy } => {
+                vec![Link::Policy(subject.policies[policy as usize].clone())]
+            }
+        };
+        Chain {
+            links,
+            assignment: assignment.name.clone(),
+            role: role.name.clone(),
+            entry: cmdlet
+                .and_then(|c| role.entry_text.get(&c).cloned())
+                .unwrap_or_default(),
+            scope: self.scope_text(a, request.access),
+        }
+    }
+
+    /// Every leaf principal (user, USG or foreign group SID) and policy that may
+    /// run `request`, each with the chain that allows it: the analogue of
+    /// `Get-ManagementRoleAssignment -GetEffectiveUsers -WritableRecipient`.
+    pub fn who_can(&self, request: &Request<'_>) -> Vec<(WhoCan, Vec<Chain>)> {
+        let mut principals: Vec<Sid> = self.sid_groups.keys().copied().collect();
+        for (_, who) in &self.regular {
+            if let Assignee::User(sid) | Assignee::SecurityGroup(sid) = who {
+                principals.push(*sid);
+            }
+        }
+        principals.sort_unstable();
+        principals.dedup();
+        let self_sid = match request.target {
+            Target::Recipient(r) => r.sid(),
+            _ => None,
+        };
+        let mut out = Vec::new();
+        for sid in principals {
+            let sids = [sid];
+            let subject = Subject {
+                user: sid,
+                sids: &sids,
+                policies: &[],
             };
-            return Decision::Denied(Denial::OutOfScope {
-                cmdlet: request.cmdlet.to_owned(),
-                target,
-                scopes: candidates
+            if let Explanation::Allowed(chains) = self.explain(&subject, request) {
+                out.push((WhoCan::Principal(sid), chains));
+            }
+        }
+        let mut policies: Vec<String> = self
+            .regular
+            .iter()
+            .filter_map(|(_, who)| match who {
+                Assignee::Policy(p) => Some(p.clone()),
+                _ => None,
+            })
+            .collect();
+        policies.sort();
+        policies.dedup();
+        for policy in policies {
+            // A policy applies to a mailbox's own user: Self scopes are tested
+            // as the target's owner.
+            let user = self_sid.unwrap_or(crossforest_shared::DomainSid::new(0, 0, 0).with_rid(0));
+            let ps = [policy.clone()];
+            let subject = Subject {
+                user,
+                sids: &[],
+                policies: &ps,
+            };
+            if let Explanation::Allowed(chains) = self.explain(&subject, request) {
+                out.push((WhoCan::Policy(policy), chains));
+            }
+        }
+        out
+    }
+
+    /// What `subject` may run: each cmdlet with the parameters granted and the
+    /// assignments (with scopes) that grant it, sorted by cmdlet.
+    pub fn permissions_of(&self, subject: &Subject<'_>) -> Vec<Permission> {
+        let mut out = Vec::new();
+        for (c, name) in self.cmdlets.names.iter().enumerate() {
+            let mut candidates = Vec::new();
+            self.candidates(subject, c as u32, &mut candidates);
+            if candidates.is_empty() {
+                continue;
+            }
+            let mut parameters: Vec<String> = candidates
+                .iter()
+                .flat_map(|(a, _)| {
+                    self.roles[self.assignments[*a as usize].role as usize]
+                        .entries
+                        .get(&(c as u32))
+                        .into_iter()
+                        .flatten()
+                        .map(|p| self.parameters.names[*p as usize].clone())
+                })
+                .collect();
+            parameters.sort();
+            parameters.dedup();
+            out.push(Permission {
+                cmdlet: name.clone(),
+                parameters,
+                grants: candidates
                     .iter()
-                    .map(|(a, _)| self.scope_text(&self.assignments[*a], request.access))
+                    .map(|(a, _)| self.scope_text(*a, Access::Write))
                     .collect(),
             });
         }
-        Decision::Allowed(
-            in_scope
-                .into_iter()
-                .map(|(a, via)| Grant {
-                    assignment: self.assignments[*a].name.clone(),
-                    role: self.roles[self.assignments[*a].role].name.clone(),
-                    via: via.clone(),
-                })
-                .collect(),
-        )
+        out.sort_by(|a, b| a.cmdlet.cmp(&b.cmdlet));
+        out
+    }
+}
+
+/// A principal found by [`Authorizer::who_can`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WhoCan {
+    /// A user, USG or foreign group SID.
+    Principal(Sid),
+    /// Every mailbox with this role assignment policy.
+    Policy(String),
+}
+
+/// One cmdlet a subject may run ([`Authorizer::permissions_of`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Permission {
+    /// The cmdlet.
+    pub cmdlet: String,
+    /// Every parameter some assignment grants.
+    pub parameters: Vec<String>,
+    /// The assignments, each with its write scope.
+    pub grants: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::org::recipients::{Recipient, RecipientType};
+    use crate::rbac::catalogue::builtin;
+    use crate::rbac::model::{RoleAssignment, RoleGroup};
+    use crate::rbac::scope::{ManagementScope, ScopeRule};
+    use crossforest_shared::DomainSid;
+
+    const DOMAIN: DomainSid = DomainSid::new(1, 2, 3);
+
+    fn recipient(name: &str, ou: &str, department: &str) -> Recipient {
+        Recipient {
+            name: name.into(),
+            recipient_type: RecipientType::UserMailbox,
+            alias: name.into(),
+            display_name: name.into(),
+            sid: DOMAIN.with_rid(5000),
+            organizational_unit: ou.parse().expect("ou"),
+            user_principal_name: String::new(),
+            primary_smtp_address: String::new(),
+            external_email_address: String::new(),
+            role_assignment_policy: String::new(),
+            members: Default::default(),
+            managed_by: Vec::new(),
+            attributes: [("Department".to_owned(), department.to_owned())].into(),
+        }
+    }
+
+    fn group(name: &str, rid: u32, members: &[Sid]) -> RoleGroup {
+        RoleGroup {
+            name: name.into(),
+            sid: DOMAIN.with_rid(rid),
+            description: String::new(),
+            kind: RoleGroupKind::Standard {
+                members: members.iter().copied().collect(),
+            },
+            managed_by: Default::default(),
+            builtin: false,
+        }
+    }
+
+    fn config() -> RbacConfig {
+        let mut c = RbacConfig::from_catalogue(
+            &builtin().expect("catalogue"),
+            DOMAIN,
+            1001,
+            &[DOMAIN.with_rid(500)],
+        );
+        // A ↔ B nest in each other (directories allow it); alice is in A.
+        let alice = DOMAIN.with_rid(3000);
+        let a = group("A", 2001, &[alice, DOMAIN.with_rid(2002)]);
+        let b = group("B", 2002, &[DOMAIN.with_rid(2001)]);
+        c.role_groups.insert("a".into(), a);
+        c.role_groups.insert("b".into(), b);
+        let mut assignment = RoleAssignment::new(
+            "Mail Recipients_B".into(),
+            "Mail Recipients".into(),
+            Assignee::RoleGroup("B".into()),
+            Delegation::Regular,
+        );
+        assignment.recipient_write_scope = RecipientWriteScope::Custom("Sales".into());
+        c.insert_assignment(assignment);
+        c.scopes.insert(
+            "sales".into(),
+            ManagementScope {
+                name: "Sales".into(),
+                rule: ScopeRule::Recipients {
+                    root: Some("contoso.com/Users".parse().expect("ou")),
+                    filter: Some("Department -eq 'Sales'".into()),
+                },
+                exclusive: false,
+            },
+        );
+        c
+    }
+
+    fn request<'a>(target: Target<'a>, parameters: &'a [String]) -> Request<'a> {
+        Request {
+            cmdlet: "Set-Mailbox",
+            parameters,
+            target,
+            access: Access::Write,
+        }
+    }
+
+    #[test]
+    fn circular_nesting_terminates_and_grants_through_both_groups() {
+        let authorizer = Authorizer::new(&config());
+        let sids = [DOMAIN.with_rid(3000)];
+        let subject = Subject {
+            user: sids[0],
+            sids: &sids,
+            policies: &[],
+        };
+        let mut groups: Vec<String> = authorizer
+            .role_groups_of(&subject)
+            .into_iter()
+            .map(|(g, _)| g)
+            .collect();
+        groups.sort();
+        assert_eq!(groups, ["A", "B"]);
+        let params = ["Identity".to_owned(), "Office".to_owned()];
+        let sales = recipient("s", "contoso.com/Users/East", "Sales");
+        let other = recipient("o", "contoso.com/Users", "Legal");
+        assert!(authorizer.check(&subject, &request(Target::Recipient(&sales), &params)));
+        let Explanation::Allowed(chains) =
+            authorizer.explain(&subject, &request(Target::Recipient(&sales), &params))
+        else {
+            panic!("allowed")
+        };
+        assert_eq!(
+            chains[0].links,
+            [
+                Link::Sid(sids[0]),
+                Link::RoleGroup("A".into()),
+                Link::RoleGroup("B".into())
+            ]
+        );
+        assert!(!authorizer.check(&subject, &request(Target::Recipient(&other), &params)));
+        let params = ["Identity".to_owned(), "Password".to_owned()];
+        assert!(matches!(
+            authorizer.explain(&subject, &request(Target::Recipient(&sales), &params)),
+            Explanation::Denied(Denial::ParametersNotGranted { .. })
+        ));
+    }
+
+    #[test]
+    fn an_exclusive_scope_protects_even_before_it_is_used() {
+        let mut c = config();
+        c.scopes.insert(
+            "legal".into(),
+            ManagementScope {
+                name: "Legal".into(),
+                rule: ScopeRule::Recipients {
+                    root: None,
+                    filter: Some("Department -eq 'Legal'".into()),
+                },
+                exclusive: true,
+            },
+        );
+        let authorizer = Authorizer::new(&c);
+        let admin = [DOMAIN.with_rid(500)];
+        let subject = Subject {
+            user: admin[0],
+            sids: &admin,
+            policies: &[],
+        };
+        let params = ["Identity".to_owned()];
+        let legal = recipient("l", "contoso.com/Users", "Legal");
+        let sales = recipient("s", "contoso.com/Users", "Sales");
+        assert!(authorizer.check(&subject, &request(Target::Recipient(&sales), &params)));
+        let denied = authorizer.explain(&subject, &request(Target::Recipient(&legal), &params));
+        assert!(
+            matches!(&denied, Explanation::Denied(Denial::OutOfScope { exclusive, .. }) if exclusive == &["Legal".to_owned()]),
+            "{denied:?}"
+        );
+        // Reading is unaffected.
+        let read = Request {
+            access: Access::Read,
+            cmdlet: "Get-Mailbox",
+            ..request(Target::Recipient(&legal), &params)
+        };
+        assert!(authorizer.check(&subject, &read));
     }
 }

@@ -3,11 +3,24 @@
 //!
 //! Role group member → role group → role assignment (with scope) → management
 //! role → role entries (SPEC §2).
+//!
+//! # Layout
+//! * [`model`]: roles, entries, assignments, role groups.
+//! * [`scope`]: management scopes and what they match; [`opath`]: the filter
+//!   language.
+//! * [`config`]: the stored configuration; [`catalogue`]: the built-in one.
+//! * [`evaluate`]: the compiled [`Authorizer`]; [`explain`]: why it decided.
+//! * [`lockout`]: the invariants no change may break (R-LOCK-1..4).
 
 pub mod catalogue;
 pub mod config;
 pub mod evaluate;
+pub mod explain;
+pub mod lockout;
 pub mod model;
+pub mod opath;
+pub mod scope;
 
 pub use config::RbacConfig;
-pub use evaluate::{Access, Authorizer, Decision, Denial, Grant, Request, Subject, Target, Via};
+pub use evaluate::{Access, Authorizer, Request, Subject, Target};
+pub use explain::{Chain, Denial, Explanation, Link};

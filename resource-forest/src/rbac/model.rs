@@ -87,6 +87,13 @@ pub struct ManagementRole {
     pub builtin: bool,
     /// The parent of a custom role.
     pub parent: Option<String>,
+    /// An unscoped top-level role (R-ROLE-3): no parent, no scopes, scripts and
+    /// non-Exchange cmdlets only.
+    #[serde(default)]
+    pub unscoped: bool,
+    /// Free text.
+    #[serde(default)]
+    pub description: String,
     /// Implicit scopes.
     pub scopes: ImplicitScopes,
     /// Entries by lower-case cmdlet name.
@@ -98,6 +105,12 @@ impl ManagementRole {
     pub fn entry(&self, cmdlet: &str) -> Option<&RoleEntry> {
         self.entries.get(&cmdlet.to_ascii_lowercase())
     }
+
+    /// Whether the role is an end-user role (the only kind a role assignment
+    /// policy takes, R-ROLE-4): Exchange names them `My…`.
+    pub fn is_end_user(&self) -> bool {
+        self.role_type.starts_with("My")
+    }
 }
 
 /// Whom an assignment is to (R-ASG-1).
@@ -105,10 +118,36 @@ impl ManagementRole {
 pub enum Assignee {
     /// A role group, by name.
     RoleGroup(String),
-    /// A user or universal security group, by SID.
-    Principal(Sid),
-    /// A role assignment policy, by name.
+    /// A user, by SID (`-User`).
+    User(Sid),
+    /// A universal security group, by SID (`-SecurityGroup`).
+    SecurityGroup(Sid),
+    /// A role assignment policy, by name (`-Policy`).
     Policy(String),
+}
+
+impl Assignee {
+    /// `RoleGroup`, `User`, `SecurityGroup` or `RoleAssignmentPolicy`, as
+    /// `Get-ManagementRoleAssignment` shows `RoleAssigneeType`.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Self::RoleGroup(_) => "RoleGroup",
+            Self::User(_) => "User",
+            Self::SecurityGroup(_) => "SecurityGroup",
+            Self::Policy(_) => "RoleAssignmentPolicy",
+        }
+    }
+
+    /// Whether the assignee is a role group or USG: the kinds that keep a
+    /// lockout-protected assignment alive (R-LOCK-3, R-LOCK-4).
+    pub fn is_group(&self) -> bool {
+        matches!(self, Self::RoleGroup(_) | Self::SecurityGroup(_))
+    }
+
+    /// Whether this is the role group `name`.
+    pub fn is_role_group(&self, name: &str) -> bool {
+        matches!(self, Self::RoleGroup(g) if g.eq_ignore_ascii_case(name))
+    }
 }
 
 /// Regular assignments grant use of a role; delegating ones only the right to
@@ -121,13 +160,60 @@ pub enum Delegation {
     Delegating,
 }
 
-/// The recipient write scope of an assignment.
+impl fmt::Display for Delegation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Regular => "Regular",
+            Self::Delegating => "Delegating",
+        })
+    }
+}
+
+/// The recipient write scope of an assignment (R-SCOPE-5, R-SCOPE-6): at most
+/// one, regular or exclusive, predefined or custom.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RecipientWriteScope {
     /// The role's implicit write scope.
     Implicit,
+    /// `-RecipientRelativeWriteScope`: a predefined scope.
+    Relative(RecipientScope),
     /// `-RecipientOrganizationalUnitScope`: an OU and its subtree (R-SCOPE-6).
     OrganizationalUnit(OrganizationalUnit),
+    /// `-CustomRecipientWriteScope`: a regular management scope, by name.
+    Custom(String),
+    /// `-ExclusiveRecipientWriteScope`: an exclusive management scope, by name.
+    Exclusive(String),
+}
+
+impl RecipientWriteScope {
+    /// The management scope this write scope names, if any.
+    pub fn scope_name(&self) -> Option<&str> {
+        match self {
+            Self::Custom(s) | Self::Exclusive(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+/// The configuration write scope of an assignment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ConfigWriteScope {
+    /// The role's implicit configuration write scope.
+    Implicit,
+    /// `-CustomConfigWriteScope`: a server or database scope, by name.
+    Custom(String),
+    /// `-ExclusiveConfigWriteScope`: an exclusive server or database scope.
+    Exclusive(String),
+}
+
+impl ConfigWriteScope {
+    /// The management scope this write scope names, if any.
+    pub fn scope_name(&self) -> Option<&str> {
+        match self {
+            Self::Custom(s) | Self::Exclusive(s) => Some(s),
+            Self::Implicit => None,
+        }
+    }
 }
 
 /// A role assignment.
@@ -143,8 +229,38 @@ pub struct RoleAssignment {
     pub delegation: Delegation,
     /// Recipient write scope.
     pub recipient_write_scope: RecipientWriteScope,
+    /// Configuration write scope.
+    #[serde(default = "implicit_config")]
+    pub config_write_scope: ConfigWriteScope,
     /// Disabled assignments grant nothing (R-ASG-4).
     pub enabled: bool,
+}
+
+fn implicit_config() -> ConfigWriteScope {
+    ConfigWriteScope::Implicit
+}
+
+impl RoleAssignment {
+    /// A regular or delegating assignment with the role's implicit scopes.
+    pub fn new(name: String, role: String, assignee: Assignee, delegation: Delegation) -> Self {
+        Self {
+            name,
+            role,
+            assignee,
+            delegation,
+            recipient_write_scope: RecipientWriteScope::Implicit,
+            config_write_scope: ConfigWriteScope::Implicit,
+            enabled: true,
+        }
+    }
+
+    /// The management scopes the assignment uses.
+    pub fn scope_names(&self) -> impl Iterator<Item = &str> {
+        self.recipient_write_scope
+            .scope_name()
+            .into_iter()
+            .chain(self.config_write_scope.scope_name())
+    }
 }
 
 /// Standard role groups have members; linked ones take their membership from a

@@ -55,7 +55,10 @@ fn with_code(mut status: Status, code: &'static str) -> Status {
 pub fn status(error: &CmdletError) -> Status {
     let message = error.to_string();
     match error {
-        CmdletError::Denied(_) => with_code(Status::permission_denied(message), "Denied"),
+        CmdletError::Denied(_) | CmdletError::Forbidden(_) => {
+            with_code(Status::permission_denied(message), "Denied")
+        }
+        CmdletError::Lockout(_) => with_code(Status::failed_precondition(message), "Lockout"),
         CmdletError::NotRecognized(_)
         | CmdletError::UnknownParameter { .. }
         | CmdletError::Positional { .. }

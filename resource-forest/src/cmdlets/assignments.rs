@@ -1,0 +1,476 @@
+//! New-, Get-, Set- and Remove-ManagementRoleAssignment: regular and delegating
+//! assignments of roles to role groups, users, USGs and policies (R-ASG-1), with
+//! their write scopes (R-SCOPE-5, R-SCOPE-6). Assigning or unassigning a role
+//! needs a delegating assignment of it (R-ASG-1); the lockout rules are checked
+//! on every change (R-LOCK-1..4).
+
+use super::{changed, invalid, listed, not_found, record, Args, CmdletError, Context, Outcome};
+use crate::org::recipients::RecipientType;
+use crate::rbac::config::builtin_assignment_name;
+use crate::rbac::model::{
+    Assignee, ConfigWriteScope, Delegation, RecipientScope, RecipientWriteScope, RoleAssignment,
+};
+use crate::rbac::scope::ScopeRestrictionType;
+use crate::rbac::{Access, Subject, Target};
+
+const RECIPIENT_SCOPES: [&str; 4] = [
+    "RecipientOrganizationalUnitScope",
+    "CustomRecipientWriteScope",
+    "ExclusiveRecipientWriteScope",
+    "RecipientRelativeWriteScope",
+];
+const CONFIG_SCOPES: [&str; 2] = ["CustomConfigWriteScope", "ExclusiveConfigWriteScope"];
+
+fn one_of<'a>(
+    args: &'a Args,
+    names: &[&'static str],
+) -> Result<Option<(&'static str, &'a str)>, CmdletError> {
+    let given: Vec<&'static str> = names.iter().copied().filter(|n| args.has(n)).collect();
+    if given.len() > 1 {
+        return Err(CmdletError::Conflict(format!(
+            "{} can't be combined: an assignment has at most one recipient and one configuration write scope (R-SCOPE-5, R-SCOPE-6)",
+            given.iter().map(|n| format!("-{n}")).collect::<Vec<_>>().join(" and ")
+        )));
+    }
+    Ok(given.first().and_then(|n| args.text(n).map(|v| (*n, v))))
+}
+
+fn relative(value: &str) -> Result<RecipientScope, CmdletError> {
+    Ok(match value.to_ascii_lowercase().as_str() {
+        "organization" => RecipientScope::Organization,
+        "self" => RecipientScope::Myself,
+        "mygal" => RecipientScope::MyGal,
+        "mydistributiongroups" => RecipientScope::MyDistributionGroups,
+        "none" => RecipientScope::None,
+        _ => return Err(invalid(
+            "RecipientRelativeWriteScope",
+            format!(
+                "expects Organization, Self, MyGAL, MyDistributionGroups or None; got `{value}`"
+            ),
+        )),
+    })
+}
+
+fn named_scope(
+    ctx: &Context<'_>,
+    parameter: &str,
+    name: &str,
+    kinds: &[ScopeRestrictionType],
+    exclusive: bool,
+) -> Result<String, CmdletError> {
+    let scope = ctx.org.rbac.scope(name).ok_or_else(|| not_found(name))?;
+    if !kinds.contains(&scope.restriction_type()) {
+        return Err(invalid(
+            parameter,
+            format!(
+                "`{}` is a {} and can't be used here",
+                scope.name,
+                scope.restriction_type()
+            ),
+        ));
+    }
+    if scope.exclusive != exclusive {
+        return Err(invalid(
+            parameter,
+            if scope.exclusive {
+                format!(
+                    "`{}` is exclusive: use it with an -Exclusive…WriteScope parameter",
+                    scope.name
+                )
+            } else {
+                format!(
+                    "`{}` isn't exclusive: use it with a -Custom…WriteScope parameter",
+                    scope.name
+                )
+            },
+        ));
+    }
+    Ok(scope.name.clone())
+}
+
+/// The recipient and configuration write scopes given on the command line,
+/// each checked (R-SCOPE-5, R-SCOPE-6); `None` where none was given.
+pub fn scopes_from(
+    ctx: &Context<'_>,
+    args: &Args,
+) -> Result<(Option<RecipientWriteScope>, Option<ConfigWriteScope>), CmdletError> {
+    let recipient_kinds = [ScopeRestrictionType::RecipientScope];
+    let config_kinds = [
+        ScopeRestrictionType::ServerScope,
+        ScopeRestrictionType::DatabaseScope,
+    ];
+    let recipient = match one_of(args, &RECIPIENT_SCOPES)? {
+        None => None,
+        Some(("RecipientOrganizationalUnitScope", ou)) => {
+            Some(RecipientWriteScope::OrganizationalUnit(ctx.org.ou(ou)?))
+        }
+        Some(("RecipientRelativeWriteScope", v)) => {
+            Some(RecipientWriteScope::Relative(relative(v)?))
+        }
+        Some((p @ "ExclusiveRecipientWriteScope", s)) => Some(RecipientWriteScope::Exclusive(
+            named_scope(ctx, p, s, &recipient_kinds, true)?,
+        )),
+        Some((p, s)) => Some(RecipientWriteScope::Custom(named_scope(
+            ctx,
+            p,
+            s,
+            &recipient_kinds,
+            false,
+        )?)),
+    };
+    let config = match one_of(args, &CONFIG_SCOPES)? {
+        None => None,
+        Some((p @ "ExclusiveConfigWriteScope", s)) => Some(ConfigWriteScope::Exclusive(
+            named_scope(ctx, p, s, &config_kinds, true)?,
+        )),
+        Some((p, s)) => Some(ConfigWriteScope::Custom(named_scope(
+            ctx,
+            p,
+            s,
+            &config_kinds,
+            false,
+        )?)),
+    };
+    Ok((recipient, config))
+}
+
+fn assignee(ctx: &Context<'_>, args: &Args) -> Result<(Assignee, String), CmdletError> {
+    let given: Vec<&str> = ["User", "SecurityGroup", "Policy"]
+        .into_iter()
+        .filter(|p| args.has(p))
+        .collect();
+    let [kind] = given.as_slice() else {
+        return Err(CmdletError::Conflict(
+            "give exactly one of -User, -SecurityGroup or -Policy".into(),
+        ));
+    };
+    let identity = args.text(kind).unwrap_or_default();
+    match *kind {
+        "Policy" => {
+            let p = ctx
+                .org
+                .rbac
+                .policy(identity)
+                .ok_or_else(|| not_found(identity))?;
+            Ok((Assignee::Policy(p.name.clone()), p.name.clone()))
+        }
+        "SecurityGroup" => {
+            // Role groups are universal security groups: assigning to one by
+            // name is how Exchange assigns roles to role groups.
+            if let Some(g) = ctx.org.rbac.role_group(identity) {
+                return Ok((Assignee::RoleGroup(g.name.clone()), g.name.clone()));
+            }
+            let g = ctx
+                .org
+                .recipient(identity, &[RecipientType::MailUniversalSecurityGroup])?;
+            Ok((Assignee::SecurityGroup(g.sid), g.name.clone()))
+        }
+        _ => {
+            if let Some((sid, name)) = ctx
+                .org
+                .local_accounts
+                .iter()
+                .find(|(s, n)| n.eq_ignore_ascii_case(identity) || s.to_string() == identity)
+            {
+                return Ok((Assignee::User(*sid), name.clone()));
+            }
+            let u = ctx.org.recipient(
+                identity,
+                &[
+                    RecipientType::UserMailbox,
+                    RecipientType::MailUser,
+                    RecipientType::User,
+                ],
+            )?;
+            Ok((Assignee::User(u.sid), u.name.clone()))
+        }
+    }
+}
+
+/// `New-ManagementRoleAssignment`.
+pub fn new_assignment(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError> {
+    ctx.authorize(Target::Config, Access::Write)?;
+    let role_name = args.required("Role", ctx.cmdlet)?;
+    let role = ctx
+        .org
+        .rbac
+        .role(role_name)
+        .ok_or_else(|| not_found(role_name))?;
+    ctx.require_delegating(&role.name)?;
+    let (who, who_name) = assignee(ctx, args)?;
+    let delegation = if args.switch("Delegating") {
+        Delegation::Delegating
+    } else {
+        Delegation::Regular
+    };
+    let (recipient, config) = scopes_from(ctx, args)?;
+    let scoped = recipient.is_some() || config.is_some();
+    if let Assignee::Policy(_) = who {
+        if !role.is_end_user() {
+            return Err(CmdletError::Refused(format!(
+                "`{}` isn't an end-user role; only end-user roles can be assigned to role assignment policies (R-ROLE-4)",
+                role.name
+            )));
+        }
+        if scoped || delegation == Delegation::Delegating {
+            return Err(CmdletError::Conflict(
+                "assignments to role assignment policies take no scopes and can't be delegating (R-ROLE-4)".into(),
+            ));
+        }
+    }
+    if role.unscoped && scoped {
+        return Err(CmdletError::Conflict(format!(
+            "`{}` is an unscoped top-level role and can't be scoped (R-ROLE-3)",
+            role.name
+        )));
+    }
+    if delegation == Delegation::Delegating && scoped {
+        return Err(CmdletError::Conflict(
+            "a delegating assignment grants only the right to assign the role; it takes no scopes"
+                .into(),
+        ));
+    }
+    let name = match args.text("Name") {
+        Some(n) => super::check_name("Name", n)?,
+        None => builtin_assignment_name(&role.name, &who_name, delegation),
+    };
+    if ctx
+        .org
+        .rbac
+        .assignments
+        .contains_key(&name.to_ascii_lowercase())
+    {
+        return Err(crate::org::OrgError::Exists(name).into());
+    }
+    let mut assignment = RoleAssignment::new(name.clone(), role.name.clone(), who, delegation);
+    if let Some(r) = recipient {
+        assignment.recipient_write_scope = r;
+    }
+    if let Some(c) = config {
+        assignment.config_write_scope = c;
+    }
+    let mut next = ctx.org.clone();
+    let records = vec![assignment_record(ctx, &assignment)];
+    next.rbac.insert_assignment(assignment);
+    Ok(changed(next, &name, records))
+}
+
+fn assignee_name(ctx: &Context<'_>, a: &Assignee) -> String {
+    match a {
+        Assignee::RoleGroup(g) | Assignee::Policy(g) => g.clone(),
+        Assignee::User(sid) | Assignee::SecurityGroup(sid) => ctx.org.sid_name(sid),
+    }
+}
+
+fn assignment_record(ctx: &Context<'_>, a: &RoleAssignment) -> Vec<(String, String)> {
+    let (write, custom, ou) = match &a.recipient_write_scope {
+        RecipientWriteScope::Implicit => (
+            ctx.org
+                .rbac
+                .role(&a.role)
+                .map(|r| r.scopes.recipient_write.to_string())
+                .unwrap_or_default(),
+            String::new(),
+            String::new(),
+        ),
+        RecipientWriteScope::Relative(s) => (s.to_string(), String::new(), String::new()),
+        RecipientWriteScope::OrganizationalUnit(ou) => ("OU".into(), String::new(), ou.to_string()),
+        RecipientWriteScope::Custom(s) => ("CustomRecipientScope".into(), s.clone(), String::new()),
+        RecipientWriteScope::Exclusive(s) => {
+            ("ExclusiveRecipientScope".into(), s.clone(), String::new())
+        }
+    };
+    let (config, custom_config) = match &a.config_write_scope {
+        ConfigWriteScope::Implicit => (
+            ctx.org
+                .rbac
+                .role(&a.role)
+                .map(|r| r.scopes.config_write.to_string())
+                .unwrap_or_default(),
+            String::new(),
+        ),
+        ConfigWriteScope::Custom(s) => ("CustomConfigScope".into(), s.clone()),
+        ConfigWriteScope::Exclusive(s) => ("ExclusiveConfigScope".into(), s.clone()),
+    };
+    record([
+        ("Name", a.name.clone()),
+        ("Role", a.role.clone()),
+        ("RoleAssigneeName", assignee_name(ctx, &a.assignee)),
+        ("RoleAssigneeType", a.assignee.type_name().to_owned()),
+        ("RoleAssignmentDelegationType", a.delegation.to_string()),
+        ("RecipientWriteScope", write),
+        ("CustomRecipientWriteScope", custom),
+        ("RecipientOrganizationalUnitScope", ou),
+        ("ConfigWriteScope", config),
+        ("CustomConfigWriteScope", custom_config),
+        ("Enabled", a.enabled.to_string()),
+    ])
+}
+
+/// `Get-ManagementRoleAssignment`, with `-GetEffectiveUsers` (each assignment
+/// once per user, nested groups expanded, linked groups shown as their foreign
+/// group, R-LRG-8) and `-WritableRecipient` (only assignments whose effective
+/// write scope contains the recipient, evaluated per effective user).
+pub fn get_assignment(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError> {
+    ctx.authorize(Target::Config, Access::Read)?;
+    let identity = args.text("Identity");
+    let role = args.text("Role");
+    let assignee_filter = args.text("RoleAssignee");
+    let delegating = args.boolean("Delegating");
+    let enabled = args.boolean("Enabled");
+    let custom = args.text("CustomRecipientWriteScope");
+    let exclusive = args.text("ExclusiveRecipientWriteScope");
+    let writable = args
+        .text("WritableRecipient")
+        .map(|w| ctx.org.recipient(w, &[]))
+        .transpose()?;
+    let effective = args.switch("GetEffectiveUsers") || writable.is_some();
+    let mut records = Vec::new();
+    for a in ctx.org.rbac.assignments.values() {
+        let name = assignee_name(ctx, &a.assignee);
+        let keep = identity.is_none_or(|i| a.name.eq_ignore_ascii_case(i))
+            && role.is_none_or(|r| a.role.eq_ignore_ascii_case(r))
+            && delegating.is_none_or(|d| (a.delegation == Delegation::Delegating) == d)
+            && enabled.is_none_or(|e| a.enabled == e)
+            && assignee_filter.is_none_or(|x| x.eq_ignore_ascii_case(&name))
+            && custom.is_none_or(|c| matches!(&a.recipient_write_scope, RecipientWriteScope::Custom(s) if s.eq_ignore_ascii_case(c)))
+            && exclusive.is_none_or(|c| matches!(&a.recipient_write_scope, RecipientWriteScope::Exclusive(s) if s.eq_ignore_ascii_case(c)));
+        if !keep {
+            continue;
+        }
+        if !effective {
+            records.push(assignment_record(ctx, a));
+            continue;
+        }
+        for (user, sid) in effective_users(ctx, &a.assignee) {
+            if let Some(w) = writable {
+                let sids = [sid];
+                let policies = ctx.org.policies_of(&sid);
+                let subject = Subject {
+                    user: sid,
+                    sids: &sids,
+                    policies: &policies,
+                };
+                if a.delegation == Delegation::Delegating
+                    || !a.enabled
+                    || !ctx
+                        .authorizer
+                        .assignment_writes(&a.name, &subject, Target::Recipient(w))
+                {
+                    continue;
+                }
+            }
+            let mut r = assignment_record(ctx, a);
+            r.insert(1, ("EffectiveUserName".into(), user));
+            records.push(r);
+        }
+    }
+    Ok(listed(records))
+}
+
+/// The users an assignee stands for: role groups expanded through nesting;
+/// a linked group as its foreign group, marked foreign; a policy as its
+/// mailboxes.
+fn effective_users(
+    ctx: &Context<'_>,
+    assignee: &Assignee,
+) -> Vec<(String, crossforest_shared::Sid)> {
+    use crate::rbac::model::RoleGroupKind;
+    let rbac = &ctx.org.rbac;
+    match assignee {
+        Assignee::User(sid) | Assignee::SecurityGroup(sid) => vec![(ctx.org.sid_name(sid), *sid)],
+        Assignee::Policy(p) => ctx
+            .org
+            .recipients
+            .values()
+            .filter(|r| r.role_assignment_policy.eq_ignore_ascii_case(p))
+            .map(|r| (r.name.clone(), r.sid))
+            .collect(),
+        Assignee::RoleGroup(g) => {
+            let mut out = Vec::new();
+            let mut seen = std::collections::BTreeSet::new();
+            let mut stack = vec![g.clone()];
+            while let Some(name) = stack.pop() {
+                let Some(group) = rbac.role_group(&name) else {
+                    continue;
+                };
+                if !seen.insert(group.sid) {
+                    continue;
+                }
+                match &group.kind {
+                    RoleGroupKind::Linked(link) => out.push((
+                        format!("{} (foreign group {})", link.name, link.sid),
+                        link.sid,
+                    )),
+                    RoleGroupKind::Standard { members } => {
+                        for m in members {
+                            match rbac.role_group_by_sid(m) {
+                                Some(nested) => stack.push(nested.name.clone()),
+                                None => out.push((ctx.org.sid_name(m), *m)),
+                            }
+                        }
+                    }
+                }
+            }
+            out
+        }
+    }
+}
+
+/// The assignment `identity` names.
+fn find<'a>(ctx: &'a Context<'_>, identity: &str) -> Result<&'a RoleAssignment, CmdletError> {
+    ctx.org
+        .rbac
+        .assignments
+        .get(&identity.to_ascii_lowercase())
+        .ok_or_else(|| not_found(identity))
+}
+
+/// `Set-ManagementRoleAssignment`: `-Enabled` (R-ASG-4) and the write scopes;
+/// a scope parameter replaces that kind of scope.
+pub fn set_assignment(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError> {
+    ctx.authorize(Target::Config, Access::Write)?;
+    let current = find(ctx, args.required("Identity", ctx.cmdlet)?)?;
+    ctx.require_delegating(&current.role)?;
+    let mut updated = current.clone();
+    if let Some(e) = args.boolean("Enabled") {
+        updated.enabled = e;
+    }
+    let (recipient, config) = scopes_from(ctx, args)?;
+    if (recipient.is_some() || config.is_some()) && current.delegation == Delegation::Delegating {
+        return Err(CmdletError::Conflict(
+            "a delegating assignment takes no scopes".into(),
+        ));
+    }
+    if recipient.is_some() || config.is_some() {
+        let role = ctx.org.rbac.role(&current.role);
+        if role.is_some_and(|r| r.unscoped) || matches!(current.assignee, Assignee::Policy(_)) {
+            return Err(CmdletError::Conflict(format!(
+                "`{}` can't be scoped: unscoped roles and policy assignments take no scopes (R-ROLE-3, R-ROLE-4)",
+                current.name
+            )));
+        }
+    }
+    if let Some(r) = recipient {
+        updated.recipient_write_scope = r;
+    }
+    if let Some(c) = config {
+        updated.config_write_scope = c;
+    }
+    let mut next = ctx.org.clone();
+    let records = vec![assignment_record(ctx, &updated)];
+    next.rbac.insert_assignment(updated);
+    Ok(changed(next, &current.name, records))
+}
+
+/// `Remove-ManagementRoleAssignment`.
+pub fn remove_assignment(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError> {
+    ctx.authorize(Target::Config, Access::Write)?;
+    let current = find(ctx, args.required("Identity", ctx.cmdlet)?)?;
+    ctx.require_delegating(&current.role)?;
+    let mut next = ctx.org.clone();
+    next.rbac
+        .assignments
+        .remove(&current.name.to_ascii_lowercase());
+    Ok(changed(next, &current.name, Vec::new()))
+}

@@ -1,0 +1,147 @@
+//! Explaining decisions from the shell: `Test-CmdletPermission` (may this
+//! caller, or another user, run this cmdlet with these parameters on this
+//! object, and why) and `Get-EffectivePermission` (what may this caller or
+//! user do). Anyone may ask about themselves; asking about someone else reads
+//! the RBAC configuration, so it needs a role that grants the parameter.
+
+use crossforest_shared::Sid;
+
+use super::{invalid, listed, record, spec, Args, CmdletError, Context, Outcome};
+use crate::rbac::{Access, Explanation, Request, Subject, Target};
+
+/// The subject to evaluate: the caller, or the local user `-User`/`-Identity`
+/// names (its SID, the mail-enabled security groups it is in, its policy).
+fn subject_sids(
+    ctx: &Context<'_>,
+    user: Option<&str>,
+) -> Result<(Sid, Vec<Sid>, Vec<String>), CmdletError> {
+    let Some(user) = user else {
+        return Ok((
+            ctx.caller.user,
+            ctx.caller.sids.clone(),
+            ctx.org.policies_of(&ctx.caller.user),
+        ));
+    };
+    // Reading another principal's permissions reads the configuration.
+    ctx.authorize(Target::Config, Access::Read)?;
+    if user.contains('\\')
+        && !ctx
+            .trusts
+            .own_forest()
+            .answers_to(user.split('\\').next().unwrap_or_default())
+    {
+        return Err(invalid(
+            "User",
+            format!("`{user}` belongs to another forest; its groups are known only from its own token, so ask that user to run this cmdlet, or check its foreign group with Get-ManagementRoleAssignment -GetEffectiveUsers"),
+        ));
+    }
+    let name = user.rsplit('\\').next().unwrap_or(user);
+    let sid = ctx.org.principal_sid(name)?;
+    let mut sids = vec![sid];
+    sids.extend(ctx.org.security_groups_of(&sid));
+    Ok((sid, sids, ctx.org.policies_of(&sid)))
+}
+
+/// `Test-CmdletPermission -Cmdlet Set-Mailbox -Parameters Office -Identity
+/// dana [-User katie]`: the decision and the chain of every assignment that
+/// allows it, or the nearest miss.
+pub fn test_cmdlet_permission(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError> {
+    let cmdlet_name = args.required("Cmdlet", ctx.cmdlet)?;
+    let tested = spec::find(cmdlet_name)
+        .ok_or_else(|| CmdletError::NotRecognized(cmdlet_name.to_owned()))?;
+    let parameters: Vec<String> = args
+        .list("Parameters")
+        .unwrap_or_default()
+        .iter()
+        .map(|p| {
+            tested
+                .parameter(p.trim_start_matches('-'))
+                .map(|q| q.name.to_owned())
+                .ok_or_else(|| CmdletError::UnknownParameter {
+                    cmdlet: tested.name.to_owned(),
+                    parameter: p.clone(),
+                    valid: tested
+                        .parameters
+                        .iter()
+                        .map(|q| q.name)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                })
+        })
+        .collect::<Result<_, _>>()?;
+    let (user, sids, policies) = subject_sids(ctx, args.text("User"))?;
+    let subject = Subject {
+        user,
+        sids: &sids,
+        policies: &policies,
+    };
+    let recipient = args
+        .text("Identity")
+        .map(|i| ctx.org.recipient(i, &[]))
+        .transpose()?;
+    let target = match recipient {
+        Some(r) => Target::Recipient(r),
+        None => Target::None,
+    };
+    let access = match args.boolean("Write") {
+        Some(true) => Access::Write,
+        Some(false) => Access::Read,
+        None if tested.writes => Access::Write,
+        None => Access::Read,
+    };
+    let request = Request {
+        cmdlet: tested.name,
+        parameters: &parameters,
+        target,
+        access,
+    };
+    let records = match ctx.authorizer.explain(&subject, &request) {
+        Explanation::Allowed(chains) => chains
+            .iter()
+            .map(|c| {
+                record([
+                    ("Decision", "Allowed".to_owned()),
+                    ("Assignment", c.assignment.clone()),
+                    ("Role", c.role.clone()),
+                    ("Scope", c.scope.clone()),
+                    ("Chain", c.to_string()),
+                ])
+            })
+            .collect(),
+        Explanation::Denied(denial) => vec![record([
+            ("Decision", "Denied".to_owned()),
+            ("Assignment", String::new()),
+            ("Role", String::new()),
+            ("Scope", String::new()),
+            ("Chain", denial.to_string()),
+        ])],
+    };
+    Ok(listed(records))
+}
+
+/// `Get-EffectivePermission [-Identity user] [-Cmdlet pattern]`: every cmdlet
+/// the caller (or the local user) may run, with the parameters and the
+/// assignments (and their scopes) that grant it.
+pub fn get_effective_permission(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError> {
+    let (user, sids, policies) = subject_sids(ctx, args.text("Identity"))?;
+    let subject = Subject {
+        user,
+        sids: &sids,
+        policies: &policies,
+    };
+    let pattern = args.text("Cmdlet").unwrap_or("*");
+    Ok(listed(
+        ctx.authorizer
+            .permissions_of(&subject)
+            .into_iter()
+            .filter(|p| crate::rbac::opath::wildcard_match(pattern, &p.cmdlet))
+            .map(|p| {
+                record([
+                    ("Cmdlet", p.cmdlet),
+                    ("Parameters", p.parameters.join(", ")),
+                    ("GrantedBy", p.grants.join("; ")),
+                ])
+            })
+            .collect(),
+    ))
+}

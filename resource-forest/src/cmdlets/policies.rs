@@ -1,0 +1,136 @@
+//! New-, Get- and Set-RoleAssignmentPolicy (R-ROLE-4): end-user roles for
+//! mailboxes; exactly one policy is the default.
+
+use super::{changed, listed, not_found, record, Args, CmdletError, Context, Outcome};
+use crate::rbac::config::{builtin_assignment_name, RoleAssignmentPolicy};
+use crate::rbac::model::{Assignee, Delegation, RoleAssignment};
+use crate::rbac::{Access, Target};
+
+fn policy_record(ctx: &Context<'_>, p: &RoleAssignmentPolicy) -> Vec<(String, String)> {
+    let roles: Vec<String> = ctx
+        .org
+        .rbac
+        .assignments
+        .values()
+        .filter(|a| matches!(&a.assignee, Assignee::Policy(q) if q.eq_ignore_ascii_case(&p.name)))
+        .map(|a| a.role.clone())
+        .collect();
+    record([
+        ("Name", p.name.clone()),
+        ("IsDefault", p.is_default.to_string()),
+        ("AssignedRoles", roles.join(", ")),
+        ("Description", p.description.clone()),
+    ])
+}
+
+fn make_default(next: &mut crate::org::Organization, name: &str) {
+    for p in next.rbac.policies.values_mut() {
+        p.is_default = p.name.eq_ignore_ascii_case(name);
+    }
+}
+
+/// `New-RoleAssignmentPolicy -Roles …`: end-user roles only; the caller needs a
+/// delegating assignment of each (R-ASG-1).
+pub fn new_policy(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError> {
+    ctx.authorize(Target::Config, Access::Write)?;
+    let name = super::check_name("Name", args.required("Name", ctx.cmdlet)?)?;
+    if ctx.org.rbac.policy(&name).is_some() {
+        return Err(crate::org::OrgError::Exists(name).into());
+    }
+    let mut next = ctx.org.clone();
+    for role in args.list("Roles").unwrap_or_default() {
+        let r = ctx.org.rbac.role(role).ok_or_else(|| not_found(role))?;
+        if !r.is_end_user() {
+            return Err(CmdletError::Refused(format!(
+                "`{}` isn't an end-user role; only end-user roles go to role assignment policies (R-ROLE-4)",
+                r.name
+            )));
+        }
+        ctx.require_delegating(&r.name)?;
+        next.rbac.insert_assignment(RoleAssignment::new(
+            builtin_assignment_name(&r.name, &name, Delegation::Regular),
+            r.name.clone(),
+            Assignee::Policy(name.clone()),
+            Delegation::Regular,
+        ));
+    }
+    let policy = RoleAssignmentPolicy {
+        name: name.clone(),
+        description: args.text("Description").unwrap_or_default().to_owned(),
+        is_default: false,
+    };
+    next.rbac.policies.insert(name.to_ascii_lowercase(), policy);
+    if args.switch("IsDefault") {
+        make_default(&mut next, &name);
+    }
+    let records = next
+        .rbac
+        .policy(&name)
+        .map(|p| vec![policy_record(ctx, p)])
+        .unwrap_or_default();
+    Ok(changed(next, &name, records))
+}
+
+/// `Get-RoleAssignmentPolicy`.
+pub fn get_policy(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError> {
+    ctx.authorize(Target::Config, Access::Read)?;
+    let policies: Vec<&RoleAssignmentPolicy> = match args.text("Identity") {
+        Some(i) => vec![ctx.org.rbac.policy(i).ok_or_else(|| not_found(i))?],
+        None => ctx.org.rbac.policies.values().collect(),
+    };
+    Ok(listed(
+        policies
+            .into_iter()
+            .map(|p| policy_record(ctx, p))
+            .collect(),
+    ))
+}
+
+/// `Set-RoleAssignmentPolicy`: description, name, `-IsDefault`.
+pub fn set_policy(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError> {
+    ctx.authorize(Target::Config, Access::Write)?;
+    let identity = args.required("Identity", ctx.cmdlet)?;
+    let current = ctx
+        .org
+        .rbac
+        .policy(identity)
+        .ok_or_else(|| not_found(identity))?;
+    let mut updated = current.clone();
+    if let Some(d) = args.text("Description") {
+        updated.description = d.to_owned();
+    }
+    let mut next = ctx.org.clone();
+    if let Some(n) = args.text("Name") {
+        let n = super::check_name("Name", n)?;
+        if !n.eq_ignore_ascii_case(&current.name) && ctx.org.rbac.policy(&n).is_some() {
+            return Err(crate::org::OrgError::Exists(n).into());
+        }
+        for a in next.rbac.assignments.values_mut() {
+            if matches!(&a.assignee, Assignee::Policy(q) if q.eq_ignore_ascii_case(&current.name)) {
+                a.assignee = Assignee::Policy(n.clone());
+            }
+        }
+        for r in next.recipients.values_mut() {
+            if r.role_assignment_policy.eq_ignore_ascii_case(&current.name) {
+                r.role_assignment_policy = n.clone();
+            }
+        }
+        updated.name = n;
+    }
+    next.rbac
+        .policies
+        .remove(&current.name.to_ascii_lowercase());
+    let name = updated.name.clone();
+    next.rbac
+        .policies
+        .insert(name.to_ascii_lowercase(), updated);
+    if args.switch("IsDefault") {
+        make_default(&mut next, &name);
+    }
+    let records = next
+        .rbac
+        .policy(&name)
+        .map(|p| vec![policy_record(ctx, p)])
+        .unwrap_or_default();
+    Ok(changed(next, &current.name, records))
+}

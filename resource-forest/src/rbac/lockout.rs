@@ -1,0 +1,174 @@
+//! Lockout protections (R-LOCK-1..4): invariants that every change of the RBAC
+//! configuration must keep, checked by comparing the configuration before and
+//! after the change. Checking the invariant rather than each cmdlet means no
+//! path (removing an assignment, disabling it, removing a role group, changing
+//! the permission model) can break it.
+
+use super::catalogue::ORGANIZATION_MANAGEMENT;
+use super::config::RbacConfig;
+use super::model::{Delegation, RoleAssignment};
+
+/// The role that manages RBAC itself.
+pub const ROLE_MANAGEMENT: &str = "Role Management";
+
+/// A change that would lock the organization out of its own administration.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LockoutError {
+    /// R-LOCK-1.
+    #[error("the delegating assignment of `{role}` to Organization Management can't be removed or disabled: Organization Management must keep every delegating assignment it has (R-LOCK-1)")]
+    OrganizationManagementDelegating {
+        /// The role.
+        role: String,
+    },
+    /// R-LOCK-2.
+    #[error("the Role Management role can't be removed from Organization Management (R-LOCK-2)")]
+    RoleManagementFromOrganizationManagement,
+    /// R-LOCK-3.
+    #[error("`{role}` would have no delegating assignment left on a role group or universal security group; at least one must remain, and one to a single user doesn't count (R-LOCK-3)")]
+    LastDelegating {
+        /// The role.
+        role: String,
+    },
+    /// R-LOCK-4.
+    #[error("Role Management would have no regular assignment left on a role group or universal security group; at least one must remain (R-LOCK-4)")]
+    LastRoleManagement,
+}
+
+fn live(config: &RbacConfig) -> impl Iterator<Item = &RoleAssignment> {
+    config.assignments.values().filter(|a| a.enabled)
+}
+
+fn has(config: &RbacConfig, pred: impl Fn(&RoleAssignment) -> bool) -> bool {
+    live(config).any(pred)
+}
+
+/// Refuses `after` if it breaks a lockout rule that `before` kept.
+pub fn check(before: &RbacConfig, after: &RbacConfig) -> Result<(), LockoutError> {
+    let om = |a: &RoleAssignment| a.assignee.is_role_group(ORGANIZATION_MANAGEMENT);
+    let same = |a: &RoleAssignment, b: &RoleAssignment| {
+        a.role.eq_ignore_ascii_case(&b.role) && a.delegation == b.delegation
+    };
+    // R-LOCK-2 first: it is the more specific message for Role Management.
+    for a in live(before).filter(|a| om(a) && a.role.eq_ignore_ascii_case(ROLE_MANAGEMENT)) {
+        if !has(after, |b| om(b) && same(a, b)) {
+            return Err(LockoutError::RoleManagementFromOrganizationManagement);
+        }
+    }
+    for a in live(before).filter(|a| om(a) && a.delegation == Delegation::Delegating) {
+        if !has(after, |b| om(b) && same(a, b)) {
+            return Err(LockoutError::OrganizationManagementDelegating {
+                role: a.role.clone(),
+            });
+        }
+    }
+    let group_delegating =
+        |a: &RoleAssignment| a.delegation == Delegation::Delegating && a.assignee.is_group();
+    let mut roles: Vec<&str> = live(before)
+        .filter(|a| group_delegating(a))
+        .map(|a| a.role.as_str())
+        .collect();
+    roles.sort_unstable();
+    roles.dedup();
+    for role in roles {
+        if !has(after, |b| {
+            group_delegating(b) && b.role.eq_ignore_ascii_case(role)
+        }) {
+            return Err(LockoutError::LastDelegating {
+                role: role.to_owned(),
+            });
+        }
+    }
+    let regular_rm = |a: &RoleAssignment| {
+        a.delegation == Delegation::Regular
+            && a.assignee.is_group()
+            && a.role.eq_ignore_ascii_case(ROLE_MANAGEMENT)
+    };
+    if has(before, regular_rm) && !has(after, regular_rm) {
+        return Err(LockoutError::LastRoleManagement);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rbac::catalogue::builtin;
+    use crate::rbac::model::{Assignee, RoleAssignment};
+    use crossforest_shared::DomainSid;
+
+    fn organization() -> RbacConfig {
+        let domain = DomainSid::new(1, 2, 3);
+        RbacConfig::from_catalogue(
+            &builtin().expect("catalogue"),
+            domain,
+            1001,
+            &[domain.with_rid(500)],
+        )
+    }
+
+    #[test]
+    fn last_regular_role_management_on_a_group_is_kept() {
+        // R-LOCK-4, on its own: Role Management held regularly by one custom
+        // group only (Organization Management's copy removed beforehand).
+        let mut before = organization();
+        before
+            .assignments
+            .retain(|_, a| !(a.role == ROLE_MANAGEMENT && a.delegation == Delegation::Regular));
+        before.insert_assignment(RoleAssignment::new(
+            "Role Management-RBAC Admins".into(),
+            ROLE_MANAGEMENT.into(),
+            Assignee::RoleGroup("RBAC Admins".into()),
+            Delegation::Regular,
+        ));
+        let mut after = before.clone();
+        after.assignments.remove("role management-rbac admins");
+        assert_eq!(
+            check(&before, &after),
+            Err(LockoutError::LastRoleManagement)
+        );
+        // A user's assignment doesn't keep it alive.
+        after.insert_assignment(RoleAssignment::new(
+            "Role Management-katie".into(),
+            ROLE_MANAGEMENT.into(),
+            Assignee::User(DomainSid::new(1, 2, 3).with_rid(2000)),
+            Delegation::Regular,
+        ));
+        assert_eq!(
+            check(&before, &after),
+            Err(LockoutError::LastRoleManagement)
+        );
+        // A USG's does.
+        after.insert_assignment(RoleAssignment::new(
+            "Role Management-usg".into(),
+            ROLE_MANAGEMENT.into(),
+            Assignee::SecurityGroup(DomainSid::new(1, 2, 3).with_rid(2001)),
+            Delegation::Regular,
+        ));
+        assert_eq!(check(&before, &after), Ok(()));
+    }
+
+    #[test]
+    fn unchanged_configuration_passes_and_om_rules_come_first() {
+        let before = organization();
+        assert_eq!(check(&before, &before), Ok(()));
+        let mut after = before.clone();
+        after
+            .assignments
+            .remove("role management-organization management");
+        assert_eq!(
+            check(&before, &after),
+            Err(LockoutError::RoleManagementFromOrganizationManagement)
+        );
+        let mut after = before.clone();
+        if let Some(a) = after
+            .assignments
+            .get_mut("mailbox search-organization management-delegating")
+        {
+            a.enabled = false;
+        }
+        assert!(matches!(
+            check(&before, &after),
+            Err(LockoutError::OrganizationManagementDelegating { .. })
+        ));
+    }
+}

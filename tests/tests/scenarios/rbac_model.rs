@@ -1,0 +1,458 @@
+//! The RBAC model through the shell: the seed's Seattle example (R-RG-6) with
+//! ManagedBy (R-RG-5), lockout rules (R-LOCK-1..5), exclusive scopes
+//! (R-SCOPE-3), role derivation (R-ROLE-2) and explanations.
+
+use super::common::{federation, property};
+use crossforest_cli::session::Session;
+use crossforest_shared::proto::management::v1::InvokeResponse;
+use crossforest_tests::Federation;
+
+async fn ok(s: &mut Session, line: &str) -> InvokeResponse {
+    match s.run(line).await {
+        Ok(r) => r,
+        Err(e) => panic!("`{line}` failed: {e}"),
+    }
+}
+
+/// Runs `line`, expects a refusal, and returns its message.
+async fn refused(s: &mut Session, line: &str) -> (bool, String) {
+    match s.run(line).await {
+        Ok(r) => panic!("`{line}` was allowed: {r:?}"),
+        Err(e) => (e.is_denied(), e.to_string()),
+    }
+}
+
+fn values(r: &InvokeResponse, name: &str) -> Vec<String> {
+    r.records
+        .iter()
+        .filter_map(|rec| rec.properties.iter().find(|p| p.name == name))
+        .map(|p| p.value.clone())
+        .collect()
+}
+
+async fn mailboxes(f: &Federation, names: &[&str]) {
+    let mut admin = f.administrator().await.unwrap();
+    for n in names {
+        ok(&mut admin, &format!("New-Mailbox -Name {n}")).await;
+    }
+}
+
+#[tokio::test]
+async fn seattle_recipient_management_example_behaves_as_the_seed_says() {
+    let f = Federation::builder().start().await.unwrap();
+    let people = [
+        "Ray", "Jenn", "Maria", "Chris", "Maija", "Carter", "Jenny", "Sam", "Lukas", "Isabel",
+        "Katie", "Brian", "David", "Nora",
+    ];
+    mailboxes(&f, &people).await;
+    let mut admin = f.administrator().await.unwrap();
+    ok(
+        &mut admin,
+        "New-Mailbox -Name SeaUser -OrganizationalUnit contoso.com/Seattle",
+    )
+    .await;
+    ok(&mut admin, "Set-User SeaUser -City Seattle").await;
+    ok(
+        &mut admin,
+        "New-Mailbox -Name PdxUser -OrganizationalUnit contoso.com/Sales",
+    )
+    .await;
+    ok(&mut admin, "Set-User PdxUser -City Portland").await;
+    ok(
+        &mut admin,
+        "New-ManagementScope -Name \"Seattle Users\" -RecipientRestrictionFilter \"City -eq 'Seattle'\"",
+    )
+    .await;
+    let created = ok(
+        &mut admin,
+        "New-RoleGroup -Name \"Seattle Recipient Management\" -Roles \"Mail Recipients\", \"Distribution Groups\", \"Move Mailboxes\", \"UM Mailboxes\" -CustomRecipientWriteScope \"Seattle Users\" -ManagedBy \"Brian\",\"David\",\"Katie\" -Members \"Ray\",\"Jenn\",\"Maria\",\"Chris\",\"Maija\",\"Carter\",\"Jenny\",\"Sam\",\"Lukas\",\"Isabel\",\"Katie\"",
+    )
+    .await;
+    assert_eq!(
+        property(&created, "OrganizationalUnit").as_deref(),
+        Some("contoso.com/Microsoft Exchange Security Groups")
+    );
+    assert_eq!(
+        property(&created, "ManagedBy").as_deref(),
+        Some("Brian, David, Katie")
+    );
+    let members = ok(
+        &mut admin,
+        "Get-RoleGroupMember \"Seattle Recipient Management\"",
+    )
+    .await;
+    assert_eq!(members.records.len(), 11);
+
+    let assignments = ok(
+        &mut admin,
+        "Get-ManagementRoleAssignment -RoleAssignee \"Seattle Recipient Management\"",
+    )
+    .await;
+    let mut names = values(&assignments, "Name");
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "Distribution Groups_Seattle Recipient Management",
+            "Mail Recipients_Seattle Recipient Management",
+            "Move Mailboxes_Seattle Recipient Management",
+            "UM Mailboxes_Seattle Recipient Management",
+        ]
+    );
+    assert!(values(&assignments, "CustomRecipientWriteScope")
+        .iter()
+        .all(|s| s == "Seattle Users"));
+
+    // Katie is a member and a manager: she gets the permissions, in scope only,
+    // and may change the membership.
+    let mut katie = f.local_session("Katie").await.unwrap();
+    ok(&mut katie, "Set-Mailbox SeaUser -CustomAttribute1 katie").await;
+    let (denied, why) = refused(&mut katie, "Set-Mailbox PdxUser -CustomAttribute1 katie").await;
+    assert!(denied && why.contains("Seattle Users"), "{why}");
+    ok(
+        &mut katie,
+        "Add-RoleGroupMember \"Seattle Recipient Management\" -Member Nora",
+    )
+    .await;
+
+    // Brian and David manage the group but get none of its permissions.
+    let mut brian = f.local_session("Brian").await.unwrap();
+    ok(
+        &mut brian,
+        "Remove-RoleGroupMember \"Seattle Recipient Management\" -Member Nora",
+    )
+    .await;
+    let (denied, _) = refused(&mut brian, "Set-Mailbox SeaUser -CustomAttribute1 brian").await;
+    assert!(denied);
+    let mut david = f.local_session("David").await.unwrap();
+    ok(
+        &mut david,
+        "Set-RoleGroup \"Seattle Recipient Management\" -Description \"Seattle admins\"",
+    )
+    .await;
+    let (denied, _) = refused(&mut david, "Set-User SeaUser -City Tacoma").await;
+    assert!(denied);
+
+    // Ray is a member but not a manager: he may not change the group.
+    let mut ray = f.local_session("Ray").await.unwrap();
+    let (denied, why) = refused(
+        &mut ray,
+        "Add-RoleGroupMember \"Seattle Recipient Management\" -Member Nora",
+    )
+    .await;
+    assert!(denied && why.contains("R-RG-5"), "{why}");
+
+    // Organization Management is not a manager: it needs the bypass switch.
+    let (denied, why) = refused(
+        &mut admin,
+        "Add-RoleGroupMember \"Seattle Recipient Management\" -Member Nora",
+    )
+    .await;
+    assert!(
+        denied && why.contains("BypassSecurityGroupManagerCheck"),
+        "{why}"
+    );
+    ok(
+        &mut admin,
+        "Add-RoleGroupMember \"Seattle Recipient Management\" -Member Nora -BypassSecurityGroupManagerCheck",
+    )
+    .await;
+    // ... which Brian, holding no role, may not use to escape a check.
+    let members = ok(
+        &mut admin,
+        "Get-RoleGroupMember \"Seattle Recipient Management\"",
+    )
+    .await;
+    assert_eq!(members.records.len(), 12);
+}
+
+#[tokio::test]
+async fn lockout_rules_refuse_and_change_nothing() {
+    let f = Federation::builder().start().await.unwrap();
+    mailboxes(&f, &["Katie"]).await;
+    let mut admin = f.administrator().await.unwrap();
+    let count = |r: &InvokeResponse| r.records.len();
+    let before = count(&ok(&mut admin, "Get-ManagementRoleAssignment").await);
+
+    // R-LOCK-1
+    let (_, why) = refused(
+        &mut admin,
+        "Remove-ManagementRoleAssignment \"Mail Recipients-Organization Management-Delegating\"",
+    )
+    .await;
+    assert!(why.contains("R-LOCK-1"), "{why}");
+    let (_, why) = refused(
+        &mut admin,
+        "Set-ManagementRoleAssignment \"Mailbox Search-Organization Management-Delegating\" -Enabled $false",
+    )
+    .await;
+    assert!(why.contains("R-LOCK-1"), "{why}");
+    // R-LOCK-2
+    let (_, why) = refused(
+        &mut admin,
+        "Remove-ManagementRoleAssignment \"Role Management-Organization Management\"",
+    )
+    .await;
+    assert!(why.contains("R-LOCK-2"), "{why}");
+
+    // R-LOCK-3: a custom role delegated to one role group and one user; the
+    // group's assignment is the last that counts.
+    ok(
+        &mut admin,
+        "New-ManagementRole -Name \"Seattle Mail\" -Parent \"Mail Recipients\"",
+    )
+    .await;
+    ok(&mut admin, "New-RoleGroup -Name Helpers").await;
+    ok(
+        &mut admin,
+        "New-ManagementRoleAssignment -Role \"Seattle Mail\" -SecurityGroup Helpers -Delegating",
+    )
+    .await;
+    ok(
+        &mut admin,
+        "New-ManagementRoleAssignment -Role \"Seattle Mail\" -User Katie -Delegating",
+    )
+    .await;
+    let (_, why) = refused(
+        &mut admin,
+        "Remove-ManagementRoleAssignment \"Seattle Mail-Helpers-Delegating\"",
+    )
+    .await;
+    assert!(why.contains("R-LOCK-3"), "{why}");
+    let (_, why) = refused(&mut admin, "Remove-RoleGroup Helpers").await;
+    assert!(why.contains("R-LOCK-3"), "{why}");
+    // The user's one is not protected.
+    ok(
+        &mut admin,
+        "Remove-ManagementRoleAssignment \"Seattle Mail-Katie-Delegating\"",
+    )
+    .await;
+
+    let after = count(&ok(&mut admin, "Get-ManagementRoleAssignment").await);
+    assert_eq!(
+        after,
+        before + 1,
+        "only the Helpers delegating assignment was added"
+    );
+    ok(&mut admin, "Get-RoleGroup Helpers").await;
+}
+
+#[tokio::test]
+async fn delegating_only_assignment_grants_nothing_until_self_assigned() {
+    let f = Federation::builder().start().await.unwrap();
+    let mut admin = f.administrator().await.unwrap();
+    // R-LOCK-5 / R-ROLE-3: Organization Management holds Unscoped Role
+    // Management only as delegating.
+    let (denied, why) = refused(
+        &mut admin,
+        "New-ManagementRole -Name Scripts -UnScopedTopLevel",
+    )
+    .await;
+    assert!(denied, "{why}");
+    assert!(
+        why.contains("-UnScopedTopLevel") && why.contains("Unscoped Role Management"),
+        "{why}"
+    );
+    let explained = ok(
+        &mut admin,
+        "Test-CmdletPermission New-ManagementRole -Parameters Name,UnScopedTopLevel",
+    )
+    .await;
+    assert_eq!(property(&explained, "Decision").as_deref(), Some("Denied"));
+
+    ok(
+        &mut admin,
+        "New-ManagementRoleAssignment -Role \"Unscoped Role Management\" -User Administrator",
+    )
+    .await;
+    let created = ok(
+        &mut admin,
+        "New-ManagementRole -Name Scripts -UnScopedTopLevel",
+    )
+    .await;
+    assert_eq!(property(&created, "RoleType").as_deref(), Some("UnScoped"));
+    // Unscoped roles hold no Exchange cmdlets and take no scopes.
+    let (_, why) = refused(
+        &mut admin,
+        "Add-ManagementRoleEntry \"Scripts\\Set-Mailbox\" -UnScopedTopLevel",
+    )
+    .await;
+    assert!(why.contains("R-ROLE-3"), "{why}");
+    ok(
+        &mut admin,
+        "Add-ManagementRoleEntry \"Scripts\\Reset-Lab.ps1\" -UnScopedTopLevel -Parameters Force",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn exclusive_scope_overrides_regular_assignments() {
+    let f = federation().await;
+    mailboxes(&f, &["Katie"]).await;
+    let mut admin = f.administrator().await.unwrap();
+    ok(&mut admin, "New-Mailbox -Name Boss").await;
+    ok(&mut admin, "Set-Mailbox Boss -CustomAttribute1 VIP").await;
+    ok(&mut admin, "New-Mailbox -Name Clerk").await;
+    let mut bob = f.session("fabrikam\\bob").await.unwrap();
+    ok(&mut bob, "Set-Mailbox Boss -Office \"Floor 1\"").await;
+
+    let created = admin
+        .run("New-ManagementScope -Name VIPs -RecipientRestrictionFilter \"CustomAttribute1 -eq 'VIP'\" -Exclusive")
+        .await
+        .unwrap();
+    assert!(created.warnings.iter().any(|w| w.contains("R-SCOPE-3")));
+
+    // From the moment the scope exists, regular assignments can't write Boss…
+    let (denied, why) = refused(&mut bob, "Set-Mailbox Boss -Office \"Floor 2\"").await;
+    assert!(denied && why.contains("`VIPs`"), "{why}");
+    let (denied, _) = refused(&mut admin, "Set-Mailbox Boss -Office \"Floor 2\"").await;
+    assert!(
+        denied,
+        "Organization Management's implicit scope is regular too"
+    );
+    // …but still read it and write everyone else.
+    ok(&mut bob, "Get-Mailbox Boss").await;
+    ok(&mut bob, "Set-Mailbox Clerk -Office \"Floor 2\"").await;
+
+    ok(
+        &mut admin,
+        "New-RoleGroup -Name \"VIP Admins\" -Members Katie",
+    )
+    .await;
+    ok(
+        &mut admin,
+        "New-ManagementRoleAssignment -Role \"Mail Recipients\" -SecurityGroup \"VIP Admins\" -ExclusiveRecipientWriteScope VIPs",
+    )
+    .await;
+    let mut katie = f.local_session("Katie").await.unwrap();
+    ok(&mut katie, "Set-Mailbox Boss -Office \"Floor 3\"").await;
+    // The exclusive assignment writes only what its scope matches.
+    let (denied, _) = refused(&mut katie, "Set-Mailbox Clerk -Office \"Floor 3\"").await;
+    assert!(denied);
+    // A scope in use can't be removed (R-SCOPE-7).
+    let (_, why) = refused(&mut admin, "Remove-ManagementScope VIPs").await;
+    assert!(why.contains("R-SCOPE-7"), "{why}");
+}
+
+#[tokio::test]
+async fn child_roles_only_narrow_their_parent() {
+    let f = Federation::builder().start().await.unwrap();
+    let mut admin = f.administrator().await.unwrap();
+    let created = ok(
+        &mut admin,
+        "New-ManagementRole -Name \"Limited Recipients\" -Parent \"Mail Recipients\"",
+    )
+    .await;
+    assert_eq!(
+        property(&created, "RoleType").as_deref(),
+        Some("MailRecipients")
+    );
+    ok(
+        &mut admin,
+        "Remove-ManagementRoleEntry \"Limited Recipients\\Set-User\"",
+    )
+    .await;
+    ok(
+        &mut admin,
+        "Set-ManagementRoleEntry \"Limited Recipients\\Set-Mailbox\" -Parameters Identity,Office",
+    )
+    .await;
+    let (_, why) = refused(
+        &mut admin,
+        "Add-ManagementRoleEntry \"Limited Recipients\\New-RoleGroup\"",
+    )
+    .await;
+    assert!(why.contains("R-ROLE-2"), "{why}");
+    let (_, why) = refused(
+        &mut admin,
+        "Set-ManagementRoleEntry \"Limited Recipients\\Set-Mailbox\" -Parameters Password -AddParameter",
+    )
+    .await;
+    assert!(why.contains("R-ROLE-2"), "{why}");
+    // The entry put back from the parent is allowed.
+    ok(
+        &mut admin,
+        "Add-ManagementRoleEntry \"Limited Recipients\\Set-User\" -Parameters Identity,City",
+    )
+    .await;
+    let entries = ok(
+        &mut admin,
+        "Get-ManagementRoleEntry \"Limited Recipients\\*\"",
+    )
+    .await;
+    assert!(values(&entries, "Name").contains(&"Set-User".to_owned()));
+    let (_, why) = refused(&mut admin, "Remove-ManagementRole \"Mail Recipients\"").await;
+    assert!(why.contains("built-in"), "{why}");
+    let (_, why) = refused(
+        &mut admin,
+        "Add-ManagementRoleEntry \"Mail Recipients\\Set-User\"",
+    )
+    .await;
+    assert!(why.contains("built-in"), "{why}");
+    ok(&mut admin, "Remove-ManagementRole \"Limited Recipients\"").await;
+}
+
+#[tokio::test]
+async fn decisions_are_explained_and_reverse_queries_name_foreign_groups() {
+    let f = federation().await;
+    let mut admin = f.administrator().await.unwrap();
+    ok(
+        &mut admin,
+        "New-Mailbox -Name dana -OrganizationalUnit contoso.com/Sales",
+    )
+    .await;
+    let mut bob = f.session("fabrikam\\bob").await.unwrap();
+    let allowed = ok(
+        &mut bob,
+        "Test-CmdletPermission -Cmdlet Set-Mailbox -Parameters Office -Identity dana",
+    )
+    .await;
+    assert_eq!(property(&allowed, "Decision").as_deref(), Some("Allowed"));
+    let chain = property(&allowed, "Chain").unwrap();
+    assert!(
+        chain.contains("linked foreign group fabrikam\\Exchange Admins")
+            && chain.contains("role group fabrikam Recipient Admins")
+            && chain.contains("Set-Mailbox"),
+        "{chain}"
+    );
+
+    let mut carol = f.session("tailspin\\carol").await.unwrap();
+    let denied = ok(
+        &mut carol,
+        "Test-CmdletPermission Set-Mailbox -Parameters Office -Identity dana",
+    )
+    .await;
+    assert_eq!(property(&denied, "Decision").as_deref(), Some("Denied"));
+    assert!(property(&denied, "Chain")
+        .unwrap()
+        .contains("Mail Recipients"));
+
+    let who = ok(
+        &mut admin,
+        "Get-ManagementRoleAssignment -Role \"Mail Recipients\" -GetEffectiveUsers -WritableRecipient dana",
+    )
+    .await;
+    let users = values(&who, "EffectiveUserName");
+    assert!(
+        users
+            .iter()
+            .any(|u| u.starts_with("fabrikam\\Exchange Admins (foreign group S-1-5-21-")),
+        "{users:?}"
+    );
+    assert!(users.iter().any(|u| u == "Administrator"), "{users:?}");
+
+    let mine = ok(&mut carol, "Get-EffectivePermission").await;
+    let cmdlets = values(&mine, "Cmdlet");
+    assert!(
+        cmdlets.contains(&"Get-Mailbox".to_owned()) && !cmdlets.contains(&"Set-Mailbox".to_owned()),
+        "{cmdlets:?}"
+    );
+
+    // Bad OPATH is refused with the column.
+    let (_, why) = refused(
+        &mut admin,
+        "New-ManagementScope -Name Bad -RecipientRestrictionFilter \"Department = 'Sales'\"",
+    )
+    .await;
+    assert!(why.contains("column 12"), "{why}");
+}
