@@ -42,12 +42,14 @@ fn relative(value: &str) -> Result<RecipientScope, CmdletError> {
         "mygal" => RecipientScope::MyGal,
         "mydistributiongroups" => RecipientScope::MyDistributionGroups,
         "none" => RecipientScope::None,
-        _ => return Err(invalid(
-            "RecipientRelativeWriteScope",
-            format!(
+        _ => {
+            return Err(invalid(
+                "RecipientRelativeWriteScope",
+                format!(
                 "expects Organization, Self, MyGAL, MyDistributionGroups or None; got `{value}`"
             ),
-        )),
+            ))
+        }
     })
 }
 

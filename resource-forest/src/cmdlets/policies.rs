@@ -6,9 +6,11 @@ use crate::rbac::config::{builtin_assignment_name, RoleAssignmentPolicy};
 use crate::rbac::model::{Assignee, Delegation, RoleAssignment};
 use crate::rbac::{Access, Target};
 
-fn policy_record(ctx: &Context<'_>, p: &RoleAssignmentPolicy) -> Vec<(String, String)> {
-    let roles: Vec<String> = ctx
-        .org
+fn policy_record(
+    org: &crate::org::Organization,
+    p: &RoleAssignmentPolicy,
+) -> Vec<(String, String)> {
+    let roles: Vec<String> = org
         .rbac
         .assignments
         .values()
@@ -21,6 +23,13 @@ fn policy_record(ctx: &Context<'_>, p: &RoleAssignmentPolicy) -> Vec<(String, St
         ("AssignedRoles", roles.join(", ")),
         ("Description", p.description.clone()),
     ])
+}
+
+fn records_of(next: &crate::org::Organization, name: &str) -> Vec<Vec<(String, String)>> {
+    next.rbac
+        .policy(name)
+        .map(|p| vec![policy_record(next, p)])
+        .unwrap_or_default()
 }
 
 fn make_default(next: &mut crate::org::Organization, name: &str) {
@@ -63,11 +72,7 @@ pub fn new_policy(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError
     if args.switch("IsDefault") {
         make_default(&mut next, &name);
     }
-    let records = next
-        .rbac
-        .policy(&name)
-        .map(|p| vec![policy_record(ctx, p)])
-        .unwrap_or_default();
+    let records = records_of(&next, &name);
     Ok(changed(next, &name, records))
 }
 
@@ -81,7 +86,7 @@ pub fn get_policy(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError
     Ok(listed(
         policies
             .into_iter()
-            .map(|p| policy_record(ctx, p))
+            .map(|p| policy_record(ctx.org, p))
             .collect(),
     ))
 }
@@ -127,10 +132,6 @@ pub fn set_policy(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError
     if args.switch("IsDefault") {
         make_default(&mut next, &name);
     }
-    let records = next
-        .rbac
-        .policy(&name)
-        .map(|p| vec![policy_record(ctx, p)])
-        .unwrap_or_default();
+    let records = records_of(&next, &name);
     Ok(changed(next, &current.name, records))
 }

@@ -139,17 +139,21 @@ pub fn get_scope(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError>
     ))
 }
 
+/// The scope `-Identity` names, once the caller may change scopes.
+fn existing<'a>(ctx: &'a Context<'_>, args: &Args) -> Result<&'a ManagementScope, CmdletError> {
+    ctx.authorize(Target::Config, Access::Write)?;
+    let identity = args.required("Identity", ctx.cmdlet)?;
+    ctx.org
+        .rbac
+        .scope(identity)
+        .ok_or_else(|| not_found(identity))
+}
+
 /// `Set-ManagementScope`: a new rule or name; every assignment that uses the
 /// scope follows it (R-SCOPE-7). The kind of a scope can't change while
 /// assignments use it.
 pub fn set_scope(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError> {
-    ctx.authorize(Target::Config, Access::Write)?;
-    let identity = args.required("Identity", ctx.cmdlet)?;
-    let current = ctx
-        .org
-        .rbac
-        .scope(identity)
-        .ok_or_else(|| not_found(identity))?;
+    let current = existing(ctx, args)?;
     let mut updated = current.clone();
     let users: Vec<String> = ctx
         .org
@@ -211,13 +215,7 @@ pub fn set_scope(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError>
 
 /// `Remove-ManagementScope`: refused while an assignment uses it (R-SCOPE-7).
 pub fn remove_scope(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError> {
-    ctx.authorize(Target::Config, Access::Write)?;
-    let identity = args.required("Identity", ctx.cmdlet)?;
-    let current = ctx
-        .org
-        .rbac
-        .scope(identity)
-        .ok_or_else(|| not_found(identity))?;
+    let current = existing(ctx, args)?;
     if let Some(a) = ctx.org.rbac.assignments.values().find(|a| {
         a.scope_names()
             .any(|n| n.eq_ignore_ascii_case(&current.name))
