@@ -7,6 +7,7 @@ use crossforest_shared::pki::IssuedCertificate;
 use crossforest_shared::proto::directory::v1 as dir;
 use crossforest_shared::proto::management::v1 as pb;
 use crossforest_shared::token::AUTHORIZATION_SCHEME;
+use pb::authorization_client::AuthorizationClient;
 use pb::management_client::ManagementClient;
 use tonic::transport::Channel;
 
@@ -56,6 +57,7 @@ impl SessionError {
 #[derive(Debug, Clone)]
 pub struct Session {
     client: ManagementClient<Channel>,
+    authorization: AuthorizationClient<Channel>,
     token: Option<String>,
     identity: String,
 }
@@ -92,11 +94,11 @@ impl Session {
         credential: &IssuedCertificate,
         identity: &str,
     ) -> Result<Self, SessionError> {
-        Ok(Self {
-            client: ManagementClient::new(connect(resource, credential).await?),
-            token: None,
-            identity: identity.to_owned(),
-        })
+        Ok(Self::over(
+            connect(resource, credential).await?,
+            None,
+            identity.to_owned(),
+        ))
     }
 
     /// An account-forest user: authenticate at home, then connect to the resource
@@ -106,11 +108,11 @@ impl Session {
         resource: &ForestEndpoint,
     ) -> Result<Self, SessionError> {
         let token = authenticate(&logon, resource.forest.as_str()).await?;
-        Ok(Self {
-            client: ManagementClient::new(connect(resource, logon.credential).await?),
-            token: Some(token),
-            identity: format!("{}\\{}", logon.home.forest.netbios(), logon.user),
-        })
+        Ok(Self::over(
+            connect(resource, logon.credential).await?,
+            Some(token),
+            format!("{}\\{}", logon.home.forest.netbios(), logon.user),
+        ))
     }
 
     /// A session with an explicit token (tests use it to send forged ones).
@@ -120,11 +122,20 @@ impl Session {
         token: Option<String>,
         identity: &str,
     ) -> Result<Self, SessionError> {
-        Ok(Self {
-            client: ManagementClient::new(connect(resource, credential).await?),
+        Ok(Self::over(
+            connect(resource, credential).await?,
             token,
-            identity: identity.to_owned(),
-        })
+            identity.to_owned(),
+        ))
+    }
+
+    fn over(channel: Channel, token: Option<String>, identity: String) -> Self {
+        Self {
+            client: ManagementClient::new(channel.clone()),
+            authorization: AuthorizationClient::new(channel),
+            token,
+            identity,
+        }
     }
 
     /// `DOMAIN\user` of the session.
@@ -166,6 +177,39 @@ impl Session {
         };
         let request = self.request(message);
         Ok(self.client.invoke(request).await?.into_inner())
+    }
+
+    /// Decides and explains one request for the caller (`Authorization.Check`).
+    pub async fn check(
+        &mut self,
+        check: pb::CheckRequest,
+    ) -> Result<pb::CheckResponse, SessionError> {
+        let request = self.request(check);
+        Ok(self.authorization.check(request).await?.into_inner())
+    }
+
+    /// Decides many requests for the caller on one revision.
+    pub async fn check_bulk(
+        &mut self,
+        checks: Vec<pb::CheckRequest>,
+    ) -> Result<pb::CheckBulkResponse, SessionError> {
+        let request = self.request(pb::CheckBulkRequest { checks });
+        Ok(self.authorization.check_bulk(request).await?.into_inner())
+    }
+
+    /// Every principal that may run the request.
+    pub async fn who_can(
+        &mut self,
+        check: pb::CheckRequest,
+    ) -> Result<pb::WhoCanResponse, SessionError> {
+        let request = self.request(check);
+        Ok(self.authorization.who_can(request).await?.into_inner())
+    }
+
+    /// Every cmdlet the caller may run.
+    pub async fn what_can(&mut self) -> Result<pb::WhatCanResponse, SessionError> {
+        let request = self.request(pb::WhatCanRequest {});
+        Ok(self.authorization.what_can(request).await?.into_inner())
     }
 
     /// Who the resource forest thinks the caller is.

@@ -9,6 +9,7 @@
 //! * [`cmdlets`]: the management cmdlets, each authorised before any effect.
 //! * [`state`]: the organization's snapshots and their persistence.
 //! * [`audit`]: the admin audit log.
+//! * [`decisions`]: check, explain, who-can and what-can questions.
 //! * [`node`]: a loaded node and the request path.
 //! * [`server`]: gRPC services and `serve(listener, node, shutdown)`.
 //! * [`init`], [`config`], [`cli`]: creating, configuring and running a node.
@@ -17,6 +18,7 @@ pub mod audit;
 pub mod cli;
 pub mod cmdlets;
 pub mod config;
+pub mod decisions;
 pub mod init;
 pub mod node;
 pub mod org;

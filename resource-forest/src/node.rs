@@ -213,15 +213,11 @@ impl ResourceForest {
         let snapshot = self.store.snapshot();
         // A local caller's token is its certificate: its group SIDs come from
         // this forest's own directory (R-ASG-2).
-        let enriched;
-        let caller = if caller.local {
-            let mut c = caller.clone();
-            c.sids.extend(snapshot.org.security_groups_of(&caller.user));
-            enriched = c;
-            &enriched
-        } else {
-            caller
+        let enriched = Caller {
+            sids: crate::decisions::caller_sids(&snapshot.org, caller),
+            ..caller.clone()
         };
+        let caller = &enriched;
         let ctx = Context::new(
             caller,
             &snapshot.org,

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod scenarios {
+    pub mod authorization_service;
     pub mod common;
     pub mod linked_role_groups;
     pub mod mtls;

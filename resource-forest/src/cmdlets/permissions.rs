@@ -6,8 +6,9 @@
 
 use crossforest_shared::Sid;
 
-use super::{invalid, listed, record, spec, Args, CmdletError, Context, Outcome};
-use crate::rbac::{Access, Explanation, Request, Subject, Target};
+use super::{invalid, listed, record, Args, CmdletError, Context, Outcome};
+use crate::decisions::{resolve, Query};
+use crate::rbac::{Access, Explanation, Subject, Target};
 
 /// The subject to evaluate: the caller, or the local user `-User`/`-Identity`
 /// names (its SID, the mail-enabled security groups it is in, its policy).
@@ -46,55 +47,20 @@ fn subject_sids(
 /// dana [-User katie]`: the decision and the chain of every assignment that
 /// allows it, or the nearest miss.
 pub fn test_cmdlet_permission(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError> {
-    let cmdlet_name = args.required("Cmdlet", ctx.cmdlet)?;
-    let tested = spec::find(cmdlet_name)
-        .ok_or_else(|| CmdletError::NotRecognized(cmdlet_name.to_owned()))?;
-    let parameters: Vec<String> = args
-        .list("Parameters")
-        .unwrap_or_default()
-        .iter()
-        .map(|p| {
-            tested
-                .parameter(p.trim_start_matches('-'))
-                .map(|q| q.name.to_owned())
-                .ok_or_else(|| CmdletError::UnknownParameter {
-                    cmdlet: tested.name.to_owned(),
-                    parameter: p.clone(),
-                    valid: tested
-                        .parameters
-                        .iter()
-                        .map(|q| q.name)
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                })
-        })
-        .collect::<Result<_, _>>()?;
+    let query = Query {
+        cmdlet: args.required("Cmdlet", ctx.cmdlet)?,
+        parameters: args.list("Parameters").unwrap_or_default(),
+        target: args.text("Identity").unwrap_or_default(),
+        write: args.boolean("Write"),
+    };
+    let resolved = resolve(ctx.org, &query)?;
     let (user, sids, policies) = subject_sids(ctx, args.text("User"))?;
     let subject = Subject {
         user,
         sids: &sids,
         policies: &policies,
     };
-    let recipient = args
-        .text("Identity")
-        .map(|i| ctx.org.recipient(i, &[]))
-        .transpose()?;
-    let target = match recipient {
-        Some(r) => Target::Recipient(r),
-        None => Target::None,
-    };
-    let access = match args.boolean("Write") {
-        Some(true) => Access::Write,
-        Some(false) => Access::Read,
-        None if tested.writes => Access::Write,
-        None => Access::Read,
-    };
-    let request = Request {
-        cmdlet: tested.name,
-        parameters: &parameters,
-        target,
-        access,
-    };
+    let request = resolved.request();
     let records = match ctx.authorizer.explain(&subject, &request) {
         Explanation::Allowed(chains) => chains
             .iter()

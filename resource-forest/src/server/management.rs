@@ -30,17 +30,24 @@ impl ManagementService {
     }
 
     fn caller<T>(&self, request: &Request<T>) -> Result<Caller, Status> {
-        let principal = caller(request)?;
-        let token = request
-            .metadata()
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .and_then(from_authorization);
-        authenticate(self.node.trusts(), &principal, token, self.node.clock_skew(), SystemTime::now()).map_err(|e| {
-            tracing::warn!(forest = %principal.forest, sid = %principal.sid, error = %e, "caller refused");
-            with_code(Status::unauthenticated(e.to_string()), "Unauthenticated")
-        })
+        authenticated(&self.node, request)
     }
+}
+
+/// Authenticates the caller of `request`: the verified client certificate, and
+/// for account-forest users a token from the same forest naming the same SID,
+/// SID-filtered (R-TRUST-1..3).
+pub fn authenticated<T>(node: &ResourceForest, request: &Request<T>) -> Result<Caller, Status> {
+    let principal = caller(request)?;
+    let token = request
+        .metadata()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(from_authorization);
+    authenticate(node.trusts(), &principal, token, node.clock_skew(), SystemTime::now()).map_err(|e| {
+        tracing::warn!(forest = %principal.forest, sid = %principal.sid, error = %e, "caller refused");
+        with_code(Status::unauthenticated(e.to_string()), "Unauthenticated")
+    })
 }
 
 fn with_code(mut status: Status, code: &'static str) -> Status {

@@ -1,15 +1,18 @@
 //! Serving a resource forest: `serve(listener, node, shutdown)`.
 
+pub mod authorization;
 pub mod management;
 
 use std::future::Future;
 use std::sync::Arc;
 
+use crossforest_shared::proto::management::v1::authorization_server::AuthorizationServer;
 use crossforest_shared::proto::management::v1::management_server::ManagementServer;
 use crossforest_shared::serve::tls_incoming;
 use tokio::net::TcpListener;
 
 use crate::node::{NodeError, ResourceForest};
+use authorization::AuthorizationService;
 use management::ManagementService;
 
 /// Why serving stopped with an error.
@@ -31,6 +34,9 @@ pub async fn serve(
 ) -> Result<(), ServeError> {
     let incoming = tls_incoming(listener, node.tls_config()?);
     tonic::transport::Server::builder()
+        .add_service(AuthorizationServer::new(AuthorizationService::new(
+            node.clone(),
+        )))
         .add_service(ManagementServer::new(ManagementService::new(node)))
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await?;

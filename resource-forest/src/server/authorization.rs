@@ -1,0 +1,290 @@
+//! The `Authorization` gRPC service: check and explain, bulk check, who-can
+//! and what-can, answered on one snapshot of the organization without running
+//! a cmdlet.
+
+use std::sync::Arc;
+
+use crossforest_shared::proto::management::v1 as pb;
+use crossforest_shared::Sid;
+use tonic::{Request, Response, Status};
+
+use super::management::{authenticated, status};
+use crate::cmdlets::CmdletError;
+use crate::decisions::{caller_sids, resolve, subject, Query, MAX_BULK};
+use crate::node::ResourceForest;
+use crate::rbac::evaluate::WhoCan;
+use crate::rbac::{Chain, Denial, Explanation, Link, Request as RbacRequest, Subject, Target};
+use crate::state::Snapshot;
+use crate::trust::authenticate::Caller;
+
+/// The service over one node.
+#[derive(Debug, Clone)]
+pub struct AuthorizationService {
+    node: Arc<ResourceForest>,
+}
+
+impl AuthorizationService {
+    /// The service for `node`.
+    pub fn new(node: Arc<ResourceForest>) -> Self {
+        Self { node }
+    }
+}
+
+fn chain(c: &Chain) -> pb::Chain {
+    pb::Chain {
+        links: c
+            .links
+            .iter()
+            .map(|l| {
+                let (kind, value) = match l {
+                    Link::Sid(s) => ("sid", s.to_string()),
+                    Link::ForeignGroup(g) => ("foreign_group", g.clone()),
+                    Link::RoleGroup(g) => ("role_group", g.clone()),
+                    Link::Policy(p) => ("policy", p.clone()),
+                };
+                pb::Link {
+                    kind: kind.to_owned(),
+                    value,
+                }
+            })
+            .collect(),
+        assignment: c.assignment.clone(),
+        role: c.role.clone(),
+        entry: c.entry.clone(),
+        scope: c.scope.clone(),
+        text: c.to_string(),
+    }
+}
+
+/// The protocol form of an explanation.
+pub fn decision(e: &Explanation) -> pb::Decision {
+    match e {
+        Explanation::Allowed(chains) => pb::Decision {
+            allowed: true,
+            chains: chains.iter().map(chain).collect(),
+            ..pb::Decision::default()
+        },
+        Explanation::Denied(d) => {
+            let (kind, missing, roles, exclusive) = match d {
+                Denial::CmdletNotAvailable { roles, .. } => {
+                    ("CmdletNotAvailable", Vec::new(), roles.clone(), Vec::new())
+                }
+                Denial::ParametersNotGranted {
+                    parameters, roles, ..
+                } => (
+                    "ParametersNotGranted",
+                    parameters.clone(),
+                    roles.clone(),
+                    Vec::new(),
+                ),
+                Denial::OutOfScope {
+                    parameters,
+                    exclusive,
+                    ..
+                } => (
+                    "OutOfScope",
+                    parameters.clone(),
+                    Vec::new(),
+                    exclusive.clone(),
+                ),
+            };
+            pb::Decision {
+                allowed: false,
+                chains: Vec::new(),
+                denial: kind.to_owned(),
+                reason: d.to_string(),
+                missing_parameters: missing,
+                roles,
+                exclusive_scopes: exclusive,
+            }
+        }
+    }
+}
+
+fn query(r: &pb::CheckRequest) -> Query<'_> {
+    Query {
+        cmdlet: &r.cmdlet,
+        parameters: &r.parameters,
+        target: &r.target,
+        write: r.write,
+    }
+}
+
+fn explain(
+    snapshot: &Snapshot,
+    subject: &Subject<'_>,
+    r: &pb::CheckRequest,
+) -> Result<Explanation, CmdletError> {
+    let resolved = resolve(&snapshot.org, &query(r))?;
+    Ok(snapshot.authorizer.explain(subject, &resolved.request()))
+}
+
+/// Names and kind of a principal found by who-can.
+fn describe(
+    node: &ResourceForest,
+    snapshot: &Snapshot,
+    sid: &Sid,
+) -> (String, &'static str, String) {
+    let org = &snapshot.org;
+    if org.domain_sid.contains(sid) {
+        let kind = match org.recipients.values().find(|r| r.sid == *sid) {
+            Some(r) if r.recipient_type.is_group() => "SecurityGroup",
+            _ => "User",
+        };
+        let name = format!("{}\\{}", org.forest.netbios(), org.sid_name(sid));
+        return (name, kind, org.forest.to_string());
+    }
+    let linked = org.rbac.role_groups.values().find_map(|g| match &g.kind {
+        crate::rbac::model::RoleGroupKind::Linked(l) if l.sid == *sid => Some(l.name.clone()),
+        _ => None,
+    });
+    let forest = node
+        .trusts()
+        .all()
+        .find(|t| t.domain_sids.iter().any(|d| d.contains(sid)))
+        .map(|t| t.forest.to_string())
+        .unwrap_or_default();
+    (
+        linked.unwrap_or_else(|| sid.to_string()),
+        "ForeignGroup",
+        forest,
+    )
+}
+
+impl AuthorizationService {
+    fn setup<T>(
+        &self,
+        request: &Request<T>,
+    ) -> Result<(Caller, Arc<Snapshot>, Vec<Sid>, Vec<String>), Status> {
+        let caller = authenticated(&self.node, request)?;
+        let snapshot = self.node.store().snapshot();
+        let sids = caller_sids(&snapshot.org, &caller);
+        let policies = snapshot.org.policies_of(&caller.user);
+        Ok((caller, snapshot, sids, policies))
+    }
+}
+
+#[tonic::async_trait]
+impl pb::authorization_server::Authorization for AuthorizationService {
+    async fn check(
+        &self,
+        request: Request<pb::CheckRequest>,
+    ) -> Result<Response<pb::CheckResponse>, Status> {
+        let (caller, snapshot, sids, policies) = self.setup(&request)?;
+        let subject = subject(&caller, &sids, &policies);
+        let explained = explain(&snapshot, &subject, request.get_ref()).map_err(|e| status(&e))?;
+        Ok(Response::new(pb::CheckResponse {
+            decision: Some(decision(&explained)),
+            revision: snapshot.revision,
+        }))
+    }
+
+    async fn check_bulk(
+        &self,
+        request: Request<pb::CheckBulkRequest>,
+    ) -> Result<Response<pb::CheckBulkResponse>, Status> {
+        let (caller, snapshot, sids, policies) = self.setup(&request)?;
+        let checks = &request.get_ref().checks;
+        if checks.len() > MAX_BULK {
+            return Err(Status::invalid_argument(format!(
+                "{} checks in one call; at most {MAX_BULK}",
+                checks.len()
+            )));
+        }
+        let subject = subject(&caller, &sids, &policies);
+        let decisions = checks
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                explain(&snapshot, &subject, c)
+                    .map(|e| decision(&e))
+                    .map_err(|e| {
+                        let s = status(&e);
+                        Status::new(
+                            s.code(),
+                            format!("check {i} (`{}`): {}", c.cmdlet, s.message()),
+                        )
+                    })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Response::new(pb::CheckBulkResponse {
+            decisions,
+            revision: snapshot.revision,
+        }))
+    }
+
+    async fn who_can(
+        &self,
+        request: Request<pb::CheckRequest>,
+    ) -> Result<Response<pb::WhoCanResponse>, Status> {
+        let (caller, snapshot, sids, policies) = self.setup(&request)?;
+        // Who-can reads every assignment: it needs what
+        // `Get-ManagementRoleAssignment -GetEffectiveUsers -WritableRecipient` needs.
+        let parameters = [
+            "GetEffectiveUsers".to_owned(),
+            "WritableRecipient".to_owned(),
+        ];
+        let gate = RbacRequest {
+            cmdlet: "Get-ManagementRoleAssignment",
+            parameters: &parameters,
+            target: Target::Config,
+            access: crate::rbac::Access::Read,
+        };
+        snapshot
+            .authorizer
+            .authorize(&subject(&caller, &sids, &policies), &gate)
+            .map_err(|d| status(&CmdletError::Denied(d)))?;
+        let resolved = resolve(&snapshot.org, &query(request.get_ref())).map_err(|e| status(&e))?;
+        let principals = snapshot
+            .authorizer
+            .who_can(&resolved.request())
+            .into_iter()
+            .map(|(who, chains)| {
+                let (sid, name, kind, forest) = match who {
+                    WhoCan::Principal(sid) => {
+                        let (name, kind, forest) = describe(&self.node, &snapshot, &sid);
+                        (sid.to_string(), name, kind, forest)
+                    }
+                    WhoCan::Policy(p) => (
+                        String::new(),
+                        p,
+                        "RoleAssignmentPolicy",
+                        snapshot.org.forest.to_string(),
+                    ),
+                };
+                pb::EffectivePrincipal {
+                    sid,
+                    name,
+                    kind: kind.to_owned(),
+                    forest,
+                    chains: chains.iter().map(chain).collect(),
+                }
+            })
+            .collect();
+        Ok(Response::new(pb::WhoCanResponse {
+            principals,
+            revision: snapshot.revision,
+        }))
+    }
+
+    async fn what_can(
+        &self,
+        request: Request<pb::WhatCanRequest>,
+    ) -> Result<Response<pb::WhatCanResponse>, Status> {
+        let (caller, snapshot, sids, policies) = self.setup(&request)?;
+        let permissions = snapshot
+            .authorizer
+            .permissions_of(&subject(&caller, &sids, &policies))
+            .into_iter()
+            .map(|p| pb::Permission {
+                cmdlet: p.cmdlet,
+                parameters: p.parameters,
+                grants: p.grants,
+            })
+            .collect();
+        Ok(Response::new(pb::WhatCanResponse {
+            permissions,
+            revision: snapshot.revision,
+        }))
+    }
+}

@@ -1,0 +1,129 @@
+//! The `Authorization` service over real mTLS: check and explain, bulk check on
+//! one revision, who-can with foreign groups, what-can, and its own gate.
+
+use super::common::federation;
+use crossforest_shared::proto::management::v1::CheckRequest;
+
+fn check(cmdlet: &str, parameters: &[&str], target: &str) -> CheckRequest {
+    CheckRequest {
+        cmdlet: cmdlet.to_owned(),
+        parameters: parameters.iter().map(|p| (*p).to_owned()).collect(),
+        target: target.to_owned(),
+        write: None,
+    }
+}
+
+#[tokio::test]
+async fn check_explains_the_linked_chain_and_the_nearest_miss() {
+    let f = federation().await;
+    let mut admin = f.administrator().await.unwrap();
+    admin
+        .run("New-Mailbox -Name dana -OrganizationalUnit contoso.com/Sales")
+        .await
+        .unwrap();
+    let mut bob = f.session("fabrikam\\bob").await.unwrap();
+    let allowed = bob
+        .check(check("Set-Mailbox", &["Identity", "Office"], "dana"))
+        .await
+        .unwrap()
+        .decision
+        .unwrap();
+    assert!(allowed.allowed);
+    let links: Vec<(String, String)> = allowed.chains[0]
+        .links
+        .iter()
+        .map(|l| (l.kind.clone(), l.value.clone()))
+        .collect();
+    assert_eq!(
+        links[1],
+        ("foreign_group".into(), "fabrikam\\Exchange Admins".into())
+    );
+    assert_eq!(
+        links[2],
+        ("role_group".into(), "fabrikam Recipient Admins".into())
+    );
+
+    let carol_view = f
+        .session("tailspin\\carol")
+        .await
+        .unwrap()
+        .check(check("Set-Mailbox", &["Identity", "Office"], "dana"))
+        .await
+        .unwrap()
+        .decision
+        .unwrap();
+    assert_eq!(carol_view.denial, "CmdletNotAvailable");
+    assert!(
+        carol_view.reason.contains("R-ROLE-1"),
+        "{}",
+        carol_view.reason
+    );
+    let denied = bob
+        .check(check("New-RoleGroup", &["Name"], ""))
+        .await
+        .unwrap()
+        .decision
+        .unwrap();
+    assert!(!denied.allowed);
+    assert_eq!(denied.denial, "CmdletNotAvailable");
+    assert!(denied.roles.contains(&"Role Management".to_owned()));
+
+    // A bulk check answers in order, on one revision; a bad entry names itself.
+    let bulk = bob
+        .check_bulk(vec![
+            check("Get-Mailbox", &["Identity"], "dana"),
+            check("Remove-Mailbox", &["Identity"], "dana"),
+            check("Remove-RoleGroup", &["Identity"], ""),
+        ])
+        .await
+        .unwrap();
+    let allowed: Vec<bool> = bulk.decisions.iter().map(|d| d.allowed).collect();
+    assert_eq!(allowed, [true, true, false]);
+    let error = bob
+        .check_bulk(vec![
+            check("Get-Mailbox", &[], ""),
+            check("Get-Mailbox", &["Colour"], ""),
+        ])
+        .await
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("check 1") && error.to_string().contains("Colour"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn who_can_lists_foreign_groups_and_is_gated() {
+    let f = federation().await;
+    let mut admin = f.administrator().await.unwrap();
+    admin.run("New-Mailbox -Name dana").await.unwrap();
+    let who = admin
+        .who_can(check("Set-Mailbox", &["Identity", "Office"], "dana"))
+        .await
+        .unwrap();
+    let fabrikam = who
+        .principals
+        .iter()
+        .find(|p| p.kind == "ForeignGroup")
+        .expect("the linked foreign group");
+    assert_eq!(fabrikam.name, "fabrikam\\Exchange Admins");
+    assert_eq!(fabrikam.forest, "fabrikam.com");
+    assert!(who
+        .principals
+        .iter()
+        .any(|p| p.name == "contoso\\Administrator" && p.kind == "User"));
+    // tailspin's view-only group can't write.
+    assert!(!who.principals.iter().any(|p| p.forest == "tailspin.com"));
+
+    let mut bob = f.session("fabrikam\\bob").await.unwrap();
+    let refused = bob
+        .who_can(check("Set-Mailbox", &["Identity"], "dana"))
+        .await
+        .unwrap_err();
+    assert!(refused.is_denied(), "{refused}");
+
+    let mine = bob.what_can().await.unwrap();
+    let cmdlets: Vec<&str> = mine.permissions.iter().map(|p| p.cmdlet.as_str()).collect();
+    assert!(cmdlets.contains(&"New-Mailbox") && cmdlets.contains(&"Set-Mailbox"));
+    assert!(!cmdlets.contains(&"New-RoleGroup"));
+}
