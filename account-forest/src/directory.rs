@@ -374,6 +374,39 @@ impl Directory {
             .collect()
     }
 
+    /// Every user in the group `sid`, directly or through nested groups;
+    /// terminates on circular nesting.
+    pub fn transitive_users(&self, sid: &Sid) -> Result<Vec<PrincipalInfo>, DirectoryError> {
+        let group = self.lookup_sid(sid)?;
+        if !group.is_group {
+            return Err(DirectoryError::NotAGroup(group.name));
+        }
+        let mut seen = BTreeSet::from([sid.rid()]);
+        let mut queue = VecDeque::from([sid.rid()]);
+        let mut users = Vec::new();
+        while let Some(next) = queue.pop_front() {
+            let Some(Object::UniversalSecurityGroup { members }) =
+                self.entries.get(&next).map(|e| &e.object)
+            else {
+                continue;
+            };
+            for m in members {
+                if !seen.insert(*m) {
+                    continue;
+                }
+                if let Some(e) = self.entries.get(m) {
+                    let info = self.info(*m, e);
+                    if info.is_group {
+                        queue.push_back(*m);
+                    } else {
+                        users.push(info);
+                    }
+                }
+            }
+        }
+        Ok(users)
+    }
+
     /// Checks a user's password; `None` when the user does not exist, is disabled
     /// or the password is wrong (callers must not tell which).
     pub fn authenticate(&self, name: &str, password: &str) -> Option<PrincipalInfo> {

@@ -186,6 +186,29 @@ impl pb::directory_server::Directory for DirectoryService {
             groups: groups.iter().map(|g| self.to_proto(g)).collect(),
         }))
     }
+
+    async fn expand_group(
+        &self,
+        request: Request<pb::ExpandGroupRequest>,
+    ) -> Result<Response<pb::ExpandGroupResponse>, Status> {
+        self.member_caller(&request)?;
+        let sid: Sid = request.into_inner().group_sid.parse().map_err(
+            |e: crossforest_shared::sid::SidError| {
+                Status::invalid_argument(format!("group_sid: {e}"))
+            },
+        )?;
+        let (group, users) = self
+            .node
+            .read(|d| {
+                let group = d.lookup_sid(&sid)?;
+                d.transitive_users(&sid).map(|users| (group, users))
+            })
+            .map_err(directory_status)?;
+        Ok(Response::new(pb::ExpandGroupResponse {
+            group: Some(self.to_proto(&group)),
+            users: users.iter().map(|u| self.to_proto(u)).collect(),
+        }))
+    }
 }
 
 #[tonic::async_trait]

@@ -12,6 +12,7 @@ use crate::rbac::model::{
 };
 use crate::rbac::scope::ScopeRestrictionType;
 use crate::rbac::{Access, Subject, Target};
+use crossforest_shared::Sid;
 
 const RECIPIENT_SCOPES: [&str; 4] = [
     "RecipientOrganizationalUnitScope",
@@ -313,7 +314,7 @@ fn assignment_record(ctx: &Context<'_>, a: &RoleAssignment) -> Vec<(String, Stri
 /// once per user, nested groups expanded, linked groups shown as their foreign
 /// group, R-LRG-8) and `-WritableRecipient` (only assignments whose effective
 /// write scope contains the recipient, evaluated per effective user).
-pub fn get_assignment(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError> {
+pub async fn get_assignment(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError> {
     ctx.authorize(Target::Config, Access::Read)?;
     let identity = args.text("Identity");
     let role = args.text("Role");
@@ -328,6 +329,8 @@ pub fn get_assignment(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletE
         .transpose()?;
     let effective = args.switch("GetEffectiveUsers") || writable.is_some();
     let mut records = Vec::new();
+    let mut warnings = Vec::new();
+    let mut foreign = ForeignMembers::default();
     for a in ctx.org.rbac.assignments.values() {
         let name = assignee_name(ctx, &a.assignee);
         let keep = identity.is_none_or(|i| a.name.eq_ignore_ascii_case(i))
@@ -344,9 +347,11 @@ pub fn get_assignment(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletE
             records.push(assignment_record(ctx, a));
             continue;
         }
-        for (user, sid) in effective_users(ctx, &a.assignee) {
+        for (user, sids) in effective_users(ctx, &a.assignee, &mut foreign, &mut warnings).await {
+            let Some(&sid) = sids.first() else {
+                continue;
+            };
             if let Some(w) = writable {
-                let sids = [sid];
                 let policies = ctx.org.policies_of(&sid);
                 let subject = Subject {
                     user: sid,
@@ -367,26 +372,68 @@ pub fn get_assignment(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletE
             records.push(r);
         }
     }
-    Ok(listed(records))
+    Ok(Outcome {
+        warnings,
+        ..listed(records)
+    })
+}
+
+/// Members of foreign groups, read once per request with the linked credential.
+#[derive(Default)]
+struct ForeignMembers(std::collections::BTreeMap<Sid, Option<Vec<(Sid, String)>>>);
+
+impl ForeignMembers {
+    async fn of(
+        &mut self,
+        ctx: &Context<'_>,
+        link: &crate::rbac::model::LinkedGroup,
+        warnings: &mut Vec<String>,
+    ) -> Option<Vec<(Sid, String)>> {
+        if let Some(known) = self.0.get(&link.sid) {
+            return known.clone();
+        }
+        let read = match ctx.trusts.get(&link.forest) {
+            Some(trust) => crate::trust::linked::foreign_members(trust, &link.sid)
+                .await
+                .map_err(|e| e.to_string()),
+            None => Err(format!("`{}` is no longer trusted", link.forest)),
+        };
+        let members = match read {
+            Ok(m) => Some(m),
+            Err(e) => {
+                warnings.push(format!(
+                    "the members of `{}` couldn't be read with the linked credential: {e}; showing the group",
+                    link.name
+                ));
+                None
+            }
+        };
+        self.0.insert(link.sid, members.clone());
+        members
+    }
 }
 
 /// The users an assignee stands for: role groups expanded through nesting;
 /// a linked group as its foreign group, marked foreign; a policy as its
 /// mailboxes.
-fn effective_users(
+async fn effective_users(
     ctx: &Context<'_>,
     assignee: &Assignee,
-) -> Vec<(String, crossforest_shared::Sid)> {
+    foreign: &mut ForeignMembers,
+    warnings: &mut Vec<String>,
+) -> Vec<(String, Vec<Sid>)> {
     use crate::rbac::model::RoleGroupKind;
     let rbac = &ctx.org.rbac;
     match assignee {
-        Assignee::User(sid) | Assignee::SecurityGroup(sid) => vec![(ctx.org.sid_name(sid), *sid)],
+        Assignee::User(sid) | Assignee::SecurityGroup(sid) => {
+            vec![(ctx.org.sid_name(sid), vec![*sid])]
+        }
         Assignee::Policy(p) => ctx
             .org
             .recipients
             .values()
             .filter(|r| r.role_assignment_policy.eq_ignore_ascii_case(p))
-            .map(|r| (r.name.clone(), r.sid))
+            .map(|r| (r.name.clone(), vec![r.sid]))
             .collect(),
         Assignee::RoleGroup(g) => {
             let mut out = Vec::new();
@@ -400,15 +447,26 @@ fn effective_users(
                     continue;
                 }
                 match &group.kind {
-                    RoleGroupKind::Linked(link) => out.push((
-                        format!("{} (foreign group {})", link.name, link.sid),
-                        link.sid,
-                    )),
+                    // R-LRG-8: the foreign members, read with the linked
+                    // credential and marked foreign; the group itself if the
+                    // account forest can't be read.
+                    RoleGroupKind::Linked(link) => match foreign.of(ctx, link, warnings).await {
+                        Some(members) => out.extend(members.into_iter().map(|(sid, name)| {
+                            (
+                                format!("{name} (foreign, via {})", link.name),
+                                vec![sid, link.sid],
+                            )
+                        })),
+                        None => out.push((
+                            format!("{} (foreign group {})", link.name, link.sid),
+                            vec![link.sid],
+                        )),
+                    },
                     RoleGroupKind::Standard { members } => {
                         for m in members {
                             match rbac.role_group_by_sid(m) {
                                 Some(nested) => stack.push(nested.name.clone()),
-                                None => out.push((ctx.org.sid_name(m), *m)),
+                                None => out.push((ctx.org.sid_name(m), vec![*m])),
                             }
                         }
                     }

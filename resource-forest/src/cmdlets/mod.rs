@@ -226,7 +226,7 @@ pub async fn run(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError>
         "Remove-ManagementRoleEntry" => roles::remove_entry(ctx, args),
         "Get-ManagementRoleEntry" => roles::get_entry(ctx, args),
         "New-ManagementRoleAssignment" => assignments::new_assignment(ctx, args),
-        "Get-ManagementRoleAssignment" => assignments::get_assignment(ctx, args),
+        "Get-ManagementRoleAssignment" => assignments::get_assignment(ctx, args).await,
         "Set-ManagementRoleAssignment" => assignments::set_assignment(ctx, args),
         "Remove-ManagementRoleAssignment" => assignments::remove_assignment(ctx, args),
         "New-ManagementScope" => scopes::new_scope(ctx, args),
@@ -236,8 +236,8 @@ pub async fn run(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError>
         "New-RoleAssignmentPolicy" => policies::new_policy(ctx, args),
         "Get-RoleAssignmentPolicy" => policies::get_policy(ctx, args),
         "Set-RoleAssignmentPolicy" => policies::set_policy(ctx, args),
-        "Test-CmdletPermission" => permissions::test_cmdlet_permission(ctx, args),
-        "Get-EffectivePermission" => permissions::get_effective_permission(ctx, args),
+        "Test-CmdletPermission" => permissions::test_cmdlet_permission(ctx, args).await,
+        "Get-EffectivePermission" => permissions::get_effective_permission(ctx, args).await,
         other => Err(CmdletError::NotRecognized(other.to_owned())),
     }
 }

@@ -2,7 +2,8 @@
 //! caller, or another user, run this cmdlet with these parameters on this
 //! object, and why) and `Get-EffectivePermission` (what may this caller or
 //! user do). Anyone may ask about themselves; asking about someone else reads
-//! the RBAC configuration, so it needs a role that grants the parameter.
+//! the RBAC configuration, so it needs a role that grants the parameter. A
+//! trusted forest's user is looked up with the linked credential.
 
 use crossforest_shared::Sid;
 
@@ -10,9 +11,10 @@ use super::{invalid, listed, record, Args, CmdletError, Context, Outcome};
 use crate::decisions::{resolve, Query};
 use crate::rbac::{Access, Explanation, Subject, Target};
 
-/// The subject to evaluate: the caller, or the local user `-User`/`-Identity`
-/// names (its SID, the mail-enabled security groups it is in, its policy).
-fn subject_sids(
+/// The subject to evaluate: the caller, or the user `-User`/`-Identity` names:
+/// a local one (its SID, the mail-enabled security groups it is in, its
+/// policy) or a trusted forest's (`DOMAIN\user`).
+async fn subject_sids(
     ctx: &Context<'_>,
     user: Option<&str>,
 ) -> Result<(Sid, Vec<Sid>, Vec<String>), CmdletError> {
@@ -25,16 +27,21 @@ fn subject_sids(
     };
     // Reading another principal's permissions reads the configuration.
     ctx.authorize(Target::Config, Access::Read)?;
-    if user.contains('\\')
-        && !ctx
-            .trusts
-            .own_forest()
-            .answers_to(user.split('\\').next().unwrap_or_default())
-    {
-        return Err(invalid(
-            "User",
-            format!("`{user}` belongs to another forest; its groups are known only from its own token, so ask that user to run this cmdlet, or check its foreign group with Get-ManagementRoleAssignment -GetEffectiveUsers"),
-        ));
+    if let Some((domain, name)) = user.split_once('\\') {
+        if !ctx.trusts.own_forest().answers_to(domain) {
+            // Another forest's user: read what its token would carry with the
+            // linked credential, SID-filtered (R-TRUST-2, R-TRUST-3).
+            let trust = ctx.trusts.by_domain(domain).ok_or_else(|| {
+                invalid(
+                    "User",
+                    format!("`{domain}` is not a forest this organization trusts"),
+                )
+            })?;
+            let (sid, groups) = crate::trust::linked::foreign_user(trust, name).await?;
+            let mut sids = vec![sid];
+            sids.extend(groups);
+            return Ok((sid, sids, Vec::new()));
+        }
     }
     let name = user.rsplit('\\').next().unwrap_or(user);
     let sid = ctx.org.principal_sid(name)?;
@@ -46,7 +53,10 @@ fn subject_sids(
 /// `Test-CmdletPermission -Cmdlet Set-Mailbox -Parameters Office -Identity
 /// dana [-User katie]`: the decision and the chain of every assignment that
 /// allows it, or the nearest miss.
-pub fn test_cmdlet_permission(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError> {
+pub async fn test_cmdlet_permission(
+    ctx: &Context<'_>,
+    args: &Args,
+) -> Result<Outcome, CmdletError> {
     let query = Query {
         cmdlet: args.required("Cmdlet", ctx.cmdlet)?,
         parameters: args.list("Parameters").unwrap_or_default(),
@@ -54,7 +64,7 @@ pub fn test_cmdlet_permission(ctx: &Context<'_>, args: &Args) -> Result<Outcome,
         write: args.boolean("Write"),
     };
     let resolved = resolve(ctx.org, &query)?;
-    let (user, sids, policies) = subject_sids(ctx, args.text("User"))?;
+    let (user, sids, policies) = subject_sids(ctx, args.text("User")).await?;
     let subject = Subject {
         user,
         sids: &sids,
@@ -88,8 +98,11 @@ pub fn test_cmdlet_permission(ctx: &Context<'_>, args: &Args) -> Result<Outcome,
 /// `Get-EffectivePermission [-Identity user] [-Cmdlet pattern]`: every cmdlet
 /// the caller (or the local user) may run, with the parameters and the
 /// assignments (and their scopes) that grant it.
-pub fn get_effective_permission(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError> {
-    let (user, sids, policies) = subject_sids(ctx, args.text("Identity"))?;
+pub async fn get_effective_permission(
+    ctx: &Context<'_>,
+    args: &Args,
+) -> Result<Outcome, CmdletError> {
+    let (user, sids, policies) = subject_sids(ctx, args.text("Identity")).await?;
     let subject = Subject {
         user,
         sids: &sids,

@@ -500,43 +500,45 @@ impl Authorizer {
         let Some(index) = self.by_cmdlet.get(cmdlet as usize) else {
             return;
         };
-        let mut push = |a: u32, via: ViaIx| {
-            if !out.iter().any(|(b, _)| *b == a) {
-                out.push((a, via));
-            }
-        };
         for (i, sid) in subject.sids.iter().enumerate() {
             if !index.groups.is_empty() {
                 if let Some(groups) = self.sid_groups.get(sid) {
                     for g in groups.iter() {
                         if let Some(list) = index.groups.get(g) {
-                            for a in list {
-                                push(
+                            out.extend(list.iter().map(|a| {
+                                (
                                     *a,
                                     ViaIx::Group {
                                         group: *g,
                                         sid: i as u32,
                                     },
-                                );
-                            }
+                                )
+                            }));
                         }
                     }
                 }
             }
             if let Some(list) = index.principals.get(sid) {
-                for a in list {
-                    push(*a, ViaIx::Principal { sid: i as u32 });
-                }
+                out.extend(
+                    list.iter()
+                        .map(|a| (*a, ViaIx::Principal { sid: i as u32 })),
+                );
             }
         }
         if !index.policies.is_empty() {
             for (i, p) in subject.policies.iter().enumerate() {
                 if let Some(list) = index.policies.get(&p.to_ascii_lowercase()) {
-                    for a in list {
-                        push(*a, ViaIx::Policy { policy: i as u32 });
-                    }
+                    out.extend(
+                        list.iter()
+                            .map(|a| (*a, ViaIx::Policy { policy: i as u32 })),
+                    );
                 }
             }
+        }
+        // One entry per assignment, the first way it was reached (stable sort).
+        if out.len() > 1 {
+            out.sort_by_key(|(a, _)| *a);
+            out.dedup_by_key(|(a, _)| *a);
         }
     }
 
@@ -715,38 +717,86 @@ impl Authorizer {
     }
 
     /// The candidate assignments that together allow the request, or `Err`.
-    fn evaluate(&self, subject: &Subject<'_>, request: &Request<'_>) -> Result<Vec<Candidate>, ()> {
+    /// Every parameter must be granted by an in-scope candidate. With `all`
+    /// false it stops as soon as the parameters are covered and skips the
+    /// scope test of candidates that would add nothing; with `all` it returns
+    /// every in-scope candidate (for explanations).
+    fn evaluate_with(
+        &self,
+        subject: &Subject<'_>,
+        request: &Request<'_>,
+        all: bool,
+    ) -> Result<Vec<Candidate>, ()> {
         let cmdlet = self.cmdlets.get(request.cmdlet).ok_or(())?;
-        let mut candidates = Vec::with_capacity(8);
+        let mut candidates = Vec::with_capacity(16);
         self.candidates(subject, cmdlet, &mut candidates);
         if candidates.is_empty() {
             return Err(());
         }
-        let protected = if request.access == Access::Write {
-            self.protecting(request.target)
-        } else {
-            Vec::new()
-        };
-        candidates.retain(|(a, _)| {
-            self.in_scope(&self.assignments[*a as usize], subject, request, &protected)
-        });
-        if candidates.is_empty() {
-            return Err(());
-        }
-        for (_, p) in self.parameter_ids(request) {
-            let p = p.ok_or(())?;
-            if !candidates.iter().any(|(a, _)| self.grants(*a, cmdlet, p)) {
-                return Err(());
+        let mut params: Vec<u32> = Vec::with_capacity(request.parameters.len());
+        for p in request.parameters {
+            if !is_common_parameter(p) {
+                params.push(self.parameters.get(p).ok_or(())?);
             }
         }
-        Ok(candidates)
+        if params.len() > 128 {
+            return Err(());
+        }
+        let wanted: u128 = if params.len() == 128 {
+            u128::MAX
+        } else {
+            (1u128 << params.len()) - 1
+        };
+        let mut covered: u128 = 0;
+        let mut protected: Option<Vec<u32>> = None;
+        let mut used = Vec::new();
+        for (a, via) in candidates {
+            let granted = match self.roles[self.assignments[a as usize].role as usize]
+                .entries
+                .get(&cmdlet)
+            {
+                Some(ps) => params
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, p)| ps.binary_search(p).is_ok())
+                    .fold(0u128, |m, (i, _)| m | (1 << i)),
+                None => 0,
+            };
+            if !all && !used.is_empty() && granted & !covered == 0 {
+                continue;
+            }
+            let protected = protected.get_or_insert_with(|| {
+                if request.access == Access::Write {
+                    self.protecting(request.target)
+                } else {
+                    Vec::new()
+                }
+            });
+            if !self.in_scope(&self.assignments[a as usize], subject, request, protected) {
+                continue;
+            }
+            covered |= granted;
+            used.push((a, via));
+            if !all && covered == wanted {
+                return Ok(used);
+            }
+        }
+        if covered == wanted && !used.is_empty() {
+            Ok(used)
+        } else {
+            Err(())
+        }
+    }
+
+    fn evaluate(&self, subject: &Subject<'_>, request: &Request<'_>) -> Result<Vec<Candidate>, ()> {
+        self.evaluate_with(subject, request, false)
     }
 
     /// Decides `request` and explains it: for an allowed request the chain of
     /// each assignment used (caller SID → group or linked group → role group →
     /// assignment → role → entry → scope), for a denial the nearest miss.
     pub fn explain(&self, subject: &Subject<'_>, request: &Request<'_>) -> Explanation {
-        if let Ok(candidates) = self.evaluate(subject, request) {
+        if let Ok(candidates) = self.evaluate_with(subject, request, true) {
             return Explanation::Allowed(
                 candidates
                     .into_iter()

@@ -224,19 +224,33 @@ fn fold(text: &str) -> Vec<char> {
 /// Greedy two-pointer matching with backtracking to the last star only:
 /// `O(pattern × text)` at worst, never exponential.
 pub fn wildcard_match(pattern: &str, text: &str) -> bool {
-    let pattern = fold(pattern);
-    let text = fold(text);
+    if pattern.is_ascii() && text.is_ascii() {
+        // The common case, without allocating: bytes, folded as compared.
+        return wildcard_slices(pattern.as_bytes(), text.as_bytes(), b'*', |a, b| {
+            a.eq_ignore_ascii_case(b)
+        });
+    }
+    wildcard_slices(&fold(pattern), &fold(text), '*', |a, b| a == b)
+}
+
+/// The wildcard algorithm over any slices: `star` matches any run.
+fn wildcard_slices<T: Copy + PartialEq>(
+    pattern: &[T],
+    text: &[T],
+    star_item: T,
+    same: impl Fn(&T, &T) -> bool,
+) -> bool {
     let mut p = 0;
     let mut t = 0;
     // Position of the last star seen and the text position it was tried at.
     let mut star: Option<(usize, usize)> = None;
     while t < text.len() {
         match pattern.get(p) {
-            Some('*') => {
+            Some(c) if *c == star_item => {
                 star = Some((p, t));
                 p += 1;
             }
-            Some(c) if text.get(t) == Some(c) => {
+            Some(c) if same(c, &text[t]) => {
                 p += 1;
                 t += 1;
             }
@@ -253,7 +267,17 @@ pub fn wildcard_match(pattern: &str, text: &str) -> bool {
     }
     pattern
         .get(p..)
-        .is_some_and(|rest| rest.iter().all(|&c| c == '*'))
+        .is_some_and(|rest| rest.iter().all(|c| *c == star_item))
+}
+
+/// Case-insensitive equality without allocating.
+fn same_text(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        return a.eq_ignore_ascii_case(b);
+    }
+    a.chars()
+        .flat_map(char::to_lowercase)
+        .eq(b.chars().flat_map(char::to_lowercase))
 }
 
 /// Evaluates one comparison against the property's value.
@@ -285,7 +309,7 @@ fn compare(actual: Option<&str>, operator: Operator, value: &Value) -> bool {
         if positive == Operator::Like {
             wildcard_match(expected, actual)
         } else {
-            fold(actual) == fold(expected)
+            same_text(actual, expected)
         }
     });
     holds != negated

@@ -151,11 +151,11 @@ fn describe(
     )
 }
 
+/// The caller, the snapshot it is answered on, its SIDs and policies.
+type Setup = (Caller, Arc<Snapshot>, Vec<Sid>, Vec<String>);
+
 impl AuthorizationService {
-    fn setup<T>(
-        &self,
-        request: &Request<T>,
-    ) -> Result<(Caller, Arc<Snapshot>, Vec<Sid>, Vec<String>), Status> {
+    fn setup<T>(&self, request: &Request<T>) -> Result<Setup, Status> {
         let caller = authenticated(&self.node, request)?;
         let snapshot = self.node.store().snapshot();
         let sids = caller_sids(&snapshot.org, &caller);

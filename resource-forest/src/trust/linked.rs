@@ -51,6 +51,121 @@ pub enum LinkedError {
     },
 }
 
+/// A directory client of `trust`'s forest at `address`, authenticated with the
+/// linked credential.
+async fn directory(
+    trust: &Trust,
+    address: &str,
+    linked: &super::LinkedCredential,
+) -> Result<pb::directory_client::DirectoryClient<tonic::transport::Channel>, LinkedError> {
+    let endpoint = ForestEndpoint {
+        address: address.to_owned(),
+        ..trust.endpoint.clone()
+    };
+    let channel =
+        connect(&endpoint, &linked.credential)
+            .await
+            .map_err(|e| LinkedError::Directory {
+                server: address.to_owned(),
+                forest: trust.forest.to_string(),
+                reason: e.to_string(),
+            })?;
+    Ok(pb::directory_client::DirectoryClient::new(channel))
+}
+
+/// The trust's configured directory, with its linked credential.
+async fn configured_directory(
+    trust: &Trust,
+) -> Result<pb::directory_client::DirectoryClient<tonic::transport::Channel>, LinkedError> {
+    let linked = trust
+        .linked_credential
+        .as_ref()
+        .ok_or_else(|| LinkedError::NoCredential {
+            requested: "(the configured one)".into(),
+            forest: trust.forest.to_string(),
+            held: " (none is configured for this trust)".into(),
+        })?;
+    directory(trust, &trust.endpoint.address, linked).await
+}
+
+fn directory_error(trust: &Trust, status: &tonic::Status) -> LinkedError {
+    LinkedError::Directory {
+        server: trust.endpoint.address.clone(),
+        forest: trust.forest.to_string(),
+        reason: status.message().to_owned(),
+    }
+}
+
+/// The SIDs of `p` if it is under one of the trust's domains (R-TRUST-3).
+fn vouched(trust: &Trust, p: &pb::Principal) -> Option<Sid> {
+    p.sid
+        .parse::<Sid>()
+        .ok()
+        .filter(|sid| trust.domain_sids.iter().any(|d| d.contains(sid)))
+}
+
+/// The users of the foreign group `group` (nesting expanded), read with the
+/// linked credential (R-LRG-8); SIDs the forest may not vouch for are dropped.
+pub async fn foreign_members(
+    trust: &Trust,
+    group: &Sid,
+) -> Result<Vec<(Sid, String)>, LinkedError> {
+    let mut client = configured_directory(trust).await?;
+    let response = client
+        .expand_group(pb::ExpandGroupRequest {
+            group_sid: group.to_string(),
+        })
+        .await
+        .map_err(|s| directory_error(trust, &s))?
+        .into_inner();
+    Ok(response
+        .users
+        .iter()
+        .filter_map(|u| {
+            vouched(trust, u).map(|sid| (sid, format!("{}\\{}", trust.forest.netbios(), u.name)))
+        })
+        .collect())
+}
+
+/// A foreign user's SID and its groups' SIDs, read with the linked credential
+/// and SID-filtered (R-TRUST-3): what its token would carry.
+pub async fn foreign_user(trust: &Trust, name: &str) -> Result<(Sid, Vec<Sid>), LinkedError> {
+    let mut client = configured_directory(trust).await?;
+    let principal = client
+        .lookup_principal(pb::LookupPrincipalRequest {
+            name: name.to_owned(),
+        })
+        .await
+        .map_err(|s| directory_error(trust, &s))?
+        .into_inner()
+        .principal
+        .ok_or_else(|| directory_error(trust, &tonic::Status::not_found(name.to_owned())))?;
+    if principal.kind != pb::PrincipalKind::User as i32 {
+        return Err(LinkedError::Directory {
+            server: trust.endpoint.address.clone(),
+            forest: trust.forest.to_string(),
+            reason: format!("`{name}` is not a user"),
+        });
+    }
+    let user = vouched(trust, &principal).ok_or_else(|| LinkedError::ForeignSid {
+        name: name.to_owned(),
+        sid: principal.sid.clone(),
+        forest: trust.forest.to_string(),
+    })?;
+    let groups = client
+        .resolve_token_groups(pb::ResolveTokenGroupsRequest {
+            user_sid: user.to_string(),
+        })
+        .await
+        .map_err(|s| directory_error(trust, &s))?
+        .into_inner()
+        .groups;
+    Ok((
+        user,
+        groups.iter().filter_map(|g| vouched(trust, g)).collect(),
+    ))
+}
+
 /// Looks up `group` (`DOMAIN\name`) in `trust`'s forest through `domain_controller`
 /// (an address, or the forest's name for its configured endpoint) using the
 /// linked credential named `credential`.
@@ -78,19 +193,12 @@ pub async fn resolve_foreign_group(
     } else {
         domain_controller.to_owned()
     };
-    let endpoint = ForestEndpoint {
-        address: address.clone(),
-        ..trust.endpoint.clone()
-    };
     let fail = |reason: String| LinkedError::Directory {
         server: address.clone(),
         forest: trust.forest.to_string(),
         reason,
     };
-    let channel = connect(&endpoint, &linked.credential)
-        .await
-        .map_err(|e| fail(e.to_string()))?;
-    let mut client = pb::directory_client::DirectoryClient::new(channel);
+    let mut client = directory(trust, &address, linked).await?;
     let principal = client
         .lookup_principal(pb::LookupPrincipalRequest {
             name: group.to_owned(),

@@ -433,13 +433,36 @@ async fn decisions_are_explained_and_reverse_queries_name_foreign_groups() {
     )
     .await;
     let users = values(&who, "EffectiveUserName");
-    assert!(
-        users
-            .iter()
-            .any(|u| u.starts_with("fabrikam\\Exchange Admins (foreign group S-1-5-21-")),
-        "{users:?}"
-    );
+    // R-LRG-8: the foreign members, read with the linked credential, nesting
+    // expanded (alice is in Exchange Admins through Tier 2 Admins).
+    for member in ["alice", "bob"] {
+        let expected = format!("fabrikam\\{member} (foreign, via fabrikam\\Exchange Admins)");
+        assert!(users.contains(&expected), "{users:?}");
+    }
     assert!(users.iter().any(|u| u == "Administrator"), "{users:?}");
+    assert!(!users.iter().any(|u| u.contains("carol")), "{users:?}");
+
+    // The Administrator may ask about a foreign user: its groups are read with
+    // the linked credential, SID-filtered.
+    let for_bob = ok(
+        &mut admin,
+        "Test-CmdletPermission Set-Mailbox -Parameters Office -Identity dana -User fabrikam\\bob",
+    )
+    .await;
+    assert_eq!(property(&for_bob, "Decision").as_deref(), Some("Allowed"));
+    let for_carol = ok(
+        &mut admin,
+        "Test-CmdletPermission Set-Mailbox -Parameters Office -Identity dana -User tailspin\\carol",
+    )
+    .await;
+    assert_eq!(property(&for_carol, "Decision").as_deref(), Some("Denied"));
+    // Asking about someone else reads the configuration: carol may not.
+    let (denied, _) = refused(
+        &mut carol,
+        "Test-CmdletPermission Set-Mailbox -Identity dana -User fabrikam\\bob",
+    )
+    .await;
+    assert!(denied);
 
     let mine = ok(&mut carol, "Get-EffectivePermission").await;
     let cmdlets = values(&mine, "Cmdlet");
