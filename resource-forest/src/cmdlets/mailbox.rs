@@ -23,6 +23,7 @@ fn types_of(cmdlet: &str) -> &'static [RecipientType] {
         "Get-MailContact" | "Remove-MailContact" | "New-MailContact" => &[MailContact],
         "Get-User" | "Set-User" => &[UserMailbox, MailUser, User],
         "Enable-Mailbox" => &[User],
+        "Disable-Mailbox" => &[UserMailbox],
         _ => &[
             UserMailbox,
             MailUser,
@@ -191,6 +192,21 @@ pub fn enable_mailbox(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletE
     let records = vec![enabled.properties()];
     next.recipients
         .insert(enabled.name.to_ascii_lowercase(), enabled);
+    Ok(changed(next, &current.name, records))
+}
+
+/// `Disable-Mailbox`: removes the mailbox and keeps the user account (a
+/// `User` again, which `Enable-Mailbox` can mail-enable).
+pub fn disable_mailbox(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError> {
+    let identity = args.required("Identity", ctx.cmdlet)?;
+    let current = find(ctx, identity)?;
+    ctx.authorize(target(current), Access::Write)?;
+    let mut user = current.clone();
+    user.recipient_type = RecipientType::User;
+    user.primary_smtp_address = String::new();
+    let mut next = ctx.org.clone();
+    let records = vec![user.properties()];
+    next.recipients.insert(user.name.to_ascii_lowercase(), user);
     Ok(changed(next, &current.name, records))
 }
 

@@ -197,6 +197,7 @@ pub async fn run(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError>
     match ctx.cmdlet {
         "New-Mailbox" | "New-MailUser" | "New-MailContact" => mailbox::new_recipient(ctx, args),
         "Enable-Mailbox" => mailbox::enable_mailbox(ctx, args),
+        "Disable-Mailbox" => mailbox::disable_mailbox(ctx, args),
         "Get-Mailbox" | "Get-Recipient" | "Get-User" | "Get-MailUser" | "Get-MailContact" => {
             mailbox::get_recipients(ctx, args)
         }

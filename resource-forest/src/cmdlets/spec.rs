@@ -207,6 +207,7 @@ pub const CMDLETS: &[CmdletSpec] = &[
             p("PrimarySmtpAddress", Text),
         ],
     ),
+    cmdlet("Disable-Mailbox", ID, true, IDENTITY),
     cmdlet("Get-Mailbox", ID, false, GET_RECIPIENT),
     cmdlet("Get-Recipient", ID, false, GET_RECIPIENT),
     cmdlet("Get-User", ID, false, GET_RECIPIENT),

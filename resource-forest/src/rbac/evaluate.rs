@@ -236,6 +236,27 @@ pub struct Authorizer {
 /// A candidate assignment for one request.
 type Candidate = (u32, ViaIx);
 
+/// The exclusive scopes protecting a write's target, computed at most once per
+/// request and only if some candidate's own scope matches (R-SCOPE-3).
+struct Protected<'t> {
+    target: Target<'t>,
+    scopes: std::cell::OnceCell<Vec<u32>>,
+}
+
+impl<'t> Protected<'t> {
+    fn new(target: Target<'t>) -> Self {
+        Self {
+            target,
+            scopes: std::cell::OnceCell::new(),
+        }
+    }
+
+    fn list(&self, authorizer: &Authorizer) -> &[u32] {
+        self.scopes
+            .get_or_init(|| authorizer.protecting(self.target))
+    }
+}
+
 impl Authorizer {
     /// Compiles `config`. Circular role-group nesting is allowed and terminates.
     pub fn new(config: &RbacConfig) -> Self {
@@ -397,11 +418,15 @@ impl Authorizer {
                     Assignee::User(sid) | Assignee::SecurityGroup(sid) => {
                         slot.principals.entry(*sid).or_default().push(index)
                     }
-                    Assignee::Policy(p) => slot
-                        .policies
-                        .entry(p.to_ascii_lowercase())
-                        .or_default()
-                        .push(index),
+                    Assignee::Policy(p) => {
+                        // Under the name as stored and folded, so that the
+                        // common exact look-up allocates nothing.
+                        slot.policies.entry(p.clone()).or_default().push(index);
+                        let folded = p.to_ascii_lowercase();
+                        if folded != *p {
+                            slot.policies.entry(folded).or_default().push(index);
+                        }
+                    }
                 }
             }
         }
@@ -527,7 +552,11 @@ impl Authorizer {
         }
         if !index.policies.is_empty() {
             for (i, p) in subject.policies.iter().enumerate() {
-                if let Some(list) = index.policies.get(&p.to_ascii_lowercase()) {
+                let list = index
+                    .policies
+                    .get(p)
+                    .or_else(|| index.policies.get(&p.to_ascii_lowercase()));
+                if let Some(list) = list {
                     out.extend(
                         list.iter()
                             .map(|a| (*a, ViaIx::Policy { policy: i as u32 })),
@@ -590,17 +619,21 @@ impl Authorizer {
     }
 
     /// Whether assignment `a` covers the request's target (R-SCOPE-4, R-SCOPE-5,
-    /// R-SCOPE-3). `protected` are the exclusive scopes matching the target.
+    /// R-SCOPE-3). The assignment's own scope is tested first; the exclusive
+    /// scopes protecting the target are computed only when it matters. An
+    /// exclusive assignment whose scope matches the target may write it (that
+    /// scope protects it); a regular one only if no exclusive scope does.
     fn in_scope(
         &self,
         a: &CompiledAssignment,
         subject: &Subject<'_>,
         request: &Request<'_>,
-        protected: &[u32],
+        protected: &Protected<'_>,
     ) -> bool {
         let implicit = &self.roles[a.role as usize].scopes;
         let config_read = implicit.config_read == ConfigScope::OrganizationConfig;
         let config_write = implicit.config_write == ConfigScope::OrganizationConfig;
+        let unprotected = || protected.list(self).is_empty();
         match (request.target, request.access) {
             (Target::None, _) => true,
             (Target::Config | Target::Server(_) | Target::Database(_), Access::Read) => config_read,
@@ -615,13 +648,12 @@ impl Authorizer {
                 };
                 config_write
                     && match a.config {
-                        ConfigWrite::Implicit => protected.is_empty(),
+                        ConfigWrite::Implicit => unprotected(),
                         ConfigWrite::Custom(s) => {
-                            protected.is_empty() && self.scopes[s as usize].matches_config(kind, o)
+                            self.scopes[s as usize].matches_config(kind, o) && unprotected()
                         }
                         ConfigWrite::Exclusive(s) => {
-                            protected.contains(&s)
-                                && self.scopes[s as usize].matches_config(kind, o)
+                            self.scopes[s as usize].matches_config(kind, o)
                         }
                         ConfigWrite::Missing => false,
                     }
@@ -635,24 +667,20 @@ impl Authorizer {
                 let read = || Self::recipient_implicit(implicit.recipient_read, subject, r);
                 match &a.recipient {
                     RecipientWrite::Implicit => {
-                        protected.is_empty()
-                            && Self::recipient_implicit(implicit.recipient_write, subject, r)
+                        Self::recipient_implicit(implicit.recipient_write, subject, r)
+                            && unprotected()
                     }
                     RecipientWrite::Relative(s) => {
-                        protected.is_empty() && Self::recipient_implicit(*s, subject, r) && read()
+                        Self::recipient_implicit(*s, subject, r) && read() && unprotected()
                     }
                     RecipientWrite::Ou(ou) => {
-                        protected.is_empty() && r.organizational_unit().is_within(ou) && read()
+                        r.organizational_unit().is_within(ou) && read() && unprotected()
                     }
                     RecipientWrite::Custom(s) => {
-                        protected.is_empty()
-                            && self.scopes[*s as usize].matches_recipient(r)
-                            && read()
+                        self.scopes[*s as usize].matches_recipient(r) && read() && unprotected()
                     }
                     RecipientWrite::Exclusive(s) => {
-                        protected.contains(s)
-                            && self.scopes[*s as usize].matches_recipient(r)
-                            && read()
+                        self.scopes[*s as usize].matches_recipient(r) && read()
                     }
                     RecipientWrite::Missing => false,
                 }
@@ -669,7 +697,7 @@ impl Authorizer {
             target,
             access: Access::Write,
         };
-        let protected = self.protecting(target);
+        let protected = Protected::new(target);
         self.assignments
             .iter()
             .filter(|a| a.name.eq_ignore_ascii_case(name))
@@ -748,7 +776,7 @@ impl Authorizer {
             (1u128 << params.len()) - 1
         };
         let mut covered: u128 = 0;
-        let mut protected: Option<Vec<u32>> = None;
+        let protected = Protected::new(request.target);
         let mut used = Vec::new();
         for (a, via) in candidates {
             let granted = match self.roles[self.assignments[a as usize].role as usize]
@@ -765,14 +793,7 @@ impl Authorizer {
             if !all && !used.is_empty() && granted & !covered == 0 {
                 continue;
             }
-            let protected = protected.get_or_insert_with(|| {
-                if request.access == Access::Write {
-                    self.protecting(request.target)
-                } else {
-                    Vec::new()
-                }
-            });
-            if !self.in_scope(&self.assignments[a as usize], subject, request, protected) {
+            if !self.in_scope(&self.assignments[a as usize], subject, request, &protected) {
                 continue;
             }
             covered |= granted;
@@ -847,11 +868,7 @@ impl Authorizer {
                 roles,
             });
         }
-        let protected = if request.access == Access::Write {
-            self.protecting(request.target)
-        } else {
-            Vec::new()
-        };
+        let protected = Protected::new(request.target);
         let in_scope: Vec<Candidate> = candidates
             .iter()
             .copied()
@@ -867,10 +884,15 @@ impl Authorizer {
                 .iter()
                 .map(|(a, _)| self.scope_text(*a, request.access))
                 .collect(),
-            exclusive: protected
-                .iter()
-                .map(|s| self.scopes[*s as usize].name.clone())
-                .collect(),
+            exclusive: if request.access == Access::Write {
+                protected
+                    .list(self)
+                    .iter()
+                    .map(|s| self.scopes[*s as usize].name.clone())
+                    .collect()
+            } else {
+                Vec::new()
+            },
         })
     }
 
@@ -1253,5 +1275,72 @@ mod tests {
             ..request(Target::Recipient(&legal), &params)
         };
         assert!(authorizer.check(&subject, &read));
+    }
+
+    struct Server(&'static str, &'static str);
+
+    impl crate::rbac::opath::Properties for Server {
+        fn property(&self, name: &str) -> Option<&str> {
+            match name {
+                "Name" => Some(self.0),
+                "ServerSite" => Some(self.1),
+                _ => None,
+            }
+        }
+    }
+
+    impl ConfigObject for Server {
+        fn name(&self) -> &str {
+            self.0
+        }
+    }
+
+    #[test]
+    fn server_scopes_limit_configuration_writes() {
+        // R-SCOPE-1: a server list and a server filter on assignments of a role
+        // whose implicit config write scope is the whole organization.
+        let mut c = config();
+        let admin = DOMAIN.with_rid(3100);
+        c.role_groups.insert(
+            "server admins".into(),
+            group("Server Admins", 2100, &[admin]),
+        );
+        c.scopes.insert(
+            "seattle servers".into(),
+            ManagementScope {
+                name: "Seattle Servers".into(),
+                rule: ScopeRule::ServerFilter("ServerSite -eq 'Seattle'".into()),
+                exclusive: false,
+            },
+        );
+        let mut assignment = RoleAssignment::new(
+            "Mail Recipients_Server Admins".into(),
+            "Mail Recipients".into(),
+            Assignee::RoleGroup("Server Admins".into()),
+            Delegation::Regular,
+        );
+        assignment.config_write_scope = ConfigWriteScope::Custom("Seattle Servers".into());
+        c.insert_assignment(assignment);
+        let authorizer = Authorizer::new(&c);
+        let sids = [admin];
+        let subject = Subject {
+            user: admin,
+            sids: &sids,
+            policies: &[],
+        };
+        let params = ["Identity".to_owned()];
+        let sea = Server("EX01", "Seattle");
+        let pdx = Server("EX02", "Portland");
+        let write = |target| Request {
+            cmdlet: "Set-Mailbox",
+            parameters: &params,
+            target,
+            access: Access::Write,
+        };
+        assert!(authorizer.check(&subject, &write(Target::Server(&sea))));
+        assert!(!authorizer.check(&subject, &write(Target::Server(&pdx))));
+        // A server scope doesn't cover databases or other configuration.
+        assert!(!authorizer.check(&subject, &write(Target::Database(&sea))));
+        assert!(!authorizer.check(&subject, &write(Target::Config)));
     }
 }

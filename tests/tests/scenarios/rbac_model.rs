@@ -479,3 +479,32 @@ async fn decisions_are_explained_and_reverse_queries_name_foreign_groups() {
     .await;
     assert!(why.contains("column 12"), "{why}");
 }
+
+#[tokio::test]
+async fn disabled_mailbox_keeps_its_user_and_can_be_enabled_again() {
+    let f = federation().await;
+    let mut bob = f.session("fabrikam\\bob").await.unwrap();
+    ok(
+        &mut bob,
+        "New-Mailbox -Name Erin -OrganizationalUnit contoso.com/Sales",
+    )
+    .await;
+    let user = ok(&mut bob, "Disable-Mailbox Erin").await;
+    assert_eq!(property(&user, "RecipientType").as_deref(), Some("User"));
+    let (_, why) = refused(&mut bob, "Get-Mailbox Erin").await;
+    assert!(why.contains("couldn't be found"), "{why}");
+    let users = ok(&mut bob, "Get-User Erin").await;
+    assert_eq!(property(&users, "RecipientType").as_deref(), Some("User"));
+    let enabled = ok(&mut bob, "Enable-Mailbox Erin").await;
+    assert_eq!(
+        property(&enabled, "PrimarySmtpAddress").as_deref(),
+        Some("Erin@contoso.com")
+    );
+    let (_, why) = refused(&mut bob, "Enable-Mailbox Erin").await;
+    assert!(why.contains("already mail-enabled"), "{why}");
+    // tailspin's view-only admins can read but not disable.
+    let mut carol = f.session("tailspin\\carol").await.unwrap();
+    ok(&mut carol, "Get-Mailbox Erin").await;
+    let (denied, _) = refused(&mut carol, "Disable-Mailbox Erin").await;
+    assert!(denied);
+}
