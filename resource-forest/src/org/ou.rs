@@ -16,6 +16,9 @@ pub struct OuError(pub String);
 #[derive(Debug, Clone, Eq)]
 pub struct OrganizationalUnit {
     segments: Vec<String>,
+    /// The segments lower-cased, each followed by `/`: subtree containment is
+    /// then one prefix comparison (segments never contain `/`).
+    folded: String,
 }
 
 impl PartialEq for OrganizationalUnit {
@@ -27,19 +30,23 @@ impl PartialEq for OrganizationalUnit {
 impl OrganizationalUnit {
     /// Whether `self` is `ancestor` or lies in its subtree (R-SCOPE-6).
     pub fn is_within(&self, ancestor: &OrganizationalUnit) -> bool {
-        ancestor.segments.len() <= self.segments.len()
-            && ancestor
-                .segments
-                .iter()
-                .zip(&self.segments)
-                .all(|(a, b)| a.eq_ignore_ascii_case(b))
+        self.folded.starts_with(&ancestor.folded)
+    }
+
+    fn from_segments(segments: Vec<String>) -> Self {
+        let mut folded = String::new();
+        for s in &segments {
+            folded.push_str(&s.to_ascii_lowercase());
+            folded.push('/');
+        }
+        Self { segments, folded }
     }
 
     /// The child OU `name`.
     pub fn child(&self, name: &str) -> Self {
         let mut segments = self.segments.clone();
         segments.push(name.to_owned());
-        Self { segments }
+        Self::from_segments(segments)
     }
 
     /// The domain's DNS name (the first segment).
@@ -92,7 +99,7 @@ impl FromStr for OrganizationalUnit {
         if !domain_ok || !segments.iter().skip(1).all(|seg| valid_segment(seg)) {
             return Err(bad());
         }
-        Ok(Self { segments })
+        Ok(Self::from_segments(segments))
     }
 }
 

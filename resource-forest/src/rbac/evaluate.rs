@@ -174,7 +174,6 @@ struct CompiledRole {
 #[derive(Debug, Default)]
 struct CmdletIndex {
     groups: FxHashMap<u32, Vec<u32>>,
-    principals: FxHashMap<Sid, Vec<u32>>,
     policies: FxHashMap<String, Vec<u32>>,
 }
 
@@ -215,7 +214,11 @@ pub struct Authorizer {
     role_index: FxHashMap<String, u32>,
     assignments: Vec<CompiledAssignment>,
     scopes: Vec<CompiledScope>,
+    /// Exclusive recipient scopes that aren't simple equalities.
     exclusive_recipient: Vec<u32>,
+    /// Exclusive recipient scopes of the form `P -eq 'v'`, by property and
+    /// lower-cased value: one property read per property, not per scope.
+    exclusive_by_value: Vec<(&'static str, FxHashMap<String, Vec<u32>>)>,
     exclusive_config: Vec<u32>,
     group_names: Vec<String>,
     group_sids: Vec<Sid>,
@@ -223,14 +226,24 @@ pub struct Authorizer {
     group_index: FxHashMap<String, u32>,
     /// Direct membership: member SID → role groups (linked: the foreign SID).
     direct: FxHashMap<Sid, Vec<u32>>,
-    /// Leaf SID → every role group it is in, closed over nesting.
-    sid_groups: FxHashMap<Sid, Box<[u32]>>,
+    /// Leaf SID → every role group it is in (closed over nesting) and the
+    /// regular assignments made to it directly: one look-up per caller SID.
+    sid_groups: FxHashMap<Sid, SidEntry>,
     /// Regular, enabled assignments by cmdlet id.
     by_cmdlet: Vec<CmdletIndex>,
     /// Enabled delegating assignments: (role, assignee).
     delegating: Vec<(u32, Assignee, String)>,
     /// Regular, enabled assignments: (assignment, assignee).
     regular: Vec<(u32, Assignee)>,
+}
+
+/// What one SID reaches.
+#[derive(Debug, Default)]
+struct SidEntry {
+    /// Role groups, sorted, nesting closed.
+    groups: Box<[u32]>,
+    /// Regular, enabled assignments to the SID itself (`-User`, `-SecurityGroup`).
+    direct: Vec<u32>,
 }
 
 /// A candidate assignment for one request.
@@ -301,7 +314,27 @@ impl Authorizer {
                 })
                 .collect()
         };
-        let exclusive_recipient = exclusive_of(&[ScopeRestrictionType::RecipientScope]);
+        let mut exclusive_recipient = Vec::new();
+        let mut exclusive_by_value: Vec<(&'static str, FxHashMap<String, Vec<u32>>)> = Vec::new();
+        for i in exclusive_of(&[ScopeRestrictionType::RecipientScope]) {
+            match scopes[i as usize].as_equality() {
+                Some((property, value)) => {
+                    let at = match exclusive_by_value.iter().position(|(p, _)| *p == property) {
+                        Some(at) => at,
+                        None => {
+                            exclusive_by_value.push((property, FxHashMap::default()));
+                            exclusive_by_value.len() - 1
+                        }
+                    };
+                    exclusive_by_value[at]
+                        .1
+                        .entry(value.to_lowercase())
+                        .or_default()
+                        .push(i);
+                }
+                None => exclusive_recipient.push(i),
+            }
+        }
         let exclusive_config = exclusive_of(&[
             ScopeRestrictionType::ServerScope,
             ScopeRestrictionType::DatabaseScope,
@@ -347,7 +380,7 @@ impl Authorizer {
             closure.sort_unstable();
             closure_of_group[g] = Some(closure.into_boxed_slice());
         }
-        let sid_groups: FxHashMap<Sid, Box<[u32]>> = direct
+        let mut sid_groups: FxHashMap<Sid, SidEntry> = direct
             .iter()
             .filter(|(sid, _)| !group_by_sid.contains(sid))
             .map(|(sid, start)| {
@@ -357,7 +390,13 @@ impl Authorizer {
                     .collect();
                 all.sort_unstable();
                 all.dedup();
-                (*sid, all.into_boxed_slice())
+                (
+                    *sid,
+                    SidEntry {
+                        groups: all.into_boxed_slice(),
+                        direct: Vec::new(),
+                    },
+                )
             })
             .collect();
 
@@ -407,6 +446,9 @@ impl Authorizer {
                 config: config_scope,
             });
             regular.push((index, a.assignee.clone()));
+            if let Assignee::User(sid) | Assignee::SecurityGroup(sid) = &a.assignee {
+                sid_groups.entry(*sid).or_default().direct.push(index);
+            }
             for cmdlet in roles[role as usize].entries.keys() {
                 let slot = &mut by_cmdlet[*cmdlet as usize];
                 match &a.assignee {
@@ -415,9 +457,7 @@ impl Authorizer {
                             slot.groups.entry(*g).or_default().push(index);
                         }
                     }
-                    Assignee::User(sid) | Assignee::SecurityGroup(sid) => {
-                        slot.principals.entry(*sid).or_default().push(index)
-                    }
+                    Assignee::User(_) | Assignee::SecurityGroup(_) => {}
                     Assignee::Policy(p) => {
                         // Under the name as stored and folded, so that the
                         // common exact look-up allocates nothing.
@@ -438,6 +478,7 @@ impl Authorizer {
             assignments,
             scopes,
             exclusive_recipient,
+            exclusive_by_value,
             exclusive_config,
             group_names: groups.iter().map(|g| g.name.clone()).collect(),
             group_sids: groups.iter().map(|g| g.sid).collect(),
@@ -462,7 +503,12 @@ impl Authorizer {
         let mut out: Vec<(String, Sid)> = Vec::new();
         let mut seen: FxHashSet<u32> = FxHashSet::default();
         for sid in subject.sids {
-            for g in self.sid_groups.get(sid).into_iter().flatten() {
+            for g in self
+                .sid_groups
+                .get(sid)
+                .into_iter()
+                .flat_map(|e| e.groups.iter())
+            {
                 if seen.insert(*g) {
                     out.push((self.group_names[*g as usize].clone(), *sid));
                 }
@@ -480,7 +526,7 @@ impl Authorizer {
         subject.sids.iter().any(|sid| {
             self.sid_groups
                 .get(sid)
-                .is_some_and(|gs| gs.binary_search(g).is_ok())
+                .is_some_and(|e| e.groups.binary_search(g).is_ok())
         })
     }
 
@@ -525,29 +571,32 @@ impl Authorizer {
         let Some(index) = self.by_cmdlet.get(cmdlet as usize) else {
             return;
         };
+        // Role groups first, each once (the first SID that reaches it): an
+        // assignment has one assignee, so assignments are then unique too.
+        let mut groups: Vec<(u32, u32)> = Vec::new();
+        let mut direct = false;
         for (i, sid) in subject.sids.iter().enumerate() {
+            let Some(entry) = self.sid_groups.get(sid) else {
+                continue;
+            };
             if !index.groups.is_empty() {
-                if let Some(groups) = self.sid_groups.get(sid) {
-                    for g in groups.iter() {
-                        if let Some(list) = index.groups.get(g) {
-                            out.extend(list.iter().map(|a| {
-                                (
-                                    *a,
-                                    ViaIx::Group {
-                                        group: *g,
-                                        sid: i as u32,
-                                    },
-                                )
-                            }));
-                        }
-                    }
+                groups.extend(entry.groups.iter().map(|g| (*g, i as u32)));
+            }
+            for a in &entry.direct {
+                let role = &self.roles[self.assignments[*a as usize].role as usize];
+                if role.entries.contains_key(&cmdlet) {
+                    direct = true;
+                    out.push((*a, ViaIx::Principal { sid: i as u32 }));
                 }
             }
-            if let Some(list) = index.principals.get(sid) {
-                out.extend(
-                    list.iter()
-                        .map(|a| (*a, ViaIx::Principal { sid: i as u32 })),
-                );
+        }
+        if groups.len() > 1 {
+            groups.sort_by_key(|(g, _)| *g);
+            groups.dedup_by_key(|(g, _)| *g);
+        }
+        for (g, sid) in groups {
+            if let Some(list) = index.groups.get(&g) {
+                out.extend(list.iter().map(|a| (*a, ViaIx::Group { group: g, sid })));
             }
         }
         if !index.policies.is_empty() {
@@ -564,8 +613,8 @@ impl Authorizer {
                 }
             }
         }
-        // One entry per assignment, the first way it was reached (stable sort).
-        if out.len() > 1 {
+        // A principal listed twice in the subject, or a policy named twice.
+        if out.len() > 1 && (subject.policies.len() > 1 || direct) {
             out.sort_by_key(|(a, _)| *a);
             out.dedup_by_key(|(a, _)| *a);
         }
@@ -592,12 +641,22 @@ impl Authorizer {
     /// Exclusive scopes that match the target of a write (R-SCOPE-3).
     fn protecting(&self, target: Target<'_>) -> Vec<u32> {
         match target {
-            Target::Recipient(r) => self
-                .exclusive_recipient
-                .iter()
-                .copied()
-                .filter(|s| self.scopes[*s as usize].matches_recipient(r))
-                .collect(),
+            Target::Recipient(r) => {
+                let mut out: Vec<u32> = self
+                    .exclusive_recipient
+                    .iter()
+                    .copied()
+                    .filter(|s| self.scopes[*s as usize].matches_recipient(r))
+                    .collect();
+                for (property, by_value) in &self.exclusive_by_value {
+                    if let Some(value) = r.property(property).filter(|v| !v.is_empty()) {
+                        if let Some(scopes) = by_value.get(&value.to_lowercase()) {
+                            out.extend(scopes);
+                        }
+                    }
+                }
+                out
+            }
             Target::Server(o) => self
                 .exclusive_config
                 .iter()

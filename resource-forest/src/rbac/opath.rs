@@ -360,6 +360,20 @@ impl Filter {
         Ok(Filter { root })
     }
 
+    /// For a filter that is one `Property -eq 'value'` comparison with a
+    /// non-empty text value: the property and the value. Evaluators use it to
+    /// index such filters by value.
+    pub fn as_equality(&self) -> Option<(&'static str, &str)> {
+        match &self.root {
+            Node::Compare {
+                property,
+                operator: Operator::Eq,
+                value: Value::Text(text),
+            } if !text.is_empty() => Some((property, text)),
+            _ => None,
+        }
+    }
+
     /// Returns whether `subject` satisfies the filter.
     pub fn matches(&self, subject: &dyn Properties) -> bool {
         self.root.matches(subject)

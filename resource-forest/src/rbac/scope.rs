@@ -220,6 +220,15 @@ impl CompiledScope {
         }
     }
 
+    /// For a recipient scope that is exactly one `Property -eq 'value'`
+    /// filter (no root): the property and the value.
+    pub fn as_equality(&self) -> Option<(&'static str, &str)> {
+        match (&self.kind, &self.root, &self.filter) {
+            (ScopeRestrictionType::RecipientScope, None, Some(f)) => f.as_equality(),
+            _ => None,
+        }
+    }
+
     /// A short description, for explanations.
     pub fn describe(&self) -> String {
         let mut parts = Vec::new();
