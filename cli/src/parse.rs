@@ -96,6 +96,10 @@ fn lex(line: &str) -> Result<Vec<(usize, Token)>, ParseError> {
             let (text, next) = quoted(&chars, i)?;
             out.push((column, Token::Word { text, quoted: true }));
             i = next;
+        } else if c == '{' {
+            let (text, next) = script_block(&chars, i)?;
+            out.push((column, Token::Word { text, quoted: true }));
+            i = next;
         } else if c == '-'
             && chars.get(i + 1).is_some_and(|n| n.is_ascii_alphabetic())
             && !out.is_empty()
@@ -145,6 +149,36 @@ fn lex(line: &str) -> Result<Vec<(usize, Token)>, ParseError> {
         }
     }
     Ok(out)
+}
+
+/// A script block `{ … }` starting at `start`, as admins write OPATH filters
+/// (`-RecipientRestrictionFilter {City -eq "Seattle"}`): its inner text,
+/// verbatim. Quotes inside are respected; braces nest.
+fn script_block(chars: &[char], start: usize) -> Result<(String, usize), ParseError> {
+    let mut depth = 0usize;
+    let mut j = start;
+    let mut quote: Option<char> = None;
+    while let Some(&c) = chars.get(j) {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '{') => depth += 1,
+            (None, '}') => {
+                depth -= 1;
+                if depth == 0 {
+                    let text: String = chars[start + 1..j].iter().collect();
+                    return Ok((text.trim().to_owned(), j + 1));
+                }
+            }
+            _ => {}
+        }
+        j += 1;
+    }
+    Err(err(
+        start + 1,
+        "the script block starting here has no closing }",
+    ))
 }
 
 fn bare(chars: &[char], start: usize) -> (String, usize) {
@@ -313,6 +347,24 @@ mod tests {
 
     fn t(s: &str) -> Value {
         Value::Text(s.into())
+    }
+
+    #[test]
+    fn script_blocks_are_one_value() {
+        let line = r#"New-ManagementScope -Name "Seattle Users" -RecipientRestrictionFilter {City -eq "Seattle" -and (Department -like 'S{x}*')} -Exclusive"#;
+        let parsed = parse(line).unwrap();
+        assert_eq!(
+            parsed.parameters[1],
+            (
+                "RecipientRestrictionFilter".into(),
+                t(r#"City -eq "Seattle" -and (Department -like 'S{x}*')"#)
+            )
+        );
+        assert_eq!(parsed.parameters[2], ("Exclusive".into(), Value::Switch));
+        let error = parse("New-ManagementScope -Name x -RecipientRestrictionFilter {City -eq 'a'")
+            .unwrap_err();
+        assert_eq!(error.column, 57);
+        assert!(error.message.contains("no closing }"), "{}", error.message);
     }
 
     #[test]

@@ -306,7 +306,7 @@ fn assignment_record(ctx: &Context<'_>, a: &RoleAssignment) -> Vec<(String, Stri
         ("RecipientOrganizationalUnitScope", ou),
         ("ConfigWriteScope", config),
         ("CustomConfigWriteScope", custom_config),
-        ("Enabled", a.enabled.to_string()),
+        ("Enabled", super::ps_bool(a.enabled)),
     ])
 }
 

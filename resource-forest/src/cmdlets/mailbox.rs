@@ -283,7 +283,10 @@ pub fn set_recipient(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletEr
     ctx.authorize(target(current), Access::Write)?;
     let mut next_recipient = current.clone();
     for (name, value) in args.iter() {
-        let text = value.display();
+        let text = match value {
+            super::Value::Bool(b) => super::ps_bool(*b),
+            other => other.display(),
+        };
         match name {
             "Identity" => {}
             n if crate::rbac::evaluate::is_common_parameter(n) => {}

@@ -243,6 +243,11 @@ pub async fn run(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError>
     }
 }
 
+/// A boolean as PowerShell prints it: `True` or `False`.
+pub fn ps_bool(b: bool) -> String {
+    if b { "True" } else { "False" }.to_owned()
+}
+
 /// The error for a missing object.
 pub fn not_found(identity: &str) -> CmdletError {
     CmdletError::Org(OrgError::NotFound(identity.to_owned()))

@@ -19,7 +19,7 @@ fn policy_record(
         .collect();
     record([
         ("Name", p.name.clone()),
-        ("IsDefault", p.is_default.to_string()),
+        ("IsDefault", super::ps_bool(p.is_default)),
         ("AssignedRoles", roles.join(", ")),
         ("Description", p.description.clone()),
     ])

@@ -28,9 +28,9 @@ fn role_record(r: &ManagementRole) -> Vec<(String, String)> {
                 r.role_type.clone()
             },
         ),
-        ("IsRootRole", r.parent.is_none().to_string()),
+        ("IsRootRole", super::ps_bool(r.parent.is_none())),
         ("Parent", r.parent.clone().unwrap_or_default()),
-        ("IsEndUserRole", r.is_end_user().to_string()),
+        ("IsEndUserRole", super::ps_bool(r.is_end_user())),
         (
             "ImplicitRecipientReadScope",
             r.scopes.recipient_read.to_string(),

@@ -79,7 +79,7 @@ fn scope_record(ctx: &Context<'_>, s: &ManagementScope) -> Vec<(String, String)>
     record([
         ("Name", s.name.clone()),
         ("ScopeRestrictionType", s.restriction_type().to_string()),
-        ("Exclusive", s.exclusive.to_string()),
+        ("Exclusive", super::ps_bool(s.exclusive)),
         ("RecipientRoot", root),
         ("Filter", filter),
         ("Assignments", used.to_string()),

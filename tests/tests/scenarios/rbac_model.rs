@@ -60,7 +60,7 @@ async fn seattle_recipient_management_example_behaves_as_the_seed_says() {
     ok(&mut admin, "Set-User PdxUser -City Portland").await;
     ok(
         &mut admin,
-        "New-ManagementScope -Name \"Seattle Users\" -RecipientRestrictionFilter \"City -eq 'Seattle'\"",
+        "New-ManagementScope -Name \"Seattle Users\" -RecipientRestrictionFilter {City -eq \"Seattle\"}",
     )
     .await;
     let created = ok(
