@@ -50,6 +50,24 @@ enum Command {
         #[arg(long, value_enum, default_value = "text")]
         output: Format,
     },
+    /// Exchange setup against a lab's running resource forest, as its
+    /// Administrator: `--prepare-ad [--active-directory-split-permissions
+    /// true|false]` switches the permission model and prints what changed.
+    Setup {
+        /// The lab directory.
+        #[arg(long, default_value = "crossforest-lab")]
+        lab: PathBuf,
+        /// Prepare the organization (`/PrepareAD`).
+        #[arg(long, required = true)]
+        prepare_ad: bool,
+        /// `/ActiveDirectorySplitPermissions`: true or false; omitted keeps the model.
+        #[arg(long)]
+        active_directory_split_permissions: Option<bool>,
+        /// Who runs setup: a member of Organization Management (default: the
+        /// resource forest's Administrator).
+        #[arg(long = "as")]
+        identity: Option<String>,
+    },
     /// Run or administer an account forest node.
     #[command(subcommand)]
     AccountForest(account_forest::cli::Command),
@@ -90,12 +108,33 @@ async fn up(dir: PathBuf) -> anyhow::Result<()> {
     running.wait().await
 }
 
+async fn setup(lab: PathBuf, identity: Option<String>, split: Option<bool>) -> anyhow::Result<u8> {
+    let lab = crossforest_cli::lab::Lab::open(&lab)?;
+    let identity =
+        identity.unwrap_or_else(|| format!("{}\\Administrator", lab.file().resource.netbios()));
+    let mut session = lab.session(&identity).await?;
+    match session.prepare_ad(split).await {
+        Ok(response) => {
+            for change in response.changes {
+                println!("{change}");
+            }
+            println!("organization revision {}", response.revision);
+            Ok(0)
+        }
+        Err(e) if e.is_denied() => {
+            eprintln!("DENIED: {e}");
+            Ok(crossforest_cli::shell::EXIT_DENIED)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     let quiet = matches!(
         cli.command,
-        Command::Demo { .. } | Command::Shell { .. } | Command::Up { .. }
+        Command::Demo { .. } | Command::Shell { .. } | Command::Up { .. } | Command::Setup { .. }
     );
     crossforest_shared::telemetry::init(if quiet { "warn" } else { "info" });
     let result = match cli.command {
@@ -115,6 +154,12 @@ async fn main() -> ExitCode {
             };
             crossforest_cli::shell::run(lab, &identity, input, output).await
         }
+        Command::Setup {
+            lab,
+            prepare_ad: _,
+            active_directory_split_permissions,
+            identity,
+        } => setup(lab, identity, active_directory_split_permissions).await,
         Command::AccountForest(command) => account_forest::cli::run(command).await.map(|()| 0),
         Command::ResourceForest(command) => resource_forest::cli::run(command).await.map(|()| 0),
     };

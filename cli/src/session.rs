@@ -212,6 +212,17 @@ impl Session {
         Ok(self.authorization.what_can(request).await?.into_inner())
     }
 
+    /// `setup /PrepareAD`: the permission model; returns what changed.
+    pub async fn prepare_ad(
+        &mut self,
+        active_directory_split_permissions: Option<bool>,
+    ) -> Result<pb::PrepareAdResponse, SessionError> {
+        let request = self.request(pb::PrepareAdRequest {
+            active_directory_split_permissions,
+        });
+        Ok(self.client.prepare_ad(request).await?.into_inner())
+    }
+
     /// Who the resource forest thinks the caller is.
     pub async fn who_am_i(&mut self) -> Result<pb::WhoAmIResponse, SessionError> {
         let request = self.request(pb::WhoAmIRequest {});

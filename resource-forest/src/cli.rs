@@ -16,6 +16,21 @@ pub enum Command {
         #[arg(long)]
         config: PathBuf,
     },
+    /// Exchange setup's organization preparation on a stopped node:
+    /// `--prepare-ad [--active-directory-split-permissions true|false]` switches
+    /// the permission model and prints what changed (SPEC §6). For a running
+    /// node use `crossforest setup --lab …` (the `PrepareAd` RPC).
+    Setup {
+        /// The node's configuration file.
+        #[arg(long)]
+        config: PathBuf,
+        /// Prepare the organization (`/PrepareAD`).
+        #[arg(long, required = true)]
+        prepare_ad: bool,
+        /// `/ActiveDirectorySplitPermissions`: true or false; omitted keeps the model.
+        #[arg(long)]
+        active_directory_split_permissions: Option<bool>,
+    },
     /// Check a node's configuration, trusts and organization without serving.
     Check {
         /// The node's configuration file.
@@ -36,6 +51,41 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             tracing::info!(forest = %config.forest, %address, trusts = config.trusts.len(), "resource forest listening");
             crate::server::serve(listener, node, crossforest_shared::serve::shutdown_signal())
                 .await?;
+        }
+        Command::Setup {
+            config,
+            prepare_ad: _,
+            active_directory_split_permissions,
+        } => {
+            let config = NodeConfig::load(&config)?;
+            if let Ok(address) = std::fs::read_to_string(config.data_dir.join("listening")) {
+                if std::net::TcpStream::connect(address.trim()).is_ok() {
+                    anyhow::bail!(
+                        "the node is running on {}: stop it, or run `crossforest setup --lab … --prepare-ad` against it",
+                        address.trim()
+                    );
+                }
+            }
+            let node = ResourceForest::load(config.clone())?;
+            // Setup runs as the organization's installing administrator.
+            let administrator = config
+                .domain_sid
+                .with_rid(crossforest_shared::sid::rid::ADMINISTRATOR);
+            let caller = crate::trust::authenticate::Caller {
+                forest: config.forest.clone(),
+                user: administrator,
+                display_name: format!("{}\\Administrator", config.forest.netbios()),
+                sids: vec![administrator],
+                dropped: Vec::new(),
+                local: true,
+            };
+            let (revision, changes) = node
+                .prepare_ad(&caller, active_directory_split_permissions)
+                .await?;
+            for change in changes {
+                println!("{change}");
+            }
+            println!("organization revision {revision}");
         }
         Command::Check { config } => {
             let config = NodeConfig::load(&config)?;

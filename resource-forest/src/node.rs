@@ -163,14 +163,30 @@ impl ResourceForest {
             })
             .collect();
         let result = self.invoke_inner(caller, cmdlet, parameters).await;
-        let (succeeded, decision, error, target, revision) = match &result {
-            Ok((outcome, invoked)) => (
-                true,
-                "Allowed",
-                String::new(),
-                outcome.target.clone(),
-                Some(invoked.revision),
-            ),
+        let name = spec::find(cmdlet).map_or(cmdlet, |s| s.name);
+        let decision = self.audit_outcome(
+            caller,
+            name,
+            audit_parameters,
+            result
+                .as_ref()
+                .map(|(outcome, invoked)| (outcome.target.clone(), invoked.revision)),
+        );
+        tracing::info!(caller = %caller.display_name, cmdlet, decision, "management request");
+        result.map(|(_, invoked)| invoked)
+    }
+
+    /// Writes the admin audit record of one request (R-AUDIT-1) and returns
+    /// its decision: `Allowed`, `Denied` or `Failed`.
+    fn audit_outcome(
+        &self,
+        caller: &Caller,
+        cmdlet: &str,
+        parameters: std::collections::BTreeMap<String, String>,
+        result: Result<(Option<String>, u64), &CmdletError>,
+    ) -> &'static str {
+        let (succeeded, decision, error, target, revision) = match result {
+            Ok((target, revision)) => (true, "Allowed", String::new(), target, Some(revision)),
             Err(e @ (CmdletError::Denied(_) | CmdletError::Forbidden(_))) => {
                 (false, "Denied", e.to_string(), None, None)
             }
@@ -180,8 +196,8 @@ impl ResourceForest {
             run_date: now_rfc3339(),
             caller: caller.display_name.clone(),
             caller_sid: caller.user.to_string(),
-            cmdlet_name: spec::find(cmdlet).map_or(cmdlet, |s| s.name).to_owned(),
-            cmdlet_parameters: audit_parameters,
+            cmdlet_name: cmdlet.to_owned(),
+            cmdlet_parameters: parameters,
             object_modified: target.unwrap_or_default(),
             succeeded,
             decision: decision.to_owned(),
@@ -192,8 +208,56 @@ impl ResourceForest {
         if let Err(e) = self.audit.append(&record) {
             tracing::error!(error = %e, "writing the admin audit log failed");
         }
-        tracing::info!(caller = %caller.display_name, cmdlet, decision, "management request");
-        result.map(|(_, invoked)| invoked)
+        decision
+    }
+
+    /// `setup /PrepareAD [/ActiveDirectorySplitPermissions:…]` for a running
+    /// organization: members of Organization Management only; the change is
+    /// checked against the lockout rules, committed whole and audited.
+    pub async fn prepare_ad(
+        &self,
+        caller: &Caller,
+        split: Option<bool>,
+    ) -> Result<(u64, Vec<String>), CmdletError> {
+        let guard = self.store.lock().await;
+        let snapshot = self.store.snapshot();
+        let result = (|| {
+            let sids = crate::decisions::caller_sids(&snapshot.org, caller);
+            let policies = Vec::new();
+            let subject = crate::decisions::subject(caller, &sids, &policies);
+            if !snapshot
+                .authorizer
+                .is_member(&subject, crate::rbac::catalogue::ORGANIZATION_MANAGEMENT)
+            {
+                return Err(CmdletError::Forbidden(
+                    "setup /PrepareAD needs a member of Organization Management".into(),
+                ));
+            }
+            let (next, changes) = crate::org::permission_model::prepare_ad(&snapshot.org, split);
+            crate::rbac::lockout::check(&snapshot.org.rbac, &next.rbac)?;
+            let revision = self.store.commit(&guard, next).map_err(|e| {
+                tracing::error!(error = %e, "persisting the organization failed");
+                CmdletError::Refused("the change could not be stored; nothing was changed".into())
+            })?;
+            Ok((revision, changes))
+        })();
+        let parameters = split
+            .map(|b| {
+                std::collections::BTreeMap::from([(
+                    "ActiveDirectorySplitPermissions".to_owned(),
+                    b.to_string(),
+                )])
+            })
+            .unwrap_or_default();
+        self.audit_outcome(
+            caller,
+            "Setup /PrepareAD",
+            parameters,
+            result
+                .as_ref()
+                .map(|(revision, _)| (Some(self.config.forest.to_string()), *revision)),
+        );
+        result
     }
 
     async fn invoke_inner(
@@ -205,6 +269,11 @@ impl ResourceForest {
         let spec =
             spec::find(cmdlet).ok_or_else(|| CmdletError::NotRecognized(cmdlet.to_owned()))?;
         let args = Args::bind(spec, parameters)?;
+        if let Some(why) =
+            crate::org::permission_model::unavailable(&self.store.snapshot().org, spec.name)
+        {
+            return Err(CmdletError::Forbidden(why));
+        }
         let guard = if spec.writes {
             Some(self.store.lock().await)
         } else {

@@ -12,4 +12,5 @@ mod scenarios {
     pub mod organization_management;
     pub mod rbac_model;
     pub mod sid_filtering;
+    pub mod split_permissions;
 }

@@ -27,6 +27,10 @@ fn member_sids(ctx: &Context<'_>, names: &[String]) -> Result<BTreeSet<Sid>, Cmd
         .collect()
 }
 
+fn split_refusal(ctx: &Context<'_>, what: &str) -> Result<(), CmdletError> {
+    crate::org::permission_model::refuse_group_write(ctx.org, what).map_err(CmdletError::Refused)
+}
+
 /// `New-DistributionGroup`: `-Type Distribution` (default) or `Security`.
 /// The creator is its owner unless `-ManagedBy` says otherwise.
 pub fn new_distribution_group(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError> {
@@ -54,6 +58,7 @@ pub fn new_distribution_group(ctx: &Context<'_>, args: &Args) -> Result<Outcome,
     };
     created.members = member_sids(ctx, args.list("Members").unwrap_or_default())?;
     ctx.authorize(target(&created), Access::Write)?;
+    split_refusal(ctx, "creating the group")?;
     let name = created.name.clone();
     let records = vec![group_record(ctx, &created)];
     next.recipients.insert(name.to_ascii_lowercase(), created);
@@ -133,6 +138,7 @@ pub fn remove_distribution_group(ctx: &Context<'_>, args: &Args) -> Result<Outco
     let g = group(ctx, args.required("Identity", ctx.cmdlet)?)?;
     ctx.authorize(target(g), Access::Write)?;
     check_owner(ctx, g, args)?;
+    split_refusal(ctx, "removing the group")?;
     let mut next = ctx.org.clone();
     next.forget(&g.sid, &g.name);
     Ok(changed(next, &g.name, Vec::new()))
@@ -143,6 +149,7 @@ pub fn change_member(ctx: &Context<'_>, args: &Args, add: bool) -> Result<Outcom
     let g = group(ctx, args.required("Identity", ctx.cmdlet)?)?;
     ctx.authorize(target(g), Access::Write)?;
     check_owner(ctx, g, args)?;
+    split_refusal(ctx, "changing the membership")?;
     let member_name = args.required("Member", ctx.cmdlet)?;
     let member = ctx.org.recipient(member_name, &[])?;
     if member.sid == g.sid {

@@ -4,6 +4,7 @@
 
 pub mod organization;
 pub mod ou;
+pub mod permission_model;
 pub mod recipients;
 
 pub use organization::{OrgError, Organization};

@@ -52,6 +52,9 @@ pub struct Organization {
     pub recipients: BTreeMap<String, Recipient>,
     /// Roles, role groups, assignments.
     pub rbac: RbacConfig,
+    /// Active Directory split permissions (SPEC §6): set by setup.
+    #[serde(default)]
+    pub active_directory_split_permissions: bool,
 }
 
 impl Organization {
@@ -85,6 +88,7 @@ impl Organization {
             organizational_units: ous,
             local_accounts: BTreeMap::from([(administrator, "Administrator".to_owned())]),
             recipients: BTreeMap::new(),
+            active_directory_split_permissions: false,
         })
     }
 

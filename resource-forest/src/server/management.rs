@@ -141,6 +141,20 @@ impl pb::management_server::Management for ManagementService {
         }))
     }
 
+    async fn prepare_ad(
+        &self,
+        request: Request<pb::PrepareAdRequest>,
+    ) -> Result<Response<pb::PrepareAdResponse>, Status> {
+        let caller = self.caller(&request)?;
+        let split = request.into_inner().active_directory_split_permissions;
+        let (revision, changes) = self
+            .node
+            .prepare_ad(&caller, split)
+            .await
+            .map_err(|e| status(&e))?;
+        Ok(Response::new(pb::PrepareAdResponse { changes, revision }))
+    }
+
     async fn who_am_i(
         &self,
         request: Request<pb::WhoAmIRequest>,

@@ -1,0 +1,118 @@
+//! The permission models of SPEC §6: shared (the default), RBAC split (a
+//! manual reconfiguration of assignments) and Active Directory split, which
+//! setup switches on and off (`/PrepareAD /ActiveDirectorySplitPermissions`).
+
+use super::Organization;
+use crate::rbac::model::Delegation;
+
+/// Role types that create security principals in the domain partition.
+pub const SECURITY_PRINCIPAL_ROLE_TYPES: [&str; 2] = [
+    "MailRecipientCreation",
+    "SecurityGroupCreationAndMembership",
+];
+
+/// The cmdlets no one may run under Active Directory split permissions
+/// (R-SPLIT-3).
+pub const UNAVAILABLE_UNDER_AD_SPLIT: [&str; 8] = [
+    "New-Mailbox",
+    "Remove-Mailbox",
+    "New-MailContact",
+    "Remove-MailContact",
+    "New-MailUser",
+    "Remove-MailUser",
+    "New-RemoteMailbox",
+    "Remove-RemoteMailbox",
+];
+
+/// Why a cmdlet fails under Active Directory split permissions, if it does
+/// before running: the eight creation and removal cmdlets.
+pub fn unavailable(org: &Organization, cmdlet: &str) -> Option<String> {
+    (org.active_directory_split_permissions
+        && UNAVAILABLE_UNDER_AD_SPLIT
+            .iter()
+            .any(|c| c.eq_ignore_ascii_case(cmdlet)))
+    .then(|| {
+        format!(
+            "`{cmdlet}` isn't available: this organization uses Active Directory split permissions, so security principals are created with the directory's own tools and then mail-enabled with Enable-Mailbox (R-SPLIT-3)"
+        )
+    })
+}
+
+/// The refusal of a group creation or membership change under Active
+/// Directory split permissions (R-SPLIT-3): the cmdlet is reachable, but the
+/// Exchange trusted subsystem may not write security principals.
+pub fn refuse_group_write(org: &Organization, what: &str) -> Result<(), String> {
+    if org.active_directory_split_permissions {
+        return Err(format!(
+            "{what} failed: under Active Directory split permissions the Exchange trusted subsystem can't create groups or change their membership in the domain partition; use the directory's own tools (R-SPLIT-3)"
+        ));
+    }
+    Ok(())
+}
+
+/// `setup /PrepareAD [/ActiveDirectorySplitPermissions:true|false]`: the
+/// organization after the switch and, line by line, what changed. Turning AD
+/// split on removes every regular assignment of a role that creates security
+/// principals (delegating ones stay, R-SPLIT-3); turning it off recreates
+/// nothing (R-SPLIT-4). `split` `None` keeps the current model.
+pub fn prepare_ad(org: &Organization, split: Option<bool>) -> (Organization, Vec<String>) {
+    let mut next = org.clone();
+    let mut changes = Vec::new();
+    let want = split.unwrap_or(org.active_directory_split_permissions);
+    if want == org.active_directory_split_permissions {
+        changes.push(format!(
+            "the organization already uses {}; nothing changed",
+            model_name(want)
+        ));
+        return (next, changes);
+    }
+    next.active_directory_split_permissions = want;
+    changes.push(format!(
+        "permission model: {} → {}",
+        model_name(org.active_directory_split_permissions),
+        model_name(want)
+    ));
+    if want {
+        let creating: Vec<String> = org
+            .rbac
+            .roles
+            .values()
+            .filter(|r| SECURITY_PRINCIPAL_ROLE_TYPES.contains(&r.role_type.as_str()))
+            .map(|r| r.name.to_ascii_lowercase())
+            .collect();
+        next.rbac.assignments.retain(|_, a| {
+            let remove = a.delegation == Delegation::Regular
+                && creating.contains(&a.role.to_ascii_lowercase());
+            if remove {
+                changes.push(format!(
+                    "removed regular assignment `{}` ({} → {})",
+                    a.name,
+                    a.role,
+                    match &a.assignee {
+                        crate::rbac::model::Assignee::RoleGroup(g)
+                        | crate::rbac::model::Assignee::Policy(g) => g.clone(),
+                        crate::rbac::model::Assignee::User(s)
+                        | crate::rbac::model::Assignee::SecurityGroup(s) => org.sid_name(s),
+                    }
+                ));
+            }
+            !remove
+        });
+        changes.push(
+            "the Exchange trusted subsystem may no longer create security principals; delegating assignments were kept".into(),
+        );
+    } else {
+        changes.push(
+            "no assignment was recreated: assign Mail Recipient Creation and Security Group Creation and Membership again where you want them (R-SPLIT-4)".into(),
+        );
+    }
+    (next, changes)
+}
+
+fn model_name(split: bool) -> &'static str {
+    if split {
+        "Active Directory split permissions"
+    } else {
+        "shared or RBAC split permissions"
+    }
+}

@@ -1,0 +1,148 @@
+//! Permission models (SPEC §6): shared by default (R-SPLIT-1), Active
+//! Directory split switched on and off by setup (R-SPLIT-3, R-SPLIT-4).
+
+use super::common::{federation, property};
+use crossforest_cli::session::Session;
+use crossforest_shared::proto::management::v1::InvokeResponse;
+
+async fn ok(s: &mut Session, line: &str) -> InvokeResponse {
+    match s.run(line).await {
+        Ok(r) => r,
+        Err(e) => panic!("`{line}` failed: {e}"),
+    }
+}
+
+async fn refused(s: &mut Session, line: &str) -> (bool, String) {
+    match s.run(line).await {
+        Ok(r) => panic!("`{line}` was allowed: {r:?}"),
+        Err(e) => (e.is_denied(), e.to_string()),
+    }
+}
+
+async fn regular_holders(admin: &mut Session, role: &str) -> Vec<String> {
+    let r = ok(
+        admin,
+        &format!("Get-ManagementRoleAssignment -Role \"{role}\" -Delegating $false"),
+    )
+    .await;
+    let mut names: Vec<String> = r
+        .records
+        .iter()
+        .filter_map(|rec| rec.properties.iter().find(|p| p.name == "RoleAssigneeName"))
+        .map(|p| p.value.clone())
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn active_directory_split_removes_creation_and_switching_back_recreates_nothing() {
+    let f = federation().await;
+    let mut admin = f.administrator().await.unwrap();
+    // R-SPLIT-1: the shared model's assignments (plus the linked group's).
+    assert_eq!(
+        regular_holders(&mut admin, "Mail Recipient Creation").await,
+        [
+            "Organization Management",
+            "Recipient Management",
+            "fabrikam Recipient Admins"
+        ]
+    );
+    assert_eq!(
+        regular_holders(&mut admin, "Security Group Creation and Membership").await,
+        ["Organization Management"]
+    );
+    ok(&mut admin, "New-Mailbox -Name Erin").await;
+    ok(&mut admin, "Disable-Mailbox Erin").await;
+    ok(&mut admin, "New-DistributionGroup -Name Sales").await;
+
+    // R-SPLIT-3: setup /PrepareAD /ActiveDirectorySplitPermissions:true.
+    let changed = admin.prepare_ad(Some(true)).await.unwrap();
+    let text = changed.changes.join("\n");
+    for removed in [
+        "Mail Recipient Creation-Organization Management",
+        "Mail Recipient Creation-Recipient Management",
+        "Mail Recipient Creation_fabrikam Recipient Admins",
+        "Security Group Creation and Membership-Organization Management",
+    ] {
+        assert!(text.contains(&format!("`{removed}`")), "{text}");
+    }
+    assert!(regular_holders(&mut admin, "Mail Recipient Creation")
+        .await
+        .is_empty());
+    // Delegating assignments stay (R-LOCK-1 holds through setup too).
+    let delegating = ok(
+        &mut admin,
+        "Get-ManagementRoleAssignment -Role \"Mail Recipient Creation\" -Delegating $true",
+    )
+    .await;
+    assert_eq!(delegating.records.len(), 1);
+
+    // The eight cmdlets are unavailable to everyone, even after re-assigning.
+    ok(
+        &mut admin,
+        "New-ManagementRoleAssignment -Role \"Mail Recipient Creation\" -User Administrator",
+    )
+    .await;
+    let (denied, why) = refused(&mut admin, "New-Mailbox -Name Finn").await;
+    assert!(denied && why.contains("R-SPLIT-3"), "{why}");
+    let mut bob = f.session("fabrikam\\bob").await.unwrap();
+    let (denied, _) = refused(
+        &mut bob,
+        "New-MailContact -Name Gil -ExternalEmailAddress gil@example.org",
+    )
+    .await;
+    assert!(denied);
+    // Group cmdlets are reachable but fail on creation and membership.
+    let (denied, why) = refused(&mut admin, "New-DistributionGroup -Name Legal").await;
+    assert!(!denied && why.contains("R-SPLIT-3"), "{why}");
+    let (_, why) = refused(
+        &mut admin,
+        "Add-DistributionGroupMember Sales -Member Administrator",
+    )
+    .await;
+    assert!(why.contains("R-SPLIT-3"), "{why}");
+    ok(&mut admin, "Get-DistributionGroup Sales").await;
+    // Exchange attributes are still managed, and users made with directory
+    // tools are mail-enabled.
+    let enabled = ok(&mut bob, "Enable-Mailbox Erin").await;
+    assert_eq!(
+        property(&enabled, "RecipientType").as_deref(),
+        Some("UserMailbox")
+    );
+    ok(&mut bob, "Set-Mailbox Erin -Office \"Building 9\"").await;
+
+    // Running setup again with the same model changes nothing.
+    let again = admin.prepare_ad(Some(true)).await.unwrap();
+    assert!(
+        again.changes[0].contains("nothing changed"),
+        "{:?}",
+        again.changes
+    );
+
+    // R-SPLIT-4: switching back recreates nothing.
+    let back = admin.prepare_ad(Some(false)).await.unwrap();
+    assert!(back
+        .changes
+        .join("\n")
+        .contains("no assignment was recreated"));
+    assert_eq!(
+        regular_holders(&mut admin, "Mail Recipient Creation").await,
+        ["Administrator"]
+    );
+    ok(&mut admin, "New-Mailbox -Name Finn").await;
+    let (denied, _) = refused(&mut bob, "New-Mailbox -Name Gwen").await;
+    assert!(denied, "fabrikam's creation assignment was not recreated");
+
+    // Setup needs Organization Management.
+    let refused = bob.prepare_ad(Some(true)).await.unwrap_err();
+    assert!(refused.is_denied(), "{refused}");
+    let audit = std::fs::read_to_string(
+        f.lab()
+            .node_dir(f.resource())
+            .join("data")
+            .join("audit.jsonl"),
+    )
+    .unwrap();
+    assert!(audit.contains("\"CmdletName\":\"Setup /PrepareAD\""));
+}
