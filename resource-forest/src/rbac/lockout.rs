@@ -15,13 +15,13 @@ pub const ROLE_MANAGEMENT: &str = "Role Management";
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LockoutError {
     /// R-LOCK-1.
-    #[error("the delegating assignment of `{role}` to Organization Management can't be removed or disabled: Organization Management must keep every delegating assignment it has (R-LOCK-1)")]
+    #[error("the delegating assignment of `{role}` to Organization Management can't be removed or disabled unless it moves: give a role group or USG a delegating assignment of `{role}` first (R-LOCK-1)")]
     OrganizationManagementDelegating {
         /// The role.
         role: String,
     },
     /// R-LOCK-2.
-    #[error("the Role Management role can't be removed from Organization Management (R-LOCK-2)")]
+    #[error("the Role Management role can't be removed from Organization Management unless it moves: give a role group or USG the same assignment first (R-LOCK-2)")]
     RoleManagementFromOrganizationManagement,
     /// R-LOCK-3.
     #[error("`{role}` would have no delegating assignment left on a role group or universal security group; at least one must remain, and one to a single user doesn't count (R-LOCK-3)")]
@@ -48,14 +48,19 @@ pub fn check(before: &RbacConfig, after: &RbacConfig) -> Result<(), LockoutError
     let same = |a: &RoleAssignment, b: &RoleAssignment| {
         a.role.eq_ignore_ascii_case(&b.role) && a.delegation == b.delegation
     };
+    // Organization Management's assignment may leave it only when it moves:
+    // the same role, same kind, on another role group or USG. Seed 003 moves
+    // Role Management to a "permission owners" group and creation roles to
+    // directory administrators that way (R-SPLIT-2); dropping it is a lockout.
+    let kept = |a: &RoleAssignment| has(after, |b| same(a, b) && (om(b) || b.assignee.is_group()));
     // R-LOCK-2 first: it is the more specific message for Role Management.
     for a in live(before).filter(|a| om(a) && a.role.eq_ignore_ascii_case(ROLE_MANAGEMENT)) {
-        if !has(after, |b| om(b) && same(a, b)) {
+        if !kept(a) {
             return Err(LockoutError::RoleManagementFromOrganizationManagement);
         }
     }
     for a in live(before).filter(|a| om(a) && a.delegation == Delegation::Delegating) {
-        if !has(after, |b| om(b) && same(a, b)) {
+        if !kept(a) {
             return Err(LockoutError::OrganizationManagementDelegating {
                 role: a.role.clone(),
             });
@@ -145,6 +150,39 @@ mod tests {
             Delegation::Regular,
         ));
         assert_eq!(check(&before, &after), Ok(()));
+    }
+
+    #[test]
+    fn organization_management_assignments_may_move_but_not_vanish() {
+        // R-LOCK-1/R-LOCK-2 read with seed 003 and R-SPLIT-2: moving is allowed.
+        let before = organization();
+        let mut after = before.clone();
+        after
+            .assignments
+            .remove("mail recipient creation-organization management-delegating");
+        assert!(matches!(
+            check(&before, &after),
+            Err(LockoutError::OrganizationManagementDelegating { .. })
+        ));
+        after.insert_assignment(RoleAssignment::new(
+            "Mail Recipient Creation-Directory Admins-Delegating".into(),
+            "Mail Recipient Creation".into(),
+            Assignee::RoleGroup("Directory Admins".into()),
+            Delegation::Delegating,
+        ));
+        assert_eq!(check(&before, &after), Ok(()));
+        // To a single user it doesn't count.
+        let mut to_user = before.clone();
+        to_user
+            .assignments
+            .remove("mail recipient creation-organization management-delegating");
+        to_user.insert_assignment(RoleAssignment::new(
+            "Mail Recipient Creation-katie-Delegating".into(),
+            "Mail Recipient Creation".into(),
+            Assignee::User(DomainSid::new(1, 2, 3).with_rid(2000)),
+            Delegation::Delegating,
+        ));
+        assert!(check(&before, &to_user).is_err());
     }
 
     #[test]

@@ -146,3 +146,63 @@ async fn active_directory_split_removes_creation_and_switching_back_recreates_no
     .unwrap();
     assert!(audit.contains("\"CmdletName\":\"Setup /PrepareAD\""));
 }
+
+#[tokio::test]
+async fn rbac_split_script_leaves_creation_to_directory_administrators() {
+    // R-SPLIT-2: the seed's six steps as a shell script, run by the shell.
+    let f = crossforest_tests::Federation::builder()
+        .start()
+        .await
+        .unwrap();
+    let mut admin = f.administrator().await.unwrap();
+    for name in ["Dora", "Rick"] {
+        ok(&mut admin, &format!("New-Mailbox -Name {name}")).await;
+    }
+    ok(
+        &mut admin,
+        "Add-RoleGroupMember \"Recipient Management\" -Member Rick",
+    )
+    .await;
+    let script =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/rbac-split.ps1");
+    let code = crossforest_cli::shell::run(
+        f.dir().to_owned(),
+        "contoso\\Administrator",
+        crossforest_cli::shell::Input::File(script),
+        crossforest_cli::output::Format::Text,
+    )
+    .await
+    .unwrap();
+    assert_eq!(code, 0, "the script ran to its end");
+    ok(
+        &mut admin,
+        "Add-RoleGroupMember \"Active Directory Administrators\" -Member Dora",
+    )
+    .await;
+
+    // Only the new group may run New-Mailbox now.
+    let who = admin
+        .who_can(crossforest_shared::proto::management::v1::CheckRequest {
+            cmdlet: "New-Mailbox".into(),
+            parameters: vec!["Name".into()],
+            target: String::new(),
+            write: None,
+        })
+        .await
+        .unwrap();
+    let names: Vec<&str> = who.principals.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["contoso\\Dora"], "{names:?}");
+    let (denied, _) = refused(&mut admin, "New-Mailbox -Name Hal").await;
+    assert!(denied);
+    let mut rick = f.local_session("Rick").await.unwrap();
+    let (denied, _) = refused(&mut rick, "New-Mailbox -Name Hal").await;
+    assert!(denied);
+    // Exchange administrators still change Exchange attributes…
+    ok(&mut rick, "Set-Mailbox Dora -CustomAttribute1 kept").await;
+    // …and the directory administrators create, but can't set them without
+    // Mail Recipients.
+    let mut dora = f.local_session("Dora").await.unwrap();
+    ok(&mut dora, "New-Mailbox -Name Hal").await;
+    let (denied, _) = refused(&mut dora, "Set-Mailbox Hal -CustomAttribute1 x").await;
+    assert!(denied);
+}
