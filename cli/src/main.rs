@@ -63,6 +63,10 @@ enum Command {
         /// `/ActiveDirectorySplitPermissions`: true or false; omitted keeps the model.
         #[arg(long)]
         active_directory_split_permissions: Option<bool>,
+        /// Show what would change, and who would gain or lose which cmdlets;
+        /// change nothing.
+        #[arg(long)]
+        what_if: bool,
         /// Who runs setup: a member of Organization Management (default: the
         /// resource forest's Administrator).
         #[arg(long = "as")]
@@ -108,12 +112,17 @@ async fn up(dir: PathBuf) -> anyhow::Result<()> {
     running.wait().await
 }
 
-async fn setup(lab: PathBuf, identity: Option<String>, split: Option<bool>) -> anyhow::Result<u8> {
+async fn setup(
+    lab: PathBuf,
+    identity: Option<String>,
+    split: Option<bool>,
+    what_if: bool,
+) -> anyhow::Result<u8> {
     let lab = crossforest_cli::lab::Lab::open(&lab)?;
     let identity =
         identity.unwrap_or_else(|| format!("{}\\Administrator", lab.file().resource.netbios()));
     let mut session = lab.session(&identity).await?;
-    match session.prepare_ad(split).await {
+    match session.prepare_ad(split, what_if).await {
         Ok(response) => {
             for change in response.changes {
                 println!("{change}");
@@ -158,8 +167,9 @@ async fn main() -> ExitCode {
             lab,
             prepare_ad: _,
             active_directory_split_permissions,
+            what_if,
             identity,
-        } => setup(lab, identity, active_directory_split_permissions).await,
+        } => setup(lab, identity, active_directory_split_permissions, what_if).await,
         Command::AccountForest(command) => account_forest::cli::run(command).await.map(|()| 0),
         Command::ResourceForest(command) => resource_forest::cli::run(command).await.map(|()| 0),
     };

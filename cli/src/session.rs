@@ -216,9 +216,11 @@ impl Session {
     pub async fn prepare_ad(
         &mut self,
         active_directory_split_permissions: Option<bool>,
+        what_if: bool,
     ) -> Result<pb::PrepareAdResponse, SessionError> {
         let request = self.request(pb::PrepareAdRequest {
             active_directory_split_permissions,
+            what_if,
         });
         Ok(self.client.prepare_ad(request).await?.into_inner())
     }

@@ -30,6 +30,10 @@ pub enum Command {
         /// `/ActiveDirectorySplitPermissions`: true or false; omitted keeps the model.
         #[arg(long)]
         active_directory_split_permissions: Option<bool>,
+        /// Show what would change, and who would gain or lose which cmdlets;
+        /// change nothing.
+        #[arg(long)]
+        what_if: bool,
     },
     /// Check a node's configuration, trusts and organization without serving.
     Check {
@@ -56,6 +60,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             config,
             prepare_ad: _,
             active_directory_split_permissions,
+            what_if,
         } => {
             let config = NodeConfig::load(&config)?;
             if let Ok(address) = std::fs::read_to_string(config.data_dir.join("listening")) {
@@ -80,7 +85,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
                 local: true,
             };
             let (revision, changes) = node
-                .prepare_ad(&caller, active_directory_split_permissions)
+                .prepare_ad(&caller, active_directory_split_permissions, what_if)
                 .await?;
             for change in changes {
                 println!("{change}");

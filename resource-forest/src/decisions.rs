@@ -4,9 +4,12 @@
 
 use crossforest_shared::Sid;
 
+use std::collections::BTreeSet;
+
 use crate::cmdlets::{spec, CmdletError};
 use crate::org::recipients::Recipient;
 use crate::org::Organization;
+use crate::rbac::Authorizer;
 use crate::rbac::{Access, Request, Subject, Target};
 use crate::trust::authenticate::Caller;
 
@@ -116,4 +119,76 @@ pub fn subject<'a>(caller: &Caller, sids: &'a [Sid], policies: &'a [String]) -> 
         sids,
         policies,
     }
+}
+
+/// A principal's name for reports: `DOMAIN\name` for this forest's, the
+/// linked group's name for a foreign group SID, else the SID.
+pub fn principal_name(org: &Organization, sid: &Sid) -> String {
+    if org.domain_sid.contains(sid) {
+        return format!("{}\\{}", org.forest.netbios(), org.sid_name(sid));
+    }
+    org.rbac
+        .role_groups
+        .values()
+        .find_map(|g| match &g.kind {
+            crate::rbac::model::RoleGroupKind::Linked(l) if l.sid == *sid => Some(l.name.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| sid.to_string())
+}
+
+/// The cmdlets `sid` (alone, as a member of whatever reaches it) may run
+/// under `org`'s permission model.
+fn cmdlets_of(org: &Organization, authorizer: &Authorizer, sid: Sid) -> BTreeSet<String> {
+    let sids = [sid];
+    let policies = org.policies_of(&sid);
+    let subject = Subject {
+        user: sid,
+        sids: &sids,
+        policies: &policies,
+    };
+    authorizer
+        .permissions_of(&subject)
+        .into_iter()
+        .map(|p| p.cmdlet)
+        .filter(|c| crate::org::permission_model::unavailable(org, c).is_none())
+        .collect()
+}
+
+/// One principal's change in a what-if.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PermissionChange {
+    /// The principal's name.
+    pub principal: String,
+    /// Cmdlets it could not run before and could after.
+    pub gained: Vec<String>,
+    /// Cmdlets it could run before and could not after.
+    pub lost: Vec<String>,
+}
+
+/// Who gains and who loses which cmdlets if `before` becomes `after`: the
+/// what-if of a change (`-WhatIf`, `setup --what-if`). Principals are every
+/// user, USG and foreign group SID an assignment or role group reaches, in
+/// either configuration.
+pub fn permission_diff(
+    before: (&Organization, &Authorizer),
+    after: &Organization,
+) -> Vec<PermissionChange> {
+    let after_authorizer = Authorizer::new(&after.rbac);
+    let mut principals: BTreeSet<Sid> = before.1.principals().into_iter().collect();
+    principals.extend(after_authorizer.principals());
+    principals
+        .into_iter()
+        .filter_map(|sid| {
+            let old = cmdlets_of(before.0, before.1, sid);
+            let new = cmdlets_of(after, &after_authorizer, sid);
+            let gained: Vec<String> = new.difference(&old).cloned().collect();
+            let lost: Vec<String> = old.difference(&new).cloned().collect();
+            (!gained.is_empty() || !lost.is_empty()).then(|| PermissionChange {
+                principal: principal_name(after, &sid),
+                gained,
+                lost,
+            })
+        })
+        .collect()
 }

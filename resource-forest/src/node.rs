@@ -218,6 +218,7 @@ impl ResourceForest {
         &self,
         caller: &Caller,
         split: Option<bool>,
+        what_if: bool,
     ) -> Result<(u64, Vec<String>), CmdletError> {
         let guard = self.store.lock().await;
         let snapshot = self.store.snapshot();
@@ -235,6 +236,15 @@ impl ResourceForest {
             }
             let (next, changes) = crate::org::permission_model::prepare_ad(&snapshot.org, split);
             crate::rbac::lockout::check(&snapshot.org.rbac, &next.rbac)?;
+            if what_if {
+                let mut lines = vec!["What if: nothing was changed.".to_owned()];
+                lines.extend(changes);
+                lines.extend(describe_changes(&crate::decisions::permission_diff(
+                    (&snapshot.org, &snapshot.authorizer),
+                    &next,
+                )));
+                return Ok((snapshot.revision, lines));
+            }
             let revision = self.store.commit(&guard, next).map_err(|e| {
                 tracing::error!(error = %e, "persisting the organization failed");
                 CmdletError::Refused("the change could not be stored; nothing was changed".into())
@@ -312,6 +322,22 @@ impl ResourceForest {
             // No change may break a lockout protection, whatever its path.
             crate::rbac::lockout::check(&snapshot.org.rbac, &next.rbac)?;
         }
+        if spec.writes && args.switch("WhatIf") {
+            // What if: the change is computed and authorised, then shown as
+            // who gains and loses which cmdlets; nothing is committed.
+            let changes = match outcome.change.take() {
+                Some(next) => {
+                    crate::decisions::permission_diff((&snapshot.org, &snapshot.authorizer), &next)
+                }
+                None => Vec::new(),
+            };
+            outcome.warnings.push(format!(
+                "What if: `{}` would succeed; nothing was changed. {} principal(s) would gain or lose cmdlets",
+                spec.name,
+                changes.len()
+            ));
+            outcome.records = changes.into_iter().map(change_record).collect();
+        }
         let revision = match (outcome.change.take(), &guard) {
             (Some(org), Some(guard)) => self.store.commit(guard, org).map_err(|e| {
                 tracing::error!(error = %e, "persisting the organization failed");
@@ -326,6 +352,34 @@ impl ResourceForest {
         };
         Ok((outcome, invoked))
     }
+}
+
+fn change_record(c: crate::decisions::PermissionChange) -> Vec<(String, String)> {
+    vec![
+        ("Principal".to_owned(), c.principal),
+        ("Gains".to_owned(), c.gained.join(", ")),
+        ("Loses".to_owned(), c.lost.join(", ")),
+    ]
+}
+
+/// What-if lines of a permission diff, for setup's output.
+pub fn describe_changes(changes: &[crate::decisions::PermissionChange]) -> Vec<String> {
+    changes
+        .iter()
+        .map(|c| {
+            let mut line = c.principal.clone();
+            if !c.gained.is_empty() {
+                line.push_str(&format!(" gains {}", c.gained.join(", ")));
+            }
+            if !c.lost.is_empty() {
+                if !c.gained.is_empty() {
+                    line.push(';');
+                }
+                line.push_str(&format!(" loses {}", c.lost.join(", ")));
+            }
+            line
+        })
+        .collect()
 }
 
 fn now_rfc3339() -> String {

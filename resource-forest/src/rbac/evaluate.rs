@@ -498,6 +498,12 @@ impl Authorizer {
         }
     }
 
+    /// Every leaf SID (user, USG, foreign group) that reaches a role group or
+    /// holds a direct assignment.
+    pub fn principals(&self) -> Vec<Sid> {
+        self.sid_groups.keys().copied().collect()
+    }
+
     /// The role groups `subject` reaches, with the SID that got it there.
     pub fn role_groups_of(&self, subject: &Subject<'_>) -> Vec<(String, Sid)> {
         let mut out: Vec<(String, Sid)> = Vec::new();

@@ -146,10 +146,14 @@ impl pb::management_server::Management for ManagementService {
         request: Request<pb::PrepareAdRequest>,
     ) -> Result<Response<pb::PrepareAdResponse>, Status> {
         let caller = self.caller(&request)?;
-        let split = request.into_inner().active_directory_split_permissions;
+        let request = request.into_inner();
         let (revision, changes) = self
             .node
-            .prepare_ad(&caller, split)
+            .prepare_ad(
+                &caller,
+                request.active_directory_split_permissions,
+                request.what_if,
+            )
             .await
             .map_err(|e| status(&e))?;
         Ok(Response::new(pb::PrepareAdResponse { changes, revision }))

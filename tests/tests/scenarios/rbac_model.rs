@@ -508,3 +508,46 @@ async fn disabled_mailbox_keeps_its_user_and_can_be_enabled_again() {
     let (denied, _) = refused(&mut carol, "Disable-Mailbox Erin").await;
     assert!(denied);
 }
+
+#[tokio::test]
+async fn what_if_shows_who_gains_and_loses_and_changes_nothing() {
+    let f = federation().await;
+    let mut admin = f.administrator().await.unwrap();
+    let shown = ok(
+        &mut admin,
+        "Remove-ManagementRoleAssignment \"Mail Recipients_fabrikam Recipient Admins\" -WhatIf",
+    )
+    .await;
+    assert!(shown.warnings.iter().any(|w| w.starts_with("What if")));
+    assert_eq!(
+        property(&shown, "Principal").as_deref(),
+        Some("fabrikam\\Exchange Admins")
+    );
+    let loses = property(&shown, "Loses").unwrap();
+    assert!(
+        loses.contains("Set-Mailbox") && !loses.contains("Get-Mailbox"),
+        "{loses}"
+    );
+    // Nothing was applied: bob still changes mailboxes.
+    ok(&mut admin, "New-Mailbox -Name dana").await;
+    let mut bob = f.session("fabrikam\\bob").await.unwrap();
+    ok(&mut bob, "Set-Mailbox dana -Office \"Floor 4\"").await;
+    // A what-if is authorised like the change itself.
+    let mut carol = f.session("tailspin\\carol").await.unwrap();
+    let (denied, _) = refused(
+        &mut carol,
+        "Remove-ManagementRoleAssignment \"Mail Recipients_fabrikam Recipient Admins\" -WhatIf",
+    )
+    .await;
+    assert!(denied);
+    let gains = ok(
+        &mut admin,
+        "New-ManagementRoleAssignment -Role \"Mail Recipients\" -SecurityGroup \"tailspin View-Only\" -WhatIf",
+    )
+    .await;
+    assert_eq!(
+        property(&gains, "Principal").as_deref(),
+        Some("tailspin\\Exchange Admins")
+    );
+    assert!(property(&gains, "Gains").unwrap().contains("Set-Mailbox"));
+}

@@ -56,8 +56,23 @@ async fn active_directory_split_removes_creation_and_switching_back_recreates_no
     ok(&mut admin, "Disable-Mailbox Erin").await;
     ok(&mut admin, "New-DistributionGroup -Name Sales").await;
 
+    // The what-if first: who would lose what; nothing changes.
+    let what_if = admin.prepare_ad(Some(true), true).await.unwrap();
+    let text = what_if.changes.join("\n");
+    assert!(text.starts_with("What if: nothing was changed."), "{text}");
+    assert!(
+        text.contains("fabrikam\\Exchange Admins loses") && text.contains("New-Mailbox"),
+        "{text}"
+    );
+    assert_eq!(
+        regular_holders(&mut admin, "Mail Recipient Creation")
+            .await
+            .len(),
+        3
+    );
+
     // R-SPLIT-3: setup /PrepareAD /ActiveDirectorySplitPermissions:true.
-    let changed = admin.prepare_ad(Some(true)).await.unwrap();
+    let changed = admin.prepare_ad(Some(true), false).await.unwrap();
     let text = changed.changes.join("\n");
     for removed in [
         "Mail Recipient Creation-Organization Management",
@@ -113,7 +128,7 @@ async fn active_directory_split_removes_creation_and_switching_back_recreates_no
     ok(&mut bob, "Set-Mailbox Erin -Office \"Building 9\"").await;
 
     // Running setup again with the same model changes nothing.
-    let again = admin.prepare_ad(Some(true)).await.unwrap();
+    let again = admin.prepare_ad(Some(true), false).await.unwrap();
     assert!(
         again.changes[0].contains("nothing changed"),
         "{:?}",
@@ -121,7 +136,7 @@ async fn active_directory_split_removes_creation_and_switching_back_recreates_no
     );
 
     // R-SPLIT-4: switching back recreates nothing.
-    let back = admin.prepare_ad(Some(false)).await.unwrap();
+    let back = admin.prepare_ad(Some(false), false).await.unwrap();
     assert!(back
         .changes
         .join("\n")
@@ -135,7 +150,7 @@ async fn active_directory_split_removes_creation_and_switching_back_recreates_no
     assert!(denied, "fabrikam's creation assignment was not recreated");
 
     // Setup needs Organization Management.
-    let refused = bob.prepare_ad(Some(true)).await.unwrap_err();
+    let refused = bob.prepare_ad(Some(true), false).await.unwrap_err();
     assert!(refused.is_denied(), "{refused}");
     let audit = std::fs::read_to_string(
         f.lab()
