@@ -50,25 +50,64 @@ enum Command {
         #[arg(long, value_enum, default_value = "text")]
         output: Format,
     },
-    /// Exchange setup against a lab's running resource forest, as its
-    /// Administrator: `--prepare-ad [--active-directory-split-permissions
-    /// true|false]` switches the permission model and prints what changed.
+    /// Exchange setup against a lab's running resource forest: the permission
+    /// model (`--prepare-ad`) and delegated setup of servers (SPEC §6, §7).
+    /// Give exactly one operation.
+    #[command(group(clap::ArgGroup::new("operation").required(true).args([
+        "prepare_ad", "new_provisioned_server", "remove_provisioned_server",
+        "install", "uninstall", "form_cluster", "new_cluster_computer",
+    ])))]
     Setup {
         /// The lab directory.
         #[arg(long, default_value = "crossforest-lab")]
         lab: PathBuf,
         /// Prepare the organization (`/PrepareAD`).
-        #[arg(long, required = true)]
+        #[arg(long)]
         prepare_ad: bool,
-        /// `/ActiveDirectorySplitPermissions`: true or false; omitted keeps the model.
-        #[arg(long)]
+        /// With `--prepare-ad`: `/ActiveDirectorySplitPermissions` true or
+        /// false; omitted keeps the model.
+        #[arg(long, requires = "prepare_ad")]
         active_directory_split_permissions: Option<bool>,
-        /// Show what would change, and who would gain or lose which cmdlets;
-        /// change nothing.
-        #[arg(long)]
+        /// With `--prepare-ad`: show what would change, and who would gain or
+        /// lose which cmdlets; change nothing.
+        #[arg(long, requires = "prepare_ad")]
         what_if: bool,
-        /// Who runs setup: a member of Organization Management (default: the
-        /// resource forest's Administrator).
+        /// `/NewProvisionedServer:<name>` (Organization Management).
+        #[arg(long, value_name = "SERVER")]
+        new_provisioned_server: Option<String>,
+        /// With `--new-provisioned-server`: the account or security group that
+        /// may complete the installation (default: Delegated Setup).
+        #[arg(long, requires = "new_provisioned_server")]
+        delegate: Option<String>,
+        /// `/RemoveProvisionedServer:<name>` (Organization Management).
+        #[arg(long, value_name = "SERVER")]
+        remove_provisioned_server: Option<String>,
+        /// Install server roles on SERVER (a delegate may install only a
+        /// provisioned server).
+        #[arg(long, value_name = "SERVER")]
+        install: Option<String>,
+        /// With `--install`: the roles, e.g. `Mailbox`.
+        #[arg(long, value_delimiter = ',', default_value = "Mailbox")]
+        roles: Vec<String>,
+        /// With `--install` of a clustered mailbox server: the node.
+        #[arg(long, requires = "install")]
+        node: Option<String>,
+        /// Uninstall SERVER (Server Management).
+        #[arg(long, value_name = "SERVER")]
+        uninstall: Option<String>,
+        /// Form a cluster for a clustered mailbox server.
+        #[arg(long, value_name = "CLUSTER", requires = "nodes")]
+        form_cluster: Option<String>,
+        /// With `--form-cluster`: the nodes, active first.
+        #[arg(long, value_delimiter = ',')]
+        nodes: Vec<String>,
+        /// Create the computer object of a clustered mailbox server.
+        #[arg(long, value_name = "SERVER", requires = "cluster")]
+        new_cluster_computer: Option<String>,
+        /// With `--new-cluster-computer`: its cluster.
+        #[arg(long)]
+        cluster: Option<String>,
+        /// Who runs setup (default: the resource forest's Administrator).
         #[arg(long = "as")]
         identity: Option<String>,
     },
@@ -117,17 +156,28 @@ async fn setup(
     identity: Option<String>,
     split: Option<bool>,
     what_if: bool,
+    server: Option<crossforest_shared::proto::management::v1::ServerSetupRequest>,
 ) -> anyhow::Result<u8> {
     let lab = crossforest_cli::lab::Lab::open(&lab)?;
     let identity =
         identity.unwrap_or_else(|| format!("{}\\Administrator", lab.file().resource.netbios()));
     let mut session = lab.session(&identity).await?;
-    match session.prepare_ad(split, what_if).await {
-        Ok(response) => {
-            for change in response.changes {
+    let result = match server {
+        None => session
+            .prepare_ad(split, what_if)
+            .await
+            .map(|r| (r.changes, r.revision)),
+        Some(request) => session
+            .server_setup(request)
+            .await
+            .map(|r| (r.changes, r.revision)),
+    };
+    match result {
+        Ok((changes, revision)) => {
+            for change in changes {
                 println!("{change}");
             }
-            println!("organization revision {}", response.revision);
+            println!("organization revision {revision}");
             Ok(0)
         }
         Err(e) if e.is_denied() => {
@@ -165,11 +215,57 @@ async fn main() -> ExitCode {
         }
         Command::Setup {
             lab,
-            prepare_ad: _,
+            prepare_ad,
             active_directory_split_permissions,
             what_if,
+            new_provisioned_server,
+            delegate,
+            remove_provisioned_server,
+            install,
+            roles,
+            node,
+            uninstall,
+            form_cluster,
+            nodes,
+            new_cluster_computer,
+            cluster,
             identity,
-        } => setup(lab, identity, active_directory_split_permissions, what_if).await,
+        } => {
+            use crossforest_shared::proto::management::v1::ServerSetupRequest;
+            let operation = if prepare_ad {
+                None
+            } else {
+                let (operation, server) = [
+                    ("NewProvisionedServer", new_provisioned_server),
+                    ("RemoveProvisionedServer", remove_provisioned_server),
+                    ("Install", install),
+                    ("Uninstall", uninstall),
+                    ("FormCluster", form_cluster),
+                    ("NewClusterComputer", new_cluster_computer),
+                ]
+                .into_iter()
+                .find_map(|(op, server)| server.map(|s| (op, s)))
+                .unwrap_or_default();
+                Some(ServerSetupRequest {
+                    operation: operation.to_owned(),
+                    server,
+                    delegate: delegate.unwrap_or_default(),
+                    nodes,
+                    cluster: cluster.unwrap_or_default(),
+                    node: node.unwrap_or_default(),
+                    roles,
+                    site: String::new(),
+                })
+            };
+            setup(
+                lab,
+                identity,
+                active_directory_split_permissions,
+                what_if,
+                operation,
+            )
+            .await
+        }
         Command::AccountForest(command) => account_forest::cli::run(command).await.map(|()| 0),
         Command::ResourceForest(command) => resource_forest::cli::run(command).await.map(|()| 0),
     };

@@ -225,6 +225,15 @@ impl Session {
         Ok(self.client.prepare_ad(request).await?.into_inner())
     }
 
+    /// One delegated-setup operation (`ServerSetup`).
+    pub async fn server_setup(
+        &mut self,
+        setup: pb::ServerSetupRequest,
+    ) -> Result<pb::ServerSetupResponse, SessionError> {
+        let request = self.request(setup);
+        Ok(self.client.server_setup(request).await?.into_inner())
+    }
+
     /// Who the resource forest thinks the caller is.
     pub async fn who_am_i(&mut self) -> Result<pb::WhoAmIResponse, SessionError> {
         let request = self.request(pb::WhoAmIRequest {});

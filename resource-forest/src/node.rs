@@ -270,6 +270,57 @@ impl ResourceForest {
         result
     }
 
+    /// A delegated-setup operation (SPEC §7) for `caller`: checked,
+    /// committed whole and audited like a cmdlet.
+    pub async fn server_setup(
+        &self,
+        caller: &Caller,
+        operation: crate::org::servers::SetupOperation,
+        audit_name: &str,
+        audit_parameters: std::collections::BTreeMap<String, String>,
+    ) -> Result<(u64, Vec<String>), CmdletError> {
+        let guard = self.store.lock().await;
+        let snapshot = self.store.snapshot();
+        let result = (|| {
+            let sids = crate::decisions::caller_sids(&snapshot.org, caller);
+            let policies = snapshot.org.policies_of(&caller.user);
+            let subject = crate::decisions::subject(caller, &sids, &policies);
+            let a = &snapshot.authorizer;
+            // A delegate may be a role group (Delegated Setup): the caller's
+            // role groups count as its groups here.
+            let mut with_groups = sids.clone();
+            with_groups.extend(
+                a.role_groups_of(&subject)
+                    .iter()
+                    .filter_map(|(g, _)| snapshot.org.rbac.role_group(g).map(|g| g.sid)),
+            );
+            let who = crate::org::servers::SetupCaller {
+                sids: &with_groups,
+                organization_management: a
+                    .is_member(&subject, crate::rbac::catalogue::ORGANIZATION_MANAGEMENT),
+                delegated_setup: a.is_member(&subject, "Delegated Setup"),
+                server_management: a.holds_role(&subject, "Exchange Servers"),
+            };
+            let (next, changes) = crate::org::servers::apply(&snapshot.org, &who, &operation)
+                .map_err(|e| match e {
+                    crate::org::servers::SetupError::Forbidden(m) => CmdletError::Forbidden(m),
+                    crate::org::servers::SetupError::Refused(m) => CmdletError::Refused(m),
+                })?;
+            let revision = self.store.commit(&guard, next).map_err(|e| {
+                tracing::error!(error = %e, "persisting the organization failed");
+                CmdletError::Refused("the change could not be stored; nothing was changed".into())
+            })?;
+            Ok((revision, changes))
+        })();
+        self.audit_outcome(
+            caller,
+            audit_name,
+            audit_parameters,
+            result.as_ref().map(|(revision, _)| (None, *revision)),
+        );
+        result
+    }
+
     async fn invoke_inner(
         &self,
         caller: &Caller,

@@ -10,6 +10,7 @@ pub mod policies;
 pub mod role_group;
 pub mod roles;
 pub mod scopes;
+pub mod servers;
 pub mod spec;
 
 use crate::org::{OrgError, Organization};
@@ -237,6 +238,7 @@ pub async fn run(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError>
         "New-RoleAssignmentPolicy" => policies::new_policy(ctx, args),
         "Get-RoleAssignmentPolicy" => policies::get_policy(ctx, args),
         "Set-RoleAssignmentPolicy" => policies::set_policy(ctx, args),
+        "Get-ExchangeServer" => servers::get_exchange_server(ctx, args),
         "Test-CmdletPermission" => permissions::test_cmdlet_permission(ctx, args).await,
         "Get-EffectivePermission" => permissions::get_effective_permission(ctx, args).await,
         other => Err(CmdletError::NotRecognized(other.to_owned())),

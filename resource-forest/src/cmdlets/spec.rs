@@ -430,6 +430,7 @@ pub const CMDLETS: &[CmdletSpec] = &[
             p("IsDefault", Switch),
         ],
     ),
+    cmdlet("Get-ExchangeServer", ID, false, OPTIONAL_IDENTITY),
     delegable(cmdlet(
         "Test-CmdletPermission",
         Some("Cmdlet"),

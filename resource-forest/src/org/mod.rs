@@ -6,5 +6,6 @@ pub mod organization;
 pub mod ou;
 pub mod permission_model;
 pub mod recipients;
+pub mod servers;
 
 pub use organization::{OrgError, Organization};

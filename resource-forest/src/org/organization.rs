@@ -52,6 +52,12 @@ pub struct Organization {
     pub recipients: BTreeMap<String, Recipient>,
     /// Roles, role groups, assignments.
     pub rbac: RbacConfig,
+    /// Exchange servers (configuration partition) by lower-case name.
+    #[serde(default)]
+    pub servers: std::collections::BTreeMap<String, super::servers::ExchangeServer>,
+    /// Clusters formed for clustered mailbox servers, by lower-case name.
+    #[serde(default)]
+    pub clusters: std::collections::BTreeMap<String, super::servers::Cluster>,
     /// Active Directory split permissions (SPEC §6): set by setup.
     #[serde(default)]
     pub active_directory_split_permissions: bool,
@@ -89,6 +95,8 @@ impl Organization {
             local_accounts: BTreeMap::from([(administrator, "Administrator".to_owned())]),
             recipients: BTreeMap::new(),
             active_directory_split_permissions: false,
+            servers: Default::default(),
+            clusters: Default::default(),
         })
     }
 

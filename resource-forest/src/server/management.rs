@@ -50,6 +50,56 @@ pub fn authenticated<T>(node: &ResourceForest, request: &Request<T>) -> Result<C
     })
 }
 
+/// The operation a request names, its delegate resolved to a SID.
+fn setup_operation(
+    org: &crate::org::Organization,
+    r: &pb::ServerSetupRequest,
+) -> Result<crate::org::servers::SetupOperation, CmdletError> {
+    use crate::org::servers::SetupOperation as Op;
+    let server = r.server.clone();
+    Ok(match r.operation.to_ascii_lowercase().as_str() {
+        "formcluster" => Op::FormCluster {
+            cluster: server,
+            nodes: r.nodes.clone(),
+        },
+        "newclustercomputer" => Op::NewClusterComputer {
+            server,
+            cluster: r.cluster.clone(),
+        },
+        "newprovisionedserver" => {
+            let delegate = if r.delegate.is_empty() {
+                "Delegated Setup"
+            } else {
+                r.delegate.as_str()
+            };
+            let name = delegate.rsplit('\\').next().unwrap_or(delegate);
+            let sid = org.principal_sid(name)?;
+            Op::NewProvisionedServer {
+                server,
+                delegate: (sid, delegate.to_owned()),
+            }
+        }
+        "removeprovisionedserver" => Op::RemoveProvisionedServer { server },
+        "install" => Op::Install {
+            server,
+            roles: r.roles.clone(),
+            node: (!r.node.is_empty()).then(|| r.node.clone()),
+            site: if r.site.is_empty() {
+                "Default-First-Site-Name".to_owned()
+            } else {
+                r.site.clone()
+            },
+        },
+        "uninstall" => Op::Uninstall { server },
+        other => {
+            return Err(CmdletError::InvalidValue {
+                parameter: "operation".into(),
+                reason: format!("`{other}` isn't one of FormCluster, NewClusterComputer, NewProvisionedServer, RemoveProvisionedServer, Install, Uninstall"),
+            })
+        }
+    })
+}
+
 fn with_code(mut status: Status, code: &'static str) -> Status {
     status.metadata_mut().insert(
         ERROR_CODE_KEY,
@@ -157,6 +207,39 @@ impl pb::management_server::Management for ManagementService {
             .await
             .map_err(|e| status(&e))?;
         Ok(Response::new(pb::PrepareAdResponse { changes, revision }))
+    }
+
+    async fn server_setup(
+        &self,
+        request: Request<pb::ServerSetupRequest>,
+    ) -> Result<Response<pb::ServerSetupResponse>, Status> {
+        let caller = self.caller(&request)?;
+        let r = request.into_inner();
+        let snapshot = self.node.store().snapshot();
+        let operation = setup_operation(&snapshot.org, &r).map_err(|e| status(&e))?;
+        let parameters = [
+            ("Server", r.server.clone()),
+            ("Delegate", r.delegate.clone()),
+            ("Nodes", r.nodes.join(",")),
+            ("Cluster", r.cluster.clone()),
+            ("Node", r.node.clone()),
+            ("Roles", r.roles.join(",")),
+        ]
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        let (revision, changes) = self
+            .node
+            .server_setup(
+                &caller,
+                operation,
+                &format!("Setup /{}", r.operation),
+                parameters,
+            )
+            .await
+            .map_err(|e| status(&e))?;
+        Ok(Response::new(pb::ServerSetupResponse { changes, revision }))
     }
 
     async fn who_am_i(
