@@ -149,6 +149,42 @@ pub fn build(
     })
 }
 
+/// A plain user (`New-ADUser`): `-SamAccountName` is its alias, `-Path` its OU.
+pub fn build_user(
+    ctx: &Context<'_>,
+    args: &Args,
+    next: &mut crate::org::Organization,
+) -> Result<Recipient, CmdletError> {
+    let mut user = build(ctx, args, next, RecipientType::User)?;
+    if let Some(sam) = args.text("SamAccountName") {
+        if sam.is_empty()
+            || sam.len() > 20
+            || !sam
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".-_".contains(c))
+        {
+            return Err(invalid(
+                "SamAccountName",
+                format!("`{sam}` must be 1 to 20 letters, digits, `.`, `-` or `_`"),
+            ));
+        }
+        if args.text("UserPrincipalName").is_none() {
+            user.user_principal_name = format!("{sam}@{}", ctx.org.forest);
+        }
+        if let Some(taken) = ctx
+            .org
+            .name_taken(&user.name, sam, &user.user_principal_name)
+        {
+            return Err(OrgError::Exists(taken).into());
+        }
+        user.alias = sam.to_owned();
+    }
+    if let Some(path) = args.text("Path") {
+        user.organizational_unit = ctx.org.ou(path)?;
+    }
+    Ok(user)
+}
+
 /// `New-Mailbox`, `New-MailUser`, `New-MailContact`: the new object must fall
 /// within the caller's write scope (R-ASG-3).
 pub fn new_recipient(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError> {

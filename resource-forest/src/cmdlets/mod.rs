@@ -3,6 +3,8 @@
 
 pub mod args;
 pub mod assignments;
+pub mod connectors;
+pub mod directory;
 pub mod distribution_groups;
 pub mod mailbox;
 pub mod permissions;
@@ -239,6 +241,11 @@ pub async fn run(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError>
         "Get-RoleAssignmentPolicy" => policies::get_policy(ctx, args),
         "Set-RoleAssignmentPolicy" => policies::set_policy(ctx, args),
         "Get-ExchangeServer" => servers::get_exchange_server(ctx, args),
+        "New-ADUser" => directory::new_ad_user(ctx, args),
+        "New-ReceiveConnector" => connectors::new_receive_connector(ctx, args),
+        "Get-ReceiveConnector" => connectors::get_receive_connector(ctx, args),
+        "Add-ADPermission" => connectors::add_ad_permission(ctx, args),
+        "Get-ADPermission" => connectors::get_ad_permission(ctx, args),
         "Test-CmdletPermission" => permissions::test_cmdlet_permission(ctx, args).await,
         "Get-EffectivePermission" => permissions::get_effective_permission(ctx, args).await,
         other => Err(CmdletError::NotRecognized(other.to_owned())),

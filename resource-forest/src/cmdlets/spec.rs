@@ -432,6 +432,43 @@ pub const CMDLETS: &[CmdletSpec] = &[
     ),
     cmdlet("Get-ExchangeServer", ID, false, OPTIONAL_IDENTITY),
     delegable(cmdlet(
+        "New-ADUser",
+        NAME,
+        true,
+        &[
+            req("Name", Text),
+            p("SamAccountName", Text),
+            p("Path", Text),
+            p("UserPrincipalName", Text),
+            p("DisplayName", Text),
+        ],
+    )),
+    cmdlet(
+        "New-ReceiveConnector",
+        NAME,
+        true,
+        &[
+            req("Name", Text),
+            req("Server", Text),
+            p("Bindings", List),
+            p("RemoteIPRanges", List),
+            p("Usage", Text),
+        ],
+    ),
+    cmdlet("Get-ReceiveConnector", ID, false, OPTIONAL_IDENTITY),
+    cmdlet(
+        "Add-ADPermission",
+        ID,
+        true,
+        &[
+            req("Identity", Text),
+            req("User", Text),
+            p("AccessRights", List),
+            p("ExtendedRights", List),
+        ],
+    ),
+    cmdlet("Get-ADPermission", ID, false, IDENTITY),
+    delegable(cmdlet(
         "Test-CmdletPermission",
         Some("Cmdlet"),
         false,

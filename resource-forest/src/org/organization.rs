@@ -58,6 +58,12 @@ pub struct Organization {
     /// Clusters formed for clustered mailbox servers, by lower-case name.
     #[serde(default)]
     pub clusters: std::collections::BTreeMap<String, super::servers::Cluster>,
+    /// Receive connectors by lower-case `Server\Name`.
+    #[serde(default)]
+    pub receive_connectors: std::collections::BTreeMap<String, super::connectors::ReceiveConnector>,
+    /// Permissions added with `Add-ADPermission`.
+    #[serde(default)]
+    pub ad_permissions: Vec<super::connectors::AdPermission>,
     /// Active Directory split permissions (SPEC §6): set by setup.
     #[serde(default)]
     pub active_directory_split_permissions: bool,
@@ -97,6 +103,8 @@ impl Organization {
             active_directory_split_permissions: false,
             servers: Default::default(),
             clusters: Default::default(),
+            receive_connectors: Default::default(),
+            ad_permissions: Vec::new(),
         })
     }
 
@@ -240,6 +248,25 @@ impl Organization {
         }
         sids.remove(0);
         sids
+    }
+
+    /// The Receive connector `identity` names: `Server\Name`, or a name
+    /// unique in the organization.
+    pub fn receive_connector(
+        &self,
+        identity: &str,
+    ) -> Option<&super::connectors::ReceiveConnector> {
+        if let Some(c) = self.receive_connectors.get(&identity.to_ascii_lowercase()) {
+            return Some(c);
+        }
+        let mut named = self
+            .receive_connectors
+            .values()
+            .filter(|c| c.name.eq_ignore_ascii_case(identity));
+        match (named.next(), named.next()) {
+            (Some(c), None) => Some(c),
+            _ => None,
+        }
     }
 
     /// The role assignment policies that apply to `sid` (its mailbox's policy).

@@ -221,3 +221,80 @@ async fn rbac_split_script_leaves_creation_to_directory_administrators() {
     let (denied, _) = refused(&mut dora, "Set-Mailbox Hal -CustomAttribute1 x").await;
     assert!(denied);
 }
+
+#[tokio::test]
+async fn under_ad_split_directory_tools_create_and_exchange_mail_enables() {
+    // R-SPLIT-3: security principals come from the directory's own tools,
+    // Exchange mail-enables them; Add-ADPermission works only on the
+    // configuration partition.
+    let f = federation().await;
+    let mut admin = f.administrator().await.unwrap();
+    ok(&mut admin, "New-Mailbox -Name dana").await;
+    let mut installer = f.administrator().await.unwrap();
+    installer
+        .server_setup(
+            crossforest_shared::proto::management::v1::ServerSetupRequest {
+                operation: "Install".into(),
+                server: "EX01".into(),
+                roles: vec!["Mailbox".into()],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    ok(
+        &mut admin,
+        "New-ReceiveConnector -Name Relay -Server EX01 -Bindings 0.0.0.0:2525 -RemoteIPRanges 10.0.0.1 -Usage Custom",
+    )
+    .await;
+    admin.prepare_ad(Some(true), false).await.unwrap();
+
+    // The directory tool: the domain's Administrator only, outside RBAC.
+    let created = ok(
+        &mut admin,
+        "New-ADUser -Name Ivy -SamAccountName ivy -Path \"OU=Sales,DC=contoso,DC=com\"",
+    )
+    .await;
+    assert_eq!(property(&created, "RecipientType").as_deref(), Some("User"));
+    assert_eq!(
+        property(&created, "OrganizationalUnit").as_deref(),
+        Some("contoso.com/Sales")
+    );
+    let mut bob = f.session("fabrikam\\bob").await.unwrap();
+    let (denied, why) = refused(&mut bob, "New-ADUser -Name Jay").await;
+    assert!(denied && why.contains("directory tool"), "{why}");
+    let enabled = ok(&mut bob, "Enable-Mailbox ivy").await;
+    assert_eq!(
+        property(&enabled, "PrimarySmtpAddress").as_deref(),
+        Some("ivy@contoso.com")
+    );
+
+    // Add-ADPermission: a Receive connector works, a mailbox doesn't.
+    ok(
+        &mut admin,
+        "Add-ADPermission -Identity EX01\\Relay -User \"NT AUTHORITY\\ANONYMOUS LOGON\" -ExtendedRights ms-Exch-SMTP-Accept-Any-Recipient",
+    )
+    .await;
+    let listed = ok(&mut admin, "Get-ADPermission Relay").await;
+    assert_eq!(
+        property(&listed, "Partition").as_deref(),
+        Some("configuration")
+    );
+    let (denied, why) = refused(
+        &mut admin,
+        "Add-ADPermission -Identity dana -User contoso\\Administrator -AccessRights ExtendedRight -ExtendedRights Send-As",
+    )
+    .await;
+    assert!(
+        !denied && why.contains("domain partition") && why.contains("R-SPLIT-3"),
+        "{why}"
+    );
+
+    // Back to the shared model, a mailbox works again.
+    admin.prepare_ad(Some(false), false).await.unwrap();
+    ok(
+        &mut admin,
+        "Add-ADPermission -Identity dana -User contoso\\Administrator -ExtendedRights Send-As",
+    )
+    .await;
+}
