@@ -312,8 +312,9 @@ fn assignment_record(ctx: &Context<'_>, a: &RoleAssignment) -> Vec<(String, Stri
 
 /// `Get-ManagementRoleAssignment`, with `-GetEffectiveUsers` (each assignment
 /// once per user, nested groups expanded, linked groups shown as their foreign
-/// group, R-LRG-8) and `-WritableRecipient` (only assignments whose effective
-/// write scope contains the recipient, evaluated per effective user).
+/// group, R-LRG-8) and `-WritableRecipient`, `-WritableServer` or
+/// `-WritableDatabase` (only assignments whose effective write scope contains
+/// the object, evaluated per effective user).
 pub async fn get_assignment(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError> {
     ctx.authorize(Target::Config, Access::Read)?;
     let identity = args.text("Identity");
@@ -323,10 +324,32 @@ pub async fn get_assignment(ctx: &Context<'_>, args: &Args) -> Result<Outcome, C
     let enabled = args.boolean("Enabled");
     let custom = args.text("CustomRecipientWriteScope");
     let exclusive = args.text("ExclusiveRecipientWriteScope");
-    let writable = args
-        .text("WritableRecipient")
-        .map(|w| ctx.org.recipient(w, &[]))
-        .transpose()?;
+    let writable = match (
+        args.text("WritableRecipient"),
+        args.text("WritableServer"),
+        args.text("WritableDatabase"),
+    ) {
+        (None, None, None) => None,
+        (Some(r), None, None) => Some(Target::Recipient(ctx.org.recipient(r, &[])?)),
+        (None, Some(s), None) => Some(Target::Server(
+            ctx.org
+                .servers
+                .get(&s.to_ascii_lowercase())
+                .ok_or_else(|| not_found(s))?,
+        )),
+        (None, None, Some(d)) => Some(Target::Database(
+            ctx.org
+                .databases
+                .get(&d.to_ascii_lowercase())
+                .ok_or_else(|| not_found(d))?,
+        )),
+        _ => {
+            return Err(CmdletError::Conflict(
+                "-WritableRecipient, -WritableServer and -WritableDatabase can't be combined"
+                    .into(),
+            ))
+        }
+    };
     let effective = args.switch("GetEffectiveUsers") || writable.is_some();
     let mut records = Vec::new();
     let mut warnings = Vec::new();
@@ -360,9 +383,7 @@ pub async fn get_assignment(ctx: &Context<'_>, args: &Args) -> Result<Outcome, C
                 };
                 if a.delegation == Delegation::Delegating
                     || !a.enabled
-                    || !ctx
-                        .authorizer
-                        .assignment_writes(&a.name, &subject, Target::Recipient(w))
+                    || !ctx.authorizer.assignment_writes(&a.name, &subject, w)
                 {
                     continue;
                 }

@@ -1,9 +1,11 @@
-//! `Get-ExchangeServer`: servers of the configuration partition, provisioned
-//! and installed (SPEC §7).
+//! Servers and mailbox databases of the configuration partition (SPEC §7):
+//! `Get-`/`Set-ExchangeServer`, `New-`/`Get-`/`Set-MailboxDatabase`. Writes
+//! are authorised on the object, so server and database scopes apply
+//! (R-SCOPE-1, R-SCOPE-3).
 
-use super::{listed, not_found, record, Args, CmdletError, Context, Outcome};
-use crate::org::servers::{ExchangeServer, ServerState};
-use crate::rbac::Target;
+use super::{changed, invalid, listed, not_found, record, Args, CmdletError, Context, Outcome};
+use crate::org::servers::{ExchangeServer, MailboxDatabase, ServerState};
+use crate::rbac::{Access, Target};
 
 fn server_record(s: &ExchangeServer) -> Vec<(String, String)> {
     let (state, delegate) = match &s.state {
@@ -22,7 +24,128 @@ fn server_record(s: &ExchangeServer) -> Vec<(String, String)> {
         ("Cluster", s.cluster.clone().unwrap_or_default()),
         ("InstalledNodes", s.installed_nodes.join(", ")),
         ("TemporaryFor", s.temporary_for.clone().unwrap_or_default()),
+        (
+            "Settings",
+            s.settings
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
     ])
+}
+
+fn server<'a>(ctx: &'a Context<'_>, identity: &str) -> Result<&'a ExchangeServer, CmdletError> {
+    ctx.org
+        .servers
+        .get(&identity.to_ascii_lowercase())
+        .ok_or_else(|| not_found(identity))
+}
+
+/// Settings given on a Set- cmdlet, as stored (`$true` → `True`).
+fn settings(args: &Args) -> Vec<(String, String)> {
+    args.iter()
+        .filter(|(n, _)| *n != "Identity" && !crate::rbac::evaluate::is_common_parameter(n))
+        .map(|(n, v)| {
+            let text = match v {
+                super::Value::Bool(b) => super::ps_bool(*b),
+                other => other.display(),
+            };
+            (n.to_owned(), text)
+        })
+        .collect()
+}
+
+/// `Set-ExchangeServer -Identity [-ErrorReportingEnabled] [-CustomerFeedbackEnabled]`:
+/// in the write scope of a server scope if the assignment has one.
+pub fn set_exchange_server(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError> {
+    let current = server(ctx, args.required("Identity", ctx.cmdlet)?)?;
+    ctx.authorize(Target::Server(current), Access::Write)?;
+    let mut updated = current.clone();
+    updated.settings.extend(settings(args));
+    let records = vec![server_record(&updated)];
+    let mut next = ctx.org.clone();
+    next.servers
+        .insert(updated.name.to_ascii_lowercase(), updated);
+    Ok(changed(next, &current.name, records))
+}
+
+fn database_record(d: &MailboxDatabase) -> Vec<(String, String)> {
+    record([
+        ("Name", d.name.clone()),
+        ("Server", d.server.clone()),
+        (
+            "Settings",
+            d.settings
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+    ])
+}
+
+/// `New-MailboxDatabase -Name -Server`: on an installed Mailbox server.
+pub fn new_mailbox_database(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError> {
+    let name = super::check_name("Name", args.required("Name", ctx.cmdlet)?)?;
+    let host = server(ctx, args.required("Server", ctx.cmdlet)?)?;
+    if host.state != ServerState::Installed
+        || !host.roles.iter().any(|r| r.eq_ignore_ascii_case("Mailbox"))
+    {
+        return Err(invalid(
+            "Server",
+            format!("`{}` isn't an installed Mailbox server", host.name),
+        ));
+    }
+    let database = MailboxDatabase {
+        name: name.clone(),
+        server: host.name.clone(),
+        settings: Default::default(),
+    };
+    ctx.authorize(Target::Database(&database), Access::Write)?;
+    if ctx.org.databases.contains_key(&name.to_ascii_lowercase()) {
+        return Err(crate::org::OrgError::Exists(name).into());
+    }
+    let records = vec![database_record(&database)];
+    let mut next = ctx.org.clone();
+    next.databases.insert(name.to_ascii_lowercase(), database);
+    Ok(changed(next, &name, records))
+}
+
+/// `Get-MailboxDatabase [-Identity]`.
+pub fn get_mailbox_database(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError> {
+    let found: Vec<&MailboxDatabase> = match args.text("Identity") {
+        Some(i) => vec![ctx
+            .org
+            .databases
+            .get(&i.to_ascii_lowercase())
+            .ok_or_else(|| not_found(i))?],
+        None => ctx.org.databases.values().collect(),
+    };
+    let mut records = Vec::new();
+    for d in found {
+        ctx.authorize(Target::Database(d), Access::Read)?;
+        records.push(database_record(d));
+    }
+    Ok(listed(records))
+}
+
+/// `Set-MailboxDatabase -Identity [-IssueWarningQuota] [-ProhibitSendQuota]`.
+pub fn set_mailbox_database(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError> {
+    let identity = args.required("Identity", ctx.cmdlet)?;
+    let current = ctx
+        .org
+        .databases
+        .get(&identity.to_ascii_lowercase())
+        .ok_or_else(|| not_found(identity))?;
+    ctx.authorize(Target::Database(current), Access::Write)?;
+    let mut updated = current.clone();
+    updated.settings.extend(settings(args));
+    let records = vec![database_record(&updated)];
+    let mut next = ctx.org.clone();
+    next.databases
+        .insert(updated.name.to_ascii_lowercase(), updated);
+    Ok(changed(next, &current.name, records))
 }
 
 /// `Get-ExchangeServer [-Identity]`: the servers the caller may read.

@@ -388,6 +388,8 @@ pub const CMDLETS: &[CmdletSpec] = &[
             p("Enabled", Bool),
             p("GetEffectiveUsers", Switch),
             p("WritableRecipient", Text),
+            p("WritableServer", Text),
+            p("WritableDatabase", Text),
             p("CustomRecipientWriteScope", Text),
             p("ExclusiveRecipientWriteScope", Text),
         ],
@@ -431,6 +433,33 @@ pub const CMDLETS: &[CmdletSpec] = &[
         ],
     ),
     cmdlet("Get-ExchangeServer", ID, false, OPTIONAL_IDENTITY),
+    cmdlet(
+        "Set-ExchangeServer",
+        ID,
+        true,
+        &[
+            req("Identity", Text),
+            p("ErrorReportingEnabled", Bool),
+            p("CustomerFeedbackEnabled", Bool),
+        ],
+    ),
+    cmdlet(
+        "New-MailboxDatabase",
+        NAME,
+        true,
+        &[req("Name", Text), req("Server", Text)],
+    ),
+    cmdlet("Get-MailboxDatabase", ID, false, OPTIONAL_IDENTITY),
+    cmdlet(
+        "Set-MailboxDatabase",
+        ID,
+        true,
+        &[
+            req("Identity", Text),
+            p("IssueWarningQuota", Text),
+            p("ProhibitSendQuota", Text),
+        ],
+    ),
     delegable(cmdlet(
         "New-ADUser",
         NAME,

@@ -55,6 +55,9 @@ pub struct Organization {
     /// Exchange servers (configuration partition) by lower-case name.
     #[serde(default)]
     pub servers: std::collections::BTreeMap<String, super::servers::ExchangeServer>,
+    /// Mailbox databases by lower-case name.
+    #[serde(default)]
+    pub databases: std::collections::BTreeMap<String, super::servers::MailboxDatabase>,
     /// Clusters formed for clustered mailbox servers, by lower-case name.
     #[serde(default)]
     pub clusters: std::collections::BTreeMap<String, super::servers::Cluster>,
@@ -103,6 +106,7 @@ impl Organization {
             active_directory_split_permissions: false,
             servers: Default::default(),
             clusters: Default::default(),
+            databases: Default::default(),
             receive_connectors: Default::default(),
             ad_permissions: Vec::new(),
         })

@@ -45,6 +45,9 @@ pub struct ExchangeServer {
     pub installed_nodes: Vec<String>,
     /// For a temporary node object: the clustered mailbox server it serves.
     pub temporary_for: Option<String>,
+    /// Settings changed with Set-ExchangeServer.
+    #[serde(default)]
+    pub settings: std::collections::BTreeMap<String, String>,
 }
 
 impl Properties for ExchangeServer {
@@ -52,12 +55,39 @@ impl Properties for ExchangeServer {
         match name {
             "Name" => Some(&self.name),
             "ServerSite" => Some(&self.site),
-            _ => None,
+            other => self.settings.get(other).map(String::as_str),
         }
     }
 }
 
 impl ConfigObject for ExchangeServer {
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// A mailbox database (configuration partition).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailboxDatabase {
+    /// Name, unique in the organization.
+    pub name: String,
+    /// The server that hosts it.
+    pub server: String,
+    /// Settings changed with Set-MailboxDatabase.
+    pub settings: std::collections::BTreeMap<String, String>,
+}
+
+impl Properties for MailboxDatabase {
+    fn property(&self, name: &str) -> Option<&str> {
+        match name {
+            "Name" => Some(&self.name),
+            "Server" => Some(&self.server),
+            other => self.settings.get(other).map(String::as_str),
+        }
+    }
+}
+
+impl ConfigObject for MailboxDatabase {
     fn name(&self) -> &str {
         &self.name
     }
@@ -272,6 +302,7 @@ pub fn apply(
                     cluster: cluster.map(|c| c.name.clone()),
                     installed_nodes: Vec::new(),
                     temporary_for: None,
+                    settings: Default::default(),
                 },
             );
             changes.push(format!(
@@ -292,6 +323,7 @@ pub fn apply(
                         cluster: None,
                         installed_nodes: Vec::new(),
                         temporary_for: Some(server.clone()),
+                        settings: Default::default(),
                     },
                 );
                 changes.push(format!(
@@ -397,6 +429,7 @@ fn install(
                 cluster: None,
                 installed_nodes: Vec::new(),
                 temporary_for: None,
+                settings: Default::default(),
             },
         );
         changes.push(format!("installed {} on `{server}`", roles.join(", ")));

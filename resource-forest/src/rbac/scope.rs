@@ -131,7 +131,7 @@ pub fn parse_config_filter(text: &str) -> Result<Filter, OpathError> {
 }
 
 /// A recipient as scopes and filters see it.
-pub trait RecipientObject: Properties {
+pub trait RecipientObject: Properties + Sync {
     /// Name, for messages.
     fn name(&self) -> &str;
     /// The OU it lives in.
@@ -145,7 +145,7 @@ pub trait RecipientObject: Properties {
 }
 
 /// A server or database as configuration scopes see it.
-pub trait ConfigObject: Properties {
+pub trait ConfigObject: Properties + Sync {
     /// Name.
     fn name(&self) -> &str;
 }

@@ -156,3 +156,94 @@ async fn clustered_mailbox_server_is_set_up_in_four_steps_by_two_administrators(
         Some("Installed")
     );
 }
+
+#[tokio::test]
+async fn server_and_database_scopes_limit_configuration_writes() {
+    // R-SCOPE-1: server and database filters on assignments, through the
+    // server and database cmdlets; -WritableServer / -WritableDatabase.
+    let (f, mut admin, _sara, _olga) = lab().await;
+    for (server, site) in [("EX01", "Seattle"), ("EX02", "Portland")] {
+        let mut install = op("Install", server);
+        install.site = site.into();
+        done(&mut admin, install).await;
+    }
+    admin.run("New-Mailbox -Name Sam").await.unwrap();
+    for line in [
+        "New-ManagementScope \"Seattle Servers\" -ServerRestrictionFilter {ServerSite -eq 'Seattle'}",
+        "New-ManagementScope \"Seattle DBs\" -DatabaseRestrictionFilter {Server -eq 'EX01'}",
+        "New-RoleGroup \"Seattle Server Admins\" -Roles \"Exchange Servers\" -CustomConfigWriteScope \"Seattle Servers\" -Members Sam",
+        "New-ManagementRoleAssignment -Name \"Databases Seattle\" -Role Databases -SecurityGroup \"Seattle Server Admins\" -CustomConfigWriteScope \"Seattle DBs\"",
+    ] {
+        admin.run(line).await.unwrap_or_else(|e| panic!("`{line}`: {e}"));
+    }
+    let mut sam = f.local_session("Sam").await.unwrap();
+    sam.run("Set-ExchangeServer EX01 -ErrorReportingEnabled $true")
+        .await
+        .unwrap();
+    let denied = sam
+        .run("Set-ExchangeServer EX02 -ErrorReportingEnabled $true")
+        .await
+        .unwrap_err();
+    assert!(
+        denied.is_denied() && denied.to_string().contains("Seattle Servers"),
+        "{denied}"
+    );
+    sam.run("New-MailboxDatabase DB1 -Server EX01")
+        .await
+        .unwrap();
+    let denied = sam
+        .run("New-MailboxDatabase DB2 -Server EX02")
+        .await
+        .unwrap_err();
+    assert!(denied.is_denied(), "{denied}");
+    admin
+        .run("New-MailboxDatabase DB2 -Server EX02")
+        .await
+        .unwrap();
+    sam.run("Set-MailboxDatabase DB1 -IssueWarningQuota 9GB")
+        .await
+        .unwrap();
+    assert!(sam
+        .run("Set-MailboxDatabase DB2 -IssueWarningQuota 9GB")
+        .await
+        .unwrap_err()
+        .is_denied());
+
+    let users = |r: &crossforest_shared::proto::management::v1::InvokeResponse| -> Vec<String> {
+        r.records
+            .iter()
+            .filter_map(|rec| {
+                rec.properties
+                    .iter()
+                    .find(|p| p.name == "EffectiveUserName")
+            })
+            .map(|p| p.value.clone())
+            .collect()
+    };
+    let ex01 = admin
+        .run("Get-ManagementRoleAssignment -Role \"Exchange Servers\" -GetEffectiveUsers -WritableServer EX01")
+        .await
+        .unwrap();
+    assert!(
+        users(&ex01).contains(&"Sam".to_owned()),
+        "{:?}",
+        users(&ex01)
+    );
+    let ex02 = admin
+        .run("Get-ManagementRoleAssignment -Role \"Exchange Servers\" -GetEffectiveUsers -WritableServer EX02")
+        .await
+        .unwrap();
+    assert!(
+        !users(&ex02).contains(&"Sam".to_owned()),
+        "{:?}",
+        users(&ex02)
+    );
+    assert!(users(&ex02).contains(&"Administrator".to_owned()));
+    let db1 = admin
+        .run(
+            "Get-ManagementRoleAssignment -Role Databases -GetEffectiveUsers -WritableDatabase DB1",
+        )
+        .await
+        .unwrap();
+    assert!(users(&db1).contains(&"Sam".to_owned()), "{:?}", users(&db1));
+}
