@@ -81,6 +81,7 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
         ],
         untrusted: Vec::new(),
         organizational_units: vec!["Sales".into(), "Seattle".into()],
+        active_directory_split_permissions: false,
     };
     let lab = Lab::create(dir, &spec)?;
     println!("lab written to {}", dir.display());

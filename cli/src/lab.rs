@@ -47,6 +47,8 @@ pub struct LabSpec {
     pub untrusted: Vec<(ForestName, String)>,
     /// OUs to create in the resource forest besides `Users`.
     pub organizational_units: Vec<String>,
+    /// Install the organization with Active Directory split permissions.
+    pub active_directory_split_permissions: bool,
 }
 
 /// A lab on disk.
@@ -115,6 +117,7 @@ impl Lab {
             listen: resource_listen.clone(),
             organizational_units: spec.organizational_units.clone(),
             trusts,
+            active_directory_split_permissions: spec.active_directory_split_permissions,
         })?;
         let file = LabFile {
             resource: resource.clone(),

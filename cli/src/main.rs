@@ -142,6 +142,7 @@ async fn up(dir: PathBuf) -> anyhow::Result<()> {
             ],
             untrusted: Vec::new(),
             organizational_units: vec!["Sales".into(), "Seattle".into()],
+            active_directory_split_permissions: false,
         };
         eprintln!("creating a lab in {}", dir.display());
         Lab::create(&dir, &spec)?

@@ -29,6 +29,10 @@ pub struct InitOptions {
     pub organizational_units: Vec<String>,
     /// Trusted forests.
     pub trusts: Vec<TrustConfig>,
+    /// Install with Active Directory split permissions: the regular
+    /// assignments of the roles that create security principals are never
+    /// created (R-SPLIT-3).
+    pub active_directory_split_permissions: bool,
 }
 
 /// The credential file of a local account of the node in `dir`.
@@ -63,6 +67,11 @@ pub fn init(options: &InitOptions) -> Result<NodeConfig, NodeError> {
         &options.organizational_units,
     )
     .map_err(|e| NodeError::NotInitialised(e.to_string()))?;
+    let org = if options.active_directory_split_permissions {
+        crate::org::permission_model::prepare_ad(&org, Some(true)).0
+    } else {
+        org
+    };
     let config = NodeConfig {
         forest: options.forest.clone(),
         domain_sid: options.domain_sid,

@@ -42,6 +42,7 @@ pub struct FederationBuilder {
     accounts: Vec<String>,
     untrusted: Vec<String>,
     organizational_units: Vec<String>,
+    active_directory_split_permissions: bool,
 }
 
 impl FederationBuilder {
@@ -66,6 +67,13 @@ impl FederationBuilder {
     /// An extra OU under the resource forest's domain (e.g. `Sales`).
     pub fn organizational_unit(mut self, name: &str) -> Self {
         self.organizational_units.push(name.to_owned());
+        self
+    }
+
+    /// Install the resource forest with Active Directory split permissions
+    /// (`setup /PrepareAD /ActiveDirectorySplitPermissions:true`).
+    pub fn active_directory_split_permissions(mut self) -> Self {
+        self.active_directory_split_permissions = true;
         self
     }
 
@@ -102,6 +110,7 @@ impl FederationBuilder {
             } else {
                 self.organizational_units
             },
+            active_directory_split_permissions: self.active_directory_split_permissions,
         };
         let lab_dir = dir.path().to_owned();
         let lab = tokio::task::spawn_blocking(move || Lab::create(&lab_dir, &spec)).await??;

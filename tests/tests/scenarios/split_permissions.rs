@@ -298,3 +298,25 @@ async fn under_ad_split_directory_tools_create_and_exchange_mail_enables() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_fresh_install_with_ad_split_never_creates_the_creation_assignments() {
+    let f = crossforest_tests::Federation::builder()
+        .active_directory_split_permissions()
+        .start()
+        .await
+        .unwrap();
+    let mut admin = f.administrator().await.unwrap();
+    assert!(regular_holders(&mut admin, "Mail Recipient Creation")
+        .await
+        .is_empty());
+    assert!(
+        regular_holders(&mut admin, "Security Group Creation and Membership")
+            .await
+            .is_empty()
+    );
+    let (denied, why) = refused(&mut admin, "New-Mailbox -Name Ann").await;
+    assert!(denied && why.contains("R-SPLIT-3"), "{why}");
+    ok(&mut admin, "New-ADUser -Name Ann").await;
+    ok(&mut admin, "Enable-Mailbox Ann").await;
+}
