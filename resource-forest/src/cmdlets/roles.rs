@@ -345,16 +345,25 @@ pub fn add_entry(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError>
     Ok(with_entry(ctx, r, Some(entry.clone()), &entry.cmdlet))
 }
 
+/// The custom role and its entry that `-Identity` (`Role\Cmdlet`) names.
+fn existing_entry<'a>(
+    ctx: &'a Context<'_>,
+    args: &Args,
+) -> Result<(&'a ManagementRole, &'a RoleEntry), CmdletError> {
+    let (role_name, cmdlet) = split_entry(args.required("Identity", ctx.cmdlet)?)?;
+    let r = custom_role(ctx, role_name)?;
+    let entry = r
+        .entry(cmdlet)
+        .ok_or_else(|| not_found(&format!("{}\\{cmdlet}", r.name)))?;
+    Ok((r, entry))
+}
+
 /// `Set-ManagementRoleEntry "Role\Cmdlet" -Parameters … [-AddParameter |
 /// -RemoveParameter]`: replaces, adds or removes parameters of an entry of a
 /// custom role; added ones must be the parent's (R-ROLE-2).
 pub fn set_entry(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError> {
     ctx.authorize(Target::Config, Access::Write)?;
-    let (role_name, cmdlet) = split_entry(args.required("Identity", ctx.cmdlet)?)?;
-    let r = custom_role(ctx, role_name)?;
-    let current = r
-        .entry(cmdlet)
-        .ok_or_else(|| not_found(&format!("{}\\{cmdlet}", r.name)))?;
+    let (r, current) = existing_entry(ctx, args)?;
     let given = args.list("Parameters").unwrap_or_default();
     let (add, remove) = (args.switch("AddParameter"), args.switch("RemoveParameter"));
     if add && remove {
@@ -369,7 +378,7 @@ pub fn set_entry(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError>
         let wanted = if r.unscoped {
             given.iter().cloned().collect()
         } else {
-            let parent = parent_entry(ctx, r, cmdlet)?;
+            let parent = parent_entry(ctx, r, &current.cmdlet)?;
             let wanted = canonical_parameters(parent, given);
             check_parameters(parent, &wanted, &r.name)?;
             wanted
@@ -390,11 +399,7 @@ pub fn set_entry(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError>
 /// `Remove-ManagementRoleEntry "Role\Cmdlet"` (custom roles only).
 pub fn remove_entry(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError> {
     ctx.authorize(Target::Config, Access::Write)?;
-    let (role_name, cmdlet) = split_entry(args.required("Identity", ctx.cmdlet)?)?;
-    let r = custom_role(ctx, role_name)?;
-    let current = r
-        .entry(cmdlet)
-        .ok_or_else(|| not_found(&format!("{}\\{cmdlet}", r.name)))?;
+    let (r, current) = existing_entry(ctx, args)?;
     let cmdlet = current.cmdlet.clone();
     Ok(with_entry(ctx, r, None, &cmdlet))
 }

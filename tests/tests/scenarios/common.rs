@@ -1,7 +1,25 @@
 //! Shared set-up: contoso.com trusting fabrikam.com and tailspin.com, with
 //! fabrikam's alice nested in Exchange Admins, which a linked role group links.
 
+use crossforest_cli::session::Session;
+use crossforest_shared::proto::management::v1::InvokeResponse;
 use crossforest_tests::Federation;
+
+/// Runs `line`, which must succeed.
+pub async fn ok(s: &mut Session, line: &str) -> InvokeResponse {
+    match s.run(line).await {
+        Ok(r) => r,
+        Err(e) => panic!("`{line}` failed: {e}"),
+    }
+}
+
+/// Runs `line`, which must be refused: whether RBAC denied it, and the message.
+pub async fn refused(s: &mut Session, line: &str) -> (bool, String) {
+    match s.run(line).await {
+        Ok(r) => panic!("`{line}` was allowed: {r:?}"),
+        Err(e) => (e.is_denied(), e.to_string()),
+    }
+}
 
 /// contoso trusts fabrikam and tailspin; northwind exists but is not trusted.
 /// fabrikam: alice ∈ Tier 2 Admins ∈ Exchange Admins; bob ∈ Exchange Admins.

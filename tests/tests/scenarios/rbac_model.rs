@@ -2,25 +2,9 @@
 //! ManagedBy (R-RG-5), lockout rules (R-LOCK-1..5), exclusive scopes
 //! (R-SCOPE-3), role derivation (R-ROLE-2) and explanations.
 
-use super::common::{federation, property};
-use crossforest_cli::session::Session;
+use super::common::{federation, ok, property, refused};
 use crossforest_shared::proto::management::v1::InvokeResponse;
 use crossforest_tests::Federation;
-
-async fn ok(s: &mut Session, line: &str) -> InvokeResponse {
-    match s.run(line).await {
-        Ok(r) => r,
-        Err(e) => panic!("`{line}` failed: {e}"),
-    }
-}
-
-/// Runs `line`, expects a refusal, and returns its message.
-async fn refused(s: &mut Session, line: &str) -> (bool, String) {
-    match s.run(line).await {
-        Ok(r) => panic!("`{line}` was allowed: {r:?}"),
-        Err(e) => (e.is_denied(), e.to_string()),
-    }
-}
 
 fn values(r: &InvokeResponse, name: &str) -> Vec<String> {
     r.records

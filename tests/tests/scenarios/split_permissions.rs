@@ -1,23 +1,8 @@
 //! Permission models (SPEC §6): shared by default (R-SPLIT-1), Active
 //! Directory split switched on and off by setup (R-SPLIT-3, R-SPLIT-4).
 
-use super::common::{federation, property};
+use super::common::{federation, ok, property, refused};
 use crossforest_cli::session::Session;
-use crossforest_shared::proto::management::v1::InvokeResponse;
-
-async fn ok(s: &mut Session, line: &str) -> InvokeResponse {
-    match s.run(line).await {
-        Ok(r) => r,
-        Err(e) => panic!("`{line}` failed: {e}"),
-    }
-}
-
-async fn refused(s: &mut Session, line: &str) -> (bool, String) {
-    match s.run(line).await {
-        Ok(r) => panic!("`{line}` was allowed: {r:?}"),
-        Err(e) => (e.is_denied(), e.to_string()),
-    }
-}
 
 async fn regular_holders(admin: &mut Session, role: &str) -> Vec<String> {
     let r = ok(
