@@ -71,6 +71,34 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
                     );
                 }
             }
+            // First run: setup creates the organization, in the model asked.
+            let path = config.organization_file();
+            if crate::state::OrgStore::open(path.clone())?.is_none() {
+                let catalogue = crate::rbac::catalogue::builtin()
+                    .map_err(|e| anyhow::anyhow!("built-in catalogue: {e}"))?;
+                let org = crate::org::Organization::new(
+                    config.forest.clone(),
+                    config.domain_sid,
+                    &catalogue,
+                    &[],
+                )?;
+                let split = active_directory_split_permissions.unwrap_or(false);
+                let (org, _) = crate::org::permission_model::prepare_ad(&org, Some(split));
+                if !what_if {
+                    crate::state::OrgStore::create(path.clone(), org)?;
+                }
+                println!(
+                    "{}created organization {} with the built-in roles and role groups{}",
+                    if what_if { "What if: " } else { "" },
+                    config.forest,
+                    if split {
+                        "; Active Directory split permissions: the regular assignments of Mail Recipient Creation and Security Group Creation and Membership were not created"
+                    } else {
+                        ""
+                    }
+                );
+                return Ok(());
+            }
             let node = ResourceForest::load(config.clone())?;
             // Setup runs as the organization's installing administrator.
             let administrator = config

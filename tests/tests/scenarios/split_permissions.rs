@@ -305,3 +305,41 @@ async fn a_fresh_install_with_ad_split_never_creates_the_creation_assignments() 
     ok(&mut admin, "New-ADUser -Name Ann").await;
     ok(&mut admin, "Enable-Mailbox Ann").await;
 }
+
+#[tokio::test]
+async fn offline_setup_creates_the_organization_then_switches_models() {
+    use crossforest_cli::lab::{Lab, LabSpec};
+    use resource_forest::cli::{run, Command};
+    let dir = tempfile::tempdir().unwrap();
+    let spec = LabSpec {
+        resource: ("contoso.com".parse().unwrap(), "127.0.0.1:1".to_owned()),
+        accounts: Vec::new(),
+        untrusted: Vec::new(),
+        organizational_units: Vec::new(),
+        active_directory_split_permissions: false,
+    };
+    let lab = Lab::create(dir.path(), &spec).unwrap();
+    let config = lab
+        .node_dir(&"contoso.com".parse().unwrap())
+        .join("node.toml");
+    let organization = lab.resource_config().unwrap().organization_file();
+    std::fs::remove_file(&organization).unwrap();
+    let setup = |split: Option<bool>| Command::Setup {
+        config: config.clone(),
+        prepare_ad: true,
+        active_directory_split_permissions: split,
+        what_if: false,
+    };
+    // First run: the organization is created, in AD split.
+    run(setup(Some(true))).await.unwrap();
+    let stored = std::fs::read_to_string(&organization).unwrap();
+    assert!(stored.contains("\"active_directory_split_permissions\": true"));
+    assert!(!stored.contains("\"Mail Recipient Creation-Organization Management\""));
+    // Later runs switch the model and recreate nothing.
+    run(setup(Some(false))).await.unwrap();
+    let stored = std::fs::read_to_string(&organization).unwrap();
+    assert!(stored.contains("\"active_directory_split_permissions\": false"));
+    assert!(!stored.contains("\"Mail Recipient Creation-Organization Management\""));
+    let audit = std::fs::read_to_string(organization.with_file_name("audit.jsonl")).unwrap();
+    assert!(audit.contains("Setup /PrepareAD"));
+}
