@@ -177,6 +177,26 @@ pub fn change_member(ctx: &Context<'_>, args: &Args, add: bool) -> Result<Outcom
     Ok(changed(next, &g.name, Vec::new()))
 }
 
+/// `Update-DistributionGroupMember -Members`: replaces the membership.
+pub fn update_members(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError> {
+    let g = group(ctx, args.required("Identity", ctx.cmdlet)?)?;
+    ctx.authorize(target(g), Access::Write)?;
+    check_owner(ctx, g, args)?;
+    split_refusal(ctx, "changing the membership")?;
+    let members = member_sids(ctx, args.list("Members").unwrap_or_default())?;
+    if members.contains(&g.sid) {
+        return Err(CmdletError::Refused(format!(
+            "`{}` can't be a member of itself",
+            g.name
+        )));
+    }
+    let mut updated = g.clone();
+    updated.members = members;
+    let mut next = ctx.org.clone();
+    next.recipients.insert(g.name.to_ascii_lowercase(), updated);
+    Ok(changed(next, &g.name, Vec::new()))
+}
+
 /// `Get-DistributionGroupMember`.
 pub fn get_member(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError> {
     let identity = args.required("Identity", ctx.cmdlet)?;

@@ -214,6 +214,7 @@ pub async fn run(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError>
         "Add-DistributionGroupMember" => distribution_groups::change_member(ctx, args, true),
         "Remove-DistributionGroupMember" => distribution_groups::change_member(ctx, args, false),
         "Get-DistributionGroupMember" => distribution_groups::get_member(ctx, args),
+        "Update-DistributionGroupMember" => distribution_groups::update_members(ctx, args),
         "New-RoleGroup" => role_group::new_role_group(ctx, args).await,
         "Get-RoleGroup" => role_group::get_role_group(ctx, args),
         "Set-RoleGroup" => role_group::set_role_group(ctx, args).await,

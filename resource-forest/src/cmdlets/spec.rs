@@ -261,6 +261,16 @@ pub const CMDLETS: &[CmdletSpec] = &[
     cmdlet("Remove-DistributionGroupMember", ID, true, GROUP_MEMBER),
     cmdlet("Get-DistributionGroupMember", ID, false, IDENTITY),
     cmdlet(
+        "Update-DistributionGroupMember",
+        ID,
+        true,
+        &[
+            req("Identity", Text),
+            req("Members", List),
+            p("BypassSecurityGroupManagerCheck", Switch),
+        ],
+    ),
+    cmdlet(
         "New-RoleGroup",
         NAME,
         true,

@@ -40,6 +40,12 @@ async fn active_directory_split_removes_creation_and_switching_back_recreates_no
     ok(&mut admin, "New-Mailbox -Name Erin").await;
     ok(&mut admin, "Disable-Mailbox Erin").await;
     ok(&mut admin, "New-DistributionGroup -Name Sales").await;
+    // A customised delegating assignment, made before the switch.
+    ok(
+        &mut admin,
+        "New-ManagementRoleAssignment -Role \"Mail Recipient Creation\" -SecurityGroup \"fabrikam Recipient Admins\" -Delegating",
+    )
+    .await;
 
     // The what-if first: who would lose what; nothing changes.
     let what_if = admin.prepare_ad(Some(true), true).await.unwrap();
@@ -76,7 +82,7 @@ async fn active_directory_split_removes_creation_and_switching_back_recreates_no
         "Get-ManagementRoleAssignment -Role \"Mail Recipient Creation\" -Delegating $true",
     )
     .await;
-    assert_eq!(delegating.records.len(), 1);
+    assert_eq!(delegating.records.len(), 2);
 
     // The eight cmdlets are unavailable to everyone, even after re-assigning.
     ok(
@@ -96,6 +102,12 @@ async fn active_directory_split_removes_creation_and_switching_back_recreates_no
     // Group cmdlets are reachable but fail on creation and membership.
     let (denied, why) = refused(&mut admin, "New-DistributionGroup -Name Legal").await;
     assert!(!denied && why.contains("R-SPLIT-3"), "{why}");
+    let (_, why) = refused(
+        &mut admin,
+        "Update-DistributionGroupMember Sales -Members Erin",
+    )
+    .await;
+    assert!(why.contains("R-SPLIT-3"), "{why}");
     let (_, why) = refused(
         &mut admin,
         "Add-DistributionGroupMember Sales -Member Administrator",
@@ -131,6 +143,13 @@ async fn active_directory_split_removes_creation_and_switching_back_recreates_no
         ["Administrator"]
     );
     ok(&mut admin, "New-Mailbox -Name Finn").await;
+    // The customised delegating assignment is intact.
+    let delegating = ok(
+        &mut admin,
+        "Get-ManagementRoleAssignment -Role \"Mail Recipient Creation\" -Delegating $true",
+    )
+    .await;
+    assert_eq!(delegating.records.len(), 2);
     let (denied, _) = refused(&mut bob, "New-Mailbox -Name Gwen").await;
     assert!(denied, "fabrikam's creation assignment was not recreated");
 
