@@ -353,6 +353,7 @@ impl ResourceForest {
             &snapshot.org,
             &snapshot.authorizer,
             &self.trusts,
+            &self.audit,
             spec.name,
             args.names(),
         );

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod scenarios {
+    pub mod audit_log;
     pub mod authorization_service;
     pub mod common;
     pub mod delegated_setup;

@@ -3,6 +3,7 @@
 
 pub mod args;
 pub mod assignments;
+pub mod audit_log;
 pub mod connectors;
 pub mod directory;
 pub mod distribution_groups;
@@ -111,6 +112,8 @@ pub struct Context<'a> {
     pub authorizer: &'a Authorizer,
     /// Trusted forests.
     pub trusts: &'a Trusts,
+    /// The admin audit log (read by Search-AdminAuditLog).
+    pub audit: &'a crate::audit::AuditLog,
     /// The cmdlet.
     pub cmdlet: &'static str,
     /// Parameters used.
@@ -125,6 +128,7 @@ impl<'a> Context<'a> {
         org: &'a Organization,
         authorizer: &'a Authorizer,
         trusts: &'a Trusts,
+        audit: &'a crate::audit::AuditLog,
         cmdlet: &'static str,
         parameters: Vec<String>,
     ) -> Self {
@@ -134,6 +138,7 @@ impl<'a> Context<'a> {
             org,
             authorizer,
             trusts,
+            audit,
             cmdlet,
             parameters,
             policies,
@@ -251,6 +256,7 @@ pub async fn run(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError>
         "Get-ReceiveConnector" => connectors::get_receive_connector(ctx, args),
         "Add-ADPermission" => connectors::add_ad_permission(ctx, args),
         "Get-ADPermission" => connectors::get_ad_permission(ctx, args),
+        "Search-AdminAuditLog" => audit_log::search_admin_audit_log(ctx, args),
         "Test-CmdletPermission" => permissions::test_cmdlet_permission(ctx, args).await,
         "Get-EffectivePermission" => permissions::get_effective_permission(ctx, args).await,
         other => Err(CmdletError::NotRecognized(other.to_owned())),

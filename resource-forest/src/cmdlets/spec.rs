@@ -444,6 +444,21 @@ pub const CMDLETS: &[CmdletSpec] = &[
     ),
     cmdlet("Get-ExchangeServer", ID, false, OPTIONAL_IDENTITY),
     cmdlet(
+        "Search-AdminAuditLog",
+        None,
+        false,
+        &[
+            p("Cmdlets", List),
+            p("Parameters", List),
+            p("StartDate", Text),
+            p("EndDate", Text),
+            p("ObjectIds", List),
+            p("UserIds", List),
+            p("IsSuccess", Bool),
+            p("ResultSize", Text),
+        ],
+    ),
+    cmdlet(
         "Set-ExchangeServer",
         ID,
         true,
