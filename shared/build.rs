@@ -9,6 +9,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "../proto/crossforest/token/v1/token.proto",
     ];
     let descriptors = protox::compile(files, ["../proto"])?;
+    // The encoded descriptor set serves gRPC server reflection.
+    let out = std::path::PathBuf::from(std::env::var("OUT_DIR")?);
+    std::fs::write(
+        out.join("crossforest_descriptor.bin"),
+        prost::Message::encode_to_vec(&descriptors),
+    )?;
     tonic_prost_build::configure().compile_fds(descriptors)?;
     for file in files {
         println!("cargo:rerun-if-changed={file}");

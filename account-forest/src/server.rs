@@ -20,6 +20,9 @@ pub enum ServeError {
     /// The gRPC transport failed.
     #[error("the gRPC server failed: {0}")]
     Transport(#[from] tonic::transport::Error),
+    /// Server reflection could not be built from the contracts.
+    #[error("server reflection: {0}")]
+    Reflection(String),
 }
 
 /// Serves `node` on `listener` (already bound) until `shutdown` completes;
@@ -31,10 +34,19 @@ pub async fn serve(
 ) -> Result<(), ServeError> {
     let incoming = tls_incoming(listener, node.tls_config()?);
     let service = DirectoryService::new(node);
-    tonic::transport::Server::builder()
+    let router = tonic::transport::Server::builder()
         .add_service(DirectoryServer::new(service.clone()))
-        .add_service(DirectoryAdminServer::new(service))
-        .serve_with_incoming_shutdown(incoming, shutdown)
-        .await?;
+        .add_service(DirectoryAdminServer::new(service));
+    crossforest_shared::serve::with_standard_services(
+        router,
+        &[
+            "crossforest.directory.v1.Directory",
+            "crossforest.directory.v1.DirectoryAdmin",
+        ],
+    )
+    .await
+    .map_err(|e| ServeError::Reflection(e.to_string()))?
+    .serve_with_incoming_shutdown(incoming, shutdown)
+    .await?;
     Ok(())
 }

@@ -28,6 +28,11 @@ pub mod token;
 /// Generated protocol code, one module per versioned package.
 #[allow(missing_docs, clippy::all, clippy::pedantic)]
 pub mod proto {
+    /// The encoded `FileDescriptorSet` of every contract, for gRPC server
+    /// reflection.
+    pub const FILE_DESCRIPTOR_SET: &[u8] =
+        include_bytes!(concat!(env!("OUT_DIR"), "/crossforest_descriptor.bin"));
+
     /// `crossforest.directory.v1`: the account forest's directory.
     pub mod directory {
         /// Version 1.

@@ -106,3 +106,29 @@ pub async fn bind_and_announce(
         .map_err(std::io::Error::other)?;
     Ok((listener, address))
 }
+
+/// Adds the standard gRPC services every node serves: health checking
+/// (`grpc.health.v1.Health`, each of `services` reported SERVING) and server
+/// reflection (`grpc.reflection.v1.ServerReflection`) over every contract.
+pub async fn with_standard_services(
+    router: tonic::transport::server::Router,
+    services: &[&str],
+) -> Result<tonic::transport::server::Router, tonic_reflection::server::Error> {
+    let (reporter, health) = tonic_health::server::health_reporter();
+    for service in services {
+        reporter
+            .set_service_status(*service, tonic_health::ServingStatus::Serving)
+            .await;
+    }
+    // Advertise this node's services and the standard ones, not every
+    // contract of the workspace.
+    let mut builder = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(crate::proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .with_service_name("grpc.health.v1.Health");
+    for service in services {
+        builder = builder.with_service_name(*service);
+    }
+    let reflection = builder.build_v1()?;
+    Ok(router.add_service(health).add_service(reflection))
+}

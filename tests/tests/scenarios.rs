@@ -15,4 +15,5 @@ mod scenarios {
     pub mod rbac_model;
     pub mod sid_filtering;
     pub mod split_permissions;
+    pub mod standard_services;
 }

@@ -24,6 +24,9 @@ pub enum ServeError {
     /// Transport.
     #[error("the gRPC server failed: {0}")]
     Transport(#[from] tonic::transport::Error),
+    /// Server reflection could not be built from the contracts.
+    #[error("server reflection: {0}")]
+    Reflection(String),
 }
 
 /// Serves `node` on `listener` until `shutdown` completes; in-flight requests finish.
@@ -33,12 +36,21 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
     let incoming = tls_incoming(listener, node.tls_config()?);
-    tonic::transport::Server::builder()
+    let router = tonic::transport::Server::builder()
         .add_service(AuthorizationServer::new(AuthorizationService::new(
             node.clone(),
         )))
-        .add_service(ManagementServer::new(ManagementService::new(node)))
-        .serve_with_incoming_shutdown(incoming, shutdown)
-        .await?;
+        .add_service(ManagementServer::new(ManagementService::new(node)));
+    crossforest_shared::serve::with_standard_services(
+        router,
+        &[
+            "crossforest.management.v1.Management",
+            "crossforest.management.v1.Authorization",
+        ],
+    )
+    .await
+    .map_err(|e| ServeError::Reflection(e.to_string()))?
+    .serve_with_incoming_shutdown(incoming, shutdown)
+    .await?;
     Ok(())
 }
