@@ -1,6 +1,7 @@
 //! A loaded resource forest: configuration, trusts, organization store and audit
 //! log, and the request path every cmdlet takes.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,8 +12,9 @@ use crossforest_shared::tls::{server_config, TlsError};
 use crate::audit::{redact, AuditLog, AuditRecord};
 use crate::cmdlets::{self, spec, Args, CmdletError, Context, Outcome, Value};
 use crate::config::NodeConfig;
-use crate::rbac::{Access, Target};
-use crate::state::OrgStore;
+use crate::org::Organization;
+use crate::rbac::{Access, Subject, Target};
+use crate::state::{OrgStore, Snapshot, WriteGuard};
 use crate::trust::authenticate::Caller;
 use crate::trust::{TrustLoadError, Trusts};
 
@@ -182,7 +184,7 @@ impl ResourceForest {
         &self,
         caller: &Caller,
         cmdlet: &str,
-        parameters: std::collections::BTreeMap<String, String>,
+        parameters: BTreeMap<String, String>,
         result: Result<(Option<String>, u64), &CmdletError>,
     ) -> &'static str {
         let (succeeded, decision, error, target, revision) = match result {
@@ -211,6 +213,53 @@ impl ResourceForest {
         decision
     }
 
+    /// Persists `next` as the next revision. Every change goes through here,
+    /// after the lockout rules (R-LOCK-1..4) are checked against `before`.
+    fn persist(
+        &self,
+        guard: &WriteGuard<'_>,
+        before: &Snapshot,
+        next: Organization,
+    ) -> Result<u64, CmdletError> {
+        crate::rbac::lockout::check(&before.org.rbac, &next.rbac)?;
+        self.store.commit(guard, next).map_err(|e| {
+            tracing::error!(error = %e, "persisting the organization failed");
+            CmdletError::Refused("the change could not be stored; nothing was changed".into())
+        })
+    }
+
+    /// One setup operation: computed on the current snapshot under the writer
+    /// lock, persisted (or only reported), and audited like a cmdlet.
+    async fn setup_change(
+        &self,
+        caller: &Caller,
+        audit_name: &str,
+        audit_parameters: BTreeMap<String, String>,
+        audit_target: Option<String>,
+        compute: impl FnOnce(&Snapshot, &Subject<'_>) -> Result<SetupResult, CmdletError>,
+    ) -> Result<(u64, Vec<String>), CmdletError> {
+        let guard = self.store.lock().await;
+        let snapshot = self.store.snapshot();
+        let sids = crate::decisions::caller_sids(&snapshot.org, caller);
+        let policies = snapshot.org.policies_of(&caller.user);
+        let subject = crate::decisions::subject(caller, &sids, &policies);
+        let result = compute(&snapshot, &subject).and_then(|outcome| match outcome {
+            SetupResult::Commit(next, changes) => {
+                Ok((self.persist(&guard, &snapshot, *next)?, changes))
+            }
+            SetupResult::Report(lines) => Ok((snapshot.revision, lines)),
+        });
+        self.audit_outcome(
+            caller,
+            audit_name,
+            audit_parameters,
+            result
+                .as_ref()
+                .map(|(revision, _)| (audit_target, *revision)),
+        );
+        result
+    }
+
     /// `setup /PrepareAD [/ActiveDirectorySplitPermissions:…]` for a running
     /// organization: members of Organization Management only; the change is
     /// checked against the lockout rules, committed whole and audited.
@@ -220,54 +269,42 @@ impl ResourceForest {
         split: Option<bool>,
         what_if: bool,
     ) -> Result<(u64, Vec<String>), CmdletError> {
-        let guard = self.store.lock().await;
-        let snapshot = self.store.snapshot();
-        let result = (|| {
-            let sids = crate::decisions::caller_sids(&snapshot.org, caller);
-            let policies = Vec::new();
-            let subject = crate::decisions::subject(caller, &sids, &policies);
-            if !snapshot
-                .authorizer
-                .is_member(&subject, crate::rbac::catalogue::ORGANIZATION_MANAGEMENT)
-            {
-                return Err(CmdletError::Forbidden(
-                    "setup /PrepareAD needs a member of Organization Management".into(),
-                ));
-            }
-            let (next, changes) = crate::org::permission_model::prepare_ad(&snapshot.org, split);
-            crate::rbac::lockout::check(&snapshot.org.rbac, &next.rbac)?;
-            if what_if {
+        let parameters = split
+            .map(|b| {
+                BTreeMap::from([("ActiveDirectorySplitPermissions".to_owned(), b.to_string())])
+            })
+            .unwrap_or_default();
+        let target = Some(self.config.forest.to_string());
+        self.setup_change(
+            caller,
+            "Setup /PrepareAD",
+            parameters,
+            target,
+            |snapshot, subject| {
+                if !snapshot
+                    .authorizer
+                    .is_member(subject, crate::rbac::catalogue::ORGANIZATION_MANAGEMENT)
+                {
+                    return Err(CmdletError::Forbidden(
+                        "setup /PrepareAD needs a member of Organization Management".into(),
+                    ));
+                }
+                let (next, changes) =
+                    crate::org::permission_model::prepare_ad(&snapshot.org, split);
+                if !what_if {
+                    return Ok(SetupResult::Commit(Box::new(next), changes));
+                }
+                crate::rbac::lockout::check(&snapshot.org.rbac, &next.rbac)?;
                 let mut lines = vec!["What if: nothing was changed.".to_owned()];
                 lines.extend(changes);
                 lines.extend(describe_changes(&crate::decisions::permission_diff(
                     (&snapshot.org, &snapshot.authorizer),
                     &next,
                 )));
-                return Ok((snapshot.revision, lines));
-            }
-            let revision = self.store.commit(&guard, next).map_err(|e| {
-                tracing::error!(error = %e, "persisting the organization failed");
-                CmdletError::Refused("the change could not be stored; nothing was changed".into())
-            })?;
-            Ok((revision, changes))
-        })();
-        let parameters = split
-            .map(|b| {
-                std::collections::BTreeMap::from([(
-                    "ActiveDirectorySplitPermissions".to_owned(),
-                    b.to_string(),
-                )])
-            })
-            .unwrap_or_default();
-        self.audit_outcome(
-            caller,
-            "Setup /PrepareAD",
-            parameters,
-            result
-                .as_ref()
-                .map(|(revision, _)| (Some(self.config.forest.to_string()), *revision)),
-        );
-        result
+                Ok(SetupResult::Report(lines))
+            },
+        )
+        .await
     }
 
     /// A delegated-setup operation (SPEC §7) for `caller`: checked,
@@ -277,48 +314,39 @@ impl ResourceForest {
         caller: &Caller,
         operation: crate::org::servers::SetupOperation,
         audit_name: &str,
-        audit_parameters: std::collections::BTreeMap<String, String>,
+        audit_parameters: BTreeMap<String, String>,
     ) -> Result<(u64, Vec<String>), CmdletError> {
-        let guard = self.store.lock().await;
-        let snapshot = self.store.snapshot();
-        let result = (|| {
-            let sids = crate::decisions::caller_sids(&snapshot.org, caller);
-            let policies = snapshot.org.policies_of(&caller.user);
-            let subject = crate::decisions::subject(caller, &sids, &policies);
-            let a = &snapshot.authorizer;
-            // A delegate may be a role group (Delegated Setup): the caller's
-            // role groups count as its groups here.
-            let mut with_groups = sids.clone();
-            with_groups.extend(
-                a.role_groups_of(&subject)
-                    .iter()
-                    .filter_map(|(g, _)| snapshot.org.rbac.role_group(g).map(|g| g.sid)),
-            );
-            let who = crate::org::servers::SetupCaller {
-                sids: &with_groups,
-                organization_management: a
-                    .is_member(&subject, crate::rbac::catalogue::ORGANIZATION_MANAGEMENT),
-                delegated_setup: a.is_member(&subject, "Delegated Setup"),
-                server_management: a.holds_role(&subject, "Exchange Servers"),
-            };
-            let (next, changes) = crate::org::servers::apply(&snapshot.org, &who, &operation)
-                .map_err(|e| match e {
-                    crate::org::servers::SetupError::Forbidden(m) => CmdletError::Forbidden(m),
-                    crate::org::servers::SetupError::Refused(m) => CmdletError::Refused(m),
-                })?;
-            let revision = self.store.commit(&guard, next).map_err(|e| {
-                tracing::error!(error = %e, "persisting the organization failed");
-                CmdletError::Refused("the change could not be stored; nothing was changed".into())
-            })?;
-            Ok((revision, changes))
-        })();
-        self.audit_outcome(
+        self.setup_change(
             caller,
             audit_name,
             audit_parameters,
-            result.as_ref().map(|(revision, _)| (None, *revision)),
-        );
-        result
+            None,
+            |snapshot, subject| {
+                let a = &snapshot.authorizer;
+                // A delegate may be a role group (Delegated Setup): the caller's
+                // role groups count as its groups here.
+                let mut with_groups = subject.sids.to_vec();
+                with_groups.extend(
+                    a.role_groups_of(subject)
+                        .iter()
+                        .filter_map(|(g, _)| snapshot.org.rbac.role_group(g).map(|g| g.sid)),
+                );
+                let who = crate::org::servers::SetupCaller {
+                    sids: &with_groups,
+                    organization_management: a
+                        .is_member(subject, crate::rbac::catalogue::ORGANIZATION_MANAGEMENT),
+                    delegated_setup: a.is_member(subject, "Delegated Setup"),
+                    server_management: a.holds_role(subject, "Exchange Servers"),
+                };
+                let (next, changes) = crate::org::servers::apply(&snapshot.org, &who, &operation)
+                    .map_err(|e| match e {
+                    crate::org::servers::SetupError::Forbidden(m) => CmdletError::Forbidden(m),
+                    crate::org::servers::SetupError::Refused(m) => CmdletError::Refused(m),
+                })?;
+                Ok(SetupResult::Commit(Box::new(next), changes))
+            },
+        )
+        .await
     }
 
     async fn invoke_inner(
@@ -330,17 +358,15 @@ impl ResourceForest {
         let spec =
             spec::find(cmdlet).ok_or_else(|| CmdletError::NotRecognized(cmdlet.to_owned()))?;
         let args = Args::bind(spec, parameters)?;
-        if let Some(why) =
-            crate::org::permission_model::unavailable(&self.store.snapshot().org, spec.name)
-        {
-            return Err(CmdletError::Forbidden(why));
-        }
         let guard = if spec.writes {
             Some(self.store.lock().await)
         } else {
             None
         };
         let snapshot = self.store.snapshot();
+        if let Some(why) = crate::org::permission_model::unavailable(&snapshot.org, spec.name) {
+            return Err(CmdletError::Forbidden(why));
+        }
         // A local caller's token is its certificate: its group SIDs come from
         // this forest's own directory (R-ASG-2).
         let enriched = Caller {
@@ -370,15 +396,14 @@ impl ResourceForest {
             )?;
         }
         let mut outcome = cmdlets::run(&ctx, &args).await?;
-        if let Some(next) = &outcome.change {
-            // No change may break a lockout protection, whatever its path.
-            crate::rbac::lockout::check(&snapshot.org.rbac, &next.rbac)?;
-        }
         if spec.writes && args.switch("WhatIf") {
             // What if: the change is computed and authorised, then shown as
             // who gains and loses which cmdlets; nothing is committed.
+            // A what-if is refused exactly as the change would be (lockout
+            // rules included); a real change is checked in `persist`.
             let changes = match outcome.change.take() {
                 Some(next) => {
+                    crate::rbac::lockout::check(&snapshot.org.rbac, &next.rbac)?;
                     crate::decisions::permission_diff((&snapshot.org, &snapshot.authorizer), &next)
                 }
                 None => Vec::new(),
@@ -391,10 +416,7 @@ impl ResourceForest {
             outcome.records = changes.into_iter().map(change_record).collect();
         }
         let revision = match (outcome.change.take(), &guard) {
-            (Some(org), Some(guard)) => self.store.commit(guard, org).map_err(|e| {
-                tracing::error!(error = %e, "persisting the organization failed");
-                CmdletError::Refused("the change could not be stored; nothing was changed".into())
-            })?,
+            (Some(org), Some(guard)) => self.persist(guard, &snapshot, org)?,
             _ => snapshot.revision,
         };
         let invoked = Invoked {
@@ -404,6 +426,14 @@ impl ResourceForest {
         };
         Ok((outcome, invoked))
     }
+}
+
+/// What a setup operation produced.
+enum SetupResult {
+    /// A change to persist, with what it changed.
+    Commit(Box<Organization>, Vec<String>),
+    /// A report only (a what-if): nothing is persisted.
+    Report(Vec<String>),
 }
 
 fn change_record(c: crate::decisions::PermissionChange) -> Vec<(String, String)> {

@@ -50,16 +50,7 @@ pub fn search_admin_audit_log(ctx: &Context<'_>, args: &Args) -> Result<Outcome,
         .text("EndDate")
         .map(|t| date("EndDate", t, true))
         .transpose()?;
-    let limit = match args.text("ResultSize") {
-        None => 1000,
-        Some(s) if s.eq_ignore_ascii_case("unlimited") => usize::MAX,
-        Some(s) => s.parse().map_err(|_| {
-            invalid(
-                "ResultSize",
-                format!("expects a number or Unlimited; got `{s}`"),
-            )
-        })?,
-    };
+    let limit = super::result_size(args)?;
     let cmdlets = args.list("Cmdlets").unwrap_or_default();
     let parameters = args.list("Parameters").unwrap_or_default();
     let objects = args.list("ObjectIds").unwrap_or_default();

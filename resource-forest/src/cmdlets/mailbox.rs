@@ -255,16 +255,7 @@ pub fn get_recipients(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletE
         .text("OrganizationalUnit")
         .map(|o| org.ou(o))
         .transpose()?;
-    let limit = match args.text("ResultSize") {
-        None => 1000,
-        Some(s) if s.eq_ignore_ascii_case("unlimited") => usize::MAX,
-        Some(s) => s.parse().map_err(|_| {
-            invalid(
-                "ResultSize",
-                format!("expects a number or Unlimited; got `{s}`"),
-            )
-        })?,
-    };
+    let limit = super::result_size(args)?;
     let filter = args
         .text("Filter")
         .map(parse_recipient_filter)

@@ -268,6 +268,20 @@ pub fn ps_bool(b: bool) -> String {
     if b { "True" } else { "False" }.to_owned()
 }
 
+/// `-ResultSize`: a number or `Unlimited`; 1000 when not given, as Exchange.
+pub fn result_size(args: &Args) -> Result<usize, CmdletError> {
+    match args.text("ResultSize") {
+        None => Ok(1000),
+        Some(s) if s.eq_ignore_ascii_case("unlimited") => Ok(usize::MAX),
+        Some(s) => s.parse().map_err(|_| {
+            invalid(
+                "ResultSize",
+                format!("expects a number or Unlimited; got `{s}`"),
+            )
+        }),
+    }
+}
+
 /// The error for a missing object.
 pub fn not_found(identity: &str) -> CmdletError {
     CmdletError::Org(OrgError::NotFound(identity.to_owned()))

@@ -446,9 +446,7 @@ fn install(
             delegate,
             delegate_name,
         } => {
-            let allowed = caller.organization_management
-                || (caller.delegated_setup && caller.sids.contains(delegate))
-                || caller.sids.contains(delegate);
+            let allowed = caller.organization_management || caller.sids.contains(delegate);
             if !allowed {
                 return Err(forbidden(format!(
                     "`{server}` was provisioned for `{delegate_name}`; you aren't it (R-DS-1, R-DS-2)"

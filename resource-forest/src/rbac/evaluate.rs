@@ -1068,14 +1068,10 @@ impl Authorizer {
     /// run `request`, each with the chain that allows it: the analogue of
     /// `Get-ManagementRoleAssignment -GetEffectiveUsers -WritableRecipient`.
     pub fn who_can(&self, request: &Request<'_>) -> Vec<(WhoCan, Vec<Chain>)> {
-        let mut principals: Vec<Sid> = self.sid_groups.keys().copied().collect();
-        for (_, who) in &self.regular {
-            if let Assignee::User(sid) | Assignee::SecurityGroup(sid) = who {
-                principals.push(*sid);
-            }
-        }
+        // `sid_groups` holds every SID that reaches a role group or has a
+        // direct assignment.
+        let mut principals = self.principals();
         principals.sort_unstable();
-        principals.dedup();
         let self_sid = match request.target {
             Target::Recipient(r) => r.sid(),
             _ => None,

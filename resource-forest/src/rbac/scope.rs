@@ -162,6 +162,8 @@ pub struct CompiledScope {
     root: Option<OrganizationalUnit>,
     filter: Option<Filter>,
     list: Vec<String>,
+    /// A stored filter that no longer parses: the scope matches nothing.
+    broken: bool,
 }
 
 impl CompiledScope {
@@ -186,22 +188,18 @@ impl CompiledScope {
         Self {
             name: scope.name.clone(),
             exclusive: scope.exclusive,
-            kind: if broken {
-                // Deny by default: a scope whose filter cannot be read covers
-                // nothing of any kind.
-                ScopeRestrictionType::DatabaseScope
-            } else {
-                scope.restriction_type()
-            },
+            kind: scope.restriction_type(),
             root,
             filter,
-            list: if broken { Vec::new() } else { list },
+            list,
+            broken,
         }
     }
 
     /// Whether the recipient is in the scope.
     pub fn matches_recipient(&self, r: &dyn RecipientObject) -> bool {
-        self.kind == ScopeRestrictionType::RecipientScope
+        !self.broken
+            && self.kind == ScopeRestrictionType::RecipientScope
             && self
                 .root
                 .as_ref()
@@ -211,7 +209,7 @@ impl CompiledScope {
 
     /// Whether the server or database is in the scope.
     pub fn matches_config(&self, kind: ScopeRestrictionType, o: &dyn ConfigObject) -> bool {
-        if self.kind != kind || kind == ScopeRestrictionType::RecipientScope {
+        if self.broken || self.kind != kind || kind == ScopeRestrictionType::RecipientScope {
             return false;
         }
         match &self.filter {

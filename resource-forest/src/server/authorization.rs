@@ -126,29 +126,21 @@ fn describe(
     sid: &Sid,
 ) -> (String, &'static str, String) {
     let org = &snapshot.org;
+    let name = crate::decisions::principal_name(org, sid);
     if org.domain_sid.contains(sid) {
         let kind = match org.recipients.values().find(|r| r.sid == *sid) {
             Some(r) if r.recipient_type.is_group() => "SecurityGroup",
             _ => "User",
         };
-        let name = format!("{}\\{}", org.forest.netbios(), org.sid_name(sid));
         return (name, kind, org.forest.to_string());
     }
-    let linked = org.rbac.role_groups.values().find_map(|g| match &g.kind {
-        crate::rbac::model::RoleGroupKind::Linked(l) if l.sid == *sid => Some(l.name.clone()),
-        _ => None,
-    });
     let forest = node
         .trusts()
         .all()
         .find(|t| t.domain_sids.iter().any(|d| d.contains(sid)))
         .map(|t| t.forest.to_string())
         .unwrap_or_default();
-    (
-        linked.unwrap_or_else(|| sid.to_string()),
-        "ForeignGroup",
-        forest,
-    )
+    (name, "ForeignGroup", forest)
 }
 
 /// The caller, the snapshot it is answered on, its SIDs and policies.
