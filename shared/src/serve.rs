@@ -107,9 +107,17 @@ pub async fn bind_and_announce(
     Ok((listener, address))
 }
 
+/// The reflection services every node serves: `grpc.reflection.v1` and
+/// `grpc.reflection.v1alpha`, the version Python's `grpcio-reflection` client
+/// speaks.
+pub const REFLECTION_SERVICES: [&str; 2] = [
+    "grpc.reflection.v1.ServerReflection",
+    "grpc.reflection.v1alpha.ServerReflection",
+];
+
 /// Adds the standard gRPC services every node serves: health checking
 /// (`grpc.health.v1.Health`, each of `services` reported SERVING) and server
-/// reflection (`grpc.reflection.v1.ServerReflection`) over every contract.
+/// reflection, both `v1` and `v1alpha`, listing `services` and the standard ones.
 pub async fn with_standard_services(
     router: tonic::transport::server::Router,
     services: &[&str],
@@ -120,15 +128,26 @@ pub async fn with_standard_services(
             .set_service_status(*service, tonic_health::ServingStatus::Serving)
             .await;
     }
-    // Advertise this node's services and the standard ones, not every
-    // contract of the workspace.
-    let mut builder = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(crate::proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .with_service_name("grpc.health.v1.Health");
-    for service in services {
-        builder = builder.with_service_name(*service);
-    }
-    let reflection = builder.build_v1()?;
-    Ok(router.add_service(health).add_service(reflection))
+    // Both versions answer the same: this node's services and the standard
+    // ones, not every contract of the workspace.
+    let reflection = || {
+        let builder = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(crate::proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(
+                tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+            )
+            .with_service_name("grpc.health.v1.Health");
+        REFLECTION_SERVICES
+            .iter()
+            .chain(services)
+            .fold(builder, |builder, service| {
+                builder.with_service_name(*service)
+            })
+    };
+    Ok(router
+        .add_service(health)
+        .add_service(reflection().build_v1()?)
+        .add_service(reflection().build_v1alpha()?))
 }
