@@ -12,6 +12,7 @@ mod scenarios {
     pub mod linked_role_groups;
     pub mod mtls;
     pub mod organization_management;
+    pub mod python_client;
     pub mod rbac_model;
     pub mod sid_filtering;
     pub mod split_permissions;
