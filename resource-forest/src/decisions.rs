@@ -137,6 +137,16 @@ pub fn principal_name(org: &Organization, sid: &Sid) -> String {
         .unwrap_or_else(|| sid.to_string())
 }
 
+/// `DOMAIN\name` of an authenticated caller: a local principal is named by
+/// the organization's directory (`contoso\dana`), a foreign one by its token.
+pub fn caller_name(org: &Organization, caller: &Caller) -> String {
+    if caller.local {
+        principal_name(org, &caller.user)
+    } else {
+        caller.display_name.clone()
+    }
+}
+
 /// The cmdlets `sid` (alone, as a member of whatever reaches it) may run
 /// under `org`'s permission model.
 fn cmdlets_of(org: &Organization, authorizer: &Authorizer, sid: Sid) -> BTreeSet<String> {

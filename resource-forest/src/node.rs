@@ -196,7 +196,7 @@ impl ResourceForest {
         };
         let record = AuditRecord {
             run_date: now_rfc3339(),
-            caller: caller.display_name.clone(),
+            caller: crate::decisions::caller_name(&self.store.snapshot().org, caller),
             caller_sid: caller.user.to_string(),
             cmdlet_name: cmdlet.to_owned(),
             cmdlet_parameters: parameters,

@@ -268,7 +268,7 @@ impl pb::management_server::Management for ManagementService {
             .collect();
         Ok(Response::new(pb::WhoAmIResponse {
             user_sid: caller.user.to_string(),
-            user_name: caller.display_name.clone(),
+            user_name: crate::decisions::caller_name(&snapshot.org, &caller),
             forest: caller.forest.to_string(),
             group_sids: caller
                 .sids

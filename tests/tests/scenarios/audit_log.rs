@@ -31,6 +31,16 @@ async fn search_admin_audit_log_filters_by_cmdlet_caller_success_and_date() {
     );
     assert_eq!(property(&failed, "Decision").as_deref(), Some("Denied"));
 
+    // A local caller is named by the organization, not by its SID; so is
+    // WhoAmI's answer.
+    let created_by = ok(&mut admin, "Search-AdminAuditLog -Cmdlets New-Mailbox").await;
+    assert_eq!(
+        property(&created_by, "Caller").as_deref(),
+        Some("contoso\\Administrator")
+    );
+    let mut dana = f.local_session("dana").await.unwrap();
+    assert_eq!(dana.who_am_i().await.unwrap().user_name, "contoso\\dana");
+
     // Secrets never reach the log.
     let created = ok(
         &mut admin,
