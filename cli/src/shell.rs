@@ -145,7 +145,8 @@ impl Shell {
     /// Runs a script read line by line: continuation lines (trailing `|` or
     /// backtick, open quote or script block) are joined; `#` lines and blank
     /// lines are skipped; `exit` ends it. Returns the exit code: that of the
-    /// line the script stopped at, else of the last reported failure, else 0.
+    /// line the script stopped at, else 0 (failures on lines that said
+    /// `-ErrorAction Continue` are reported, and tolerated).
     pub async fn script(
         &mut self,
         lines: impl Iterator<Item = std::io::Result<String>>,
@@ -155,7 +156,6 @@ impl Shell {
     ) -> std::io::Result<u8> {
         let mut buffer = String::new();
         let mut first_line = 0;
-        let mut code = 0;
         let mut lines = lines.enumerate().peekable();
         while let Some((number, line)) = lines.next() {
             let line = line?;
@@ -177,16 +177,16 @@ impl Shell {
                 continue;
             }
             let statement = join_lines(&std::mem::take(&mut buffer));
-            if let Ended::Failed { code: c, goes_on } = self.statement(&statement, out, err).await?
+            if let Ended::Failed {
+                code,
+                goes_on: false,
+            } = self.statement(&statement, out, err).await?
             {
-                code = c;
-                if !goes_on {
-                    writeln!(err, "{origin}:{first_line}: the script stops here")?;
-                    return Ok(code);
-                }
+                writeln!(err, "{origin}:{first_line}: the script stops here")?;
+                return Ok(code);
             }
         }
-        Ok(code)
+        Ok(0)
     }
 }
 

@@ -13,6 +13,7 @@ mod scenarios {
     pub mod mtls;
     pub mod organization_management;
     pub mod rbac_model;
+    pub mod shell;
     pub mod sid_filtering;
     pub mod split_permissions;
     pub mod standard_services;
