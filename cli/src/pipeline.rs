@@ -113,12 +113,13 @@ fn project(records: Vec<pb::Record>, projection: &Projection) -> Vec<pb::Record>
 type Call = (Option<String>, Vec<(String, Value)>);
 
 /// Runs one cmdlet stage: once without input, or once per input record.
+/// Returns its records, and whether an error ended the pipeline.
 async fn command(
     session: &mut Session,
     command: &CommandLine,
     input: Option<Vec<pb::Record>>,
     outcome: &mut Outcome,
-) -> Vec<pb::Record> {
+) -> (Vec<pb::Record>, bool) {
     let calls: Vec<Call> = match input {
         None => vec![(None, command.parameters.clone())],
         Some(records) => records
@@ -145,19 +146,26 @@ async fn command(
             }
             Err(error) => {
                 let column = column_for(command, &error.to_string());
+                // A binding error (unknown parameter, bad value, unknown
+                // cmdlet) would repeat for every item: it ends the pipeline,
+                // as a terminating error does in PowerShell.
+                let terminating = command.error_action == Some(ErrorAction::Stop)
+                    || error
+                        .status()
+                        .is_some_and(|s| s.code() == tonic::Code::InvalidArgument);
                 outcome.errors.push(StageError {
                     column,
                     item,
                     error,
                     action: command.error_action,
                 });
-                if command.error_action == Some(ErrorAction::Stop) {
-                    break;
+                if terminating {
+                    return (records, true);
                 }
             }
         }
     }
-    records
+    (records, false)
 }
 
 /// Runs `pipeline` in `session`.
@@ -168,11 +176,8 @@ pub async fn run(session: &mut Session, pipeline: &Pipeline) -> Outcome {
         let input = records.take();
         let next = match stage {
             Stage::Command(c) => {
-                let failed_before = outcome.errors.len();
-                let out = command(session, c, input, &mut outcome).await;
-                let stopped = c.error_action == Some(ErrorAction::Stop)
-                    && outcome.errors.len() > failed_before;
-                if stopped {
+                let (out, terminated) = command(session, c, input, &mut outcome).await;
+                if terminated {
                     // A terminating error ends the whole pipeline.
                     outcome.records = Vec::new();
                     return outcome;

@@ -295,6 +295,7 @@ async fn errors_point_at_the_token_that_was_wrong() {
     let f = federation().await;
     let mut a = f.administrator().await.unwrap();
     ok(&mut a, "New-Mailbox -Name dana").await;
+    ok(&mut a, "New-Mailbox -Name erin").await;
     let mut shell = Shell::new(a, Format::Text);
 
     let line = "New-ManagementRole -Name Scripts -UnScopedTopLevel";
@@ -305,13 +306,15 @@ async fn errors_point_at_the_token_that_was_wrong() {
         "{err}"
     );
 
-    let line = "Get-Mailbox dana | Set-Mailbox -Ofice x";
+    // A binding error ends the pipeline: reported once, not once per item.
+    let line = "Get-Mailbox | Set-Mailbox -Ofice x";
     let (ended, _, err) = run(&mut shell, line).await;
     assert!(matches!(ended, Ended::Failed { code: 1, .. }));
     assert!(
-        err.starts_with(&format!("{line}\n{}^ ERROR (dana): ", " ".repeat(31))),
+        err.starts_with(&format!("{line}\n{}^ ERROR (dana): ", " ".repeat(26))),
         "{err}"
     );
+    assert_eq!(err.matches("ERROR").count(), 1, "{err}");
 
     let line = "Get-Mailbox | Where-Object Name -like";
     let (_, _, err) = run(&mut shell, line).await;
@@ -319,4 +322,20 @@ async fn errors_point_at_the_token_that_was_wrong() {
         err.starts_with(&format!("{line}\n{}^ ", " ".repeat(32))),
         "{err}"
     );
+}
+
+#[tokio::test]
+async fn get_command_leaves_out_what_the_permission_model_makes_unavailable() {
+    let f = crossforest_tests::Federation::builder()
+        .active_directory_split_permissions()
+        .start()
+        .await
+        .unwrap();
+    let admin = f.administrator().await.unwrap();
+    let names = values(&admin, "Get-Command -Noun Mailbox", "Name").await;
+    assert!(names.iter().any(|n| n == "Enable-Mailbox"), "{names:?}");
+    assert!(!names.iter().any(|n| n == "New-Mailbox"), "{names:?}");
+    let mut a = admin.clone();
+    let (_, why) = refused(&mut a, "Get-Help New-Mailbox").await;
+    assert!(why.contains("`New-Mailbox` is not recognized"), "{why}");
 }
