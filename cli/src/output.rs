@@ -142,21 +142,23 @@ pub fn render_view(records: &[pb::Record], format: Format, view: View) -> String
     }
 }
 
+/// A record from (name, value) pairs, for tests.
+#[cfg(test)]
+pub(crate) fn record(pairs: &[(&str, &str)]) -> pb::Record {
+    pb::Record {
+        properties: pairs
+            .iter()
+            .map(|(n, v)| pb::Property {
+                name: (*n).to_owned(),
+                value: (*v).to_owned(),
+            })
+            .collect(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn record(pairs: &[(&str, &str)]) -> pb::Record {
-        pb::Record {
-            properties: pairs
-                .iter()
-                .map(|(n, v)| pb::Property {
-                    name: (*n).to_owned(),
-                    value: (*v).to_owned(),
-                })
-                .collect(),
-        }
-    }
 
     #[test]
     fn views_and_formats() {

@@ -704,6 +704,20 @@ fn list_rest(column: usize, first: Value, tokens: &mut Tokens) -> Result<Value, 
     Ok(Value::List(items))
 }
 
+/// Asserts that each `(line, column, text)` fails at `column` with a
+/// message containing `text`.
+#[cfg(test)]
+pub(crate) fn expect_errors<T: fmt::Debug>(
+    parse: impl Fn(&str) -> Result<T, ParseError>,
+    cases: &[(&str, usize, &str)],
+) {
+    for (line, column, text) in cases {
+        let e = parse(line).expect_err(line);
+        assert_eq!(e.column, *column, "{line}: {e}");
+        assert!(e.message.contains(text), "{line}: {e}");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -803,11 +817,7 @@ mod tests {
             ("Get-Mailbox -Id:", 17, "needs a value"),
             ("Get-Mailbox -Id$x y", 16, "unexpected `$`"),
         ];
-        for (line, column, text) in cases {
-            let e = parse(line).unwrap_err();
-            assert_eq!(e.column, column, "{line}: {e}");
-            assert!(e.message.contains(text), "{line}: {e}");
-        }
+        expect_errors(parse, &cases);
     }
 
     #[test]
@@ -871,11 +881,7 @@ mod tests {
             ("Get-Mailbox | 'Set-Mailbox'", 15, "cmdlet name"),
             ("Get-Mailbox | Select-Object -First x", 29, "needs a number"),
         ];
-        for (line, column, text) in cases {
-            let e = parse_pipeline(line).unwrap_err();
-            assert_eq!(e.column, column, "{line}: {e}");
-            assert!(e.message.contains(text), "{line}: {e}");
-        }
+        expect_errors(parse_pipeline, &cases);
     }
 
     #[test]

@@ -213,19 +213,8 @@ pub async fn run(session: &mut Session, pipeline: &Pipeline) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::output::record;
     use crate::parse::parse;
-
-    fn record(pairs: &[(&str, &str)]) -> pb::Record {
-        pb::Record {
-            properties: pairs
-                .iter()
-                .map(|(n, v)| pb::Property {
-                    name: (*n).to_owned(),
-                    value: (*v).to_owned(),
-                })
-                .collect(),
-        }
-    }
 
     #[test]
     fn piped_records_bind_identity_else_name() {

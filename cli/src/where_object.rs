@@ -334,20 +334,9 @@ pub(crate) fn parse(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::output::record;
     use crate::parse::{parse_pipeline, Stage};
     use proptest::prelude::*;
-
-    fn record(pairs: &[(&str, &str)]) -> pb::Record {
-        pb::Record {
-            properties: pairs
-                .iter()
-                .map(|(n, v)| pb::Property {
-                    name: (*n).to_owned(),
-                    value: (*v).to_owned(),
-                })
-                .collect(),
-        }
-    }
 
     fn condition_of(line: &str) -> Result<Condition, ParseError> {
         let pipeline = parse_pipeline(line)?;
@@ -424,11 +413,7 @@ mod tests {
                 "no closing",
             ),
         ];
-        for (line, column, text) in cases {
-            let e = condition_of(line).unwrap_err();
-            assert_eq!(e.column, column, "{line}: {e}");
-            assert!(e.message.contains(text), "{line}: {e}");
-        }
+        crate::parse::expect_errors(condition_of, &cases);
     }
 
     proptest! {
