@@ -147,12 +147,11 @@ async fn command(
             Err(error) => {
                 let column = column_for(command, &error.to_string());
                 // A binding error (unknown parameter, bad value, unknown
-                // cmdlet) would repeat for every item: it ends the pipeline,
-                // as a terminating error does in PowerShell.
-                let terminating = command.error_action == Some(ErrorAction::Stop)
-                    || error
-                        .status()
-                        .is_some_and(|s| s.code() == tonic::Code::InvalidArgument);
+                // cmdlet) or a cmdlet or parameter the caller's roles don't
+                // grant would repeat for every item: it ends the pipeline, as
+                // a terminating error does in PowerShell.
+                let terminating =
+                    command.error_action == Some(ErrorAction::Stop) || error.is_for_any_object();
                 outcome.errors.push(StageError {
                     column,
                     item,

@@ -245,6 +245,15 @@ async fn a_denied_item_in_a_pipeline_is_reported_and_the_others_still_run() {
     assert_eq!(floor_8, ["dana", "erin"]);
     let katie = values(&admin, "Get-Mailbox Katie", "Office").await;
     assert_eq!(katie, ["Floor 9"]);
+
+    // A cmdlet the caller's roles don't grant is denied once, not per item:
+    // the denial is the same for every object.
+    let carol = f.session("tailspin\\carol").await.unwrap();
+    let mut shell = Shell::new(carol, Format::Text);
+    let (ended, _, err) = run(&mut shell, "Get-Mailbox | Set-Mailbox -Office x").await;
+    assert!(matches!(ended, Ended::Failed { code: 3, .. }), "{err}");
+    assert_eq!(err.matches("DENIED").count(), 1, "{err}");
+    assert!(err.contains("R-ROLE-1"), "{err}");
 }
 
 #[tokio::test]
