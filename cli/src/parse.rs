@@ -129,6 +129,60 @@ pub struct Pipeline {
     pub stages: Vec<(usize, Stage)>,
 }
 
+/// A cmdlet the shell runs itself, on the records piped to it.
+#[derive(Debug, Clone, Copy)]
+pub struct ShellCmdlet {
+    /// Name.
+    pub name: &'static str,
+    /// Aliases, as PowerShell's.
+    pub aliases: &'static [&'static str],
+    /// Parameters.
+    pub parameters: &'static [&'static str],
+    /// What it does.
+    pub synopsis: &'static str,
+    /// How it is called.
+    pub syntax: &'static str,
+}
+
+/// `Where-Object`, `Select-Object`, `Format-Table`, `Format-List`.
+pub const SHELL_CMDLETS: &[ShellCmdlet] = &[
+    ShellCmdlet {
+        name: "Where-Object",
+        aliases: &["where", "?"],
+        parameters: &[],
+        synopsis: "Keeps the piped objects a condition holds for.",
+        syntax: "Where-Object { $_.<Property> -eq <value> [-and|-or ...] } | Where-Object <Property> <-eq|-ne|-gt|-lt|-ge|-le|-like|-notlike|-match|-notmatch> <value>",
+    },
+    ShellCmdlet {
+        name: "Select-Object",
+        aliases: &["select"],
+        parameters: &["Property", "First"],
+        synopsis: "Keeps some properties of the piped objects, or the first objects.",
+        syntax: "Select-Object [[-Property] <String[]>] [-First <Int32>]",
+    },
+    ShellCmdlet {
+        name: "Format-Table",
+        aliases: &["ft"],
+        parameters: &["Property"],
+        synopsis: "Shows the piped objects as one table.",
+        syntax: "Format-Table [[-Property] <String[]>]",
+    },
+    ShellCmdlet {
+        name: "Format-List",
+        aliases: &["fl"],
+        parameters: &["Property"],
+        synopsis: "Shows each piped object as a list of properties.",
+        syntax: "Format-List [[-Property] <String[]>]",
+    },
+];
+
+/// The shell cmdlet `name` or one of its aliases names (case-insensitive).
+pub fn shell_cmdlet(name: &str) -> Option<&'static ShellCmdlet> {
+    SHELL_CMDLETS.iter().find(|c| {
+        c.name.eq_ignore_ascii_case(name) || c.aliases.iter().any(|a| a.eq_ignore_ascii_case(name))
+    })
+}
+
 /// One line of a script.
 #[derive(Debug, Clone)]
 pub enum Statement {
@@ -475,20 +529,8 @@ pub fn parse_pipeline(line: &str) -> Result<Pipeline, ParseError> {
             None => return Err(err(1, "the line is empty")),
         };
         let rest: Vec<(usize, Token)> = tokens.collect();
-        let lower = name.to_ascii_lowercase();
-        let shell_cmdlet = matches!(
-            lower.as_str(),
-            "where-object"
-                | "where"
-                | "?"
-                | "select-object"
-                | "select"
-                | "format-table"
-                | "ft"
-                | "format-list"
-                | "fl"
-        );
-        if index == 0 && shell_cmdlet {
+        let shell = shell_cmdlet(&name).map(|c| c.name);
+        if index == 0 && shell.is_some() {
             return Err(err(
                 column,
                 format!(
@@ -496,20 +538,16 @@ pub fn parse_pipeline(line: &str) -> Result<Pipeline, ParseError> {
                 ),
             ));
         }
-        let stage = match lower.as_str() {
-            "where-object" | "where" | "?" => {
+        let stage = match shell {
+            Some("Where-Object") => {
                 Stage::Where(crate::where_object::parse(&name, column, &rest, line)?)
             }
-            "select-object" | "select" => Stage::Select(projection(&name, rest, true)?),
-            "format-table" | "ft" => Stage::Format {
-                list: false,
+            Some("Select-Object") => Stage::Select(projection(&name, rest, true)?),
+            Some(format) => Stage::Format {
+                list: format == "Format-List",
                 projection: projection(&name, rest, false)?,
             },
-            "format-list" | "fl" => Stage::Format {
-                list: true,
-                projection: projection(&name, rest, false)?,
-            },
-            _ => Stage::Command(command(name, column, rest)?),
+            None => Stage::Command(command(name, column, rest)?),
         };
         stages.push((column, stage));
     }

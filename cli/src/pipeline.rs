@@ -167,6 +167,33 @@ async fn command(
     (records, false)
 }
 
+/// `Get-Help` of a cmdlet the shell runs itself, answered here: the resource
+/// forest knows only its own cmdlets.
+fn shell_help(command: &CommandLine) -> Option<pb::Record> {
+    if !command.cmdlet.eq_ignore_ascii_case("Get-Help") || command.parameters.len() != 1 {
+        return None;
+    }
+    let (name, Value::Text(value)) = &command.parameters[0] else {
+        return None;
+    };
+    if !(name.is_empty() || name.eq_ignore_ascii_case("Name")) {
+        return None;
+    }
+    let cmdlet = crate::parse::shell_cmdlet(value)?;
+    let property = |name: &str, value: &str| pb::Property {
+        name: name.to_owned(),
+        value: value.to_owned(),
+    };
+    Some(pb::Record {
+        properties: vec![
+            property("Name", cmdlet.name),
+            property("Synopsis", cmdlet.synopsis),
+            property("Syntax", cmdlet.syntax),
+            property("Parameters", &cmdlet.parameters.join(", ")),
+        ],
+    })
+}
+
 /// Runs `pipeline` in `session`.
 pub async fn run(session: &mut Session, pipeline: &Pipeline) -> Outcome {
     let mut outcome = Outcome::default();
@@ -174,6 +201,9 @@ pub async fn run(session: &mut Session, pipeline: &Pipeline) -> Outcome {
     for (_, stage) in &pipeline.stages {
         let input = records.take();
         let next = match stage {
+            Stage::Command(c) if input.is_none() && shell_help(c).is_some() => {
+                shell_help(c).into_iter().collect()
+            }
             Stage::Command(c) => {
                 let (out, terminated) = command(session, c, input, &mut outcome).await;
                 if terminated {
@@ -241,6 +271,15 @@ mod tests {
             column_for(&unknown, "the term `Set-Mailbox` is not recognized"),
             1
         );
+    }
+
+    #[test]
+    fn get_help_of_a_shell_cmdlet_is_answered_by_the_shell() {
+        let help = shell_help(&parse("Get-Help where").unwrap()).unwrap();
+        assert_eq!(help.properties[0].value, "Where-Object");
+        assert!(help.properties[2].value.contains("-notmatch"));
+        assert!(shell_help(&parse("Get-Help Set-Mailbox").unwrap()).is_none());
+        assert!(shell_help(&parse("Get-Help ft -Parameter x").unwrap()).is_none());
     }
 
     #[test]

@@ -14,16 +14,8 @@ use rustyline::history::DefaultHistory;
 use rustyline::validate::Validator;
 use rustyline::{Config, Context, Editor, Helper};
 
-use crate::parse::{incomplete, join_lines, Value};
+use crate::parse::{incomplete, join_lines, Value, SHELL_CMDLETS};
 use crate::shell::{Ended, Shell};
-
-/// Cmdlets the shell itself runs, with their parameters.
-const SHELL_CMDLETS: &[(&str, &[&str])] = &[
-    ("Where-Object", &[]),
-    ("Select-Object", &["Property", "First"]),
-    ("Format-Table", &["Property"]),
-    ("Format-List", &["Property"]),
-];
 
 /// Common parameters every cmdlet takes.
 const COMMON: &[&str] = &["ErrorAction", "WhatIf", "Confirm", "Verbose"];
@@ -58,10 +50,8 @@ impl ShellHelper {
             own.extend(COMMON);
             return own;
         }
-        SHELL_CMDLETS
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(cmdlet))
-            .map(|(_, p)| p.to_vec())
+        crate::parse::shell_cmdlet(cmdlet)
+            .map(|c| c.parameters.to_vec())
             .unwrap_or_default()
     }
 
@@ -81,7 +71,7 @@ impl ShellHelper {
                 .commands
                 .iter()
                 .map(|(n, _)| n.as_str())
-                .chain(SHELL_CMDLETS.iter().map(|(n, _)| *n))
+                .chain(SHELL_CMDLETS.iter().map(|c| c.name))
                 .filter(|n| starts_with_ignore_case(n, word))
                 .map(str::to_owned)
                 .collect(),
