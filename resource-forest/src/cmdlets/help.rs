@@ -1,7 +1,8 @@
 //! `Get-Command` and `Get-Help`, as the Exchange Management Shell answers them:
 //! only the cmdlets and parameters the caller's roles grant exist for the
 //! caller. A cmdlet outside them is "not recognized", exactly as when it is run.
-//! Every authenticated caller may ask (the cmdlets authorise themselves).
+//! Every authenticated caller may ask (the cmdlets authorise themselves). A
+//! role group's managers also see what ManagedBy lets them run (R-RG-5).
 
 use super::spec::{self, CmdletSpec, Kind, Param};
 use super::{invalid, listed, record, Args, CmdletError, Context, Outcome};
@@ -17,6 +18,24 @@ const SELF_SERVICE: &[(&str, &[&str])] = &[
         &["Cmdlet", "Parameters", "Identity", "Write"],
     ),
     ("Get-EffectivePermission", &["Cmdlet"]),
+];
+
+/// What a role group's managers may run on the groups they manage, whatever
+/// their roles (R-RG-5).
+const MANAGERS: &[(&str, &[&str])] = &[
+    (
+        "Set-RoleGroup",
+        &[
+            "Identity",
+            "Name",
+            "Description",
+            "DisplayName",
+            "ManagedBy",
+        ],
+    ),
+    ("Add-RoleGroupMember", &["Identity", "Member"]),
+    ("Remove-RoleGroupMember", &["Identity", "Member"]),
+    ("Update-RoleGroupMember", &["Identity", "Members"]),
 ];
 
 /// One line on what each cmdlet does.
@@ -227,6 +246,20 @@ struct Available {
 /// cmdlets the permission model makes unavailable are left out (R-SPLIT-3).
 fn available(ctx: &Context<'_>) -> Vec<Available> {
     let permissions = ctx.authorizer.permissions_of(&ctx.subject());
+    let manager = ctx
+        .org
+        .rbac
+        .role_groups
+        .values()
+        .any(|g| ctx.caller.sids.iter().any(|s| g.managed_by.contains(s)));
+    let own_of = |name: &str| {
+        SELF_SERVICE
+            .iter()
+            .chain(MANAGERS.iter().filter(|_| manager))
+            .filter(|(n, _)| *n == name)
+            .flat_map(|(_, params)| params.iter().copied())
+            .collect::<Vec<&str>>()
+    };
     spec::CMDLETS
         .iter()
         .filter(|s| crate::org::permission_model::unavailable(ctx.org, s.name).is_none())
@@ -235,16 +268,13 @@ fn available(ctx: &Context<'_>) -> Vec<Available> {
                 .iter()
                 .find(|p| p.cmdlet.eq_ignore_ascii_case(s.name))
                 .map(|p| p.parameters.as_slice());
-            let own = SELF_SERVICE
-                .iter()
-                .find(|(name, _)| *name == s.name)
-                .map(|(_, params)| *params);
-            if granted.is_none() && own.is_none() {
+            let own = own_of(s.name);
+            if granted.is_none() && own.is_empty() {
                 return None;
             }
             let allowed = |name: &str| {
                 granted.is_some_and(|g| g.iter().any(|p| p.eq_ignore_ascii_case(name)))
-                    || own.is_some_and(|o| o.contains(&name))
+                    || own.contains(&name)
             };
             Some(Available {
                 spec: s,
@@ -399,8 +429,11 @@ mod tests {
         for cmdlet in spec::CMDLETS {
             assert!(!synopsis(cmdlet.name).is_empty(), "{}", cmdlet.name);
         }
-        for (name, _) in SELF_SERVICE {
-            assert!(spec::find(name).is_some(), "{name}");
+        for (name, params) in SELF_SERVICE.iter().chain(MANAGERS) {
+            let spec = spec::find(name).unwrap();
+            for p in *params {
+                assert!(spec.parameters.iter().any(|q| q.name == *p), "{name} -{p}");
+            }
         }
     }
 

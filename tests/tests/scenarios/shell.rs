@@ -348,3 +348,28 @@ async fn get_command_leaves_out_what_the_permission_model_makes_unavailable() {
     let (_, why) = refused(&mut a, "Get-Help New-Mailbox").await;
     assert!(why.contains("`New-Mailbox` is not recognized"), "{why}");
 }
+
+#[tokio::test]
+async fn a_role_group_manager_sees_what_managed_by_lets_them_run() {
+    let f = federation().await;
+    let mut admin = f.administrator().await.unwrap();
+    for name in ["Brian", "Nora"] {
+        ok(&mut admin, &format!("New-Mailbox -Name {name}")).await;
+    }
+    ok(&mut admin, "New-RoleGroup -Name Helpdesk -ManagedBy Brian").await;
+    let brian = f.local_session("Brian").await.unwrap();
+    let nora = f.local_session("Nora").await.unwrap();
+    let managed = values(&brian, "Get-Command *-RoleGroup*", "Name").await;
+    assert!(
+        managed.iter().any(|n| n == "Add-RoleGroupMember"),
+        "{managed:?}"
+    );
+    assert!(!managed.iter().any(|n| n == "New-RoleGroup"), "{managed:?}");
+    assert!(values(&nora, "Get-Command *-RoleGroup*", "Name")
+        .await
+        .iter()
+        .all(|n| n != "Add-RoleGroupMember"));
+    // What it lists works.
+    let mut b = brian.clone();
+    ok(&mut b, "Add-RoleGroupMember Helpdesk -Member Nora").await;
+}
