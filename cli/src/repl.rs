@@ -225,9 +225,17 @@ pub async fn run(shell: &mut Shell, history: &Path) -> anyhow::Result<u8> {
     let mut last = 0;
     let mut out = std::io::stdout();
     let mut err = std::io::stderr();
-    while let Some(statement) =
-        tokio::task::block_in_place(|| read_statement(&mut editor, &prompt))?
-    {
+    loop {
+        // The editor blocks on the terminal: on a blocking thread, handed
+        // back after each statement.
+        let prompt_now = prompt.clone();
+        let (returned, read) = tokio::task::spawn_blocking(move || {
+            let read = read_statement(&mut editor, &prompt_now);
+            (editor, read)
+        })
+        .await?;
+        editor = returned;
+        let Some(statement) = read? else { break };
         let trimmed = statement.trim();
         if trimmed.is_empty() || trimmed.starts_with('#') {
             continue;

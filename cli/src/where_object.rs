@@ -271,7 +271,8 @@ fn comparison(
     })
 }
 
-/// Reads a condition from `tokens`, shifted by `offset` columns.
+/// Reads a condition from `tokens` (columns already those of the line);
+/// `end` is where a missing piece is reported.
 fn condition(
     tokens: &[(usize, Token)],
     in_block: bool,
