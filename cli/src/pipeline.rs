@@ -170,19 +170,27 @@ async fn command(
 /// `Get-Help` of a cmdlet the shell runs itself, answered here: the resource
 /// forest knows only its own cmdlets.
 fn shell_help(command: &CommandLine) -> Option<pb::Record> {
-    if !command.cmdlet.eq_ignore_ascii_case("Get-Help") || command.parameters.len() != 1 {
+    if !command.cmdlet.eq_ignore_ascii_case("Get-Help") {
         return None;
     }
-    let (name, Value::Text(value)) = &command.parameters[0] else {
-        return None;
-    };
-    if !(name.is_empty() || name.eq_ignore_ascii_case("Name")) {
-        return None;
-    }
-    let cmdlet = crate::parse::shell_cmdlet(value)?;
     let property = |name: &str, value: &str| pb::Property {
         name: name.to_owned(),
         value: value.to_owned(),
+    };
+    let cmdlet = match command.parameters.as_slice() {
+        // `Get-Help` alone: how to find your way, as PowerShell's overview.
+        [] => {
+            return Some(pb::Record {
+                properties: vec![
+                    property("Name", "Get-Help"),
+                    property("Synopsis", "Get-Command lists the cmdlets you may run (-Name, -Verb and -Noun take wildcards); Get-Help <cmdlet> shows one, Get-Help <cmdlet> -Parameter <name> its parameters. Pipe with |; filter with Where-Object; shape with Select-Object, Format-Table and Format-List."),
+                ],
+            })
+        }
+        [(name, Value::Text(value))] if name.is_empty() || name.eq_ignore_ascii_case("Name") => {
+            crate::parse::shell_cmdlet(value)?
+        }
+        _ => return None,
     };
     Some(pb::Record {
         properties: vec![
@@ -280,6 +288,8 @@ mod tests {
         assert!(help.properties[2].value.contains("-notmatch"));
         assert!(shell_help(&parse("Get-Help Set-Mailbox").unwrap()).is_none());
         assert!(shell_help(&parse("Get-Help ft -Parameter x").unwrap()).is_none());
+        let overview = shell_help(&parse("get-help").unwrap()).unwrap();
+        assert!(overview.properties[1].value.contains("Get-Command"));
     }
 
     #[test]
