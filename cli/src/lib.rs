@@ -6,13 +6,19 @@
 //! * [`lab`]: a local lab of forests on disk.
 //! * [`processes`]: running a lab's nodes as processes.
 //! * [`demo`]: `crossforest demo`.
-//! * [`shell`]: `crossforest shell`.
-//! * [`output`]: list, table and JSON output.
+//! * [`shell`]: `crossforest shell`: one line, scripts, `-ErrorAction`.
+//! * [`repl`]: the interactive shell (history, completion, continuation).
+//! * [`pipeline`]: running pipelines, binding piped records to `-Identity`.
+//! * [`where_object`]: `Where-Object` conditions.
+//! * [`output`]: list, table, JSON and JSON-lines output.
 
 pub mod demo;
 pub mod lab;
 pub mod output;
 pub mod parse;
+pub mod pipeline;
 pub mod processes;
+pub mod repl;
 pub mod session;
 pub mod shell;
+pub mod where_object;

@@ -46,6 +46,18 @@ impl SessionError {
         }
     }
 
+    /// Whether the error would be the same for any object the cmdlet were
+    /// run on: a binding error, or RBAC denying the cmdlet or a parameter
+    /// (not the object's scope).
+    pub fn is_for_any_object(&self) -> bool {
+        self.status().is_some_and(|s| {
+            s.code() == tonic::Code::InvalidArgument
+                || s.metadata()
+                    .get(resource_forest::server::management::DENIAL_KEY)
+                    .is_some_and(|v| v != "Scope")
+        })
+    }
+
     /// Whether the resource forest denied the request by RBAC.
     pub fn is_denied(&self) -> bool {
         self.status()

@@ -14,6 +14,7 @@ mod scenarios {
     pub mod organization_management;
     pub mod python_client;
     pub mod rbac_model;
+    pub mod shell;
     pub mod sid_filtering;
     pub mod split_permissions;
     pub mod standard_services;

@@ -7,6 +7,7 @@ pub mod audit_log;
 pub mod connectors;
 pub mod directory;
 pub mod distribution_groups;
+pub mod help;
 pub mod mailbox;
 pub mod permissions;
 pub mod policies;
@@ -259,6 +260,8 @@ pub async fn run(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError>
         "Search-AdminAuditLog" => audit_log::search_admin_audit_log(ctx, args),
         "Test-CmdletPermission" => permissions::test_cmdlet_permission(ctx, args).await,
         "Get-EffectivePermission" => permissions::get_effective_permission(ctx, args).await,
+        "Get-Command" => help::get_command(ctx, args),
+        "Get-Help" => help::get_help(ctx, args),
         other => Err(CmdletError::NotRecognized(other.to_owned())),
     }
 }

@@ -540,6 +540,18 @@ pub const CMDLETS: &[CmdletSpec] = &[
         false,
         &[p("Identity", Text), p("Cmdlet", Text)],
     )),
+    delegable(cmdlet(
+        "Get-Command",
+        NAME,
+        false,
+        &[p("Name", Text), p("Verb", Text), p("Noun", Text)],
+    )),
+    delegable(cmdlet(
+        "Get-Help",
+        NAME,
+        false,
+        &[req("Name", Text), p("Parameter", Text)],
+    )),
 ];
 
 const NEW_ASSIGNMENT: &[Param] = &[

@@ -11,11 +11,16 @@ use tonic::{Request, Response, Status};
 use crate::cmdlets::{CmdletError, Value};
 use crate::node::ResourceForest;
 use crate::org::OrgError;
-use crate::rbac::Subject;
+use crate::rbac::{Denial, Subject};
 use crate::trust::authenticate::{authenticate, Caller};
 
 /// Metadata key carrying a stable error code next to the message.
 pub const ERROR_CODE_KEY: &str = "x-crossforest-error";
+
+/// Metadata key saying what an RBAC denial was about: `Cmdlet` or
+/// `Parameters` (the same for any object: a shell ends a pipeline there) or
+/// `Scope` (this object only).
+pub const DENIAL_KEY: &str = "x-crossforest-denial";
 
 /// The service over one node.
 #[derive(Debug, Clone)]
@@ -112,9 +117,20 @@ fn with_code(mut status: Status, code: &'static str) -> Status {
 pub fn status(error: &CmdletError) -> Status {
     let message = error.to_string();
     match error {
-        CmdletError::Denied(_) | CmdletError::Forbidden(_) => {
-            with_code(Status::permission_denied(message), "Denied")
+        CmdletError::Denied(denial) => {
+            let mut status = with_code(Status::permission_denied(message), "Denied");
+            let about = match denial {
+                Denial::CmdletNotAvailable { .. } => "Cmdlet",
+                Denial::ParametersNotGranted { .. } => "Parameters",
+                Denial::OutOfScope { .. } => "Scope",
+            };
+            status.metadata_mut().insert(
+                DENIAL_KEY,
+                tonic::metadata::MetadataValue::from_static(about),
+            );
+            status
         }
+        CmdletError::Forbidden(_) => with_code(Status::permission_denied(message), "Denied"),
         CmdletError::Lockout(_) => with_code(Status::failed_precondition(message), "Lockout"),
         CmdletError::NotRecognized(_)
         | CmdletError::UnknownParameter { .. }
