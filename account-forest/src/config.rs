@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crossforest_shared::config::{read_toml, resolve, ConfigError};
+use crossforest_shared::config::{read_toml, resolve, ConfigError, Operations, Problems};
 use crossforest_shared::{DomainSid, ForestName};
 use serde::{Deserialize, Serialize};
 
@@ -27,6 +27,9 @@ pub struct NodeConfig {
     /// Lifetime of issued forest tokens, in seconds.
     #[serde(default = "default_token_lifetime")]
     pub token_lifetime_secs: u64,
+    /// Metrics, certificate reloading and shutdown (`[operations]`).
+    #[serde(default)]
+    pub operations: Operations,
 }
 
 fn default_token_lifetime() -> u64 {
@@ -39,7 +42,38 @@ impl NodeConfig {
         let mut config: Self = read_toml(path)?;
         config.data_dir = resolve(path, &config.data_dir);
         config.pki_dir = resolve(path, &config.pki_dir);
+        config.check().into_result(path)?;
         Ok(config)
+    }
+
+    /// Checks what parsing cannot: addresses and certificate files, each
+    /// problem naming its key.
+    pub fn check(&self) -> Problems {
+        let mut problems = Problems::new();
+        problems.address("listen", &self.listen);
+        self.operations.check(&self.listen, &mut problems);
+        problems.pem_file("pki_dir", &self.pki_dir.join("ca.pem"), false);
+        problems.pem_file("pki_dir", &self.pki_dir.join("server.pem"), true);
+        problems.pem_file("pki_dir", &self.pki_dir.join("token-signing.pem"), true);
+        if !self.pki_dir.join("ca.key").is_file() {
+            problems.push(
+                "pki_dir",
+                format!(
+                    "`{}` is missing: the forest's CA key",
+                    self.pki_dir.join("ca.key").display()
+                ),
+            );
+        }
+        if self.token_lifetime_secs == 0 || self.token_lifetime_secs > 86_400 {
+            problems.push(
+                "token_lifetime_secs",
+                format!(
+                    "{} is not between 1 and 86400 seconds",
+                    self.token_lifetime_secs
+                ),
+            );
+        }
+        problems
     }
 
     /// The directory state file.
