@@ -127,7 +127,7 @@ where
                             .headers()
                             .get("grpc-status")
                             .and_then(|v| v.to_str().ok())
-                            .map_or_else(|| "OK".to_owned(), code_name);
+                            .map_or_else(|| "Ok".to_owned(), code_name);
                         if let Some(value) = header {
                             response.headers_mut().insert(REQUEST_ID, value);
                         }
