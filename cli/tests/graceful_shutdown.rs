@@ -1,0 +1,130 @@
+//! Graceful shutdown of the node binaries (issue 5): on SIGTERM a node stops
+//! accepting connections, lets the request in flight finish, and exits 0.
+//! The nodes are real processes of this crate's `crossforest` executable.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use crossforest_cli::lab::{service_account, Lab, LabSpec};
+use crossforest_cli::processes::free_loopback_address;
+use crossforest_shared::ForestName;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::process::{Child, Command};
+use tokio::sync::{mpsc, oneshot};
+
+/// Starts `crossforest <kind> serve --config <node.toml>` and waits until it
+/// announces its address.
+async fn start(kind: &str, node_dir: &Path) -> Child {
+    let ready = node_dir.join("data").join("listening");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_crossforest"))
+        .args([kind, "serve", "--config"])
+        .arg(node_dir.join("node.toml"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    while !ready.exists() {
+        assert!(child.try_wait().unwrap().is_none(), "{kind} exited early");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    child
+}
+
+fn terminate(child: &Child) {
+    let pid = child.id().unwrap().to_string();
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// A TCP proxy to `target` that reports each connection and holds it until
+/// released: a directory server that answers only when the test says so.
+async fn held_proxy(target: String) -> (String, mpsc::Receiver<oneshot::Sender<()>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let (tx, rx) = mpsc::channel(4);
+    tokio::spawn(async move {
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            let (release, released) = oneshot::channel();
+            if tx.send(release).await.is_err() {
+                return;
+            }
+            let target = target.clone();
+            tokio::spawn(async move {
+                let _ = released.await;
+                let mut outbound = TcpStream::connect(&target).await.unwrap();
+                let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+            });
+        }
+    });
+    (address, rx)
+}
+
+#[tokio::test]
+async fn sigterm_lets_the_request_in_flight_finish_and_exits_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let contoso: ForestName = "contoso.com".parse().unwrap();
+    let fabrikam: ForestName = "fabrikam.com".parse().unwrap();
+    let resource_address = free_loopback_address().unwrap();
+    let spec = LabSpec {
+        resource: (contoso.clone(), resource_address.clone()),
+        accounts: vec![(fabrikam.clone(), free_loopback_address().unwrap())],
+        untrusted: Vec::new(),
+        organizational_units: Vec::new(),
+        active_directory_split_permissions: false,
+    };
+    let lab = Lab::create(dir.path(), &spec).unwrap();
+    let account = start("account-forest", &lab.node_dir(&fabrikam)).await;
+    let resource = start("resource-forest", &lab.node_dir(&contoso)).await;
+    lab.directory_admin(&fabrikam)
+        .await
+        .unwrap()
+        .add_group("Exchange Admins")
+        .await
+        .unwrap();
+
+    // New-RoleGroup resolves the foreign group through a directory server
+    // that holds the connection: the request stays in flight in the node.
+    let (proxy, mut connections) = held_proxy(lab.endpoint(&fabrikam).unwrap().address).await;
+    let mut admin = lab.session("contoso\\Administrator").await.unwrap();
+    let line = format!(
+        "New-RoleGroup -Name \"fabrikam Admins\" -LinkedForeignGroup \"fabrikam\\Exchange Admins\" -LinkedDomainController {proxy} -LinkedCredential fabrikam\\{} -Roles \"Mail Recipients\"",
+        service_account(&contoso)
+    );
+    let in_flight = tokio::spawn(async move { admin.run(&line).await });
+    let release = connections.recv().await.unwrap();
+
+    terminate(&resource);
+    // The node stops accepting new connections first...
+    while TcpStream::connect(&resource_address).await.is_ok() {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // ...and the request it had already taken completes.
+    release.send(()).unwrap();
+    let answer = in_flight.await.unwrap();
+    assert!(answer.is_ok(), "the in-flight request failed: {answer:?}");
+
+    let mut resource = resource;
+    let status = resource.wait().await.unwrap();
+    assert_eq!(status.code(), Some(0), "resource-forest exit status");
+
+    // The change was committed before the node stopped.
+    let organization =
+        std::fs::read_to_string(lab.node_dir(&contoso).join("data/organization.json")).unwrap();
+    assert!(organization.contains("fabrikam Admins"));
+
+    let mut account = account;
+    terminate(&account);
+    assert_eq!(
+        account.wait().await.unwrap().code(),
+        Some(0),
+        "account-forest exit status"
+    );
+}
