@@ -17,14 +17,16 @@ use tokio::sync::{mpsc, oneshot};
 
 /// Starts `crossforest <kind> serve --config <node.toml>` and waits until it
 /// announces its address.
+/// Logs go to `<node>/node.log`, as JSON lines.
 async fn start(kind: &str, node_dir: &Path) -> Child {
     let ready = node_dir.join("data").join("listening");
+    let log = std::fs::File::create(node_dir.join("node.log")).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_crossforest"))
-        .args([kind, "serve", "--config"])
+        .args(["--log-format", "json", kind, "serve", "--config"])
         .arg(node_dir.join("node.toml"))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
+        .stderr(log)
         .kill_on_drop(true)
         .spawn()
         .unwrap();
@@ -119,6 +121,30 @@ async fn sigterm_lets_the_request_in_flight_finish_and_exits_zero() {
     let organization =
         std::fs::read_to_string(lab.node_dir(&contoso).join("data/organization.json")).unwrap();
     assert!(organization.contains("fabrikam Admins"));
+
+    // Structured logs: one JSON object per line; the request that was in
+    // flight logged its completion with its id, method and caller; the drain
+    // was logged; no token was.
+    let log = std::fs::read_to_string(lab.node_dir(&contoso).join("node.log")).unwrap();
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let completed = lines
+        .iter()
+        .find(|l| {
+            l["message"] == "request completed"
+                && l["span"]["method"] == "/crossforest.management.v1.Management/Invoke"
+        })
+        .unwrap_or_else(|| panic!("no completion line in:\n{log}"));
+    assert_eq!(completed["code"], "Ok", "{completed}");
+    assert_eq!(
+        completed["span"]["request_id"].as_str().map(str::len),
+        Some(32)
+    );
+    assert_eq!(completed["span"]["peer_forest"], "contoso.com");
+    assert!(log.contains("draining in-flight requests"), "{log}");
+    assert!(!log.contains("ForestToken"), "a token was logged:\n{log}");
 
     let mut account = account;
     terminate(&account);
