@@ -91,6 +91,10 @@ pub struct Operations {
     pub reload_interval_secs: u64,
     /// How long in-flight requests may take to finish after SIGTERM or Ctrl-C.
     pub drain_timeout_secs: u64,
+    /// Resource forests: how often each trusted forest is probed with its
+    /// linked credential (`crossforest_trust_link_up`), in seconds; 0 never.
+    /// Account forests ignore it.
+    pub trust_probe_interval_secs: u64,
 }
 
 impl Default for Operations {
@@ -99,6 +103,7 @@ impl Default for Operations {
             metrics_listen: None,
             reload_interval_secs: 2,
             drain_timeout_secs: 30,
+            trust_probe_interval_secs: 30,
         }
     }
 }
@@ -315,6 +320,7 @@ mod tests {
             metrics_listen: Some("127.0.0.1:7000".into()),
             reload_interval_secs: 2,
             drain_timeout_secs: 0,
+            trust_probe_interval_secs: 30,
         }
         .check("127.0.0.1:7000", &mut problems);
         problems.address("listen", "nowhere");

@@ -194,6 +194,20 @@ impl Federation {
         FederationBuilder::default()
     }
 
+    /// Stops the node of `forest` (as if it went down).
+    pub fn stop(&mut self, forest_name: &str) {
+        for node in self
+            .nodes
+            .iter_mut()
+            .filter(|n| n.forest.as_str() == forest_name)
+        {
+            if let Some(stop) = node.stop.take() {
+                let _ = stop.send(());
+            }
+            node.task.abort();
+        }
+    }
+
     /// The running resource forest node (for `reload()` and its metrics).
     pub fn resource_node(&self) -> &std::sync::Arc<resource_forest::node::ResourceForest> {
         &self.resource_node

@@ -57,6 +57,13 @@ pub async fn serve(
         shutdown,
     )
     .await?;
+    if operations.trust_probe_interval_secs > 0 {
+        tokio::spawn(crate::trust::probe::probe_every(
+            node.clone(),
+            Duration::from_secs(operations.trust_probe_interval_secs),
+            stopping.clone(),
+        ));
+    }
     let incoming = tls_incoming(listener, node.tls_config());
     let router = tonic::transport::Server::builder()
         .layer(ObserveLayer::new(node.metrics().clone()))

@@ -5,6 +5,7 @@
 pub mod authenticate;
 pub mod config;
 pub mod linked;
+pub mod probe;
 pub mod sid_filter;
 
 use std::collections::BTreeMap;

@@ -261,3 +261,37 @@ async fn metrics_count_requests_decisions_sid_filter_drops_and_trust_links() {
         "{fabrikam}"
     );
 }
+
+#[tokio::test]
+async fn the_trust_link_probe_reports_a_forest_going_down() {
+    let mut f = Federation::builder()
+        .account("fabrikam.com")
+        .start()
+        .await
+        .unwrap();
+    let fabrikam: ForestName = "fabrikam.com".parse().unwrap();
+    let up = "crossforest_trust_link_up{forest=\"fabrikam.com\"}";
+    let trusts = f.resource_node().trusts();
+    let trust = trusts.get(&fabrikam).unwrap();
+    assert_eq!(
+        resource_forest::trust::probe::probe(trust).await,
+        Some(true)
+    );
+    assert_eq!(
+        value(&f.scrape_metrics("contoso.com").await.unwrap(), up),
+        1.0
+    );
+
+    f.stop("fabrikam.com");
+    while f.is_running("fabrikam.com") {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(
+        resource_forest::trust::probe::probe(trust).await,
+        Some(false)
+    );
+    assert_eq!(
+        value(&f.scrape_metrics("contoso.com").await.unwrap(), up),
+        0.0
+    );
+}
