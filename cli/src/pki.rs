@@ -156,19 +156,24 @@ pub fn run(command: PkiCommand) -> anyhow::Result<()> {
         PkiCommand::List { lab } => {
             let lab = Lab::open(&lab)?;
             let rows = list(&lab)?;
-            let width = rows
+            let file_width = rows
                 .iter()
                 .map(|r| r.file.display().to_string().len())
                 .max()
                 .unwrap_or(4);
+            let subject_width = rows
+                .iter()
+                .map(|r| r.summary.subject.len())
+                .max()
+                .unwrap_or(7);
             println!(
-                "{:width$}  {:40}  {:34}  {:20}  SANs",
+                "{:file_width$}  {:subject_width$}  {:32}  {:20}  SANs",
                 "File", "Subject", "Serial", "NotAfter"
             );
             for r in rows {
                 let s = &r.summary;
                 println!(
-                    "{:width$}  {:40}  {:34}  {:20}  {}",
+                    "{:file_width$}  {:subject_width$}  {:32}  {:20}  {}",
                     r.file.display().to_string(),
                     s.subject,
                     s.serial,

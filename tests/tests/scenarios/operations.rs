@@ -77,6 +77,19 @@ async fn a_rotated_server_certificate_serves_new_connections_while_old_sessions_
         issued.serial,
         "a new connection sees the new certificate"
     );
+    let listed = crossforest_cli::pki::list(f.lab()).unwrap();
+    let server = listed
+        .iter()
+        .find(|c| c.file == std::path::Path::new("contoso.com/pki/server.pem"))
+        .unwrap();
+    assert_eq!(server.summary.serial, issued.serial);
+    assert!(server.summary.sans.contains(&"DNS:contoso.com".to_owned()));
+    assert!(
+        listed
+            .iter()
+            .all(|c| !c.file.to_string_lossy().ends_with(".key")),
+        "keys are not listed"
+    );
     old_session
         .run("Get-RoleGroup")
         .await
