@@ -69,20 +69,34 @@ async fn held_proxy(target: String) -> (String, mpsc::Receiver<oneshot::Sender<(
     (address, rx)
 }
 
-#[tokio::test]
-async fn sigterm_lets_the_request_in_flight_finish_and_exits_zero() {
+/// A lab of contoso.com trusting fabrikam.com, both nodes running as
+/// processes; fabrikam has an `Exchange Admins` group. `drain_timeout_secs`
+/// replaces the resource forest's default.
+async fn running_lab(drain_timeout_secs: Option<u64>) -> (tempfile::TempDir, Lab, Child, Child) {
     let dir = tempfile::tempdir().unwrap();
     let contoso: ForestName = "contoso.com".parse().unwrap();
     let fabrikam: ForestName = "fabrikam.com".parse().unwrap();
-    let resource_address = free_loopback_address().unwrap();
     let spec = LabSpec {
-        resource: (contoso.clone(), resource_address.clone()),
+        resource: (contoso.clone(), free_loopback_address().unwrap()),
         accounts: vec![(fabrikam.clone(), free_loopback_address().unwrap())],
         untrusted: Vec::new(),
         organizational_units: Vec::new(),
         active_directory_split_permissions: false,
     };
     let lab = Lab::create(dir.path(), &spec).unwrap();
+    if let Some(secs) = drain_timeout_secs {
+        let path = lab.node_dir(&contoso).join("node.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("drain_timeout_secs = 30"), "{text}");
+        std::fs::write(
+            &path,
+            text.replace(
+                "drain_timeout_secs = 30",
+                &format!("drain_timeout_secs = {secs}"),
+            ),
+        )
+        .unwrap();
+    }
     let account = start("account-forest", &lab.node_dir(&fabrikam)).await;
     let resource = start("resource-forest", &lab.node_dir(&contoso)).await;
     lab.directory_admin(&fabrikam)
@@ -91,16 +105,40 @@ async fn sigterm_lets_the_request_in_flight_finish_and_exits_zero() {
         .add_group("Exchange Admins")
         .await
         .unwrap();
+    (dir, lab, account, resource)
+}
 
+/// Starts `New-RoleGroup` linking fabrikam's group through `proxy`: a request
+/// that stays in flight in the resource forest until the proxy is released.
+fn link_through(lab: &Lab, proxy: &str) -> tokio::task::JoinHandle<Result<(), String>> {
+    let lab = lab.clone();
+    let line = format!(
+        "New-RoleGroup -Name \"fabrikam Admins\" -LinkedForeignGroup \"fabrikam\\Exchange Admins\" -LinkedDomainController {proxy} -LinkedCredential fabrikam\\{} -Roles \"Mail Recipients\"",
+        service_account(&lab.file().resource)
+    );
+    tokio::spawn(async move {
+        let mut admin = lab
+            .session("contoso\\Administrator")
+            .await
+            .map_err(|e| e.to_string())?;
+        admin
+            .run(&line)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    })
+}
+
+#[tokio::test]
+async fn sigterm_lets_the_request_in_flight_finish_and_exits_zero() {
+    let (_dir, lab, account, resource) = running_lab(None).await;
+    let contoso: ForestName = "contoso.com".parse().unwrap();
+    let fabrikam: ForestName = "fabrikam.com".parse().unwrap();
+    let resource_address = lab.endpoint(&contoso).unwrap().address;
     // New-RoleGroup resolves the foreign group through a directory server
     // that holds the connection: the request stays in flight in the node.
     let (proxy, mut connections) = held_proxy(lab.endpoint(&fabrikam).unwrap().address).await;
-    let mut admin = lab.session("contoso\\Administrator").await.unwrap();
-    let line = format!(
-        "New-RoleGroup -Name \"fabrikam Admins\" -LinkedForeignGroup \"fabrikam\\Exchange Admins\" -LinkedDomainController {proxy} -LinkedCredential fabrikam\\{} -Roles \"Mail Recipients\"",
-        service_account(&contoso)
-    );
-    let in_flight = tokio::spawn(async move { admin.run(&line).await });
+    let in_flight = link_through(&lab, &proxy);
     let release = connections.recv().await.unwrap();
 
     terminate(&resource);
@@ -153,4 +191,26 @@ async fn sigterm_lets_the_request_in_flight_finish_and_exits_zero() {
         Some(0),
         "account-forest exit status"
     );
+}
+
+#[tokio::test]
+async fn a_request_outlasting_the_drain_timeout_is_abandoned_and_the_node_still_exits_zero() {
+    let (_dir, lab, account, mut resource) = running_lab(Some(1)).await;
+    let fabrikam: ForestName = "fabrikam.com".parse().unwrap();
+    let (proxy, mut connections) = held_proxy(lab.endpoint(&fabrikam).unwrap().address).await;
+    let in_flight = link_through(&lab, &proxy);
+    // Held and never released: the request cannot finish.
+    let _held = connections.recv().await.unwrap();
+    terminate(&resource);
+    assert_eq!(resource.wait().await.unwrap().code(), Some(0));
+    assert!(
+        in_flight.await.unwrap().is_err(),
+        "the abandoned request cannot have succeeded"
+    );
+    let log = std::fs::read_to_string(lab.node_dir(&lab.file().resource).join("node.log")).unwrap();
+    assert!(
+        log.contains("did not finish within the drain timeout"),
+        "{log}"
+    );
+    drop(account);
 }

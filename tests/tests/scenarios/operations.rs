@@ -308,3 +308,48 @@ async fn the_trust_link_probe_reports_a_forest_going_down() {
         0.0
     );
 }
+
+#[tokio::test]
+async fn a_changed_certificate_file_is_picked_up_by_a_running_account_forest() {
+    let f = Federation::builder()
+        .account("fabrikam.com")
+        .start()
+        .await
+        .unwrap();
+    let fabrikam: ForestName = "fabrikam.com".parse().unwrap();
+    let endpoint = f.endpoint("fabrikam.com").unwrap();
+    let credential = f.lab().credential(&fabrikam, "Administrator").unwrap();
+    let serial = || {
+        served_serial(
+            &endpoint.address,
+            "fabrikam.com",
+            &endpoint.ca_pem,
+            &credential,
+        )
+    };
+    let before = serial().await;
+    let issued = crossforest_cli::pki::issue_server(f.lab(), &fabrikam, &[]).unwrap();
+    assert_ne!(before, issued.serial);
+    // Nobody calls reload(): the node notices the file (every 2 s by default).
+    let mut seen = before;
+    for _ in 0..600 {
+        seen = serial().await;
+        if seen == issued.serial {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        seen, issued.serial,
+        "the running node never served the new certificate"
+    );
+    let reloads = f.scrape_metrics("fabrikam.com").await.unwrap();
+    assert_eq!(
+        value(
+            &reloads,
+            "crossforest_tls_reloads_total{result=\"success\"}"
+        ),
+        1.0,
+        "{reloads}"
+    );
+}
