@@ -181,9 +181,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::Serve { config } => {
             let config = NodeConfig::load(&config)?;
             let node = AccountForest::load(config.clone())?;
-            let (listener, address) =
-                crossforest_shared::serve::bind_and_announce(&config.listen, &config.data_dir)
-                    .await?;
+            let (listener, address) = crossforest_shared::serve::bind(&config.listen).await?;
             tracing::info!(forest = %config.forest, %address, "account forest listening");
             crate::server::serve(listener, node, crossforest_shared::serve::shutdown_signal())
                 .await?;

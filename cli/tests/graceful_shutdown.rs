@@ -70,9 +70,9 @@ async fn held_proxy(target: String) -> (String, mpsc::Receiver<oneshot::Sender<(
 }
 
 /// A lab of contoso.com trusting fabrikam.com, both nodes running as
-/// processes; fabrikam has an `Exchange Admins` group. `drain_timeout_secs`
-/// replaces the resource forest's default.
-async fn running_lab(drain_timeout_secs: Option<u64>) -> (tempfile::TempDir, Lab, Child, Child) {
+/// processes; fabrikam has an `Exchange Admins` group. Each `(default, value)`
+/// of `operations` replaces a line of the resource forest's `[operations]`.
+async fn running_lab(operations: &[(&str, &str)]) -> (tempfile::TempDir, Lab, Child, Child) {
     let dir = tempfile::tempdir().unwrap();
     let contoso: ForestName = "contoso.com".parse().unwrap();
     let fabrikam: ForestName = "fabrikam.com".parse().unwrap();
@@ -84,19 +84,13 @@ async fn running_lab(drain_timeout_secs: Option<u64>) -> (tempfile::TempDir, Lab
         active_directory_split_permissions: false,
     };
     let lab = Lab::create(dir.path(), &spec).unwrap();
-    if let Some(secs) = drain_timeout_secs {
-        let path = lab.node_dir(&contoso).join("node.toml");
-        let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.contains("drain_timeout_secs = 30"), "{text}");
-        std::fs::write(
-            &path,
-            text.replace(
-                "drain_timeout_secs = 30",
-                &format!("drain_timeout_secs = {secs}"),
-            ),
-        )
-        .unwrap();
+    let path = lab.node_dir(&contoso).join("node.toml");
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    for (default, value) in operations {
+        assert!(text.contains(default), "{default} not in {text}");
+        text = text.replace(default, value);
     }
+    std::fs::write(&path, text).unwrap();
     let account = start("account-forest", &lab.node_dir(&fabrikam)).await;
     let resource = start("resource-forest", &lab.node_dir(&contoso)).await;
     lab.directory_admin(&fabrikam)
@@ -131,7 +125,7 @@ fn link_through(lab: &Lab, proxy: &str) -> tokio::task::JoinHandle<Result<(), St
 
 #[tokio::test]
 async fn sigterm_lets_the_request_in_flight_finish_and_exits_zero() {
-    let (_dir, lab, account, resource) = running_lab(None).await;
+    let (_dir, lab, account, resource) = running_lab(&[]).await;
     let contoso: ForestName = "contoso.com".parse().unwrap();
     let fabrikam: ForestName = "fabrikam.com".parse().unwrap();
     let resource_address = lab.endpoint(&contoso).unwrap().address;
@@ -195,7 +189,8 @@ async fn sigterm_lets_the_request_in_flight_finish_and_exits_zero() {
 
 #[tokio::test]
 async fn a_request_outlasting_the_drain_timeout_is_abandoned_and_the_node_still_exits_zero() {
-    let (_dir, lab, account, mut resource) = running_lab(Some(1)).await;
+    let (_dir, lab, account, mut resource) =
+        running_lab(&[("drain_timeout_secs = 30", "drain_timeout_secs = 1")]).await;
     let fabrikam: ForestName = "fabrikam.com".parse().unwrap();
     let (proxy, mut connections) = held_proxy(lab.endpoint(&fabrikam).unwrap().address).await;
     let in_flight = link_through(&lab, &proxy);
@@ -213,4 +208,49 @@ async fn a_request_outlasting_the_drain_timeout_is_abandoned_and_the_node_still_
         "{log}"
     );
     drop(account);
+}
+
+#[tokio::test]
+async fn sighup_reloads_a_rotated_server_certificate() {
+    // No file polling: only the signal can make the node reload.
+    let (_dir, lab, _account, resource) =
+        running_lab(&[("reload_interval_secs = 2", "reload_interval_secs = 0")]).await;
+    let contoso = lab.file().resource.clone();
+    let issued = crossforest_cli::pki::issue_server(&lab, &contoso, &[]).unwrap();
+    let pid = resource.id().unwrap().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-HUP", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let log_path = lab.node_dir(&contoso).join("node.log");
+    let reloaded = |log: &str| {
+        log.lines().any(|l| {
+            let line: serde_json::Value = serde_json::from_str(l).unwrap_or_default();
+            line["message"] == "reloaded certificates and trust bundles"
+                && line["server_serial"] == issued.serial.as_str()
+        })
+    };
+    let mut log = String::new();
+    for _ in 0..600 {
+        log = std::fs::read_to_string(&log_path).unwrap();
+        if reloaded(&log) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        reloaded(&log),
+        "no reload with serial {}:\n{log}",
+        issued.serial
+    );
+    assert!(log.contains("SIGHUP"), "{log}");
+    assert!(!log.contains("PRIVATE KEY"), "a key was logged:\n{log}");
+    // The node still serves, with the new certificate.
+    lab.session("contoso\\Administrator")
+        .await
+        .unwrap()
+        .run("Get-RoleGroup")
+        .await
+        .unwrap();
 }

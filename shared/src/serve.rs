@@ -99,19 +99,21 @@ pub async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
-/// Binds a node's listen address and announces the bound address in
-/// `<data_dir>/listening`, which launchers wait for instead of sleeping.
-pub async fn bind_and_announce(
-    listen: &str,
-    data_dir: &std::path::Path,
-) -> std::io::Result<(TcpListener, std::net::SocketAddr)> {
+/// Binds a node's listen address. The node announces it (see
+/// [`start_operations`]) once it is ready to serve and handles its signals.
+pub async fn bind(listen: &str) -> std::io::Result<(TcpListener, std::net::SocketAddr)> {
     let listener = TcpListener::bind(listen)
         .await
         .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on `{listen}`: {e}")))?;
     let address = listener.local_addr()?;
-    crate::config::write_atomic(&data_dir.join("listening"), address.to_string().as_bytes())
-        .map_err(std::io::Error::other)?;
     Ok((listener, address))
+}
+
+/// Announces the bound `address` in `<data_dir>/listening`, which launchers
+/// wait for instead of sleeping.
+pub fn announce(data_dir: &std::path::Path, address: std::net::SocketAddr) -> std::io::Result<()> {
+    crate::config::write_atomic(&data_dir.join("listening"), address.to_string().as_bytes())
+        .map_err(std::io::Error::other)
 }
 
 /// Adds the standard gRPC services every node serves: health checking
@@ -181,11 +183,13 @@ impl Stopping {
 }
 
 /// Starts what runs beside a node's gRPC server: the metrics endpoint (when
-/// `operations.metrics_listen` is set) and the certificate reloader. Returns the
-/// signal to give tonic and the [`Stopping`] to drain with.
+/// `operations.metrics_listen` is set) and the certificate reloader (SIGHUP is
+/// handled from here on); then announces `address` (see [`announce`]). Returns
+/// the signal to give tonic and the [`Stopping`] to drain with.
 pub async fn start_operations(
     operations: &crate::config::Operations,
     data_dir: &std::path::Path,
+    address: std::net::SocketAddr,
     metrics: Arc<crate::metrics::Metrics>,
     files: impl Fn() -> Vec<PathBuf> + Send + 'static,
     reload: impl Fn() + Send + 'static,
@@ -208,8 +212,10 @@ pub async fn start_operations(
         files,
         reload,
         Duration::from_secs(operations.reload_interval_secs),
+        Hangup::install(),
         stopping.clone(),
     ));
+    announce(data_dir, address)?;
     Ok((signal, stopping))
 }
 
@@ -240,30 +246,48 @@ fn fingerprint(files: &[PathBuf]) -> Vec<Option<(SystemTime, u64)>> {
         .collect()
 }
 
+/// SIGHUP, handled from the moment this is created (before, it would end the
+/// process).
+#[derive(Debug)]
+pub struct Hangup(#[cfg(unix)] Option<tokio::signal::unix::Signal>);
+
+impl Hangup {
+    /// Starts handling SIGHUP (nothing on other platforms).
+    pub fn install() -> Self {
+        #[cfg(unix)]
+        {
+            Self(tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok())
+        }
+        #[cfg(not(unix))]
+        {
+            Self()
+        }
+    }
+
+    /// Completes on the next SIGHUP.
+    pub async fn recv(&mut self) {
+        #[cfg(unix)]
+        if let Some(signal) = self.0.as_mut() {
+            signal.recv().await;
+            return;
+        }
+        std::future::pending::<()>().await;
+    }
+}
+
 /// Calls `reload` on SIGHUP, and whenever one of `files()` changes (checked
 /// every `interval`; zero checks only on SIGHUP), until the node stops.
 pub async fn reload_on_change(
     files: impl Fn() -> Vec<PathBuf> + Send,
     reload: impl Fn() + Send,
     interval: Duration,
+    mut hangup: Hangup,
     mut stopping: Stopping,
 ) {
-    #[cfg(unix)]
-    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
     let mut watched = files();
     let mut last = fingerprint(&watched);
     loop {
-        #[cfg(unix)]
-        let sighup = async {
-            match hangup.as_mut() {
-                Some(signal) => {
-                    signal.recv().await;
-                }
-                None => std::future::pending::<()>().await,
-            }
-        };
-        #[cfg(not(unix))]
-        let sighup = std::future::pending::<()>();
+        let sighup = hangup.recv();
         let tick = async {
             if interval.is_zero() {
                 std::future::pending::<()>().await;

@@ -49,6 +49,7 @@ pub async fn serve(
     let (signal, stopping) = start_operations(
         &operations,
         &node.config().data_dir,
+        listener.local_addr()?,
         node.metrics().clone(),
         move || watcher.watched_files(),
         move || {
