@@ -41,6 +41,15 @@ pub enum Command {
         #[arg(long)]
         config: PathBuf,
     },
+    /// Check the node's configuration (every key, the certificate files) and
+    /// its directory without serving; prints `OK` and a summary, or every
+    /// problem by key.
+    #[command(alias = "check")]
+    CheckConfig {
+        /// The node's configuration file.
+        #[arg(long)]
+        config: PathBuf,
+    },
     /// Users (New-ADUser).
     #[command(subcommand)]
     User(UserCommand),
@@ -172,12 +181,26 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::Serve { config } => {
             let config = NodeConfig::load(&config)?;
             let node = AccountForest::load(config.clone())?;
-            let (listener, address) =
-                crossforest_shared::serve::bind_and_announce(&config.listen, &config.data_dir)
-                    .await?;
+            let (listener, address) = crossforest_shared::serve::bind(&config.listen).await?;
             tracing::info!(forest = %config.forest, %address, "account forest listening");
             crate::server::serve(listener, node, crossforest_shared::serve::shutdown_signal())
                 .await?;
+        }
+        Command::CheckConfig { config } => {
+            let config = NodeConfig::load(&config)?;
+            let node = AccountForest::load(config.clone())?;
+            let principals = node.read(|d| d.principals());
+            let groups = principals.iter().filter(|p| p.is_group).count();
+            let users = principals.len() - groups;
+            let server = crossforest_shared::inspect::summarize_pem(
+                &read_text(&config.pki_dir.join("server.pem"))?,
+                "server certificate",
+            )?;
+            println!("OK");
+            println!(
+                "forest {} ({}) listening on {}: {users} users, {groups} groups; server certificate serial {} valid until {}",
+                config.forest, config.domain_sid, config.listen, server.serial, server.not_after
+            );
         }
         Command::User(UserCommand::Add {
             target,

@@ -63,6 +63,7 @@ pub fn init(options: &InitOptions) -> Result<NodeConfig, NodeError> {
         data_dir: PathBuf::from("data"),
         pki_dir: PathBuf::from("pki"),
         token_lifetime_secs: DEFAULT_TOKEN_LIFETIME_SECS,
+        operations: Default::default(),
     };
     write_json(&options.dir.join("data").join("directory.json"), &directory)?;
     let administrator = Principal {

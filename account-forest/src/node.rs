@@ -1,7 +1,12 @@
 //! A running account forest's state: directory, CA and token signer.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
+
+use arc_swap::ArcSwap;
+use crossforest_shared::metrics::Metrics;
+use crossforest_shared::serve::SharedTlsConfig;
 
 use crossforest_shared::config::{read_json, write_json, ConfigError};
 use crossforest_shared::pki::{CertificateAuthority, IssuedCertificate, PkiError};
@@ -55,7 +60,8 @@ pub struct AccountForest {
     directory: Mutex<Directory>,
     ca: CertificateAuthority,
     signer: TokenSigner,
-    server_certificate: IssuedCertificate,
+    tls: SharedTlsConfig,
+    metrics: Arc<Metrics>,
 }
 
 impl AccountForest {
@@ -76,15 +82,59 @@ impl AccountForest {
             config.forest.clone(),
             &IssuedCertificate::read_combined(&config.pki_dir.join("token-signing.pem"))?,
         )?;
-        let server_certificate =
-            IssuedCertificate::read_combined(&config.pki_dir.join("server.pem"))?;
+        let tls = Self::load_tls(&config)?;
         Ok(Arc::new(Self {
             config,
             directory: Mutex::new(directory),
             ca,
             signer,
-            server_certificate,
+            tls: Arc::new(ArcSwap::new(tls)),
+            metrics: Arc::new(Metrics::new()),
         }))
+    }
+
+    /// The TLS server configuration: the server certificate, and this forest's
+    /// CA only for clients (R-TRUST-1).
+    fn load_tls(config: &NodeConfig) -> Result<Arc<rustls::ServerConfig>, NodeError> {
+        let mut trust = ForestTrustStore::new();
+        let ca_pem = crossforest_shared::pki::read_text(&config.pki_dir.join("ca.pem"))?;
+        trust.trust(config.forest.clone(), &ca_pem)?;
+        let server_certificate =
+            IssuedCertificate::read_combined(&config.pki_dir.join("server.pem"))?;
+        Ok(server_config(&trust, &server_certificate)?)
+    }
+
+    /// Re-reads the server certificate and the CA certificate clients are
+    /// verified with; new connections use them. On any error nothing changes.
+    /// (The CA key that issues credentials and the token-signing key are read
+    /// at start only.)
+    pub fn reload(&self) -> Result<(), NodeError> {
+        match Self::load_tls(&self.config) {
+            Ok(tls) => {
+                self.tls.store(tls);
+                self.metrics.tls_reload(true);
+                tracing::info!("reloaded the server certificate and CA certificate");
+                Ok(())
+            }
+            Err(error) => {
+                self.metrics.tls_reload(false);
+                tracing::error!(%error, "reloading certificates failed; keeping the ones in use");
+                Err(error)
+            }
+        }
+    }
+
+    /// The files [`Self::reload`] reads, watched for changes.
+    pub fn watched_files(&self) -> Vec<PathBuf> {
+        vec![
+            self.config.pki_dir.join("ca.pem"),
+            self.config.pki_dir.join("server.pem"),
+        ]
+    }
+
+    /// The node's metrics.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
     }
 
     /// The node's configuration.
@@ -92,11 +142,9 @@ impl AccountForest {
         &self.config
     }
 
-    /// The TLS server configuration: this forest's CA only (R-TRUST-1).
-    pub fn tls_config(&self) -> Result<Arc<rustls::ServerConfig>, NodeError> {
-        let mut trust = ForestTrustStore::new();
-        trust.trust(self.config.forest.clone(), self.ca.certificate_pem())?;
-        Ok(server_config(&trust, &self.server_certificate)?)
+    /// The TLS server configuration, replaced by [`Self::reload`].
+    pub fn tls_config(&self) -> SharedTlsConfig {
+        self.tls.clone()
     }
 
     fn lock(&self) -> MutexGuard<'_, Directory> {

@@ -2,10 +2,12 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
+use crossforest_shared::observe::ObserveLayer;
 use crossforest_shared::proto::directory::v1::directory_admin_server::DirectoryAdminServer;
 use crossforest_shared::proto::directory::v1::directory_server::DirectoryServer;
-use crossforest_shared::serve::tls_incoming;
+use crossforest_shared::serve::{start_operations, tls_incoming};
 use tokio::net::TcpListener;
 
 use crate::node::{AccountForest, NodeError};
@@ -20,24 +22,44 @@ pub enum ServeError {
     /// The gRPC transport failed.
     #[error("the gRPC server failed: {0}")]
     Transport(#[from] tonic::transport::Error),
+    /// The metrics endpoint could not listen.
+    #[error(transparent)]
+    Metrics(#[from] std::io::Error),
     /// Server reflection could not be built from the contracts.
     #[error("server reflection: {0}")]
     Reflection(String),
 }
 
-/// Serves `node` on `listener` (already bound) until `shutdown` completes;
-/// in-flight requests finish first.
+/// Serves `node` on `listener` (already bound) until `shutdown` completes, with
+/// request ids, metrics and certificate reloading; on shutdown in-flight
+/// requests finish, for at most the drain timeout.
 pub async fn serve(
     listener: TcpListener,
     node: Arc<AccountForest>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
-    let incoming = tls_incoming(listener, node.tls_config()?);
+    let operations = node.config().operations.clone();
+    let (watcher, reloader) = (node.clone(), node.clone());
+    let (signal, stopping) = start_operations(
+        &operations,
+        &node.config().data_dir,
+        listener.local_addr()?,
+        node.metrics().clone(),
+        move || watcher.watched_files(),
+        move || {
+            let _ = reloader.reload();
+        },
+        shutdown,
+    )
+    .await?;
+    let incoming = tls_incoming(listener, node.tls_config());
+    let layer = ObserveLayer::new(node.metrics().clone());
     let service = DirectoryService::new(node);
     let router = tonic::transport::Server::builder()
+        .layer(layer)
         .add_service(DirectoryServer::new(service.clone()))
         .add_service(DirectoryAdminServer::new(service));
-    crossforest_shared::serve::with_standard_services(
+    let server = crossforest_shared::serve::with_standard_services(
         router,
         &[
             "crossforest.directory.v1.Directory",
@@ -46,7 +68,12 @@ pub async fn serve(
     )
     .await
     .map_err(|e| ServeError::Reflection(e.to_string()))?
-    .serve_with_incoming_shutdown(incoming, shutdown)
-    .await?;
+    .serve_with_incoming_shutdown(incoming, signal);
+    if let Some(served) = stopping
+        .until_drained(server, Duration::from_secs(operations.drain_timeout_secs))
+        .await
+    {
+        served?;
+    }
     Ok(())
 }

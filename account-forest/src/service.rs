@@ -68,41 +68,9 @@ impl DirectoryService {
     }
 }
 
-fn check_len(field: &str, value: &str) -> Result<(), Status> {
-    if value.len() > MAX_FIELD_LEN {
-        return Err(Status::invalid_argument(format!(
-            "`{field}` is longer than {MAX_FIELD_LEN} bytes"
-        )));
-    }
-    Ok(())
-}
-
-fn status(err: NodeError) -> Status {
-    match err {
-        NodeError::Directory(e) => directory_status(e),
-        other => {
-            tracing::error!(error = %other, "internal error");
-            Status::internal("the directory could not complete the request")
-        }
-    }
-}
-
-fn directory_status(err: DirectoryError) -> Status {
-    match err {
-        DirectoryError::NotFound(_) | DirectoryError::OtherForest { .. } => {
-            Status::not_found(err.to_string())
-        }
-        DirectoryError::Exists(_) | DirectoryError::AlreadyMember { .. } => {
-            Status::already_exists(err.to_string())
-        }
-        DirectoryError::RidsExhausted | DirectoryError::Hash => Status::internal(err.to_string()),
-        _ => Status::invalid_argument(err.to_string()),
-    }
-}
-
-#[tonic::async_trait]
-impl pb::directory_server::Directory for DirectoryService {
-    async fn authenticate(
+impl DirectoryService {
+    /// Authenticate: password, then the certificate must be the same user.
+    async fn sign_in(
         &self,
         request: Request<pb::AuthenticateRequest>,
     ) -> Result<Response<pb::AuthenticateResponse>, Status> {
@@ -148,6 +116,50 @@ impl pb::directory_server::Directory for DirectoryService {
             groups: groups.iter().map(|g| self.to_proto(g)).collect(),
             expires_at,
         }))
+    }
+}
+
+fn check_len(field: &str, value: &str) -> Result<(), Status> {
+    if value.len() > MAX_FIELD_LEN {
+        return Err(Status::invalid_argument(format!(
+            "`{field}` is longer than {MAX_FIELD_LEN} bytes"
+        )));
+    }
+    Ok(())
+}
+
+fn status(err: NodeError) -> Status {
+    match err {
+        NodeError::Directory(e) => directory_status(e),
+        other => {
+            tracing::error!(error = %other, "internal error");
+            Status::internal("the directory could not complete the request")
+        }
+    }
+}
+
+fn directory_status(err: DirectoryError) -> Status {
+    match err {
+        DirectoryError::NotFound(_) | DirectoryError::OtherForest { .. } => {
+            Status::not_found(err.to_string())
+        }
+        DirectoryError::Exists(_) | DirectoryError::AlreadyMember { .. } => {
+            Status::already_exists(err.to_string())
+        }
+        DirectoryError::RidsExhausted | DirectoryError::Hash => Status::internal(err.to_string()),
+        _ => Status::invalid_argument(err.to_string()),
+    }
+}
+
+#[tonic::async_trait]
+impl pb::directory_server::Directory for DirectoryService {
+    async fn authenticate(
+        &self,
+        request: Request<pb::AuthenticateRequest>,
+    ) -> Result<Response<pb::AuthenticateResponse>, Status> {
+        let result = self.sign_in(request).await;
+        self.node.metrics().authentication(result.is_ok());
+        result
     }
 
     async fn lookup_principal(

@@ -191,6 +191,15 @@ impl Lab {
         })
     }
 
+    /// The resource forest's copy of the CA certificate of the trusted
+    /// `forest`: its trust bundle for that forest.
+    pub fn trust_ca_path(&self, forest: &ForestName) -> PathBuf {
+        self.node_dir(&self.file.resource)
+            .join("trusts")
+            .join(forest.as_str())
+            .join("ca.pem")
+    }
+
     /// Every forest of the lab: resource, trusted and untrusted account forests.
     pub fn forests(&self) -> impl Iterator<Item = &ForestName> {
         std::iter::once(&self.file.resource)

@@ -4,6 +4,7 @@
 //! * [`parse`]: Exchange Management Shell command syntax.
 //! * [`session`]: a management session as one principal (local or foreign).
 //! * [`lab`]: a local lab of forests on disk.
+//! * [`pki`]: `crossforest pki`: list, issue and rotate certificates.
 //! * [`processes`]: running a lab's nodes as processes.
 //! * [`demo`]: `crossforest demo`.
 //! * [`shell`]: `crossforest shell`: one line, scripts, `-ErrorAction`.
@@ -17,6 +18,7 @@ pub mod lab;
 pub mod output;
 pub mod parse;
 pub mod pipeline;
+pub mod pki;
 pub mod processes;
 pub mod repl;
 pub mod session;

@@ -12,6 +12,15 @@ use crossforest_cli::shell::{Input, EXIT_ERROR};
 #[derive(Debug, Parser)]
 #[command(name = "crossforest", version, about)]
 struct Cli {
+    /// Log format: `text`, or `json` (one object per line, with the request
+    /// id, method, peer forest and caller SID of each request).
+    #[arg(
+        long,
+        global = true,
+        env = "CROSSFOREST_LOG_FORMAT",
+        default_value = "text"
+    )]
+    log_format: crossforest_shared::telemetry::LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -32,6 +41,10 @@ enum Command {
         #[arg(long, default_value = "crossforest-lab")]
         dir: PathBuf,
     },
+    /// A lab's certificates: list them, issue and rotate server certificates,
+    /// refresh trust bundles. Running nodes pick up new files without restart.
+    #[command(subcommand)]
+    Pki(crossforest_cli::pki::PkiCommand),
     /// Run Exchange Management Shell commands against a lab's resource forest.
     Shell {
         /// The lab directory.
@@ -196,10 +209,11 @@ async fn main() -> ExitCode {
         cli.command,
         Command::Demo { .. } | Command::Shell { .. } | Command::Up { .. } | Command::Setup { .. }
     );
-    crossforest_shared::telemetry::init(if quiet { "warn" } else { "info" });
+    crossforest_shared::telemetry::init_with(if quiet { "warn" } else { "info" }, cli.log_format);
     let result = match cli.command {
         Command::Demo { dir } => crossforest_cli::demo::run(&dir).await.map(|()| 0),
         Command::Up { dir } => up(dir).await.map(|()| 0),
+        Command::Pki(command) => crossforest_cli::pki::run(command).map(|()| 0),
         Command::Shell {
             lab,
             identity,

@@ -19,6 +19,8 @@ const START_TIMEOUT: Duration = Duration::from_secs(30);
 struct Node {
     forest: ForestName,
     child: Child,
+    /// How long the node may drain in-flight requests when stopped.
+    drain: Duration,
 }
 
 /// The lab's running nodes; they are stopped when this is dropped.
@@ -90,17 +92,27 @@ impl Running {
                 .spawn()
                 .with_context(|| format!("cannot start the {forest} node"))?;
             let address = wait_listening(&forest, &mut child, &ready, &log_path).await?;
+            let drain_secs = if kind == "resource-forest" {
+                lab.resource_config()?.operations.drain_timeout_secs
+            } else {
+                lab.account_config(&forest)?.operations.drain_timeout_secs
+            };
             eprintln!(
                 "  started {kind} {forest} on {address} (pid {})",
                 child.id().unwrap_or(0)
             );
-            running.nodes.push(Node { forest, child });
+            running.nodes.push(Node {
+                forest,
+                child,
+                drain: Duration::from_secs(drain_secs),
+            });
         }
         Ok(running)
     }
 
-    /// Stops every node: SIGTERM (graceful: in-flight requests finish), then
-    /// SIGKILL for any node still running after five seconds.
+    /// Stops every node: SIGTERM (graceful: in-flight requests finish within
+    /// the node's drain timeout), then SIGKILL for any node still running five
+    /// seconds after that.
     pub async fn stop(mut self) {
         for node in self.nodes.iter_mut().rev() {
             if let Some(pid) = node.child.id() {
@@ -109,7 +121,8 @@ impl Running {
                     .arg(pid.to_string())
                     .status();
             }
-            match tokio::time::timeout(Duration::from_secs(5), node.child.wait()).await {
+            let grace = node.drain + Duration::from_secs(5);
+            match tokio::time::timeout(grace, node.child.wait()).await {
                 Ok(_) => {}
                 Err(_) => {
                     eprintln!("  {} did not stop in time; killing it", node.forest);

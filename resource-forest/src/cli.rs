@@ -35,7 +35,10 @@ pub enum Command {
         #[arg(long)]
         what_if: bool,
     },
-    /// Check a node's configuration, trusts and organization without serving.
+    /// Check a node's configuration (every key, the certificate files, the
+    /// trusts) and its organization without serving; prints `OK` and a summary,
+    /// or every problem by key.
+    #[command(alias = "check-config")]
     Check {
         /// The node's configuration file.
         #[arg(long)]
@@ -49,9 +52,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::Serve { config } => {
             let config = NodeConfig::load(&config)?;
             let node = ResourceForest::load(config.clone())?;
-            let (listener, address) =
-                crossforest_shared::serve::bind_and_announce(&config.listen, &config.data_dir)
-                    .await?;
+            let (listener, address) = crossforest_shared::serve::bind(&config.listen).await?;
             tracing::info!(forest = %config.forest, %address, trusts = config.trusts.len(), "resource forest listening");
             crate::server::serve(listener, node, crossforest_shared::serve::shutdown_signal())
                 .await?;
@@ -124,6 +125,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             let config = NodeConfig::load(&config)?;
             let node = ResourceForest::load(config.clone())?;
             let snapshot = node.store().snapshot();
+            println!("OK");
             println!(
                 "organization {} ({}) revision {}: {} roles, {} role groups, {} assignments, {} recipients",
                 config.forest,
@@ -151,6 +153,20 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
                         .map_or("none", |l| l.user.as_str())
                 );
             }
+            let server = crossforest_shared::inspect::summarize_pem(
+                &crossforest_shared::pki::read_text(&config.pki_dir.join("server.pem"))?,
+                "server certificate",
+            )?;
+            println!(
+                "server certificate serial {} valid until {}; metrics {}",
+                server.serial,
+                server.not_after,
+                config
+                    .operations
+                    .metrics_listen
+                    .as_deref()
+                    .map_or("off".to_owned(), |m| format!("on http://{m}/metrics"))
+            );
         }
     }
     Ok(())

@@ -80,6 +80,7 @@ pub fn init(options: &InitOptions) -> Result<NodeConfig, NodeError> {
         pki_dir: PathBuf::from("pki"),
         clock_skew_secs: DEFAULT_CLOCK_SKEW_SECS,
         trusts: options.trusts.clone(),
+        operations: Default::default(),
     };
     OrgStore::create(options.dir.join("data").join("organization.json"), org)?;
     write_toml(&config_path, &config)?;

@@ -6,14 +6,24 @@ use clap::Parser;
 #[derive(Debug, Parser)]
 #[command(name = "resource-forest", version, about)]
 struct Cli {
+    /// Log format: `text`, or `json` (one object per line, with the request
+    /// id, method, peer forest and caller SID of each request).
+    #[arg(
+        long,
+        global = true,
+        env = "CROSSFOREST_LOG_FORMAT",
+        default_value = "text"
+    )]
+    log_format: crossforest_shared::telemetry::LogFormat,
     #[command(subcommand)]
     command: resource_forest::cli::Command,
 }
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    crossforest_shared::telemetry::init("info");
-    match resource_forest::cli::run(Cli::parse().command).await {
+    let cli = Cli::parse();
+    crossforest_shared::telemetry::init_with("info", cli.log_format);
+    match resource_forest::cli::run(cli.command).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");

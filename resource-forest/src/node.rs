@@ -2,11 +2,15 @@
 //! log, and the request path every cmdlet takes.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use arc_swap::ArcSwap;
 use crossforest_shared::config::ConfigError;
+use crossforest_shared::metrics::Metrics;
 use crossforest_shared::pki::{read_text, IssuedCertificate, PkiError};
+use crossforest_shared::serve::SharedTlsConfig;
 use crossforest_shared::tls::{server_config, TlsError};
 
 use crate::audit::{redact, AuditLog, AuditRecord};
@@ -71,17 +75,29 @@ pub struct Invoked {
 #[derive(Debug)]
 pub struct ResourceForest {
     config: NodeConfig,
-    trusts: Trusts,
+    trusts: ArcSwap<Trusts>,
+    tls: SharedTlsConfig,
     store: OrgStore,
     audit: AuditLog,
-    server_certificate: IssuedCertificate,
+    metrics: Arc<Metrics>,
+}
+
+/// What a reload put in place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reloaded {
+    /// Serial number (hex) of the server certificate now presented.
+    pub server_serial: String,
+    /// Its expiry, RFC 3339.
+    pub server_not_after: String,
+    /// The forests whose certificates are accepted: this one and every trust.
+    pub forests: Vec<String>,
 }
 
 impl ResourceForest {
     /// Loads the node from its configuration.
     pub fn load(config: NodeConfig) -> Result<Arc<Self>, NodeError> {
-        let own_ca = read_text(&config.pki_dir.join("ca.pem"))?;
-        let trusts = Trusts::load(&config.forest, &own_ca, &config.trusts)?;
+        let metrics = Arc::new(Metrics::new());
+        let (trusts, tls, _) = Self::load_tls(&config, &metrics)?;
         let path = config.organization_file();
         let store = OrgStore::open(path.clone())?
             .ok_or_else(|| NodeError::NotInitialised(path.display().to_string()))?;
@@ -97,15 +113,83 @@ impl ResourceForest {
             path: config.audit_file().display().to_string(),
             source,
         })?;
-        let server_certificate =
-            IssuedCertificate::read_combined(&config.pki_dir.join("server.pem"))?;
         Ok(Arc::new(Self {
             config,
-            trusts,
+            trusts: ArcSwap::from_pointee(trusts),
+            tls: Arc::new(ArcSwap::new(tls)),
             store,
             audit,
-            server_certificate,
+            metrics,
         }))
+    }
+
+    /// Reads every certificate and trust bundle the node serves with, and
+    /// builds the TLS configuration from them.
+    fn load_tls(
+        config: &NodeConfig,
+        metrics: &Arc<Metrics>,
+    ) -> Result<(Trusts, Arc<rustls::ServerConfig>, Reloaded), NodeError> {
+        let own_ca = read_text(&config.pki_dir.join("ca.pem"))?;
+        let trusts = Trusts::load(&config.forest, &own_ca, &config.trusts, metrics)?;
+        let server_certificate =
+            IssuedCertificate::read_combined(&config.pki_dir.join("server.pem"))?;
+        let tls = server_config(trusts.store(), &server_certificate)?;
+        let summary = crossforest_shared::inspect::summarize_pem(
+            &server_certificate.certificate_pem,
+            "server certificate",
+        )?;
+        let reloaded = Reloaded {
+            server_serial: summary.serial,
+            server_not_after: summary.not_after,
+            forests: trusts.store().forests().map(ToString::to_string).collect(),
+        };
+        Ok((trusts, tls, reloaded))
+    }
+
+    /// Re-reads the server certificate, this forest's CA and every trust's CA
+    /// certificate and linked credential. New connections use the new material;
+    /// established sessions keep theirs. If anything cannot be read, nothing
+    /// changes and the node keeps serving with what it had.
+    pub fn reload(&self) -> Result<Reloaded, NodeError> {
+        match Self::load_tls(&self.config, &self.metrics) {
+            Ok((trusts, tls, reloaded)) => {
+                self.trusts.store(Arc::new(trusts));
+                self.tls.store(tls);
+                self.metrics.tls_reload(true);
+                tracing::info!(
+                    server_serial = %reloaded.server_serial,
+                    server_not_after = %reloaded.server_not_after,
+                    forests = ?reloaded.forests,
+                    "reloaded certificates and trust bundles"
+                );
+                Ok(reloaded)
+            }
+            Err(error) => {
+                self.metrics.tls_reload(false);
+                tracing::error!(%error, "reloading certificates failed; keeping the ones in use");
+                Err(error)
+            }
+        }
+    }
+
+    /// The files [`Self::reload`] reads, watched for changes.
+    pub fn watched_files(&self) -> Vec<PathBuf> {
+        let mut files = vec![
+            self.config.pki_dir.join("ca.pem"),
+            self.config.pki_dir.join("server.pem"),
+        ];
+        for trust in &self.config.trusts {
+            files.push(trust.ca_certificate.clone());
+            if let Some(linked) = &trust.linked_credential {
+                files.push(linked.credential.clone());
+            }
+        }
+        files
+    }
+
+    /// The node's metrics.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
     }
 
     /// The node's configuration.
@@ -113,9 +197,9 @@ impl ResourceForest {
         &self.config
     }
 
-    /// Trusted forests.
-    pub fn trusts(&self) -> &Trusts {
-        &self.trusts
+    /// Trusted forests, as last (re)loaded.
+    pub fn trusts(&self) -> Arc<Trusts> {
+        self.trusts.load_full()
     }
 
     /// The organization store.
@@ -134,12 +218,9 @@ impl ResourceForest {
     }
 
     /// TLS: this forest's CA and each trusted forest's CA, each verifying only
-    /// certificates that name its forest.
-    pub fn tls_config(&self) -> Result<Arc<rustls::ServerConfig>, NodeError> {
-        Ok(server_config(
-            self.trusts.store(),
-            &self.server_certificate,
-        )?)
+    /// certificates that name its forest; replaced by [`Self::reload`].
+    pub fn tls_config(&self) -> SharedTlsConfig {
+        self.tls.clone()
     }
 
     /// Runs one cmdlet for `caller`: bind parameters, authorise the cmdlet and its
@@ -166,6 +247,11 @@ impl ResourceForest {
             .collect();
         let result = self.invoke_inner(caller, cmdlet, parameters).await;
         let name = spec::find(cmdlet).map_or(cmdlet, |s| s.name);
+        match &result {
+            Ok(_) => self.metrics.decision(true),
+            Err(CmdletError::Denied(_) | CmdletError::Forbidden(_)) => self.metrics.decision(false),
+            Err(_) => {}
+        }
         let decision = self.audit_outcome(
             caller,
             name,
@@ -374,11 +460,12 @@ impl ResourceForest {
             ..caller.clone()
         };
         let caller = &enriched;
+        let trusts = self.trusts();
         let ctx = Context::new(
             caller,
             &snapshot.org,
             &snapshot.authorizer,
-            &self.trusts,
+            &trusts,
             &self.audit,
             spec.name,
             args.names(),

@@ -24,6 +24,14 @@ pub enum ConfigError {
         /// What was wrong, and where.
         message: String,
     },
+    /// Values that parse but cannot work, each named by its key path.
+    #[error("invalid configuration in `{}`:\n{}", path.display(), problems.join("\n"))]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// `key.path: what is wrong`, one per problem.
+        problems: Vec<String>,
+    },
     /// The JSON state is invalid.
     #[error("invalid state file `{path}`: {message}")]
     Json {
@@ -41,13 +49,138 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ConfigError + '_ {
     }
 }
 
-/// Reads a TOML file into `T`; unknown keys are errors when `T` says so.
+/// Reads a TOML file into `T`; unknown keys are errors when `T` says so. The
+/// error names the file, the key path (`trust[1].domain_sids[0]`) and the line.
 pub fn read_toml<T: DeserializeOwned>(path: &Path) -> Result<T, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(io(path))?;
-    toml::from_str(&text).map_err(|e| ConfigError::Toml {
+    parse_toml(&text).map_err(|message| ConfigError::Toml {
         path: path.to_owned(),
-        message: e.to_string().trim_end().to_owned(),
+        message,
     })
+}
+
+/// Parses TOML text into `T`; the error is `key.path: message (line N)`.
+pub fn parse_toml<T: DeserializeOwned>(text: &str) -> Result<T, String> {
+    serde_path_to_error::deserialize(toml::Deserializer::new(text)).map_err(|e| {
+        let inner = e.inner();
+        let line = inner
+            .span()
+            .map(|span| text.get(..span.start).unwrap_or(text).matches('\n').count() + 1)
+            .map(|n| format!(" (line {n})"))
+            .unwrap_or_default();
+        let key = e.path().to_string();
+        let message = inner.message().trim_end();
+        if key == "." {
+            format!("{message}{line}")
+        } else {
+            format!("{key}: {message}{line}")
+        }
+    })
+}
+
+/// Operational settings of a node, the `[operations]` table of its TOML file.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Operations {
+    /// `host:port` of the plain-HTTP `/metrics` endpoint; none (the default)
+    /// serves no metrics.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metrics_listen: Option<String>,
+    /// How often certificate and trust-bundle files are checked for changes,
+    /// in seconds; 0 reloads only on SIGHUP.
+    pub reload_interval_secs: u64,
+    /// How long in-flight requests may take to finish after SIGTERM or Ctrl-C.
+    pub drain_timeout_secs: u64,
+    /// Resource forests: how often each trusted forest is probed with its
+    /// linked credential (`crossforest_trust_link_up`), in seconds; 0 never.
+    /// Account forests ignore it.
+    pub trust_probe_interval_secs: u64,
+}
+
+impl Default for Operations {
+    fn default() -> Self {
+        Self {
+            metrics_listen: None,
+            reload_interval_secs: 2,
+            drain_timeout_secs: 30,
+            trust_probe_interval_secs: 30,
+        }
+    }
+}
+
+impl Operations {
+    /// Checks the settings, naming `operations.<key>` in each problem.
+    pub fn check(&self, listen: &str, problems: &mut Problems) {
+        if let Some(metrics) = &self.metrics_listen {
+            if problems.address("operations.metrics_listen", metrics) && metrics == listen {
+                problems.push(
+                    "operations.metrics_listen",
+                    format!("`{metrics}` is also `listen`; metrics need their own port"),
+                );
+            }
+        }
+        if self.drain_timeout_secs == 0 {
+            problems.push(
+                "operations.drain_timeout_secs",
+                "must be at least 1 second; in-flight requests need time to finish",
+            );
+        }
+    }
+}
+
+/// Problems found in a configuration, each `key.path: what is wrong`.
+#[derive(Debug, Default)]
+pub struct Problems(Vec<String>);
+
+impl Problems {
+    /// No problems yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records a problem at `key`.
+    pub fn push(&mut self, key: impl std::fmt::Display, message: impl std::fmt::Display) {
+        self.0.push(format!("{key}: {message}"));
+    }
+
+    /// Checks that `value` at `key` is `host:port`; false (and recorded) if not.
+    pub fn address(&mut self, key: &str, value: &str) -> bool {
+        let ok = value.parse::<std::net::SocketAddr>().is_ok()
+            || value
+                .rsplit_once(':')
+                .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+        if !ok {
+            self.push(key, format!("`{value}` is not `host:port`"));
+        }
+        ok
+    }
+
+    /// Checks that `file` at `key` is a readable PEM certificate (and, with
+    /// `with_key`, also holds a private key).
+    pub fn pem_file(&mut self, key: &str, file: &Path, with_key: bool) {
+        let checked = if with_key {
+            crate::pki::IssuedCertificate::read_combined(file).map(|_| ())
+        } else {
+            crate::pki::read_text(file).and_then(|pem| {
+                crate::pki::first_certificate_der(&pem, &file.display().to_string()).map(|_| ())
+            })
+        };
+        if let Err(e) = checked {
+            self.push(key, e);
+        }
+    }
+
+    /// `Ok` when nothing was found, else every problem, for `path`.
+    pub fn into_result(self, path: &Path) -> Result<(), ConfigError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError::Invalid {
+                path: path.to_owned(),
+                problems: self.0,
+            })
+        }
+    }
 }
 
 /// Writes `value` as TOML.
@@ -147,6 +280,67 @@ mod tests {
             "{err:?}"
         );
         Ok(())
+    }
+
+    #[test]
+    fn a_bad_value_names_its_key_path_and_line() {
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Outer {
+            forest: String,
+            trust: Vec<Inner>,
+        }
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Inner {
+            domain_sids: Vec<crate::DomainSid>,
+        }
+        let text = "forest = \"x\"\n[[trust]]\ndomain_sids = [\"S-1-5-21-1-2-3\"]\n[[trust]]\ndomain_sids = [\"S-1-5-21-x\"]\n";
+        let err = parse_toml::<Outer>(text).err().unwrap_or_default();
+        assert!(err.starts_with("trust[1].domain_sids[0]: "), "{err}");
+        assert!(
+            err.contains("S-1-5-21-x") && err.ends_with("(line 5)"),
+            "{err}"
+        );
+        let unknown = parse_toml::<Outer>("forest = \"x\"\ntrust = [{ domain_sid = [] }]\n")
+            .err()
+            .unwrap_or_default();
+        assert!(
+            unknown.starts_with("trust[0].domain_sid: unknown field `domain_sid`"),
+            "{unknown}"
+        );
+    }
+
+    #[test]
+    fn operations_are_checked() {
+        let mut problems = Problems::new();
+        Operations {
+            metrics_listen: Some("127.0.0.1:7000".into()),
+            reload_interval_secs: 2,
+            drain_timeout_secs: 0,
+            trust_probe_interval_secs: 30,
+        }
+        .check("127.0.0.1:7000", &mut problems);
+        problems.address("listen", "nowhere");
+        let err = problems
+            .into_result(Path::new("node.toml"))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.contains("operations.metrics_listen: `127.0.0.1:7000` is also `listen`"),
+            "{err}"
+        );
+        assert!(
+            err.contains("operations.drain_timeout_secs: must be at least 1"),
+            "{err}"
+        );
+        assert!(
+            err.contains("listen: `nowhere` is not `host:port`"),
+            "{err}"
+        );
     }
 
     #[test]

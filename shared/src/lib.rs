@@ -13,11 +13,18 @@
 //!   resource forest.
 //! * [`serve`]: the TLS accept loop that feeds tonic servers.
 //! * [`client`]: mTLS channels to a forest.
+//! * [`config`]: node TOML files, their validation, and JSON state files.
+//! * [`inspect`]: subjects, SANs, serials and validity of certificates.
+//! * [`metrics`]: Prometheus metrics and the `/metrics` endpoint.
+//! * [`observe`]: request ids, request spans and request metrics (a tower layer).
 //! * [`proto`]: generated prost messages and tonic services.
 
 pub mod client;
 pub mod config;
 pub mod identity;
+pub mod inspect;
+pub mod metrics;
+pub mod observe;
 pub mod pki;
 pub mod serve;
 pub mod sid;

@@ -327,27 +327,36 @@ fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> PkiError + '_ {
 
 /// Writes a public file (certificates).
 pub fn write_public(path: &Path, text: &str) -> Result<(), PkiError> {
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(io_error(parent))?;
-    }
-    std::fs::write(path, text).map_err(io_error(path))
+    write_replacing(path, text, 0o644)
 }
 
 /// Writes a secret file (keys, passwords), readable by its owner only.
 pub fn write_private(path: &Path, text: &str) -> Result<(), PkiError> {
+    write_replacing(path, text, 0o600)
+}
+
+/// Writes beside `path` and renames over it, so that a node reloading its
+/// certificates never reads half a file.
+fn write_replacing(path: &Path, text: &str, mode: u32) -> Result<(), PkiError> {
     use std::io::Write;
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(io_error(parent))?;
     }
+    let tmp = path.with_extension("tmp");
+    let _ = std::fs::remove_file(&tmp);
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true).create_new(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
+        options.mode(mode);
     }
-    let mut file = options.open(path).map_err(io_error(path))?;
-    file.write_all(text.as_bytes()).map_err(io_error(path))
+    #[cfg(not(unix))]
+    let _ = mode;
+    let mut file = options.open(&tmp).map_err(io_error(&tmp))?;
+    file.write_all(text.as_bytes()).map_err(io_error(&tmp))?;
+    file.sync_all().map_err(io_error(&tmp))?;
+    std::fs::rename(&tmp, path).map_err(io_error(path))
 }
 
 #[cfg(test)]

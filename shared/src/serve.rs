@@ -4,9 +4,11 @@
 //! bounded in time; a refused handshake is logged with the peer address and the
 //! reason, and never reaches a gRPC service.
 
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
+use arc_swap::ArcSwap;
 use rustls::ServerConfig;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
@@ -17,15 +19,20 @@ use tokio_stream::wrappers::ReceiverStream;
 /// How long a TLS handshake may take before the connection is dropped.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The TLS configuration a node serves with, replaced whole when certificates
+/// or trust bundles are reloaded: new connections use the new one, established
+/// sessions keep theirs.
+pub type SharedTlsConfig = Arc<ArcSwap<ServerConfig>>;
+
 /// Accepted, verified TLS connections from `listener`, for
-/// `tonic::transport::Server::serve_with_incoming_shutdown`. The loop stops when
+/// `tonic::transport::Server::serve_with_incoming_shutdown`. Each handshake uses
+/// the configuration current when the connection arrives. The loop stops when
 /// the returned stream is dropped.
 pub fn tls_incoming(
     listener: TcpListener,
-    config: Arc<ServerConfig>,
+    config: SharedTlsConfig,
 ) -> ReceiverStream<Result<TlsStream<TcpStream>, std::io::Error>> {
     let (tx, rx) = mpsc::channel(64);
-    let acceptor = TlsAcceptor::from(config);
     tokio::spawn(async move {
         loop {
             let accepted = tokio::select! {
@@ -40,7 +47,7 @@ pub fn tls_incoming(
                     continue;
                 }
             };
-            let acceptor = acceptor.clone();
+            let acceptor = TlsAcceptor::from(config.load_full());
             let tx = tx.clone();
             tokio::spawn(async move {
                 match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
@@ -92,19 +99,21 @@ pub async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
-/// Binds a node's listen address and announces the bound address in
-/// `<data_dir>/listening`, which launchers wait for instead of sleeping.
-pub async fn bind_and_announce(
-    listen: &str,
-    data_dir: &std::path::Path,
-) -> std::io::Result<(TcpListener, std::net::SocketAddr)> {
+/// Binds a node's listen address. The node announces it (see
+/// [`start_operations`]) once it is ready to serve and handles its signals.
+pub async fn bind(listen: &str) -> std::io::Result<(TcpListener, std::net::SocketAddr)> {
     let listener = TcpListener::bind(listen)
         .await
         .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on `{listen}`: {e}")))?;
     let address = listener.local_addr()?;
-    crate::config::write_atomic(&data_dir.join("listening"), address.to_string().as_bytes())
-        .map_err(std::io::Error::other)?;
     Ok((listener, address))
+}
+
+/// Announces the bound `address` in `<data_dir>/listening`, which launchers
+/// wait for instead of sleeping.
+pub fn announce(data_dir: &std::path::Path, address: std::net::SocketAddr) -> std::io::Result<()> {
+    crate::config::write_atomic(&data_dir.join("listening"), address.to_string().as_bytes())
+        .map_err(std::io::Error::other)
 }
 
 /// The reflection services every node serves: `grpc.reflection.v1` and
@@ -118,10 +127,10 @@ pub const REFLECTION_SERVICES: [&str; 2] = [
 /// Adds the standard gRPC services every node serves: health checking
 /// (`grpc.health.v1.Health`, each of `services` reported SERVING) and server
 /// reflection, both `v1` and `v1alpha`, listing `services` and the standard ones.
-pub async fn with_standard_services(
-    router: tonic::transport::server::Router,
+pub async fn with_standard_services<L>(
+    router: tonic::transport::server::Router<L>,
     services: &[&str],
-) -> Result<tonic::transport::server::Router, tonic_reflection::server::Error> {
+) -> Result<tonic::transport::server::Router<L>, tonic_reflection::server::Error> {
     let (reporter, health) = tonic_health::server::health_reporter();
     for service in services {
         reporter
@@ -150,4 +159,177 @@ pub async fn with_standard_services(
         .add_service(health)
         .add_service(reflection().build_v1()?)
         .add_service(reflection().build_v1alpha()?))
+}
+
+/// The stop of a node: requested by the shutdown signal, then a bounded drain.
+#[derive(Debug, Clone)]
+pub struct Stopping {
+    requested: tokio::sync::watch::Receiver<bool>,
+}
+
+impl Stopping {
+    /// Completes once shutdown was requested.
+    pub async fn requested(&mut self) {
+        let _ = self.requested.wait_for(|stop| *stop).await;
+    }
+
+    /// Runs `served` (a server that drains on shutdown) to its end, or until
+    /// `drain` has passed since shutdown was requested: then in-flight
+    /// requests are abandoned, with a warning, and `None` is returned.
+    pub async fn until_drained<T>(
+        mut self,
+        served: impl std::future::Future<Output = T>,
+        drain: Duration,
+    ) -> Option<T> {
+        let deadline = async {
+            self.requested().await;
+            tokio::time::sleep(drain).await;
+        };
+        tokio::select! {
+            out = served => {
+                tracing::info!("stopped");
+                Some(out)
+            }
+            () = deadline => {
+                tracing::warn!(
+                    drain_timeout_secs = drain.as_secs(),
+                    "in-flight requests did not finish within the drain timeout; stopping anyway"
+                );
+                None
+            }
+        }
+    }
+}
+
+/// Starts what runs beside a node's gRPC server: the metrics endpoint (when
+/// `operations.metrics_listen` is set) and the certificate reloader (SIGHUP is
+/// handled from here on); then announces `address` (see [`announce`]). Returns
+/// the signal to give tonic and the [`Stopping`] to drain with.
+pub async fn start_operations(
+    operations: &crate::config::Operations,
+    data_dir: &std::path::Path,
+    address: std::net::SocketAddr,
+    metrics: Arc<crate::metrics::Metrics>,
+    files: impl Fn() -> Vec<PathBuf> + Send + 'static,
+    reload: impl Fn() + Send + 'static,
+    shutdown: impl std::future::Future<Output = ()> + Send,
+) -> std::io::Result<(impl std::future::Future<Output = ()> + Send, Stopping)> {
+    let (signal, stopping) = on_shutdown(shutdown);
+    if let Some(listen) = &operations.metrics_listen {
+        let (listener, address) = crate::metrics::bind_metrics(listen, data_dir).await?;
+        tracing::info!(%address, "metrics at http://{address}/metrics");
+        let mut stop = stopping.clone();
+        tokio::spawn(crate::metrics::serve_metrics(
+            listener,
+            metrics,
+            async move {
+                stop.requested().await;
+            },
+        ));
+    }
+    tokio::spawn(reload_on_change(
+        files,
+        reload,
+        Duration::from_secs(operations.reload_interval_secs),
+        Hangup::install(),
+        stopping.clone(),
+    ));
+    announce(data_dir, address)?;
+    Ok((signal, stopping))
+}
+
+/// Splits a shutdown signal into the future tonic stops accepting on (which
+/// logs the start of the drain) and a [`Stopping`] for everything else that
+/// must stop with the node.
+pub fn on_shutdown(
+    shutdown: impl std::future::Future<Output = ()> + Send,
+) -> (impl std::future::Future<Output = ()> + Send, Stopping) {
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let signal = async move {
+        shutdown.await;
+        tracing::info!("no longer accepting connections; draining in-flight requests");
+        let _ = tx.send(true);
+    };
+    (signal, Stopping { requested: rx })
+}
+
+/// Size and modification time of each file, to notice replaced certificates.
+fn fingerprint(files: &[PathBuf]) -> Vec<Option<(SystemTime, u64)>> {
+    files
+        .iter()
+        .map(|f| {
+            std::fs::metadata(f)
+                .ok()
+                .and_then(|m| Some((m.modified().ok()?, m.len())))
+        })
+        .collect()
+}
+
+/// SIGHUP, handled from the moment this is created (before, it would end the
+/// process).
+#[derive(Debug)]
+pub struct Hangup(#[cfg(unix)] Option<tokio::signal::unix::Signal>);
+
+impl Hangup {
+    /// Starts handling SIGHUP (nothing on other platforms).
+    pub fn install() -> Self {
+        #[cfg(unix)]
+        {
+            Self(tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok())
+        }
+        #[cfg(not(unix))]
+        {
+            Self()
+        }
+    }
+
+    /// Completes on the next SIGHUP.
+    pub async fn recv(&mut self) {
+        #[cfg(unix)]
+        if let Some(signal) = self.0.as_mut() {
+            signal.recv().await;
+            return;
+        }
+        std::future::pending::<()>().await;
+    }
+}
+
+/// Calls `reload` on SIGHUP, and whenever one of `files()` changes (checked
+/// every `interval`; zero checks only on SIGHUP), until the node stops.
+pub async fn reload_on_change(
+    files: impl Fn() -> Vec<PathBuf> + Send,
+    reload: impl Fn() + Send,
+    interval: Duration,
+    mut hangup: Hangup,
+    mut stopping: Stopping,
+) {
+    let mut watched = files();
+    let mut last = fingerprint(&watched);
+    loop {
+        let sighup = hangup.recv();
+        let tick = async {
+            if interval.is_zero() {
+                std::future::pending::<()>().await;
+            }
+            tokio::time::sleep(interval).await;
+        };
+        tokio::select! {
+            () = stopping.requested() => return,
+            () = sighup => {
+                tracing::info!("SIGHUP: reloading certificates and trust bundles");
+                reload();
+            }
+            () = tick => {
+                let now = fingerprint(&watched);
+                if now != last {
+                    tracing::info!("certificate or trust bundle files changed: reloading");
+                    reload();
+                } else {
+                    continue;
+                }
+            }
+        }
+        watched = files();
+        last = fingerprint(&watched);
+    }
 }

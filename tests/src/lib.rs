@@ -115,6 +115,7 @@ impl FederationBuilder {
         let lab_dir = dir.path().to_owned();
         let lab = tokio::task::spawn_blocking(move || Lab::create(&lab_dir, &spec)).await??;
         let mut nodes = Vec::new();
+        let mut resource_node = None;
         for (forest, listener) in listeners {
             let listener = TcpListener::from_std(listener)?;
             let (tx, rx) = oneshot::channel::<()>();
@@ -122,14 +123,19 @@ impl FederationBuilder {
                 let _ = rx.await;
             };
             let task = if forest == resource {
-                let node = resource_forest::node::ResourceForest::load(lab.resource_config()?)?;
+                let mut config = lab.resource_config()?;
+                config.operations.metrics_listen = Some("127.0.0.1:0".into());
+                let node = resource_forest::node::ResourceForest::load(config)?;
+                resource_node = Some(node.clone());
                 tokio::spawn(async move {
                     resource_forest::server::serve(listener, node, shutdown)
                         .await
                         .map_err(anyhow::Error::from)
                 })
             } else {
-                let node = account_forest::node::AccountForest::load(lab.account_config(&forest)?)?;
+                let mut config = lab.account_config(&forest)?;
+                config.operations.metrics_listen = Some("127.0.0.1:0".into());
+                let node = account_forest::node::AccountForest::load(config)?;
                 tokio::spawn(async move {
                     account_forest::server::serve(listener, node, shutdown)
                         .await
@@ -145,6 +151,7 @@ impl FederationBuilder {
         Ok(Federation {
             lab,
             nodes,
+            resource_node: resource_node.context("the resource forest was not started")?,
             _dir: dir,
         })
     }
@@ -162,6 +169,7 @@ struct RunningNode {
 pub struct Federation {
     lab: Lab,
     nodes: Vec<RunningNode>,
+    resource_node: std::sync::Arc<resource_forest::node::ResourceForest>,
     _dir: tempfile::TempDir,
 }
 
@@ -184,6 +192,55 @@ impl Federation {
     /// A builder.
     pub fn builder() -> FederationBuilder {
         FederationBuilder::default()
+    }
+
+    /// Stops the node of `forest` (as if it went down).
+    pub fn stop(&mut self, forest_name: &str) {
+        for node in self
+            .nodes
+            .iter_mut()
+            .filter(|n| n.forest.as_str() == forest_name)
+        {
+            if let Some(stop) = node.stop.take() {
+                let _ = stop.send(());
+            }
+            node.task.abort();
+        }
+    }
+
+    /// The running resource forest node (for `reload()` and its metrics).
+    pub fn resource_node(&self) -> &std::sync::Arc<resource_forest::node::ResourceForest> {
+        &self.resource_node
+    }
+
+    /// `GET /metrics` of `forest`'s node over plain HTTP: the response body.
+    pub async fn scrape_metrics(&self, forest_name: &str) -> anyhow::Result<String> {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let announced = self
+            .lab
+            .node_dir(&forest(forest_name)?)
+            .join("data")
+            .join("metrics-listening");
+        // The endpoint is announced once it listens; the node starts it first.
+        let mut address = None;
+        for _ in 0..200 {
+            if let Ok(text) = std::fs::read_to_string(&announced) {
+                address = Some(text);
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        let address = address.with_context(|| format!("{} never appeared", announced.display()))?;
+        let mut tcp = tokio::net::TcpStream::connect(address.trim()).await?;
+        tcp.write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            .await?;
+        let mut response = String::new();
+        tcp.read_to_string(&mut response).await?;
+        let (head, body) = response
+            .split_once("\r\n\r\n")
+            .context("not an HTTP response")?;
+        anyhow::ensure!(head.starts_with("HTTP/1.1 200"), "metrics answered {head}");
+        Ok(body.to_owned())
     }
 
     /// The lab on disk: node directories, PKI, credentials.

@@ -11,6 +11,7 @@ mod scenarios {
     pub mod delegated_setup;
     pub mod linked_role_groups;
     pub mod mtls;
+    pub mod operations;
     pub mod organization_management;
     pub mod python_client;
     pub mod rbac_model;

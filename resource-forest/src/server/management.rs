@@ -49,10 +49,13 @@ pub fn authenticated<T>(node: &ResourceForest, request: &Request<T>) -> Result<C
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .and_then(from_authorization);
-    authenticate(node.trusts(), &principal, token, node.clock_skew(), SystemTime::now()).map_err(|e| {
+    let caller = authenticate(&node.trusts(), &principal, token, node.clock_skew(), SystemTime::now()).map_err(|e| {
         tracing::warn!(forest = %principal.forest, sid = %principal.sid, error = %e, "caller refused");
         with_code(Status::unauthenticated(e.to_string()), "Unauthenticated")
-    })
+    })?;
+    node.metrics()
+        .sid_filter_dropped(caller.forest.as_str(), caller.dropped.len());
+    Ok(caller)
 }
 
 /// The operation a request names, its delegate resolved to a SID.

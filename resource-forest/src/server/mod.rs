@@ -5,9 +5,12 @@ pub mod management;
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
+use crossforest_shared::observe::ObserveLayer;
 use crossforest_shared::proto::management::v1::authorization_server::AuthorizationServer;
 use crossforest_shared::proto::management::v1::management_server::ManagementServer;
+use crossforest_shared::serve::start_operations;
 use crossforest_shared::serve::tls_incoming;
 use tokio::net::TcpListener;
 
@@ -24,24 +27,52 @@ pub enum ServeError {
     /// Transport.
     #[error("the gRPC server failed: {0}")]
     Transport(#[from] tonic::transport::Error),
+    /// The metrics endpoint could not listen.
+    #[error(transparent)]
+    Metrics(#[from] std::io::Error),
     /// Server reflection could not be built from the contracts.
     #[error("server reflection: {0}")]
     Reflection(String),
 }
 
-/// Serves `node` on `listener` until `shutdown` completes; in-flight requests finish.
+/// Serves `node` on `listener` until `shutdown` completes: requests get ids,
+/// spans and metrics; certificates reload on SIGHUP and on file changes; the
+/// metrics endpoint runs when configured. On shutdown the node stops accepting
+/// and in-flight requests finish, for at most the drain timeout.
 pub async fn serve(
     listener: TcpListener,
     node: Arc<ResourceForest>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
-    let incoming = tls_incoming(listener, node.tls_config()?);
+    let operations = node.config().operations.clone();
+    let (watcher, reloader) = (node.clone(), node.clone());
+    let (signal, stopping) = start_operations(
+        &operations,
+        &node.config().data_dir,
+        listener.local_addr()?,
+        node.metrics().clone(),
+        move || watcher.watched_files(),
+        move || {
+            let _ = reloader.reload();
+        },
+        shutdown,
+    )
+    .await?;
+    if operations.trust_probe_interval_secs > 0 {
+        tokio::spawn(crate::trust::probe::probe_every(
+            node.clone(),
+            Duration::from_secs(operations.trust_probe_interval_secs),
+            stopping.clone(),
+        ));
+    }
+    let incoming = tls_incoming(listener, node.tls_config());
     let router = tonic::transport::Server::builder()
+        .layer(ObserveLayer::new(node.metrics().clone()))
         .add_service(AuthorizationServer::new(AuthorizationService::new(
             node.clone(),
         )))
         .add_service(ManagementServer::new(ManagementService::new(node)));
-    crossforest_shared::serve::with_standard_services(
+    let server = crossforest_shared::serve::with_standard_services(
         router,
         &[
             "crossforest.management.v1.Management",
@@ -50,7 +81,12 @@ pub async fn serve(
     )
     .await
     .map_err(|e| ServeError::Reflection(e.to_string()))?
-    .serve_with_incoming_shutdown(incoming, shutdown)
-    .await?;
+    .serve_with_incoming_shutdown(incoming, signal);
+    if let Some(served) = stopping
+        .until_drained(server, Duration::from_secs(operations.drain_timeout_secs))
+        .await
+    {
+        served?;
+    }
     Ok(())
 }

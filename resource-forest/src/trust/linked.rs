@@ -62,14 +62,15 @@ async fn directory(
         address: address.to_owned(),
         ..trust.endpoint.clone()
     };
-    let channel =
-        connect(&endpoint, &linked.credential)
-            .await
-            .map_err(|e| LinkedError::Directory {
-                server: address.to_owned(),
-                forest: trust.forest.to_string(),
-                reason: e.to_string(),
-            })?;
+    let connected = connect(&endpoint, &linked.credential).await;
+    trust
+        .metrics
+        .trust_link(trust.forest.as_str(), connected.is_ok());
+    let channel = connected.map_err(|e| LinkedError::Directory {
+        server: address.to_owned(),
+        forest: trust.forest.to_string(),
+        reason: e.to_string(),
+    })?;
     Ok(pb::directory_client::DirectoryClient::new(channel))
 }
 
@@ -89,6 +90,14 @@ async fn configured_directory(
 }
 
 fn directory_error(trust: &Trust, status: &tonic::Status) -> LinkedError {
+    // The directory refusing the linked credential, or being unreachable,
+    // means the link is down; a name that does not resolve does not.
+    if matches!(
+        status.code(),
+        tonic::Code::Unauthenticated | tonic::Code::PermissionDenied | tonic::Code::Unavailable
+    ) {
+        trust.metrics.trust_link(trust.forest.as_str(), false);
+    }
     LinkedError::Directory {
         server: trust.endpoint.address.clone(),
         forest: trust.forest.to_string(),

@@ -5,11 +5,14 @@
 pub mod authenticate;
 pub mod config;
 pub mod linked;
+pub mod probe;
 pub mod sid_filter;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crossforest_shared::client::ForestEndpoint;
+use crossforest_shared::metrics::Metrics;
 use crossforest_shared::pki::{read_text, IssuedCertificate, PkiError};
 use crossforest_shared::tls::{ForestTrustStore, TlsError};
 use crossforest_shared::{DomainSid, ForestName};
@@ -81,6 +84,8 @@ pub struct Trust {
     pub domain_sids: Vec<DomainSid>,
     /// The credential it issued to us, if any.
     pub linked_credential: Option<LinkedCredential>,
+    /// Where the state of the link (`crossforest_trust_link_up`) is recorded.
+    pub metrics: Arc<Metrics>,
 }
 
 /// Every trust of this resource forest, plus its own CA for local callers.
@@ -97,6 +102,7 @@ impl Trusts {
         own_forest: &ForestName,
         own_ca_pem: &str,
         configs: &[TrustConfig],
+        metrics: &Arc<Metrics>,
     ) -> Result<Self, TrustLoadError> {
         let mut store = ForestTrustStore::new();
         store
@@ -155,6 +161,7 @@ impl Trusts {
                     },
                     domain_sids: c.domain_sids.clone(),
                     linked_credential,
+                    metrics: metrics.clone(),
                 },
             );
         }

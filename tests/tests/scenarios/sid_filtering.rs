@@ -11,7 +11,7 @@ use crossforest_shared::token::{unix_seconds, TokenSigner};
 use crossforest_shared::{ForestName, Principal, Sid};
 use crossforest_tests::Federation;
 
-fn signer(f: &Federation, forest: &str) -> TokenSigner {
+pub fn signer(f: &Federation, forest: &str) -> TokenSigner {
     let dir = f.lab().node_dir(&forest.parse().unwrap()).join("pki");
     TokenSigner::new(
         forest.parse().unwrap(),
@@ -20,7 +20,7 @@ fn signer(f: &Federation, forest: &str) -> TokenSigner {
     .unwrap()
 }
 
-fn claims(user: Sid, name: &str, issuer: &str, groups: Vec<String>) -> TokenClaims {
+pub fn claims(user: Sid, name: &str, issuer: &str, groups: Vec<String>) -> TokenClaims {
     let now = unix_seconds(SystemTime::now());
     TokenClaims {
         user_sid: user.to_string(),

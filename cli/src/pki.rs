@@ -1,0 +1,209 @@
+//! `crossforest pki`: list a lab's certificates and issue or rotate server
+//! certificates. A running node notices a replaced file (within its
+//! `operations.reload_interval_secs`, or at once on SIGHUP) and serves new
+//! connections with it; established sessions keep theirs. Keys are never printed.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use clap::{Subcommand, ValueEnum};
+use crossforest_shared::inspect::{summarize_pem, CertificateSummary};
+use crossforest_shared::pki::{read_text, CertificateAuthority};
+use crossforest_shared::ForestName;
+
+use crate::lab::Lab;
+
+/// What `pki rotate` replaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RotateWhat {
+    /// The node's server certificate, issued anew by the forest's CA.
+    Server,
+    /// The resource forest's copy of a trusted forest's CA certificate (its
+    /// trust bundle), refreshed from that forest.
+    TrustBundle,
+}
+
+/// `crossforest pki …`.
+#[derive(Debug, Subcommand)]
+pub enum PkiCommand {
+    /// Every certificate of a lab: file, subject, SANs, serial, not-after.
+    List {
+        /// The lab directory.
+        #[arg(long, default_value = "crossforest-lab")]
+        lab: PathBuf,
+    },
+    /// Issue a new server certificate for a forest's node from its CA.
+    IssueServer {
+        /// The lab directory.
+        #[arg(long, default_value = "crossforest-lab")]
+        lab: PathBuf,
+        /// The forest, e.g. contoso.com.
+        #[arg(long)]
+        forest: ForestName,
+        /// Extra DNS names for the certificate (the forest name, `localhost`
+        /// and 127.0.0.1 are always included).
+        #[arg(long = "dns-name")]
+        dns_names: Vec<String>,
+    },
+    /// Rotate a forest's server certificate (`--what server`), or refresh the
+    /// resource forest's trust bundle for an account forest (`--what
+    /// trust-bundle --forest <account forest>`).
+    Rotate {
+        /// The lab directory.
+        #[arg(long, default_value = "crossforest-lab")]
+        lab: PathBuf,
+        /// The forest.
+        #[arg(long)]
+        forest: ForestName,
+        /// What to rotate.
+        #[arg(long, value_enum, default_value = "server")]
+        what: RotateWhat,
+    },
+}
+
+/// One certificate file of a lab.
+#[derive(Debug, Clone)]
+pub struct ListedCertificate {
+    /// The file, relative to the lab.
+    pub file: PathBuf,
+    /// What it says.
+    pub summary: CertificateSummary,
+}
+
+/// Every certificate (`*.pem`) under each forest's `pki/`, `trusts/` and
+/// `credentials/` directories.
+pub fn list(lab: &Lab) -> anyhow::Result<Vec<ListedCertificate>> {
+    let mut out = Vec::new();
+    for forest in lab.forests() {
+        let node = lab.node_dir(forest);
+        for sub in ["pki", "trusts", "credentials"] {
+            collect(lab.dir(), &node.join(sub), &mut out)?;
+        }
+    }
+    Ok(out)
+}
+
+fn collect(lab: &Path, dir: &Path, out: &mut Vec<ListedCertificate>) -> anyhow::Result<()> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    for path in paths {
+        if path.is_dir() {
+            collect(lab, &path, out)?;
+        } else if path.extension().is_some_and(|e| e == "pem") {
+            let summary = summarize_pem(&read_text(&path)?, &path.display().to_string())?;
+            out.push(ListedCertificate {
+                file: path.strip_prefix(lab).unwrap_or(&path).to_owned(),
+                summary,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Issues a new server certificate for `forest` from its CA and writes it over
+/// `<forest>/pki/server.pem` (atomically); returns what it says.
+pub fn issue_server(
+    lab: &Lab,
+    forest: &ForestName,
+    dns_names: &[String],
+) -> anyhow::Result<CertificateSummary> {
+    if !lab.forests().any(|f| f == forest) {
+        anyhow::bail!(
+            "`{forest}` is not a forest of the lab in `{}`",
+            lab.dir().display()
+        );
+    }
+    let pki = lab.node_dir(forest).join("pki");
+    let ca = CertificateAuthority::load(forest, &pki)
+        .with_context(|| format!("cannot load the CA of {forest}"))?;
+    let issued = ca.issue_server(dns_names)?;
+    issued.write_combined(&pki.join("server.pem"))?;
+    Ok(summarize_pem(
+        &issued.certificate_pem,
+        "server certificate",
+    )?)
+}
+
+/// Copies the current CA certificate of the account forest `forest` into the
+/// resource forest's trust directory, where its `[[trust]]` points.
+pub fn refresh_trust_bundle(lab: &Lab, forest: &ForestName) -> anyhow::Result<CertificateSummary> {
+    if !lab.file().accounts.contains(forest) {
+        anyhow::bail!("`{forest}` is not an account forest the lab's resource forest trusts");
+    }
+    let ca = read_text(&lab.node_dir(forest).join("pki").join("ca.pem"))?;
+    let target = lab.trust_ca_path(forest);
+    crossforest_shared::pki::write_public(&target, &ca)?;
+    Ok(summarize_pem(&ca, "CA certificate")?)
+}
+
+fn print_issued(what: &str, file: &Path, s: &CertificateSummary) {
+    println!(
+        "{what} {}: {} serial {} valid until {}",
+        file.display(),
+        s.subject,
+        s.serial,
+        s.not_after
+    );
+    println!("a running node uses it for new connections within its reload interval, or at once on SIGHUP");
+}
+
+/// Runs one `pki` subcommand.
+pub fn run(command: PkiCommand) -> anyhow::Result<()> {
+    match command {
+        PkiCommand::List { lab } => {
+            let lab = Lab::open(&lab)?;
+            let rows = list(&lab)?;
+            let file_width = rows
+                .iter()
+                .map(|r| r.file.display().to_string().len())
+                .max()
+                .unwrap_or(4);
+            let subject_width = rows
+                .iter()
+                .map(|r| r.summary.subject.len())
+                .max()
+                .unwrap_or(7);
+            println!(
+                "{:file_width$}  {:subject_width$}  {:32}  {:20}  SANs",
+                "File", "Subject", "Serial", "NotAfter"
+            );
+            for r in rows {
+                let s = &r.summary;
+                println!(
+                    "{:file_width$}  {:subject_width$}  {:32}  {:20}  {}",
+                    r.file.display().to_string(),
+                    s.subject,
+                    s.serial,
+                    s.not_after,
+                    s.sans.join(", ")
+                );
+            }
+        }
+        PkiCommand::IssueServer {
+            lab,
+            forest,
+            dns_names,
+        } => {
+            let lab = Lab::open(&lab)?;
+            let s = issue_server(&lab, &forest, &dns_names)?;
+            print_issued("issued", &lab.node_dir(&forest).join("pki/server.pem"), &s);
+        }
+        PkiCommand::Rotate { lab, forest, what } => {
+            let lab = Lab::open(&lab)?;
+            match what {
+                RotateWhat::Server => {
+                    let s = issue_server(&lab, &forest, &[])?;
+                    print_issued("rotated", &lab.node_dir(&forest).join("pki/server.pem"), &s);
+                }
+                RotateWhat::TrustBundle => {
+                    let s = refresh_trust_bundle(&lab, &forest)?;
+                    print_issued("refreshed trust bundle", &lab.trust_ca_path(&forest), &s);
+                }
+            }
+        }
+    }
+    Ok(())
+}

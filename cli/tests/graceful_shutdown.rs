@@ -1,0 +1,256 @@
+//! Graceful shutdown of the node binaries (issue 5): on SIGTERM a node stops
+//! accepting connections, lets the request in flight finish, and exits 0.
+//! The nodes are real processes of this crate's `crossforest` executable.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use crossforest_cli::lab::{service_account, Lab, LabSpec};
+use crossforest_cli::processes::free_loopback_address;
+use crossforest_shared::ForestName;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::process::{Child, Command};
+use tokio::sync::{mpsc, oneshot};
+
+/// Starts `crossforest <kind> serve --config <node.toml>` and waits until it
+/// announces its address.
+/// Logs go to `<node>/node.log`, as JSON lines.
+async fn start(kind: &str, node_dir: &Path) -> Child {
+    let ready = node_dir.join("data").join("listening");
+    let log = std::fs::File::create(node_dir.join("node.log")).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_crossforest"))
+        .args(["--log-format", "json", kind, "serve", "--config"])
+        .arg(node_dir.join("node.toml"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    while !ready.exists() {
+        assert!(child.try_wait().unwrap().is_none(), "{kind} exited early");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    child
+}
+
+fn terminate(child: &Child) {
+    let pid = child.id().unwrap().to_string();
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// A TCP proxy to `target` that reports each connection and holds it until
+/// released: a directory server that answers only when the test says so.
+async fn held_proxy(target: String) -> (String, mpsc::Receiver<oneshot::Sender<()>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let (tx, rx) = mpsc::channel(4);
+    tokio::spawn(async move {
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            let (release, released) = oneshot::channel();
+            if tx.send(release).await.is_err() {
+                return;
+            }
+            let target = target.clone();
+            tokio::spawn(async move {
+                let _ = released.await;
+                let mut outbound = TcpStream::connect(&target).await.unwrap();
+                let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+            });
+        }
+    });
+    (address, rx)
+}
+
+/// A lab of contoso.com trusting fabrikam.com, both nodes running as
+/// processes; fabrikam has an `Exchange Admins` group. Each `(default, value)`
+/// of `operations` replaces a line of the resource forest's `[operations]`.
+async fn running_lab(operations: &[(&str, &str)]) -> (tempfile::TempDir, Lab, Child, Child) {
+    let dir = tempfile::tempdir().unwrap();
+    let contoso: ForestName = "contoso.com".parse().unwrap();
+    let fabrikam: ForestName = "fabrikam.com".parse().unwrap();
+    let spec = LabSpec {
+        resource: (contoso.clone(), free_loopback_address().unwrap()),
+        accounts: vec![(fabrikam.clone(), free_loopback_address().unwrap())],
+        untrusted: Vec::new(),
+        organizational_units: Vec::new(),
+        active_directory_split_permissions: false,
+    };
+    let lab = Lab::create(dir.path(), &spec).unwrap();
+    let path = lab.node_dir(&contoso).join("node.toml");
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    for (default, value) in operations {
+        assert!(text.contains(default), "{default} not in {text}");
+        text = text.replace(default, value);
+    }
+    std::fs::write(&path, text).unwrap();
+    let account = start("account-forest", &lab.node_dir(&fabrikam)).await;
+    let resource = start("resource-forest", &lab.node_dir(&contoso)).await;
+    lab.directory_admin(&fabrikam)
+        .await
+        .unwrap()
+        .add_group("Exchange Admins")
+        .await
+        .unwrap();
+    (dir, lab, account, resource)
+}
+
+/// Starts `New-RoleGroup` linking fabrikam's group through `proxy`: a request
+/// that stays in flight in the resource forest until the proxy is released.
+fn link_through(lab: &Lab, proxy: &str) -> tokio::task::JoinHandle<Result<(), String>> {
+    let lab = lab.clone();
+    let line = format!(
+        "New-RoleGroup -Name \"fabrikam Admins\" -LinkedForeignGroup \"fabrikam\\Exchange Admins\" -LinkedDomainController {proxy} -LinkedCredential fabrikam\\{} -Roles \"Mail Recipients\"",
+        service_account(&lab.file().resource)
+    );
+    tokio::spawn(async move {
+        let mut admin = lab
+            .session("contoso\\Administrator")
+            .await
+            .map_err(|e| e.to_string())?;
+        admin
+            .run(&line)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    })
+}
+
+#[tokio::test]
+async fn sigterm_lets_the_request_in_flight_finish_and_exits_zero() {
+    let (_dir, lab, account, resource) = running_lab(&[]).await;
+    let contoso: ForestName = "contoso.com".parse().unwrap();
+    let fabrikam: ForestName = "fabrikam.com".parse().unwrap();
+    let resource_address = lab.endpoint(&contoso).unwrap().address;
+    // New-RoleGroup resolves the foreign group through a directory server
+    // that holds the connection: the request stays in flight in the node.
+    let (proxy, mut connections) = held_proxy(lab.endpoint(&fabrikam).unwrap().address).await;
+    let in_flight = link_through(&lab, &proxy);
+    let release = connections.recv().await.unwrap();
+
+    terminate(&resource);
+    // The node stops accepting new connections first...
+    while TcpStream::connect(&resource_address).await.is_ok() {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // ...and the request it had already taken completes.
+    release.send(()).unwrap();
+    let answer = in_flight.await.unwrap();
+    assert!(answer.is_ok(), "the in-flight request failed: {answer:?}");
+
+    let mut resource = resource;
+    let status = resource.wait().await.unwrap();
+    assert_eq!(status.code(), Some(0), "resource-forest exit status");
+
+    // The change was committed before the node stopped.
+    let organization =
+        std::fs::read_to_string(lab.node_dir(&contoso).join("data/organization.json")).unwrap();
+    assert!(organization.contains("fabrikam Admins"));
+
+    // Structured logs: one JSON object per line; the request that was in
+    // flight logged its completion with its id, method and caller; the drain
+    // was logged; no token was.
+    let log = std::fs::read_to_string(lab.node_dir(&contoso).join("node.log")).unwrap();
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let completed = lines
+        .iter()
+        .find(|l| {
+            l["message"] == "request completed"
+                && l["span"]["method"] == "/crossforest.management.v1.Management/Invoke"
+        })
+        .unwrap_or_else(|| panic!("no completion line in:\n{log}"));
+    assert_eq!(completed["code"], "Ok", "{completed}");
+    assert_eq!(
+        completed["span"]["request_id"].as_str().map(str::len),
+        Some(32)
+    );
+    assert_eq!(completed["span"]["peer_forest"], "contoso.com");
+    assert!(log.contains("draining in-flight requests"), "{log}");
+    assert!(!log.contains("ForestToken"), "a token was logged:\n{log}");
+
+    let mut account = account;
+    terminate(&account);
+    assert_eq!(
+        account.wait().await.unwrap().code(),
+        Some(0),
+        "account-forest exit status"
+    );
+}
+
+#[tokio::test]
+async fn a_request_outlasting_the_drain_timeout_is_abandoned_and_the_node_still_exits_zero() {
+    let (_dir, lab, account, mut resource) =
+        running_lab(&[("drain_timeout_secs = 30", "drain_timeout_secs = 1")]).await;
+    let fabrikam: ForestName = "fabrikam.com".parse().unwrap();
+    let (proxy, mut connections) = held_proxy(lab.endpoint(&fabrikam).unwrap().address).await;
+    let in_flight = link_through(&lab, &proxy);
+    // Held and never released: the request cannot finish.
+    let _held = connections.recv().await.unwrap();
+    terminate(&resource);
+    assert_eq!(resource.wait().await.unwrap().code(), Some(0));
+    assert!(
+        in_flight.await.unwrap().is_err(),
+        "the abandoned request cannot have succeeded"
+    );
+    let log = std::fs::read_to_string(lab.node_dir(&lab.file().resource).join("node.log")).unwrap();
+    assert!(
+        log.contains("did not finish within the drain timeout"),
+        "{log}"
+    );
+    drop(account);
+}
+
+#[tokio::test]
+async fn sighup_reloads_a_rotated_server_certificate() {
+    // No file polling: only the signal can make the node reload.
+    let (_dir, lab, _account, resource) =
+        running_lab(&[("reload_interval_secs = 2", "reload_interval_secs = 0")]).await;
+    let contoso = lab.file().resource.clone();
+    let issued = crossforest_cli::pki::issue_server(&lab, &contoso, &[]).unwrap();
+    let pid = resource.id().unwrap().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-HUP", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let log_path = lab.node_dir(&contoso).join("node.log");
+    let reloaded = |log: &str| {
+        log.lines().any(|l| {
+            let line: serde_json::Value = serde_json::from_str(l).unwrap_or_default();
+            line["message"] == "reloaded certificates and trust bundles"
+                && line["server_serial"] == issued.serial.as_str()
+        })
+    };
+    let mut log = String::new();
+    for _ in 0..600 {
+        log = std::fs::read_to_string(&log_path).unwrap();
+        if reloaded(&log) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        reloaded(&log),
+        "no reload with serial {}:\n{log}",
+        issued.serial
+    );
+    assert!(log.contains("SIGHUP"), "{log}");
+    assert!(!log.contains("PRIVATE KEY"), "a key was logged:\n{log}");
+    // The node still serves, with the new certificate.
+    lab.session("contoso\\Administrator")
+        .await
+        .unwrap()
+        .run("Get-RoleGroup")
+        .await
+        .unwrap();
+}

@@ -1,0 +1,59 @@
+//! A periodic health probe of each trusted forest, with the linked credential
+//! that forest issued: the standard gRPC health check of its Directory service.
+//! The result is `crossforest_trust_link_up{forest}`, as after any
+//! linked-credential call.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crossforest_shared::client::connect;
+use crossforest_shared::serve::Stopping;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+use tonic_health::pb::HealthCheckRequest;
+
+use super::Trust;
+use crate::node::ResourceForest;
+
+/// The service a trusted forest must report SERVING.
+pub const DIRECTORY_SERVICE: &str = "crossforest.directory.v1.Directory";
+
+/// Probes `trust` once: whether its directory answers the health check as
+/// SERVING to the linked credential. `None` for a trust without one.
+pub async fn probe(trust: &Trust) -> Option<bool> {
+    let linked = trust.linked_credential.as_ref()?;
+    let up = match connect(&trust.endpoint, &linked.credential).await {
+        Ok(channel) => HealthClient::new(channel)
+            .check(HealthCheckRequest {
+                service: DIRECTORY_SERVICE.to_owned(),
+            })
+            .await
+            .is_ok_and(|r| r.into_inner().status == ServingStatus::Serving as i32),
+        Err(_) => false,
+    };
+    trust.metrics.trust_link(trust.forest.as_str(), up);
+    Some(up)
+}
+
+/// Probes every trust every `interval` until the node stops, logging changes.
+pub async fn probe_every(node: Arc<ResourceForest>, interval: Duration, mut stopping: Stopping) {
+    let mut last = std::collections::BTreeMap::new();
+    loop {
+        let trusts = node.trusts();
+        for trust in trusts.all() {
+            if let Some(up) = probe(trust).await {
+                if last.insert(trust.forest.clone(), up) != Some(up) {
+                    if up {
+                        tracing::info!(forest = %trust.forest, "trust link up");
+                    } else {
+                        tracing::warn!(forest = %trust.forest, address = %trust.endpoint.address, "trust link down: the directory does not answer the linked credential");
+                    }
+                }
+            }
+        }
+        tokio::select! {
+            () = stopping.requested() => return,
+            () = tokio::time::sleep(interval) => {}
+        }
+    }
+}
