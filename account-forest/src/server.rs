@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crossforest_shared::proto::directory::v1::directory_admin_server::DirectoryAdminServer;
 use crossforest_shared::proto::directory::v1::directory_server::DirectoryServer;
-use crossforest_shared::serve::tls_incoming;
+use crossforest_shared::serve::{tls_incoming, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES};
 use tokio::net::TcpListener;
 
 use crate::node::{AccountForest, NodeError};
@@ -33,10 +33,24 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
     let incoming = tls_incoming(listener, node.tls_config()?);
-    let service = DirectoryService::new(node);
+    let service = DirectoryService::new(node.clone());
     let router = tonic::transport::Server::builder()
-        .add_service(DirectoryServer::new(service.clone()))
-        .add_service(DirectoryAdminServer::new(service));
+        .add_service(
+            DirectoryServer::new(service.clone())
+                .max_decoding_message_size(MAX_REQUEST_BYTES)
+                .max_encoding_message_size(MAX_RESPONSE_BYTES),
+        )
+        .add_service(
+            DirectoryAdminServer::new(service)
+                .max_decoding_message_size(MAX_REQUEST_BYTES)
+                .max_encoding_message_size(MAX_RESPONSE_BYTES),
+        );
+    // Open change feeds end when the node stops, or they would hold the
+    // graceful shutdown open forever.
+    let shutdown = async move {
+        shutdown.await;
+        node.stop_streams();
+    };
     crossforest_shared::serve::with_standard_services(
         router,
         &[

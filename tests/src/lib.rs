@@ -43,6 +43,7 @@ pub struct FederationBuilder {
     untrusted: Vec<String>,
     organizational_units: Vec<String>,
     active_directory_split_permissions: bool,
+    max_staleness_secs: Option<u64>,
 }
 
 impl FederationBuilder {
@@ -74,6 +75,13 @@ impl FederationBuilder {
     /// (`setup /PrepareAD /ActiveDirectorySplitPermissions:true`).
     pub fn active_directory_split_permissions(mut self) -> Self {
         self.active_directory_split_permissions = true;
+        self
+    }
+
+    /// How long the resource forest honours a trusted forest's tokens while
+    /// its change feed is down (`max_staleness_secs` of every trust).
+    pub fn max_staleness_secs(mut self, secs: u64) -> Self {
+        self.max_staleness_secs = Some(secs);
         self
     }
 
@@ -114,33 +122,13 @@ impl FederationBuilder {
         };
         let lab_dir = dir.path().to_owned();
         let lab = tokio::task::spawn_blocking(move || Lab::create(&lab_dir, &spec)).await??;
+        if let Some(secs) = self.max_staleness_secs {
+            set_max_staleness(&lab, secs)?;
+        }
         let mut nodes = Vec::new();
         for (forest, listener) in listeners {
             let listener = TcpListener::from_std(listener)?;
-            let (tx, rx) = oneshot::channel::<()>();
-            let shutdown = async move {
-                let _ = rx.await;
-            };
-            let task = if forest == resource {
-                let node = resource_forest::node::ResourceForest::load(lab.resource_config()?)?;
-                tokio::spawn(async move {
-                    resource_forest::server::serve(listener, node, shutdown)
-                        .await
-                        .map_err(anyhow::Error::from)
-                })
-            } else {
-                let node = account_forest::node::AccountForest::load(lab.account_config(&forest)?)?;
-                tokio::spawn(async move {
-                    account_forest::server::serve(listener, node, shutdown)
-                        .await
-                        .map_err(anyhow::Error::from)
-                })
-            };
-            nodes.push(RunningNode {
-                forest,
-                stop: Some(tx),
-                task,
-            });
+            nodes.push(RunningNode::start(&lab, forest, listener)?);
         }
         Ok(Federation {
             lab,
@@ -150,11 +138,74 @@ impl FederationBuilder {
     }
 }
 
+/// Sets `max_staleness_secs` on every trust of the lab's resource forest.
+fn set_max_staleness(lab: &Lab, secs: u64) -> anyhow::Result<()> {
+    let path = lab.node_dir(&lab.file().resource).join("node.toml");
+    let mut config: toml::Table = toml::from_str(&std::fs::read_to_string(&path)?)?;
+    if let Some(toml::Value::Array(trusts)) = config.get_mut("trust") {
+        for trust in trusts.iter_mut().filter_map(toml::Value::as_table_mut) {
+            let secs = i64::try_from(secs)?;
+            trust.insert("max_staleness_secs".into(), toml::Value::Integer(secs));
+        }
+    }
+    std::fs::write(&path, toml::to_string(&config)?)?;
+    Ok(())
+}
+
 #[derive(Debug)]
 struct RunningNode {
     forest: ForestName,
+    address: String,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl RunningNode {
+    /// Loads `forest`'s node from the lab and serves it on `listener`.
+    fn start(lab: &Lab, forest: ForestName, listener: TcpListener) -> anyhow::Result<Self> {
+        let address = listener.local_addr()?.to_string();
+        let (tx, rx) = oneshot::channel::<()>();
+        let shutdown = async move {
+            let _ = rx.await;
+        };
+        let task = if forest == lab.file().resource {
+            let node = resource_forest::node::ResourceForest::load(lab.resource_config()?)?;
+            tokio::spawn(async move {
+                resource_forest::server::serve(listener, node, shutdown)
+                    .await
+                    .map_err(anyhow::Error::from)
+            })
+        } else {
+            let node = account_forest::node::AccountForest::load(lab.account_config(&forest)?)?;
+            tokio::spawn(async move {
+                account_forest::server::serve(listener, node, shutdown)
+                    .await
+                    .map_err(anyhow::Error::from)
+            })
+        };
+        Ok(Self {
+            forest,
+            address,
+            stop: Some(tx),
+            task,
+        })
+    }
+
+    /// Stops serving: in-flight requests finish, open streams end, the port
+    /// is released.
+    async fn stop(&mut self) -> anyhow::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match tokio::time::timeout(std::time::Duration::from_secs(10), &mut self.task).await {
+            Ok(joined) => joined??,
+            Err(_) => {
+                self.task.abort();
+                anyhow::bail!("{} did not stop within 10 s", self.forest);
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Running forests. Dropping it stops them and deletes their files.
@@ -216,6 +267,46 @@ impl Federation {
         self.nodes
             .iter()
             .any(|n| n.forest.as_str() == forest_name && !n.task.is_finished())
+    }
+
+    /// Stops `forest`'s node as a crash or partition would look to the others:
+    /// its port closes and open streams end. Its state stays on disk.
+    pub async fn stop(&mut self, forest_name: &str) -> anyhow::Result<()> {
+        self.node_mut(forest_name)?.stop().await
+    }
+
+    /// Starts `forest`'s node again from its state on disk, on the same
+    /// address (stopping it first if it is still running).
+    pub async fn restart(&mut self, forest_name: &str) -> anyhow::Result<()> {
+        let node = self.node_mut(forest_name)?;
+        if !node.task.is_finished() {
+            node.stop().await?;
+        }
+        let (forest, address) = (node.forest.clone(), node.address.clone());
+        // The old socket is closed; binding may briefly race its release.
+        let mut attempts = 0;
+        let listener = loop {
+            match TcpListener::bind(&address).await {
+                Ok(listener) => break listener,
+                Err(_) if attempts < 50 => {
+                    attempts += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                Err(e) => {
+                    return Err(e).with_context(|| format!("cannot listen on {address} again"))
+                }
+            }
+        };
+        let restarted = RunningNode::start(&self.lab, forest, listener)?;
+        *self.node_mut(forest_name)? = restarted;
+        Ok(())
+    }
+
+    fn node_mut(&mut self, forest_name: &str) -> anyhow::Result<&mut RunningNode> {
+        self.nodes
+            .iter_mut()
+            .find(|n| n.forest.as_str() == forest_name)
+            .with_context(|| format!("no node for `{forest_name}` in this federation"))
     }
 
     /// A management session as `DOMAIN\user` (authenticating at home first for

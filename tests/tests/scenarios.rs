@@ -9,6 +9,7 @@ mod scenarios {
     pub mod authorization_service;
     pub mod common;
     pub mod delegated_setup;
+    pub mod freshness;
     pub mod linked_role_groups;
     pub mod mtls;
     pub mod organization_management;

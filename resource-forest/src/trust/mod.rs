@@ -4,10 +4,14 @@
 
 pub mod authenticate;
 pub mod config;
+pub mod feed;
+pub mod freshness;
 pub mod linked;
 pub mod sid_filter;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use crossforest_shared::client::ForestEndpoint;
 use crossforest_shared::pki::{read_text, IssuedCertificate, PkiError};
@@ -51,6 +55,16 @@ pub enum TrustLoadError {
         /// The user as configured.
         user: String,
     },
+    /// A staleness bound too short for the feed's keep-alives.
+    #[error("trust `{forest}`: max_staleness_secs = {secs} is below the minimum of {min}")]
+    Staleness {
+        /// The trust.
+        forest: ForestName,
+        /// As configured.
+        secs: u64,
+        /// The minimum.
+        min: u64,
+    },
 }
 
 /// A linked credential, loaded.
@@ -81,6 +95,8 @@ pub struct Trust {
     pub domain_sids: Vec<DomainSid>,
     /// The credential it issued to us, if any.
     pub linked_credential: Option<LinkedCredential>,
+    /// How long its tokens are honoured while its change feed is silent.
+    pub max_staleness: Duration,
 }
 
 /// Every trust of this resource forest, plus its own CA for local callers.
@@ -89,6 +105,7 @@ pub struct Trusts {
     own_forest: ForestName,
     store: ForestTrustStore,
     trusts: BTreeMap<ForestName, Trust>,
+    freshness: Arc<freshness::Freshness>,
 }
 
 impl Trusts {
@@ -113,6 +130,13 @@ impl Trusts {
             }
             if c.domain_sids.is_empty() {
                 return Err(TrustLoadError::NoDomains(forest));
+            }
+            if c.max_staleness_secs < freshness::MIN_MAX_STALENESS_SECS {
+                return Err(TrustLoadError::Staleness {
+                    forest,
+                    secs: c.max_staleness_secs,
+                    min: freshness::MIN_MAX_STALENESS_SECS,
+                });
             }
             let pki = |source| TrustLoadError::Pki {
                 forest: forest.clone(),
@@ -155,13 +179,23 @@ impl Trusts {
                     },
                     domain_sids: c.domain_sids.clone(),
                     linked_credential,
+                    max_staleness: Duration::from_secs(c.max_staleness_secs),
                 },
             );
         }
+        // Only trusts with a linked credential have a change feed to follow.
+        let freshness = Arc::new(freshness::Freshness::new(
+            trusts
+                .values()
+                .filter(|t| t.linked_credential.is_some())
+                .map(|t| (t.forest.clone(), t.max_staleness)),
+            SystemTime::now(),
+        ));
         Ok(Self {
             own_forest: own_forest.clone(),
             store,
             trusts,
+            freshness,
         })
     }
 
@@ -183,6 +217,11 @@ impl Trusts {
     /// The trust whose forest answers to `domain` (NetBIOS or DNS name).
     pub fn by_domain(&self, domain: &str) -> Option<&Trust> {
         self.trusts.values().find(|t| t.forest.answers_to(domain))
+    }
+
+    /// What each trusted forest's change feed revoked, and link freshness.
+    pub fn freshness(&self) -> &Arc<freshness::Freshness> {
+        &self.freshness
     }
 
     /// Every trust.

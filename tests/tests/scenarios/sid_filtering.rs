@@ -31,6 +31,7 @@ fn claims(user: Sid, name: &str, issuer: &str, groups: Vec<String>) -> TokenClai
         issued_at: now,
         expires_at: now + 300,
         token_id: "forged".into(),
+        directory_sequence: 0,
     }
 }
 
