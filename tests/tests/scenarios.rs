@@ -10,6 +10,7 @@ mod scenarios {
     pub mod common;
     pub mod delegated_setup;
     pub mod freshness;
+    pub mod hostile_input;
     pub mod linked_role_groups;
     pub mod mtls;
     pub mod organization_management;
