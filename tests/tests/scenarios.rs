@@ -12,6 +12,7 @@ mod scenarios {
     pub mod freshness;
     pub mod hostile_input;
     pub mod linked_role_groups;
+    pub mod load;
     pub mod mtls;
     pub mod organization_management;
     pub mod rbac_model;
