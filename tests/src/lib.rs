@@ -23,6 +23,8 @@
 //!
 //! Ports are chosen by the operating system (port 0); every node is served with
 //! `serve(listener, node, shutdown)` and stops when the federation is dropped.
+//! [`Federation::stop`] and [`Federation::restart`] stop and restart one node
+//! (faults, partitions) on the same address, from its state on disk.
 
 use std::path::Path;
 
