@@ -60,6 +60,12 @@ pub enum DirectoryError {
     /// Hashing a password failed.
     #[error("the password could not be hashed")]
     Hash,
+    /// Built-in principals cannot be removed or disabled.
+    #[error("`{0}` is a built-in account of the forest and cannot be removed or disabled")]
+    BuiltIn(String),
+    /// The user is already disabled.
+    #[error("`{0}` is already disabled")]
+    AlreadyDisabled(String),
 }
 
 /// A user or a universal security group.
@@ -355,7 +361,25 @@ impl Directory {
                 group: group.to_owned(),
             });
         }
-        let revocations = affected
+        let revocations = self.losses(&affected, before, false);
+        let (object, member) = (
+            self.domain_sid.with_rid(group_rid),
+            self.domain_sid.with_rid(member_rid),
+        );
+        self.changes
+            .record(ChangeKind::MemberRemoved, object, Some(member), revocations);
+        Ok(())
+    }
+
+    /// What each of `users` lost between `before` (their groups then) and now;
+    /// `account` marks the users themselves as revoked.
+    fn losses(
+        &self,
+        users: &[Sid],
+        before: Vec<Vec<PrincipalInfo>>,
+        account: bool,
+    ) -> Vec<Revocation> {
+        users
             .iter()
             .zip(before)
             .filter_map(|(user, before)| {
@@ -365,20 +389,68 @@ impl Directory {
                     .filter(|g| !after.contains(g))
                     .map(|g| g.sid)
                     .collect();
-                (!lost.is_empty()).then_some(Revocation {
+                (account || !lost.is_empty()).then_some(Revocation {
                     user: *user,
                     groups: lost,
-                    account: false,
+                    account,
                 })
             })
-            .collect();
-        let (object, member) = (
-            self.domain_sid.with_rid(group_rid),
-            self.domain_sid.with_rid(member_rid),
-        );
+            .collect()
+    }
+
+    /// The RID of a principal that may be removed or disabled.
+    fn removable(&self, name: &str) -> Result<u32, DirectoryError> {
+        let rid = self.rid_of(name)?;
+        if rid < rid::FIRST_ALLOCATED {
+            return Err(DirectoryError::BuiltIn(name.to_owned()));
+        }
+        Ok(rid)
+    }
+
+    /// Disables a user (`Disable-ADAccount`).
+    pub fn disable_user(&mut self, name: &str) -> Result<PrincipalInfo, DirectoryError> {
+        let rid = self.removable(name)?;
+        match self.entries.get_mut(&rid).map(|e| &mut e.object) {
+            Some(Object::User { enabled, .. }) if *enabled => *enabled = false,
+            Some(Object::User { .. }) => {
+                return Err(DirectoryError::AlreadyDisabled(name.to_owned()))
+            }
+            _ => return Err(DirectoryError::NotAUser(name.to_owned())),
+        }
+        let user = self.lookup(name)?;
+        let revocation = Revocation {
+            user: user.sid,
+            groups: Vec::new(),
+            account: true,
+        };
         self.changes
-            .record(ChangeKind::MemberRemoved, object, Some(member), revocations);
-        Ok(())
+            .record(ChangeKind::UserDisabled, user.sid, None, vec![revocation]);
+        Ok(user)
+    }
+
+    /// Deletes a user or group and every membership it had (`Remove-ADUser`,
+    /// `Remove-ADGroup`).
+    pub fn remove_principal(&mut self, name: &str) -> Result<PrincipalInfo, DirectoryError> {
+        let rid = self.removable(name)?;
+        let principal = self.lookup(name)?;
+        let affected = self.users_under(rid);
+        let before: Vec<Vec<PrincipalInfo>> =
+            affected.iter().map(|u| self.transitive_groups(u)).collect();
+        self.entries.remove(&rid);
+        self.replicators.remove(&rid);
+        for entry in self.entries.values_mut() {
+            if let Object::UniversalSecurityGroup { members } = &mut entry.object {
+                members.remove(&rid);
+            }
+        }
+        let revocations = self.losses(&affected, before, !principal.is_group);
+        self.changes.record(
+            ChangeKind::PrincipalRemoved,
+            principal.sid,
+            None,
+            revocations,
+        );
+        Ok(principal)
     }
 
     /// The users a principal stands for: itself if a user, its transitive

@@ -304,6 +304,22 @@ impl pb::directory_admin_server::DirectoryAdmin for DirectoryService {
         self.change_membership(request, false).await
     }
 
+    async fn disable_user(
+        &self,
+        request: Request<pb::PrincipalRequest>,
+    ) -> Result<Response<pb::PrincipalResponse>, Status> {
+        self.change_principal(request, "user disabled", |d, name| d.disable_user(name))
+    }
+
+    async fn remove_principal(
+        &self,
+        request: Request<pb::PrincipalRequest>,
+    ) -> Result<Response<pb::PrincipalResponse>, Status> {
+        self.change_principal(request, "principal removed", |d, name| {
+            d.remove_principal(name)
+        })
+    }
+
     async fn list_principals(
         &self,
         request: Request<pb::ListPrincipalsRequest>,
@@ -317,6 +333,25 @@ impl pb::directory_admin_server::DirectoryAdmin for DirectoryService {
 }
 
 impl DirectoryService {
+    fn change_principal(
+        &self,
+        request: Request<pb::PrincipalRequest>,
+        what: &'static str,
+        change: impl FnOnce(
+            &mut crate::directory::Directory,
+            &str,
+        ) -> Result<PrincipalInfo, DirectoryError>,
+    ) -> Result<Response<pb::PrincipalResponse>, Status> {
+        let admin = self.admin_caller(&request)?;
+        let name = request.into_inner().name;
+        check_len("name", &name)?;
+        let principal = self.node.change(|d| change(d, &name)).map_err(status)?;
+        tracing::info!(admin = %admin.sid, sid = %principal.sid, %name, "{what}");
+        Ok(Response::new(pb::PrincipalResponse {
+            principal: Some(self.to_proto(&principal)),
+        }))
+    }
+
     async fn change_membership(
         &self,
         request: Request<pb::GroupMemberRequest>,

@@ -362,6 +362,27 @@ impl Federation {
         Ok(())
     }
 
+    /// Disables a user of an account forest (`Disable-ADAccount`).
+    pub async fn disable_user(&self, forest_name: &str, user: &str) -> anyhow::Result<()> {
+        self.lab
+            .directory_admin(&forest(forest_name)?)
+            .await?
+            .disable_user(user)
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes a user or group of an account forest (`Remove-ADUser`,
+    /// `Remove-ADGroup`).
+    pub async fn remove_principal(&self, forest_name: &str, name: &str) -> anyhow::Result<()> {
+        self.lab
+            .directory_admin(&forest(forest_name)?)
+            .await?
+            .remove_principal(name)
+            .await?;
+        Ok(())
+    }
+
     /// As the resource forest's Administrator, creates a linked role group for
     /// `group` of `account` with `roles`, through the real `New-RoleGroup`.
     pub async fn link_role_group(

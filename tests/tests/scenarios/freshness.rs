@@ -258,3 +258,33 @@ async fn the_change_feed_is_for_linked_credentials_only_and_resumes_by_sequence(
         ahead.message()
     );
 }
+
+#[tokio::test]
+async fn disabled_users_and_removed_groups_are_revoked_for_old_tokens() {
+    let f = federation().await;
+    let mut alice = f.session("fabrikam\\alice").await.unwrap();
+    let mut bob = f.session("fabrikam\\bob").await.unwrap();
+    alice.run("Get-Mailbox").await.unwrap();
+    bob.run("Get-Mailbox").await.unwrap();
+
+    f.disable_user("fabrikam.com", "bob").await.unwrap();
+    let revoked = |r: &Result<(), SessionError>| {
+        r.as_ref()
+            .is_err_and(|e| e.to_string().contains("disabled or removed"))
+    };
+    let last = until(&mut bob, "Get-Mailbox", revoked).await;
+    assert!(revoked(&last), "{last:?}");
+    assert!(
+        f.session("fabrikam\\bob").await.is_err(),
+        "a disabled user signed in"
+    );
+
+    // Removing the nested group alice is in takes Exchange Admins with it.
+    f.remove_principal("fabrikam.com", "Tier 2 Admins")
+        .await
+        .unwrap();
+    let last = until(&mut alice, "Get-Mailbox", denied).await;
+    assert!(denied(&last), "{last:?}");
+    let refused = f.remove_principal("fabrikam.com", "Domain Admins").await;
+    assert!(refused.unwrap_err().to_string().contains("built-in"));
+}
