@@ -63,9 +63,14 @@ fn changes_after(node: &AccountForest, from: u64) -> Result<Vec<pb::DirectoryCha
 }
 
 /// Streams every change after `from`, then each new one as it is committed,
-/// with keep-alives while idle; ends when the subscriber goes away or the node
+/// with keep-alives while idle, to `subscriber`; ends when the subscriber goes
+/// away, loses Replicating Directory Changes (or its account), or the node
 /// stops.
-pub fn watch(node: Arc<AccountForest>, from: u64) -> Result<ChangeStream, Status> {
+pub fn watch(
+    node: Arc<AccountForest>,
+    subscriber: crossforest_shared::Sid,
+    from: u64,
+) -> Result<ChangeStream, Status> {
     let mut committed = node.watch_committed();
     committed.borrow_and_update();
     let first = changes_after(&node, from)?;
@@ -75,6 +80,14 @@ pub fn watch(node: Arc<AccountForest>, from: u64) -> Result<ChangeStream, Status
         let mut last = from;
         let mut batch = first;
         loop {
+            if !node.read(|d| d.may_replicate(&subscriber)) {
+                let _ = tx
+                    .send(Err(Status::permission_denied(format!(
+                        "`{subscriber}` no longer holds Replicating Directory Changes"
+                    ))))
+                    .await;
+                return;
+            }
             for change in batch {
                 last = change.sequence;
                 if tx.send(Ok(change)).await.is_err() {

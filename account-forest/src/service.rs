@@ -124,7 +124,7 @@ impl pb::directory_server::Directory for DirectoryService {
     ) -> Result<Response<Self::WatchChangesStream>, Status> {
         let principal = self.replicator_caller(&request)?;
         let from = request.into_inner().from_sequence;
-        let stream = crate::feed::watch(self.node.clone(), from)?;
+        let stream = crate::feed::watch(self.node.clone(), principal.sid, from)?;
         tracing::info!(caller = %principal.sid, from, "change feed opened");
         Ok(Response::new(stream))
     }

@@ -257,6 +257,17 @@ async fn the_change_feed_is_for_linked_credentials_only_and_resumes_by_sequence(
         "{}",
         ahead.message()
     );
+
+    // The open stream ends as soon as its subscriber loses the right.
+    f.disable_user("fabrikam.com", "svc-contoso").await.unwrap();
+    let ended = loop {
+        match stream.message().await {
+            Ok(Some(_)) => continue,
+            Ok(None) => panic!("the stream ended without saying why"),
+            Err(status) => break status,
+        }
+    };
+    assert_eq!(ended.code(), tonic::Code::PermissionDenied, "{ended:?}");
 }
 
 #[tokio::test]
