@@ -370,8 +370,21 @@ impl Filter {
             depth: 0,
             property,
         };
-        let root = parser.filter()?;
-        Ok(Filter { root })
+        let filter = Filter {
+            root: parser.filter()?,
+        };
+        // The canonical text is what gets stored; it must parse back, so it
+        // obeys the same limit (`!` becomes `-not `, values gain quotes).
+        let canonical = filter.to_string().chars().count();
+        if canonical > MAX_LENGTH {
+            return Err(OpathError {
+                column: 1,
+                message: format!(
+                    "filter is longer than {MAX_LENGTH} characters once written canonically ({canonical})"
+                ),
+            });
+        }
+        Ok(filter)
     }
 
     /// For a filter that is one `Property -eq 'value'` comparison with a
@@ -1008,6 +1021,14 @@ mod tests {
             filter.to_string(),
             "-not Department -eq '1' -and City -eq '2'"
         );
+    }
+
+    #[test]
+    fn filters_whose_canonical_text_is_too_long_are_refused() {
+        let source = format!("{}Name -eq x", "!".repeat(30)) + &" -or !Name -eq x".repeat(250);
+        assert!(source.chars().count() <= MAX_LENGTH);
+        let err = parse(&source).unwrap_err();
+        assert!(err.message.contains("once written canonically"), "{err}");
     }
 
     #[test]
