@@ -108,6 +108,34 @@ impl DirectoryAdmin {
             .members)
     }
 
+    /// Disables a user (`Disable-ADAccount`).
+    pub async fn disable_user(&mut self, name: &str) -> Result<pb::Principal, AdminError> {
+        let request = pb::PrincipalRequest {
+            name: name.to_owned(),
+        };
+        Ok(self
+            .client
+            .disable_user(request)
+            .await?
+            .into_inner()
+            .principal
+            .unwrap_or_default())
+    }
+
+    /// Deletes a user or group (`Remove-ADUser`, `Remove-ADGroup`).
+    pub async fn remove_principal(&mut self, name: &str) -> Result<pb::Principal, AdminError> {
+        let request = pb::PrincipalRequest {
+            name: name.to_owned(),
+        };
+        Ok(self
+            .client
+            .remove_principal(request)
+            .await?
+            .into_inner()
+            .principal
+            .unwrap_or_default())
+    }
+
     /// Every user and group.
     pub async fn list(&mut self) -> Result<Vec<pb::Principal>, AdminError> {
         Ok(self

@@ -7,6 +7,8 @@ use crossforest_shared::sid::rid;
 use crossforest_shared::{DomainSid, ForestName, Sid};
 use serde::{Deserialize, Serialize};
 
+use crate::changes::{ChangeKind, ChangeLog, Revocation};
+
 /// Why a directory operation was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DirectoryError {
@@ -58,6 +60,12 @@ pub enum DirectoryError {
     /// Hashing a password failed.
     #[error("the password could not be hashed")]
     Hash,
+    /// Built-in principals cannot be removed or disabled.
+    #[error("`{0}` is a built-in account of the forest and cannot be removed or disabled")]
+    BuiltIn(String),
+    /// The user is already disabled.
+    #[error("`{0}` is already disabled")]
+    AlreadyDisabled(String),
 }
 
 /// A user or a universal security group.
@@ -106,6 +114,12 @@ pub struct Directory {
     domain_sid: DomainSid,
     next_rid: u32,
     entries: BTreeMap<u32, Entry>,
+    /// Committed changes, for the change feed.
+    #[serde(default)]
+    changes: ChangeLog,
+    /// RIDs granted Replicating Directory Changes: they may read the change feed.
+    #[serde(default)]
+    replicators: BTreeSet<u32>,
 }
 
 fn valid_name(name: &str) -> bool {
@@ -175,6 +189,8 @@ impl Directory {
             domain_sid,
             next_rid: rid::FIRST_ALLOCATED,
             entries,
+            changes: ChangeLog::default(),
+            replicators: BTreeSet::new(),
         })
     }
 
@@ -263,6 +279,12 @@ impl Directory {
         };
         let info = self.info(rid, &entry);
         self.entries.insert(rid, entry);
+        let kind = if info.is_group {
+            ChangeKind::GroupAdded
+        } else {
+            ChangeKind::UserAdded
+        };
+        self.changes.record(kind, info.sid, None, Vec::new());
         Ok(info)
     }
 
@@ -310,27 +332,179 @@ impl Directory {
     /// Active Directory; every reader of membership is cycle-safe.
     pub fn add_member(&mut self, group: &str, member: &str) -> Result<(), DirectoryError> {
         let member_rid = self.rid_of(member)?;
-        let (_, members) = self.group_members_mut(group)?;
+        let (group_rid, members) = self.group_members_mut(group)?;
         if !members.insert(member_rid) {
             return Err(DirectoryError::AlreadyMember {
                 member: member.to_owned(),
                 group: group.to_owned(),
             });
         }
+        let (object, member) = (
+            self.domain_sid.with_rid(group_rid),
+            self.domain_sid.with_rid(member_rid),
+        );
+        self.changes
+            .record(ChangeKind::MemberAdded, object, Some(member), Vec::new());
         Ok(())
     }
 
     /// Removes `member` from `group`.
     pub fn remove_member(&mut self, group: &str, member: &str) -> Result<(), DirectoryError> {
         let member_rid = self.rid_of(member)?;
-        let (_, members) = self.group_members_mut(group)?;
+        let affected = self.users_under(member_rid);
+        let before: Vec<Vec<PrincipalInfo>> =
+            affected.iter().map(|u| self.transitive_groups(u)).collect();
+        let (group_rid, members) = self.group_members_mut(group)?;
         if !members.remove(&member_rid) {
             return Err(DirectoryError::NotMember {
                 member: member.to_owned(),
                 group: group.to_owned(),
             });
         }
+        let revocations = self.losses(&affected, before, false);
+        let (object, member) = (
+            self.domain_sid.with_rid(group_rid),
+            self.domain_sid.with_rid(member_rid),
+        );
+        self.changes
+            .record(ChangeKind::MemberRemoved, object, Some(member), revocations);
         Ok(())
+    }
+
+    /// What each of `users` lost between `before` (their groups then) and now;
+    /// `account` marks the users themselves as revoked.
+    fn losses(
+        &self,
+        users: &[Sid],
+        before: Vec<Vec<PrincipalInfo>>,
+        account: bool,
+    ) -> Vec<Revocation> {
+        users
+            .iter()
+            .zip(before)
+            .filter_map(|(user, before)| {
+                let after = self.transitive_groups(user);
+                let lost: Vec<Sid> = before
+                    .into_iter()
+                    .filter(|g| !after.contains(g))
+                    .map(|g| g.sid)
+                    .collect();
+                (account || !lost.is_empty()).then_some(Revocation {
+                    user: *user,
+                    groups: lost,
+                    account,
+                })
+            })
+            .collect()
+    }
+
+    /// The RID of a principal that may be removed or disabled.
+    fn removable(&self, name: &str) -> Result<u32, DirectoryError> {
+        let rid = self.rid_of(name)?;
+        if rid < rid::FIRST_ALLOCATED {
+            return Err(DirectoryError::BuiltIn(name.to_owned()));
+        }
+        Ok(rid)
+    }
+
+    /// Disables a user (`Disable-ADAccount`).
+    pub fn disable_user(&mut self, name: &str) -> Result<PrincipalInfo, DirectoryError> {
+        let rid = self.removable(name)?;
+        match self.entries.get_mut(&rid).map(|e| &mut e.object) {
+            Some(Object::User { enabled, .. }) if *enabled => *enabled = false,
+            Some(Object::User { .. }) => {
+                return Err(DirectoryError::AlreadyDisabled(name.to_owned()))
+            }
+            _ => return Err(DirectoryError::NotAUser(name.to_owned())),
+        }
+        let user = self.lookup(name)?;
+        let revocation = Revocation {
+            user: user.sid,
+            groups: Vec::new(),
+            account: true,
+        };
+        self.changes
+            .record(ChangeKind::UserDisabled, user.sid, None, vec![revocation]);
+        Ok(user)
+    }
+
+    /// Deletes a user or group and every membership it had (`Remove-ADUser`,
+    /// `Remove-ADGroup`).
+    pub fn remove_principal(&mut self, name: &str) -> Result<PrincipalInfo, DirectoryError> {
+        let rid = self.removable(name)?;
+        let principal = self.lookup(name)?;
+        let affected = self.users_under(rid);
+        let before: Vec<Vec<PrincipalInfo>> =
+            affected.iter().map(|u| self.transitive_groups(u)).collect();
+        self.entries.remove(&rid);
+        self.replicators.remove(&rid);
+        for entry in self.entries.values_mut() {
+            if let Object::UniversalSecurityGroup { members } = &mut entry.object {
+                members.remove(&rid);
+            }
+        }
+        let revocations = self.losses(&affected, before, !principal.is_group);
+        self.changes.record(
+            ChangeKind::PrincipalRemoved,
+            principal.sid,
+            None,
+            revocations,
+        );
+        Ok(principal)
+    }
+
+    /// The users a principal stands for: itself if a user, its transitive
+    /// users if a group.
+    fn users_under(&self, rid: u32) -> Vec<Sid> {
+        let sid = self.domain_sid.with_rid(rid);
+        match self.entries.get(&rid).map(|e| &e.object) {
+            Some(Object::User { .. }) => vec![sid],
+            _ => self
+                .transitive_users(&sid)
+                .map(|users| users.into_iter().map(|u| u.sid).collect())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The change log.
+    pub fn changes(&self) -> &ChangeLog {
+        &self.changes
+    }
+
+    /// Grants Replicating Directory Changes (the change feed) to `name`.
+    pub fn grant_replicating_directory_changes(
+        &mut self,
+        name: &str,
+    ) -> Result<PrincipalInfo, DirectoryError> {
+        let principal = self.lookup(name)?;
+        if principal.is_group {
+            return Err(DirectoryError::NotAUser(name.to_owned()));
+        }
+        self.replicators.insert(principal.sid.rid());
+        Ok(principal)
+    }
+
+    /// Whether `sid` is an enabled user granted Replicating Directory Changes.
+    pub fn may_replicate(&self, sid: &Sid) -> bool {
+        self.is_enabled_user(sid) && self.replicators.contains(&sid.rid())
+    }
+
+    /// Every enabled user with its transitive groups.
+    pub fn membership(&self) -> Vec<(Sid, Vec<Sid>)> {
+        self.entries
+            .iter()
+            .filter(|(_, e)| matches!(e.object, Object::User { enabled: true, .. }))
+            .map(|(rid, _)| {
+                let sid = self.domain_sid.with_rid(*rid);
+                (
+                    sid,
+                    self.transitive_groups(&sid)
+                        .into_iter()
+                        .map(|g| g.sid)
+                        .collect(),
+                )
+            })
+            .collect()
     }
 
     /// Direct members of a group.
@@ -495,6 +669,41 @@ mod tests {
         assert_eq!(groups, vec![inner.sid, outer.sid]);
         dir.remove_member("Tier 2", "alice")?;
         assert!(dir.transitive_groups(&alice.sid).is_empty());
+        Ok(())
+    }
+
+    #[test]
+    fn removals_record_what_each_user_lost_through_nesting() -> Result<(), DirectoryError> {
+        use crate::changes::{ChangeKind, Resume};
+        let mut dir = fabrikam()?;
+        let alice = dir.add_user("alice", "pw")?;
+        let bob = dir.add_user("bob", "pw")?;
+        let tier2 = dir.add_group("Tier 2")?;
+        let admins = dir.add_group("Exchange Admins")?;
+        dir.add_member("Tier 2", "alice")?;
+        dir.add_member("Exchange Admins", "Tier 2")?;
+        dir.add_member("Exchange Admins", "bob")?;
+        dir.add_member("Tier 2", "bob")?;
+        let before = dir.changes().sequence();
+        dir.remove_member("Exchange Admins", "Tier 2")?;
+        let Resume::From(changes) = dir.changes().after(before) else {
+            panic!("the change is retained");
+        };
+        let [change] = changes.as_slice() else {
+            panic!("one change: {changes:?}");
+        };
+        assert_eq!(change.kind, ChangeKind::MemberRemoved);
+        assert_eq!(
+            (change.object, change.member),
+            (admins.sid, Some(tier2.sid))
+        );
+        // alice lost Exchange Admins; bob is still a direct member: no loss.
+        assert_eq!(change.revocations.len(), 1);
+        assert_eq!(change.revocations[0].user, alice.sid);
+        assert_eq!(change.revocations[0].groups, vec![admins.sid]);
+        assert!(dir
+            .membership()
+            .contains(&(bob.sid, vec![tier2.sid, admins.sid])));
         Ok(())
     }
 

@@ -76,15 +76,20 @@ pub fn init(options: &InitOptions) -> Result<NodeConfig, NodeError> {
     NodeConfig::load(&config_path).map_err(NodeError::from)
 }
 
-/// Creates a user directly in the stored directory of a stopped node and issues
-/// its credential: how the lab makes service accounts before anything runs.
-pub fn add_user_offline(
+/// Creates the service account this forest issues to a resource forest as its
+/// linked credential (R-TRUST-2), in the stored directory of a stopped node,
+/// granted Replicating Directory Changes so that it may read the change feed.
+pub fn add_linked_credential_offline(
     config: &NodeConfig,
     name: &str,
     password: &str,
 ) -> Result<IssuedCertificate, NodeError> {
     let node = AccountForest::load(config.clone())?;
-    let user = node.change(|d| d.add_user(name, password))?;
+    let user = node.change(|d| {
+        let user = d.add_user(name, password)?;
+        d.grant_replicating_directory_changes(name)?;
+        Ok(user)
+    })?;
     node.issue_credential(&user)
 }
 

@@ -5,6 +5,8 @@
 //!
 //! # Layout
 //! * [`directory`]: the directory model (pure).
+//! * [`changes`]: the change log behind the change feed.
+//! * [`feed`]: the change feed served to linked credentials.
 //! * [`node`]: a loaded node: directory state, CA, token signer.
 //! * [`service`]: the `Directory` and `DirectoryAdmin` gRPC services.
 //! * [`server`]: `serve(listener, node, shutdown)`.
@@ -13,9 +15,11 @@
 //! * [`cli`]: the command line.
 
 pub mod admin;
+pub mod changes;
 pub mod cli;
 pub mod config;
 pub mod directory;
+pub mod feed;
 pub mod init;
 pub mod node;
 pub mod server;

@@ -62,6 +62,10 @@ pub struct AccountForest {
     signer: TokenSigner,
     tls: SharedTlsConfig,
     metrics: Arc<Metrics>,
+    /// The latest committed change's sequence number, for change-feed streams.
+    committed: tokio::sync::watch::Sender<u64>,
+    /// Set when the node stops serving: open change-feed streams end.
+    stopping: tokio::sync::watch::Sender<bool>,
 }
 
 impl AccountForest {
@@ -83,6 +87,8 @@ impl AccountForest {
             &IssuedCertificate::read_combined(&config.pki_dir.join("token-signing.pem"))?,
         )?;
         let tls = Self::load_tls(&config)?;
+        let (committed, _) = tokio::sync::watch::channel(directory.changes().sequence());
+        let (stopping, _) = tokio::sync::watch::channel(false);
         Ok(Arc::new(Self {
             config,
             directory: Mutex::new(directory),
@@ -90,6 +96,8 @@ impl AccountForest {
             signer,
             tls: Arc::new(ArcSwap::new(tls)),
             metrics: Arc::new(Metrics::new()),
+            committed,
+            stopping,
         }))
     }
 
@@ -167,8 +175,26 @@ impl AccountForest {
         let mut next = guard.clone();
         let out = f(&mut next)?;
         write_json(&self.config.directory_file(), &next)?;
+        let sequence = next.changes().sequence();
         *guard = next;
+        drop(guard);
+        self.committed.send_replace(sequence);
         Ok(out)
+    }
+
+    /// Watches the latest committed sequence number.
+    pub fn watch_committed(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.committed.subscribe()
+    }
+
+    /// Watches whether the node is stopping.
+    pub fn watch_stopping(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.stopping.subscribe()
+    }
+
+    /// Ends every open change-feed stream: the node is stopping.
+    pub fn stop_streams(&self) {
+        self.stopping.send_replace(true);
     }
 
     /// Issues a client credential for a principal of this forest.
@@ -191,11 +217,13 @@ impl AccountForest {
     }
 
     /// Signs a token for `user` with its transitive `groups`, for `audience`.
+    /// `sequence` is the change-log sequence the groups were read at.
     pub fn sign_token(
         &self,
         user: &PrincipalInfo,
         groups: &[PrincipalInfo],
         audience: &str,
+        sequence: u64,
     ) -> Result<(String, i64), NodeError> {
         let now = SystemTime::now();
         let expires = now + Duration::from_secs(self.config.token_lifetime_secs);
@@ -209,6 +237,7 @@ impl AccountForest {
             issued_at: unix_seconds(now),
             expires_at: unix_seconds(expires),
             token_id: id.iter().map(|b| format!("{b:02x}")).collect(),
+            directory_sequence: sequence,
         };
         Ok((self.signer.sign(&claims)?, claims.expires_at))
     }

@@ -7,7 +7,9 @@ use std::time::Duration;
 use crossforest_shared::observe::ObserveLayer;
 use crossforest_shared::proto::directory::v1::directory_admin_server::DirectoryAdminServer;
 use crossforest_shared::proto::directory::v1::directory_server::DirectoryServer;
-use crossforest_shared::serve::{start_operations, tls_incoming};
+use crossforest_shared::serve::{
+    start_operations, tls_incoming, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES,
+};
 use tokio::net::TcpListener;
 
 use crate::node::{AccountForest, NodeError};
@@ -39,7 +41,13 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
     let operations = node.config().operations.clone();
-    let (watcher, reloader) = (node.clone(), node.clone());
+    let (watcher, reloader, streams) = (node.clone(), node.clone(), node.clone());
+    // Open change feeds end when the node stops, or they would hold the
+    // graceful shutdown open until the drain timeout.
+    let shutdown = async move {
+        shutdown.await;
+        streams.stop_streams();
+    };
     let (signal, stopping) = start_operations(
         &operations,
         &node.config().data_dir,
@@ -57,8 +65,16 @@ pub async fn serve(
     let service = DirectoryService::new(node);
     let router = tonic::transport::Server::builder()
         .layer(layer)
-        .add_service(DirectoryServer::new(service.clone()))
-        .add_service(DirectoryAdminServer::new(service));
+        .add_service(
+            DirectoryServer::new(service.clone())
+                .max_decoding_message_size(MAX_REQUEST_BYTES)
+                .max_encoding_message_size(MAX_RESPONSE_BYTES),
+        )
+        .add_service(
+            DirectoryAdminServer::new(service)
+                .max_decoding_message_size(MAX_REQUEST_BYTES)
+                .max_encoding_message_size(MAX_RESPONSE_BYTES),
+        );
     let server = crossforest_shared::serve::with_standard_services(
         router,
         &[

@@ -55,6 +55,20 @@ impl DirectoryService {
         Ok(principal)
     }
 
+    /// The caller, who must hold Replicating Directory Changes: the change
+    /// feed is for the linked credentials this forest issued, not for anyone.
+    fn replicator_caller<T>(&self, request: &Request<T>) -> Result<Principal, Status> {
+        let principal = self.member_caller(request)?;
+        if !self.node.read(|d| d.may_replicate(&principal.sid)) {
+            return Err(Status::permission_denied(format!(
+                "`{}` has not been granted Replicating Directory Changes on {}; only the linked credentials it issued may read the change feed",
+                principal.sid,
+                self.node.config().forest
+            )));
+        }
+        Ok(principal)
+    }
+
     fn admin_caller<T>(&self, request: &Request<T>) -> Result<Principal, Status> {
         let principal = self.member_caller(request)?;
         if !self.node.read(|d| d.is_domain_admin(&principal.sid)) {
@@ -98,7 +112,9 @@ impl DirectoryService {
             None => None,
         }
         .ok_or_else(|| Status::unauthenticated("the user name or password is incorrect"))?;
-        let groups = self.node.read(|d| d.transitive_groups(&user.sid));
+        let (groups, sequence) = self
+            .node
+            .read(|d| (d.transitive_groups(&user.sid), d.changes().sequence()));
         if user.sid != principal.sid {
             return Err(Status::permission_denied(format!(
                 "the client certificate belongs to `{}`, not to `{}`",
@@ -107,7 +123,7 @@ impl DirectoryService {
         }
         let (token, expires_at) = self
             .node
-            .sign_token(&user, &groups, audience.as_str())
+            .sign_token(&user, &groups, audience.as_str(), sequence)
             .map_err(status)?;
         tracing::info!(user = %user.sid, %audience, groups = groups.len(), "token issued");
         Ok(Response::new(pb::AuthenticateResponse {
@@ -153,6 +169,29 @@ fn directory_status(err: DirectoryError) -> Status {
 
 #[tonic::async_trait]
 impl pb::directory_server::Directory for DirectoryService {
+    type WatchChangesStream = crate::feed::ChangeStream;
+
+    async fn watch_changes(
+        &self,
+        request: Request<pb::WatchRequest>,
+    ) -> Result<Response<Self::WatchChangesStream>, Status> {
+        let principal = self.replicator_caller(&request)?;
+        let from = request.into_inner().from_sequence;
+        let stream = crate::feed::watch(self.node.clone(), principal.sid, from)?;
+        tracing::info!(caller = %principal.sid, from, "change feed opened");
+        Ok(Response::new(stream))
+    }
+
+    async fn get_membership_snapshot(
+        &self,
+        request: Request<pb::MembershipSnapshotRequest>,
+    ) -> Result<Response<pb::MembershipSnapshot>, Status> {
+        let principal = self.replicator_caller(&request)?;
+        let snapshot = crate::feed::snapshot(&self.node);
+        tracing::info!(caller = %principal.sid, sequence = snapshot.sequence, users = snapshot.users.len(), "membership snapshot read");
+        Ok(Response::new(snapshot))
+    }
+
     async fn authenticate(
         &self,
         request: Request<pb::AuthenticateRequest>,
@@ -277,6 +316,22 @@ impl pb::directory_admin_server::DirectoryAdmin for DirectoryService {
         self.change_membership(request, false).await
     }
 
+    async fn disable_user(
+        &self,
+        request: Request<pb::PrincipalRequest>,
+    ) -> Result<Response<pb::PrincipalResponse>, Status> {
+        self.change_principal(request, "user disabled", |d, name| d.disable_user(name))
+    }
+
+    async fn remove_principal(
+        &self,
+        request: Request<pb::PrincipalRequest>,
+    ) -> Result<Response<pb::PrincipalResponse>, Status> {
+        self.change_principal(request, "principal removed", |d, name| {
+            d.remove_principal(name)
+        })
+    }
+
     async fn list_principals(
         &self,
         request: Request<pb::ListPrincipalsRequest>,
@@ -290,6 +345,25 @@ impl pb::directory_admin_server::DirectoryAdmin for DirectoryService {
 }
 
 impl DirectoryService {
+    fn change_principal(
+        &self,
+        request: Request<pb::PrincipalRequest>,
+        what: &'static str,
+        change: impl FnOnce(
+            &mut crate::directory::Directory,
+            &str,
+        ) -> Result<PrincipalInfo, DirectoryError>,
+    ) -> Result<Response<pb::PrincipalResponse>, Status> {
+        let admin = self.admin_caller(&request)?;
+        let name = request.into_inner().name;
+        check_len("name", &name)?;
+        let principal = self.node.change(|d| change(d, &name)).map_err(status)?;
+        tracing::info!(admin = %admin.sid, sid = %principal.sid, %name, "{what}");
+        Ok(Response::new(pb::PrincipalResponse {
+            principal: Some(self.to_proto(&principal)),
+        }))
+    }
+
     async fn change_membership(
         &self,
         request: Request<pb::GroupMemberRequest>,

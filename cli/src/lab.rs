@@ -89,8 +89,11 @@ impl Lab {
             // The account forest's administrator issues a service account to the
             // resource forest: its linked credential (R-TRUST-2).
             let svc = service_account(resource);
-            let credential =
-                account_forest::init::add_user_offline(&config, &svc, &random_password())?;
+            let credential = account_forest::init::add_linked_credential_offline(
+                &config,
+                &svc,
+                &random_password(),
+            )?;
             let trust_dir = resource_dir.join("trusts").join(forest.as_str());
             write_public(
                 &trust_dir.join("ca.pem"),
@@ -108,6 +111,7 @@ impl Lab {
                         .join(forest.as_str())
                         .join(format!("{svc}.pem")),
                 }),
+                max_staleness_secs: resource_forest::trust::freshness::DEFAULT_MAX_STALENESS_SECS,
             });
         }
         resource_forest::init::init(&resource_forest::init::InitOptions {

@@ -153,6 +153,7 @@ impl ResourceForest {
     pub fn reload(&self) -> Result<Reloaded, NodeError> {
         match Self::load_tls(&self.config, &self.metrics) {
             Ok((trusts, tls, reloaded)) => {
+                let trusts = trusts.keeping_freshness_of(&self.trusts());
                 self.trusts.store(Arc::new(trusts));
                 self.tls.store(tls);
                 self.metrics.tls_reload(true);

@@ -16,6 +16,22 @@ use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 use tokio_stream::wrappers::ReceiverStream;
 
+/// The largest request message a node decodes; larger ones are refused with
+/// RESOURCE_EXHAUSTED before any service sees them. Every server sets it.
+pub const MAX_REQUEST_BYTES: usize = 256 * 1024;
+
+/// The largest response message a node sends (membership snapshots, audit
+/// searches); clients of the nodes accept up to this.
+pub const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
+
+/// How often an idle change feed sends a keep-alive; a subscriber that hears
+/// nothing for [`FEED_SILENCE_LIMIT`] treats the link as down.
+pub const FEED_KEEP_ALIVE: Duration = Duration::from_secs(1);
+
+/// How long a change-feed subscriber waits for any message before it
+/// reconnects.
+pub const FEED_SILENCE_LIMIT: Duration = Duration::from_secs(4);
+
 /// How long a TLS handshake may take before the connection is dropped.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 

@@ -170,6 +170,8 @@ pub struct VerifiedToken {
     pub expires_at: i64,
     /// The token's identifier.
     pub token_id: String,
+    /// The issuing directory's change-feed sequence number at issue.
+    pub directory_sequence: u64,
 }
 
 /// What a verifier accepts.
@@ -270,6 +272,7 @@ pub fn verify(
         group_sids: claims.group_sids,
         expires_at: claims.expires_at,
         token_id: claims.token_id,
+        directory_sequence: claims.directory_sequence,
     })
 }
 
@@ -322,6 +325,7 @@ mod tests {
             issued_at: now,
             expires_at: now + 600,
             token_id: "t1".into(),
+            directory_sequence: 0,
         }
     }
 

@@ -23,6 +23,8 @@
 //!
 //! Ports are chosen by the operating system (port 0); every node is served with
 //! `serve(listener, node, shutdown)` and stops when the federation is dropped.
+//! [`Federation::stop`] and [`Federation::restart`] stop and restart one node
+//! (faults, partitions) on the same address, from its state on disk.
 
 use std::path::Path;
 
@@ -43,6 +45,7 @@ pub struct FederationBuilder {
     untrusted: Vec<String>,
     organizational_units: Vec<String>,
     active_directory_split_permissions: bool,
+    max_staleness_secs: Option<u64>,
 }
 
 impl FederationBuilder {
@@ -74,6 +77,13 @@ impl FederationBuilder {
     /// (`setup /PrepareAD /ActiveDirectorySplitPermissions:true`).
     pub fn active_directory_split_permissions(mut self) -> Self {
         self.active_directory_split_permissions = true;
+        self
+    }
+
+    /// How long the resource forest honours a trusted forest's tokens while
+    /// its change feed is down (`max_staleness_secs` of every trust).
+    pub fn max_staleness_secs(mut self, secs: u64) -> Self {
+        self.max_staleness_secs = Some(secs);
         self
     }
 
@@ -114,54 +124,99 @@ impl FederationBuilder {
         };
         let lab_dir = dir.path().to_owned();
         let lab = tokio::task::spawn_blocking(move || Lab::create(&lab_dir, &spec)).await??;
+        if let Some(secs) = self.max_staleness_secs {
+            set_max_staleness(&lab, secs)?;
+        }
         let mut nodes = Vec::new();
-        let mut resource_node = None;
         for (forest, listener) in listeners {
             let listener = TcpListener::from_std(listener)?;
-            let (tx, rx) = oneshot::channel::<()>();
-            let shutdown = async move {
-                let _ = rx.await;
-            };
-            let task = if forest == resource {
-                let mut config = lab.resource_config()?;
-                config.operations.metrics_listen = Some("127.0.0.1:0".into());
-                let node = resource_forest::node::ResourceForest::load(config)?;
-                resource_node = Some(node.clone());
-                tokio::spawn(async move {
-                    resource_forest::server::serve(listener, node, shutdown)
-                        .await
-                        .map_err(anyhow::Error::from)
-                })
-            } else {
-                let mut config = lab.account_config(&forest)?;
-                config.operations.metrics_listen = Some("127.0.0.1:0".into());
-                let node = account_forest::node::AccountForest::load(config)?;
-                tokio::spawn(async move {
-                    account_forest::server::serve(listener, node, shutdown)
-                        .await
-                        .map_err(anyhow::Error::from)
-                })
-            };
-            nodes.push(RunningNode {
-                forest,
-                stop: Some(tx),
-                task,
-            });
+            nodes.push(RunningNode::start(&lab, forest, listener)?);
         }
         Ok(Federation {
             lab,
             nodes,
-            resource_node: resource_node.context("the resource forest was not started")?,
             _dir: dir,
         })
     }
 }
 
+/// Sets `max_staleness_secs` on every trust of the lab's resource forest.
+fn set_max_staleness(lab: &Lab, secs: u64) -> anyhow::Result<()> {
+    let path = lab.node_dir(&lab.file().resource).join("node.toml");
+    let mut config: toml::Table = toml::from_str(&std::fs::read_to_string(&path)?)?;
+    if let Some(toml::Value::Array(trusts)) = config.get_mut("trust") {
+        for trust in trusts.iter_mut().filter_map(toml::Value::as_table_mut) {
+            let secs = i64::try_from(secs)?;
+            trust.insert("max_staleness_secs".into(), toml::Value::Integer(secs));
+        }
+    }
+    std::fs::write(&path, toml::to_string(&config)?)?;
+    Ok(())
+}
+
 #[derive(Debug)]
 struct RunningNode {
     forest: ForestName,
+    address: String,
+    /// The loaded node, when it is the resource forest.
+    resource: Option<std::sync::Arc<resource_forest::node::ResourceForest>>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl RunningNode {
+    /// Loads `forest`'s node from the lab and serves it on `listener`.
+    fn start(lab: &Lab, forest: ForestName, listener: TcpListener) -> anyhow::Result<Self> {
+        let address = listener.local_addr()?.to_string();
+        let (tx, rx) = oneshot::channel::<()>();
+        let shutdown = async move {
+            let _ = rx.await;
+        };
+        let mut resource = None;
+        let task = if forest == lab.file().resource {
+            let mut config = lab.resource_config()?;
+            config.operations.metrics_listen = Some("127.0.0.1:0".into());
+            let node = resource_forest::node::ResourceForest::load(config)?;
+            resource = Some(node.clone());
+            tokio::spawn(async move {
+                resource_forest::server::serve(listener, node, shutdown)
+                    .await
+                    .map_err(anyhow::Error::from)
+            })
+        } else {
+            let mut config = lab.account_config(&forest)?;
+            config.operations.metrics_listen = Some("127.0.0.1:0".into());
+            let node = account_forest::node::AccountForest::load(config)?;
+            tokio::spawn(async move {
+                account_forest::server::serve(listener, node, shutdown)
+                    .await
+                    .map_err(anyhow::Error::from)
+            })
+        };
+        Ok(Self {
+            forest,
+            address,
+            resource,
+            stop: Some(tx),
+            task,
+        })
+    }
+
+    /// Stops serving: in-flight requests finish, open streams end, the port
+    /// is released.
+    async fn stop(&mut self) -> anyhow::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match tokio::time::timeout(std::time::Duration::from_secs(10), &mut self.task).await {
+            Ok(joined) => joined??,
+            Err(_) => {
+                self.task.abort();
+                anyhow::bail!("{} did not stop within 10 s", self.forest);
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Running forests. Dropping it stops them and deletes their files.
@@ -169,7 +224,6 @@ struct RunningNode {
 pub struct Federation {
     lab: Lab,
     nodes: Vec<RunningNode>,
-    resource_node: std::sync::Arc<resource_forest::node::ResourceForest>,
     _dir: tempfile::TempDir,
 }
 
@@ -194,23 +248,14 @@ impl Federation {
         FederationBuilder::default()
     }
 
-    /// Stops the node of `forest` (as if it went down).
-    pub fn stop(&mut self, forest_name: &str) {
-        for node in self
-            .nodes
-            .iter_mut()
-            .filter(|n| n.forest.as_str() == forest_name)
-        {
-            if let Some(stop) = node.stop.take() {
-                let _ = stop.send(());
-            }
-            node.task.abort();
-        }
-    }
-
     /// The running resource forest node (for `reload()` and its metrics).
-    pub fn resource_node(&self) -> &std::sync::Arc<resource_forest::node::ResourceForest> {
-        &self.resource_node
+    pub fn resource_node(
+        &self,
+    ) -> anyhow::Result<&std::sync::Arc<resource_forest::node::ResourceForest>> {
+        self.nodes
+            .iter()
+            .find_map(|n| n.resource.as_ref())
+            .context("the resource forest was not started")
     }
 
     /// `GET /metrics` of `forest`'s node over plain HTTP: the response body.
@@ -275,6 +320,46 @@ impl Federation {
             .any(|n| n.forest.as_str() == forest_name && !n.task.is_finished())
     }
 
+    /// Stops `forest`'s node as a crash or partition would look to the others:
+    /// its port closes and open streams end. Its state stays on disk.
+    pub async fn stop(&mut self, forest_name: &str) -> anyhow::Result<()> {
+        self.node_mut(forest_name)?.stop().await
+    }
+
+    /// Starts `forest`'s node again from its state on disk, on the same
+    /// address (stopping it first if it is still running).
+    pub async fn restart(&mut self, forest_name: &str) -> anyhow::Result<()> {
+        let node = self.node_mut(forest_name)?;
+        if !node.task.is_finished() {
+            node.stop().await?;
+        }
+        let (forest, address) = (node.forest.clone(), node.address.clone());
+        // The old socket is closed; binding may briefly race its release.
+        let mut attempts = 0;
+        let listener = loop {
+            match TcpListener::bind(&address).await {
+                Ok(listener) => break listener,
+                Err(_) if attempts < 50 => {
+                    attempts += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                Err(e) => {
+                    return Err(e).with_context(|| format!("cannot listen on {address} again"))
+                }
+            }
+        };
+        let restarted = RunningNode::start(&self.lab, forest, listener)?;
+        *self.node_mut(forest_name)? = restarted;
+        Ok(())
+    }
+
+    fn node_mut(&mut self, forest_name: &str) -> anyhow::Result<&mut RunningNode> {
+        self.nodes
+            .iter_mut()
+            .find(|n| n.forest.as_str() == forest_name)
+            .with_context(|| format!("no node for `{forest_name}` in this federation"))
+    }
+
     /// A management session as `DOMAIN\user` (authenticating at home first for
     /// account-forest users).
     pub async fn session(&self, identity: &str) -> anyhow::Result<Session> {
@@ -322,6 +407,27 @@ impl Federation {
             .directory_admin(&forest(forest_name)?)
             .await?
             .remove_member(group, member)
+            .await?;
+        Ok(())
+    }
+
+    /// Disables a user of an account forest (`Disable-ADAccount`).
+    pub async fn disable_user(&self, forest_name: &str, user: &str) -> anyhow::Result<()> {
+        self.lab
+            .directory_admin(&forest(forest_name)?)
+            .await?
+            .disable_user(user)
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes a user or group of an account forest (`Remove-ADUser`,
+    /// `Remove-ADGroup`).
+    pub async fn remove_principal(&self, forest_name: &str, name: &str) -> anyhow::Result<()> {
+        self.lab
+            .directory_admin(&forest(forest_name)?)
+            .await?
+            .remove_principal(name)
             .await?;
         Ok(())
     }

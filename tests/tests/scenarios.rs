@@ -9,7 +9,10 @@ mod scenarios {
     pub mod authorization_service;
     pub mod common;
     pub mod delegated_setup;
+    pub mod freshness;
+    pub mod hostile_input;
     pub mod linked_role_groups;
+    pub mod load;
     pub mod mtls;
     pub mod operations;
     pub mod organization_management;

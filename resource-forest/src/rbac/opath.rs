@@ -171,10 +171,24 @@ impl Node {
         }
     }
 
-    /// Writes this node as an operand of `-and`, `-or` or `-not`:
-    /// comparisons bare, everything else in parentheses.
-    fn fmt_operand(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if matches!(self, Self::Compare { .. }) {
+    /// How tightly the node's operator binds: `-or` 1, `-and` 2, `-not` and
+    /// comparisons 3.
+    fn precedence(&self) -> u8 {
+        match self {
+            Self::Or(_) => 1,
+            Self::And(_) => 2,
+            Self::Not(_) | Self::Compare { .. } => 3,
+        }
+    }
+
+    /// Writes this node as an operand of an operator binding with `parent`
+    /// (`-or` 1, `-and` and `-not` 2): in parentheses only where precedence
+    /// needs them, so the canonical text is never nested deeper than the text
+    /// it came from and always parses back (found by the opath_parser fuzz
+    /// target: a chain of `!` came back as `-not (-not (…))`, past the depth
+    /// limit).
+    fn fmt_operand(&self, f: &mut fmt::Formatter<'_>, parent: u8) -> fmt::Result {
+        if self.precedence() > parent {
             fmt::Display::fmt(self, f)
         } else {
             write!(f, "({self})")
@@ -200,13 +214,13 @@ impl fmt::Display for Node {
                     if index > 0 {
                         f.write_str(joiner)?;
                     }
-                    item.fmt_operand(f)?;
+                    item.fmt_operand(f, self.precedence())?;
                 }
                 Ok(())
             }
             Self::Not(inner) => {
                 f.write_str("-not ")?;
-                inner.fmt_operand(f)
+                inner.fmt_operand(f, 2)
             }
         }
     }
@@ -356,8 +370,21 @@ impl Filter {
             depth: 0,
             property,
         };
-        let root = parser.filter()?;
-        Ok(Filter { root })
+        let filter = Filter {
+            root: parser.filter()?,
+        };
+        // The canonical text is what gets stored; it must parse back, so it
+        // obeys the same limit (`!` becomes `-not `, values gain quotes).
+        let canonical = filter.to_string().chars().count();
+        if canonical > MAX_LENGTH {
+            return Err(OpathError {
+                column: 1,
+                message: format!(
+                    "filter is longer than {MAX_LENGTH} characters once written canonically ({canonical})"
+                ),
+            });
+        }
+        Ok(filter)
     }
 
     /// For a filter that is one `Property -eq 'value'` comparison with a
@@ -976,7 +1003,7 @@ mod tests {
         );
         assert_eq!(
             filter.to_string(),
-            "Department -eq '1' -or (City -eq '2' -and Company -eq '3')"
+            "Department -eq '1' -or City -eq '2' -and Company -eq '3'"
         );
     }
 
@@ -992,8 +1019,39 @@ mod tests {
         );
         assert_eq!(
             filter.to_string(),
-            "(-not Department -eq '1') -and City -eq '2'"
+            "-not Department -eq '1' -and City -eq '2'"
         );
+    }
+
+    #[test]
+    fn filters_whose_canonical_text_is_too_long_are_refused() {
+        let source = format!("{}Name -eq x", "!".repeat(30)) + &" -or !Name -eq x".repeat(250);
+        assert!(source.chars().count() <= MAX_LENGTH);
+        let err = parse(&source).unwrap_err();
+        assert!(err.message.contains("once written canonically"), "{err}");
+    }
+
+    #[test]
+    fn canonical_text_is_never_nested_deeper_than_the_source() {
+        let source = format!("{}Name -like 'x'", "!".repeat(MAX_DEPTH));
+        let filter = parse(&source).unwrap();
+        let canonical = filter.to_string();
+        assert_eq!(parse(&canonical).unwrap().to_string(), canonical);
+        let source = format!(
+            "{}A -eq 1 -or B -eq 2 -and C -eq 3{}",
+            "(".repeat(MAX_DEPTH),
+            ")".repeat(MAX_DEPTH)
+        );
+        let filter = Filter::parse(&source, &|p| {
+            ["A", "B", "C"]
+                .into_iter()
+                .find(|k| k.eq_ignore_ascii_case(p))
+        })
+        .unwrap();
+        assert!(Filter::parse(&filter.to_string(), &|p| ["A", "B", "C"]
+            .into_iter()
+            .find(|k| k.eq_ignore_ascii_case(p)))
+        .is_ok());
     }
 
     #[test]
@@ -1003,7 +1061,7 @@ mod tests {
                 .unwrap();
         assert_eq!(
             filter.to_string(),
-            "Department -like 'O\"B*' -and (-not (City -ne $null -or Name -notlike 'x'))"
+            "Department -like 'O\"B*' -and -not (City -ne $null -or Name -notlike 'x')"
         );
         assert_eq!(filter.properties(), vec!["Department", "City", "Name"]);
     }

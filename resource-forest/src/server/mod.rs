@@ -10,8 +10,9 @@ use std::time::Duration;
 use crossforest_shared::observe::ObserveLayer;
 use crossforest_shared::proto::management::v1::authorization_server::AuthorizationServer;
 use crossforest_shared::proto::management::v1::management_server::ManagementServer;
-use crossforest_shared::serve::start_operations;
-use crossforest_shared::serve::tls_incoming;
+use crossforest_shared::serve::{
+    start_operations, tls_incoming, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES,
+};
 use tokio::net::TcpListener;
 
 use crate::node::{NodeError, ResourceForest};
@@ -66,12 +67,22 @@ pub async fn serve(
         ));
     }
     let incoming = tls_incoming(listener, node.tls_config());
+    // Follow each trusted forest's change feed while serving; the followers
+    // stop when this future ends or is dropped (the sender goes with it).
+    let (_stop_feeds, stop_rx) = tokio::sync::watch::channel(false);
+    crate::trust::feed::spawn_all(&node.trusts(), &stop_rx);
     let router = tonic::transport::Server::builder()
         .layer(ObserveLayer::new(node.metrics().clone()))
-        .add_service(AuthorizationServer::new(AuthorizationService::new(
-            node.clone(),
-        )))
-        .add_service(ManagementServer::new(ManagementService::new(node)));
+        .add_service(
+            AuthorizationServer::new(AuthorizationService::new(node.clone()))
+                .max_decoding_message_size(MAX_REQUEST_BYTES)
+                .max_encoding_message_size(MAX_RESPONSE_BYTES),
+        )
+        .add_service(
+            ManagementServer::new(ManagementService::new(node))
+                .max_decoding_message_size(MAX_REQUEST_BYTES)
+                .max_encoding_message_size(MAX_RESPONSE_BYTES),
+        );
     let server = crossforest_shared::serve::with_standard_services(
         router,
         &[

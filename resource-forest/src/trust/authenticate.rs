@@ -37,6 +37,9 @@ pub enum AuthError {
     /// SID filtering refused the user SID.
     #[error(transparent)]
     SidFilter(#[from] ForeignUserSid),
+    /// The forest's link is stale, or its feed revoked the account.
+    #[error(transparent)]
+    Stale(#[from] super::freshness::StaleError),
 }
 
 /// An authenticated caller, with SIDs filtered.
@@ -104,14 +107,32 @@ pub fn authenticate(
             "SID filtered (R-TRUST-3)"
         );
     }
+    let (kept, revoked) = trusts.freshness().check(
+        &trust.forest,
+        &verified.user_sid,
+        verified.directory_sequence,
+        filtered.kept,
+        now,
+    )?;
+    for dropped in &revoked {
+        tracing::info!(
+            forest = %trust.forest,
+            user = %verified.user_sid,
+            sid = %dropped.sid,
+            issued_at_change = verified.directory_sequence,
+            "group revoked by the change feed"
+        );
+    }
     let mut sids = vec![verified.user_sid];
-    sids.extend(filtered.kept);
+    sids.extend(kept);
+    let mut dropped = filtered.dropped;
+    dropped.extend(revoked);
     Ok(Caller {
         forest: trust.forest.clone(),
         user: verified.user_sid,
         display_name: format!("{}\\{}", trust.forest.netbios(), verified.user_name),
         sids,
-        dropped: filtered.dropped,
+        dropped,
         local: false,
     })
 }

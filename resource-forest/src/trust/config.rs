@@ -20,6 +20,14 @@ pub struct TrustConfig {
     pub domain_sids: Vec<DomainSid>,
     /// The credential the account forest issued to this forest (R-TRUST-2).
     pub linked_credential: Option<LinkedCredentialConfig>,
+    /// How long the forest's tokens are honoured while its change feed is
+    /// unreachable; then its requests are refused until the link is back.
+    #[serde(default = "default_max_staleness")]
+    pub max_staleness_secs: u64,
+}
+
+fn default_max_staleness() -> u64 {
+    super::freshness::DEFAULT_MAX_STALENESS_SECS
 }
 
 /// A linked credential: a service account of the account forest.

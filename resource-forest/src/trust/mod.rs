@@ -4,12 +4,15 @@
 
 pub mod authenticate;
 pub mod config;
+pub mod feed;
+pub mod freshness;
 pub mod linked;
 pub mod probe;
 pub mod sid_filter;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use crossforest_shared::client::ForestEndpoint;
 use crossforest_shared::metrics::Metrics;
@@ -54,6 +57,16 @@ pub enum TrustLoadError {
         /// The user as configured.
         user: String,
     },
+    /// A staleness bound too short for the feed's keep-alives.
+    #[error("trust `{forest}`: max_staleness_secs = {secs} is below the minimum of {min}")]
+    Staleness {
+        /// The trust.
+        forest: ForestName,
+        /// As configured.
+        secs: u64,
+        /// The minimum.
+        min: u64,
+    },
 }
 
 /// A linked credential, loaded.
@@ -86,6 +99,8 @@ pub struct Trust {
     pub linked_credential: Option<LinkedCredential>,
     /// Where the state of the link (`crossforest_trust_link_up`) is recorded.
     pub metrics: Arc<Metrics>,
+    /// How long its tokens are honoured while its change feed is silent.
+    pub max_staleness: Duration,
 }
 
 /// Every trust of this resource forest, plus its own CA for local callers.
@@ -94,6 +109,7 @@ pub struct Trusts {
     own_forest: ForestName,
     store: ForestTrustStore,
     trusts: BTreeMap<ForestName, Trust>,
+    freshness: Arc<freshness::Freshness>,
 }
 
 impl Trusts {
@@ -119,6 +135,13 @@ impl Trusts {
             }
             if c.domain_sids.is_empty() {
                 return Err(TrustLoadError::NoDomains(forest));
+            }
+            if c.max_staleness_secs < freshness::MIN_MAX_STALENESS_SECS {
+                return Err(TrustLoadError::Staleness {
+                    forest,
+                    secs: c.max_staleness_secs,
+                    min: freshness::MIN_MAX_STALENESS_SECS,
+                });
             }
             let pki = |source| TrustLoadError::Pki {
                 forest: forest.clone(),
@@ -162,13 +185,23 @@ impl Trusts {
                     domain_sids: c.domain_sids.clone(),
                     linked_credential,
                     metrics: metrics.clone(),
+                    max_staleness: Duration::from_secs(c.max_staleness_secs),
                 },
             );
         }
+        // Only trusts with a linked credential have a change feed to follow.
+        let freshness = Arc::new(freshness::Freshness::new(
+            trusts
+                .values()
+                .filter(|t| t.linked_credential.is_some())
+                .map(|t| (t.forest.clone(), t.max_staleness)),
+            SystemTime::now(),
+        ));
         Ok(Self {
             own_forest: own_forest.clone(),
             store,
             trusts,
+            freshness,
         })
     }
 
@@ -190,6 +223,19 @@ impl Trusts {
     /// The trust whose forest answers to `domain` (NetBIOS or DNS name).
     pub fn by_domain(&self, domain: &str) -> Option<&Trust> {
         self.trusts.values().find(|t| t.forest.answers_to(domain))
+    }
+
+    /// What each trusted forest's change feed revoked, and link freshness.
+    pub fn freshness(&self) -> &Arc<freshness::Freshness> {
+        &self.freshness
+    }
+
+    /// These trusts with `previous`'s freshness state: a reload of certificates
+    /// and trust bundles must not forget what the change feeds revoked, nor
+    /// detach the feed followers, which record into that state.
+    pub fn keeping_freshness_of(mut self, previous: &Trusts) -> Self {
+        self.freshness = previous.freshness.clone();
+        self
     }
 
     /// Every trust.

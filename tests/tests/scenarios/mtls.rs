@@ -25,7 +25,11 @@ fn user_sid(f: &Federation, forest: &str, rid_user: u32) -> Sid {
 }
 
 /// Runs Get-Mailbox as `credential` with `token`; returns the error.
-async fn refused(f: &Federation, credential: &IssuedCertificate, token: Option<String>) -> String {
+pub async fn refused(
+    f: &Federation,
+    credential: &IssuedCertificate,
+    token: Option<String>,
+) -> String {
     let resource = f.endpoint("contoso.com").unwrap();
     let outcome = async {
         let mut session = Session::with_token(&resource, credential, token, "test").await?;
@@ -43,6 +47,16 @@ async fn refused(f: &Federation, credential: &IssuedCertificate, token: Option<S
 
 /// A real token for `user` of `forest`, from its home forest.
 async fn token_for(f: &Federation, forest: &str, user: &str) -> String {
+    token_for_audience(f, forest, user, "contoso.com").await
+}
+
+/// A real token for `user` of `forest` issued for `audience`.
+pub async fn token_for_audience(
+    f: &Federation,
+    forest: &str,
+    user: &str,
+    audience: &str,
+) -> String {
     let forest_name: ForestName = forest.parse().unwrap();
     let home = f.endpoint(forest).unwrap();
     let credential = f.lab().credential(&forest_name, user).unwrap();
@@ -53,7 +67,7 @@ async fn token_for(f: &Federation, forest: &str, user: &str) -> String {
         password: &password,
         credential: &credential,
     };
-    crossforest_cli::session::authenticate(&logon, "contoso.com")
+    crossforest_cli::session::authenticate(&logon, audience)
         .await
         .unwrap()
 }

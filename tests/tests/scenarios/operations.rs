@@ -69,7 +69,7 @@ async fn a_rotated_server_certificate_serves_new_connections_while_old_sessions_
 
     let issued = crossforest_cli::pki::issue_server(f.lab(), f.resource(), &[]).unwrap();
     assert_ne!(issued.serial, before);
-    let reloaded = f.resource_node().reload().unwrap();
+    let reloaded = f.resource_node().unwrap().reload().unwrap();
     assert_eq!(reloaded.server_serial, issued.serial);
 
     assert_eq!(
@@ -131,7 +131,7 @@ async fn a_swapped_trust_bundle_takes_effect_without_restart() {
     // Another CA calling itself fabrikam.com replaces the trust bundle.
     let impostor = CertificateAuthority::generate(&fabrikam).unwrap();
     crossforest_shared::pki::write_public(&bundle, impostor.certificate_pem()).unwrap();
-    f.resource_node().reload().unwrap();
+    f.resource_node().unwrap().reload().unwrap();
     assert!(
         !alice_is_accepted(&f).await,
         "fabrikam's real certificates no longer chain to the trusted CA"
@@ -144,12 +144,12 @@ async fn a_swapped_trust_bundle_takes_effect_without_restart() {
 
     // `crossforest pki rotate --what trust-bundle` copies the real CA back.
     crossforest_cli::pki::refresh_trust_bundle(f.lab(), &fabrikam).unwrap();
-    f.resource_node().reload().unwrap();
+    f.resource_node().unwrap().reload().unwrap();
     assert!(alice_is_accepted(&f).await);
 
     // A bundle that is not a certificate is refused whole: nothing changes.
     std::fs::write(&bundle, "not a certificate").unwrap();
-    assert!(f.resource_node().reload().is_err());
+    assert!(f.resource_node().unwrap().reload().is_err());
     assert!(
         alice_is_accepted(&f).await,
         "the previous trust bundle stays in use"
@@ -284,7 +284,7 @@ async fn the_trust_link_probe_reports_a_forest_going_down() {
         .unwrap();
     let fabrikam: ForestName = "fabrikam.com".parse().unwrap();
     let up = "crossforest_trust_link_up{forest=\"fabrikam.com\"}";
-    let trusts = f.resource_node().trusts();
+    let trusts = f.resource_node().unwrap().trusts();
     let trust = trusts.get(&fabrikam).unwrap();
     assert_eq!(
         resource_forest::trust::probe::probe(trust).await,
@@ -295,7 +295,7 @@ async fn the_trust_link_probe_reports_a_forest_going_down() {
         1.0
     );
 
-    f.stop("fabrikam.com");
+    f.stop("fabrikam.com").await.unwrap();
     while f.is_running("fabrikam.com") {
         tokio::task::yield_now().await;
     }
