@@ -48,7 +48,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve { config } => {
             let config = NodeConfig::load(&config)?;
-            let node = ResourceForest::load(config.clone())?;
+            let node = ResourceForest::load(config.clone()).await?;
             let (listener, address) =
                 crossforest_shared::serve::bind_and_announce(&config.listen, &config.data_dir)
                     .await?;
@@ -72,8 +72,8 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
                 }
             }
             // First run: setup creates the organization, in the model asked.
-            let path = config.organization_file();
-            if crate::state::OrgStore::open(path.clone())?.is_none() {
+            let store = crate::store::open(&config.store, &config.data_dir).await?;
+            if store.load().await?.is_none() {
                 let catalogue = crate::rbac::catalogue::builtin()
                     .map_err(|e| anyhow::anyhow!("built-in catalogue: {e}"))?;
                 let org = crate::org::Organization::new(
@@ -85,7 +85,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
                 let split = active_directory_split_permissions.unwrap_or(false);
                 let (org, _) = crate::org::permission_model::prepare_ad(&org, Some(split));
                 if !what_if {
-                    crate::state::OrgStore::create(path.clone(), org)?;
+                    store.create(&org).await?;
                 }
                 println!(
                     "{}created organization {} with the built-in roles and role groups{}",
@@ -99,7 +99,8 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
                 );
                 return Ok(());
             }
-            let node = ResourceForest::load(config.clone())?;
+            drop(store);
+            let node = ResourceForest::load(config.clone()).await?;
             // Setup runs as the organization's installing administrator.
             let administrator = config
                 .domain_sid
@@ -122,7 +123,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Check { config } => {
             let config = NodeConfig::load(&config)?;
-            let node = ResourceForest::load(config.clone())?;
+            let node = ResourceForest::load(config.clone()).await?;
             let snapshot = node.store().snapshot();
             println!(
                 "organization {} ({}) revision {}: {} roles, {} role groups, {} assignments, {} recipients",

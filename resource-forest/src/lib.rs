@@ -7,7 +7,8 @@
 //! * [`trust`]: trusted forests, caller authentication, SID filtering, linked
 //!   credentials.
 //! * [`cmdlets`]: the management cmdlets, each authorised before any effect.
-//! * [`state`]: the organization's snapshots and their persistence.
+//! * [`state`]: the organization's snapshots, kept current from the store.
+//! * [`store`]: where the organization is kept (embedded redb or PostgreSQL).
 //! * [`audit`]: the admin audit log.
 //! * [`decisions`]: check, explain, who-can and what-can questions.
 //! * [`node`]: a loaded node and the request path.
@@ -25,4 +26,5 @@ pub mod org;
 pub mod rbac;
 pub mod server;
 pub mod state;
+pub mod store;
 pub mod trust;

@@ -14,7 +14,8 @@ use crate::cmdlets::{self, spec, Args, CmdletError, Context, Outcome, Value};
 use crate::config::NodeConfig;
 use crate::org::Organization;
 use crate::rbac::{Access, Subject, Target};
-use crate::state::{OrgStore, Snapshot, WriteGuard};
+use crate::state::{OrgState, Snapshot, WriteGuard};
+use crate::store::StoreError;
 use crate::trust::authenticate::Caller;
 use crate::trust::{TrustLoadError, Trusts};
 
@@ -33,6 +34,14 @@ pub enum NodeError {
     /// Trusts.
     #[error(transparent)]
     Trust(#[from] TrustLoadError),
+    /// The organization's store.
+    #[error("the organization's store ({store}): {source}")]
+    Store {
+        /// Which store, without secrets.
+        store: String,
+        /// Why.
+        source: StoreError,
+    },
     /// Audit log.
     #[error("cannot open the audit log `{path}`: {source}")]
     Audit {
@@ -42,10 +51,14 @@ pub enum NodeError {
         source: std::io::Error,
     },
     /// No organization yet.
-    #[error("`{0}` does not exist: run `resource-forest init` first")]
+    #[error(
+        "{0} holds no organization: run `resource-forest init` (or `setup --prepare-ad`) first"
+    )]
     NotInitialised(String),
     /// State of another forest.
-    #[error("`{path}` holds organization `{found}`, but the configuration says `{expected}`")]
+    #[error(
+        "the store ({path}) holds organization `{found}`, but the configuration says `{expected}`"
+    )]
     WrongForest {
         /// The file.
         path: String,
@@ -72,23 +85,35 @@ pub struct Invoked {
 pub struct ResourceForest {
     config: NodeConfig,
     trusts: Trusts,
-    store: OrgStore,
+    state: Arc<OrgState>,
     audit: AuditLog,
     server_certificate: IssuedCertificate,
 }
 
 impl ResourceForest {
-    /// Loads the node from its configuration.
-    pub fn load(config: NodeConfig) -> Result<Arc<Self>, NodeError> {
+    /// Loads the node from its configuration: opens (and migrates) its store
+    /// and reads the latest revision. On a shared store (PostgreSQL) the node
+    /// then follows changes other nodes make.
+    pub async fn load(config: NodeConfig) -> Result<Arc<Self>, NodeError> {
         let own_ca = read_text(&config.pki_dir.join("ca.pem"))?;
         let trusts = Trusts::load(&config.forest, &own_ca, &config.trusts)?;
-        let path = config.organization_file();
-        let store = OrgStore::open(path.clone())?
-            .ok_or_else(|| NodeError::NotInitialised(path.display().to_string()))?;
-        let org = &store.snapshot().org;
+        let where_ = config.store_description();
+        let store_error = |source| NodeError::Store {
+            store: where_.clone(),
+            source,
+        };
+        let store = crate::store::open(&config.store, &config.data_dir)
+            .await
+            .map_err(store_error)?;
+        let state = OrgState::open(store)
+            .await
+            .map_err(store_error)?
+            .ok_or_else(|| NodeError::NotInitialised(where_.clone()))?;
+        let state = Arc::new(state);
+        let org = &state.snapshot().org;
         if org.forest != config.forest || org.domain_sid != config.domain_sid {
             return Err(NodeError::WrongForest {
-                path: path.display().to_string(),
+                path: where_,
                 found: format!("{} {}", org.forest, org.domain_sid),
                 expected: format!("{} {}", config.forest, config.domain_sid),
             });
@@ -99,10 +124,18 @@ impl ResourceForest {
         })?;
         let server_certificate =
             IssuedCertificate::read_combined(&config.pki_dir.join("server.pem"))?;
+        if !config.store.is_embedded() {
+            let follower = Arc::downgrade(&state);
+            tokio::spawn(async move {
+                if let Err(e) = OrgState::follow(follower, crate::store::postgres::BACKSTOP).await {
+                    tracing::error!(error = %e, "cannot follow the organization's changes");
+                }
+            });
+        }
         Ok(Arc::new(Self {
             config,
             trusts,
-            store,
+            state,
             audit,
             server_certificate,
         }))
@@ -118,9 +151,9 @@ impl ResourceForest {
         &self.trusts
     }
 
-    /// The organization store.
-    pub fn store(&self) -> &OrgStore {
-        &self.store
+    /// The organization: its current snapshot and its store.
+    pub fn store(&self) -> &OrgState {
+        &self.state
     }
 
     /// The audit log.
@@ -215,17 +248,52 @@ impl ResourceForest {
 
     /// Persists `next` as the next revision. Every change goes through here,
     /// after the lockout rules (R-LOCK-1..4) are checked against `before`.
-    fn persist(
+    /// A store that another process changed first fails with
+    /// [`CmdletError::Stale`]: the request is then run again on the new state.
+    async fn persist(
         &self,
         guard: &WriteGuard<'_>,
         before: &Snapshot,
         next: Organization,
     ) -> Result<u64, CmdletError> {
         crate::rbac::lockout::check(&before.org.rbac, &next.rbac)?;
-        self.store.commit(guard, next).map_err(|e| {
-            tracing::error!(error = %e, "persisting the organization failed");
-            CmdletError::Refused("the change could not be stored; nothing was changed".into())
-        })
+        self.state
+            .commit(guard, before, next)
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict { .. } => CmdletError::Stale(e.to_string()),
+                e => {
+                    tracing::error!(error = %e, "persisting the organization failed");
+                    CmdletError::Refused(
+                        "the change could not be stored; nothing was changed".into(),
+                    )
+                }
+            })
+    }
+
+    /// Runs `attempt` again, on the latest state, while it fails because
+    /// another node changed the organization first (at most
+    /// [`MAX_ATTEMPTS`] times).
+    async fn retry_stale<T, F: std::future::Future<Output = Result<T, CmdletError>>>(
+        &self,
+        attempt: impl Fn() -> F,
+    ) -> Result<T, CmdletError> {
+        let mut tries = 1;
+        loop {
+            match attempt().await {
+                Err(CmdletError::Stale(why)) if tries < MAX_ATTEMPTS => {
+                    tracing::info!(%why, tries, "the organization changed meanwhile; running the request again");
+                    tries += 1;
+                    self.state.refresh().await.map_err(|e| {
+                        tracing::error!(error = %e, "reloading the organization failed");
+                        CmdletError::Refused(
+                            "the organization could not be reloaded; nothing was changed".into(),
+                        )
+                    })?;
+                }
+                result => return result,
+            }
+        }
     }
 
     /// One setup operation: computed on the current snapshot under the writer
@@ -236,19 +304,23 @@ impl ResourceForest {
         audit_name: &str,
         audit_parameters: BTreeMap<String, String>,
         audit_target: Option<String>,
-        compute: impl FnOnce(&Snapshot, &Subject<'_>) -> Result<SetupResult, CmdletError>,
+        compute: impl Fn(&Snapshot, &Subject<'_>) -> Result<SetupResult, CmdletError>,
     ) -> Result<(u64, Vec<String>), CmdletError> {
-        let guard = self.store.lock().await;
-        let snapshot = self.store.snapshot();
-        let sids = crate::decisions::caller_sids(&snapshot.org, caller);
-        let policies = snapshot.org.policies_of(&caller.user);
-        let subject = crate::decisions::subject(caller, &sids, &policies);
-        let result = compute(&snapshot, &subject).and_then(|outcome| match outcome {
-            SetupResult::Commit(next, changes) => {
-                Ok((self.persist(&guard, &snapshot, *next)?, changes))
-            }
-            SetupResult::Report(lines) => Ok((snapshot.revision, lines)),
-        });
+        let result = self
+            .retry_stale(|| async {
+                let guard = self.state.lock().await;
+                let snapshot = self.state.snapshot();
+                let sids = crate::decisions::caller_sids(&snapshot.org, caller);
+                let policies = snapshot.org.policies_of(&caller.user);
+                let subject = crate::decisions::subject(caller, &sids, &policies);
+                match compute(&snapshot, &subject)? {
+                    SetupResult::Commit(next, changes) => {
+                        Ok((self.persist(&guard, &snapshot, *next).await?, changes))
+                    }
+                    SetupResult::Report(lines) => Ok((snapshot.revision, lines)),
+                }
+            })
+            .await;
         self.audit_outcome(
             caller,
             audit_name,
@@ -358,12 +430,22 @@ impl ResourceForest {
         let spec =
             spec::find(cmdlet).ok_or_else(|| CmdletError::NotRecognized(cmdlet.to_owned()))?;
         let args = Args::bind(spec, parameters)?;
+        self.retry_stale(|| self.attempt(caller, spec, &args)).await
+    }
+
+    /// One run of a request on the current snapshot.
+    async fn attempt(
+        &self,
+        caller: &Caller,
+        spec: &'static spec::CmdletSpec,
+        args: &Args,
+    ) -> Result<(Outcome, Invoked), CmdletError> {
         let guard = if spec.writes {
-            Some(self.store.lock().await)
+            Some(self.state.lock().await)
         } else {
             None
         };
-        let snapshot = self.store.snapshot();
+        let snapshot = self.state.snapshot();
         if let Some(why) = crate::org::permission_model::unavailable(&snapshot.org, spec.name) {
             return Err(CmdletError::Forbidden(why));
         }
@@ -395,7 +477,7 @@ impl ResourceForest {
                 },
             )?;
         }
-        let mut outcome = cmdlets::run(&ctx, &args).await?;
+        let mut outcome = cmdlets::run(&ctx, args).await?;
         if spec.writes && args.switch("WhatIf") {
             // What if: the change is computed and authorised, then shown as
             // who gains and loses which cmdlets; nothing is committed.
@@ -416,7 +498,7 @@ impl ResourceForest {
             outcome.records = changes.into_iter().map(change_record).collect();
         }
         let revision = match (outcome.change.take(), &guard) {
-            (Some(org), Some(guard)) => self.persist(guard, &snapshot, org)?,
+            (Some(org), Some(guard)) => self.persist(guard, &snapshot, org).await?,
             _ => snapshot.revision,
         };
         let invoked = Invoked {
@@ -427,6 +509,10 @@ impl ResourceForest {
         Ok((outcome, invoked))
     }
 }
+
+/// How many times a request runs when other nodes keep changing the
+/// organization under it.
+pub const MAX_ATTEMPTS: u32 = 5;
 
 /// What a setup operation produced.
 enum SetupResult {

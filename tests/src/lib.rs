@@ -111,6 +111,7 @@ impl FederationBuilder {
                 self.organizational_units
             },
             active_directory_split_permissions: self.active_directory_split_permissions,
+            store: resource_forest::store::testing::scenario_store().map_err(anyhow::Error::msg)?,
         };
         let lab_dir = dir.path().to_owned();
         let lab = tokio::task::spawn_blocking(move || Lab::create(&lab_dir, &spec)).await??;
@@ -122,7 +123,8 @@ impl FederationBuilder {
                 let _ = rx.await;
             };
             let task = if forest == resource {
-                let node = resource_forest::node::ResourceForest::load(lab.resource_config()?)?;
+                let node =
+                    resource_forest::node::ResourceForest::load(lab.resource_config()?).await?;
                 tokio::spawn(async move {
                     resource_forest::server::serve(listener, node, shutdown)
                         .await
