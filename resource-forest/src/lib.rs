@@ -10,6 +10,7 @@
 //! * [`state`]: the organization's snapshots, kept current from the store.
 //! * [`store`]: where the organization is kept (embedded redb or PostgreSQL).
 //! * [`audit`]: the admin audit log.
+//! * [`rbac_document`]: export and import of the RBAC configuration as JSON.
 //! * [`decisions`]: check, explain, who-can and what-can questions.
 //! * [`node`]: a loaded node and the request path.
 //! * [`server`]: gRPC services and `serve(listener, node, shutdown)`.
@@ -24,6 +25,7 @@ pub mod init;
 pub mod node;
 pub mod org;
 pub mod rbac;
+pub mod rbac_document;
 pub mod server;
 pub mod state;
 pub mod store;

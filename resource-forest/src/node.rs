@@ -363,17 +363,57 @@ impl ResourceForest {
                 }
                 let (next, changes) =
                     crate::org::permission_model::prepare_ad(&snapshot.org, split);
-                if !what_if {
-                    return Ok(SetupResult::Commit(Box::new(next), changes));
+                commit_or_report(snapshot, next, changes, what_if)
+            },
+        )
+        .await
+    }
+
+    /// Imports an RBAC document (see [`crate::rbac_document`]) for `caller`, a
+    /// member of Organization Management: validated whole (lockout rules
+    /// included), then committed as one change and audited; with `what_if`,
+    /// only who would gain or lose which cmdlets.
+    pub async fn import_rbac(
+        &self,
+        caller: &Caller,
+        document: &crate::rbac_document::RbacDocument,
+        what_if: bool,
+    ) -> Result<(u64, Vec<String>), CmdletError> {
+        let parameters = BTreeMap::from([
+            ("Format".to_owned(), document.format.clone()),
+            ("Revision".to_owned(), document.revision.to_string()),
+        ]);
+        let target = Some(self.config.forest.to_string());
+        self.setup_change(
+            caller,
+            "Import-RbacConfiguration",
+            parameters,
+            target,
+            |snapshot, subject| {
+                if !snapshot
+                    .authorizer
+                    .is_member(subject, crate::rbac::catalogue::ORGANIZATION_MANAGEMENT)
+                {
+                    return Err(CmdletError::Forbidden(
+                        "importing an RBAC configuration needs a member of Organization Management"
+                            .into(),
+                    ));
                 }
-                crate::rbac::lockout::check(&snapshot.org.rbac, &next.rbac)?;
-                let mut lines = vec!["What if: nothing was changed.".to_owned()];
-                lines.extend(changes);
-                lines.extend(describe_changes(&crate::decisions::permission_diff(
-                    (&snapshot.org, &snapshot.authorizer),
-                    &next,
-                )));
-                Ok(SetupResult::Report(lines))
+                let next = document
+                    .apply(&snapshot.org, &self.config.trusts)
+                    .map_err(|e| CmdletError::Refused(e.to_string()))?;
+                let rbac = &next.rbac;
+                let summary = vec![format!(
+                    "imported revision {} of {}: {} roles, {} role groups, {} assignments, {} scopes, {} policies",
+                    document.revision,
+                    document.organization,
+                    rbac.roles.len(),
+                    rbac.role_groups.len(),
+                    rbac.assignments.len(),
+                    rbac.scopes.len(),
+                    rbac.policies.len()
+                )];
+                commit_or_report(snapshot, next, summary, what_if)
             },
         )
         .await
@@ -520,6 +560,27 @@ enum SetupResult {
     Commit(Box<Organization>, Vec<String>),
     /// A report only (a what-if): nothing is persisted.
     Report(Vec<String>),
+}
+
+/// A setup change to commit, or with `what_if` (after the same lockout
+/// check) a report of it and of who would gain or lose which cmdlets.
+fn commit_or_report(
+    snapshot: &Snapshot,
+    next: Organization,
+    changes: Vec<String>,
+    what_if: bool,
+) -> Result<SetupResult, CmdletError> {
+    if !what_if {
+        return Ok(SetupResult::Commit(Box::new(next), changes));
+    }
+    crate::rbac::lockout::check(&snapshot.org.rbac, &next.rbac)?;
+    let mut lines = vec!["What if: nothing was changed.".to_owned()];
+    lines.extend(changes);
+    lines.extend(describe_changes(&crate::decisions::permission_diff(
+        (&snapshot.org, &snapshot.authorizer),
+        &next,
+    )));
+    Ok(SetupResult::Report(lines))
 }
 
 fn change_record(c: crate::decisions::PermissionChange) -> Vec<(String, String)> {
