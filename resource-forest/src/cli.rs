@@ -224,7 +224,7 @@ fn refuse_running(config: &NodeConfig, why: &str) -> anyhow::Result<()> {
 }
 
 /// Offline commands run as the organization's installing administrator.
-fn administrator(config: &NodeConfig) -> crate::trust::authenticate::Caller {
+pub fn administrator(config: &NodeConfig) -> crate::trust::authenticate::Caller {
     let administrator = config
         .domain_sid
         .with_rid(crossforest_shared::sid::rid::ADMINISTRATOR);

@@ -353,14 +353,7 @@ impl ResourceForest {
             parameters,
             target,
             |snapshot, subject| {
-                if !snapshot
-                    .authorizer
-                    .is_member(subject, crate::rbac::catalogue::ORGANIZATION_MANAGEMENT)
-                {
-                    return Err(CmdletError::Forbidden(
-                        "setup /PrepareAD needs a member of Organization Management".into(),
-                    ));
-                }
+                organization_management(snapshot, subject, "setup /PrepareAD")?;
                 let (next, changes) =
                     crate::org::permission_model::prepare_ad(&snapshot.org, split);
                 commit_or_report(snapshot, next, changes, what_if)
@@ -390,15 +383,7 @@ impl ResourceForest {
             parameters,
             target,
             |snapshot, subject| {
-                if !snapshot
-                    .authorizer
-                    .is_member(subject, crate::rbac::catalogue::ORGANIZATION_MANAGEMENT)
-                {
-                    return Err(CmdletError::Forbidden(
-                        "importing an RBAC configuration needs a member of Organization Management"
-                            .into(),
-                    ));
-                }
+                organization_management(snapshot, subject, "importing an RBAC configuration")?;
                 let next = document
                     .apply(&snapshot.org, &self.config.trusts)
                     .map_err(|e| CmdletError::Refused(e.to_string()))?;
@@ -560,6 +545,24 @@ enum SetupResult {
     Commit(Box<Organization>, Vec<String>),
     /// A report only (a what-if): nothing is persisted.
     Report(Vec<String>),
+}
+
+/// Refuses `what` unless `subject` is a member of Organization Management.
+fn organization_management(
+    snapshot: &Snapshot,
+    subject: &Subject<'_>,
+    what: &str,
+) -> Result<(), CmdletError> {
+    if snapshot
+        .authorizer
+        .is_member(subject, crate::rbac::catalogue::ORGANIZATION_MANAGEMENT)
+    {
+        Ok(())
+    } else {
+        Err(CmdletError::Forbidden(format!(
+            "{what} needs a member of Organization Management"
+        )))
+    }
 }
 
 /// A setup change to commit, or with `what_if` (after the same lockout

@@ -178,6 +178,28 @@ impl Drop for Federation {
     }
 }
 
+/// A lab in `dir/lab` with only a resource forest, `contoso.com` (no account
+/// forests), keeping its organization in `store`, to listen on a free
+/// loopback port; nothing is started.
+pub async fn resource_only_lab(
+    dir: &Path,
+    store: resource_forest::store::StoreConfig,
+) -> anyhow::Result<Lab> {
+    let spec = LabSpec {
+        resource: (
+            "contoso.com".parse()?,
+            crossforest_cli::processes::free_loopback_address()?,
+        ),
+        accounts: Vec::new(),
+        untrusted: Vec::new(),
+        organizational_units: Vec::new(),
+        active_directory_split_permissions: false,
+        store,
+    };
+    let lab_dir = dir.join("lab");
+    tokio::task::spawn_blocking(move || Lab::create(&lab_dir, &spec)).await?
+}
+
 fn forest(name: &str) -> anyhow::Result<ForestName> {
     Ok(name.parse()?)
 }

@@ -14,8 +14,6 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crossforest_cli::lab::{Lab, LabSpec};
-use crossforest_cli::processes::free_loopback_address;
 use resource_forest::config::NodeConfig;
 
 /// The environment variable that turns [`node_process`] into a node.
@@ -94,21 +92,9 @@ async fn stored_mailboxes(config: &NodeConfig) -> BTreeSet<String> {
 #[tokio::test]
 async fn crash_at_many_points_loses_no_acknowledged_change() {
     let dir = tempfile::tempdir().unwrap();
-    let spec = LabSpec {
-        resource: (
-            "contoso.com".parse().unwrap(),
-            free_loopback_address().unwrap(),
-        ),
-        accounts: Vec::new(),
-        untrusted: Vec::new(),
-        organizational_units: Vec::new(),
-        active_directory_split_permissions: false,
-        store: resource_forest::store::testing::scenario_store().unwrap(),
-    };
-    let lab_dir = dir.path().join("lab");
-    let lab = tokio::task::spawn_blocking(move || Lab::create(&lab_dir, &spec))
+    let store = resource_forest::store::testing::scenario_store().unwrap();
+    let lab = crossforest_tests::resource_only_lab(dir.path(), store)
         .await
-        .unwrap()
         .unwrap();
     let config = lab.resource_config().unwrap();
     let config_file = lab.node_dir(&config.forest).join("node.toml");

@@ -10,8 +10,7 @@
 
 use std::time::{Duration, Instant};
 
-use crossforest_cli::lab::{Lab, LabSpec};
-use crossforest_cli::processes::free_loopback_address;
+use crossforest_cli::lab::Lab;
 use crossforest_cli::session::Session;
 use resource_forest::store::{testing, StoreConfig};
 use tokio::sync::oneshot;
@@ -28,24 +27,12 @@ impl TwoNodes {
     async fn start(test: &str) -> Option<Self> {
         let url = testing::postgres_url(test).unwrap()?;
         let dir = tempfile::tempdir().unwrap();
-        let spec = LabSpec {
-            resource: (
-                "contoso.com".parse().unwrap(),
-                free_loopback_address().unwrap(),
-            ),
-            accounts: Vec::new(),
-            untrusted: Vec::new(),
-            organizational_units: Vec::new(),
-            active_directory_split_permissions: false,
-            store: StoreConfig::Postgres {
-                url,
-                schema: testing::unique_schema("shared"),
-            },
+        let store = StoreConfig::Postgres {
+            url,
+            schema: testing::unique_schema("shared"),
         };
-        let lab_dir = dir.path().join("lab");
-        let lab = tokio::task::spawn_blocking(move || Lab::create(&lab_dir, &spec))
+        let lab = crossforest_tests::resource_only_lab(dir.path(), store)
             .await
-            .unwrap()
             .unwrap();
         let config = lab.resource_config().unwrap();
         let mut stops = Vec::new();

@@ -211,28 +211,8 @@ impl OrganizationStore for EmbeddedStore {
         .map_err(|e| StoreError::Backend(format!("embedded store: {e}")))?
     }
 
-    async fn create(&self, org: &Organization) -> Result<u64, StoreError> {
-        let changes = RowChanges {
-            upserts: rows::split(org)?,
-            deletes: Vec::new(),
-        };
-        self.write_blocking(0, changes).await
-    }
-
-    async fn commit(
-        &self,
-        expected: u64,
-        before: &Organization,
-        after: &Organization,
-    ) -> Result<u64, StoreError> {
-        if expected == 0 {
-            return Err(StoreError::Conflict {
-                expected,
-                actual: self.revision().await?,
-            });
-        }
-        self.write_blocking(expected, rows::diff(before, after)?)
-            .await
+    async fn apply(&self, expected: u64, changes: RowChanges) -> Result<u64, StoreError> {
+        self.write_blocking(expected, changes).await
     }
 
     async fn revision(&self) -> Result<u64, StoreError> {

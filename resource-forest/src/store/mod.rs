@@ -67,9 +67,22 @@ pub trait OrganizationStore: Send + Sync + std::fmt::Debug {
     /// no organization was ever created.
     async fn load(&self) -> Result<Option<Stored>, StoreError>;
 
+    /// In one durable transaction: checks that the latest revision is
+    /// `expected` (0: the store is empty), writes `changes` and makes the
+    /// revision `expected + 1`. Fails, changing nothing, with
+    /// [`StoreError::Exists`] (when `expected` is 0) or
+    /// [`StoreError::Conflict`] otherwise.
+    async fn apply(&self, expected: u64, changes: rows::RowChanges) -> Result<u64, StoreError>;
+
     /// Stores `org` as revision 1; fails with [`StoreError::Exists`] if an
     /// organization is already stored.
-    async fn create(&self, org: &Organization) -> Result<u64, StoreError>;
+    async fn create(&self, org: &Organization) -> Result<u64, StoreError> {
+        let changes = rows::RowChanges {
+            upserts: rows::split(org)?,
+            deletes: Vec::new(),
+        };
+        self.apply(0, changes).await
+    }
 
     /// Replaces `before` (revision `expected`) with `after` as revision
     /// `expected + 1`, writing only the objects that differ, durably before it
@@ -80,7 +93,15 @@ pub trait OrganizationStore: Send + Sync + std::fmt::Debug {
         expected: u64,
         before: &Organization,
         after: &Organization,
-    ) -> Result<u64, StoreError>;
+    ) -> Result<u64, StoreError> {
+        if expected == 0 {
+            return Err(StoreError::Conflict {
+                expected,
+                actual: self.revision().await?,
+            });
+        }
+        self.apply(expected, rows::diff(before, after)?).await
+    }
 
     /// The latest revision (0 when empty), without reading the organization.
     async fn revision(&self) -> Result<u64, StoreError>;

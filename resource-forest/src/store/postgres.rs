@@ -21,7 +21,6 @@ use tokio_postgres::{AsyncMessage, Client, IsolationLevel, NoTls};
 use super::config::redact_url;
 use super::rows::{self, RowChanges};
 use super::{OrganizationStore, StoreError, Stored};
-use crate::org::Organization;
 
 /// The channel commits are announced on; the payload is `schema revision`.
 pub const CHANNEL: &str = "crossforest_changes";
@@ -139,11 +138,21 @@ impl PostgresStore {
         })
     }
 
+    /// The connection, reconnected first if the server closed it (a restart
+    /// of the database costs the requests in flight, not the node).
+    async fn client(&self) -> Result<tokio::sync::MutexGuard<'_, Client>, StoreError> {
+        let mut client = self.client.lock().await;
+        if client.is_closed() {
+            tracing::warn!("the PostgreSQL connection was closed; reconnecting");
+            *client = connect_client(&self.url, &self.schema).await?;
+        }
+        Ok(client)
+    }
+
     /// Overwrites the schema version (for tests of the refusal).
     pub async fn set_schema_version(&self, version: i32) -> Result<(), StoreError> {
-        self.client
-            .lock()
-            .await
+        self.client()
+            .await?
             .execute("INSERT INTO schema_version VALUES ($1)", &[&version])
             .await
             .map_err(backend)
@@ -154,7 +163,7 @@ impl PostgresStore {
         let next = expected + 1;
         let next_i =
             i64::try_from(next).map_err(|_| StoreError::Backend("revision out of range".into()))?;
-        let mut client = self.client.lock().await;
+        let mut client = self.client().await?;
         let txn = client
             .build_transaction()
             .isolation_level(IsolationLevel::ReadCommitted)
@@ -264,7 +273,7 @@ impl PostgresStore {
 #[async_trait]
 impl OrganizationStore for PostgresStore {
     async fn load(&self) -> Result<Option<Stored>, StoreError> {
-        let mut client = self.client.lock().await;
+        let mut client = self.client().await?;
         let txn = client
             .build_transaction()
             .isolation_level(IsolationLevel::RepeatableRead)
@@ -295,34 +304,14 @@ impl OrganizationStore for PostgresStore {
         Ok(rows::assemble(rows)?.map(|org| (u64::try_from(revision).unwrap_or(0), org)))
     }
 
-    async fn create(&self, org: &Organization) -> Result<u64, StoreError> {
-        let changes = RowChanges {
-            upserts: rows::split(org)?,
-            deletes: Vec::new(),
-        };
-        self.write(0, changes).await
-    }
-
-    async fn commit(
-        &self,
-        expected: u64,
-        before: &Organization,
-        after: &Organization,
-    ) -> Result<u64, StoreError> {
-        if expected == 0 {
-            return Err(StoreError::Conflict {
-                expected,
-                actual: self.revision().await?,
-            });
-        }
-        self.write(expected, rows::diff(before, after)?).await
+    async fn apply(&self, expected: u64, changes: RowChanges) -> Result<u64, StoreError> {
+        self.write(expected, changes).await
     }
 
     async fn revision(&self) -> Result<u64, StoreError> {
         let revision: i64 = self
-            .client
-            .lock()
-            .await
+            .client()
+            .await?
             .query_one("SELECT revision FROM organization_revision", &[])
             .await
             .map_err(backend)?
