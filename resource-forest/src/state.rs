@@ -102,20 +102,36 @@ impl OrgState {
         Ok(revision)
     }
 
-    /// Reloads from the store if it holds a newer revision than the current
-    /// snapshot; returns the current revision.
+    /// Catches up with the store if it holds a newer revision than the
+    /// current snapshot: applies the rows changed since (or, from a store that
+    /// cannot tell, loads everything); returns the current revision.
     pub async fn refresh(&self) -> Result<u64, StoreError> {
-        let current = self.snapshot().revision;
-        if self.store.revision().await? > current {
-            if let Some((revision, org)) = self.store.load().await? {
-                if revision > current {
-                    let snapshot =
-                        tokio::task::spawn_blocking(move || Snapshot::new(revision, org))
-                            .await
-                            .map_err(|e| StoreError::Backend(e.to_string()))?;
-                    self.publish(snapshot);
-                }
+        let current = self.snapshot();
+        if self.store.revision().await? <= current.revision {
+            return Ok(current.revision);
+        }
+        let latest = match self.store.changes_since(current.revision).await? {
+            Some(delta) if delta.revision > current.revision => {
+                let base = current.org.clone();
+                Some((delta.revision, delta, base))
             }
+            Some(_) => None,
+            None => self
+                .store
+                .load()
+                .await?
+                .filter(|(revision, _)| *revision > current.revision)
+                .map(|(revision, org)| (revision, Default::default(), org)),
+        };
+        if let Some((revision, delta, base)) = latest {
+            // Applying the rows and compiling RBAC are CPU work: off the
+            // request threads.
+            let snapshot = tokio::task::spawn_blocking(move || {
+                crate::store::rows::apply(base, delta).map(|org| Snapshot::new(revision, org))
+            })
+            .await
+            .map_err(|e| StoreError::Backend(e.to_string()))??;
+            self.publish(snapshot);
         }
         Ok(self.snapshot().revision)
     }

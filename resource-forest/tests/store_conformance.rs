@@ -14,7 +14,7 @@ use resource_forest::org::Organization;
 use resource_forest::rbac::catalogue;
 use resource_forest::store::embedded::EmbeddedStore;
 use resource_forest::store::postgres::PostgresStore;
-use resource_forest::store::{OrganizationStore, StoreError};
+use resource_forest::store::{rows, OrganizationStore, StoreError};
 
 /// How a test reaches one implementation.
 #[async_trait]
@@ -261,6 +261,32 @@ async fn a_newer_schema_is_refused(h: impl Harness) {
     );
 }
 
+async fn changes_since_rebuild_the_latest_revision(h: impl Harness) {
+    let store = h.open().await.unwrap();
+    let r1 = organization();
+    store.create(&r1).await.unwrap();
+    let r2 = with_mailbox(&r1, "dana");
+    store.commit(1, &r1, &r2).await.unwrap();
+    let mut r3 = r2.clone();
+    r3.recipients.remove("dana");
+    let gone = r3.rbac.assignments.keys().next().unwrap().clone();
+    r3.rbac.assignments.remove(&gone);
+    store.commit(2, &r2, &r3).await.unwrap();
+    // Deleted, then written again.
+    let r4 = with_mailbox(&r3, "dana");
+    store.commit(3, &r3, &r4).await.unwrap();
+    for (since, base) in [(1, &r1), (2, &r2), (3, &r3), (4, &r4)] {
+        match store.changes_since(since).await.unwrap() {
+            None => assert!(!h.shared(), "a shared store must tell what changed"),
+            Some(delta) => {
+                assert_eq!(delta.revision, 4);
+                let rebuilt = rows::apply(base.clone(), delta).unwrap();
+                assert_eq!(rebuilt, r4, "from revision {since}");
+            }
+        }
+    }
+}
+
 async fn other_handles_are_told_of_commits(h: impl Harness) {
     if !h.shared() {
         // One process owns the store: there is no one else to tell.
@@ -305,6 +331,7 @@ macro_rules! conformance {
             case!(reads_see_one_revision_whole);
             case!(changes_survive_reopening);
             case!(a_newer_schema_is_refused);
+            case!(changes_since_rebuild_the_latest_revision);
             case!(other_handles_are_told_of_commits);
         }
     };

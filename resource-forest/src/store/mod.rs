@@ -103,6 +103,15 @@ pub trait OrganizationStore: Send + Sync + std::fmt::Debug {
         self.apply(expected, rows::diff(before, after)?).await
     }
 
+    /// The rows changed after `revision`, up to the latest, read as one
+    /// snapshot, so that a node catches up on another node's change without
+    /// reading the whole organization; `None` when the store cannot tell
+    /// (the node then loads everything).
+    async fn changes_since(&self, revision: u64) -> Result<Option<rows::Delta>, StoreError> {
+        let _ = revision;
+        Ok(None)
+    }
+
     /// The latest revision (0 when empty), without reading the organization.
     async fn revision(&self) -> Result<u64, StoreError>;
 

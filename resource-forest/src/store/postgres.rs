@@ -38,6 +38,15 @@ const MIGRATIONS: &[&str] = &[
          body jsonb NOT NULL,
          revision bigint NOT NULL,
          PRIMARY KEY (kind, key));",
+    // 2: which rows changed after a revision, deletions included, so that
+    // other nodes catch up on a change without reading everything.
+    "CREATE INDEX organization_objects_revision ON organization_objects (revision);
+     CREATE TABLE organization_deletions (
+         kind text NOT NULL,
+         key text NOT NULL,
+         revision bigint NOT NULL,
+         PRIMARY KEY (kind, key));
+     CREATE INDEX organization_deletions_revision ON organization_deletions (revision);",
 ];
 
 /// The newest schema version this binary knows.
@@ -194,6 +203,14 @@ impl PostgresStore {
             )
             .await
             .map_err(backend)?;
+            txn.execute(
+                "INSERT INTO organization_deletions (kind, key, revision)
+                 SELECT kind, key, $3 FROM unnest($1::text[], $2::text[]) AS d(kind, key)
+                 ON CONFLICT (kind, key) DO UPDATE SET revision = excluded.revision",
+                &[&kinds, &keys, &next_i],
+            )
+            .await
+            .map_err(backend)?;
         }
         if !changes.upserts.is_empty() {
             let kinds: Vec<&str> = changes.upserts.iter().map(|r| r.kind).collect();
@@ -306,6 +323,50 @@ impl OrganizationStore for PostgresStore {
 
     async fn apply(&self, expected: u64, changes: RowChanges) -> Result<u64, StoreError> {
         self.write(expected, changes).await
+    }
+
+    async fn changes_since(&self, revision: u64) -> Result<Option<rows::Delta>, StoreError> {
+        let since = i64::try_from(revision)
+            .map_err(|_| StoreError::Backend("revision out of range".into()))?;
+        let mut client = self.client().await?;
+        let txn = client
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await
+            .map_err(backend)?;
+        let latest: i64 = txn
+            .query_one("SELECT revision FROM organization_revision", &[])
+            .await
+            .map_err(backend)?
+            .get(0);
+        let upserts = txn
+            .query(
+                "SELECT kind, key, body::text FROM organization_objects WHERE revision > $1",
+                &[&since],
+            )
+            .await
+            .map_err(backend)?;
+        // A row deleted and written again since is in the objects: not deleted.
+        let deletes = txn
+            .query(
+                "SELECT d.kind, d.key FROM organization_deletions d
+                 WHERE d.revision > $1 AND NOT EXISTS (
+                     SELECT 1 FROM organization_objects o WHERE o.kind = d.kind AND o.key = d.key)",
+                &[&since],
+            )
+            .await
+            .map_err(backend)?;
+        txn.commit().await.map_err(backend)?;
+        Ok(Some(rows::Delta {
+            revision: u64::try_from(latest).unwrap_or(0),
+            upserts: upserts
+                .into_iter()
+                .map(|r| (r.get(0), r.get(1), r.get(2)))
+                .collect(),
+            deletes: deletes.into_iter().map(|r| (r.get(0), r.get(1))).collect(),
+        }))
     }
 
     async fn revision(&self) -> Result<u64, StoreError> {

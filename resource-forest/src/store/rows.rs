@@ -189,21 +189,71 @@ pub fn assemble(
         };
     };
     for (kind, key, body) in objects {
-        macro_rules! place {
+        place(&mut org, &kind, key, &body)?;
+    }
+    Ok(Some(org))
+}
+
+fn unknown(kind: &str, key: &str) -> StoreError {
+    StoreError::Corrupt(format!("unknown kind of stored object `{kind}` (`{key}`)"))
+}
+
+/// Inserts (or replaces) the object a row holds.
+fn place(org: &mut Organization, kind: &str, key: String, body: &str) -> Result<(), StoreError> {
+    macro_rules! place {
+        ($kind:literal, $($field:ident).+) => {
+            if kind == $kind {
+                let value = parse($kind, &key, body)?;
+                org.$($field).+.insert(key, value);
+                return Ok(());
+            }
+        };
+    }
+    collections!(place);
+    Err(unknown(kind, &key))
+}
+
+/// The rows changed after some revision, up to `revision`, read as one
+/// snapshot: what another node needs to catch up without reading everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Delta {
+    /// The latest revision.
+    pub revision: u64,
+    /// `(kind, key, body)` of rows written since.
+    pub upserts: Vec<(String, String, String)>,
+    /// `(kind, key)` of rows deleted since.
+    pub deletes: Vec<(String, String)>,
+}
+
+/// `org` (as of the revision the delta starts from) with `delta` applied.
+pub fn apply(mut org: Organization, delta: Delta) -> Result<Organization, StoreError> {
+    for (kind, key) in delta.deletes {
+        macro_rules! remove {
             ($kind:literal, $($field:ident).+) => {
                 if kind == $kind {
-                    let value = parse($kind, &key, &body)?;
-                    org.$($field).+.insert(key, value);
+                    org.$($field).+.remove(&key);
                     continue;
                 }
             };
         }
-        collections!(place);
-        return Err(StoreError::Corrupt(format!(
-            "unknown kind of stored object `{kind}` (`{key}`)"
-        )));
+        collections!(remove);
+        return Err(unknown(&kind, &key));
     }
-    Ok(Some(org))
+    for (kind, key, body) in delta.upserts {
+        if kind == ORGANIZATION {
+            let mut hollow: Organization = parse(ORGANIZATION, &key, &body)?;
+            macro_rules! keep {
+                ($kind:literal, $($field:ident).+) => {
+                    hollow.$($field).+ = std::mem::take(&mut org.$($field).+);
+                };
+            }
+            collections!(keep);
+            org = hollow;
+        } else {
+            place(&mut org, &kind, key, &body)?;
+        }
+    }
+    Ok(org)
 }
 
 #[cfg(test)]
@@ -256,6 +306,37 @@ mod tests {
         assert_eq!(changes.upserts.len(), 1);
         assert_eq!(changes.upserts[0].kind, ORGANIZATION);
         assert!(diff(&before, &before).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_delta_turns_one_revision_into_the_next() {
+        let before = org();
+        let mut after = before.clone();
+        after
+            .rbac
+            .assignments
+            .remove("mail recipients-recipient management");
+        after.next_rid += 1;
+        after
+            .rbac
+            .role_groups
+            .values_mut()
+            .for_each(|g| g.description = "x".into());
+        let changes = diff(&before, &after).unwrap();
+        let delta = Delta {
+            revision: 2,
+            upserts: changes
+                .upserts
+                .into_iter()
+                .map(|r| (r.kind.to_owned(), r.key, r.body))
+                .collect(),
+            deletes: changes
+                .deletes
+                .into_iter()
+                .map(|(k, key)| (k.to_owned(), key))
+                .collect(),
+        };
+        assert_eq!(apply(before, delta).unwrap(), after);
     }
 
     #[test]
