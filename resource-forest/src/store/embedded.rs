@@ -223,3 +223,30 @@ impl OrganizationStore for EmbeddedStore {
         Ok(self.announced.subscribe())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_earlier_organization_json_is_imported_once_with_its_revision() {
+        let dir = tempfile::tempdir().unwrap();
+        let org = Organization::new(
+            "contoso.com".parse().unwrap(),
+            "S-1-5-21-1-2-3".parse().unwrap(),
+            &crate::rbac::catalogue::builtin().unwrap(),
+            &[],
+        )
+        .unwrap();
+        let legacy = dir.path().join("organization.json");
+        crossforest_shared::config::write_json(
+            &legacy,
+            &serde_json::json!({ "revision": 7, "organization": org }),
+        )
+        .unwrap();
+        let store = EmbeddedStore::open(&EmbeddedStore::path(dir.path())).unwrap();
+        assert_eq!(store.load().await.unwrap(), Some((7, org)));
+        assert!(!legacy.exists());
+        assert!(dir.path().join("organization.json.imported").exists());
+    }
+}
