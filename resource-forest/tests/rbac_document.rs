@@ -78,6 +78,17 @@ async fn export_then_import_round_trips_and_is_audited() {
     changed
         .assignments
         .insert("mail recipients-helpers".into(), assignment);
+    // What if: validated and reported, nothing stored.
+    let file = dir.path().join("what-if.json");
+    std::fs::write(&file, serde_json::to_string(&changed).unwrap()).unwrap();
+    run(Command::Import {
+        config: config.clone(),
+        file,
+        what_if: true,
+    })
+    .await
+    .unwrap();
+    assert_eq!(revision(&config).await, 1);
     import(&config, dir.path(), &changed).await.unwrap();
     assert_eq!(revision(&config).await, 2);
     let now = export(&config, dir.path()).await;
@@ -93,7 +104,8 @@ async fn export_then_import_round_trips_and_is_audited() {
 
     let audit = NodeConfig::load(&config).unwrap().audit_file();
     let audit = std::fs::read_to_string(audit).unwrap();
-    assert_eq!(audit.matches("Import-RbacConfiguration").count(), 2);
+    // Two imports and the what-if, each audited.
+    assert_eq!(audit.matches("Import-RbacConfiguration").count(), 3);
 }
 
 #[tokio::test]
