@@ -240,6 +240,55 @@ impl PostgresStore {
         Ok(next)
     }
 
+    /// Reads in one snapshot the latest revision and every row, or with
+    /// `since` only the rows written and deleted after that revision.
+    async fn read(&self, since: Option<u64>) -> Result<rows::Delta, StoreError> {
+        let since = i64::try_from(since.unwrap_or(0))
+            .map_err(|_| StoreError::Backend("revision out of range".into()))?;
+        let mut client = self.client().await?;
+        let txn = client
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await
+            .map_err(backend)?;
+        let latest: i64 = txn
+            .query_one("SELECT revision FROM organization_revision", &[])
+            .await
+            .map_err(backend)?
+            .get(0);
+        let upserts = txn
+            .query(
+                "SELECT kind, key, body::text FROM organization_objects WHERE revision > $1",
+                &[&since],
+            )
+            .await
+            .map_err(backend)?;
+        // A row deleted and written again since is in the objects: not deleted.
+        let deletes = if since == 0 {
+            Vec::new()
+        } else {
+            txn.query(
+                "SELECT d.kind, d.key FROM organization_deletions d
+                 WHERE d.revision > $1 AND NOT EXISTS (
+                     SELECT 1 FROM organization_objects o WHERE o.kind = d.kind AND o.key = d.key)",
+                &[&since],
+            )
+            .await
+            .map_err(backend)?
+        };
+        txn.commit().await.map_err(backend)?;
+        Ok(rows::Delta {
+            revision: u64::try_from(latest).unwrap_or(0),
+            upserts: upserts
+                .into_iter()
+                .map(|r| (r.get(0), r.get(1), r.get(2)))
+                .collect(),
+            deletes: deletes.into_iter().map(|r| (r.get(0), r.get(1))).collect(),
+        })
+    }
+
     /// Starts listening on [`CHANNEL`] on a connection of its own; revisions
     /// announced for this schema are published on the returned receiver.
     async fn listen(&self) -> Result<(Client, watch::Receiver<u64>), StoreError> {
@@ -290,35 +339,8 @@ impl PostgresStore {
 #[async_trait]
 impl OrganizationStore for PostgresStore {
     async fn load(&self) -> Result<Option<Stored>, StoreError> {
-        let mut client = self.client().await?;
-        let txn = client
-            .build_transaction()
-            .isolation_level(IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .await
-            .map_err(backend)?;
-        let revision: i64 = txn
-            .query_one("SELECT revision FROM organization_revision", &[])
-            .await
-            .map_err(backend)?
-            .get(0);
-        let rows = txn
-            .query(
-                "SELECT kind, key, body::text FROM organization_objects",
-                &[],
-            )
-            .await
-            .map_err(backend)?;
-        txn.commit().await.map_err(backend)?;
-        let rows = rows.into_iter().map(|r| {
-            (
-                r.get::<_, String>(0),
-                r.get::<_, String>(1),
-                r.get::<_, String>(2),
-            )
-        });
-        Ok(rows::assemble(rows)?.map(|org| (u64::try_from(revision).unwrap_or(0), org)))
+        let all = self.read(None).await?;
+        Ok(rows::assemble(all.upserts)?.map(|org| (all.revision, org)))
     }
 
     async fn apply(&self, expected: u64, changes: RowChanges) -> Result<u64, StoreError> {
@@ -326,47 +348,7 @@ impl OrganizationStore for PostgresStore {
     }
 
     async fn changes_since(&self, revision: u64) -> Result<Option<rows::Delta>, StoreError> {
-        let since = i64::try_from(revision)
-            .map_err(|_| StoreError::Backend("revision out of range".into()))?;
-        let mut client = self.client().await?;
-        let txn = client
-            .build_transaction()
-            .isolation_level(IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .await
-            .map_err(backend)?;
-        let latest: i64 = txn
-            .query_one("SELECT revision FROM organization_revision", &[])
-            .await
-            .map_err(backend)?
-            .get(0);
-        let upserts = txn
-            .query(
-                "SELECT kind, key, body::text FROM organization_objects WHERE revision > $1",
-                &[&since],
-            )
-            .await
-            .map_err(backend)?;
-        // A row deleted and written again since is in the objects: not deleted.
-        let deletes = txn
-            .query(
-                "SELECT d.kind, d.key FROM organization_deletions d
-                 WHERE d.revision > $1 AND NOT EXISTS (
-                     SELECT 1 FROM organization_objects o WHERE o.kind = d.kind AND o.key = d.key)",
-                &[&since],
-            )
-            .await
-            .map_err(backend)?;
-        txn.commit().await.map_err(backend)?;
-        Ok(Some(rows::Delta {
-            revision: u64::try_from(latest).unwrap_or(0),
-            upserts: upserts
-                .into_iter()
-                .map(|r| (r.get(0), r.get(1), r.get(2)))
-                .collect(),
-            deletes: deletes.into_iter().map(|r| (r.get(0), r.get(1))).collect(),
-        }))
+        self.read(Some(revision)).await.map(Some)
     }
 
     async fn revision(&self) -> Result<u64, StoreError> {

@@ -286,15 +286,21 @@ mod tests {
         assert_eq!(assemble(rows(&org)).unwrap(), Some(org));
     }
 
-    #[test]
-    fn diff_names_only_what_changed() {
-        let before = org();
+    /// One assignment fewer and one RID more.
+    fn changed(before: &Organization) -> Organization {
         let mut after = before.clone();
         after
             .rbac
             .assignments
             .remove("mail recipients-recipient management");
         after.next_rid += 1;
+        after
+    }
+
+    #[test]
+    fn diff_names_only_what_changed() {
+        let before = org();
+        let after = changed(&before);
         let changes = diff(&before, &after).unwrap();
         assert_eq!(
             changes.deletes,
@@ -311,12 +317,7 @@ mod tests {
     #[test]
     fn a_delta_turns_one_revision_into_the_next() {
         let before = org();
-        let mut after = before.clone();
-        after
-            .rbac
-            .assignments
-            .remove("mail recipients-recipient management");
-        after.next_rid += 1;
+        let mut after = changed(&before);
         after
             .rbac
             .role_groups
