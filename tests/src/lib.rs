@@ -178,19 +178,21 @@ impl Drop for Federation {
     }
 }
 
-/// A lab in `dir/lab` with only a resource forest, `contoso.com` (no account
-/// forests), keeping its organization in `store`, to listen on a free
-/// loopback port; nothing is started.
-pub async fn resource_only_lab(
+/// A lab in `dir/lab`: the resource forest `contoso.com`, keeping its
+/// organization in `store`, trusting the account forests `accounts`, each to
+/// listen on a free loopback port; nothing is started.
+pub async fn small_lab(
     dir: &Path,
+    accounts: &[&str],
     store: resource_forest::store::StoreConfig,
 ) -> anyhow::Result<Lab> {
+    let address = crossforest_cli::processes::free_loopback_address;
     let spec = LabSpec {
-        resource: (
-            "contoso.com".parse()?,
-            crossforest_cli::processes::free_loopback_address()?,
-        ),
-        accounts: Vec::new(),
+        resource: ("contoso.com".parse()?, address()?),
+        accounts: accounts
+            .iter()
+            .map(|f| Ok((f.parse()?, address()?)))
+            .collect::<anyhow::Result<_>>()?,
         untrusted: Vec::new(),
         organizational_units: Vec::new(),
         active_directory_split_permissions: false,

@@ -31,7 +31,7 @@ impl TwoNodes {
             url,
             schema: testing::unique_schema("shared"),
         };
-        let lab = crossforest_tests::resource_only_lab(dir.path(), store)
+        let lab = crossforest_tests::small_lab(dir.path(), &[], store)
             .await
             .unwrap();
         let config = lab.resource_config().unwrap();
