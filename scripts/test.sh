@@ -56,6 +56,14 @@ SQL
 
 ensure_python_grpc
 ensure_postgresql
-cargo test --workspace "$@"
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+cargo test --workspace "$@" 2>&1 | tee "$log"
 echo "== the scenario and crash tests again, with the resource forest on PostgreSQL"
-CROSSFOREST_TEST_STORE=postgres cargo test -p crossforest-tests --test scenarios --test durability "$@"
+# (--workspace --tests reuses the build above; the filters pick the scenario
+# tests and the resource forest's crash test.)
+CROSSFOREST_TEST_STORE=postgres cargo test --workspace --tests "$@" -- \
+  scenarios:: crash_at_many_points_loses_no_acknowledged_change 2>&1 | tee -a "$log"
+# Every test run above, both passes together.
+awk '/^test result:/ { passed += $4; failed += $6 }
+     END { print "tests: " passed " passed, " failed " failed" }' "$log"

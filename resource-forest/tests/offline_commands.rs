@@ -1,5 +1,7 @@
-//! Export and import of the RBAC configuration (issue 6), through the
-//! `resource-forest export` and `import` commands on a stopped node.
+//! The offline commands on a stopped node (issue 6): `resource-forest
+//! export` and `import` of the RBAC configuration, and `check` refusing a
+//! store whose schema is newer than the binary. The node keeps its
+//! organization in the scenarios' store (`CROSSFOREST_TEST_STORE`).
 
 // Test helpers fail the test by panicking, as the tests themselves do.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -160,4 +162,37 @@ async fn an_invalid_document_changes_nothing_and_says_why() {
     );
 
     assert_eq!(revision(&config).await, 1, "nothing was changed");
+}
+
+#[tokio::test]
+async fn a_node_refuses_to_start_on_a_newer_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = node(dir.path());
+    let node = NodeConfig::load(&config).unwrap();
+    match &node.store {
+        resource_forest::store::StoreConfig::Embedded => {
+            resource_forest::store::embedded::EmbeddedStore::open(
+                &resource_forest::store::embedded::EmbeddedStore::path(&node.data_dir),
+            )
+            .unwrap()
+            .set_schema_version(99)
+            .unwrap();
+        }
+        resource_forest::store::StoreConfig::Postgres { url, schema } => {
+            resource_forest::store::postgres::PostgresStore::connect(url, schema)
+                .await
+                .unwrap()
+                .set_schema_version(99)
+                .await
+                .unwrap();
+        }
+    }
+    let e = run(Command::Check { config })
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("schema is version 99") && e.contains("upgrade the binary"),
+        "{e}"
+    );
 }
