@@ -82,6 +82,7 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
         untrusted: Vec::new(),
         organizational_units: vec!["Sales".into(), "Seattle".into()],
         active_directory_split_permissions: false,
+        store: Default::default(),
     };
     let lab = Lab::create(dir, &spec)?;
     println!("lab written to {}", dir.display());

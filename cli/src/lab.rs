@@ -49,6 +49,8 @@ pub struct LabSpec {
     pub organizational_units: Vec<String>,
     /// Install the organization with Active Directory split permissions.
     pub active_directory_split_permissions: bool,
+    /// Where the resource forest keeps its organization.
+    pub store: resource_forest::store::StoreConfig,
 }
 
 /// A lab on disk.
@@ -122,6 +124,7 @@ impl Lab {
             organizational_units: spec.organizational_units.clone(),
             trusts,
             active_directory_split_permissions: spec.active_directory_split_permissions,
+            store: spec.store.clone(),
         })?;
         let file = LabFile {
             resource: resource.clone(),

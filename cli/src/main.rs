@@ -156,6 +156,7 @@ async fn up(dir: PathBuf) -> anyhow::Result<()> {
             untrusted: Vec::new(),
             organizational_units: vec!["Sales".into(), "Seattle".into()],
             active_directory_split_permissions: false,
+            store: Default::default(),
         };
         eprintln!("creating a lab in {}", dir.display());
         Lab::create(&dir, &spec)?

@@ -82,6 +82,7 @@ async fn running_lab(operations: &[(&str, &str)]) -> (tempfile::TempDir, Lab, Ch
         untrusted: Vec::new(),
         organizational_units: Vec::new(),
         active_directory_split_permissions: false,
+        store: Default::default(),
     };
     let lab = Lab::create(dir.path(), &spec).unwrap();
     let path = lab.node_dir(&contoso).join("node.toml");
@@ -149,10 +150,15 @@ async fn sigterm_lets_the_request_in_flight_finish_and_exits_zero() {
     let status = resource.wait().await.unwrap();
     assert_eq!(status.code(), Some(0), "resource-forest exit status");
 
-    // The change was committed before the node stopped.
-    let organization =
-        std::fs::read_to_string(lab.node_dir(&contoso).join("data/organization.json")).unwrap();
-    assert!(organization.contains("fabrikam Admins"));
+    // The change was committed before the node stopped: the stopped node's
+    // store exports it.
+    let exported = std::process::Command::new(env!("CARGO_BIN_EXE_crossforest"))
+        .args(["resource-forest", "export", "--config"])
+        .arg(lab.node_dir(&contoso).join("node.toml"))
+        .output()
+        .unwrap();
+    assert!(exported.status.success(), "{exported:?}");
+    assert!(String::from_utf8_lossy(&exported.stdout).contains("fabrikam Admins"));
 
     // Structured logs: one JSON object per line; the request that was in
     // flight logged its completion with its id, method and caller; the drain

@@ -35,6 +35,32 @@ pub enum Command {
         #[arg(long)]
         what_if: bool,
     },
+    /// Export the organization's RBAC configuration (roles, role groups,
+    /// assignments, scopes, policies, trusts) as a versioned JSON document
+    /// (`crossforest.rbac/1`), to standard output or `--output`.
+    Export {
+        /// The node's configuration file.
+        #[arg(long)]
+        config: PathBuf,
+        /// Write the document here instead of standard output.
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+    /// Import an RBAC document written by `export`: validated whole (every
+    /// reference and the lockout rules) before anything changes, then
+    /// committed as one change and audited, as the organization's
+    /// Administrator. With an embedded store the node must be stopped.
+    Import {
+        /// The node's configuration file.
+        #[arg(long)]
+        config: PathBuf,
+        /// The document.
+        #[arg(long)]
+        file: PathBuf,
+        /// Show who would gain or lose which cmdlets; change nothing.
+        #[arg(long)]
+        what_if: bool,
+    },
     /// Check a node's configuration (every key, the certificate files, the
     /// trusts) and its organization without serving; prints `OK` and a summary,
     /// or every problem by key.
@@ -51,7 +77,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve { config } => {
             let config = NodeConfig::load(&config)?;
-            let node = ResourceForest::load(config.clone())?;
+            let node = ResourceForest::load(config.clone()).await?;
             let (listener, address) = crossforest_shared::serve::bind(&config.listen).await?;
             tracing::info!(forest = %config.forest, %address, trusts = config.trusts.len(), "resource forest listening");
             crate::server::serve(listener, node, crossforest_shared::serve::shutdown_signal())
@@ -64,17 +90,13 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             what_if,
         } => {
             let config = NodeConfig::load(&config)?;
-            if let Ok(address) = std::fs::read_to_string(config.data_dir.join("listening")) {
-                if std::net::TcpStream::connect(address.trim()).is_ok() {
-                    anyhow::bail!(
-                        "the node is running on {}: stop it, or run `crossforest setup --lab … --prepare-ad` against it",
-                        address.trim()
-                    );
-                }
-            }
+            refuse_running(
+                &config,
+                "stop it, or run `crossforest setup --lab … --prepare-ad` against it",
+            )?;
             // First run: setup creates the organization, in the model asked.
-            let path = config.organization_file();
-            if crate::state::OrgStore::open(path.clone())?.is_none() {
+            let store = crate::store::open(&config.store, &config.data_dir).await?;
+            if store.load().await?.is_none() {
                 let catalogue = crate::rbac::catalogue::builtin()
                     .map_err(|e| anyhow::anyhow!("built-in catalogue: {e}"))?;
                 let org = crate::org::Organization::new(
@@ -86,7 +108,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
                 let split = active_directory_split_permissions.unwrap_or(false);
                 let (org, _) = crate::org::permission_model::prepare_ad(&org, Some(split));
                 if !what_if {
-                    crate::state::OrgStore::create(path.clone(), org)?;
+                    store.create(&org).await?;
                 }
                 println!(
                     "{}created organization {} with the built-in roles and role groups{}",
@@ -100,30 +122,64 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
                 );
                 return Ok(());
             }
-            let node = ResourceForest::load(config.clone())?;
-            // Setup runs as the organization's installing administrator.
-            let administrator = config
-                .domain_sid
-                .with_rid(crossforest_shared::sid::rid::ADMINISTRATOR);
-            let caller = crate::trust::authenticate::Caller {
-                forest: config.forest.clone(),
-                user: administrator,
-                display_name: format!("{}\\Administrator", config.forest.netbios()),
-                sids: vec![administrator],
-                dropped: Vec::new(),
-                local: true,
-            };
+            drop(store);
+            let node = ResourceForest::load(config.clone()).await?;
             let (revision, changes) = node
-                .prepare_ad(&caller, active_directory_split_permissions, what_if)
+                .prepare_ad(
+                    &administrator(&config),
+                    active_directory_split_permissions,
+                    what_if,
+                )
                 .await?;
             for change in changes {
                 println!("{change}");
             }
             println!("organization revision {revision}");
         }
+        Command::Export { config, output } => {
+            let config = NodeConfig::load(&config)?;
+            if config.store.is_embedded() {
+                refuse_running(&config, "stop it first (its store is open)")?;
+            }
+            let node = ResourceForest::load(config.clone()).await?;
+            let snapshot = node.store().snapshot();
+            let document = crate::rbac_document::RbacDocument::export(
+                &snapshot.org,
+                snapshot.revision,
+                &config.trusts,
+            );
+            let mut text = serde_json::to_string_pretty(&document)?;
+            text.push('\n');
+            match output {
+                Some(path) => crossforest_shared::config::write_atomic(&path, text.as_bytes())?,
+                None => print!("{text}"),
+            }
+        }
+        Command::Import {
+            config,
+            file,
+            what_if,
+        } => {
+            let config = NodeConfig::load(&config)?;
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| anyhow::anyhow!("cannot read `{}`: {e}", file.display()))?;
+            let document = crate::rbac_document::RbacDocument::parse(&text)
+                .map_err(|e| anyhow::anyhow!("`{}`: {e}", file.display()))?;
+            if config.store.is_embedded() {
+                refuse_running(&config, "stop it first (its store is open)")?;
+            }
+            let node = ResourceForest::load(config.clone()).await?;
+            let (revision, lines) = node
+                .import_rbac(&administrator(&config), &document, what_if)
+                .await?;
+            for line in lines {
+                println!("{line}");
+            }
+            println!("organization revision {revision}");
+        }
         Command::Check { config } => {
             let config = NodeConfig::load(&config)?;
-            let node = ResourceForest::load(config.clone())?;
+            let node = ResourceForest::load(config.clone()).await?;
             let snapshot = node.store().snapshot();
             println!("OK");
             println!(
@@ -170,4 +226,30 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Refuses an offline command while the node is serving (`why` says what to
+/// do instead).
+fn refuse_running(config: &NodeConfig, why: &str) -> anyhow::Result<()> {
+    if let Ok(address) = std::fs::read_to_string(config.data_dir.join("listening")) {
+        if std::net::TcpStream::connect(address.trim()).is_ok() {
+            anyhow::bail!("the node is running on {}: {why}", address.trim());
+        }
+    }
+    Ok(())
+}
+
+/// Offline commands run as the organization's installing administrator.
+pub fn administrator(config: &NodeConfig) -> crate::trust::authenticate::Caller {
+    let administrator = config
+        .domain_sid
+        .with_rid(crossforest_shared::sid::rid::ADMINISTRATOR);
+    crate::trust::authenticate::Caller {
+        forest: config.forest.clone(),
+        user: administrator,
+        display_name: format!("{}\\Administrator", config.forest.netbios()),
+        sids: vec![administrator],
+        dropped: Vec::new(),
+        local: true,
+    }
 }

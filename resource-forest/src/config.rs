@@ -6,6 +6,7 @@ use crossforest_shared::config::{read_toml, resolve, ConfigError, Operations, Pr
 use crossforest_shared::{DomainSid, ForestName};
 use serde::{Deserialize, Serialize};
 
+use crate::store::StoreConfig;
 use crate::trust::config::TrustConfig;
 
 /// Default tolerated clock difference between forests.
@@ -21,13 +22,16 @@ pub struct NodeConfig {
     pub domain_sid: DomainSid,
     /// `host:port` to listen on.
     pub listen: String,
-    /// Directory holding `organization.json` and `audit.jsonl`.
+    /// Directory holding the embedded store, `audit.jsonl` and `listening`.
     pub data_dir: PathBuf,
     /// Directory holding `ca.pem`, `ca.key` and `server.pem`.
     pub pki_dir: PathBuf,
     /// Tolerated clock difference when checking token validity.
     #[serde(default = "default_skew")]
     pub clock_skew_secs: u64,
+    /// Where the organization is kept: `[store]`, embedded by default.
+    #[serde(default, skip_serializing_if = "StoreConfig::is_embedded")]
+    pub store: StoreConfig,
     /// Trusted account forests.
     #[serde(default, rename = "trust")]
     pub trusts: Vec<TrustConfig>,
@@ -123,9 +127,14 @@ impl NodeConfig {
         problems
     }
 
-    /// The organization's state file.
-    pub fn organization_file(&self) -> PathBuf {
-        self.data_dir.join("organization.json")
+    /// Where the organization is kept, for messages (never a password).
+    pub fn store_description(&self) -> String {
+        match &self.store {
+            StoreConfig::Embedded => crate::store::embedded::EmbeddedStore::path(&self.data_dir)
+                .display()
+                .to_string(),
+            other => other.describe(),
+        }
     }
 
     /// The admin audit log.

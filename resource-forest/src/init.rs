@@ -11,7 +11,7 @@ use crate::config::{NodeConfig, DEFAULT_CLOCK_SKEW_SECS};
 use crate::node::NodeError;
 use crate::org::Organization;
 use crate::rbac::catalogue;
-use crate::state::OrgStore;
+use crate::store::StoreConfig;
 use crate::trust::config::TrustConfig;
 
 /// What `resource-forest init` needs.
@@ -33,6 +33,8 @@ pub struct InitOptions {
     /// assignments of the roles that create security principals are never
     /// created (R-SPLIT-3).
     pub active_directory_split_permissions: bool,
+    /// Where the organization is kept.
+    pub store: StoreConfig,
 }
 
 /// The credential file of a local account of the node in `dir`.
@@ -81,8 +83,23 @@ pub fn init(options: &InitOptions) -> Result<NodeConfig, NodeError> {
         clock_skew_secs: DEFAULT_CLOCK_SKEW_SECS,
         trusts: options.trusts.clone(),
         operations: Default::default(),
+        store: options.store.clone(),
     };
-    OrgStore::create(options.dir.join("data").join("organization.json"), org)?;
+    create_organization(&options.store, &options.dir.join("data"), &org)?;
     write_toml(&config_path, &config)?;
     Ok(NodeConfig::load(&config_path)?)
+}
+
+/// Stores `org` as revision 1 in the store `store` names (refusing one that
+/// already holds an organization); callable from synchronous code.
+pub fn create_organization(
+    store: &StoreConfig,
+    data_dir: &Path,
+    org: &Organization,
+) -> Result<u64, NodeError> {
+    crate::store::block_on(async { crate::store::open(store, data_dir).await?.create(org).await })
+        .map_err(|source| NodeError::Store {
+            store: store.describe(),
+            source,
+        })
 }

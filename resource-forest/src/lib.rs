@@ -7,8 +7,10 @@
 //! * [`trust`]: trusted forests, caller authentication, SID filtering, linked
 //!   credentials.
 //! * [`cmdlets`]: the management cmdlets, each authorised before any effect.
-//! * [`state`]: the organization's snapshots and their persistence.
+//! * [`state`]: the organization's snapshots, kept current from the store.
+//! * [`store`]: where the organization is kept (embedded redb or PostgreSQL).
 //! * [`audit`]: the admin audit log.
+//! * [`rbac_document`]: export and import of the RBAC configuration as JSON.
 //! * [`decisions`]: check, explain, who-can and what-can questions.
 //! * [`node`]: a loaded node and the request path.
 //! * [`server`]: gRPC services and `serve(listener, node, shutdown)`.
@@ -23,6 +25,8 @@ pub mod init;
 pub mod node;
 pub mod org;
 pub mod rbac;
+pub mod rbac_document;
 pub mod server;
 pub mod state;
+pub mod store;
 pub mod trust;

@@ -18,7 +18,8 @@ use crate::cmdlets::{self, spec, Args, CmdletError, Context, Outcome, Value};
 use crate::config::NodeConfig;
 use crate::org::Organization;
 use crate::rbac::{Access, Subject, Target};
-use crate::state::{OrgStore, Snapshot, WriteGuard};
+use crate::state::{OrgState, Snapshot, WriteGuard};
+use crate::store::StoreError;
 use crate::trust::authenticate::Caller;
 use crate::trust::{TrustLoadError, Trusts};
 
@@ -37,6 +38,14 @@ pub enum NodeError {
     /// Trusts.
     #[error(transparent)]
     Trust(#[from] TrustLoadError),
+    /// The organization's store.
+    #[error("the organization's store ({store}): {source}")]
+    Store {
+        /// Which store, without secrets.
+        store: String,
+        /// Why.
+        source: StoreError,
+    },
     /// Audit log.
     #[error("cannot open the audit log `{path}`: {source}")]
     Audit {
@@ -46,10 +55,14 @@ pub enum NodeError {
         source: std::io::Error,
     },
     /// No organization yet.
-    #[error("`{0}` does not exist: run `resource-forest init` first")]
+    #[error(
+        "{0} holds no organization: run `resource-forest init` (or `setup --prepare-ad`) first"
+    )]
     NotInitialised(String),
     /// State of another forest.
-    #[error("`{path}` holds organization `{found}`, but the configuration says `{expected}`")]
+    #[error(
+        "the store ({path}) holds organization `{found}`, but the configuration says `{expected}`"
+    )]
     WrongForest {
         /// The file.
         path: String,
@@ -77,7 +90,7 @@ pub struct ResourceForest {
     config: NodeConfig,
     trusts: ArcSwap<Trusts>,
     tls: SharedTlsConfig,
-    store: OrgStore,
+    state: Arc<OrgState>,
     audit: AuditLog,
     metrics: Arc<Metrics>,
 }
@@ -94,17 +107,29 @@ pub struct Reloaded {
 }
 
 impl ResourceForest {
-    /// Loads the node from its configuration.
-    pub fn load(config: NodeConfig) -> Result<Arc<Self>, NodeError> {
+    /// Loads the node from its configuration: opens (and migrates) its store
+    /// and reads the latest revision. On a shared store (PostgreSQL) the node
+    /// then follows changes other nodes make.
+    pub async fn load(config: NodeConfig) -> Result<Arc<Self>, NodeError> {
         let metrics = Arc::new(Metrics::new());
         let (trusts, tls, _) = Self::load_tls(&config, &metrics)?;
-        let path = config.organization_file();
-        let store = OrgStore::open(path.clone())?
-            .ok_or_else(|| NodeError::NotInitialised(path.display().to_string()))?;
-        let org = &store.snapshot().org;
+        let where_ = config.store_description();
+        let store_error = |source| NodeError::Store {
+            store: where_.clone(),
+            source,
+        };
+        let store = crate::store::open(&config.store, &config.data_dir)
+            .await
+            .map_err(store_error)?;
+        let state = OrgState::open(store)
+            .await
+            .map_err(store_error)?
+            .ok_or_else(|| NodeError::NotInitialised(where_.clone()))?;
+        let state = Arc::new(state);
+        let org = &state.snapshot().org;
         if org.forest != config.forest || org.domain_sid != config.domain_sid {
             return Err(NodeError::WrongForest {
-                path: path.display().to_string(),
+                path: where_,
                 found: format!("{} {}", org.forest, org.domain_sid),
                 expected: format!("{} {}", config.forest, config.domain_sid),
             });
@@ -113,11 +138,19 @@ impl ResourceForest {
             path: config.audit_file().display().to_string(),
             source,
         })?;
+        if !config.store.is_embedded() {
+            let follower = Arc::downgrade(&state);
+            tokio::spawn(async move {
+                if let Err(e) = OrgState::follow(follower, crate::store::postgres::BACKSTOP).await {
+                    tracing::error!(error = %e, "cannot follow the organization's changes");
+                }
+            });
+        }
         Ok(Arc::new(Self {
             config,
             trusts: ArcSwap::from_pointee(trusts),
             tls: Arc::new(ArcSwap::new(tls)),
-            store,
+            state,
             audit,
             metrics,
         }))
@@ -203,9 +236,9 @@ impl ResourceForest {
         self.trusts.load_full()
     }
 
-    /// The organization store.
-    pub fn store(&self) -> &OrgStore {
-        &self.store
+    /// The organization: its current snapshot and its store.
+    pub fn store(&self) -> &OrgState {
+        &self.state
     }
 
     /// The audit log.
@@ -283,7 +316,7 @@ impl ResourceForest {
         };
         let record = AuditRecord {
             run_date: now_rfc3339(),
-            caller: crate::decisions::caller_name(&self.store.snapshot().org, caller),
+            caller: crate::decisions::caller_name(&self.state.snapshot().org, caller),
             caller_sid: caller.user.to_string(),
             cmdlet_name: cmdlet.to_owned(),
             cmdlet_parameters: parameters,
@@ -302,17 +335,52 @@ impl ResourceForest {
 
     /// Persists `next` as the next revision. Every change goes through here,
     /// after the lockout rules (R-LOCK-1..4) are checked against `before`.
-    fn persist(
+    /// A store that another process changed first fails with
+    /// [`CmdletError::Stale`]: the request is then run again on the new state.
+    async fn persist(
         &self,
         guard: &WriteGuard<'_>,
         before: &Snapshot,
         next: Organization,
     ) -> Result<u64, CmdletError> {
         crate::rbac::lockout::check(&before.org.rbac, &next.rbac)?;
-        self.store.commit(guard, next).map_err(|e| {
-            tracing::error!(error = %e, "persisting the organization failed");
-            CmdletError::Refused("the change could not be stored; nothing was changed".into())
-        })
+        self.state
+            .commit(guard, before, next)
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict { .. } => CmdletError::Stale(e.to_string()),
+                e => {
+                    tracing::error!(error = %e, "persisting the organization failed");
+                    CmdletError::Refused(
+                        "the change could not be stored; nothing was changed".into(),
+                    )
+                }
+            })
+    }
+
+    /// Runs `attempt` again, on the latest state, while it fails because
+    /// another node changed the organization first (at most
+    /// [`MAX_ATTEMPTS`] times).
+    async fn retry_stale<T, F: std::future::Future<Output = Result<T, CmdletError>>>(
+        &self,
+        attempt: impl Fn() -> F,
+    ) -> Result<T, CmdletError> {
+        let mut tries = 1;
+        loop {
+            match attempt().await {
+                Err(CmdletError::Stale(why)) if tries < MAX_ATTEMPTS => {
+                    tracing::info!(%why, tries, "the organization changed meanwhile; running the request again");
+                    tries += 1;
+                    self.state.refresh().await.map_err(|e| {
+                        tracing::error!(error = %e, "reloading the organization failed");
+                        CmdletError::Refused(
+                            "the organization could not be reloaded; nothing was changed".into(),
+                        )
+                    })?;
+                }
+                result => return result,
+            }
+        }
     }
 
     /// One setup operation: computed on the current snapshot under the writer
@@ -323,19 +391,23 @@ impl ResourceForest {
         audit_name: &str,
         audit_parameters: BTreeMap<String, String>,
         audit_target: Option<String>,
-        compute: impl FnOnce(&Snapshot, &Subject<'_>) -> Result<SetupResult, CmdletError>,
+        compute: impl Fn(&Snapshot, &Subject<'_>) -> Result<SetupResult, CmdletError>,
     ) -> Result<(u64, Vec<String>), CmdletError> {
-        let guard = self.store.lock().await;
-        let snapshot = self.store.snapshot();
-        let sids = crate::decisions::caller_sids(&snapshot.org, caller);
-        let policies = snapshot.org.policies_of(&caller.user);
-        let subject = crate::decisions::subject(caller, &sids, &policies);
-        let result = compute(&snapshot, &subject).and_then(|outcome| match outcome {
-            SetupResult::Commit(next, changes) => {
-                Ok((self.persist(&guard, &snapshot, *next)?, changes))
-            }
-            SetupResult::Report(lines) => Ok((snapshot.revision, lines)),
-        });
+        let result = self
+            .retry_stale(|| async {
+                let guard = self.state.lock().await;
+                let snapshot = self.state.snapshot();
+                let sids = crate::decisions::caller_sids(&snapshot.org, caller);
+                let policies = snapshot.org.policies_of(&caller.user);
+                let subject = crate::decisions::subject(caller, &sids, &policies);
+                match compute(&snapshot, &subject)? {
+                    SetupResult::Commit(next, changes) => {
+                        Ok((self.persist(&guard, &snapshot, *next).await?, changes))
+                    }
+                    SetupResult::Report(lines) => Ok((snapshot.revision, lines)),
+                }
+            })
+            .await;
         self.audit_outcome(
             caller,
             audit_name,
@@ -368,27 +440,52 @@ impl ResourceForest {
             parameters,
             target,
             |snapshot, subject| {
-                if !snapshot
-                    .authorizer
-                    .is_member(subject, crate::rbac::catalogue::ORGANIZATION_MANAGEMENT)
-                {
-                    return Err(CmdletError::Forbidden(
-                        "setup /PrepareAD needs a member of Organization Management".into(),
-                    ));
-                }
+                organization_management(snapshot, subject, "setup /PrepareAD")?;
                 let (next, changes) =
                     crate::org::permission_model::prepare_ad(&snapshot.org, split);
-                if !what_if {
-                    return Ok(SetupResult::Commit(Box::new(next), changes));
-                }
-                crate::rbac::lockout::check(&snapshot.org.rbac, &next.rbac)?;
-                let mut lines = vec!["What if: nothing was changed.".to_owned()];
-                lines.extend(changes);
-                lines.extend(describe_changes(&crate::decisions::permission_diff(
-                    (&snapshot.org, &snapshot.authorizer),
-                    &next,
-                )));
-                Ok(SetupResult::Report(lines))
+                commit_or_report(snapshot, next, changes, what_if)
+            },
+        )
+        .await
+    }
+
+    /// Imports an RBAC document (see [`crate::rbac_document`]) for `caller`, a
+    /// member of Organization Management: validated whole (lockout rules
+    /// included), then committed as one change and audited; with `what_if`,
+    /// only who would gain or lose which cmdlets.
+    pub async fn import_rbac(
+        &self,
+        caller: &Caller,
+        document: &crate::rbac_document::RbacDocument,
+        what_if: bool,
+    ) -> Result<(u64, Vec<String>), CmdletError> {
+        let parameters = BTreeMap::from([
+            ("Format".to_owned(), document.format.clone()),
+            ("Revision".to_owned(), document.revision.to_string()),
+        ]);
+        let target = Some(self.config.forest.to_string());
+        self.setup_change(
+            caller,
+            "Import-RbacConfiguration",
+            parameters,
+            target,
+            |snapshot, subject| {
+                organization_management(snapshot, subject, "importing an RBAC configuration")?;
+                let next = document
+                    .apply(&snapshot.org, &self.config.trusts)
+                    .map_err(|e| CmdletError::Refused(e.to_string()))?;
+                let rbac = &next.rbac;
+                let summary = vec![format!(
+                    "imported revision {} of {}: {} roles, {} role groups, {} assignments, {} scopes, {} policies",
+                    document.revision,
+                    document.organization,
+                    rbac.roles.len(),
+                    rbac.role_groups.len(),
+                    rbac.assignments.len(),
+                    rbac.scopes.len(),
+                    rbac.policies.len()
+                )];
+                commit_or_report(snapshot, next, summary, what_if)
             },
         )
         .await
@@ -445,12 +542,22 @@ impl ResourceForest {
         let spec =
             spec::find(cmdlet).ok_or_else(|| CmdletError::NotRecognized(cmdlet.to_owned()))?;
         let args = Args::bind(spec, parameters)?;
+        self.retry_stale(|| self.attempt(caller, spec, &args)).await
+    }
+
+    /// One run of a request on the current snapshot.
+    async fn attempt(
+        &self,
+        caller: &Caller,
+        spec: &'static spec::CmdletSpec,
+        args: &Args,
+    ) -> Result<(Outcome, Invoked), CmdletError> {
         let guard = if spec.writes {
-            Some(self.store.lock().await)
+            Some(self.state.lock().await)
         } else {
             None
         };
-        let snapshot = self.store.snapshot();
+        let snapshot = self.state.snapshot();
         if let Some(why) = crate::org::permission_model::unavailable(&snapshot.org, spec.name) {
             return Err(CmdletError::Forbidden(why));
         }
@@ -483,7 +590,7 @@ impl ResourceForest {
                 },
             )?;
         }
-        let mut outcome = cmdlets::run(&ctx, &args).await?;
+        let mut outcome = cmdlets::run(&ctx, args).await?;
         if spec.writes && args.switch("WhatIf") {
             // What if: the change is computed and authorised, then shown as
             // who gains and loses which cmdlets; nothing is committed.
@@ -504,7 +611,7 @@ impl ResourceForest {
             outcome.records = changes.into_iter().map(change_record).collect();
         }
         let revision = match (outcome.change.take(), &guard) {
-            (Some(org), Some(guard)) => self.persist(guard, &snapshot, org)?,
+            (Some(org), Some(guard)) => self.persist(guard, &snapshot, org).await?,
             _ => snapshot.revision,
         };
         let invoked = Invoked {
@@ -516,12 +623,55 @@ impl ResourceForest {
     }
 }
 
+/// How many times a request runs when other nodes keep changing the
+/// organization under it.
+pub const MAX_ATTEMPTS: u32 = 5;
+
 /// What a setup operation produced.
 enum SetupResult {
     /// A change to persist, with what it changed.
     Commit(Box<Organization>, Vec<String>),
     /// A report only (a what-if): nothing is persisted.
     Report(Vec<String>),
+}
+
+/// Refuses `what` unless `subject` is a member of Organization Management.
+fn organization_management(
+    snapshot: &Snapshot,
+    subject: &Subject<'_>,
+    what: &str,
+) -> Result<(), CmdletError> {
+    if snapshot
+        .authorizer
+        .is_member(subject, crate::rbac::catalogue::ORGANIZATION_MANAGEMENT)
+    {
+        Ok(())
+    } else {
+        Err(CmdletError::Forbidden(format!(
+            "{what} needs a member of Organization Management"
+        )))
+    }
+}
+
+/// A setup change to commit, or with `what_if` (after the same lockout
+/// check) a report of it and of who would gain or lose which cmdlets.
+fn commit_or_report(
+    snapshot: &Snapshot,
+    next: Organization,
+    changes: Vec<String>,
+    what_if: bool,
+) -> Result<SetupResult, CmdletError> {
+    if !what_if {
+        return Ok(SetupResult::Commit(Box::new(next), changes));
+    }
+    crate::rbac::lockout::check(&snapshot.org.rbac, &next.rbac)?;
+    let mut lines = vec!["What if: nothing was changed.".to_owned()];
+    lines.extend(changes);
+    lines.extend(describe_changes(&crate::decisions::permission_diff(
+        (&snapshot.org, &snapshot.authorizer),
+        &next,
+    )));
+    Ok(SetupResult::Report(lines))
 }
 
 fn change_record(c: crate::decisions::PermissionChange) -> Vec<(String, String)> {

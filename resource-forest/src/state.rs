@@ -1,16 +1,14 @@
 //! The organization as the node serves it: an immutable snapshot (organization
-//! plus compiled RBAC) replaced whole on every change, persisted before it
-//! becomes visible.
+//! plus compiled RBAC) replaced whole on every change, stored durably (see
+//! [`crate::store`]) before it becomes visible.
 
-use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, RwLock, Weak};
 
-use crossforest_shared::config::{read_json, write_json, ConfigError};
-use serde::{Deserialize, Serialize};
 use tokio::sync::{Mutex, MutexGuard};
 
 use crate::org::Organization;
 use crate::rbac::Authorizer;
+use crate::store::{OrganizationStore, StoreError};
 
 /// One consistent view of the organization.
 #[derive(Debug)]
@@ -23,56 +21,47 @@ pub struct Snapshot {
     pub authorizer: Authorizer,
 }
 
-#[derive(Serialize, Deserialize)]
-struct Stored {
-    revision: u64,
-    organization: Organization,
+impl Snapshot {
+    fn new(revision: u64, org: Organization) -> Arc<Self> {
+        let authorizer = Authorizer::new(&org.rbac);
+        Arc::new(Self {
+            revision,
+            org,
+            authorizer,
+        })
+    }
 }
 
-/// The organization's store: a JSON file written atomically.
+/// The node's view of its store: the current snapshot and the store behind it.
 #[derive(Debug)]
-pub struct OrgStore {
-    path: PathBuf,
+pub struct OrgState {
+    store: Arc<dyn OrganizationStore>,
     current: RwLock<Arc<Snapshot>>,
     writer: Mutex<()>,
 }
 
-/// Proof that the caller holds the single writer lock.
+/// Proof that the caller holds this process's writer lock. Other processes
+/// sharing the store are kept out by the store's revision check.
 #[derive(Debug)]
 pub struct WriteGuard<'a>(#[allow(dead_code)] MutexGuard<'a, ()>);
 
-impl OrgStore {
-    /// Opens the store at `path`, `None` if it has never been written.
-    pub fn open(path: PathBuf) -> Result<Option<Self>, ConfigError> {
-        let Some(stored) = read_json::<Stored>(&path)? else {
+impl OrgState {
+    /// Loads the latest revision from `store`; `None` if it holds no
+    /// organization yet.
+    pub async fn open(store: Arc<dyn OrganizationStore>) -> Result<Option<Self>, StoreError> {
+        let Some((revision, org)) = store.load().await? else {
             return Ok(None);
         };
-        Ok(Some(Self::with(path, stored.revision, stored.organization)))
-    }
-
-    /// Creates the store with `org` as revision 1.
-    pub fn create(path: PathBuf, org: Organization) -> Result<Self, ConfigError> {
-        write_json(
-            &path,
-            &Stored {
-                revision: 1,
-                organization: org.clone(),
-            },
-        )?;
-        Ok(Self::with(path, 1, org))
-    }
-
-    fn with(path: PathBuf, revision: u64, org: Organization) -> Self {
-        let authorizer = Authorizer::new(&org.rbac);
-        Self {
-            path,
-            current: RwLock::new(Arc::new(Snapshot {
-                revision,
-                org,
-                authorizer,
-            })),
+        Ok(Some(Self {
+            store,
+            current: RwLock::new(Snapshot::new(revision, org)),
             writer: Mutex::new(()),
-        }
+        }))
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn OrganizationStore> {
+        &self.store
     }
 
     /// The current snapshot.
@@ -83,26 +72,105 @@ impl OrgStore {
             .clone()
     }
 
-    /// Takes the writer lock: changes are serialised.
+    /// Makes `snapshot` current unless a newer one already is.
+    fn publish(&self, snapshot: Arc<Snapshot>) {
+        let mut current = self.current.write().unwrap_or_else(|e| e.into_inner());
+        if snapshot.revision > current.revision {
+            *current = snapshot;
+        }
+    }
+
+    /// Takes the writer lock: this process's changes are serialised.
     pub async fn lock(&self) -> WriteGuard<'_> {
         WriteGuard(self.writer.lock().await)
     }
 
-    /// Persists `org` as the next revision, then makes it current.
-    pub fn commit(&self, _guard: &WriteGuard<'_>, org: Organization) -> Result<u64, ConfigError> {
-        let revision = self.snapshot().revision + 1;
-        let stored = Stored {
-            revision,
-            organization: org,
-        };
-        write_json(&self.path, &stored)?;
-        let authorizer = Authorizer::new(&stored.organization.rbac);
-        let snapshot = Arc::new(Snapshot {
-            revision,
-            org: stored.organization,
-            authorizer,
-        });
-        *self.current.write().unwrap_or_else(|e| e.into_inner()) = snapshot;
+    /// Stores `org`, computed on `before`, as the next revision, then makes it
+    /// current. Fails with [`StoreError::Conflict`] if `before` is no longer
+    /// the latest revision in the store (another process changed it).
+    pub async fn commit(
+        &self,
+        _guard: &WriteGuard<'_>,
+        before: &Snapshot,
+        org: Organization,
+    ) -> Result<u64, StoreError> {
+        let revision = self
+            .store
+            .commit(before.revision, &before.org, &org)
+            .await?;
+        self.publish(Snapshot::new(revision, org));
         Ok(revision)
+    }
+
+    /// Catches up with the store if it holds a newer revision than the
+    /// current snapshot: applies the rows changed since (or, from a store that
+    /// cannot tell, loads everything); returns the current revision.
+    pub async fn refresh(&self) -> Result<u64, StoreError> {
+        let current = self.snapshot();
+        if self.store.revision().await? <= current.revision {
+            return Ok(current.revision);
+        }
+        let latest = match self.store.changes_since(current.revision).await? {
+            Some(delta) if delta.revision > current.revision => {
+                let base = current.org.clone();
+                Some((delta.revision, delta, base))
+            }
+            Some(_) => None,
+            None => self
+                .store
+                .load()
+                .await?
+                .filter(|(revision, _)| *revision > current.revision)
+                .map(|(revision, org)| (revision, Default::default(), org)),
+        };
+        if let Some((revision, delta, base)) = latest {
+            // Applying the rows and compiling RBAC are CPU work: off the
+            // request threads.
+            let snapshot = tokio::task::spawn_blocking(move || {
+                crate::store::rows::apply(base, delta).map(|org| Snapshot::new(revision, org))
+            })
+            .await
+            .map_err(|e| StoreError::Backend(e.to_string()))??;
+            self.publish(snapshot);
+        }
+        Ok(self.snapshot().revision)
+    }
+
+    /// Follows changes other processes make through a shared store: reloads on
+    /// each announced revision, and every `backstop` regardless. Ends when the
+    /// state is dropped.
+    pub async fn follow(
+        state: Weak<Self>,
+        backstop: std::time::Duration,
+    ) -> Result<(), StoreError> {
+        let mut announced = match state.upgrade() {
+            Some(state) => Some(state.store.watch().await?),
+            None => return Ok(()),
+        };
+        let mut tick = tokio::time::interval(backstop);
+        loop {
+            let announced_change = match announced.as_mut() {
+                Some(receiver) => tokio::select! {
+                    changed = receiver.changed() => changed.is_ok(),
+                    _ = tick.tick() => false,
+                },
+                None => {
+                    tick.tick().await;
+                    false
+                }
+            };
+            if announced.as_ref().is_some_and(|r| r.has_changed().is_err()) {
+                tracing::warn!(
+                    "the store's change announcements stopped; checking every {backstop:?}"
+                );
+                announced = None;
+            }
+            let Some(state) = state.upgrade() else {
+                return Ok(());
+            };
+            if let Err(e) = state.refresh().await {
+                tracing::warn!(error = %e, announced_change, "reloading the organization failed");
+            }
+        }
     }
 }

@@ -121,6 +121,7 @@ impl FederationBuilder {
                 self.organizational_units
             },
             active_directory_split_permissions: self.active_directory_split_permissions,
+            store: resource_forest::store::testing::scenario_store().map_err(anyhow::Error::msg)?,
         };
         let lab_dir = dir.path().to_owned();
         let lab = tokio::task::spawn_blocking(move || Lab::create(&lab_dir, &spec)).await??;
@@ -130,7 +131,7 @@ impl FederationBuilder {
         let mut nodes = Vec::new();
         for (forest, listener) in listeners {
             let listener = TcpListener::from_std(listener)?;
-            nodes.push(RunningNode::start(&lab, forest, listener)?);
+            nodes.push(RunningNode::start(&lab, forest, listener).await?);
         }
         Ok(Federation {
             lab,
@@ -166,7 +167,7 @@ struct RunningNode {
 
 impl RunningNode {
     /// Loads `forest`'s node from the lab and serves it on `listener`.
-    fn start(lab: &Lab, forest: ForestName, listener: TcpListener) -> anyhow::Result<Self> {
+    async fn start(lab: &Lab, forest: ForestName, listener: TcpListener) -> anyhow::Result<Self> {
         let address = listener.local_addr()?.to_string();
         let (tx, rx) = oneshot::channel::<()>();
         let shutdown = async move {
@@ -176,7 +177,7 @@ impl RunningNode {
         let task = if forest == lab.file().resource {
             let mut config = lab.resource_config()?;
             config.operations.metrics_listen = Some("127.0.0.1:0".into());
-            let node = resource_forest::node::ResourceForest::load(config)?;
+            let node = resource_forest::node::ResourceForest::load(config).await?;
             resource = Some(node.clone());
             tokio::spawn(async move {
                 resource_forest::server::serve(listener, node, shutdown)
@@ -236,6 +237,30 @@ impl Drop for Federation {
             node.task.abort();
         }
     }
+}
+
+/// A lab in `dir/lab`: the resource forest `contoso.com`, keeping its
+/// organization in `store`, trusting the account forests `accounts`, each to
+/// listen on a free loopback port; nothing is started.
+pub async fn small_lab(
+    dir: &Path,
+    accounts: &[&str],
+    store: resource_forest::store::StoreConfig,
+) -> anyhow::Result<Lab> {
+    let address = crossforest_cli::processes::free_loopback_address;
+    let spec = LabSpec {
+        resource: ("contoso.com".parse()?, address()?),
+        accounts: accounts
+            .iter()
+            .map(|f| Ok((f.parse()?, address()?)))
+            .collect::<anyhow::Result<_>>()?,
+        untrusted: Vec::new(),
+        organizational_units: Vec::new(),
+        active_directory_split_permissions: false,
+        store,
+    };
+    let lab_dir = dir.join("lab");
+    tokio::task::spawn_blocking(move || Lab::create(&lab_dir, &spec)).await?
 }
 
 fn forest(name: &str) -> anyhow::Result<ForestName> {
@@ -348,7 +373,7 @@ impl Federation {
                 }
             }
         };
-        let restarted = RunningNode::start(&self.lab, forest, listener)?;
+        let restarted = RunningNode::start(&self.lab, forest, listener).await?;
         *self.node_mut(forest_name)? = restarted;
         Ok(())
     }

@@ -87,6 +87,10 @@ pub enum CmdletError {
     /// A rule of role groups (R-LRG-3 and others).
     #[error("{0}")]
     Refused(String),
+    /// Another node changed the organization while this change was computed,
+    /// every time it was tried; nothing was changed.
+    #[error("{0}; nothing was changed, run the command again")]
+    Stale(String),
 }
 
 /// What a cmdlet returns.

@@ -157,6 +157,7 @@ pub fn status(error: &CmdletError) -> Status {
         }
         CmdletError::Linked(_) => with_code(Status::failed_precondition(message), "LinkedGroup"),
         CmdletError::Refused(_) => with_code(Status::failed_precondition(message), "Refused"),
+        CmdletError::Stale(_) => with_code(Status::aborted(message), "Stale"),
     }
 }
 

@@ -16,14 +16,15 @@ use crossforest_shared::proto::token::v1::{SignedToken, TokenClaims};
 use crossforest_shared::ForestName;
 use crossforest_tests::Federation;
 
-/// The organization's stored state: unchanged by anything refused.
+/// The organization as committed (its revision and every object): unchanged
+/// by anything refused.
 fn organization(f: &Federation) -> String {
-    let path = f
-        .lab()
-        .node_dir(f.resource())
-        .join("data")
-        .join("organization.json");
-    std::fs::read_to_string(path).unwrap()
+    let snapshot = f.resource_node().unwrap().store().snapshot();
+    format!(
+        "{} {}",
+        snapshot.revision,
+        serde_json::to_string(&snapshot.org).unwrap()
+    )
 }
 
 fn fabrikam() -> ForestName {

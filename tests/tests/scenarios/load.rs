@@ -98,16 +98,9 @@ fn audit(f: &crossforest_tests::Federation) -> Vec<resource_forest::audit::Audit
         .collect()
 }
 
-/// The revision in the organization's state file.
+/// The organization's committed revision.
 fn stored_revision(f: &crossforest_tests::Federation) -> u64 {
-    let path = f
-        .lab()
-        .node_dir(f.resource())
-        .join("data")
-        .join("organization.json");
-    let stored: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    stored["revision"].as_u64().unwrap()
+    f.resource_node().unwrap().store().snapshot().revision
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

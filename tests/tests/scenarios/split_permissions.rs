@@ -329,6 +329,8 @@ async fn a_fresh_install_with_ad_split_never_creates_the_creation_assignments() 
 async fn offline_setup_creates_the_organization_then_switches_models() {
     use crossforest_cli::lab::{Lab, LabSpec};
     use resource_forest::cli::{run, Command};
+    use resource_forest::store::embedded::EmbeddedStore;
+    use resource_forest::store::StoreConfig;
     let dir = tempfile::tempdir().unwrap();
     let spec = LabSpec {
         resource: ("contoso.com".parse().unwrap(), "127.0.0.1:1".to_owned()),
@@ -336,29 +338,44 @@ async fn offline_setup_creates_the_organization_then_switches_models() {
         untrusted: Vec::new(),
         organizational_units: Vec::new(),
         active_directory_split_permissions: false,
+        store: Default::default(),
     };
     let lab = Lab::create(dir.path(), &spec).unwrap();
     let config = lab
         .node_dir(&"contoso.com".parse().unwrap())
         .join("node.toml");
-    let organization = lab.resource_config().unwrap().organization_file();
-    std::fs::remove_file(&organization).unwrap();
+    // A node whose store holds no organization yet.
+    let mut node = lab.resource_config().unwrap();
+    match resource_forest::store::testing::scenario_store().unwrap() {
+        StoreConfig::Embedded => {
+            std::fs::remove_file(EmbeddedStore::path(&node.data_dir)).unwrap();
+        }
+        fresh => node.store = fresh,
+    }
+    crossforest_shared::config::write_toml(&config, &node).unwrap();
+    let stored = || async {
+        let store = resource_forest::store::open(&node.store, &node.data_dir)
+            .await
+            .unwrap();
+        store.load().await.unwrap().unwrap().1
+    };
     let setup = |split: Option<bool>| Command::Setup {
         config: config.clone(),
         prepare_ad: true,
         active_directory_split_permissions: split,
         what_if: false,
     };
+    let regular_creation = "mail recipient creation-organization management";
     // First run: the organization is created, in AD split.
     run(setup(Some(true))).await.unwrap();
-    let stored = std::fs::read_to_string(&organization).unwrap();
-    assert!(stored.contains("\"active_directory_split_permissions\": true"));
-    assert!(!stored.contains("\"Mail Recipient Creation-Organization Management\""));
+    let org = stored().await;
+    assert!(org.active_directory_split_permissions);
+    assert!(!org.rbac.assignments.contains_key(regular_creation));
     // Later runs switch the model and recreate nothing.
     run(setup(Some(false))).await.unwrap();
-    let stored = std::fs::read_to_string(&organization).unwrap();
-    assert!(stored.contains("\"active_directory_split_permissions\": false"));
-    assert!(!stored.contains("\"Mail Recipient Creation-Organization Management\""));
-    let audit = std::fs::read_to_string(organization.with_file_name("audit.jsonl")).unwrap();
+    let org = stored().await;
+    assert!(!org.active_directory_split_permissions);
+    assert!(!org.rbac.assignments.contains_key(regular_creation));
+    let audit = std::fs::read_to_string(node.audit_file()).unwrap();
     assert!(audit.contains("Setup /PrepareAD"));
 }

@@ -1,0 +1,378 @@
+//! The PostgreSQL store: several resource-forest processes share one database.
+//!
+//! * Objects are rows of `organization_objects (kind, key, body jsonb)`; the
+//!   revision is the single row of `organization_revision`.
+//! * A commit locks the revision row (`SELECT … FOR UPDATE`), fails with a
+//!   conflict unless it is the revision the change was computed on, writes the
+//!   changed rows, bumps the revision and sends `NOTIFY crossforest_changes`
+//!   in the same transaction: commits are serialised, and a change whose
+//!   checks (the lockout rules) ran on an older state is never stored.
+//! * Loads read in one `REPEATABLE READ` transaction: one revision, whole.
+//! * Schema migrations run at connect under an advisory lock, recorded in
+//!   `schema_version`; a newer schema is refused.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures::StreamExt;
+use tokio::sync::{watch, Mutex};
+use tokio_postgres::{AsyncMessage, Client, IsolationLevel, NoTls};
+
+use super::config::redact_url;
+use super::rows::{self, RowChanges};
+use super::{OrganizationStore, StoreError, Stored};
+
+/// The channel commits are announced on; the payload is `schema revision`.
+pub const CHANNEL: &str = "crossforest_changes";
+
+/// Migrations, in order: step `i` takes the schema from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[
+    // 1: objects and the revision.
+    "CREATE TABLE organization_revision (
+         id boolean PRIMARY KEY DEFAULT true CHECK (id),
+         revision bigint NOT NULL);
+     INSERT INTO organization_revision (revision) VALUES (0);
+     CREATE TABLE organization_objects (
+         kind text NOT NULL,
+         key text NOT NULL,
+         body jsonb NOT NULL,
+         revision bigint NOT NULL,
+         PRIMARY KEY (kind, key));",
+    // 2: which rows changed after a revision, deletions included, so that
+    // other nodes catch up on a change without reading everything.
+    "CREATE INDEX organization_objects_revision ON organization_objects (revision);
+     CREATE TABLE organization_deletions (
+         kind text NOT NULL,
+         key text NOT NULL,
+         revision bigint NOT NULL,
+         PRIMARY KEY (kind, key));
+     CREATE INDEX organization_deletions_revision ON organization_deletions (revision);",
+];
+
+/// The newest schema version this binary knows.
+pub const KNOWN_SCHEMA: u32 = MIGRATIONS.len() as u32;
+
+/// An arbitrary constant naming the migration lock.
+const MIGRATION_LOCK: i64 = 0x6372_6f73_7366_6f72;
+
+fn backend(e: tokio_postgres::Error) -> StoreError {
+    // The driver's messages never include the password.
+    StoreError::Backend(format!("postgres store: {e}"))
+}
+
+/// The PostgreSQL store.
+#[derive(Debug)]
+pub struct PostgresStore {
+    client: Mutex<Client>,
+    url: String,
+    schema: String,
+    /// The listening connection's client, kept alive, and its announcements.
+    announced: Mutex<Option<(Client, watch::Receiver<u64>)>>,
+}
+
+async fn connect_client(url: &str, schema: &str) -> Result<Client, StoreError> {
+    let mut config: tokio_postgres::Config = url.parse().map_err(|e| {
+        StoreError::Backend(format!("invalid PostgreSQL URL `{}`: {e}", redact_url(url)))
+    })?;
+    config.options(format!("-c search_path={schema}"));
+    config.application_name("resource-forest");
+    let (client, connection) = config
+        .connect(NoTls)
+        .await
+        .map_err(|e| StoreError::Backend(format!("cannot connect to {}: {e}", redact_url(url))))?;
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::error!(error = %e, "the PostgreSQL connection failed");
+        }
+    });
+    Ok(client)
+}
+
+fn quote_identifier(name: &str) -> Result<String, StoreError> {
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    {
+        return Err(StoreError::Backend(format!(
+            "invalid schema name `{name}`: use lower-case letters, digits and `_`"
+        )));
+    }
+    Ok(format!("\"{name}\""))
+}
+
+impl PostgresStore {
+    /// Connects, creates the schema if missing and migrates it; refuses a
+    /// schema newer than [`KNOWN_SCHEMA`].
+    pub async fn connect(url: &str, schema: &str) -> Result<Self, StoreError> {
+        let quoted = quote_identifier(schema)?;
+        let mut client = connect_client(url, schema).await?;
+        let txn = client.transaction().await.map_err(backend)?;
+        txn.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+            .await
+            .map_err(backend)?;
+        txn.batch_execute(&format!(
+            "CREATE SCHEMA IF NOT EXISTS {quoted};
+             CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL);"
+        ))
+        .await
+        .map_err(backend)?;
+        let found: i32 = txn
+            .query_opt("SELECT max(version) FROM schema_version", &[])
+            .await
+            .map_err(backend)?
+            .and_then(|row| row.get::<_, Option<i32>>(0))
+            .unwrap_or(0);
+        let found = u32::try_from(found).unwrap_or(0);
+        if found > KNOWN_SCHEMA {
+            return Err(StoreError::NewerSchema {
+                store: "PostgreSQL database",
+                found,
+                known: KNOWN_SCHEMA,
+            });
+        }
+        for (i, step) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+            txn.batch_execute(step).await.map_err(backend)?;
+            let version = i32::try_from(i + 1).unwrap_or(i32::MAX);
+            txn.execute("INSERT INTO schema_version VALUES ($1)", &[&version])
+                .await
+                .map_err(backend)?;
+        }
+        txn.commit().await.map_err(backend)?;
+        Ok(Self {
+            client: Mutex::new(client),
+            url: url.to_owned(),
+            schema: schema.to_owned(),
+            announced: Mutex::new(None),
+        })
+    }
+
+    /// The connection, reconnected first if the server closed it (a restart
+    /// of the database costs the requests in flight, not the node).
+    async fn client(&self) -> Result<tokio::sync::MutexGuard<'_, Client>, StoreError> {
+        let mut client = self.client.lock().await;
+        if client.is_closed() {
+            tracing::warn!("the PostgreSQL connection was closed; reconnecting");
+            *client = connect_client(&self.url, &self.schema).await?;
+        }
+        Ok(client)
+    }
+
+    /// Overwrites the schema version (for tests of the refusal).
+    pub async fn set_schema_version(&self, version: i32) -> Result<(), StoreError> {
+        self.client()
+            .await?
+            .execute("INSERT INTO schema_version VALUES ($1)", &[&version])
+            .await
+            .map_err(backend)
+            .map(drop)
+    }
+
+    async fn write(&self, expected: u64, changes: RowChanges) -> Result<u64, StoreError> {
+        let next = expected + 1;
+        let next_i =
+            i64::try_from(next).map_err(|_| StoreError::Backend("revision out of range".into()))?;
+        let mut client = self.client().await?;
+        let txn = client
+            .build_transaction()
+            .isolation_level(IsolationLevel::ReadCommitted)
+            .start()
+            .await
+            .map_err(backend)?;
+        let actual: i64 = txn
+            .query_one("SELECT revision FROM organization_revision FOR UPDATE", &[])
+            .await
+            .map_err(backend)?
+            .get(0);
+        let actual = u64::try_from(actual).unwrap_or(0);
+        if actual != expected {
+            return Err(if expected == 0 {
+                StoreError::Exists(actual)
+            } else {
+                StoreError::Conflict { expected, actual }
+            });
+        }
+        if !changes.deletes.is_empty() {
+            let kinds: Vec<&str> = changes.deletes.iter().map(|(k, _)| *k).collect();
+            let keys: Vec<&str> = changes.deletes.iter().map(|(_, k)| k.as_str()).collect();
+            txn.execute(
+                "DELETE FROM organization_objects o
+                 USING unnest($1::text[], $2::text[]) AS d(kind, key)
+                 WHERE o.kind = d.kind AND o.key = d.key",
+                &[&kinds, &keys],
+            )
+            .await
+            .map_err(backend)?;
+            txn.execute(
+                "INSERT INTO organization_deletions (kind, key, revision)
+                 SELECT kind, key, $3 FROM unnest($1::text[], $2::text[]) AS d(kind, key)
+                 ON CONFLICT (kind, key) DO UPDATE SET revision = excluded.revision",
+                &[&kinds, &keys, &next_i],
+            )
+            .await
+            .map_err(backend)?;
+        }
+        if !changes.upserts.is_empty() {
+            let kinds: Vec<&str> = changes.upserts.iter().map(|r| r.kind).collect();
+            let keys: Vec<&str> = changes.upserts.iter().map(|r| r.key.as_str()).collect();
+            let bodies: Vec<&str> = changes.upserts.iter().map(|r| r.body.as_str()).collect();
+            txn.execute(
+                "INSERT INTO organization_objects (kind, key, body, revision)
+                 SELECT kind, key, body::jsonb, $4
+                 FROM unnest($1::text[], $2::text[], $3::text[]) AS u(kind, key, body)
+                 ON CONFLICT (kind, key)
+                 DO UPDATE SET body = excluded.body, revision = excluded.revision",
+                &[&kinds, &keys, &bodies, &next_i],
+            )
+            .await
+            .map_err(backend)?;
+        }
+        txn.execute("UPDATE organization_revision SET revision = $1", &[&next_i])
+            .await
+            .map_err(backend)?;
+        txn.execute(
+            "SELECT pg_notify($1, $2)",
+            &[&CHANNEL, &format!("{} {next}", self.schema)],
+        )
+        .await
+        .map_err(backend)?;
+        txn.commit().await.map_err(backend)?;
+        Ok(next)
+    }
+
+    /// Reads in one snapshot the latest revision and every row, or with
+    /// `since` only the rows written and deleted after that revision.
+    async fn read(&self, since: Option<u64>) -> Result<rows::Delta, StoreError> {
+        let since = i64::try_from(since.unwrap_or(0))
+            .map_err(|_| StoreError::Backend("revision out of range".into()))?;
+        let mut client = self.client().await?;
+        let txn = client
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await
+            .map_err(backend)?;
+        let latest: i64 = txn
+            .query_one("SELECT revision FROM organization_revision", &[])
+            .await
+            .map_err(backend)?
+            .get(0);
+        let upserts = txn
+            .query(
+                "SELECT kind, key, body::text FROM organization_objects WHERE revision > $1",
+                &[&since],
+            )
+            .await
+            .map_err(backend)?;
+        // A row deleted and written again since is in the objects: not deleted.
+        let deletes = if since == 0 {
+            Vec::new()
+        } else {
+            txn.query(
+                "SELECT d.kind, d.key FROM organization_deletions d
+                 WHERE d.revision > $1 AND NOT EXISTS (
+                     SELECT 1 FROM organization_objects o WHERE o.kind = d.kind AND o.key = d.key)",
+                &[&since],
+            )
+            .await
+            .map_err(backend)?
+        };
+        txn.commit().await.map_err(backend)?;
+        Ok(rows::Delta {
+            revision: u64::try_from(latest).unwrap_or(0),
+            upserts: upserts
+                .into_iter()
+                .map(|r| (r.get(0), r.get(1), r.get(2)))
+                .collect(),
+            deletes: deletes.into_iter().map(|r| (r.get(0), r.get(1))).collect(),
+        })
+    }
+
+    /// Starts listening on [`CHANNEL`] on a connection of its own; revisions
+    /// announced for this schema are published on the returned receiver.
+    async fn listen(&self) -> Result<(Client, watch::Receiver<u64>), StoreError> {
+        let mut config: tokio_postgres::Config = self
+            .url
+            .parse()
+            .map_err(|e| StoreError::Backend(format!("invalid PostgreSQL URL: {e}")))?;
+        config.application_name("resource-forest listener");
+        let (client, mut connection) = config.connect(NoTls).await.map_err(|e| {
+            StoreError::Backend(format!("cannot connect to {}: {e}", redact_url(&self.url)))
+        })?;
+        let (tx, rx) = watch::channel(0u64);
+        let schema = self.schema.clone();
+        tokio::spawn(async move {
+            let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
+            while let Some(message) = messages.next().await {
+                match message {
+                    Ok(AsyncMessage::Notification(n)) => {
+                        let mut words = n.payload().split(' ');
+                        if words.next() == Some(schema.as_str()) {
+                            if let Some(Ok(revision)) = words.next().map(str::parse::<u64>) {
+                                tx.send_if_modified(|r| {
+                                    let newer = revision > *r;
+                                    if newer {
+                                        *r = revision;
+                                    }
+                                    newer
+                                });
+                            }
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::error!(error = %e, "the PostgreSQL listener failed; changes are picked up by the periodic check");
+                        break;
+                    }
+                }
+            }
+        });
+        client
+            .batch_execute(&format!("LISTEN {CHANNEL}"))
+            .await
+            .map_err(backend)?;
+        Ok((client, rx))
+    }
+}
+
+#[async_trait]
+impl OrganizationStore for PostgresStore {
+    async fn load(&self) -> Result<Option<Stored>, StoreError> {
+        let all = self.read(None).await?;
+        Ok(rows::assemble(all.upserts)?.map(|org| (all.revision, org)))
+    }
+
+    async fn apply(&self, expected: u64, changes: RowChanges) -> Result<u64, StoreError> {
+        self.write(expected, changes).await
+    }
+
+    async fn changes_since(&self, revision: u64) -> Result<Option<rows::Delta>, StoreError> {
+        self.read(Some(revision)).await.map(Some)
+    }
+
+    async fn revision(&self) -> Result<u64, StoreError> {
+        let revision: i64 = self
+            .client()
+            .await?
+            .query_one("SELECT revision FROM organization_revision", &[])
+            .await
+            .map_err(backend)?
+            .get(0);
+        Ok(u64::try_from(revision).unwrap_or(0))
+    }
+
+    async fn watch(&self) -> Result<watch::Receiver<u64>, StoreError> {
+        let mut announced = self.announced.lock().await;
+        if let Some((_, rx)) = announced.as_ref() {
+            return Ok(rx.clone());
+        }
+        let (client, rx) = self.listen().await?;
+        *announced = Some((client, rx.clone()));
+        Ok(rx)
+    }
+}
+
+/// How often a node checks the revision even without a notification: a
+/// backstop for a lost listener connection.
+pub const BACKSTOP: Duration = Duration::from_secs(5);

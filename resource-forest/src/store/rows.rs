@@ -1,0 +1,350 @@
+//! The organization as rows: one row per object (recipient, role, role group,
+//! assignment, scope, policy, server, database, cluster, Receive connector)
+//! plus one `organization` row for everything else, each keyed by
+//! `(kind, lower-case name)` and holding the object as JSON. A change is the
+//! rows that differ between two organizations, so a write costs O(change).
+
+use std::collections::BTreeMap;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::StoreError;
+use crate::org::Organization;
+use crate::rbac::RbacConfig;
+
+/// The kind of the row holding everything that is not a keyed object.
+pub const ORGANIZATION: &str = "organization";
+
+/// One stored object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    /// Its kind (`recipient`, `role_group`, …).
+    pub kind: &'static str,
+    /// Its key within the kind (lower-case name).
+    pub key: String,
+    /// The object as JSON.
+    pub body: String,
+}
+
+/// What one commit changes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RowChanges {
+    /// Rows to insert or replace.
+    pub upserts: Vec<Row>,
+    /// `(kind, key)` of rows to delete.
+    pub deletes: Vec<(&'static str, String)>,
+}
+
+impl RowChanges {
+    /// Whether nothing changes.
+    pub fn is_empty(&self) -> bool {
+        self.upserts.is_empty() && self.deletes.is_empty()
+    }
+}
+
+/// Calls `$m!(kind, path)` for every keyed collection of an organization.
+macro_rules! collections {
+    ($m:ident) => {
+        $m!("recipient", recipients);
+        $m!("role", rbac.roles);
+        $m!("role_group", rbac.role_groups);
+        $m!("assignment", rbac.assignments);
+        $m!("scope", rbac.scopes);
+        $m!("policy", rbac.policies);
+        $m!("server", servers);
+        $m!("database", databases);
+        $m!("cluster", clusters);
+        $m!("receive_connector", receive_connectors);
+    };
+}
+
+/// Every kind of row, the organization row first.
+pub const KINDS: &[&str] = &[
+    ORGANIZATION,
+    "recipient",
+    "role",
+    "role_group",
+    "assignment",
+    "scope",
+    "policy",
+    "server",
+    "database",
+    "cluster",
+    "receive_connector",
+];
+
+fn json<T: Serialize>(kind: &str, key: &str, value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value)
+        .map_err(|e| StoreError::Corrupt(format!("cannot encode {kind} `{key}`: {e}")))
+}
+
+/// The organization without its keyed objects: the `organization` row.
+fn hollow(org: &Organization) -> Organization {
+    Organization {
+        forest: org.forest.clone(),
+        domain_sid: org.domain_sid,
+        next_rid: org.next_rid,
+        organizational_units: org.organizational_units.clone(),
+        local_accounts: org.local_accounts.clone(),
+        recipients: BTreeMap::new(),
+        rbac: RbacConfig::default(),
+        servers: BTreeMap::new(),
+        databases: BTreeMap::new(),
+        clusters: BTreeMap::new(),
+        receive_connectors: BTreeMap::new(),
+        ad_permissions: org.ad_permissions.clone(),
+        active_directory_split_permissions: org.active_directory_split_permissions,
+    }
+}
+
+/// Every row of `org`.
+pub fn split(org: &Organization) -> Result<Vec<Row>, StoreError> {
+    let mut rows = vec![Row {
+        kind: ORGANIZATION,
+        key: String::new(),
+        body: json(ORGANIZATION, "", &hollow(org))?,
+    }];
+    macro_rules! push {
+        ($kind:literal, $($field:ident).+) => {
+            for (key, value) in &org.$($field).+ {
+                rows.push(Row { kind: $kind, key: key.clone(), body: json($kind, key, value)? });
+            }
+        };
+    }
+    collections!(push);
+    Ok(rows)
+}
+
+fn diff_map<V: PartialEq + Serialize>(
+    kind: &'static str,
+    before: &BTreeMap<String, V>,
+    after: &BTreeMap<String, V>,
+    changes: &mut RowChanges,
+) -> Result<(), StoreError> {
+    for (key, value) in after {
+        if before.get(key) != Some(value) {
+            changes.upserts.push(Row {
+                kind,
+                key: key.clone(),
+                body: json(kind, key, value)?,
+            });
+        }
+    }
+    changes.deletes.extend(
+        before
+            .keys()
+            .filter(|k| !after.contains_key(*k))
+            .map(|k| (kind, k.clone())),
+    );
+    Ok(())
+}
+
+/// The rows that turn `before` into `after`.
+pub fn diff(before: &Organization, after: &Organization) -> Result<RowChanges, StoreError> {
+    let mut changes = RowChanges::default();
+    let hollow_after = hollow(after);
+    if hollow(before) != hollow_after {
+        changes.upserts.push(Row {
+            kind: ORGANIZATION,
+            key: String::new(),
+            body: json(ORGANIZATION, "", &hollow_after)?,
+        });
+    }
+    macro_rules! compare {
+        ($kind:literal, $($field:ident).+) => {
+            diff_map($kind, &before.$($field).+, &after.$($field).+, &mut changes)?;
+        };
+    }
+    collections!(compare);
+    Ok(changes)
+}
+
+fn parse<T: DeserializeOwned>(kind: &str, key: &str, body: &str) -> Result<T, StoreError> {
+    serde_json::from_str(body)
+        .map_err(|e| StoreError::Corrupt(format!("stored {kind} `{key}` is invalid: {e}")))
+}
+
+/// The organization the rows hold; `None` when there is no `organization` row.
+/// Unknown kinds are errors: they come from a newer schema.
+pub fn assemble(
+    rows: impl IntoIterator<Item = (String, String, String)>,
+) -> Result<Option<Organization>, StoreError> {
+    let mut org: Option<Organization> = None;
+    let mut objects = Vec::new();
+    for (kind, key, body) in rows {
+        if kind == ORGANIZATION {
+            org = Some(parse(ORGANIZATION, &key, &body)?);
+        } else {
+            objects.push((kind, key, body));
+        }
+    }
+    let Some(mut org) = org else {
+        return if objects.is_empty() {
+            Ok(None)
+        } else {
+            Err(StoreError::Corrupt(
+                "objects are stored without their organization".into(),
+            ))
+        };
+    };
+    for (kind, key, body) in objects {
+        place(&mut org, &kind, key, &body)?;
+    }
+    Ok(Some(org))
+}
+
+fn unknown(kind: &str, key: &str) -> StoreError {
+    StoreError::Corrupt(format!("unknown kind of stored object `{kind}` (`{key}`)"))
+}
+
+/// Inserts (or replaces) the object a row holds.
+fn place(org: &mut Organization, kind: &str, key: String, body: &str) -> Result<(), StoreError> {
+    macro_rules! place {
+        ($kind:literal, $($field:ident).+) => {
+            if kind == $kind {
+                let value = parse($kind, &key, body)?;
+                org.$($field).+.insert(key, value);
+                return Ok(());
+            }
+        };
+    }
+    collections!(place);
+    Err(unknown(kind, &key))
+}
+
+/// The rows changed after some revision, up to `revision`, read as one
+/// snapshot: what another node needs to catch up without reading everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Delta {
+    /// The latest revision.
+    pub revision: u64,
+    /// `(kind, key, body)` of rows written since.
+    pub upserts: Vec<(String, String, String)>,
+    /// `(kind, key)` of rows deleted since.
+    pub deletes: Vec<(String, String)>,
+}
+
+/// `org` (as of the revision the delta starts from) with `delta` applied.
+pub fn apply(mut org: Organization, delta: Delta) -> Result<Organization, StoreError> {
+    for (kind, key) in delta.deletes {
+        macro_rules! remove {
+            ($kind:literal, $($field:ident).+) => {
+                if kind == $kind {
+                    org.$($field).+.remove(&key);
+                    continue;
+                }
+            };
+        }
+        collections!(remove);
+        return Err(unknown(&kind, &key));
+    }
+    for (kind, key, body) in delta.upserts {
+        if kind == ORGANIZATION {
+            let mut hollow: Organization = parse(ORGANIZATION, &key, &body)?;
+            macro_rules! keep {
+                ($kind:literal, $($field:ident).+) => {
+                    hollow.$($field).+ = std::mem::take(&mut org.$($field).+);
+                };
+            }
+            collections!(keep);
+            org = hollow;
+        } else {
+            place(&mut org, &kind, key, &body)?;
+        }
+    }
+    Ok(org)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rbac::catalogue;
+
+    fn org() -> Organization {
+        let domain = "S-1-5-21-1-2-3".parse().unwrap();
+        Organization::new(
+            "contoso.com".parse().unwrap(),
+            domain,
+            &catalogue::builtin().unwrap(),
+            &[],
+        )
+        .unwrap()
+    }
+
+    fn rows(org: &Organization) -> Vec<(String, String, String)> {
+        split(org)
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.kind.to_owned(), r.key, r.body))
+            .collect()
+    }
+
+    #[test]
+    fn split_then_assemble_gives_the_organization_back() {
+        let org = org();
+        assert_eq!(assemble(rows(&org)).unwrap(), Some(org));
+    }
+
+    /// One assignment fewer and one RID more.
+    fn changed(before: &Organization) -> Organization {
+        let mut after = before.clone();
+        after
+            .rbac
+            .assignments
+            .remove("mail recipients-recipient management");
+        after.next_rid += 1;
+        after
+    }
+
+    #[test]
+    fn diff_names_only_what_changed() {
+        let before = org();
+        let after = changed(&before);
+        let changes = diff(&before, &after).unwrap();
+        assert_eq!(
+            changes.deletes,
+            vec![(
+                "assignment",
+                "mail recipients-recipient management".to_owned()
+            )]
+        );
+        assert_eq!(changes.upserts.len(), 1);
+        assert_eq!(changes.upserts[0].kind, ORGANIZATION);
+        assert!(diff(&before, &before).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_delta_turns_one_revision_into_the_next() {
+        let before = org();
+        let mut after = changed(&before);
+        after
+            .rbac
+            .role_groups
+            .values_mut()
+            .for_each(|g| g.description = "x".into());
+        let changes = diff(&before, &after).unwrap();
+        let delta = Delta {
+            revision: 2,
+            upserts: changes
+                .upserts
+                .into_iter()
+                .map(|r| (r.kind.to_owned(), r.key, r.body))
+                .collect(),
+            deletes: changes
+                .deletes
+                .into_iter()
+                .map(|(k, key)| (k.to_owned(), key))
+                .collect(),
+        };
+        assert_eq!(apply(before, delta).unwrap(), after);
+    }
+
+    #[test]
+    fn unknown_kinds_are_refused() {
+        let mut rows = rows(&org());
+        rows.push(("mystery".into(), "x".into(), "{}".into()));
+        let e = assemble(rows).unwrap_err().to_string();
+        assert!(e.contains("mystery"), "{e}");
+    }
+}
