@@ -216,6 +216,20 @@ impl RunningNode {
                 anyhow::bail!("{} did not stop within 10 s", self.forest);
             }
         }
+        // The node's background tasks end with it; only then is its store
+        // closed and can the node start again, as a new process would.
+        if let Some(node) = self.resource.take() {
+            let mut waited = 0;
+            while std::sync::Arc::strong_count(&node) > 1 {
+                anyhow::ensure!(
+                    waited < 1000,
+                    "{}'s background tasks did not end within 10 s",
+                    self.forest
+                );
+                waited += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+        }
         Ok(())
     }
 }

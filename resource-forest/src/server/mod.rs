@@ -70,7 +70,12 @@ pub async fn serve(
     // Follow each trusted forest's change feed while serving; the followers
     // stop when this future ends or is dropped (the sender goes with it).
     let (_stop_feeds, stop_rx) = tokio::sync::watch::channel(false);
-    crate::trust::feed::spawn_all(&node.trusts(), &stop_rx);
+    let current: crate::trust::feed::CurrentTrusts = {
+        // Weak: the followers must not keep a stopped node (and its store) open.
+        let node = Arc::downgrade(&node);
+        Arc::new(move || node.upgrade().map(|n| n.trusts()))
+    };
+    crate::trust::feed::spawn_all(&current, &stop_rx);
     let router = tonic::transport::Server::builder()
         .layer(ObserveLayer::new(node.metrics().clone()))
         .add_service(

@@ -120,18 +120,34 @@ async fn follow_once(
     }
 }
 
-/// Follows `trust`'s change feed until `stop` changes or its sender is dropped.
-pub async fn follow(trust: Trust, freshness: Arc<Freshness>, mut stop: watch::Receiver<bool>) {
+/// Where a follower reads the trusts in force: a reload of certificates and
+/// trust bundles (`ResourceForest::reload`) replaces them, and the next
+/// connection to a feed uses the new CA and linked credential.
+/// `None` once the node is gone.
+pub type CurrentTrusts = Arc<dyn Fn() -> Option<Arc<super::Trusts>> + Send + Sync>;
+
+/// Follows `forest`'s change feed until `stop` changes or its sender is
+/// dropped, reading the trust anew for every connection.
+pub async fn follow(
+    forest: crossforest_shared::ForestName,
+    current: CurrentTrusts,
+    freshness: Arc<Freshness>,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut backoff = Backoff::default();
     loop {
+        let Some(trust) = current().and_then(|t| t.get(&forest).cloned()) else {
+            tracing::warn!(%forest, "no longer trusted: the change feed is not followed");
+            return;
+        };
         let ended = tokio::select! {
             ended = follow_once(&trust, &freshness, &mut backoff) => ended,
             _ = stop.changed() => return,
         };
-        freshness.set_connected(&trust.forest, false, SystemTime::now());
+        freshness.set_connected(&forest, false, SystemTime::now());
         let delay = backoff.next_delay();
         if let Err(error) = ended {
-            tracing::warn!(forest = %trust.forest, %error, retry_in = ?delay, "change feed lost");
+            tracing::warn!(%forest, %error, retry_in = ?delay, "change feed lost");
         }
         tokio::select! {
             () = tokio::time::sleep(delay) => {},
@@ -142,11 +158,15 @@ pub async fn follow(trust: Trust, freshness: Arc<Freshness>, mut stop: watch::Re
 
 /// Starts following every trust that has a linked credential; the followers
 /// stop when `stop` changes or its sender is dropped.
-pub fn spawn_all(trusts: &super::Trusts, stop: &watch::Receiver<bool>) {
+pub fn spawn_all(current: &CurrentTrusts, stop: &watch::Receiver<bool>) {
+    let Some(trusts) = current() else {
+        return;
+    };
     for trust in trusts.all() {
         if trust.linked_credential.is_some() {
             tokio::spawn(follow(
-                trust.clone(),
+                trust.forest.clone(),
+                current.clone(),
                 trusts.freshness().clone(),
                 stop.clone(),
             ));

@@ -299,3 +299,20 @@ async fn disabled_users_and_removed_groups_are_revoked_for_old_tokens() {
     let refused = f.remove_principal("fabrikam.com", "Domain Admins").await;
     assert!(refused.unwrap_err().to_string().contains("built-in"));
 }
+
+#[tokio::test]
+async fn a_certificate_reload_keeps_what_the_feed_revoked() {
+    let f = federation().await;
+    let mut alice = f.session("fabrikam\\alice").await.unwrap();
+    alice.run("Get-Mailbox").await.unwrap();
+    f.remove_member("fabrikam.com", "Tier 2 Admins", "alice")
+        .await
+        .unwrap();
+    let last = until(&mut alice, "Get-Mailbox", denied).await;
+    assert!(denied(&last), "{last:?}");
+    // Reloading certificates and trust bundles (SIGHUP, a rotated file)
+    // replaces the trusts, not what the change feeds revoked.
+    f.resource_node().unwrap().reload().unwrap();
+    let after = alice.run("Get-Mailbox").await.map(|_| ());
+    assert!(denied(&after), "{after:?}");
+}
