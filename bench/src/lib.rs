@@ -6,7 +6,9 @@
 
 pub mod compare;
 pub mod engines;
+pub mod load;
 pub mod model;
 pub mod rules;
+pub mod scale;
 pub mod stats;
 pub mod stream;

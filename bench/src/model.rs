@@ -93,7 +93,9 @@ const FOREIGN: [(&str, DomainSid); 2] = [
     ("fabrikam.com", DomainSid::new(4_444, 5_555, 6_666)),
     ("tailspin.com", DomainSid::new(7_777, 8_888, 9_999)),
 ];
-/// Resource-forest groups that role groups have as members (base RID, count).
+/// Resource-forest groups that role groups have as members (base RID, and
+/// at least this many: ten per role group in larger models, so that a group
+/// SID is in the same number of role groups at every size).
 const MEMBER_POOL: (u32, u32) = (300_000, 20_000);
 const UNRELATED_BASE: u32 = 500_000;
 const FOREIGN_UNRELATED_BASE: u32 = 900_000;
@@ -304,8 +306,9 @@ fn make_recipient(rng: &mut Rng, i: usize, ous: &[OrganizationalUnit]) -> Recipi
 /// Role groups: a quarter linked to a foreign group, the rest with ten
 /// members from a pool of resource groups, some nested in another role group
 /// and, with `shape.nesting > 1`, standard groups chained in blocks of that
-/// length (each a member of the next). Five assignments each by default:
-/// 25 % implicit, 35 % OU, 35 % filter, 5 % exclusive scope.
+/// length (each a member of the next; the chained ones have no implicit
+/// scopes). Five assignments each by default: 25 % implicit, 35 % OU, 35 %
+/// filter, 5 % exclusive scope.
 fn add_role_groups(
     rng: &mut Rng,
     shape: Shape,
@@ -315,10 +318,13 @@ fn add_role_groups(
 ) -> Result<Vec<(Option<Sid>, bool)>> {
     let group_sid = |i: usize| RESOURCE.with_rid(20_000 + i as u32);
     let mut group_entry = Vec::with_capacity(shape.role_groups);
+    let pool = (MEMBER_POOL.1 as usize).max(shape.role_groups * 10);
     let mut standard_seen = 0usize;
     let mut previous_standard: Option<usize> = None;
     for i in 0..shape.role_groups {
         let name = format!("RG{i:05}");
+        let chained =
+            i % 4 != 3 && shape.nesting > 1 && !standard_seen.is_multiple_of(shape.nesting);
         let (kind, entry) = if i % 4 == 3 {
             let (forest, domain) = FOREIGN[rng.below(FOREIGN.len())];
             let forest: ForestName = forest.parse().context("forest name")?;
@@ -335,8 +341,7 @@ fn add_role_groups(
             let mut members: BTreeSet<Sid> = BTreeSet::new();
             let mut entry = None;
             for _ in 0..10 {
-                let sid =
-                    RESOURCE.with_rid(MEMBER_POOL.0 + rng.below(MEMBER_POOL.1 as usize) as u32);
+                let sid = RESOURCE.with_rid(MEMBER_POOL.0 + rng.below(pool) as u32);
                 entry.get_or_insert(sid);
                 members.insert(sid);
             }
@@ -344,11 +349,13 @@ fn add_role_groups(
                 members.insert(group_sid(rng.below(shape.role_groups)));
             }
             // Chains: within a block of `nesting` standard groups, each has
-            // the previous one as a member.
-            if shape.nesting > 1 && !standard_seen.is_multiple_of(shape.nesting) {
+            // the previous one as a member; callers enter at the block's
+            // first group and so reach all `nesting` groups.
+            if chained {
                 if let Some(prev) = previous_standard {
                     members.insert(group_sid(prev));
                 }
+                entry = None;
             }
             standard_seen += 1;
             previous_standard = Some(i);
@@ -379,6 +386,10 @@ fn add_role_groups(
                 })
                 .map_or(ROLES[0].0, |(r, _)| r);
             let kind = match rng.below(100) {
+                // A chained group writes through explicit scopes only, so that
+                // the caller at the chain's start still has recipients it may
+                // not write.
+                0..=24 if chained => ScopeKind::Ou,
                 0..=24 => ScopeKind::Implicit,
                 25..=59 => ScopeKind::Ou,
                 60..=94 => ScopeKind::Filter,
