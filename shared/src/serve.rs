@@ -63,6 +63,11 @@ pub fn tls_incoming(
                     continue;
                 }
             };
+            // gRPC sends small frames: without TCP_NODELAY, Nagle's algorithm
+            // and the peer's delayed ACK hold each response about 40 ms.
+            if let Err(error) = tcp.set_nodelay(true) {
+                tracing::warn!(%peer, %error, "could not set TCP_NODELAY");
+            }
             let acceptor = TlsAcceptor::from(config.load_full());
             let tx = tx.clone();
             tokio::spawn(async move {

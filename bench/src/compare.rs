@@ -1,0 +1,284 @@
+//! `crossforest-bench compare`: the same model and request stream through
+//! crossforest, Cedar and casbin; first every decision is compared, then each
+//! engine is timed.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Result};
+
+use crate::engines::casbin_rbac::Casbin;
+use crate::engines::cedar::Cedar;
+use crate::engines::crossforest::Crossforest;
+use crate::engines::Engine;
+use crate::model::{build_model, build_workload, resident_mib, Model, Rng, Shape, Workload};
+use crate::rules::{translate, Rules};
+use crate::stats::{show, Latencies};
+use crate::stream::{generate, kinds, RequestKind, StreamRequest};
+
+/// Callers in the workload.
+pub const CALLERS: usize = 32;
+/// Allowed and denied recipients per caller.
+pub const PAIRS_PER_CALLER: usize = 32;
+
+/// The model, callers and request stream every engine sees.
+pub struct Setup {
+    /// The organization.
+    pub model: Model,
+    /// Callers and their allowed/denied recipients.
+    pub workload: Workload,
+    /// Request kinds.
+    pub kinds: Vec<RequestKind>,
+    /// The model as engine-neutral rules.
+    pub rules: Rules,
+    /// The requests.
+    pub stream: Vec<StreamRequest>,
+}
+
+/// Builds the model of `shape` and a stream of `requests` requests.
+///
+/// # Errors
+/// When the model cannot be generated or translated.
+pub fn setup(shape: Shape, requests: usize) -> Result<Setup> {
+    let mut rng = Rng(Rng::SEED);
+    let model = build_model(&mut rng, shape)?;
+    let authorizer = resource_forest::rbac::Authorizer::new(&model.config);
+    let workload = build_workload(&mut rng, &model, &authorizer, CALLERS, PAIRS_PER_CALLER)?;
+    let rules = translate(&model)?;
+    let stream = generate(&mut rng, &model, &workload, requests);
+    Ok(Setup {
+        model,
+        workload,
+        kinds: kinds(),
+        rules,
+        stream,
+    })
+}
+
+/// Every decision of `engine` on `stream`.
+///
+/// # Errors
+/// When the engine fails on a request.
+pub fn decisions(engine: &dyn Engine, stream: &[StreamRequest]) -> Result<Vec<bool>> {
+    stream.iter().map(|r| engine.decide(r)).collect()
+}
+
+/// Indices where `other` decides differently from `reference`.
+pub fn disagreements(reference: &[bool], other: &[bool]) -> Vec<usize> {
+    reference
+        .iter()
+        .zip(other)
+        .enumerate()
+        .filter(|(_, (a, b))| a != b)
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// One engine's timed pass.
+#[derive(Debug, Clone)]
+pub struct Timing {
+    /// Engine name.
+    pub engine: &'static str,
+    /// Wall time of the whole pass (per-request timers included).
+    pub total: Duration,
+    /// Per-request latencies.
+    pub latencies: Latencies,
+}
+
+/// Times `engine` on every request of `stream`, each request on its own.
+///
+/// # Errors
+/// When the engine fails on a request, or the stream is empty.
+pub fn time(engine: &dyn Engine, stream: &[StreamRequest]) -> Result<Timing> {
+    let mut ns = Vec::with_capacity(stream.len());
+    let start = Instant::now();
+    for r in stream {
+        let t = Instant::now();
+        std::hint::black_box(engine.decide(std::hint::black_box(r))?);
+        ns.push(t.elapsed().as_nanos() as u64);
+    }
+    let total = start.elapsed();
+    let Some(latencies) = Latencies::of(&mut ns) else {
+        bail!("no requests to time");
+    };
+    Ok(Timing {
+        engine: engine.name(),
+        total,
+        latencies,
+    })
+}
+
+/// The engines compared, built on `setup`.
+pub struct Engines<'s> {
+    /// crossforest's `Authorizer`.
+    pub crossforest: Crossforest<'s>,
+    /// Cedar.
+    pub cedar: Cedar,
+    /// casbin.
+    pub casbin: Casbin,
+}
+
+impl<'s> Engines<'s> {
+    /// Builds all three, reporting build times and memory to stderr.
+    ///
+    /// # Errors
+    /// When a translation is rejected by its engine.
+    pub fn build(setup: &'s Setup) -> Result<Self> {
+        let callers = &setup.workload.callers;
+        let step = |label: &str, t: Instant, before: f64| {
+            eprintln!(
+                "built {label:<12} in {:>8}  (+{:.1} MiB resident)",
+                show(t.elapsed()),
+                resident_mib() - before
+            );
+        };
+        let (t, m) = (Instant::now(), resident_mib());
+        let crossforest = Crossforest::new(&setup.model, callers, &setup.kinds);
+        step("crossforest", t, m);
+        let (t, m) = (Instant::now(), resident_mib());
+        let cedar = Cedar::new(&setup.model, &setup.rules, callers, &setup.kinds)?;
+        step("cedar", t, m);
+        let (t, m) = (Instant::now(), resident_mib());
+        let casbin = Casbin::new(&setup.model, &setup.rules, callers, &setup.kinds)?;
+        step("casbin", t, m);
+        Ok(Self {
+            crossforest,
+            cedar,
+            casbin,
+        })
+    }
+
+    /// The three, crossforest first.
+    pub fn all(&self) -> [&dyn Engine; 3] {
+        [&self.crossforest, &self.cedar, &self.casbin]
+    }
+}
+
+/// Decides the stream with every engine and fails, naming the first few
+/// requests, on any disagreement with crossforest. Returns the number of
+/// allowed requests.
+///
+/// # Errors
+/// On an engine failure or a disagreement.
+pub fn check_agreement(setup: &Setup, engines: &Engines<'_>) -> Result<usize> {
+    let reference = decisions(&engines.crossforest, &setup.stream)?;
+    for engine in &engines.all()[1..] {
+        let t = Instant::now();
+        let other = decisions(*engine, &setup.stream)?;
+        let bad = disagreements(&reference, &other);
+        eprintln!(
+            "{:<12} agrees on {} of {} requests ({})",
+            engine.name(),
+            setup.stream.len() - bad.len(),
+            setup.stream.len(),
+            show(t.elapsed())
+        );
+        if !bad.is_empty() {
+            let first: Vec<String> = bad
+                .iter()
+                .take(5)
+                .map(|i| {
+                    let r = setup.stream[*i];
+                    let kind = &setup.kinds[r.kind as usize];
+                    format!(
+                        "#{i}: caller {} {} -{} on {} (crossforest {}, {} {})",
+                        r.caller,
+                        kind.cmdlet,
+                        kind.parameters.join(" -"),
+                        setup.model.recipients[r.recipient as usize].name,
+                        reference[*i],
+                        engine.name(),
+                        other[*i]
+                    )
+                })
+                .collect();
+            bail!(
+                "{} disagrees with crossforest on {} of {} requests; first: {}",
+                engine.name(),
+                bad.len(),
+                setup.stream.len(),
+                first.join("; ")
+            );
+        }
+    }
+    Ok(reference.iter().filter(|a| **a).count())
+}
+
+/// `crossforest-bench compare`: set up, check agreement, time, print.
+/// Cedar and casbin decide the first `peer_requests` requests (all of them
+/// when `None`); crossforest decides all `requests`, and the ratios are taken
+/// on the requests all three decided.
+///
+/// # Errors
+/// On a set-up failure, an engine failure or a disagreement.
+pub fn run(shape: Shape, requests: usize, peer_requests: Option<usize>) -> Result<()> {
+    let before = resident_mib();
+    let mut setup = setup(shape, requests)?;
+    eprintln!(
+        "model: {} recipients, {} role groups, {} assignments ({} rules after translation), {} callers × {} SIDs; {} requests; {:.1} MiB resident (from {:.1})",
+        setup.model.recipients.len(),
+        setup.model.config.role_groups.len(),
+        setup.model.config.assignments.len(),
+        setup.rules.rules.len(),
+        setup.workload.callers.len(),
+        crate::model::SIDS_PER_CALLER,
+        setup.stream.len(),
+        resident_mib(),
+        before,
+    );
+    let full = std::mem::take(&mut setup.stream);
+    let shared = peer_requests.unwrap_or(full.len()).min(full.len());
+    setup.stream = full[..shared].to_vec();
+    let engines = Engines::build(&setup)?;
+    eprintln!(
+        "cedar: {} policies; casbin: {} p lines",
+        engines.cedar.policy_count, engines.casbin.policy_count
+    );
+    let allowed = check_agreement(&setup, &engines)?;
+    println!(
+        "all three engines agree on all {} requests ({} allowed, {} denied)",
+        setup.stream.len(),
+        allowed,
+        setup.stream.len() - allowed
+    );
+    let mut timings = Vec::new();
+    for engine in engines.all() {
+        let t = time(engine, &setup.stream)?;
+        eprintln!("timed {:<12} {}", t.engine, show(t.total));
+        timings.push(t);
+    }
+    println!(
+        "\non the {} requests all three decided:\n",
+        setup.stream.len()
+    );
+    print_table(&timings);
+    if full.len() > shared {
+        let t = time(&engines.crossforest, &full)?;
+        println!("\ncrossforest alone on all {} requests:\n", full.len());
+        print_table(&[t]);
+    }
+    Ok(())
+}
+
+fn print_table(timings: &[Timing]) {
+    let Some(base) = timings.first() else {
+        return;
+    };
+    println!(
+        "| engine | total | p50 | p99 | p99.9 | mean | p50 ÷ crossforest | total ÷ crossforest |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for t in timings {
+        let l = &t.latencies;
+        println!(
+            "| {} | {} | {} | {} | {} | {} | {:.1}× | {:.1}× |",
+            t.engine,
+            show(t.total),
+            show(l.p50),
+            show(l.p99),
+            show(l.p999),
+            show(l.mean),
+            l.p50.as_secs_f64() / base.latencies.p50.as_secs_f64().max(1e-12),
+            t.total.as_secs_f64() / base.total.as_secs_f64().max(1e-12),
+        );
+    }
+}

@@ -1,0 +1,322 @@
+//! The model in Cedar (`cedar-policy`): one `permit` per role assignment and
+//! an entity store with the membership and OU hierarchies.
+//!
+//! Entities: `User` (a caller: parents are the `Sid`s it carries and the
+//! `Policy` that applies to it), `Sid` (parents: the role groups it is a
+//! direct member of), `RoleGroup` (parents: the role groups it is nested in),
+//! `Policy`, `OU` (parent: the enclosing OU) and `Recipient` (parent: its OU;
+//! attributes `sid`, `department`, `city`, `hidden` and, when set, `ca15`,
+//! lower-cased as OPATH compares case-insensitively). Actions are
+//! `Action::"<Cmdlet> -<Parameter>"`, each a member of `Action::"role:<role>"`
+//! for every role whose entry grants it.
+//!
+//! A regular assignment's permit carries `unless { <an exclusive scope
+//! matches> }`; an exclusive assignment's does not. A `forbid` for the
+//! exclusive scopes would also override the exclusive assignments that may
+//! write there, so the protection lives in the regular permits instead.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::str::FromStr;
+
+use anyhow::{anyhow, Context as _, Result};
+use cedar_policy::{
+    Authorizer, Context, Decision, Entities, Entity, EntityId, EntityTypeName, EntityUid,
+    PolicySet, Request, RestrictedExpression,
+};
+use crossforest_shared::Sid;
+
+use super::Engine;
+use crate::model::{Caller, Model};
+use crate::rules::{actions_of, ou_key, Condition, Holder, Rules};
+use crate::stream::{RequestKind, StreamRequest};
+
+/// The policy set, the entity store and the request parts, built once.
+pub struct Cedar {
+    authorizer: Authorizer,
+    policies: PolicySet,
+    entities: Entities,
+    users: Vec<EntityUid>,
+    recipients: Vec<EntityUid>,
+    kinds: Vec<Vec<EntityUid>>,
+    /// Number of policies, for reports.
+    pub policy_count: usize,
+}
+
+fn uid(kind: &str, id: &str) -> Result<EntityUid> {
+    let kind = EntityTypeName::from_str(kind).map_err(|e| anyhow!("entity type {kind}: {e}"))?;
+    Ok(EntityUid::from_type_name_and_id(kind, EntityId::new(id)))
+}
+
+/// A Cedar string literal.
+fn quote(text: &str) -> String {
+    format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+fn role_action(role: &str) -> String {
+    format!("role:{role}")
+}
+
+fn condition(c: &Condition) -> String {
+    match c {
+        Condition::OwnMailbox => "resource.sid == principal.sid".to_owned(),
+        Condition::NotHidden => "!resource.hidden".to_owned(),
+        Condition::Within(ou) => format!("resource in OU::{}", quote(ou)),
+        Condition::Filter {
+            department,
+            city_prefix,
+        } => format!(
+            "resource.department == {} && resource.city like {}",
+            quote(department),
+            quote(&format!("{city_prefix}*"))
+        ),
+        Condition::Protects(value) => {
+            format!("resource has ca15 && resource.ca15 == {}", quote(value))
+        }
+    }
+}
+
+/// The policy text of the translated rules.
+pub fn policy_text(rules: &Rules) -> String {
+    let protected = rules
+        .protected_values
+        .iter()
+        .map(|v| quote(v))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut out = String::new();
+    for rule in &rules.rules {
+        let principal = match &rule.holder {
+            Holder::RoleGroup(g) => format!("RoleGroup::{}", quote(g)),
+            Holder::Policy(p) => format!("Policy::{}", quote(p)),
+            Holder::Sid(s) => format!("Sid::{}", quote(&s.to_string())),
+        };
+        out.push_str(&format!(
+            "permit(principal in {principal}, action in Action::{}, resource)",
+            quote(&role_action(&rule.role))
+        ));
+        if !rule.conditions.is_empty() {
+            let when: Vec<String> = rule.conditions.iter().map(condition).collect();
+            out.push_str(&format!(" when {{ {} }}", when.join(" && ")));
+        }
+        if rule.unprotected_only && !rules.protected_values.is_empty() {
+            out.push_str(&format!(
+                " unless {{ resource has ca15 && [{protected}].contains(resource.ca15) }}"
+            ));
+        }
+        out.push_str(";\n");
+    }
+    out
+}
+
+/// The enclosing OU of a lower-case canonical OU name.
+fn parent_ou(ou: &str) -> Option<&str> {
+    ou.rfind('/').map(|i| &ou[..i])
+}
+
+impl Cedar {
+    /// Translates `model` (via `rules`) for `callers` and the request kinds.
+    ///
+    /// # Errors
+    /// When Cedar rejects a generated policy, entity or request.
+    pub fn new(
+        model: &Model,
+        rules: &Rules,
+        callers: &[Caller],
+        kinds: &[RequestKind],
+    ) -> Result<Self> {
+        let text = policy_text(rules);
+        let policies = PolicySet::from_str(&text).map_err(|e| anyhow!("Cedar policy set: {e}"))?;
+        let mut entities: Vec<Entity> = Vec::new();
+
+        // Membership: Sid → RoleGroup → RoleGroup.
+        let mut sid_parents: BTreeMap<Sid, BTreeSet<&str>> = BTreeMap::new();
+        for (group, members) in &rules.members {
+            for sid in members {
+                sid_parents.entry(*sid).or_default().insert(group);
+            }
+        }
+        for (sid, groups) in &sid_parents {
+            let parents = groups
+                .iter()
+                .map(|g| uid("RoleGroup", g))
+                .collect::<Result<HashSet<_>>>()?;
+            entities.push(Entity::new_no_attrs(uid("Sid", &sid.to_string())?, parents));
+        }
+        for group in rules.members.keys() {
+            let parents = rules
+                .nested_in
+                .get(group)
+                .into_iter()
+                .flatten()
+                .map(|g| uid("RoleGroup", g))
+                .collect::<Result<HashSet<_>>>()?;
+            entities.push(Entity::new_no_attrs(uid("RoleGroup", group)?, parents));
+        }
+        let policy_names: BTreeSet<String> = model
+            .config
+            .policies
+            .values()
+            .map(|p| p.name.to_ascii_lowercase())
+            .collect();
+        for p in &policy_names {
+            entities.push(Entity::new_no_attrs(uid("Policy", p)?, HashSet::new()));
+        }
+        let mut users = Vec::with_capacity(callers.len());
+        for caller in callers {
+            let user = uid("User", &caller.user.to_string())?;
+            let mut parents = caller
+                .sids
+                .iter()
+                .map(|s| uid("Sid", &s.to_string()))
+                .collect::<Result<HashSet<_>>>()?;
+            for p in crate::model::policies() {
+                parents.insert(uid("Policy", &p.to_ascii_lowercase())?);
+            }
+            let attrs = HashMap::from([(
+                "sid".to_owned(),
+                RestrictedExpression::new_string(caller.user.to_string()),
+            )]);
+            entities.push(Entity::new(user.clone(), attrs, parents).context("Cedar user")?);
+            users.push(user);
+        }
+
+        // OUs: every recipient's and every scope's, with their ancestors.
+        let mut ous: BTreeSet<String> = BTreeSet::new();
+        let mut add_ou = |ou: &str| {
+            let mut at = Some(ou);
+            while let Some(o) = at {
+                if !ous.insert(o.to_owned()) {
+                    break;
+                }
+                at = parent_ou(o);
+            }
+        };
+        for r in &model.recipients {
+            add_ou(&ou_key(&r.organizational_unit));
+        }
+        for rule in &rules.rules {
+            for c in &rule.conditions {
+                if let Condition::Within(ou) = c {
+                    add_ou(ou);
+                }
+            }
+        }
+        for ou in &ous {
+            let parents = parent_ou(ou)
+                .map(|p| uid("OU", p))
+                .transpose()?
+                .into_iter()
+                .collect();
+            entities.push(Entity::new_no_attrs(uid("OU", ou)?, parents));
+        }
+        let mut recipients = Vec::with_capacity(model.recipients.len());
+        for (i, r) in model.recipients.iter().enumerate() {
+            let id = uid("Recipient", &i.to_string())?;
+            let attribute = |name: &str| r.attributes.get(name).map(|v| v.to_ascii_lowercase());
+            let mut attrs = HashMap::from([
+                (
+                    "sid".to_owned(),
+                    RestrictedExpression::new_string(r.sid.to_string()),
+                ),
+                (
+                    "department".to_owned(),
+                    RestrictedExpression::new_string(attribute("Department").unwrap_or_default()),
+                ),
+                (
+                    "city".to_owned(),
+                    RestrictedExpression::new_string(attribute("City").unwrap_or_default()),
+                ),
+                (
+                    "hidden".to_owned(),
+                    RestrictedExpression::new_bool(
+                        attribute("HiddenFromAddressListsEnabled").as_deref() == Some("true"),
+                    ),
+                ),
+            ]);
+            if let Some(v) = attribute("CustomAttribute15").filter(|v| !v.is_empty()) {
+                attrs.insert("ca15".to_owned(), RestrictedExpression::new_string(v));
+            }
+            let parents = HashSet::from([uid("OU", &ou_key(&r.organizational_unit))?]);
+            entities.push(Entity::new(id.clone(), attrs, parents).context("Cedar recipient")?);
+            recipients.push(id);
+        }
+
+        // Actions and the roles that grant them.
+        let mut roles: BTreeSet<&str> = BTreeSet::new();
+        for (action, granted_by) in &rules.actions {
+            let parents = granted_by
+                .iter()
+                .map(|r| uid("Action", &role_action(r)))
+                .collect::<Result<HashSet<_>>>()?;
+            roles.extend(granted_by.iter().map(String::as_str));
+            entities.push(Entity::new_no_attrs(uid("Action", action)?, parents));
+        }
+        for role in roles {
+            entities.push(Entity::new_no_attrs(
+                uid("Action", &role_action(role))?,
+                HashSet::new(),
+            ));
+        }
+        let entities =
+            Entities::from_entities(entities, None).map_err(|e| anyhow!("Cedar entities: {e}"))?;
+        let kinds = kinds
+            .iter()
+            .map(|k| {
+                actions_of(k)
+                    .iter()
+                    .map(|a| uid("Action", a))
+                    .collect::<Result<Vec<_>>>()
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self {
+            authorizer: Authorizer::new(),
+            policy_count: policies.policies().count(),
+            policies,
+            entities,
+            users,
+            recipients,
+            kinds,
+        })
+    }
+}
+
+impl Engine for Cedar {
+    fn name(&self) -> &'static str {
+        "cedar"
+    }
+
+    fn decide(&self, request: &StreamRequest) -> Result<bool> {
+        let principal = self
+            .users
+            .get(request.caller as usize)
+            .context("caller out of range")?;
+        let resource = self
+            .recipients
+            .get(request.recipient as usize)
+            .context("recipient out of range")?;
+        let actions = self
+            .kinds
+            .get(request.kind as usize)
+            .context("request kind out of range")?;
+        if actions.is_empty() {
+            return Ok(false);
+        }
+        for action in actions {
+            let r = Request::new(
+                principal.clone(),
+                action.clone(),
+                resource.clone(),
+                Context::empty(),
+                None,
+            )
+            .map_err(|e| anyhow!("Cedar request: {e}"))?;
+            let response = self
+                .authorizer
+                .is_authorized(&r, &self.policies, &self.entities);
+            if response.decision() != Decision::Allow {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+}

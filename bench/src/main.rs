@@ -1,0 +1,112 @@
+//! `crossforest-bench`: see `BENCHMARKS.md` for what each command measures.
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use crossforest_bench::model::Shape;
+
+#[derive(Parser)]
+#[command(
+    name = "crossforest-bench",
+    about = "crossforest's benchmarks (issue 8)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The same model and request stream through crossforest, Cedar and
+    /// casbin: check that all three agree on every request, then time them.
+    Compare {
+        /// Requests in the stream.
+        #[arg(long, default_value_t = 1_000_000)]
+        requests: usize,
+        /// Cedar and casbin decide only the first N requests (they take
+        /// milliseconds each on the full model); crossforest decides all.
+        #[arg(long)]
+        peer_requests: Option<usize>,
+        /// A small model and 200 requests (CI).
+        #[arg(long)]
+        quick: bool,
+    },
+    /// Drive a resource forest node over mutual TLS on loopback with
+    /// `Authorization.Check` and `Get-Mailbox` at 1, 16 and 256 streams.
+    Load {
+        /// Requests per cell (operation × streams) at most.
+        #[arg(long, default_value_t = 20_000)]
+        requests: usize,
+        /// Seconds per cell at most.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Concurrent streams, one cell each.
+        #[arg(long, value_delimiter = ',', default_value = "1,16,256")]
+        streams: Vec<usize>,
+    },
+    /// Check latency and memory vs recipients, assignments and nesting depth:
+    /// a table and an SVG plot.
+    Scale {
+        /// Where the plot goes.
+        #[arg(long, default_value = "docs/scale.svg")]
+        svg: std::path::PathBuf,
+    },
+    /// One point of the scale curve, measured in this process (used by `scale`).
+    #[command(hide = true)]
+    ScalePoint {
+        /// Recipients.
+        #[arg(long)]
+        recipients: usize,
+        /// Generated role groups.
+        #[arg(long)]
+        role_groups: usize,
+        /// Assignments per role group.
+        #[arg(long)]
+        assignments_per_group: usize,
+        /// Nesting chain length.
+        #[arg(long)]
+        nesting: usize,
+    },
+}
+
+fn main() -> Result<()> {
+    match Cli::parse().command {
+        Command::Compare {
+            requests,
+            peer_requests,
+            quick,
+        } => {
+            if quick {
+                crossforest_bench::compare::run(Shape::SMALL, 200, None)
+            } else {
+                crossforest_bench::compare::run(Shape::ORGANIZATION, requests, peer_requests)
+            }
+        }
+        Command::Load {
+            requests,
+            seconds,
+            streams,
+        } => {
+            let limits = crossforest_bench::load::Limits {
+                requests,
+                duration: std::time::Duration::from_secs(seconds),
+            };
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?
+                .block_on(crossforest_bench::load::run(&streams, limits))
+                .map(|_| ())
+        }
+        Command::Scale { svg } => crossforest_bench::scale::run(&svg),
+        Command::ScalePoint {
+            recipients,
+            role_groups,
+            assignments_per_group,
+            nesting,
+        } => crossforest_bench::scale::point_command(Shape {
+            recipients,
+            role_groups,
+            assignments_per_group,
+            nesting,
+        }),
+    }
+}
