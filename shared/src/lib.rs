@@ -11,6 +11,8 @@
 //!   each certificate only against the CA of the forest it names.
 //! * [`token`]: forest tokens, signed by an account forest and verified by the
 //!   resource forest.
+//! * [`token_cache`]: tokens already verified, so a session's later requests
+//!   skip the signature checks.
 //! * [`serve`]: the TLS accept loop that feeds tonic servers.
 //! * [`client`]: mTLS channels to a forest.
 //! * [`config`]: node TOML files, their validation, and JSON state files.
@@ -31,6 +33,7 @@ pub mod sid;
 pub mod telemetry;
 pub mod tls;
 pub mod token;
+pub mod token_cache;
 
 /// Generated protocol code, one module per versioned package.
 #[allow(missing_docs, clippy::all, clippy::pedantic)]

@@ -190,6 +190,30 @@ pub fn verify(
     policy: &TokenPolicy,
     now: SystemTime,
 ) -> Result<VerifiedToken, TokenError> {
+    let signed = verify_signed(encoded, trust, now)?;
+    check_claims(&signed, policy, now)
+}
+
+/// A token whose signer chain, signature and issuer were verified; its claims
+/// (audience, validity period) are checked by [`check_claims`] on every use.
+#[derive(Debug, Clone)]
+pub struct SignedClaims {
+    /// The forest that signed the token.
+    pub forest: ForestName,
+    /// What it vouches for.
+    pub claims: TokenClaims,
+    /// When the signing certificate expires (Unix seconds): the verification
+    /// of its chain holds until then.
+    pub signer_not_after: i64,
+}
+
+/// Verifies the signer's chain to the CA of the forest it names (and only
+/// that CA), the signature and the issuer; not the audience or validity.
+pub fn verify_signed(
+    encoded: &str,
+    trust: &ForestTrustStore,
+    now: SystemTime,
+) -> Result<SignedClaims, TokenError> {
     if encoded.len() > MAX_TOKEN_LEN {
         return Err(TokenError::Malformed(format!(
             "{} bytes is longer than the {MAX_TOKEN_LEN} allowed",
@@ -247,9 +271,29 @@ pub fn verify(
             signer: forest,
         });
     }
+    let signer_not_after = x509_parser::parse_x509_certificate(&signer_der)
+        .map_err(|e| chain_error(e.to_string()))?
+        .1
+        .validity()
+        .not_after
+        .timestamp();
+    Ok(SignedClaims {
+        forest,
+        claims,
+        signer_not_after,
+    })
+}
+
+/// Checks a verified token's audience and validity period at `now`.
+pub fn check_claims(
+    signed: &SignedClaims,
+    policy: &TokenPolicy,
+    now: SystemTime,
+) -> Result<VerifiedToken, TokenError> {
+    let (forest, claims) = (&signed.forest, &signed.claims);
     if claims.audience != policy.audience.as_str() {
         return Err(TokenError::Audience {
-            found: claims.audience,
+            found: claims.audience.clone(),
             expected: policy.audience.clone(),
         });
     }
@@ -266,12 +310,12 @@ pub fn verify(
         .parse()
         .map_err(|e: crate::sid::SidError| TokenError::UserSid(e.to_string()))?;
     Ok(VerifiedToken {
-        issuer: forest,
+        issuer: forest.clone(),
         user_sid,
-        user_name: claims.user_name,
-        group_sids: claims.group_sids,
+        user_name: claims.user_name.clone(),
+        group_sids: claims.group_sids.clone(),
         expires_at: claims.expires_at,
-        token_id: claims.token_id,
+        token_id: claims.token_id.clone(),
         directory_sequence: claims.directory_sequence,
     })
 }
@@ -285,19 +329,19 @@ pub fn from_authorization(value: &str) -> Option<&str> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::pki::CertificateAuthority;
     use crate::sid::DomainSid;
 
-    struct Fixture {
-        fabrikam: CertificateAuthority,
-        signer: TokenSigner,
-        trust: ForestTrustStore,
-        policy: TokenPolicy,
+    pub(crate) struct Fixture {
+        pub(crate) fabrikam: CertificateAuthority,
+        pub(crate) signer: TokenSigner,
+        pub(crate) trust: ForestTrustStore,
+        pub(crate) policy: TokenPolicy,
     }
 
-    fn fixture() -> Result<Fixture, Box<dyn std::error::Error>> {
+    pub(crate) fn fixture() -> Result<Fixture, Box<dyn std::error::Error>> {
         let forest: ForestName = "fabrikam.com".parse()?;
         let fabrikam = CertificateAuthority::generate(&forest)?;
         let signer = TokenSigner::new(forest.clone(), &fabrikam.issue_token_signing()?)?;
@@ -315,7 +359,7 @@ mod tests {
         })
     }
 
-    fn claims(now: i64) -> TokenClaims {
+    pub(crate) fn claims(now: i64) -> TokenClaims {
         TokenClaims {
             user_sid: DomainSid::new(1, 2, 3).with_rid(1105).to_string(),
             user_name: "alice".into(),

@@ -7,7 +7,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use crossforest_shared::token::{verify, TokenError, TokenPolicy};
+use crossforest_shared::token::{TokenError, TokenPolicy};
 use crossforest_shared::{ForestName, Principal, Sid};
 
 use super::sid_filter::{filter, DroppedSid, ForeignUserSid};
@@ -85,7 +85,9 @@ pub fn authenticate(
         audience: trusts.own_forest().clone(),
         clock_skew,
     };
-    let verified = verify(token, trusts.store(), &policy, now)?;
+    let verified = trusts
+        .tokens()
+        .verify(token, trusts.store(), &policy, now)?;
     if verified.issuer != principal.forest || verified.user_sid != principal.sid {
         return Err(AuthError::Mismatch {
             certificate: format!("{}\\{}", principal.forest, principal.sid),

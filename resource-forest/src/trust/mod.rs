@@ -18,6 +18,7 @@ use crossforest_shared::client::ForestEndpoint;
 use crossforest_shared::metrics::Metrics;
 use crossforest_shared::pki::{read_text, IssuedCertificate, PkiError};
 use crossforest_shared::tls::{ForestTrustStore, TlsError};
+use crossforest_shared::token_cache::VerifiedTokens;
 use crossforest_shared::{DomainSid, ForestName};
 
 use config::TrustConfig;
@@ -110,6 +111,8 @@ pub struct Trusts {
     store: ForestTrustStore,
     trusts: BTreeMap<ForestName, Trust>,
     freshness: Arc<freshness::Freshness>,
+    /// Tokens verified against `store`'s anchors; new trusts, new cache.
+    tokens: Arc<VerifiedTokens>,
 }
 
 impl Trusts {
@@ -202,6 +205,7 @@ impl Trusts {
             store,
             trusts,
             freshness,
+            tokens: Arc::new(VerifiedTokens::new()),
         })
     }
 
@@ -236,6 +240,11 @@ impl Trusts {
     pub fn keeping_freshness_of(mut self, previous: &Trusts) -> Self {
         self.freshness = previous.freshness.clone();
         self
+    }
+
+    /// Forest tokens already verified against these trusts' anchors.
+    pub fn tokens(&self) -> &VerifiedTokens {
+        &self.tokens
     }
 
     /// Every trust.
