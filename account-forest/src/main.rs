@@ -6,15 +6,8 @@ use clap::Parser;
 #[derive(Debug, Parser)]
 #[command(name = "account-forest", version, about)]
 struct Cli {
-    /// Log format: `text`, or `json` (one object per line, with the request
-    /// id, method, peer forest and caller SID of each request).
-    #[arg(
-        long,
-        global = true,
-        env = "CROSSFOREST_LOG_FORMAT",
-        default_value = "text"
-    )]
-    log_format: crossforest_shared::telemetry::LogFormat,
+    #[command(flatten)]
+    logging: crossforest_shared::telemetry::LogArgs,
     #[command(subcommand)]
     command: account_forest::cli::Command,
 }
@@ -22,7 +15,7 @@ struct Cli {
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    crossforest_shared::telemetry::init_with("info", cli.log_format);
+    crossforest_shared::telemetry::init_with("info", cli.logging.log_format);
     match account_forest::cli::run(cli.command).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {

@@ -12,15 +12,8 @@ use crossforest_cli::shell::{Input, EXIT_ERROR};
 #[derive(Debug, Parser)]
 #[command(name = "crossforest", version, about)]
 struct Cli {
-    /// Log format: `text`, or `json` (one object per line, with the request
-    /// id, method, peer forest and caller SID of each request).
-    #[arg(
-        long,
-        global = true,
-        env = "CROSSFOREST_LOG_FORMAT",
-        default_value = "text"
-    )]
-    log_format: crossforest_shared::telemetry::LogFormat,
+    #[command(flatten)]
+    logging: crossforest_shared::telemetry::LogArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -210,7 +203,10 @@ async fn main() -> ExitCode {
         cli.command,
         Command::Demo { .. } | Command::Shell { .. } | Command::Up { .. } | Command::Setup { .. }
     );
-    crossforest_shared::telemetry::init_with(if quiet { "warn" } else { "info" }, cli.log_format);
+    crossforest_shared::telemetry::init_with(
+        if quiet { "warn" } else { "info" },
+        cli.logging.log_format,
+    );
     let result = match cli.command {
         Command::Demo { dir } => crossforest_cli::demo::run(&dir).await.map(|()| 0),
         Command::Up { dir } => up(dir).await.map(|()| 0),

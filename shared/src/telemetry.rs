@@ -25,6 +25,20 @@ impl std::str::FromStr for LogFormat {
     }
 }
 
+/// The logging option of every crossforest binary.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LogArgs {
+    /// Log format: `text`, or `json` (one object per line, with the request
+    /// id, method, peer forest and caller SID of each request).
+    #[arg(
+        long,
+        global = true,
+        env = "CROSSFOREST_LOG_FORMAT",
+        default_value = "text"
+    )]
+    pub log_format: LogFormat,
+}
+
 /// Installs a global subscriber writing to standard error, filtered by `RUST_LOG`
 /// (default `default_filter`). Calling it twice is harmless.
 pub fn init(default_filter: &str) {
