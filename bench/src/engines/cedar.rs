@@ -31,15 +31,28 @@ use crate::rules::{actions_of, ou_key, Condition, Holder, Rules};
 use crate::stream::{RequestKind, StreamRequest};
 
 /// The policy set, the entity store and the request parts, built once.
-pub struct Cedar {
+struct Translated {
     authorizer: Authorizer,
     policies: PolicySet,
+    /// Per caller, only the permits whose principal scope can match them
+    /// (its own SIDs, the role groups they reach, its policies): the slicing
+    /// a deployment would put in front of Cedar.
+    by_caller: Vec<PolicySet>,
     entities: Entities,
     users: Vec<EntityUid>,
     recipients: Vec<EntityUid>,
     kinds: Vec<Vec<EntityUid>>,
+}
+
+/// Cedar on the translated model: every request against the whole policy
+/// set, or, [`Cedar::sliced`], against the caller's slice.
+pub struct Cedar {
+    translated: std::sync::Arc<Translated>,
+    sliced: bool,
     /// Number of policies, for reports.
     pub policy_count: usize,
+    /// Mean number of policies in a caller's slice, for reports.
+    pub mean_slice: f64,
 }
 
 fn uid(kind: &str, id: &str) -> Result<EntityUid> {
@@ -77,6 +90,20 @@ fn condition(c: &Condition) -> String {
 
 /// The policy text of the translated rules.
 pub fn policy_text(rules: &Rules) -> String {
+    policy_text_where(rules, |_| true)
+}
+
+/// The entity a rule's principal scope names.
+fn holder_uid(holder: &Holder) -> Result<EntityUid> {
+    match holder {
+        Holder::RoleGroup(g) => uid("RoleGroup", g),
+        Holder::Policy(p) => uid("Policy", p),
+        Holder::Sid(s) => uid("Sid", &s.to_string()),
+    }
+}
+
+/// The policy text of the rules whose holder `keep` accepts.
+fn policy_text_where(rules: &Rules, keep: impl Fn(&Holder) -> bool) -> String {
     let protected = rules
         .protected_values
         .iter()
@@ -84,7 +111,7 @@ pub fn policy_text(rules: &Rules) -> String {
         .collect::<Vec<_>>()
         .join(", ");
     let mut out = String::new();
-    for rule in &rules.rules {
+    for rule in rules.rules.iter().filter(|r| keep(&r.holder)) {
         let principal = match &rule.holder {
             Holder::RoleGroup(g) => format!("RoleGroup::{}", quote(g)),
             Holder::Policy(p) => format!("Policy::{}", quote(p)),
@@ -268,33 +295,75 @@ impl Cedar {
                     .collect::<Result<Vec<_>>>()
             })
             .collect::<Result<Vec<_>>>()?;
+        let by_caller = users
+            .iter()
+            .map(|user| {
+                let mut reach: HashSet<EntityUid> = entities
+                    .ancestors(user)
+                    .map(|a| a.cloned().collect())
+                    .unwrap_or_default();
+                reach.insert(user.clone());
+                let text = policy_text_where(rules, |holder| {
+                    holder_uid(holder).is_ok_and(|u| reach.contains(&u))
+                });
+                PolicySet::from_str(&text).map_err(|e| anyhow!("Cedar policy slice: {e}"))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let sliced_total: usize = by_caller.iter().map(|p| p.policies().count()).sum();
         Ok(Self {
-            authorizer: Authorizer::new(),
             policy_count: policies.policies().count(),
-            policies,
-            entities,
-            users,
-            recipients,
-            kinds,
+            mean_slice: sliced_total as f64 / by_caller.len().max(1) as f64,
+            sliced: false,
+            translated: std::sync::Arc::new(Translated {
+                authorizer: Authorizer::new(),
+                policies,
+                by_caller,
+                entities,
+                users,
+                recipients,
+                kinds,
+            }),
         })
+    }
+
+    /// The same translation, each request decided against its caller's slice.
+    pub fn sliced(&self) -> Self {
+        Self {
+            translated: self.translated.clone(),
+            sliced: true,
+            policy_count: self.policy_count,
+            mean_slice: self.mean_slice,
+        }
     }
 }
 
 impl Engine for Cedar {
     fn name(&self) -> &'static str {
-        "cedar"
+        if self.sliced {
+            "cedar-sliced"
+        } else {
+            "cedar"
+        }
     }
 
     fn decide(&self, request: &StreamRequest) -> Result<bool> {
-        let principal = self
+        let t = &*self.translated;
+        let policies = if self.sliced {
+            t.by_caller
+                .get(request.caller as usize)
+                .context("caller out of range")?
+        } else {
+            &t.policies
+        };
+        let principal = t
             .users
             .get(request.caller as usize)
             .context("caller out of range")?;
-        let resource = self
+        let resource = t
             .recipients
             .get(request.recipient as usize)
             .context("recipient out of range")?;
-        let actions = self
+        let actions = t
             .kinds
             .get(request.kind as usize)
             .context("request kind out of range")?;
@@ -310,9 +379,7 @@ impl Engine for Cedar {
                 None,
             )
             .map_err(|e| anyhow!("Cedar request: {e}"))?;
-            let response = self
-                .authorizer
-                .is_authorized(&r, &self.policies, &self.entities);
+            let response = t.authorizer.is_authorized(&r, policies, &t.entities);
             if response.decision() != Decision::Allow {
                 return Ok(false);
             }
