@@ -240,18 +240,8 @@ impl Engine for Casbin {
     }
 
     fn decide(&self, request: &StreamRequest) -> Result<bool> {
-        let user = self
-            .users
-            .get(request.caller as usize)
-            .context("caller out of range")?;
-        let recipient = self
-            .recipients
-            .get(request.recipient as usize)
-            .context("recipient out of range")?;
-        let actions = self
-            .kinds
-            .get(request.kind as usize)
-            .context("request kind out of range")?;
+        let (user, recipient, actions) =
+            super::request_parts(&self.users, &self.recipients, &self.kinds, request)?;
         if actions.is_empty() {
             return Ok(false);
         }

@@ -355,18 +355,8 @@ impl Engine for Cedar {
         } else {
             &t.policies
         };
-        let principal = t
-            .users
-            .get(request.caller as usize)
-            .context("caller out of range")?;
-        let resource = t
-            .recipients
-            .get(request.recipient as usize)
-            .context("recipient out of range")?;
-        let actions = t
-            .kinds
-            .get(request.kind as usize)
-            .context("request kind out of range")?;
+        let (principal, resource, actions) =
+            super::request_parts(&t.users, &t.recipients, &t.kinds, request)?;
         if actions.is_empty() {
             return Ok(false);
         }
