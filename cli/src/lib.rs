@@ -6,6 +6,7 @@
 //! * [`lab`]: a local lab of forests on disk.
 //! * [`pki`]: `crossforest pki`: list, issue and rotate certificates.
 //! * [`processes`]: running a lab's nodes as processes.
+//! * [`node_process`]: one node as an OS process, and its signals.
 //! * [`demo`]: `crossforest demo`.
 //! * [`shell`]: `crossforest shell`: one line, scripts, `-ErrorAction`.
 //! * [`repl`]: the interactive shell (history, completion, continuation).
@@ -15,6 +16,7 @@
 
 pub mod demo;
 pub mod lab;
+pub mod node_process;
 pub mod output;
 pub mod parse;
 pub mod pipeline;

@@ -34,7 +34,25 @@ pub enum SessionError {
     },
     /// The resource forest refused or failed the request.
     #[error("{}", .0.message())]
-    Status(#[from] tonic::Status),
+    Status(tonic::Status),
+}
+
+impl From<tonic::Status> for SessionError {
+    /// A request sent on a connection the server has since closed (it
+    /// crashed or is restarting) fails in the transport, which tonic reports
+    /// as CANCELLED although nobody cancelled it; it is reported as
+    /// UNAVAILABLE, the code clients retry on.
+    fn from(status: tonic::Status) -> Self {
+        let lost = std::error::Error::source(&status)
+            .is_some_and(|source| source.is::<tonic::transport::Error>());
+        if status.code() == tonic::Code::Cancelled && lost {
+            return Self::Status(tonic::Status::unavailable(format!(
+                "the connection to the resource forest was lost: {}",
+                status.message()
+            )));
+        }
+        Self::Status(status)
+    }
 }
 
 impl SessionError {

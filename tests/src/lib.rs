@@ -1,6 +1,7 @@
 //! A federation of forests for integration tests: one resource forest and any
 //! number of account forests, each a real gRPC server on a loopback port with its
-//! own CA and real mutual TLS, started in this process.
+//! own CA and real mutual TLS, started in this process or, with
+//! [`FederationBuilder::processes`], each as its own OS process.
 //!
 //! ```no_run
 //! # async fn example() -> anyhow::Result<()> {
@@ -25,17 +26,56 @@
 //! `serve(listener, node, shutdown)` and stops when the federation is dropped.
 //! [`Federation::stop`] and [`Federation::restart`] stop and restart one node
 //! (faults, partitions) on the same address, from its state on disk.
+//!
+//! # Process mode
+//!
+//! [`FederationBuilder::processes`] writes the same lab and runs each node as
+//! its own OS process serving its `node.toml` (`resource-forest serve`,
+//! `account-forest serve`), logging to `<lab>/<forest>/node.log`. Faults are
+//! then real signals: [`Federation::kill`] (SIGKILL: a crash),
+//! [`Federation::stop`] (SIGTERM: a drain), [`Federation::restart`],
+//! [`Federation::pause`] and [`Federation::resume`] (SIGSTOP/SIGCONT: a
+//! partition, the process holds its sockets but answers nothing). Every
+//! process is killed when the federation is dropped.
+//!
+//! ```no_run
+//! # async fn example() -> anyhow::Result<()> {
+//! use crossforest_tests::Federation;
+//!
+//! let mut federation = Federation::builder()
+//!     .account("fabrikam.com")
+//!     .max_staleness_secs(2)
+//!     .processes()
+//!     .start()
+//!     .await?;
+//! federation.kill("fabrikam.com").await?; // SIGKILL
+//! federation.restart("fabrikam.com").await?; // from its state on disk
+//! federation.pause("fabrikam.com")?; // SIGSTOP: a partition
+//! federation.resume("fabrikam.com")?; // SIGCONT
+//! # Ok(()) }
+//! ```
+//!
+//! The programs are found by [`nodes::discover_node_binaries`]: the directory
+//! named by `CROSSFOREST_NODE_BINARIES` (holding `resource-forest` and
+//! `account-forest`, e.g. `target/debug` after `cargo build -p resource-forest
+//! -p account-forest`), else this crate's `crossforest-node` program, which
+//! Cargo builds for this crate's own tests; or given with
+//! [`FederationBuilder::node_binaries`].
 
 use std::path::Path;
 
 use anyhow::Context as _;
 use crossforest_cli::lab::{Lab, LabSpec};
+pub use crossforest_cli::node_process::NodeBinaries;
 use crossforest_cli::session::Session;
 use crossforest_shared::client::ForestEndpoint;
 use crossforest_shared::{DomainSid, ForestName};
+use nix::sys::signal::Signal;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
+
+pub mod nodes;
+
+use nodes::RunningNode;
 
 /// Builds a [`Federation`].
 #[derive(Debug, Default)]
@@ -46,6 +86,8 @@ pub struct FederationBuilder {
     organizational_units: Vec<String>,
     active_directory_split_permissions: bool,
     max_staleness_secs: Option<u64>,
+    /// Process mode, with these programs (`None`: discovered at start).
+    processes: Option<Option<NodeBinaries>>,
 }
 
 impl FederationBuilder {
@@ -87,8 +129,28 @@ impl FederationBuilder {
         self
     }
 
+    /// Runs each node as its own OS process (see [the crate docs](crate)),
+    /// with the programs [`nodes::discover_node_binaries`] finds.
+    pub fn processes(mut self) -> Self {
+        if self.processes.is_none() {
+            self.processes = Some(None);
+        }
+        self
+    }
+
+    /// Runs each node as its own OS process of `binaries`.
+    pub fn node_binaries(mut self, binaries: NodeBinaries) -> Self {
+        self.processes = Some(Some(binaries));
+        self
+    }
+
     /// Writes the lab into a temporary directory and starts every node.
     pub async fn start(self) -> anyhow::Result<Federation> {
+        let binaries = match self.processes.clone() {
+            Some(Some(binaries)) => Some(binaries),
+            Some(None) => Some(nodes::discover_node_binaries()?),
+            None => None,
+        };
         let dir = tempfile::tempdir()?;
         let resource: ForestName = self.resource.as_deref().unwrap_or("contoso.com").parse()?;
         let mut listeners = Vec::new();
@@ -126,112 +188,60 @@ impl FederationBuilder {
         let lab_dir = dir.path().to_owned();
         let lab = tokio::task::spawn_blocking(move || Lab::create(&lab_dir, &spec)).await??;
         if let Some(secs) = self.max_staleness_secs {
-            set_max_staleness(&lab, secs)?;
+            let secs = i64::try_from(secs)?;
+            edit_node_toml(&lab, &lab.file().resource, |config| {
+                if let Some(toml::Value::Array(trusts)) = config.get_mut("trust") {
+                    for trust in trusts.iter_mut().filter_map(toml::Value::as_table_mut) {
+                        trust.insert("max_staleness_secs".into(), toml::Value::Integer(secs));
+                    }
+                }
+            })?;
         }
-        let mut nodes = Vec::new();
-        for (forest, listener) in listeners {
-            let listener = TcpListener::from_std(listener)?;
-            nodes.push(RunningNode::start(&lab, forest, listener).await?);
-        }
-        Ok(Federation {
+        let mut federation = Federation {
             lab,
-            nodes,
+            nodes: Vec::new(),
             _dir: dir,
-        })
+        };
+        let Some(binaries) = binaries else {
+            for (forest, listener) in listeners {
+                let listener = TcpListener::from_std(listener)?;
+                let node = RunningNode::start(&federation.lab, forest, listener).await?;
+                federation.nodes.push(node);
+            }
+            return Ok(federation);
+        };
+        // Account forests first, so that the resource forest's change feeds
+        // connect at once. Each process binds its own address.
+        listeners.sort_by_key(|(forest, _)| *forest == federation.lab.file().resource);
+        for (forest, listener) in listeners {
+            drop(listener);
+            edit_node_toml(&federation.lab, &forest, |config| {
+                if let Some(operations) = config
+                    .entry("operations")
+                    .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+                    .as_table_mut()
+                {
+                    operations.insert("metrics_listen".into(), "127.0.0.1:0".into());
+                }
+            })?;
+            let node = RunningNode::spawn(&federation.lab, forest, binaries.clone()).await?;
+            federation.nodes.push(node);
+        }
+        Ok(federation)
     }
 }
 
-/// Sets `max_staleness_secs` on every trust of the lab's resource forest.
-fn set_max_staleness(lab: &Lab, secs: u64) -> anyhow::Result<()> {
-    let path = lab.node_dir(&lab.file().resource).join("node.toml");
+/// Rewrites `forest`'s `node.toml` with `edit`.
+fn edit_node_toml(
+    lab: &Lab,
+    forest: &ForestName,
+    edit: impl FnOnce(&mut toml::Table),
+) -> anyhow::Result<()> {
+    let path = lab.node_dir(forest).join("node.toml");
     let mut config: toml::Table = toml::from_str(&std::fs::read_to_string(&path)?)?;
-    if let Some(toml::Value::Array(trusts)) = config.get_mut("trust") {
-        for trust in trusts.iter_mut().filter_map(toml::Value::as_table_mut) {
-            let secs = i64::try_from(secs)?;
-            trust.insert("max_staleness_secs".into(), toml::Value::Integer(secs));
-        }
-    }
+    edit(&mut config);
     std::fs::write(&path, toml::to_string(&config)?)?;
     Ok(())
-}
-
-#[derive(Debug)]
-struct RunningNode {
-    forest: ForestName,
-    address: String,
-    /// The loaded node, when it is the resource forest.
-    resource: Option<std::sync::Arc<resource_forest::node::ResourceForest>>,
-    stop: Option<oneshot::Sender<()>>,
-    task: JoinHandle<anyhow::Result<()>>,
-}
-
-impl RunningNode {
-    /// Loads `forest`'s node from the lab and serves it on `listener`.
-    async fn start(lab: &Lab, forest: ForestName, listener: TcpListener) -> anyhow::Result<Self> {
-        let address = listener.local_addr()?.to_string();
-        let (tx, rx) = oneshot::channel::<()>();
-        let shutdown = async move {
-            let _ = rx.await;
-        };
-        let mut resource = None;
-        let task = if forest == lab.file().resource {
-            let mut config = lab.resource_config()?;
-            config.operations.metrics_listen = Some("127.0.0.1:0".into());
-            let node = resource_forest::node::ResourceForest::load(config).await?;
-            resource = Some(node.clone());
-            tokio::spawn(async move {
-                resource_forest::server::serve(listener, node, shutdown)
-                    .await
-                    .map_err(anyhow::Error::from)
-            })
-        } else {
-            let mut config = lab.account_config(&forest)?;
-            config.operations.metrics_listen = Some("127.0.0.1:0".into());
-            let node = account_forest::node::AccountForest::load(config)?;
-            tokio::spawn(async move {
-                account_forest::server::serve(listener, node, shutdown)
-                    .await
-                    .map_err(anyhow::Error::from)
-            })
-        };
-        Ok(Self {
-            forest,
-            address,
-            resource,
-            stop: Some(tx),
-            task,
-        })
-    }
-
-    /// Stops serving: in-flight requests finish, open streams end, the port
-    /// is released.
-    async fn stop(&mut self) -> anyhow::Result<()> {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        match tokio::time::timeout(std::time::Duration::from_secs(10), &mut self.task).await {
-            Ok(joined) => joined??,
-            Err(_) => {
-                self.task.abort();
-                anyhow::bail!("{} did not stop within 10 s", self.forest);
-            }
-        }
-        // The node's background tasks end with it; only then is its store
-        // closed and can the node start again, as a new process would.
-        if let Some(node) = self.resource.take() {
-            let mut waited = 0;
-            while std::sync::Arc::strong_count(&node) > 1 {
-                anyhow::ensure!(
-                    waited < 1000,
-                    "{}'s background tasks did not end within 10 s",
-                    self.forest
-                );
-                waited += 1;
-                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-            }
-        }
-        Ok(())
-    }
 }
 
 /// Running forests. Dropping it stops them and deletes their files.
@@ -245,10 +255,7 @@ pub struct Federation {
 impl Drop for Federation {
     fn drop(&mut self) {
         for node in &mut self.nodes {
-            if let Some(stop) = node.stop.take() {
-                let _ = stop.send(());
-            }
-            node.task.abort();
+            node.abort();
         }
     }
 }
@@ -293,8 +300,8 @@ impl Federation {
     ) -> anyhow::Result<&std::sync::Arc<resource_forest::node::ResourceForest>> {
         self.nodes
             .iter()
-            .find_map(|n| n.resource.as_ref())
-            .context("the resource forest was not started")
+            .find_map(RunningNode::resource)
+            .context("the resource forest does not run in this process")
     }
 
     /// `GET /metrics` of `forest`'s node over plain HTTP: the response body.
@@ -356,11 +363,12 @@ impl Federation {
     pub fn is_running(&self, forest_name: &str) -> bool {
         self.nodes
             .iter()
-            .any(|n| n.forest.as_str() == forest_name && !n.task.is_finished())
+            .any(|n| n.forest.as_str() == forest_name && n.is_running())
     }
 
     /// Stops `forest`'s node as a crash or partition would look to the others:
-    /// its port closes and open streams end. Its state stays on disk.
+    /// its port closes and open streams end. Its state stays on disk. A
+    /// process gets SIGTERM and drains in-flight requests.
     pub async fn stop(&mut self, forest_name: &str) -> anyhow::Result<()> {
         self.node_mut(forest_name)?.stop().await
     }
@@ -368,28 +376,39 @@ impl Federation {
     /// Starts `forest`'s node again from its state on disk, on the same
     /// address (stopping it first if it is still running).
     pub async fn restart(&mut self, forest_name: &str) -> anyhow::Result<()> {
-        let node = self.node_mut(forest_name)?;
-        if !node.task.is_finished() {
-            node.stop().await?;
-        }
-        let (forest, address) = (node.forest.clone(), node.address.clone());
-        // The old socket is closed; binding may briefly race its release.
-        let mut attempts = 0;
-        let listener = loop {
-            match TcpListener::bind(&address).await {
-                Ok(listener) => break listener,
-                Err(_) if attempts < 50 => {
-                    attempts += 1;
-                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                }
-                Err(e) => {
-                    return Err(e).with_context(|| format!("cannot listen on {address} again"))
-                }
-            }
-        };
-        let restarted = RunningNode::start(&self.lab, forest, listener).await?;
-        *self.node_mut(forest_name)? = restarted;
-        Ok(())
+        let lab = self.lab.clone();
+        self.node_mut(forest_name)?.restart(&lab).await
+    }
+
+    /// Kills `forest`'s node process with SIGKILL, a crash: nothing drains,
+    /// nothing is flushed; waits until it is gone. Process mode only.
+    pub async fn kill(&mut self, forest_name: &str) -> anyhow::Result<()> {
+        self.node_mut(forest_name)?.process("kill")?.kill().await
+    }
+
+    /// Freezes `forest`'s node process with SIGSTOP, a partition: it keeps
+    /// its sockets (connections open, the port accepts) but answers nothing
+    /// until [`Federation::resume`]. Process mode only.
+    pub fn pause(&mut self, forest_name: &str) -> anyhow::Result<()> {
+        self.node_mut(forest_name)?
+            .process("pause")?
+            .signal(Signal::SIGSTOP)
+    }
+
+    /// Lets a paused node process run again (SIGCONT). Process mode only.
+    pub fn resume(&mut self, forest_name: &str) -> anyhow::Result<()> {
+        self.node_mut(forest_name)?
+            .process("resume")?
+            .signal(Signal::SIGCONT)
+    }
+
+    /// The log file of `forest`'s node process (its output, all runs).
+    pub fn node_log(&mut self, forest_name: &str) -> anyhow::Result<std::path::PathBuf> {
+        Ok(self
+            .node_mut(forest_name)?
+            .process("node_log")?
+            .log()
+            .to_owned())
     }
 
     fn node_mut(&mut self, forest_name: &str) -> anyhow::Result<&mut RunningNode> {

@@ -9,6 +9,7 @@ mod scenarios {
     pub mod authorization_service;
     pub mod common;
     pub mod delegated_setup;
+    pub mod faults;
     pub mod freshness;
     pub mod hostile_input;
     pub mod linked_role_groups;

@@ -3,7 +3,7 @@
 
 use crossforest_cli::session::Session;
 use crossforest_shared::proto::management::v1::InvokeResponse;
-use crossforest_tests::Federation;
+use crossforest_tests::{Federation, FederationBuilder};
 
 /// Runs `line`, which must succeed.
 pub async fn ok(s: &mut Session, line: &str) -> InvokeResponse {
@@ -27,14 +27,20 @@ pub async fn refused(s: &mut Session, line: &str) -> (bool, String) {
 /// fabrikam\Exchange Admins with Mail Recipients and Mail Recipient Creation;
 /// "tailspin View-Only" links tailspin\Exchange Admins with View-Only Recipients.
 pub async fn federation() -> Federation {
-    let f = Federation::builder()
+    populate(builder().start().await.expect("federation starts")).await
+}
+
+/// The forests of [`federation`], not yet started.
+pub fn builder() -> FederationBuilder {
+    Federation::builder()
         .resource("contoso.com")
         .account("fabrikam.com")
         .account("tailspin.com")
         .untrusted_account("northwind.com")
-        .start()
-        .await
-        .expect("federation starts");
+}
+
+/// The users, groups and linked role groups of [`federation`], in `f`.
+pub async fn populate(f: Federation) -> Federation {
     for user in ["alice", "bob"] {
         f.add_user("fabrikam.com", user).await.unwrap();
     }

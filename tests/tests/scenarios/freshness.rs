@@ -17,7 +17,7 @@ const ATTEMPTS: usize = 300;
 const PAUSE: Duration = Duration::from_millis(50);
 
 /// Runs `line` until `done` accepts the outcome; the last outcome.
-async fn until(
+pub async fn until(
     s: &mut Session,
     line: &str,
     done: impl Fn(&Result<(), SessionError>) -> bool,
@@ -33,7 +33,8 @@ async fn until(
     last
 }
 
-fn denied(r: &Result<(), SessionError>) -> bool {
+/// Whether RBAC denied the request.
+pub fn denied(r: &Result<(), SessionError>) -> bool {
     r.as_ref().is_err_and(SessionError::is_denied)
 }
 
@@ -160,7 +161,8 @@ async fn a_restarted_resource_forest_resynchronises_and_keeps_revoking() {
     assert!(denied(&last), "{last:?}");
 }
 
-async fn directory_as(
+/// A directory client of fabrikam.com presenting `credential`.
+pub async fn directory_as(
     f: &Federation,
     credential: &IssuedCertificate,
 ) -> dir::directory_client::DirectoryClient<tonic::transport::Channel> {

@@ -1,0 +1,273 @@
+//! The nodes of a federation: served inside the test process (tokio tasks) or
+//! each as its own OS process.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use crossforest_cli::lab::Lab;
+use crossforest_cli::node_process::{NodeBinaries, NodeKind, NodeProcess};
+use crossforest_shared::ForestName;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// The environment variable naming a directory that holds the
+/// `resource-forest` and `account-forest` programs, for
+/// [`FederationBuilder::processes`](crate::FederationBuilder::processes).
+pub const NODE_BINARIES_ENV: &str = "CROSSFOREST_NODE_BINARIES";
+
+/// The harness's own node program, built with this crate's integration tests.
+const HARNESS_NODE: &str = "crossforest-node";
+
+/// The programs process mode runs: the directory [`NODE_BINARIES_ENV`] names,
+/// else the `crossforest-node` program built beside the running test (this
+/// crate's `[[bin]]`, which Cargo builds for its own integration tests).
+pub fn discover_node_binaries() -> anyhow::Result<NodeBinaries> {
+    if let Some(dir) = std::env::var_os(NODE_BINARIES_ENV) {
+        let dir = PathBuf::from(dir);
+        for kind in [NodeKind::ResourceForest, NodeKind::AccountForest] {
+            let program = dir.join(kind.name());
+            anyhow::ensure!(
+                program.is_file(),
+                "{NODE_BINARIES_ENV} names {}, which holds no `{}` program",
+                dir.display(),
+                kind.name()
+            );
+        }
+        return Ok(NodeBinaries::Directory(dir));
+    }
+    // Test executables live in `target/<profile>/deps`, programs one up.
+    let exe = std::env::current_exe()?;
+    let mut dir = exe
+        .parent()
+        .context("the test executable has no directory")?;
+    if dir.ends_with("deps") {
+        dir = dir.parent().unwrap_or(dir);
+    }
+    let program = dir.join(HARNESS_NODE);
+    anyhow::ensure!(
+        program.is_file(),
+        "no node programs for process mode: {} does not exist; set {NODE_BINARIES_ENV} to a directory holding `resource-forest` and `account-forest` (`cargo build -p resource-forest -p account-forest`), or call FederationBuilder::node_binaries",
+        program.display()
+    );
+    Ok(NodeBinaries::Combined(program))
+}
+
+/// One node of the federation.
+#[derive(Debug)]
+pub(crate) struct RunningNode {
+    pub(crate) forest: ForestName,
+    pub(crate) address: String,
+    pub(crate) serving: Serving,
+}
+
+/// How a node is served.
+#[derive(Debug)]
+pub(crate) enum Serving {
+    /// A tokio task of the test process.
+    InProcess {
+        /// The loaded node, when it is the resource forest.
+        resource: Option<Arc<resource_forest::node::ResourceForest>>,
+        stop: Option<oneshot::Sender<()>>,
+        task: JoinHandle<anyhow::Result<()>>,
+    },
+    /// Its own OS process.
+    Process {
+        process: Box<NodeProcess>,
+        binaries: NodeBinaries,
+        /// The node's drain timeout, for SIGTERM.
+        drain: Duration,
+    },
+}
+
+impl RunningNode {
+    /// Loads `forest`'s node from the lab and serves it on `listener` in
+    /// this process.
+    pub(crate) async fn start(
+        lab: &Lab,
+        forest: ForestName,
+        listener: TcpListener,
+    ) -> anyhow::Result<Self> {
+        let address = listener.local_addr()?.to_string();
+        let (tx, rx) = oneshot::channel::<()>();
+        let shutdown = async move {
+            let _ = rx.await;
+        };
+        let mut resource = None;
+        let task = if forest == lab.file().resource {
+            let mut config = lab.resource_config()?;
+            config.operations.metrics_listen = Some("127.0.0.1:0".into());
+            let node = resource_forest::node::ResourceForest::load(config).await?;
+            resource = Some(node.clone());
+            tokio::spawn(async move {
+                resource_forest::server::serve(listener, node, shutdown)
+                    .await
+                    .map_err(anyhow::Error::from)
+            })
+        } else {
+            let mut config = lab.account_config(&forest)?;
+            config.operations.metrics_listen = Some("127.0.0.1:0".into());
+            let node = account_forest::node::AccountForest::load(config)?;
+            tokio::spawn(async move {
+                account_forest::server::serve(listener, node, shutdown)
+                    .await
+                    .map_err(anyhow::Error::from)
+            })
+        };
+        Ok(Self {
+            forest,
+            address,
+            serving: Serving::InProcess {
+                resource,
+                stop: Some(tx),
+                task,
+            },
+        })
+    }
+
+    /// Starts `forest`'s node as a process of `binaries` serving its
+    /// `node.toml`, and waits until it listens.
+    pub(crate) async fn spawn(
+        lab: &Lab,
+        forest: ForestName,
+        binaries: NodeBinaries,
+    ) -> anyhow::Result<Self> {
+        let (kind, drain_secs) = if forest == lab.file().resource {
+            let config = lab.resource_config()?;
+            (
+                NodeKind::ResourceForest,
+                config.operations.drain_timeout_secs,
+            )
+        } else {
+            let config = lab.account_config(&forest)?;
+            (
+                NodeKind::AccountForest,
+                config.operations.drain_timeout_secs,
+            )
+        };
+        let process =
+            NodeProcess::start(&binaries, kind, forest.clone(), &lab.node_dir(&forest)).await?;
+        Ok(Self {
+            forest,
+            address: process.address().to_owned(),
+            serving: Serving::Process {
+                process: Box::new(process),
+                binaries,
+                drain: Duration::from_secs(drain_secs),
+            },
+        })
+    }
+
+    /// Whether the node still serves (a paused process does, to the kernel).
+    pub(crate) fn is_running(&self) -> bool {
+        match &self.serving {
+            Serving::InProcess { task, .. } => !task.is_finished(),
+            Serving::Process { process, .. } => process.is_running(),
+        }
+    }
+
+    /// The node's process, for faults only processes can have.
+    pub(crate) fn process(&mut self, fault: &str) -> anyhow::Result<&mut NodeProcess> {
+        match &mut self.serving {
+            Serving::Process { process, .. } => Ok(process),
+            Serving::InProcess { .. } => anyhow::bail!(
+                "`{fault}` needs the node to run as a process: build the federation with FederationBuilder::processes()"
+            ),
+        }
+    }
+
+    /// Stops serving gracefully: in-flight requests finish, open streams end,
+    /// the port is released (SIGTERM for a process).
+    pub(crate) async fn stop(&mut self) -> anyhow::Result<()> {
+        let (stop, task, resource) = match &mut self.serving {
+            Serving::Process { process, drain, .. } => return process.terminate(*drain).await,
+            Serving::InProcess {
+                stop,
+                task,
+                resource,
+            } => (stop, task, resource),
+        };
+        if let Some(stop) = stop.take() {
+            let _ = stop.send(());
+        }
+        match tokio::time::timeout(Duration::from_secs(10), &mut *task).await {
+            Ok(joined) => joined??,
+            Err(_) => {
+                task.abort();
+                anyhow::bail!("{} did not stop within 10 s", self.forest);
+            }
+        }
+        // The node's background tasks end with it; only then is its store
+        // closed and can the node start again, as a new process would.
+        if let Some(node) = resource.take() {
+            let mut waited = 0;
+            while Arc::strong_count(&node) > 1 {
+                anyhow::ensure!(
+                    waited < 1000,
+                    "{}'s background tasks did not end within 10 s",
+                    self.forest
+                );
+                waited += 1;
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts the node again from its state on disk, on the same address,
+    /// in the same mode (stopping it first if it is still running).
+    pub(crate) async fn restart(&mut self, lab: &Lab) -> anyhow::Result<()> {
+        if self.is_running() {
+            self.stop().await?;
+        }
+        let forest = self.forest.clone();
+        *self = match &self.serving {
+            Serving::Process { binaries, .. } => Self::spawn(lab, forest, binaries.clone()).await?,
+            Serving::InProcess { .. } => {
+                let listener = listen_again(&self.address).await?;
+                Self::start(lab, forest, listener).await?
+            }
+        };
+        Ok(())
+    }
+
+    /// Stops at once, without draining (dropping the federation).
+    pub(crate) fn abort(&mut self) {
+        match &mut self.serving {
+            Serving::InProcess { stop, task, .. } => {
+                if let Some(stop) = stop.take() {
+                    let _ = stop.send(());
+                }
+                task.abort();
+            }
+            // Killed when dropped.
+            Serving::Process { .. } => {}
+        }
+    }
+
+    /// The resource forest's loaded node, when served in this process.
+    pub(crate) fn resource(&self) -> Option<&Arc<resource_forest::node::ResourceForest>> {
+        match &self.serving {
+            Serving::InProcess { resource, .. } => resource.as_ref(),
+            Serving::Process { .. } => None,
+        }
+    }
+}
+
+/// Listens on `address` again; binding may briefly race the release of the
+/// old socket.
+async fn listen_again(address: &str) -> anyhow::Result<TcpListener> {
+    let mut attempts = 0;
+    loop {
+        match TcpListener::bind(address).await {
+            Ok(listener) => return Ok(listener),
+            Err(_) if attempts < 50 => {
+                attempts += 1;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => return Err(e).with_context(|| format!("cannot listen on {address} again")),
+        }
+    }
+}
