@@ -10,62 +10,25 @@
 
 use std::collections::BTreeSet;
 use std::future::Future;
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crossforest_cli::lab::Lab;
+use crossforest_cli::node_process::{NodeBinaries, NodeKind, NodeProcess};
+use crossforest_shared::ForestName;
 use resource_forest::config::NodeConfig;
 
-/// The environment variable that turns [`node_process`] into a node:
-/// `resource-forest <config>` or `account-forest <config>`.
-const SERVE: &str = "CROSSFOREST_DURABILITY_SERVE";
-
-/// Not a test: the node process the crash tests start (this test binary,
-/// re-run with `--ignored --exact node_process`) and kill. It serves the node
-/// [`SERVE`] names, exactly as `resource-forest serve` or `account-forest
-/// serve`.
-#[tokio::test]
-#[ignore = "the node process of the crash tests"]
-async fn node_process() {
-    let serve = std::env::var(SERVE).expect("run by the crash tests only");
-    let (kind, config) = serve.split_once(' ').unwrap();
-    let config = PathBuf::from(config);
-    match kind {
-        "resource-forest" => {
-            resource_forest::cli::run(resource_forest::cli::Command::Serve { config })
-                .await
-                .unwrap();
-        }
-        _ => account_forest::cli::run(account_forest::cli::Command::Serve { config })
-            .await
-            .unwrap(),
-    }
+/// The node programs: this crate's `crossforest-node`, which serves a node
+/// exactly as `resource-forest serve` or `account-forest serve`.
+fn binaries() -> NodeBinaries {
+    NodeBinaries::Combined(env!("CARGO_BIN_EXE_crossforest-node").into())
 }
 
-/// Starts the `kind` node of `config` and waits until it listens.
-async fn start_node(kind: &str, config: &Path, ready: &Path) -> tokio::process::Child {
-    let _ = std::fs::remove_file(ready);
-    let mut child = tokio::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--ignored", "--exact", "node_process", "--nocapture"])
-        .env(SERVE, format!("{kind} {}", config.display()))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    for _ in 0..600 {
-        if ready.exists() {
-            return child;
-        }
-        if let Some(status) = child.try_wait().unwrap() {
-            panic!("the node exited ({status}) before listening");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the node did not start listening");
+/// Starts `forest`'s node of `lab` as a process and waits until it listens.
+async fn start_node(lab: &Lab, kind: NodeKind, forest: &ForestName) -> NodeProcess {
+    NodeProcess::start(&binaries(), kind, forest.clone(), &lab.node_dir(forest))
+        .await
+        .unwrap()
 }
 
 /// Names sent and names acknowledged by one writer.
@@ -94,8 +57,13 @@ impl Stream {
 /// writes into it; after each kill, `stored()` (read from the node's files or
 /// database) must hold every acknowledged name and only names that were sent.
 /// Finally starts the node once more on what the last kill left.
-async fn kill_during_writes<W, S, SF>(kind: &str, config: &Path, ready: &Path, writer: W, stored: S)
-where
+async fn kill_during_writes<W, S, SF>(
+    lab: &Lab,
+    kind: NodeKind,
+    forest: &ForestName,
+    writer: W,
+    stored: S,
+) where
     W: Fn(usize, Stream) -> tokio::task::JoinHandle<()>,
     S: Fn() -> SF,
     SF: Future<Output = BTreeSet<String>>,
@@ -108,19 +76,19 @@ where
         .into_iter()
         .enumerate()
     {
-        let mut node = start_node(kind, config, ready).await;
+        let mut node = start_node(lab, kind, forest).await;
         let stream = Stream::default();
         let writing = writer(round, stream.clone());
         tokio::time::sleep(Duration::from_millis(delay_ms)).await;
-        node.start_kill().unwrap(); // SIGKILL
-        node.wait().await.unwrap();
+        node.kill().await.unwrap(); // SIGKILL
         writing.await.unwrap();
         let acked = stream.acked.lock().unwrap().clone();
         let sent = stream.sent.lock().unwrap().clone();
         eprintln!(
             "{kind} round {round}: killed after {delay_ms} ms, {} acknowledged of {} sent",
             acked.len(),
-            sent.len()
+            sent.len(),
+            kind = kind.name()
         );
         if !acked.is_empty() {
             kills_mid_stream += 1;
@@ -147,9 +115,7 @@ where
         kills_mid_stream >= 5,
         "only {kills_mid_stream} kills happened mid-stream"
     );
-    let mut node = start_node(kind, config, ready).await;
-    node.start_kill().unwrap();
-    node.wait().await.unwrap();
+    start_node(lab, kind, forest).await.kill().await.unwrap();
 }
 
 /// Reads the resource forest's store as the node would after a crash, and
@@ -194,7 +160,6 @@ async fn crash_at_many_points_loses_no_acknowledged_change() {
         .await
         .unwrap();
     let config = lab.resource_config().unwrap();
-    let config_file = lab.node_dir(&config.forest).join("node.toml");
     let writer = |round: usize, stream: Stream| {
         let lab = lab.clone();
         tokio::spawn(async move {
@@ -215,9 +180,9 @@ async fn crash_at_many_points_loses_no_acknowledged_change() {
         })
     };
     kill_during_writes(
-        "resource-forest",
-        &config_file,
-        &config.data_dir.join("listening"),
+        &lab,
+        NodeKind::ResourceForest,
+        &config.forest,
         writer,
         || stored_mailboxes(&config),
     )
@@ -257,7 +222,6 @@ async fn account_forest_crash_at_many_points_loses_no_acknowledged_user() {
         .unwrap();
     let forest: crossforest_shared::ForestName = "fabrikam.com".parse().unwrap();
     let config = lab.account_config(&forest).unwrap();
-    let config_file = lab.node_dir(&forest).join("node.toml");
     let writer = |round: usize, stream: Stream| {
         let (lab, forest) = (lab.clone(), forest.clone());
         tokio::spawn(async move {
@@ -285,12 +249,5 @@ async fn account_forest_crash_at_many_points_loses_no_acknowledged_user() {
             .filter(|n| n.starts_with('u'))
             .collect()
     };
-    kill_during_writes(
-        "account-forest",
-        &config_file,
-        &config.data_dir.join("listening"),
-        writer,
-        stored,
-    )
-    .await;
+    kill_during_writes(&lab, NodeKind::AccountForest, &forest, writer, stored).await;
 }
