@@ -6,7 +6,7 @@
 //! assert outcomes, never times.
 
 use super::common::{builder, populate};
-use super::freshness::{denied, directory_as, until};
+use super::freshness::{denied, directory_as, until, until_link_unavailable};
 use crossforest_cli::session::SessionError;
 use crossforest_shared::pki::IssuedCertificate;
 use crossforest_shared::proto::directory::v1 as dir;
@@ -236,16 +236,7 @@ async fn a_partitioned_account_forest_is_refused_past_staleness_and_caught_up_af
             .await
     });
 
-    let link_down = |r: &Result<(), SessionError>| {
-        r.as_ref().is_err_and(|e| {
-            e.to_string()
-                .contains("trust link to fabrikam.com unavailable since")
-        })
-    };
-    let last = until(&mut alice, "Get-Mailbox", link_down).await;
-    assert!(link_down(&last), "{last:?}");
-    let message = last.unwrap_err().to_string();
-    assert!(message.contains("max_staleness_secs = 2"), "{message}");
+    until_link_unavailable(&mut alice, "fabrikam.com", 2).await;
     // Other forests and local administrators are unaffected.
     carol.run("Get-Mailbox").await.unwrap();
     admin.run("Get-Mailbox").await.unwrap();

@@ -33,6 +33,20 @@ pub async fn until(
     last
 }
 
+/// Runs `Get-Mailbox` until the resource forest refuses it because its trust
+/// link to `forest` has been down for more than `max_staleness_secs`, and
+/// checks that the refusal says so.
+pub async fn until_link_unavailable(s: &mut Session, forest: &str, max_staleness_secs: u64) {
+    let needle = format!("trust link to {forest} unavailable since");
+    let down =
+        |r: &Result<(), SessionError>| r.as_ref().is_err_and(|e| e.to_string().contains(&needle));
+    let last = until(s, "Get-Mailbox", down).await;
+    assert!(down(&last), "{last:?}");
+    let message = last.unwrap_err().to_string();
+    let bound = format!("max_staleness_secs = {max_staleness_secs}");
+    assert!(message.contains(&bound), "{message}");
+}
+
 /// Whether RBAC denied the request.
 pub fn denied(r: &Result<(), SessionError>) -> bool {
     r.as_ref().is_err_and(SessionError::is_denied)
@@ -128,16 +142,7 @@ async fn past_the_staleness_bound_the_forest_is_refused_until_the_link_is_back()
         .unwrap();
 
     f.stop("fabrikam.com").await.unwrap();
-    let unavailable = |r: &Result<(), SessionError>| {
-        r.as_ref().is_err_and(|e| {
-            e.to_string()
-                .contains("trust link to fabrikam.com unavailable since")
-        })
-    };
-    let last = until(&mut alice, "Get-Mailbox", unavailable).await;
-    assert!(unavailable(&last), "{last:?}");
-    let message = last.unwrap_err().to_string();
-    assert!(message.contains("max_staleness_secs = 3"), "{message}");
+    until_link_unavailable(&mut alice, "fabrikam.com", 3).await;
     // Only that forest: tailspin's link is fine.
     carol.run("Get-Mailbox").await.unwrap();
 
