@@ -149,9 +149,13 @@ async fn command(
                 // A binding error (unknown parameter, bad value, unknown
                 // cmdlet) or a cmdlet or parameter the caller's roles don't
                 // grant would repeat for every item: it ends the pipeline, as
-                // a terminating error does in PowerShell.
-                let terminating =
-                    command.error_action == Some(ErrorAction::Stop) || error.is_for_any_object();
+                // a terminating error does in PowerShell. So does a lost
+                // connection (the resource forest crashed or is restarting),
+                // as a broken remote session does: the items after it are
+                // not run, rather than run against a node that came back.
+                let terminating = command.error_action == Some(ErrorAction::Stop)
+                    || error.is_for_any_object()
+                    || error.is_unavailable();
                 outcome.errors.push(StageError {
                     column,
                     item,

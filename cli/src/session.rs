@@ -38,16 +38,17 @@ pub enum SessionError {
 }
 
 impl From<tonic::Status> for SessionError {
-    /// A request sent on a connection the server has since closed (it
-    /// crashed or is restarting) fails in the transport, which tonic reports
-    /// as CANCELLED although nobody cancelled it; it is reported as
-    /// UNAVAILABLE, the code clients retry on.
+    /// A call on a connection that broke (the resource forest crashed or is
+    /// restarting) fails in the transport, which tonic reports as CANCELLED
+    /// (sent on a connection already closed) or UNKNOWN (the connection
+    /// closed mid-call); both are reported as UNAVAILABLE, the code clients
+    /// retry on, saying that the call may not have completed.
     fn from(status: tonic::Status) -> Self {
         let lost = std::error::Error::source(&status)
             .is_some_and(|source| source.is::<tonic::transport::Error>());
-        if status.code() == tonic::Code::Cancelled && lost {
+        if lost && matches!(status.code(), tonic::Code::Cancelled | tonic::Code::Unknown) {
             return Self::Status(tonic::Status::unavailable(format!(
-                "the connection to the resource forest was lost: {}",
+                "the connection to the resource forest was lost ({}); the call may not have completed",
                 status.message()
             )));
         }
@@ -62,6 +63,13 @@ impl SessionError {
             Self::Status(s) => Some(s),
             _ => None,
         }
+    }
+
+    /// Whether the resource forest could not be reached (UNAVAILABLE): it is
+    /// down, restarting, or the connection was lost.
+    pub fn is_unavailable(&self) -> bool {
+        self.status()
+            .is_some_and(|s| s.code() == tonic::Code::Unavailable)
     }
 
     /// Whether the error would be the same for any object the cmdlet were

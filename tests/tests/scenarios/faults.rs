@@ -53,10 +53,7 @@ async fn changes_until_error(
 }
 
 fn unavailable(r: &Result<(), SessionError>) -> bool {
-    r.as_ref().is_err_and(|e| {
-        e.status()
-            .is_some_and(|s| s.code() == tonic::Code::Unavailable)
-    })
+    r.as_ref().is_err_and(SessionError::is_unavailable)
 }
 
 #[tokio::test]
@@ -202,6 +199,93 @@ async fn resource_forest_killed_under_open_streams_comes_back_intact() {
 #[tokio::test]
 async fn resource_forest_terminated_under_open_streams_comes_back_intact() {
     resource_forest_restarted_under_open_streams(Down::Terminated).await;
+}
+
+/// Each mailbox's name and CustomAttribute1, in `Get-Mailbox` order.
+async fn custom_attributes(admin: &mut crossforest_cli::session::Session) -> Vec<(String, String)> {
+    let listed = admin
+        .run("Get-Mailbox -ResultSize Unlimited")
+        .await
+        .unwrap();
+    listed
+        .records
+        .iter()
+        .map(|r| {
+            let value = |name: &str| {
+                r.properties
+                    .iter()
+                    .find(|p| p.name == name)
+                    .map(|p| p.value.clone())
+                    .unwrap_or_default()
+            };
+            (value("Name"), value("CustomAttribute1"))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_pipeline_cut_by_a_resource_forest_crash_stops_clearly_and_loses_no_acknowledged_item() {
+    const MAILBOXES: usize = 150;
+    let mut f = Federation::builder().processes().start().await.unwrap();
+    let mut admin = f.administrator().await.unwrap();
+    for i in 0..MAILBOXES {
+        admin
+            .run(&format!("New-Mailbox -Name m{i:03}"))
+            .await
+            .unwrap();
+    }
+    let line = "Get-Mailbox -ResultSize Unlimited | Set-Mailbox -CustomAttribute1 Piped";
+    let pipeline = crossforest_cli::parse::parse_pipeline(line).unwrap();
+    let mut piping = f.administrator().await.unwrap();
+    let running =
+        tokio::spawn(async move { crossforest_cli::pipeline::run(&mut piping, &pipeline).await });
+    // Once the pipeline has changed a mailbox, the resource forest crashes.
+    let mut observer = f.administrator().await.unwrap();
+    while !custom_attributes(&mut observer)
+        .await
+        .iter()
+        .any(|(_, value)| value == "Piped")
+    {
+        tokio::task::yield_now().await;
+    }
+    f.kill("contoso.com").await.unwrap();
+    let outcome = running.await.unwrap();
+
+    // The pipeline stopped at the first lost call, saying so.
+    assert_eq!(outcome.errors.len(), 1, "{:?}", outcome.errors);
+    let cut = &outcome.errors[0];
+    assert!(cut.error.is_unavailable(), "{:?}", cut.error);
+    let cut_at = cut.item.clone().expect("the call was for a piped mailbox");
+
+    f.restart("contoso.com").await.unwrap();
+    let last = until(&mut admin, "Get-Mailbox", Result::is_ok).await;
+    assert!(last.is_ok(), "{last:?}");
+    let state = custom_attributes(&mut admin).await;
+    assert!(state.len() >= MAILBOXES, "{} mailboxes", state.len());
+    let position = state
+        .iter()
+        .position(|(name, _)| *name == cut_at)
+        .expect("the mailbox the pipeline stopped at exists");
+    assert!(
+        position < state.len() - 1,
+        "the crash came after the last item"
+    );
+    // Every item acknowledged before the crash was kept.
+    let lost: Vec<_> = state[..position]
+        .iter()
+        .filter(|(_, value)| value != "Piped")
+        .collect();
+    assert!(lost.is_empty(), "acknowledged but lost: {lost:?}");
+
+    // Run again, the pipeline completes.
+    let outcome = crossforest_cli::pipeline::run(
+        &mut admin,
+        &crossforest_cli::parse::parse_pipeline(line).unwrap(),
+    )
+    .await;
+    assert!(outcome.errors.is_empty(), "{:?}", outcome.errors);
+    let state = custom_attributes(&mut admin).await;
+    assert!(state.iter().all(|(_, value)| value == "Piped"), "{state:?}");
 }
 
 #[tokio::test]
