@@ -1,7 +1,7 @@
 //! The nodes of a federation: served inside the test process (tokio tasks) or
 //! each as its own OS process.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,8 +25,16 @@ const HARNESS_NODE: &str = "crossforest-node";
 /// else the `crossforest-node` program built beside the running test (this
 /// crate's `[[bin]]`, which Cargo builds for its own integration tests).
 pub fn discover_node_binaries() -> anyhow::Result<NodeBinaries> {
-    if let Some(dir) = std::env::var_os(NODE_BINARIES_ENV) {
-        let dir = PathBuf::from(dir);
+    node_binaries_from(
+        std::env::var_os(NODE_BINARIES_ENV).map(PathBuf::from),
+        &std::env::current_exe()?,
+    )
+}
+
+/// [`discover_node_binaries`] given the variable's value and the running
+/// executable.
+fn node_binaries_from(named: Option<PathBuf>, exe: &Path) -> anyhow::Result<NodeBinaries> {
+    if let Some(dir) = named {
         for kind in [NodeKind::ResourceForest, NodeKind::AccountForest] {
             let program = dir.join(kind.name());
             anyhow::ensure!(
@@ -39,7 +47,6 @@ pub fn discover_node_binaries() -> anyhow::Result<NodeBinaries> {
         return Ok(NodeBinaries::Directory(dir));
     }
     // Test executables live in `target/<profile>/deps`, programs one up.
-    let exe = std::env::current_exe()?;
     let mut dir = exe
         .parent()
         .context("the test executable has no directory")?;
@@ -269,5 +276,41 @@ async fn listen_again(address: &str) -> anyhow::Result<TcpListener> {
             }
             Err(e) => return Err(e).with_context(|| format!("cannot listen on {address} again")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn node_programs_come_from_the_named_directory_else_beside_the_test() {
+        let dir = tempfile::tempdir().unwrap();
+        let deps = dir.path().join("deps");
+        std::fs::create_dir(&deps).unwrap();
+        let exe = deps.join("scenarios-0123");
+
+        let error = node_binaries_from(None, &exe).unwrap_err().to_string();
+        assert!(error.contains(NODE_BINARIES_ENV), "{error}");
+        std::fs::write(dir.path().join(HARNESS_NODE), "").unwrap();
+        assert_eq!(
+            node_binaries_from(None, &exe).unwrap(),
+            NodeBinaries::Combined(dir.path().join(HARNESS_NODE))
+        );
+
+        let named = dir.path().join("bin");
+        std::fs::create_dir(&named).unwrap();
+        std::fs::write(named.join("resource-forest"), "").unwrap();
+        let error = node_binaries_from(Some(named.clone()), &exe)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("no `account-forest` program"), "{error}");
+        std::fs::write(named.join("account-forest"), "").unwrap();
+        assert_eq!(
+            node_binaries_from(Some(named.clone()), &exe).unwrap(),
+            NodeBinaries::Directory(named)
+        );
     }
 }

@@ -360,3 +360,48 @@ async fn process_faults_need_process_mode_and_a_node_that_cannot_start_quotes_it
         "{error}"
     );
 }
+
+#[tokio::test]
+async fn node_programs_can_come_from_a_directory_holding_one_per_node() {
+    // `resource-forest` and `account-forest` as another project would have
+    // them: here, scripts running this crate's node program.
+    let programs = tempfile::tempdir().unwrap();
+    for kind in ["resource-forest", "account-forest"] {
+        let path = programs.path().join(kind);
+        let node = env!("CARGO_BIN_EXE_crossforest-node");
+        std::fs::write(&path, format!("#!/bin/sh\nexec '{node}' {kind} \"$@\"\n")).unwrap();
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let binaries = crossforest_tests::NodeBinaries::Directory(programs.path().to_owned());
+    let mut f = Federation::builder()
+        .account("fabrikam.com")
+        .node_binaries(binaries)
+        .start()
+        .await
+        .unwrap();
+    f.add_user("fabrikam.com", "alice").await.unwrap();
+    f.add_group("fabrikam.com", "Exchange Admins")
+        .await
+        .unwrap();
+    f.add_member("fabrikam.com", "Exchange Admins", "alice")
+        .await
+        .unwrap();
+    f.link_role_group(
+        "fabrikam.com",
+        "fabrikam admins",
+        "Exchange Admins",
+        &["View-Only Recipients"],
+    )
+    .await
+    .unwrap();
+    let mut alice = f.session("fabrikam\\alice").await.unwrap();
+    alice.run("Get-Mailbox").await.unwrap();
+    // Each node logs to its own file in the lab.
+    let log = std::fs::read_to_string(f.node_log("fabrikam.com").unwrap()).unwrap();
+    assert!(log.contains("account forest listening"), "{log}");
+    assert!(
+        f.resource_node().is_err(),
+        "the resource forest runs in this process"
+    );
+}
