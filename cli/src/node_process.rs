@@ -50,15 +50,20 @@ pub enum NodeBinaries {
 }
 
 impl NodeBinaries {
-    /// The command that serves `kind` from `config`.
-    fn command(&self, kind: NodeKind, config: &Path) -> Command {
+    /// The command that serves `kind` from `config`, with the program's
+    /// options `options` (e.g. `--log-format json`).
+    fn command(&self, kind: NodeKind, config: &Path, options: &[&str]) -> Command {
         let mut command = match self {
             Self::Combined(program) => {
                 let mut command = Command::new(program);
-                command.arg(kind.name());
+                command.args(options).arg(kind.name());
                 command
             }
-            Self::Directory(dir) => Command::new(dir.join(kind.name())),
+            Self::Directory(dir) => {
+                let mut command = Command::new(dir.join(kind.name()));
+                command.args(options);
+                command
+            }
         };
         command.arg("serve").arg("--config").arg(config);
         command
@@ -87,6 +92,18 @@ impl NodeProcess {
         forest: ForestName,
         node_dir: &Path,
     ) -> anyhow::Result<Self> {
+        Self::start_with_options(binaries, kind, forest, node_dir, &[]).await
+    }
+
+    /// [`NodeProcess::start`], giving the program `options` before its
+    /// subcommand (e.g. `--log-format json`).
+    pub async fn start_with_options(
+        binaries: &NodeBinaries,
+        kind: NodeKind,
+        forest: ForestName,
+        node_dir: &Path,
+        options: &[&str],
+    ) -> anyhow::Result<Self> {
         let ready = node_dir.join("data").join("listening");
         match std::fs::remove_file(&ready) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
@@ -101,7 +118,7 @@ impl NodeProcess {
             .open(&log)
             .with_context(|| format!("cannot write {}", log.display()))?;
         let child = binaries
-            .command(kind, &node_dir.join("node.toml"))
+            .command(kind, &node_dir.join("node.toml"), options)
             .stdin(Stdio::null())
             .stdout(log_file.try_clone()?)
             .stderr(log_file)

@@ -4,46 +4,29 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::Path;
-use std::process::Stdio;
 use std::time::Duration;
 
 use crossforest_cli::lab::{service_account, Lab, LabSpec};
+use crossforest_cli::node_process::{NodeBinaries, NodeKind, NodeProcess};
 use crossforest_cli::processes::free_loopback_address;
 use crossforest_shared::ForestName;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::process::{Child, Command};
 use tokio::sync::{mpsc, oneshot};
 
-/// Starts `crossforest <kind> serve --config <node.toml>` and waits until it
-/// announces its address.
+/// Starts `crossforest --log-format json <kind> serve --config <node.toml>`
+/// for `forest` and waits until it announces its address.
 /// Logs go to `<node>/node.log`, as JSON lines.
-async fn start(kind: &str, node_dir: &Path) -> Child {
-    let ready = node_dir.join("data").join("listening");
-    let log = std::fs::File::create(node_dir.join("node.log")).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_crossforest"))
-        .args(["--log-format", "json", kind, "serve", "--config"])
-        .arg(node_dir.join("node.toml"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(log)
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    while !ready.exists() {
-        assert!(child.try_wait().unwrap().is_none(), "{kind} exited early");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    child
+async fn start(lab: &Lab, kind: NodeKind, forest: &ForestName) -> NodeProcess {
+    let binaries = NodeBinaries::Combined(env!("CARGO_BIN_EXE_crossforest").into());
+    let node_dir = lab.node_dir(forest);
+    let options = ["--log-format", "json"];
+    NodeProcess::start_with_options(&binaries, kind, forest.clone(), &node_dir, &options)
+        .await
+        .unwrap()
 }
 
-fn terminate(child: &Child) {
-    let pid = child.id().unwrap().to_string();
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap();
-    assert!(status.success());
+fn terminate(node: &NodeProcess) {
+    node.signal(nix::sys::signal::Signal::SIGTERM).unwrap();
 }
 
 /// A TCP proxy to `target` that reports each connection and holds it until
@@ -72,7 +55,9 @@ async fn held_proxy(target: String) -> (String, mpsc::Receiver<oneshot::Sender<(
 /// A lab of contoso.com trusting fabrikam.com, both nodes running as
 /// processes; fabrikam has an `Exchange Admins` group. Each `(default, value)`
 /// of `operations` replaces a line of the resource forest's `[operations]`.
-async fn running_lab(operations: &[(&str, &str)]) -> (tempfile::TempDir, Lab, Child, Child) {
+async fn running_lab(
+    operations: &[(&str, &str)],
+) -> (tempfile::TempDir, Lab, NodeProcess, NodeProcess) {
     let dir = tempfile::tempdir().unwrap();
     let contoso: ForestName = "contoso.com".parse().unwrap();
     let fabrikam: ForestName = "fabrikam.com".parse().unwrap();
@@ -92,8 +77,8 @@ async fn running_lab(operations: &[(&str, &str)]) -> (tempfile::TempDir, Lab, Ch
         text = text.replace(default, value);
     }
     std::fs::write(&path, text).unwrap();
-    let account = start("account-forest", &lab.node_dir(&fabrikam)).await;
-    let resource = start("resource-forest", &lab.node_dir(&contoso)).await;
+    let account = start(&lab, NodeKind::AccountForest, &fabrikam).await;
+    let resource = start(&lab, NodeKind::ResourceForest, &contoso).await;
     lab.directory_admin(&fabrikam)
         .await
         .unwrap()
