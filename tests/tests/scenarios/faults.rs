@@ -312,6 +312,7 @@ async fn a_partitioned_account_forest_is_refused_past_staleness_and_caught_up_af
         .await
         .unwrap();
     f.pause("fabrikam.com").unwrap();
+    let paused = std::time::Instant::now();
     assert!(f.is_running("fabrikam.com"));
     // Asked for during the partition, acknowledged once it heals.
     let during = tokio::spawn(async move {
@@ -321,15 +322,19 @@ async fn a_partitioned_account_forest_is_refused_past_staleness_and_caught_up_af
     });
 
     until_link_unavailable(&mut alice, "fabrikam.com", 2).await;
+    // Reported, not asserted: the feed's silence limit plus the bound.
+    eprintln!("refused {:?} after SIGSTOP", paused.elapsed());
     // Other forests and local administrators are unaffected.
     carol.run("Get-Mailbox").await.unwrap();
     admin.run("Get-Mailbox").await.unwrap();
     assert!(!during.is_finished(), "fabrikam answered while stopped");
 
     f.resume("fabrikam.com").unwrap();
+    let resumed = std::time::Instant::now();
     during.await.unwrap().unwrap();
     let last = until(&mut alice, "Get-Mailbox", Result::is_ok).await;
     assert!(last.is_ok(), "the link did not come back: {last:?}");
+    eprintln!("allowed again {:?} after SIGCONT", resumed.elapsed());
     // Neither change was missed.
     for (name, session) in [("bob", &mut bob), ("dave", &mut dave)] {
         let last = until(session, "Get-Mailbox", denied).await;
