@@ -270,6 +270,11 @@ async fn a_pipeline_cut_by_a_resource_forest_crash_stops_clearly_and_loses_no_ac
         position < state.len() - 1,
         "the crash came after the last item"
     );
+    eprintln!(
+        "the crash cut the pipeline at item {} of {}",
+        position + 1,
+        state.len()
+    );
     // Every item acknowledged before the crash was kept.
     let lost: Vec<_> = state[..position]
         .iter()
