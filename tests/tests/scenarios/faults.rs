@@ -225,7 +225,7 @@ async fn custom_attributes(admin: &mut crossforest_cli::session::Session) -> Vec
 
 #[tokio::test]
 async fn a_pipeline_cut_by_a_resource_forest_crash_stops_clearly_and_loses_no_acknowledged_item() {
-    const MAILBOXES: usize = 150;
+    const MAILBOXES: usize = 50;
     let mut f = Federation::builder().processes().start().await.unwrap();
     let mut admin = f.administrator().await.unwrap();
     for i in 0..MAILBOXES {
