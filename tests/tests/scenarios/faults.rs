@@ -1,7 +1,8 @@
 //! Faults with real node processes (issue 7): an account forest SIGKILLed
 //! mid-session and restarted, the resource forest restarted (SIGKILL and
-//! SIGTERM) under its open change-feed streams and its clients, and a
-//! partition (SIGSTOP) of an account forest past `max_staleness_secs`. Every
+//! SIGTERM) under its open change-feed streams and its clients, a pipeline
+//! cut by a resource forest crash, and a partition (SIGSTOP) of an account
+//! forest past `max_staleness_secs`. Every
 //! node runs as its own OS process (`FederationBuilder::processes`); the tests
 //! assert outcomes, never times.
 
