@@ -161,6 +161,8 @@ struct RunningNode {
     address: String,
     /// The loaded node, when it is the resource forest.
     resource: Option<std::sync::Arc<resource_forest::node::ResourceForest>>,
+    /// The loaded node, when it is an account forest.
+    account: Option<std::sync::Arc<account_forest::node::AccountForest>>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<anyhow::Result<()>>,
 }
@@ -173,7 +175,7 @@ impl RunningNode {
         let shutdown = async move {
             let _ = rx.await;
         };
-        let mut resource = None;
+        let (mut resource, mut account) = (None, None);
         let task = if forest == lab.file().resource {
             let mut config = lab.resource_config()?;
             config.operations.metrics_listen = Some("127.0.0.1:0".into());
@@ -188,6 +190,7 @@ impl RunningNode {
             let mut config = lab.account_config(&forest)?;
             config.operations.metrics_listen = Some("127.0.0.1:0".into());
             let node = account_forest::node::AccountForest::load(config)?;
+            account = Some(node.clone());
             tokio::spawn(async move {
                 account_forest::server::serve(listener, node, shutdown)
                     .await
@@ -198,6 +201,7 @@ impl RunningNode {
             forest,
             address,
             resource,
+            account,
             stop: Some(tx),
             task,
         })
@@ -216,6 +220,7 @@ impl RunningNode {
                 anyhow::bail!("{} did not stop within 10 s", self.forest);
             }
         }
+        self.account = None;
         // The node's background tasks end with it; only then is its store
         // closed and can the node start again, as a new process would.
         if let Some(node) = self.resource.take() {
@@ -295,6 +300,22 @@ impl Federation {
             .iter()
             .find_map(|n| n.resource.as_ref())
             .context("the resource forest was not started")
+    }
+
+    /// Reloads `forest`'s certificates, keys and trust bundles now, as SIGHUP
+    /// would, instead of waiting for the node to notice the changed files.
+    pub fn reload(&self, forest_name: &str) -> anyhow::Result<()> {
+        let node = self
+            .nodes
+            .iter()
+            .find(|n| n.forest.as_str() == forest_name)
+            .with_context(|| format!("no node for `{forest_name}` in this federation"))?;
+        if let Some(resource) = &node.resource {
+            resource.reload()?;
+        } else if let Some(account) = &node.account {
+            account.reload()?;
+        }
+        Ok(())
     }
 
     /// `GET /metrics` of `forest`'s node over plain HTTP: the response body.
