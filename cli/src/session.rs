@@ -270,7 +270,12 @@ pub async fn authenticate(
         .map_err(|s| SessionError::Authenticate {
             forest: logon.home.forest.to_string(),
             user: logon.user.to_owned(),
-            message: s.message().to_owned(),
+            // A refused handshake surfaces as a transport error whose
+            // source names the TLS alert (an expired certificate, say).
+            message: match std::error::Error::source(&s) {
+                Some(_) => crossforest_shared::client::full_chain(&s),
+                None => s.message().to_owned(),
+            },
         })?;
     Ok(response.into_inner().token)
 }

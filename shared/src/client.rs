@@ -41,7 +41,9 @@ pub struct ForestEndpoint {
     pub ca_pem: String,
 }
 
-fn full_chain(err: &dyn std::error::Error) -> String {
+/// An error and each of its sources not already in its text, joined by `: `
+/// (a TLS alert under a transport error, for instance).
+pub fn full_chain(err: &dyn std::error::Error) -> String {
     let mut text = err.to_string();
     let mut source = err.source();
     while let Some(inner) = source {

@@ -1,0 +1,296 @@
+//! Rotating a forest's CA with an overlap window (issue 7): while the window
+//! is open, certificates and tokens of the old CA and of the new one are both
+//! accepted; once it is finished, only the new CA's. A forest's CAs vouch for
+//! that forest only (R-TRUST-1).
+
+use base64::Engine as _;
+use crossforest_cli::ca_rotation;
+use crossforest_cli::session::Session;
+use crossforest_shared::identity::ForestUri;
+use crossforest_shared::inspect::summarize;
+use crossforest_shared::pki::{read_text, CertificateAuthority, IssuedCertificate};
+use crossforest_shared::proto::token::v1::SignedToken;
+use crossforest_shared::ForestName;
+use crossforest_tests::Federation;
+use prost::Message as _;
+
+use super::mtls::token_for_audience;
+
+fn fabrikam() -> ForestName {
+    "fabrikam.com".parse().unwrap()
+}
+
+/// contoso.com trusting fabrikam.com, whose alice ∈ Exchange Admins, linked
+/// to "fabrikam Recipient Admins" (Mail Recipients).
+pub async fn linked_alice() -> Federation {
+    let f = Federation::builder()
+        .account("fabrikam.com")
+        .start()
+        .await
+        .unwrap();
+    f.add_user("fabrikam.com", "alice").await.unwrap();
+    f.add_group("fabrikam.com", "Exchange Admins")
+        .await
+        .unwrap();
+    f.add_member("fabrikam.com", "Exchange Admins", "alice")
+        .await
+        .unwrap();
+    f.link_role_group(
+        "fabrikam.com",
+        "fabrikam Recipient Admins",
+        "Exchange Admins",
+        &["Mail Recipients"],
+    )
+    .await
+    .unwrap();
+    f
+}
+
+/// Runs `Get-Mailbox` at contoso.com as `credential` with `token`: the
+/// error, or `None` when it was served.
+pub async fn get_mailbox(
+    f: &Federation,
+    credential: &IssuedCertificate,
+    token: &str,
+) -> Option<String> {
+    let resource = f.endpoint("contoso.com").unwrap();
+    let outcome = async {
+        let mut s =
+            Session::with_token(&resource, credential, Some(token.to_owned()), "test").await?;
+        s.run("Get-Mailbox").await.map_err(anyhow::Error::from)
+    }
+    .await;
+    outcome.err().map(|e| format!("{e:#}"))
+}
+
+/// The subject of the CA that issued the token's signing certificate.
+fn token_signer_issuer(token: &str) -> String {
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(token)
+        .unwrap();
+    let signed = SignedToken::decode(raw.as_slice()).unwrap();
+    summarize(&signed.signer_certificate.as_slice().into())
+        .unwrap()
+        .issuer
+}
+
+fn ca_subjects(f: &Federation, file: &str) -> Vec<(String, String, String)> {
+    crossforest_cli::pki::list(f.lab())
+        .unwrap()
+        .into_iter()
+        .filter(|c| c.file == std::path::Path::new(file))
+        .map(|c| (c.summary.subject, c.summary.not_before, c.summary.not_after))
+        .collect()
+}
+
+#[tokio::test]
+async fn old_and_new_ca_are_both_accepted_during_the_window_and_only_the_new_after_finish() {
+    let f = linked_alice().await;
+    let old_credential = f.lab().credential(&fabrikam(), "alice").unwrap();
+    let old_token = token_for_audience(&f, "fabrikam.com", "alice", "contoso.com").await;
+    let old_ca = summarize(
+        &read_text(&f.lab().node_dir(&fabrikam()).join("pki/ca.pem"))
+            .map(|pem| crossforest_shared::pki::first_certificate_der(&pem, "ca").unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(get_mailbox(&f, &old_credential, &old_token).await, None);
+
+    // Begin: both CAs in every bundle, the nodes reload (as on SIGHUP).
+    let began = ca_rotation::begin(f.lab(), &fabrikam()).unwrap();
+    assert_eq!(began.trusted.len(), 2);
+    assert_eq!(began.trusted[1].subject, old_ca.subject);
+    assert_ne!(began.issuing.subject, old_ca.subject);
+    for file in [
+        "fabrikam.com/pki/ca.pem",
+        "contoso.com/trusts/fabrikam.com/ca.pem",
+    ] {
+        let listed = ca_subjects(&f, file);
+        assert_eq!(listed.len(), 2, "{file}: {listed:?}");
+        assert_eq!(listed[0].0, began.issuing.subject);
+        assert_eq!(listed[1].0, old_ca.subject);
+        assert!(listed.iter().all(|(_, from, to)| from < to));
+    }
+    f.reload("fabrikam.com").unwrap();
+    f.reload("contoso.com").unwrap();
+
+    // A new credential and a new token, both from the new CA: the account
+    // forest signs with its re-issued token-signing key without a restart.
+    let ca = CertificateAuthority::load(&fabrikam(), &f.lab().node_dir(&fabrikam()).join("pki"))
+        .unwrap();
+    assert_eq!(summarize(ca.certificate_der()).unwrap(), began.issuing);
+    let ForestUri::Principal(alice) =
+        ForestUri::of_certificate(&old_credential.certificate_der().unwrap()).unwrap()
+    else {
+        panic!("alice's credential names no principal");
+    };
+    let new_credential = ca.issue_principal(&alice, "alice").unwrap();
+    let new_token = token_for_audience(&f, "fabrikam.com", "alice", "contoso.com").await;
+    assert_eq!(token_signer_issuer(&new_token), began.issuing.subject);
+    assert_eq!(token_signer_issuer(&old_token), old_ca.subject);
+
+    for (credential, token, what) in [
+        (&old_credential, &old_token, "old certificate, old token"),
+        (&new_credential, &new_token, "new certificate, new token"),
+        (&old_credential, &new_token, "old certificate, new token"),
+        (&new_credential, &old_token, "new certificate, old token"),
+    ] {
+        assert_eq!(get_mailbox(&f, credential, token).await, None, "{what}");
+    }
+    // A full logon at home with the old credential.
+    f.session("fabrikam\\alice")
+        .await
+        .unwrap()
+        .run("Get-Mailbox")
+        .await
+        .unwrap();
+    f.add_group("fabrikam.com", "Help Desk").await.unwrap();
+
+    // Finish: only the new CA; what the old one issued is refused.
+    let finished = ca_rotation::finish(f.lab(), &fabrikam()).unwrap();
+    assert_eq!(finished.trusted, vec![began.issuing.clone()]);
+    assert!(
+        finished
+            .retired_credentials
+            .contains(&"fabrikam.com/credentials/alice.pem".into()),
+        "{:?}",
+        finished.retired_credentials
+    );
+    assert_eq!(
+        ca_subjects(&f, "contoso.com/trusts/fabrikam.com/ca.pem").len(),
+        1
+    );
+    f.reload("fabrikam.com").unwrap();
+    f.reload("contoso.com").unwrap();
+
+    assert_eq!(get_mailbox(&f, &new_credential, &new_token).await, None);
+    let refused_certificate = get_mailbox(&f, &old_credential, &new_token)
+        .await
+        .expect("an old-CA certificate was accepted after the rotation finished");
+    assert!(
+        refused_certificate.contains("received fatal alert: UnknownCA"),
+        "{refused_certificate}"
+    );
+    let refused_token = get_mailbox(&f, &new_credential, &old_token)
+        .await
+        .expect("an old-CA token was accepted after the rotation finished");
+    assert!(
+        refused_token
+            .contains("the token's signing certificate does not chain to the CA of `fabrikam.com`"),
+        "{refused_token}"
+    );
+    let home = f.session("fabrikam\\alice").await;
+    assert!(
+        home.is_err(),
+        "fabrikam accepted alice's old-CA certificate"
+    );
+
+    // The linked credential was re-issued at the start of the window: the
+    // resource forest still resolves fabrikam's groups with it.
+    f.link_role_group(
+        "fabrikam.com",
+        "fabrikam Help Desk",
+        "Help Desk",
+        &["View-Only Recipients"],
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn a_rotation_cannot_finish_unbegun_nor_begin_twice_and_nodes_pick_it_up_by_themselves() {
+    let f = linked_alice().await;
+    let bundle = f.lab().node_dir(&fabrikam()).join("pki/ca.pem");
+    let read = || std::fs::read_to_string(&bundle).unwrap();
+    let before = read();
+    let error = ca_rotation::finish(f.lab(), &fabrikam())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("no rotation of the CA of fabrikam.com is in progress"),
+        "{error}"
+    );
+    assert_eq!(read(), before, "a refused --finish changed the bundle");
+    let error = ca_rotation::begin(f.lab(), &"northwind.com".parse().unwrap())
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("is not a forest of the lab"), "{error}");
+
+    let began = ca_rotation::begin(f.lab(), &fabrikam()).unwrap();
+    let during = read();
+    let error = ca_rotation::begin(f.lab(), &fabrikam())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("a rotation of the CA of fabrikam.com is already in progress")
+            && error.contains("--finish"),
+        "{error}"
+    );
+    assert_eq!(
+        read(),
+        during,
+        "a refused second rotation changed the bundle"
+    );
+    assert!(!f.lab().dir().join(".ca-rotation.tmp").exists());
+
+    // No SIGHUP and no reload call: the account forest notices the replaced
+    // files by its poll and signs with the new token-signing key.
+    let mut signer = String::new();
+    for _ in 0..150 {
+        let token = token_for_audience(&f, "fabrikam.com", "alice", "contoso.com").await;
+        signer = token_signer_issuer(&token);
+        if signer == began.issuing.subject {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(signer, began.issuing.subject);
+}
+
+#[tokio::test]
+async fn the_resource_forests_own_ca_rotates_with_the_same_window() {
+    let f = Federation::builder()
+        .account("fabrikam.com")
+        .start()
+        .await
+        .unwrap();
+    let contoso = f.resource().clone();
+    let old_admin = f.lab().credential(&contoso, "Administrator").unwrap();
+    let ForestUri::Principal(administrator) =
+        ForestUri::of_certificate(&old_admin.certificate_der().unwrap()).unwrap()
+    else {
+        panic!("the Administrator's credential names no principal");
+    };
+    let get_role_group = |credential: IssuedCertificate| {
+        let f = &f;
+        async move {
+            let resource = f.endpoint("contoso.com").unwrap();
+            let outcome = async {
+                let mut s =
+                    Session::local(&resource, &credential, "contoso\\Administrator").await?;
+                s.run("Get-RoleGroup").await.map_err(anyhow::Error::from)
+            }
+            .await;
+            outcome.err().map(|e| format!("{e:#}"))
+        }
+    };
+
+    let began = ca_rotation::begin(f.lab(), &contoso).unwrap();
+    assert_eq!(began.trusted.len(), 2);
+    f.reload("contoso.com").unwrap();
+    let ca = CertificateAuthority::load(&contoso, &f.lab().node_dir(&contoso).join("pki")).unwrap();
+    let new_admin = ca.issue_principal(&administrator, "Administrator").unwrap();
+    assert_eq!(get_role_group(old_admin.clone()).await, None);
+    assert_eq!(get_role_group(new_admin.clone()).await, None);
+
+    let finished = ca_rotation::finish(f.lab(), &contoso).unwrap();
+    assert!(finished
+        .retired_credentials
+        .contains(&"contoso.com/credentials/Administrator.pem".into()));
+    f.reload("contoso.com").unwrap();
+    assert_eq!(get_role_group(new_admin).await, None);
+    let error = get_role_group(old_admin)
+        .await
+        .expect("an old-CA certificate was accepted after the rotation finished");
+    assert!(error.contains("received fatal alert: UnknownCA"), "{error}");
+}
