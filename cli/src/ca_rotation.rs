@@ -156,6 +156,57 @@ fn summaries(pem: &str, what: &str) -> anyhow::Result<Vec<CertificateSummary>> {
         .collect()
 }
 
+/// A new credential from `ca` for the principal of the credential file
+/// `path`, with the same name.
+fn reissue(ca: &CertificateAuthority, path: &Path) -> anyhow::Result<IssuedCertificate> {
+    let held = IssuedCertificate::read_combined(path)?;
+    let der = held.certificate_der()?;
+    let ForestUri::Principal(principal) = ForestUri::of_certificate(&der)? else {
+        bail!("`{}` is not a principal's credential", path.display());
+    };
+    if principal.forest != *ca.forest() {
+        bail!(
+            "`{}` is a credential of {}, not of {}",
+            path.display(),
+            principal.forest,
+            ca.forest()
+        );
+    }
+    let name = summarize(&der)?.subject;
+    let name = name.strip_prefix("CN=").unwrap_or(&name).to_owned();
+    Ok(ca.issue_principal(&principal, &name)?)
+}
+
+/// Issues `user`'s lab credential (`<forest>/credentials/<user>.pem`) anew
+/// from the forest's issuing CA, for the same principal: how a user moves to
+/// the new CA before a rotation is finished. Returns what the new
+/// certificate says.
+pub fn reissue_credential(
+    lab: &Lab,
+    forest: &ForestName,
+    user: &str,
+) -> anyhow::Result<(PathBuf, CertificateSummary)> {
+    if user.is_empty() || user.contains(['/', '\\']) || user.starts_with('.') {
+        bail!("`{user}` is not a user name (a name like `alice`, without a path)");
+    }
+    let ca = load_ca(lab, forest)?;
+    let path = lab
+        .node_dir(forest)
+        .join("credentials")
+        .join(format!("{user}.pem"));
+    if !path.exists() {
+        bail!(
+            "the lab holds no credential for `{}\\{user}` (`{}`)",
+            forest.netbios(),
+            path.display()
+        );
+    }
+    let issued = reissue(&ca, &path)?;
+    issued.write_combined(&path)?;
+    let summary = summarize(&issued.certificate_der()?)?;
+    Ok((path, summary))
+}
+
 /// Begins the rotation of `forest`'s CA (see the module documentation).
 pub fn begin(lab: &Lab, forest: &ForestName) -> anyhow::Result<CaRotation> {
     let old = load_ca(lab, forest)?;
@@ -185,14 +236,8 @@ pub fn begin(lab: &Lab, forest: &ForestName) -> anyhow::Result<CaRotation> {
         reissued.push((token_signing, new.issue_token_signing()?));
     }
     for path in linked_credentials(lab, forest)? {
-        let held = IssuedCertificate::read_combined(&path)?;
-        let der = held.certificate_der()?;
-        let ForestUri::Principal(principal) = ForestUri::of_certificate(&der)? else {
-            bail!("`{}` is not a principal's credential", path.display());
-        };
-        let name = summarize(&der)?.subject;
-        let name = name.strip_prefix("CN=").unwrap_or(&name).to_owned();
-        reissued.push((path, new.issue_principal(&principal, &name)?));
+        let issued = reissue(&new, &path)?;
+        reissued.push((path, issued));
     }
 
     let written = Staging::new(lab)?.run(lab.dir(), |staging| {
@@ -287,13 +332,13 @@ pub fn print(forest: &ForestName, finished: bool, r: &CaRotation) {
     }
     for file in &r.retired_credentials {
         println!(
-            "  refused from now on (issued by the old CA): {}",
+            "  refused from now on (issued by the old CA; `crossforest pki reissue` gives a new one): {}",
             file.display()
         );
     }
     if finished {
         println!("a running node uses the new trust bundle within its reload interval, or at once on SIGHUP");
     } else {
-        println!("a running node uses the new CA within its reload interval, or at once on SIGHUP; when every user has a credential from the new CA, run `crossforest pki rotate --what ca --forest {forest} --finish`");
+        println!("a running node uses the new CA within its reload interval, or at once on SIGHUP; give users credentials from the new CA (`crossforest pki reissue --forest {forest} --user <name>`), then run `crossforest pki rotate --what ca --forest {forest} --finish`");
     }
 }

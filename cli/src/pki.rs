@@ -53,6 +53,20 @@ pub enum PkiCommand {
         #[arg(long = "dns-name")]
         dns_names: Vec<String>,
     },
+    /// Issue a user's credential anew from the forest's current CA, for the
+    /// same account: during a CA rotation, how a user moves to the new CA
+    /// before the rotation is finished.
+    Reissue {
+        /// The lab directory.
+        #[arg(long, default_value = "crossforest-lab")]
+        lab: PathBuf,
+        /// The user's forest, e.g. fabrikam.com.
+        #[arg(long)]
+        forest: ForestName,
+        /// The user, e.g. alice (`<forest>/credentials/<user>.pem`).
+        #[arg(long)]
+        user: String,
+    },
     /// Rotate a forest's server certificate (`--what server`), refresh the
     /// resource forest's trust bundle for an account forest (`--what
     /// trust-bundle --forest <account forest>`), or rotate a forest's CA:
@@ -208,6 +222,18 @@ pub fn run(command: PkiCommand) -> anyhow::Result<()> {
             let lab = Lab::open(&lab)?;
             let s = issue_server(&lab, &forest, &dns_names)?;
             print_issued("issued", &lab.node_dir(&forest).join("pki/server.pem"), &s);
+        }
+        PkiCommand::Reissue { lab, forest, user } => {
+            let lab = Lab::open(&lab)?;
+            let (path, s) = crate::ca_rotation::reissue_credential(&lab, &forest, &user)?;
+            println!(
+                "reissued {}: {} issued by {} serial {} valid until {}",
+                path.display(),
+                s.subject,
+                s.issuer,
+                s.serial,
+                s.not_after
+            );
         }
         PkiCommand::Rotate {
             lab,

@@ -32,9 +32,23 @@ pub enum SessionError {
         /// Why.
         message: String,
     },
-    /// The resource forest refused or failed the request.
-    #[error("{}", .0.message())]
-    Status(#[from] tonic::Status),
+    /// The resource forest refused or failed the request. A transport
+    /// failure (a refused TLS handshake) shows its whole chain of causes.
+    #[error("{}", status_text(.0))]
+    Status(tonic::Status),
+}
+
+impl From<tonic::Status> for SessionError {
+    fn from(status: tonic::Status) -> Self {
+        Self::Status(status)
+    }
+}
+
+fn status_text(status: &tonic::Status) -> String {
+    match std::error::Error::source(status) {
+        Some(_) => crossforest_shared::client::full_chain(status),
+        None => status.message().to_owned(),
+    }
 }
 
 impl SessionError {
@@ -272,10 +286,7 @@ pub async fn authenticate(
             user: logon.user.to_owned(),
             // A refused handshake surfaces as a transport error whose
             // source names the TLS alert (an expired certificate, say).
-            message: match std::error::Error::source(&s) {
-                Some(_) => crossforest_shared::client::full_chain(&s),
-                None => s.message().to_owned(),
-            },
+            message: status_text(&s),
         })?;
     Ok(response.into_inner().token)
 }

@@ -41,8 +41,22 @@ pub struct ForestEndpoint {
     pub ca_pem: String,
 }
 
+/// What the TLS alerts a server sends about a client certificate mean for
+/// the person holding it.
+const CLIENT_CERTIFICATE_ALERTS: &[(&str, &str)] = &[
+    (
+        "received fatal alert: UnknownCA",
+        "the server does not trust the CA that issued your certificate (was it issued before a CA rotation was finished?)",
+    ),
+    (
+        "received fatal alert: CertificateExpired",
+        "the server refused your certificate: it has expired (or is not valid yet)",
+    ),
+];
+
 /// An error and each of its sources not already in its text, joined by `: `
-/// (a TLS alert under a transport error, for instance).
+/// (a TLS alert under a transport error, for instance), with what a TLS
+/// alert about the client certificate means.
 pub fn full_chain(err: &dyn std::error::Error) -> String {
     let mut text = err.to_string();
     let mut source = err.source();
@@ -53,6 +67,12 @@ pub fn full_chain(err: &dyn std::error::Error) -> String {
             text.push_str(&more);
         }
         source = inner.source();
+    }
+    for (alert, meaning) in CLIENT_CERTIFICATE_ALERTS {
+        if text.contains(alert) {
+            text.push_str(" — ");
+            text.push_str(meaning);
+        }
     }
     text
 }

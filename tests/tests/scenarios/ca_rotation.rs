@@ -63,6 +63,28 @@ pub async fn get_mailbox(
     outcome.err().map(|e| format!("{e:#}"))
 }
 
+/// Logs alice on at fabrikam with `credential`: the error, if refused.
+pub async fn home_logon(f: &Federation, credential: &IssuedCertificate) -> Option<String> {
+    let home = f.endpoint("fabrikam.com").unwrap();
+    let password = f.lab().password(&fabrikam(), "alice").unwrap();
+    let logon = crossforest_cli::session::ForeignLogon {
+        home: &home,
+        user: "alice",
+        password: &password,
+        credential,
+    };
+    crossforest_cli::session::authenticate(&logon, "contoso.com")
+        .await
+        .err()
+        .map(|e| e.to_string())
+}
+
+/// alice logs on with her lab credential and runs `Get-Mailbox`.
+async fn alice_signs_in(f: &Federation) {
+    let mut session = f.session("fabrikam\\alice").await.unwrap();
+    session.run("Get-Mailbox").await.unwrap();
+}
+
 /// The subject of the CA that issued the token's signing certificate.
 fn token_signer_issuer(token: &str) -> String {
     let raw = base64::engine::general_purpose::STANDARD
@@ -116,15 +138,20 @@ async fn old_and_new_ca_are_both_accepted_during_the_window_and_only_the_new_aft
 
     // A new credential and a new token, both from the new CA: the account
     // forest signs with its re-issued token-signing key without a restart.
-    let ca = CertificateAuthority::load(&fabrikam(), &f.lab().node_dir(&fabrikam()).join("pki"))
-        .unwrap();
-    assert_eq!(summarize(ca.certificate_der()).unwrap(), began.issuing);
-    let ForestUri::Principal(alice) =
-        ForestUri::of_certificate(&old_credential.certificate_der().unwrap()).unwrap()
-    else {
-        panic!("alice's credential names no principal");
-    };
-    let new_credential = ca.issue_principal(&alice, "alice").unwrap();
+    let (_, reissued) = ca_rotation::reissue_credential(f.lab(), &fabrikam(), "alice").unwrap();
+    assert_eq!(reissued.issuer, began.issuing.subject);
+    let new_credential = f.lab().credential(&fabrikam(), "alice").unwrap();
+    assert_eq!(
+        crossforest_shared::Principal::from_peer_certificates(&[new_credential
+            .certificate_der()
+            .unwrap()])
+        .unwrap(),
+        crossforest_shared::Principal::from_peer_certificates(&[old_credential
+            .certificate_der()
+            .unwrap()])
+        .unwrap(),
+        "the reissued credential is alice's"
+    );
     let new_token = token_for_audience(&f, "fabrikam.com", "alice", "contoso.com").await;
     assert_eq!(token_signer_issuer(&new_token), began.issuing.subject);
     assert_eq!(token_signer_issuer(&old_token), old_ca.subject);
@@ -137,24 +164,20 @@ async fn old_and_new_ca_are_both_accepted_during_the_window_and_only_the_new_aft
     ] {
         assert_eq!(get_mailbox(&f, credential, token).await, None, "{what}");
     }
-    // A full logon at home with the old credential.
-    f.session("fabrikam\\alice")
-        .await
-        .unwrap()
-        .run("Get-Mailbox")
-        .await
-        .unwrap();
+    // A full logon at home, with the old credential and with the new one.
+    assert_eq!(home_logon(&f, &old_credential).await, None);
+    alice_signs_in(&f).await;
     f.add_group("fabrikam.com", "Help Desk").await.unwrap();
 
     // Finish: only the new CA; what the old one issued is refused.
     let finished = ca_rotation::finish(f.lab(), &fabrikam()).unwrap();
     assert_eq!(finished.trusted, vec![began.issuing.clone()]);
-    assert!(
-        finished
-            .retired_credentials
-            .contains(&"fabrikam.com/credentials/alice.pem".into()),
-        "{:?}",
-        finished.retired_credentials
+    // alice was given a new credential; the lab's Administrator was not.
+    assert_eq!(
+        finished.retired_credentials,
+        vec![std::path::PathBuf::from(
+            "fabrikam.com/credentials/Administrator.pem"
+        )]
     );
     assert_eq!(
         ca_subjects(&f, "contoso.com/trusts/fabrikam.com/ca.pem").len(),
@@ -179,11 +202,14 @@ async fn old_and_new_ca_are_both_accepted_during_the_window_and_only_the_new_aft
             .contains("the token's signing certificate does not chain to the CA of `fabrikam.com`"),
         "{refused_token}"
     );
-    let home = f.session("fabrikam\\alice").await;
+    let home = home_logon(&f, &old_credential)
+        .await
+        .expect("fabrikam accepted alice's old-CA certificate");
     assert!(
-        home.is_err(),
-        "fabrikam accepted alice's old-CA certificate"
+        home.contains("the server does not trust the CA that issued your certificate"),
+        "{home}"
     );
+    alice_signs_in(&f).await;
 
     // The linked credential was re-issued at the start of the window: the
     // resource forest still resolves fabrikam's groups with it.
