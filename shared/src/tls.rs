@@ -72,10 +72,22 @@ impl ForestTrustStore {
     pub fn trust(&mut self, forest: ForestName, ca_pem: &str) -> Result<(), TlsError> {
         let cas = certificates_der(ca_pem, &format!("CA certificate bundle of {forest}"))?;
         for (n, ca) in cas.iter().enumerate() {
-            webpki::anchor_from_trusted_cert(ca).map_err(|e| TlsError::TrustAnchor {
+            let refused = |reason: String| TlsError::TrustAnchor {
                 forest: forest.clone(),
-                reason: format!("certificate {} of its bundle: {e}", n + 1),
-            })?;
+                reason: format!("certificate {} of its bundle {reason}", n + 1),
+            };
+            webpki::anchor_from_trusted_cert(ca)
+                .map_err(|e| refused(format!("is unusable: {e}")))?;
+            let organization = organization_of(ca);
+            if !organization
+                .as_deref()
+                .is_some_and(|o| o.eq_ignore_ascii_case(forest.as_str()))
+            {
+                return Err(refused(format!(
+                    "is a CA of `{}`, not of this forest: a forest's bundle holds only its own CAs (R-TRUST-1)",
+                    organization.as_deref().unwrap_or("no forest")
+                )));
+            }
         }
         self.cas.insert(forest, cas);
         Ok(())
@@ -90,6 +102,14 @@ impl ForestTrustStore {
     pub fn forests(&self) -> impl Iterator<Item = &ForestName> {
         self.cas.keys()
     }
+}
+
+/// The organization (O=) of a certificate's subject: the forest a crossforest
+/// CA belongs to.
+fn organization_of(der: &CertificateDer<'_>) -> Option<String> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+    let organization = cert.subject().iter_organization().next()?;
+    organization.as_str().ok().map(str::to_owned)
 }
 
 /// A client-certificate verifier that dispatches on the forest named by the
@@ -308,6 +328,29 @@ mod tests {
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(refused.contains("UnknownIssuer"), "{refused}");
+        Ok(())
+    }
+
+    #[test]
+    fn a_bundle_holding_another_forests_ca_is_refused() -> Result<(), Box<dyn std::error::Error>> {
+        let fabrikam = CertificateAuthority::generate(&"fabrikam.com".parse()?)?;
+        let tailspin = CertificateAuthority::generate(&"tailspin.com".parse()?)?;
+        let bundle = format!(
+            "{}{}",
+            fabrikam.certificate_pem(),
+            tailspin.certificate_pem()
+        );
+        let mut store = ForestTrustStore::new();
+        let error = store
+            .trust("fabrikam.com".parse()?, &bundle)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            error.contains("certificate 2 of its bundle is a CA of `tailspin.com`"),
+            "{error}"
+        );
+        assert!(store.cas(&"fabrikam.com".parse()?).is_none());
         Ok(())
     }
 

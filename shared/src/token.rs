@@ -536,8 +536,11 @@ pub(crate) mod tests {
         assert!(matches!(err, Err(TokenError::Chain { .. })), "{err:?}");
 
         // A CA of fabrikam's bundle cannot sign for tailspin.
+        // Nor can a store be told to take it as tailspin's CA.
         let mut two = window.clone();
-        two.trust("tailspin.com".parse()?, new.certificate_pem())?;
+        assert!(two
+            .trust("tailspin.com".parse()?, new.certificate_pem())
+            .is_err());
         let mut params = new.token_signing_params()?;
         params.subject_alt_names = vec![rcgen::SanType::URI(
             "forest://tailspin.com/token-signing".try_into()?,

@@ -242,6 +242,21 @@ async fn a_rotation_cannot_finish_unbegun_nor_begin_twice_and_nodes_pick_it_up_b
         .to_string();
     assert!(error.contains("is not a forest of the lab"), "{error}");
 
+    // A file the rotation must re-issue cannot be read: nothing is written.
+    let linked = f
+        .lab()
+        .dir()
+        .join("contoso.com/trusts/fabrikam.com/svc-contoso.pem");
+    let held = std::fs::read_to_string(&linked).unwrap();
+    std::fs::write(&linked, "not a credential").unwrap();
+    let error = format!(
+        "{:#}",
+        ca_rotation::begin(f.lab(), &fabrikam()).unwrap_err()
+    );
+    assert!(error.contains("svc-contoso.pem"), "{error}");
+    assert_eq!(read(), before, "a failed rotation changed the bundle");
+    std::fs::write(&linked, held).unwrap();
+
     let began = ca_rotation::begin(f.lab(), &fabrikam()).unwrap();
     let during = read();
     let error = ca_rotation::begin(f.lab(), &fabrikam())
