@@ -424,6 +424,11 @@ pub(crate) mod tests {
         }
     }
 
+    /// The error's text, or nothing when `result` is `Ok`.
+    fn refusal<T>(result: Result<T, TokenError>) -> String {
+        result.err().map(|e| e.to_string()).unwrap_or_default()
+    }
+
     #[test]
     fn signed_token_verifies() -> Result<(), Box<dyn std::error::Error>> {
         let f = fixture()?;
@@ -564,15 +569,8 @@ pub(crate) mod tests {
         params.not_after = time::OffsetDateTime::now_utc() - time::Duration::days(1);
         let signer = TokenSigner::new(f.fabrikam.forest().clone(), &f.fabrikam.issue(&params)?)?;
         let now = SystemTime::now();
-        let err = verify(
-            &signer.sign(&claims(unix_seconds(now)))?,
-            &f.trust,
-            &f.policy,
-            now,
-        )
-        .err()
-        .map(|e| e.to_string())
-        .unwrap_or_default();
+        let token = signer.sign(&claims(unix_seconds(now)))?;
+        let err = refusal(verify(&token, &f.trust, &f.policy, now));
         assert!(
             err.starts_with("the token's signing certificate of `fabrikam.com` expired at 20"),
             "{err}"
@@ -601,10 +599,7 @@ pub(crate) mod tests {
             })
         );
         assert!(at(secs + (skew - 5), secs + 600)?.is_ok());
-        let err = at(secs + skew + 5, secs + 600)?
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
+        let err = refusal(at(secs + skew + 5, secs + 600)?);
         assert!(
             err.ends_with("more than the tolerated clock skew of 30 s from now"),
             "{err}"
