@@ -9,10 +9,12 @@
 //! * **Finish** (`--finish`): the trust bundles hold the new CA only; what the
 //!   old CA issued is refused from then on.
 //!
-//! Every file is written beside its target first and renamed over it only when
-//! all were written, in an order in which each intermediate state is consistent
-//! (bundles first, then the key, then what the new CA issued). Nodes pick the
-//! files up by their reload (SIGHUP, or the file poll).
+//! Every file is written into the lab's staging directory first and renamed
+//! over its target only when all were written, in an order in which each
+//! intermediate state is consistent (bundles first, then the key, then what
+//! the new CA issued): a node's CA is the certificate of the bundle its key
+//! belongs to. Nodes pick the files up by their reload (SIGHUP, or the file
+//! poll).
 
 use std::path::{Path, PathBuf};
 
@@ -20,8 +22,8 @@ use anyhow::{bail, Context as _};
 use crossforest_shared::identity::ForestUri;
 use crossforest_shared::inspect::{summarize, summarize_pem, CertificateSummary};
 use crossforest_shared::pki::{
-    certificates_der, pem_certificates, read_text, write_private, write_public,
-    CertificateAuthority, IssuedCertificate,
+    certificates_der, read_text, write_private, write_public, CertificateAuthority,
+    IssuedCertificate,
 };
 use crossforest_shared::ForestName;
 
@@ -122,20 +124,17 @@ fn bundle_paths(lab: &Lab, forest: &ForestName) -> Vec<PathBuf> {
 
 /// The linked credentials `forest` issued to the resource forest, kept in
 /// its `trusts/<forest>/` directory.
-fn linked_credentials(lab: &Lab, forest: &ForestName) -> anyhow::Result<Vec<PathBuf>> {
+fn linked_credentials(lab: &Lab, forest: &ForestName) -> Vec<PathBuf> {
     let trust_ca = lab.trust_ca_path(forest);
-    let Some(dir) = trust_ca.parent() else {
-        return Ok(Vec::new());
-    };
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Ok(Vec::new());
+    let Some(Ok(entries)) = trust_ca.parent().map(std::fs::read_dir) else {
+        return Vec::new();
     };
     let mut out: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|e| e == "pem") && *p != trust_ca)
         .collect();
     out.sort();
-    Ok(out)
+    out
 }
 
 fn load_ca(lab: &Lab, forest: &ForestName) -> anyhow::Result<CertificateAuthority> {
@@ -210,7 +209,7 @@ pub fn reissue_credential(
 /// Begins the rotation of `forest`'s CA (see the module documentation).
 pub fn begin(lab: &Lab, forest: &ForestName) -> anyhow::Result<CaRotation> {
     let old = load_ca(lab, forest)?;
-    let in_bundle = pem_certificates(old.trust_bundle_pem()).len();
+    let in_bundle = certificates_der(old.trust_bundle_pem(), "trust bundle")?.len();
     if in_bundle > 1 {
         bail!(
             "a rotation of the CA of {forest} is already in progress (its trust bundle holds {in_bundle} CA certificates); end it first with `crossforest pki rotate --what ca --forest {forest} --finish`"
@@ -235,7 +234,7 @@ pub fn begin(lab: &Lab, forest: &ForestName) -> anyhow::Result<CaRotation> {
     if token_signing.exists() {
         reissued.push((token_signing, new.issue_token_signing()?));
     }
-    for path in linked_credentials(lab, forest)? {
+    for path in linked_credentials(lab, forest) {
         let issued = reissue(&new, &path)?;
         reissued.push((path, issued));
     }
@@ -263,7 +262,7 @@ pub fn begin(lab: &Lab, forest: &ForestName) -> anyhow::Result<CaRotation> {
 /// or token-signing certificate is not yet issued by the new CA.
 pub fn finish(lab: &Lab, forest: &ForestName) -> anyhow::Result<CaRotation> {
     let ca = load_ca(lab, forest)?;
-    let in_bundle = pem_certificates(ca.trust_bundle_pem()).len();
+    let in_bundle = certificates_der(ca.trust_bundle_pem(), "trust bundle")?.len();
     if in_bundle < 2 {
         bail!(
             "no rotation of the CA of {forest} is in progress (its trust bundle holds one CA certificate); begin one with `crossforest pki rotate --what ca --forest {forest}`"
@@ -272,12 +271,12 @@ pub fn finish(lab: &Lab, forest: &ForestName) -> anyhow::Result<CaRotation> {
     let issuing = summarize(ca.certificate_der())?;
     let pki = lab.node_dir(forest).join("pki");
     let mut held = vec![pki.join("server.pem"), pki.join("token-signing.pem")];
-    held.extend(linked_credentials(lab, forest)?);
+    held.extend(linked_credentials(lab, forest));
     for path in held.iter().filter(|p| p.exists()) {
         let s = summarize_pem(&read_text(path)?, &path.display().to_string())?;
         if s.issuer != issuing.subject {
             bail!(
-                "`{}` was issued by `{}`, not by the new CA `{}`: finishing would strand it; re-issue it (or begin the rotation again) first",
+                "`{}` was issued by `{}`, not by the new CA `{}`: finishing now would leave it untrusted; issue it anew from the new CA first (`crossforest pki rotate --what server` for a server certificate)",
                 path.display(),
                 s.issuer,
                 issuing.subject

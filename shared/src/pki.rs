@@ -228,12 +228,11 @@ impl CertificateAuthority {
                 key: key_name.to_owned(),
                 certificates: bundle_name.to_owned(),
             })?;
-        let pems = pem_certificates(trust_bundle_pem);
-        let certificate_pem = pems.get(own).cloned().unwrap_or_default();
+        let certificate_der = certificates[own].clone();
         Ok(Self {
             forest: forest.clone(),
-            certificate_pem,
-            certificate_der: certificates[own].clone(),
+            certificate_pem: certificate_pem(&certificate_der),
+            certificate_der,
             trust_bundle_pem: trust_bundle_pem.to_owned(),
             key,
         })
@@ -400,20 +399,17 @@ fn public_key_of(der: &CertificateDer<'_>) -> Option<Vec<u8>> {
     Some(cert.public_key().subject_public_key.data.to_vec())
 }
 
-/// Each certificate of a PEM text, as its own PEM block, in order.
-pub fn pem_certificates(text: &str) -> Vec<String> {
-    pem_blocks(text, "CERTIFICATE")
-        .lines()
-        .fold(Vec::new(), |mut out: Vec<String>, line| {
-            if line.starts_with("-----BEGIN ") || out.is_empty() {
-                out.push(String::new());
-            }
-            if let Some(block) = out.last_mut() {
-                block.push_str(line);
-                block.push('\n');
-            }
-            out
-        })
+/// A DER certificate as PEM.
+fn certificate_pem(der: &CertificateDer<'_>) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut pem = String::from("-----BEGIN CERTIFICATE-----\n");
+    for line in b64.as_bytes().chunks(64) {
+        pem.push_str(&String::from_utf8_lossy(line));
+        pem.push('\n');
+    }
+    pem.push_str("-----END CERTIFICATE-----\n");
+    pem
 }
 
 /// Every certificate of a PEM text (a certificate or a bundle of several),
@@ -530,11 +526,13 @@ mod tests {
         let bundle = format!("{}{}", new.certificate_pem(), old.certificate_pem());
         let dir = tempfile::tempdir()?;
         let old_der = old.certificate_der().clone();
+        let old_pem = old.certificate_pem().to_owned();
         old.with_trust_bundle(&bundle)?.store(dir.path())?;
         let loaded = CertificateAuthority::load(&forest, dir.path())?;
         assert_eq!(loaded.certificate_der(), &old_der);
         assert_eq!(loaded.trust_bundle_pem(), bundle);
-        assert_eq!(pem_certificates(&bundle).len(), 2);
+        assert_eq!(loaded.certificate_pem(), old_pem);
+        assert_eq!(certificates_der(&bundle, "bundle")?.len(), 2);
 
         write_public(&dir.path().join("ca.pem"), new.certificate_pem())?;
         let error = CertificateAuthority::load(&forest, dir.path())

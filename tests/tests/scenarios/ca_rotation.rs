@@ -257,6 +257,9 @@ async fn a_rotation_cannot_finish_unbegun_nor_begin_twice_and_nodes_pick_it_up_b
     assert_eq!(read(), before, "a failed rotation changed the bundle");
     std::fs::write(&linked, held).unwrap();
 
+    let old_ca =
+        CertificateAuthority::load(&fabrikam(), &f.lab().node_dir(&fabrikam()).join("pki"))
+            .unwrap();
     let began = ca_rotation::begin(f.lab(), &fabrikam()).unwrap();
     let during = read();
     let error = ca_rotation::begin(f.lab(), &fabrikam())
@@ -286,6 +289,24 @@ async fn a_rotation_cannot_finish_unbegun_nor_begin_twice_and_nodes_pick_it_up_b
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
     assert_eq!(signer, began.issuing.subject);
+
+    // A server certificate of the old CA put back during the window: finishing
+    // would leave the node with an untrusted certificate, so it is refused.
+    old_ca
+        .issue_server(&[])
+        .unwrap()
+        .write_combined(&f.lab().node_dir(&fabrikam()).join("pki/server.pem"))
+        .unwrap();
+    let error = ca_rotation::finish(f.lab(), &fabrikam())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("server.pem` was issued by `CN=fabrikam.com Forest Root CA, O=fabrikam.com`, not by the new CA"),
+        "{error}"
+    );
+    assert_eq!(read(), during, "a refused --finish changed the bundle");
+    crossforest_cli::pki::issue_server(f.lab(), &fabrikam(), &[]).unwrap();
+    ca_rotation::finish(f.lab(), &fabrikam()).unwrap();
 }
 
 #[tokio::test]
