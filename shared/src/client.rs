@@ -30,14 +30,16 @@ pub enum ConnectError {
     },
 }
 
-/// Where a forest's node listens and which CA its server certificate chains to.
+/// Where a forest's node listens and which CAs its server certificate may chain
+/// to.
 #[derive(Debug, Clone)]
 pub struct ForestEndpoint {
     /// The forest; its name is the DNS name checked in the server certificate.
     pub forest: ForestName,
     /// `host:port`.
     pub address: String,
-    /// The forest's CA certificate, PEM: used only to authenticate the server.
+    /// The forest's trust bundle (its CA certificate, or the old and the new
+    /// one during a CA rotation), PEM: used only to authenticate the server.
     pub ca_pem: String,
 }
 
