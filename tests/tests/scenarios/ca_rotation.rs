@@ -278,17 +278,21 @@ async fn a_rotation_cannot_finish_unbegun_nor_begin_twice_and_nodes_pick_it_up_b
     assert!(!f.lab().dir().join(".ca-rotation.tmp").exists());
 
     // No SIGHUP and no reload call: the account forest notices the replaced
-    // files by its poll and signs with the new token-signing key.
-    let mut signer = String::new();
-    for _ in 0..150 {
+    // files by its poll and signs with the new token-signing key, and the
+    // resource forest takes that key's CA from its new bundle.
+    let alice = f.lab().credential(&fabrikam(), "alice").unwrap();
+    let mut new_token = None;
+    for _ in 0..POLLS {
         let token = token_for_audience(&f, "fabrikam.com", "alice", "contoso.com").await;
-        signer = token_signer_issuer(&token);
-        if signer == began.issuing.subject {
+        if token_signer_issuer(&token) == began.issuing.subject
+            && get_mailbox(&f, &alice, &token).await.is_none()
+        {
+            new_token = Some(token);
             break;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        tokio::time::sleep(POLL).await;
     }
-    assert_eq!(signer, began.issuing.subject);
+    let new_token = new_token.expect("the nodes never picked up the new CA by themselves");
 
     // A server certificate of the old CA put back during the window: finishing
     // would leave the node with an untrusted certificate, so it is refused.
@@ -307,7 +311,24 @@ async fn a_rotation_cannot_finish_unbegun_nor_begin_twice_and_nodes_pick_it_up_b
     assert_eq!(read(), during, "a refused --finish changed the bundle");
     crossforest_cli::pki::issue_server(f.lab(), &fabrikam(), &[]).unwrap();
     ca_rotation::finish(f.lab(), &fabrikam()).unwrap();
+
+    // Again by the poll alone: alice's old-CA certificate is refused.
+    let mut refused = None;
+    for _ in 0..POLLS {
+        refused = get_mailbox(&f, &alice, &new_token).await;
+        if refused.is_some() {
+            break;
+        }
+        tokio::time::sleep(POLL).await;
+    }
+    let refused = refused.expect("the resource forest never dropped the old CA by itself");
+    assert!(refused.contains("UnknownCA"), "{refused}");
 }
+
+/// How often, and how many times, a test looks whether a node reloaded by
+/// itself (its poll runs every `reload_interval_secs`, 2 s in the lab).
+const POLL: std::time::Duration = std::time::Duration::from_millis(200);
+const POLLS: usize = 150;
 
 #[tokio::test]
 async fn the_resource_forests_own_ca_rotates_with_the_same_window() {
