@@ -377,3 +377,43 @@ async fn the_resource_forests_own_ca_rotates_with_the_same_window() {
         .expect("an old-CA certificate was accepted after the rotation finished");
     assert!(error.contains("received fatal alert: UnknownCA"), "{error}");
 }
+
+#[tokio::test]
+async fn after_finish_the_change_feed_reconnects_with_the_reissued_linked_credential() {
+    let mut f = linked_alice().await;
+    f.add_user("fabrikam.com", "bob").await.unwrap();
+    f.add_member("fabrikam.com", "Exchange Admins", "bob")
+        .await
+        .unwrap();
+    ca_rotation::begin(f.lab(), &fabrikam()).unwrap();
+    for user in ["alice", "bob", "Administrator"] {
+        ca_rotation::reissue_credential(f.lab(), &fabrikam(), user).unwrap();
+    }
+    let finished = ca_rotation::finish(f.lab(), &fabrikam()).unwrap();
+    assert!(finished.retired_credentials.is_empty());
+    f.reload("contoso.com").unwrap();
+    // fabrikam restarts: the resource forest's open change feed ends and
+    // must reconnect, now with the linked credential of the new CA.
+    f.restart("fabrikam.com").await.unwrap();
+
+    let mut alice = f.session("fabrikam\\alice").await.unwrap();
+    let mut bob = f.session("fabrikam\\bob").await.unwrap();
+    alice.run("Get-Mailbox").await.unwrap();
+    f.remove_member("fabrikam.com", "Exchange Admins", "alice")
+        .await
+        .unwrap();
+    let mut last = alice.run("Get-Mailbox").await.map(|_| ());
+    for _ in 0..POLLS {
+        if last.as_ref().is_err_and(|e| e.is_denied()) {
+            break;
+        }
+        tokio::time::sleep(POLL).await;
+        last = alice.run("Get-Mailbox").await.map(|_| ());
+    }
+    assert!(
+        last.as_ref().is_err_and(|e| e.is_denied()),
+        "the feed never delivered alice's removal: {last:?}"
+    );
+    // The link is up, not stale: bob, still a member, keeps working.
+    bob.run("Get-Mailbox").await.unwrap();
+}
