@@ -310,10 +310,10 @@ impl Federation {
             .iter()
             .find(|n| n.forest.as_str() == forest_name)
             .with_context(|| format!("no node for `{forest_name}` in this federation"))?;
-        if let Some(resource) = &node.resource {
-            resource.reload()?;
-        } else if let Some(account) = &node.account {
-            account.reload()?;
+        match (&node.resource, &node.account) {
+            (Some(resource), _) => resource.reload().map(|_| ())?,
+            (None, Some(account)) => account.reload()?,
+            (None, None) => anyhow::bail!("{forest_name} is not running"),
         }
         Ok(())
     }
