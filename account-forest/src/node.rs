@@ -58,8 +58,8 @@ pub enum NodeError {
 pub struct AccountForest {
     config: NodeConfig,
     directory: Mutex<Directory>,
-    ca: CertificateAuthority,
-    signer: TokenSigner,
+    /// The CA and token-signing key, replaced by [`Self::reload`].
+    issuing: ArcSwap<Issuing>,
     tls: SharedTlsConfig,
     metrics: Arc<Metrics>,
     /// The latest committed change's sequence number, for change-feed streams.
@@ -81,19 +81,14 @@ impl AccountForest {
                 expected: format!("{} {}", config.forest, config.domain_sid),
             });
         }
-        let ca = CertificateAuthority::load(&config.forest, &config.pki_dir)?;
-        let signer = TokenSigner::new(
-            config.forest.clone(),
-            &IssuedCertificate::read_combined(&config.pki_dir.join("token-signing.pem"))?,
-        )?;
+        let issuing = Issuing::load(&config)?;
         let tls = Self::load_tls(&config)?;
         let (committed, _) = tokio::sync::watch::channel(directory.changes().sequence());
         let (stopping, _) = tokio::sync::watch::channel(false);
         Ok(Arc::new(Self {
             config,
             directory: Mutex::new(directory),
-            ca,
-            signer,
+            issuing: ArcSwap::from_pointee(issuing),
             tls: Arc::new(ArcSwap::new(tls)),
             metrics: Arc::new(Metrics::new()),
             committed,
@@ -102,7 +97,7 @@ impl AccountForest {
     }
 
     /// The TLS server configuration: the server certificate, and this forest's
-    /// CA only for clients (R-TRUST-1).
+    /// CAs only (its trust bundle `ca.pem`) for clients (R-TRUST-1).
     fn load_tls(config: &NodeConfig) -> Result<Arc<rustls::ServerConfig>, NodeError> {
         let mut trust = ForestTrustStore::new();
         let ca_pem = crossforest_shared::pki::read_text(&config.pki_dir.join("ca.pem"))?;
@@ -112,16 +107,17 @@ impl AccountForest {
         Ok(server_config(&trust, &server_certificate)?)
     }
 
-    /// Re-reads the server certificate and the CA certificate clients are
-    /// verified with; new connections use them. On any error nothing changes.
-    /// (The CA key that issues credentials and the token-signing key are read
-    /// at start only.)
+    /// Re-reads the server certificate, the trust bundle clients are verified
+    /// with, the CA key that issues credentials and the token-signing key; new
+    /// connections, credentials and tokens use them. On any error nothing
+    /// changes.
     pub fn reload(&self) -> Result<(), NodeError> {
-        match Self::load_tls(&self.config) {
-            Ok(tls) => {
+        match Self::load_tls(&self.config).and_then(|tls| Ok((tls, Issuing::load(&self.config)?))) {
+            Ok((tls, issuing)) => {
                 self.tls.store(tls);
+                self.issuing.store(Arc::new(issuing));
                 self.metrics.tls_reload(true);
-                tracing::info!("reloaded the server certificate and CA certificate");
+                tracing::info!("reloaded the server certificate, CA and token-signing key");
                 Ok(())
             }
             Err(error) => {
@@ -134,10 +130,10 @@ impl AccountForest {
 
     /// The files [`Self::reload`] reads, watched for changes.
     pub fn watched_files(&self) -> Vec<PathBuf> {
-        vec![
-            self.config.pki_dir.join("ca.pem"),
-            self.config.pki_dir.join("server.pem"),
-        ]
+        ["ca.pem", "ca.key", "server.pem", "token-signing.pem"]
+            .iter()
+            .map(|f| self.config.pki_dir.join(f))
+            .collect()
     }
 
     /// The node's metrics.
@@ -202,7 +198,7 @@ impl AccountForest {
         &self,
         principal: &PrincipalInfo,
     ) -> Result<IssuedCertificate, NodeError> {
-        Ok(self.ca.issue_principal(
+        Ok(self.issuing.load().ca.issue_principal(
             &Principal {
                 forest: self.config.forest.clone(),
                 sid: principal.sid,
@@ -211,9 +207,10 @@ impl AccountForest {
         )?)
     }
 
-    /// This forest's CA certificate, PEM.
-    pub fn ca_pem(&self) -> &str {
-        self.ca.certificate_pem()
+    /// This forest's trust bundle (its CA certificate, or both during a
+    /// rotation), PEM.
+    pub fn ca_pem(&self) -> String {
+        self.issuing.load().ca.trust_bundle_pem().to_owned()
     }
 
     /// Signs a token for `user` with its transitive `groups`, for `audience`.
@@ -239,11 +236,30 @@ impl AccountForest {
             token_id: id.iter().map(|b| format!("{b:02x}")).collect(),
             directory_sequence: sequence,
         };
-        Ok((self.signer.sign(&claims)?, claims.expires_at))
+        Ok((self.issuing.load().signer.sign(&claims)?, claims.expires_at))
     }
 
     /// Whether `sid` is an enabled user of this forest.
     pub fn is_enabled_user(&self, sid: &Sid) -> bool {
         self.read(|d| d.is_enabled_user(sid))
+    }
+}
+
+/// What a node issues with: its CA (credentials) and token-signing key.
+#[derive(Debug)]
+struct Issuing {
+    ca: CertificateAuthority,
+    signer: TokenSigner,
+}
+
+impl Issuing {
+    /// Reads `ca.key` with the trust bundle `ca.pem`, and `token-signing.pem`.
+    fn load(config: &NodeConfig) -> Result<Self, NodeError> {
+        let ca = CertificateAuthority::load(&config.forest, &config.pki_dir)?;
+        let signer = TokenSigner::new(
+            config.forest.clone(),
+            &IssuedCertificate::read_combined(&config.pki_dir.join("token-signing.pem"))?,
+        )?;
+        Ok(Self { ca, signer })
     }
 }

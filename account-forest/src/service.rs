@@ -283,7 +283,7 @@ impl pb::directory_admin_server::DirectoryAdmin for DirectoryService {
             credential: Some(pb::Credential {
                 certificate_pem: credential.certificate_pem,
                 private_key_pem: credential.private_key_pem,
-                ca_certificate_pem: self.node.ca_pem().to_owned(),
+                ca_certificate_pem: self.node.ca_pem(),
             }),
         }))
     }

@@ -5,6 +5,7 @@
 //! * [`session`]: a management session as one principal (local or foreign).
 //! * [`lab`]: a local lab of forests on disk.
 //! * [`pki`]: `crossforest pki`: list, issue and rotate certificates.
+//! * [`ca_rotation`]: `crossforest pki rotate --what ca`: a forest's CA, with overlap.
 //! * [`processes`]: running a lab's nodes as processes.
 //! * [`node_process`]: one node as an OS process, and its signals.
 //! * [`demo`]: `crossforest demo`.
@@ -14,6 +15,7 @@
 //! * [`where_object`]: `Where-Object` conditions.
 //! * [`output`]: list, table, JSON and JSON-lines output.
 
+pub mod ca_rotation;
 pub mod demo;
 pub mod lab;
 pub mod node_process;

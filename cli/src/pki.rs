@@ -1,5 +1,6 @@
-//! `crossforest pki`: list a lab's certificates and issue or rotate server
-//! certificates. A running node notices a replaced file (within its
+//! `crossforest pki`: list a lab's certificates, issue or rotate server
+//! certificates, and rotate a forest's CA with an overlap window
+//! ([`crate::ca_rotation`]). A running node notices a replaced file (within its
 //! `operations.reload_interval_secs`, or at once on SIGHUP) and serves new
 //! connections with it; established sessions keep theirs. Keys are never printed.
 
@@ -7,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use clap::{Subcommand, ValueEnum};
-use crossforest_shared::inspect::{summarize_pem, CertificateSummary};
-use crossforest_shared::pki::{read_text, CertificateAuthority};
+use crossforest_shared::inspect::{summarize, summarize_pem, CertificateSummary};
+use crossforest_shared::pki::{certificates_der, read_text, CertificateAuthority};
 use crossforest_shared::ForestName;
 
 use crate::lab::Lab;
@@ -21,12 +22,19 @@ pub enum RotateWhat {
     /// The resource forest's copy of a trusted forest's CA certificate (its
     /// trust bundle), refreshed from that forest.
     TrustBundle,
+    /// The forest's CA, in two steps: without `--finish`, a new CA whose
+    /// certificate joins the old one in every trust bundle of the forest, and
+    /// new server, token-signing and linked-credential certificates from it;
+    /// with `--finish`, the old CA leaves the bundles and what it issued is
+    /// refused.
+    Ca,
 }
 
 /// `crossforest pki …`.
 #[derive(Debug, Subcommand)]
 pub enum PkiCommand {
-    /// Every certificate of a lab: file, subject, SANs, serial, not-after.
+    /// Every certificate of a lab: file, subject, SANs, serial, validity. A
+    /// trust bundle lists each of its CAs (two during a CA rotation).
     List {
         /// The lab directory.
         #[arg(long, default_value = "crossforest-lab")]
@@ -45,9 +53,25 @@ pub enum PkiCommand {
         #[arg(long = "dns-name")]
         dns_names: Vec<String>,
     },
-    /// Rotate a forest's server certificate (`--what server`), or refresh the
+    /// Issue a user's credential anew from the forest's current CA, for the
+    /// same account: during a CA rotation, how a user moves to the new CA
+    /// before the rotation is finished.
+    Reissue {
+        /// The lab directory.
+        #[arg(long, default_value = "crossforest-lab")]
+        lab: PathBuf,
+        /// The user's forest, e.g. fabrikam.com.
+        #[arg(long)]
+        forest: ForestName,
+        /// The user, e.g. alice (`<forest>/credentials/<user>.pem`).
+        #[arg(long)]
+        user: String,
+    },
+    /// Rotate a forest's server certificate (`--what server`), refresh the
     /// resource forest's trust bundle for an account forest (`--what
-    /// trust-bundle --forest <account forest>`).
+    /// trust-bundle --forest <account forest>`), or rotate a forest's CA:
+    /// `--what ca --forest <forest>` begins the overlap window (old and new CA
+    /// both trusted), `--what ca --forest <forest> --finish` ends it.
     Rotate {
         /// The lab directory.
         #[arg(long, default_value = "crossforest-lab")]
@@ -58,6 +82,10 @@ pub enum PkiCommand {
         /// What to rotate.
         #[arg(long, value_enum, default_value = "server")]
         what: RotateWhat,
+        /// With `--what ca`: end the overlap window; the old CA is no longer
+        /// trusted.
+        #[arg(long)]
+        finish: bool,
     },
 }
 
@@ -71,7 +99,8 @@ pub struct ListedCertificate {
 }
 
 /// Every certificate (`*.pem`) under each forest's `pki/`, `trusts/` and
-/// `credentials/` directories.
+/// `credentials/` directories; a file holding several (a trust bundle) gives
+/// one row each.
 pub fn list(lab: &Lab) -> anyhow::Result<Vec<ListedCertificate>> {
     let mut out = Vec::new();
     for forest in lab.forests() {
@@ -93,11 +122,13 @@ fn collect(lab: &Path, dir: &Path, out: &mut Vec<ListedCertificate>) -> anyhow::
         if path.is_dir() {
             collect(lab, &path, out)?;
         } else if path.extension().is_some_and(|e| e == "pem") {
-            let summary = summarize_pem(&read_text(&path)?, &path.display().to_string())?;
-            out.push(ListedCertificate {
-                file: path.strip_prefix(lab).unwrap_or(&path).to_owned(),
-                summary,
-            });
+            let what = path.display().to_string();
+            for der in certificates_der(&read_text(&path)?, &what)? {
+                out.push(ListedCertificate {
+                    file: path.strip_prefix(lab).unwrap_or(&path).to_owned(),
+                    summary: summarize(&der)?,
+                });
+            }
         }
     }
     Ok(())
@@ -167,16 +198,17 @@ pub fn run(command: PkiCommand) -> anyhow::Result<()> {
                 .max()
                 .unwrap_or(7);
             println!(
-                "{:file_width$}  {:subject_width$}  {:32}  {:20}  SANs",
-                "File", "Subject", "Serial", "NotAfter"
+                "{:file_width$}  {:subject_width$}  {:32}  {:20}  {:20}  SANs",
+                "File", "Subject", "Serial", "NotBefore", "NotAfter"
             );
             for r in rows {
                 let s = &r.summary;
                 println!(
-                    "{:file_width$}  {:subject_width$}  {:32}  {:20}  {}",
+                    "{:file_width$}  {:subject_width$}  {:32}  {:20}  {:20}  {}",
                     r.file.display().to_string(),
                     s.subject,
                     s.serial,
+                    s.not_before,
                     s.not_after,
                     s.sans.join(", ")
                 );
@@ -191,8 +223,28 @@ pub fn run(command: PkiCommand) -> anyhow::Result<()> {
             let s = issue_server(&lab, &forest, &dns_names)?;
             print_issued("issued", &lab.node_dir(&forest).join("pki/server.pem"), &s);
         }
-        PkiCommand::Rotate { lab, forest, what } => {
+        PkiCommand::Reissue { lab, forest, user } => {
             let lab = Lab::open(&lab)?;
+            let (path, s) = crate::ca_rotation::reissue_credential(&lab, &forest, &user)?;
+            println!(
+                "reissued {}: {} issued by {} serial {} valid until {}",
+                path.display(),
+                s.subject,
+                s.issuer,
+                s.serial,
+                s.not_after
+            );
+        }
+        PkiCommand::Rotate {
+            lab,
+            forest,
+            what,
+            finish,
+        } => {
+            let lab = Lab::open(&lab)?;
+            if finish && what != RotateWhat::Ca {
+                anyhow::bail!("--finish ends a CA rotation: use it with `--what ca`");
+            }
             match what {
                 RotateWhat::Server => {
                     let s = issue_server(&lab, &forest, &[])?;
@@ -201,6 +253,14 @@ pub fn run(command: PkiCommand) -> anyhow::Result<()> {
                 RotateWhat::TrustBundle => {
                     let s = refresh_trust_bundle(&lab, &forest)?;
                     print_issued("refreshed trust bundle", &lab.trust_ca_path(&forest), &s);
+                }
+                RotateWhat::Ca if finish => {
+                    let r = crate::ca_rotation::finish(&lab, &forest)?;
+                    crate::ca_rotation::print(&forest, true, &r);
+                }
+                RotateWhat::Ca => {
+                    let r = crate::ca_rotation::begin(&lab, &forest)?;
+                    crate::ca_rotation::print(&forest, false, &r);
                 }
             }
         }

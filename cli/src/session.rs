@@ -32,8 +32,9 @@ pub enum SessionError {
         /// Why.
         message: String,
     },
-    /// The resource forest refused or failed the request.
-    #[error("{}", .0.message())]
+    /// The resource forest refused or failed the request. A transport
+    /// failure (a refused TLS handshake) shows its whole chain of causes.
+    #[error("{}", status_text(.0))]
     Status(tonic::Status),
 }
 
@@ -49,10 +50,17 @@ impl From<tonic::Status> for SessionError {
         if lost && matches!(status.code(), tonic::Code::Cancelled | tonic::Code::Unknown) {
             return Self::Status(tonic::Status::unavailable(format!(
                 "the connection to the resource forest was lost ({}); the call may not have completed",
-                status.message()
+                crossforest_shared::client::full_chain(&status)
             )));
         }
         Self::Status(status)
+    }
+}
+
+fn status_text(status: &tonic::Status) -> String {
+    match std::error::Error::source(status) {
+        Some(_) => crossforest_shared::client::full_chain(status),
+        None => status.message().to_owned(),
     }
 }
 
@@ -296,7 +304,9 @@ pub async fn authenticate(
         .map_err(|s| SessionError::Authenticate {
             forest: logon.home.forest.to_string(),
             user: logon.user.to_owned(),
-            message: s.message().to_owned(),
+            // A refused handshake surfaces as a transport error whose
+            // source names the TLS alert (an expired certificate, say).
+            message: status_text(&s),
         })?;
     Ok(response.into_inner().token)
 }

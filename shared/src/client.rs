@@ -30,18 +30,36 @@ pub enum ConnectError {
     },
 }
 
-/// Where a forest's node listens and which CA its server certificate chains to.
+/// Where a forest's node listens and which CAs its server certificate may chain
+/// to.
 #[derive(Debug, Clone)]
 pub struct ForestEndpoint {
     /// The forest; its name is the DNS name checked in the server certificate.
     pub forest: ForestName,
     /// `host:port`.
     pub address: String,
-    /// The forest's CA certificate, PEM: used only to authenticate the server.
+    /// The forest's trust bundle (its CA certificate, or the old and the new
+    /// one during a CA rotation), PEM: used only to authenticate the server.
     pub ca_pem: String,
 }
 
-fn full_chain(err: &dyn std::error::Error) -> String {
+/// What the TLS alerts a server sends about a client certificate mean for
+/// the person holding it.
+const CLIENT_CERTIFICATE_ALERTS: &[(&str, &str)] = &[
+    (
+        "received fatal alert: UnknownCA",
+        "the server does not trust the CA that issued your certificate (was it issued before a CA rotation was finished?)",
+    ),
+    (
+        "received fatal alert: CertificateExpired",
+        "the server refused your certificate: it has expired (or is not valid yet)",
+    ),
+];
+
+/// An error and each of its sources not already in its text, joined by `: `
+/// (a TLS alert under a transport error, for instance), with what a TLS
+/// alert about the client certificate means.
+pub fn full_chain(err: &dyn std::error::Error) -> String {
     let mut text = err.to_string();
     let mut source = err.source();
     while let Some(inner) = source {
@@ -51,6 +69,12 @@ fn full_chain(err: &dyn std::error::Error) -> String {
             text.push_str(&more);
         }
         source = inner.source();
+    }
+    for (alert, meaning) in CLIENT_CERTIFICATE_ALERTS {
+        if text.contains(alert) {
+            text.push_str(" — ");
+            text.push_str(meaning);
+        }
     }
     text
 }

@@ -41,6 +41,14 @@ pub enum PkiError {
         /// "certificate" or "private key".
         what: &'static str,
     },
+    /// A CA key that belongs to none of the certificates beside it.
+    #[error("the CA key {key} belongs to none of the certificates in {certificates}")]
+    KeyMismatch {
+        /// Where the key came from.
+        key: String,
+        /// Where the certificates came from.
+        certificates: String,
+    },
     /// Reading or writing a file failed.
     #[error("cannot access `{path}`: {source}")]
     Io {
@@ -107,11 +115,14 @@ impl IssuedCertificate {
     }
 }
 
-/// A forest's certificate authority.
+/// A forest's certificate authority: the CA that issues, and the trust bundle
+/// it is part of (itself, plus during a rotation the CA it replaces or the one
+/// replacing it).
 pub struct CertificateAuthority {
     forest: ForestName,
     certificate_pem: String,
     certificate_der: CertificateDer<'static>,
+    trust_bundle_pem: String,
     key: KeyPair,
 }
 
@@ -145,7 +156,31 @@ fn base_params(common_name: &str, validity: Duration) -> CertificateParams {
 impl CertificateAuthority {
     /// A new self-signed CA for `forest`.
     pub fn generate(forest: &ForestName) -> Result<Self, PkiError> {
-        let mut params = base_params(&format!("{forest} Forest Root CA"), CA_VALIDITY);
+        Self::generate_named(forest, |_| format!("{forest} Forest Root CA"))
+    }
+
+    /// A new CA for the same forest, with a new key: the CA that replaces this
+    /// one in a rotation. Its subject names its key (`<forest> Forest Root CA
+    /// key <8 hex digits>`), so that its certificates never appear to be issued
+    /// by the CA it replaces. Its trust bundle is its own certificate only.
+    pub fn successor(&self) -> Result<Self, PkiError> {
+        let forest = &self.forest;
+        Self::generate_named(forest, |key| {
+            let id = ring::digest::digest(&ring::digest::SHA256, key.public_key_raw());
+            let hex: String = id.as_ref()[..4]
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            format!("{forest} Forest Root CA key {hex}")
+        })
+    }
+
+    fn generate_named(
+        forest: &ForestName,
+        common_name: impl FnOnce(&KeyPair) -> String,
+    ) -> Result<Self, PkiError> {
+        let key = KeyPair::generate()?;
+        let mut params = base_params(&common_name(&key), CA_VALIDITY);
         params
             .distinguished_name
             .push(DnType::OrganizationName, forest.as_str());
@@ -156,41 +191,87 @@ impl CertificateAuthority {
             KeyUsagePurpose::DigitalSignature,
         ];
         params.use_authority_key_identifier_extension = false;
-        let key = KeyPair::generate()?;
         let cert = params.self_signed(&key)?;
         Ok(Self {
             forest: forest.clone(),
             certificate_pem: cert.pem(),
             certificate_der: cert.der().clone(),
+            trust_bundle_pem: cert.pem(),
             key,
         })
     }
 
-    /// Loads a CA from its certificate and key, PEM.
+    /// Loads a CA from its key and a trust bundle (one or more PEM
+    /// certificates) holding its certificate: the one whose public key is the
+    /// key's. The others are the forest's other CAs during a rotation.
     pub fn from_pem(
         forest: &ForestName,
-        certificate_pem: &str,
+        trust_bundle_pem: &str,
         key_pem: &str,
     ) -> Result<Self, PkiError> {
+        Self::from_bundle(forest, trust_bundle_pem, key_pem, "CA bundle", "given")
+    }
+
+    fn from_bundle(
+        forest: &ForestName,
+        trust_bundle_pem: &str,
+        key_pem: &str,
+        bundle_name: &str,
+        key_name: &str,
+    ) -> Result<Self, PkiError> {
+        let key = KeyPair::from_pem(key_pem)?;
+        let certificates = certificates_der(trust_bundle_pem, bundle_name)?;
+        let own = certificates
+            .iter()
+            .position(|der| public_key_of(der).as_deref() == Some(key.public_key_raw()))
+            .ok_or_else(|| PkiError::KeyMismatch {
+                key: key_name.to_owned(),
+                certificates: bundle_name.to_owned(),
+            })?;
+        let certificate_der = certificates[own].clone();
         Ok(Self {
             forest: forest.clone(),
-            certificate_pem: certificate_pem.to_owned(),
-            certificate_der: first_certificate_der(certificate_pem, "CA certificate")?,
-            key: KeyPair::from_pem(key_pem)?,
+            certificate_pem: certificate_pem(&certificate_der),
+            certificate_der,
+            trust_bundle_pem: trust_bundle_pem.to_owned(),
+            key,
         })
     }
 
-    /// Loads a CA from `ca.pem` and `ca.key` in `dir`.
+    /// Loads a CA from `ca.key` and the trust bundle `ca.pem` in `dir`.
     pub fn load(forest: &ForestName, dir: &Path) -> Result<Self, PkiError> {
-        let cert = read_text(&dir.join("ca.pem"))?;
-        let key = read_text(&dir.join("ca.key"))?;
-        Self::from_pem(forest, &cert, &key)
+        let (cert_path, key_path) = (dir.join("ca.pem"), dir.join("ca.key"));
+        let cert = read_text(&cert_path)?;
+        let key = read_text(&key_path)?;
+        Self::from_bundle(
+            forest,
+            &cert,
+            &key,
+            &format!("`{}`", cert_path.display()),
+            &format!("`{}`", key_path.display()),
+        )
     }
 
-    /// Stores the CA as `ca.pem` and `ca.key` (owner-only) in `dir`.
+    /// Stores the CA as `ca.pem` (its trust bundle) and `ca.key` (owner-only)
+    /// in `dir`.
     pub fn store(&self, dir: &Path) -> Result<(), PkiError> {
-        write_public(&dir.join("ca.pem"), &self.certificate_pem)?;
+        write_public(&dir.join("ca.pem"), &self.trust_bundle_pem)?;
         write_private(&dir.join("ca.key"), &self.key.serialize_pem())
+    }
+
+    /// This CA with `bundle_pem` as its trust bundle, which must hold this
+    /// CA's certificate.
+    pub fn with_trust_bundle(mut self, bundle_pem: &str) -> Result<Self, PkiError> {
+        let holds_own =
+            certificates_der(bundle_pem, "trust bundle")?.contains(&self.certificate_der);
+        if !holds_own {
+            return Err(PkiError::KeyMismatch {
+                key: format!("of {}", self.forest),
+                certificates: "the new trust bundle".to_owned(),
+            });
+        }
+        self.trust_bundle_pem = bundle_pem.to_owned();
+        Ok(self)
     }
 
     /// The forest this CA belongs to.
@@ -198,9 +279,16 @@ impl CertificateAuthority {
         &self.forest
     }
 
-    /// The CA certificate, PEM: what a peer that trusts this forest stores.
+    /// This CA's own certificate, PEM.
     pub fn certificate_pem(&self) -> &str {
         &self.certificate_pem
+    }
+
+    /// The forest's trust bundle (this CA's certificate and, during a
+    /// rotation, the forest's other CA), PEM: what a peer that trusts this
+    /// forest stores.
+    pub fn trust_bundle_pem(&self) -> &str {
+        &self.trust_bundle_pem
     }
 
     /// The CA certificate, DER.
@@ -267,8 +355,9 @@ impl CertificateAuthority {
         self.issue(&self.principal_params(principal, common_name)?)
     }
 
-    /// Issues the certificate of this forest's token-signing key.
-    pub fn issue_token_signing(&self) -> Result<IssuedCertificate, PkiError> {
+    /// Parameters of this forest's token-signing certificate: the URI SAN
+    /// `forest://<forest>/token-signing`, `documentSigning` only.
+    pub fn token_signing_params(&self) -> Result<CertificateParams, PkiError> {
         let mut params = base_params(&format!("{} Token Signing", self.forest), LEAF_VALIDITY);
         let uri = ForestUri::TokenSigning(self.forest.clone()).to_string();
         params.subject_alt_names = vec![SanType::URI(uri.try_into()?)];
@@ -276,7 +365,13 @@ impl CertificateAuthority {
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::Other(
             DOCUMENT_SIGNING_OID.to_vec(),
         )];
-        self.issue(&params)
+        Ok(params)
+    }
+
+    /// Issues the certificate of this forest's token-signing key (see
+    /// [`Self::token_signing_params`]).
+    pub fn issue_token_signing(&self) -> Result<IssuedCertificate, PkiError> {
+        self.issue(&self.token_signing_params()?)
     }
 }
 
@@ -296,6 +391,44 @@ fn pem_blocks(text: &str, label: &str) -> String {
         rest = &rest[stop..];
     }
     out
+}
+
+/// The public key (the subject public key's bits) of a DER certificate.
+fn public_key_of(der: &CertificateDer<'_>) -> Option<Vec<u8>> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+    Some(cert.public_key().subject_public_key.data.to_vec())
+}
+
+/// A DER certificate as PEM.
+fn certificate_pem(der: &CertificateDer<'_>) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut pem = String::from("-----BEGIN CERTIFICATE-----\n");
+    for line in b64.as_bytes().chunks(64) {
+        pem.push_str(&String::from_utf8_lossy(line));
+        pem.push('\n');
+    }
+    pem.push_str("-----END CERTIFICATE-----\n");
+    pem
+}
+
+/// Every certificate of a PEM text (a certificate or a bundle of several),
+/// DER, in order; an error if there is none or one cannot be read.
+pub fn certificates_der(pem: &str, what: &str) -> Result<Vec<CertificateDer<'static>>, PkiError> {
+    let mut reader = pem.as_bytes();
+    let certificates = rustls_pemfile::certs(&mut reader)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| PkiError::Missing {
+            path: format!("{what} ({e})"),
+            what: "readable PEM certificate",
+        })?;
+    if certificates.is_empty() {
+        return Err(PkiError::Missing {
+            path: what.to_owned(),
+            what: "certificate",
+        });
+    }
+    Ok(certificates)
 }
 
 /// The first certificate of a PEM text, DER.
@@ -378,6 +511,37 @@ mod tests {
         assert_eq!(
             ForestUri::of_certificate(&der)?,
             ForestUri::Principal(principal)
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn a_ca_is_the_certificate_of_its_bundle_that_its_key_belongs_to(
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let forest: ForestName = "fabrikam.com".parse()?;
+        let (old, new) = (
+            CertificateAuthority::generate(&forest)?,
+            CertificateAuthority::generate(&forest)?,
+        );
+        let bundle = format!("{}{}", new.certificate_pem(), old.certificate_pem());
+        let dir = tempfile::tempdir()?;
+        let old_der = old.certificate_der().clone();
+        let old_pem = old.certificate_pem().to_owned();
+        old.with_trust_bundle(&bundle)?.store(dir.path())?;
+        let loaded = CertificateAuthority::load(&forest, dir.path())?;
+        assert_eq!(loaded.certificate_der(), &old_der);
+        assert_eq!(loaded.trust_bundle_pem(), bundle);
+        assert_eq!(loaded.certificate_pem(), old_pem);
+        assert_eq!(certificates_der(&bundle, "bundle")?.len(), 2);
+
+        write_public(&dir.path().join("ca.pem"), new.certificate_pem())?;
+        let error = CertificateAuthority::load(&forest, dir.path())
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            error.contains("ca.key` belongs to none of the certificates in `"),
+            "{error}"
         );
         Ok(())
     }

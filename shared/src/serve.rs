@@ -338,19 +338,18 @@ pub async fn reload_on_change(
             () = stopping.requested() => return,
             () = sighup => {
                 tracing::info!("SIGHUP: reloading certificates and trust bundles");
-                reload();
             }
             () = tick => {
-                let now = fingerprint(&watched);
-                if now != last {
-                    tracing::info!("certificate or trust bundle files changed: reloading");
-                    reload();
-                } else {
+                if fingerprint(&watched) == last {
                     continue;
                 }
+                tracing::info!("certificate or trust bundle files changed: reloading");
             }
         }
+        // Fingerprint before reading: a file replaced while the reload reads
+        // (one of several a CA rotation renames) is seen at the next check.
         watched = files();
         last = fingerprint(&watched);
+        reload();
     }
 }

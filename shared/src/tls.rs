@@ -2,8 +2,12 @@
 //!
 //! Client certificates are verified per forest: a certificate's single
 //! `forest://<forest>/…` URI SAN chooses the verifier, and that verifier holds only
-//! the named forest's CA. CAs of different forests are never merged into one root
+//! the named forest's CAs. CAs of different forests are never merged into one root
 //! store, so a trusted forest cannot mint identities of another forest.
+//!
+//! A forest may have more than one CA at a time: while its CA is rotated, its
+//! trust bundle holds the new CA and the old one, and both vouch for that forest
+//! (and only that forest) until the rotation is finished.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -19,7 +23,7 @@ use rustls::{
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, UnixTime};
 
 use crate::identity::{ForestName, ForestUri};
-use crate::pki::{first_certificate_der, IssuedCertificate, PkiError};
+use crate::pki::{certificates_der, IssuedCertificate, PkiError};
 
 /// Why a TLS configuration could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -49,9 +53,10 @@ pub fn crypto_provider() -> Arc<CryptoProvider> {
 }
 
 /// CA certificates by forest: whom a node accepts client certificates from.
+/// Each forest has one or more CAs (its trust bundle), never another forest's.
 #[derive(Debug, Clone, Default)]
 pub struct ForestTrustStore {
-    cas: BTreeMap<ForestName, CertificateDer<'static>>,
+    cas: BTreeMap<ForestName, Vec<CertificateDer<'static>>>,
 }
 
 impl ForestTrustStore {
@@ -60,16 +65,37 @@ impl ForestTrustStore {
         Self::default()
     }
 
-    /// Trusts certificates naming `forest` when they chain to `ca_pem`.
+    /// Trusts certificates naming `forest` when they chain to one of the CA
+    /// certificates of the bundle `ca_pem` (one or more PEM certificates),
+    /// replacing what was trusted for `forest` before. Every certificate of the
+    /// bundle must be usable as a trust anchor.
     pub fn trust(&mut self, forest: ForestName, ca_pem: &str) -> Result<(), TlsError> {
-        let der = first_certificate_der(ca_pem, &format!("CA certificate of {forest}"))?;
-        self.cas.insert(forest, der);
+        let cas = certificates_der(ca_pem, &format!("CA certificate bundle of {forest}"))?;
+        for (n, ca) in cas.iter().enumerate() {
+            let refused = |reason: String| TlsError::TrustAnchor {
+                forest: forest.clone(),
+                reason: format!("certificate {} of its bundle {reason}", n + 1),
+            };
+            webpki::anchor_from_trusted_cert(ca)
+                .map_err(|e| refused(format!("is unusable: {e}")))?;
+            let organization = organization_of(ca);
+            if !organization
+                .as_deref()
+                .is_some_and(|o| o.eq_ignore_ascii_case(forest.as_str()))
+            {
+                return Err(refused(format!(
+                    "is a CA of `{}`, not of this forest: a forest's bundle holds only its own CAs (R-TRUST-1)",
+                    organization.as_deref().unwrap_or("no forest")
+                )));
+            }
+        }
+        self.cas.insert(forest, cas);
         Ok(())
     }
 
-    /// The CA certificate of `forest`, if trusted.
-    pub fn ca(&self, forest: &ForestName) -> Option<&CertificateDer<'static>> {
-        self.cas.get(forest)
+    /// The CA certificates of `forest` (its trust bundle), if trusted.
+    pub fn cas(&self, forest: &ForestName) -> Option<&[CertificateDer<'static>]> {
+        self.cas.get(forest).map(Vec::as_slice)
     }
 
     /// The trusted forests.
@@ -78,8 +104,17 @@ impl ForestTrustStore {
     }
 }
 
+/// The organization (O=) of a certificate's subject: the forest a crossforest
+/// CA belongs to.
+fn organization_of(der: &CertificateDer<'_>) -> Option<String> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+    let organization = cert.subject().iter_organization().next()?;
+    organization.as_str().ok().map(str::to_owned)
+}
+
 /// A client-certificate verifier that dispatches on the forest named by the
-/// certificate's single URI SAN, to a WebPKI verifier holding only that forest's CA.
+/// certificate's single URI SAN, to a WebPKI verifier holding only that forest's
+/// CAs.
 #[derive(Debug)]
 pub struct PerForestClientVerifier {
     verifiers: BTreeMap<ForestName, Arc<dyn ClientCertVerifier>>,
@@ -107,12 +142,14 @@ impl PerForestClientVerifier {
         let provider = crypto_provider();
         let mut verifiers = BTreeMap::new();
         let mut hints = Vec::new();
-        for (forest, ca) in &store.cas {
+        for (forest, cas) in &store.cas {
             let mut roots = RootCertStore::empty();
-            roots.add(ca.clone()).map_err(|e| TlsError::TrustAnchor {
-                forest: forest.clone(),
-                reason: e.to_string(),
-            })?;
+            for ca in cas {
+                roots.add(ca.clone()).map_err(|e| TlsError::TrustAnchor {
+                    forest: forest.clone(),
+                    reason: e.to_string(),
+                })?;
+            }
             let verifier =
                 WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
                     .build()
@@ -228,4 +265,107 @@ pub fn server_config(
     config.session_storage = Arc::new(NoServerSessionStorage {});
     config.send_tls13_tickets = 0;
     Ok(Arc::new(config))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pki::CertificateAuthority;
+    use crate::sid::DomainSid;
+    use crate::Principal;
+
+    fn principal_of(forest: &str, rid: u32) -> Result<Principal, Box<dyn std::error::Error>> {
+        Ok(Principal {
+            forest: forest.parse()?,
+            sid: DomainSid::new(1, 2, 3).with_rid(rid),
+        })
+    }
+
+    fn verify(
+        verifier: &PerForestClientVerifier,
+        ca: &CertificateAuthority,
+        principal: &Principal,
+    ) -> Result<(), rustls::Error> {
+        let issued = ca
+            .issue_principal(principal, "alice")
+            .map_err(|e| rustls::Error::General(e.to_string()))?;
+        let der = issued
+            .certificate_der()
+            .map_err(|e| rustls::Error::General(e.to_string()))?;
+        verifier
+            .verify_client_cert(&der, &[], UnixTime::now())
+            .map(|_| ())
+    }
+
+    #[test]
+    fn every_ca_of_a_bundle_vouches_for_its_forest_only() -> Result<(), Box<dyn std::error::Error>>
+    {
+        let fabrikam: ForestName = "fabrikam.com".parse()?;
+        let old = CertificateAuthority::generate(&fabrikam)?;
+        let new = old.successor()?;
+        let tailspin = CertificateAuthority::generate(&"tailspin.com".parse()?)?;
+        let mut store = ForestTrustStore::new();
+        let bundle = format!("{}{}", new.certificate_pem(), old.certificate_pem());
+        store.trust(fabrikam.clone(), &bundle)?;
+        store.trust("tailspin.com".parse()?, tailspin.certificate_pem())?;
+        assert_eq!(store.cas(&fabrikam).map(<[_]>::len), Some(2));
+        let verifier = PerForestClientVerifier::new(&store)?;
+        let alice = principal_of("fabrikam.com", 1105)?;
+        verify(&verifier, &old, &alice)?;
+        verify(&verifier, &new, &alice)?;
+        // Neither of fabrikam's CAs vouches for tailspin, nor tailspin's for fabrikam.
+        let carol = principal_of("tailspin.com", 1105)?;
+        assert!(verify(&verifier, &new, &carol).is_err());
+        assert!(verify(&verifier, &old, &carol).is_err());
+        assert!(verify(&verifier, &tailspin, &alice).is_err());
+
+        // The rotation finished: the bundle holds the new CA only.
+        store.trust(fabrikam, new.certificate_pem())?;
+        let verifier = PerForestClientVerifier::new(&store)?;
+        verify(&verifier, &new, &alice)?;
+        let refused = verify(&verifier, &old, &alice)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(refused.contains("UnknownIssuer"), "{refused}");
+        Ok(())
+    }
+
+    #[test]
+    fn a_bundle_holding_another_forests_ca_is_refused() -> Result<(), Box<dyn std::error::Error>> {
+        let fabrikam = CertificateAuthority::generate(&"fabrikam.com".parse()?)?;
+        let tailspin = CertificateAuthority::generate(&"tailspin.com".parse()?)?;
+        let bundle = format!(
+            "{}{}",
+            fabrikam.certificate_pem(),
+            tailspin.certificate_pem()
+        );
+        let mut store = ForestTrustStore::new();
+        let error = store
+            .trust("fabrikam.com".parse()?, &bundle)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            error.contains("certificate 2 of its bundle is a CA of `tailspin.com`"),
+            "{error}"
+        );
+        assert!(store.cas(&"fabrikam.com".parse()?).is_none());
+        Ok(())
+    }
+
+    #[test]
+    fn a_bundle_with_a_non_certificate_is_refused() -> Result<(), Box<dyn std::error::Error>> {
+        let mut store = ForestTrustStore::new();
+        let error = store
+            .trust("fabrikam.com".parse()?, "not a certificate")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            error.contains("CA certificate bundle of fabrikam.com"),
+            "{error}"
+        );
+        Ok(())
+    }
 }

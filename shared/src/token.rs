@@ -76,12 +76,30 @@ pub enum TokenError {
         /// This forest.
         expected: ForestName,
     },
-    /// The token has expired.
-    #[error("the token expired at {0} (Unix seconds)")]
-    Expired(i64),
-    /// The token is not valid yet.
-    #[error("the token is not valid before {0} (Unix seconds)")]
-    NotYetValid(i64),
+    /// The token's signing certificate is outside its validity period.
+    #[error("the token's signing certificate of `{forest}` {when}; the forest must sign with a current token-signing certificate")]
+    SignerExpired {
+        /// The forest the certificate claims.
+        forest: ForestName,
+        /// `expired at …` or `is not valid before …`.
+        when: String,
+    },
+    /// The token has expired, by more than the tolerated clock skew.
+    #[error("the token expired at {expires_at} (Unix seconds), more than the tolerated clock skew of {clock_skew_secs} s ago")]
+    Expired {
+        /// When the token expired, Unix seconds.
+        expires_at: i64,
+        /// The tolerance.
+        clock_skew_secs: u64,
+    },
+    /// The token is not valid yet, by more than the tolerated clock skew.
+    #[error("the token is not valid before {issued_at} (Unix seconds), more than the tolerated clock skew of {clock_skew_secs} s from now")]
+    NotYetValid {
+        /// When the token was issued, Unix seconds.
+        issued_at: i64,
+        /// The tolerance.
+        clock_skew_secs: u64,
+    },
     /// The user SID is malformed.
     #[error("the token's user SID is invalid: {0}")]
     UserSid(String),
@@ -207,8 +225,8 @@ pub struct SignedClaims {
     pub signer_not_after: i64,
 }
 
-/// Verifies the signer's chain to the CA of the forest it names (and only
-/// that CA), the signature and the issuer; not the audience or validity.
+/// Verifies the signer's chain to a CA of the forest it names (and only that
+/// forest's CAs), the signature and the issuer; not the audience or validity.
 pub fn verify_signed(
     encoded: &str,
     trust: &ForestTrustStore,
@@ -232,14 +250,18 @@ pub fn verify_signed(
         Ok(other) => return Err(TokenError::Signer(other.to_string())),
         Err(e) => return Err(TokenError::Signer(e.to_string())),
     };
-    let ca = trust
-        .ca(&forest)
+    let cas = trust
+        .cas(&forest)
         .ok_or_else(|| TokenError::UntrustedForest(forest.clone()))?;
     let chain_error = |reason: String| TokenError::Chain {
         forest: forest.clone(),
         reason,
     };
-    let anchor = webpki::anchor_from_trusted_cert(ca).map_err(|e| chain_error(e.to_string()))?;
+    let anchors = cas
+        .iter()
+        .map(webpki::anchor_from_trusted_cert)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| chain_error(e.to_string()))?;
     let signer =
         webpki::EndEntityCert::try_from(&signer_der).map_err(|e| chain_error(e.to_string()))?;
     let verify_time =
@@ -247,14 +269,24 @@ pub fn verify_signed(
     signer
         .verify_for_usage(
             webpki::ALL_VERIFICATION_ALGS,
-            &[anchor],
+            &anchors,
             &[],
             verify_time,
             webpki::KeyUsage::required(DOCUMENT_SIGNING_OID_DER),
             None,
             None,
         )
-        .map_err(|e| chain_error(e.to_string()))?;
+        .map_err(|e| match e {
+            webpki::Error::CertExpired { not_after, .. } => TokenError::SignerExpired {
+                forest: forest.clone(),
+                when: format!("expired at {}", rfc3339(not_after)),
+            },
+            webpki::Error::CertNotValidYet { not_before, .. } => TokenError::SignerExpired {
+                forest: forest.clone(),
+                when: format!("is not valid before {}", rfc3339(not_before)),
+            },
+            other => chain_error(other.to_string()),
+        })?;
     signer
         .verify_signature(
             webpki::ring::ECDSA_P256_SHA256,
@@ -298,12 +330,19 @@ pub fn check_claims(
         });
     }
     let now = unix_seconds(now);
-    let skew = i64::try_from(policy.clock_skew.as_secs()).unwrap_or(i64::MAX);
+    let clock_skew_secs = policy.clock_skew.as_secs();
+    let skew = i64::try_from(clock_skew_secs).unwrap_or(i64::MAX);
     if now > claims.expires_at.saturating_add(skew) {
-        return Err(TokenError::Expired(claims.expires_at));
+        return Err(TokenError::Expired {
+            expires_at: claims.expires_at,
+            clock_skew_secs,
+        });
     }
     if now < claims.issued_at.saturating_sub(skew) {
-        return Err(TokenError::NotYetValid(claims.issued_at));
+        return Err(TokenError::NotYetValid {
+            issued_at: claims.issued_at,
+            clock_skew_secs,
+        });
     }
     let user_sid = claims
         .user_sid
@@ -318,6 +357,18 @@ pub fn check_claims(
         token_id: claims.token_id.clone(),
         directory_sequence: claims.directory_sequence,
     })
+}
+
+/// A certificate time as RFC 3339 (Unix seconds if out of range).
+fn rfc3339(time: UnixTime) -> String {
+    let secs = i64::try_from(time.as_secs()).unwrap_or(i64::MAX);
+    time::OffsetDateTime::from_unix_timestamp(secs)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| format!("{secs} (Unix seconds)"))
 }
 
 /// The token in an `authorization` metadata value, if it uses our scheme.
@@ -373,6 +424,11 @@ pub(crate) mod tests {
         }
     }
 
+    /// The error's text, or nothing when `result` is `Ok`.
+    fn refusal<T>(result: Result<T, TokenError>) -> String {
+        result.err().map(|e| e.to_string()).unwrap_or_default()
+    }
+
     #[test]
     fn signed_token_verifies() -> Result<(), Box<dyn std::error::Error>> {
         let f = fixture()?;
@@ -417,7 +473,7 @@ pub(crate) mod tests {
         let mut old = claims(secs - 4000);
         old.expires_at = secs - 3000;
         let err = verify(&f.signer.sign(&old)?, &f.trust, &f.policy, now);
-        assert!(matches!(err, Err(TokenError::Expired(_))), "{err:?}");
+        assert!(matches!(err, Err(TokenError::Expired { .. })), "{err:?}");
 
         let mut liar = claims(secs);
         liar.issuer = "tailspin.com".into();
@@ -459,6 +515,95 @@ pub(crate) mod tests {
             now,
         );
         assert!(matches!(err, Err(TokenError::Chain { .. })), "{err:?}");
+        Ok(())
+    }
+
+    #[test]
+    fn tokens_of_both_cas_verify_during_a_rotation_and_only_the_new_after(
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let f = fixture()?;
+        let forest = f.fabrikam.forest().clone();
+        let new = f.fabrikam.successor()?;
+        let new_signer = TokenSigner::new(forest.clone(), &new.issue_token_signing()?)?;
+        let now = SystemTime::now();
+        let old_token = f.signer.sign(&claims(unix_seconds(now)))?;
+        let new_token = new_signer.sign(&claims(unix_seconds(now)))?;
+        let mut window = ForestTrustStore::new();
+        let bundle = format!("{}{}", new.certificate_pem(), f.fabrikam.certificate_pem());
+        window.trust(forest.clone(), &bundle)?;
+        verify(&old_token, &window, &f.policy, now)?;
+        verify(&new_token, &window, &f.policy, now)?;
+
+        let mut finished = ForestTrustStore::new();
+        finished.trust(forest.clone(), new.certificate_pem())?;
+        verify(&new_token, &finished, &f.policy, now)?;
+        let err = verify(&old_token, &finished, &f.policy, now);
+        assert!(matches!(err, Err(TokenError::Chain { .. })), "{err:?}");
+
+        // A CA of fabrikam's bundle cannot sign for tailspin.
+        // Nor can a store be told to take it as tailspin's CA.
+        let mut two = window.clone();
+        assert!(two
+            .trust("tailspin.com".parse()?, new.certificate_pem())
+            .is_err());
+        let mut params = new.token_signing_params()?;
+        params.subject_alt_names = vec![rcgen::SanType::URI(
+            "forest://tailspin.com/token-signing".try_into()?,
+        )];
+        let impostor = TokenSigner::new("tailspin.com".parse()?, &f.fabrikam.issue(&params)?)?;
+        let mut lie = claims(unix_seconds(now));
+        lie.issuer = "tailspin.com".into();
+        let err = verify(&impostor.sign(&lie)?, &window, &f.policy, now);
+        assert!(
+            matches!(err, Err(TokenError::UntrustedForest(_))),
+            "{err:?}"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn an_expired_signing_certificate_is_named() -> Result<(), Box<dyn std::error::Error>> {
+        let f = fixture()?;
+        let mut params = f.fabrikam.token_signing_params()?;
+        params.not_before = time::OffsetDateTime::now_utc() - time::Duration::days(10);
+        params.not_after = time::OffsetDateTime::now_utc() - time::Duration::days(1);
+        let signer = TokenSigner::new(f.fabrikam.forest().clone(), &f.fabrikam.issue(&params)?)?;
+        let now = SystemTime::now();
+        let token = signer.sign(&claims(unix_seconds(now)))?;
+        let err = refusal(verify(&token, &f.trust, &f.policy, now));
+        assert!(
+            err.starts_with("the token's signing certificate of `fabrikam.com` expired at 20"),
+            "{err}"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn clock_skew_is_tolerated_up_to_the_policy() -> Result<(), Box<dyn std::error::Error>> {
+        let f = fixture()?;
+        let now = SystemTime::now();
+        let secs = unix_seconds(now);
+        let skew = 30;
+        let at = |issued_at: i64, expires_at: i64| -> Result<_, Box<dyn std::error::Error>> {
+            let mut c = claims(secs);
+            c.issued_at = issued_at;
+            c.expires_at = expires_at;
+            Ok(verify(&f.signer.sign(&c)?, &f.trust, &f.policy, now))
+        };
+        assert!(at(secs - 600, secs - (skew - 5))?.is_ok());
+        assert_eq!(
+            at(secs - 600, secs - (skew + 5))?,
+            Err(TokenError::Expired {
+                expires_at: secs - (skew + 5),
+                clock_skew_secs: 30
+            })
+        );
+        assert!(at(secs + (skew - 5), secs + 600)?.is_ok());
+        let err = refusal(at(secs + skew + 5, secs + 600)?);
+        assert!(
+            err.ends_with("more than the tolerated clock skew of 30 s from now"),
+            "{err}"
+        );
         Ok(())
     }
 

@@ -146,7 +146,7 @@ mod tests {
         let later = now + Duration::from_secs(600 + 31);
         assert!(matches!(
             cache.verify(&token, &f.trust, &f.policy, later),
-            Err(TokenError::Expired(_))
+            Err(TokenError::Expired { .. })
         ));
         assert_eq!(cache.verify(&token, &f.trust, &f.policy, now)?, first);
         Ok(())

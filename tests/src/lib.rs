@@ -304,6 +304,16 @@ impl Federation {
             .context("the resource forest does not run in this process")
     }
 
+    /// Reloads `forest`'s certificates, keys and trust bundles now, as SIGHUP
+    /// would, instead of waiting for the node to notice the changed files.
+    pub fn reload(&self, forest_name: &str) -> anyhow::Result<()> {
+        self.nodes
+            .iter()
+            .find(|n| n.forest.as_str() == forest_name)
+            .with_context(|| format!("no node for `{forest_name}` in this federation"))?
+            .reload()
+    }
+
     /// `GET /metrics` of `forest`'s node over plain HTTP: the response body.
     pub async fn scrape_metrics(&self, forest_name: &str) -> anyhow::Result<String> {
         use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};

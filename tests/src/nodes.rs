@@ -77,6 +77,8 @@ pub(crate) enum Serving {
     InProcess {
         /// The loaded node, when it is the resource forest.
         resource: Option<Arc<resource_forest::node::ResourceForest>>,
+        /// The loaded node, when it is an account forest.
+        account: Option<Arc<account_forest::node::AccountForest>>,
         stop: Option<oneshot::Sender<()>>,
         task: JoinHandle<anyhow::Result<()>>,
     },
@@ -102,7 +104,7 @@ impl RunningNode {
         let shutdown = async move {
             let _ = rx.await;
         };
-        let mut resource = None;
+        let (mut resource, mut account) = (None, None);
         let task = if forest == lab.file().resource {
             let mut config = lab.resource_config()?;
             config.operations.metrics_listen = Some("127.0.0.1:0".into());
@@ -117,6 +119,7 @@ impl RunningNode {
             let mut config = lab.account_config(&forest)?;
             config.operations.metrics_listen = Some("127.0.0.1:0".into());
             let node = account_forest::node::AccountForest::load(config)?;
+            account = Some(node.clone());
             tokio::spawn(async move {
                 account_forest::server::serve(listener, node, shutdown)
                     .await
@@ -128,6 +131,7 @@ impl RunningNode {
             address,
             serving: Serving::InProcess {
                 resource,
+                account,
                 stop: Some(tx),
                 task,
             },
@@ -194,7 +198,11 @@ impl RunningNode {
                 stop,
                 task,
                 resource,
-            } => (stop, task, resource),
+                account,
+            } => {
+                *account = None;
+                (stop, task, resource)
+            }
         };
         if let Some(stop) = stop.take() {
             let _ = stop.send(());
@@ -251,6 +259,25 @@ impl RunningNode {
             }
             // Killed when dropped.
             Serving::Process { .. } => {}
+        }
+    }
+
+    /// Reloads the node's certificates, keys and trust bundles now, as SIGHUP
+    /// does; a node process is sent SIGHUP and reloads as soon as it handles
+    /// it. A stopped node is an error.
+    pub(crate) fn reload(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(self.is_running(), "{} is not running", self.forest);
+        match &self.serving {
+            Serving::Process { process, .. } => process.signal(nix::sys::signal::Signal::SIGHUP),
+            Serving::InProcess {
+                resource: Some(node),
+                ..
+            } => node.reload().map(|_| ()).map_err(anyhow::Error::from),
+            Serving::InProcess {
+                account: Some(node),
+                ..
+            } => node.reload().map_err(anyhow::Error::from),
+            Serving::InProcess { .. } => anyhow::bail!("{} is not running", self.forest),
         }
     }
 

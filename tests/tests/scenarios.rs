@@ -7,8 +7,10 @@
 mod scenarios {
     pub mod audit_log;
     pub mod authorization_service;
+    pub mod ca_rotation;
     pub mod common;
     pub mod delegated_setup;
+    pub mod expiry;
     pub mod faults;
     pub mod freshness;
     pub mod hostile_input;

@@ -14,7 +14,8 @@ pub struct TrustConfig {
     pub forest: ForestName,
     /// `host:port` of a directory server of the account forest.
     pub endpoint: String,
-    /// The account forest's CA certificate (PEM file).
+    /// The account forest's trust bundle: its CA certificate, or during a CA
+    /// rotation the new and the old one (PEM file, one or more certificates).
     pub ca_certificate: PathBuf,
     /// The domain SIDs the forest may vouch for (R-TRUST-3).
     pub domain_sids: Vec<DomainSid>,
