@@ -11,7 +11,7 @@ use crossforest_shared::store::conformance::{self, Harness};
 use resource_forest::org::recipients::{Recipient, RecipientType};
 use resource_forest::org::Organization;
 use resource_forest::rbac::catalogue;
-use resource_forest::store::{rows, OrganizationStore, Organizations, StoreError};
+use resource_forest::store::{rows, Organizations, StoreError};
 
 fn embedded() -> Option<conformance::Embedded<Organizations>> {
     conformance::embedded()

@@ -161,6 +161,8 @@ struct RunningNode {
     address: String,
     /// The loaded node, when it is the resource forest.
     resource: Option<std::sync::Arc<resource_forest::node::ResourceForest>>,
+    /// The loaded node, when it is an account forest.
+    account: Option<std::sync::Arc<account_forest::node::AccountForest>>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<anyhow::Result<()>>,
 }
@@ -174,6 +176,7 @@ impl RunningNode {
             let _ = rx.await;
         };
         let mut resource = None;
+        let mut account = None;
         let task = if forest == lab.file().resource {
             let mut config = lab.resource_config()?;
             config.operations.metrics_listen = Some("127.0.0.1:0".into());
@@ -188,6 +191,7 @@ impl RunningNode {
             let mut config = lab.account_config(&forest)?;
             config.operations.metrics_listen = Some("127.0.0.1:0".into());
             let node = account_forest::node::AccountForest::load(config)?;
+            account = Some(node.clone());
             tokio::spawn(async move {
                 account_forest::server::serve(listener, node, shutdown)
                     .await
@@ -198,6 +202,7 @@ impl RunningNode {
             forest,
             address,
             resource,
+            account,
             stop: Some(tx),
             task,
         })
@@ -218,9 +223,15 @@ impl RunningNode {
         }
         // The node's background tasks end with it; only then is its store
         // closed and can the node start again, as a new process would.
-        if let Some(node) = self.resource.take() {
+        let held: Option<Box<dyn Fn() -> usize + Send>> =
+            match (self.resource.take(), self.account.take()) {
+                (Some(node), _) => Some(Box::new(move || std::sync::Arc::strong_count(&node))),
+                (_, Some(node)) => Some(Box::new(move || std::sync::Arc::strong_count(&node))),
+                _ => None,
+            };
+        if let Some(held) = held {
             let mut waited = 0;
-            while std::sync::Arc::strong_count(&node) > 1 {
+            while held() > 1 {
                 anyhow::ensure!(
                     waited < 1000,
                     "{}'s background tasks did not end within 10 s",

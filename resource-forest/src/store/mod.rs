@@ -15,9 +15,8 @@ pub mod rows;
 use std::path::Path;
 use std::sync::Arc;
 
-use async_trait::async_trait;
 pub use crossforest_shared::store::{block_on, testing, RowStore, StoreConfig, StoreError};
-use crossforest_shared::store::{Imported, RowChanges, RowLayout};
+use crossforest_shared::store::{Delta, Row, RowChanges, RowLayout};
 
 use crate::org::Organization;
 
@@ -48,12 +47,13 @@ pub mod postgres {
         crossforest_shared::store::postgres::PostgresStore<super::Organizations>;
 }
 
-/// The resource forest's rows: names, tables and the earlier
+/// The resource forest's rows (see [`rows`]): names, tables and the earlier
 /// `organization.json` it imports.
 #[derive(Debug)]
 pub enum Organizations {}
 
 impl RowLayout for Organizations {
+    type State = Organization;
     const NODE: &'static str = "resource-forest";
     const FILE: &'static str = "organization.redb";
     const TABLES: &'static str = "organization";
@@ -61,7 +61,23 @@ impl RowLayout for Organizations {
     const CHANNEL: &'static str = "crossforest_changes";
     const LEGACY_FILE: Option<&'static str> = Some("organization.json");
 
-    fn import(path: &Path) -> Result<Imported, StoreError> {
+    fn split(org: &Organization) -> Result<Vec<Row>, StoreError> {
+        rows::split(org)
+    }
+
+    fn diff(before: &Organization, after: &Organization) -> Result<RowChanges, StoreError> {
+        rows::diff(before, after)
+    }
+
+    fn assemble(rows: Vec<(String, String, String)>) -> Result<Option<Organization>, StoreError> {
+        rows::assemble(rows)
+    }
+
+    fn apply_delta(org: Organization, delta: Delta) -> Result<Organization, StoreError> {
+        rows::apply(org, delta)
+    }
+
+    fn import(path: &Path) -> Result<Stored, StoreError> {
         #[derive(serde::Deserialize)]
         struct Legacy {
             revision: u64,
@@ -70,55 +86,18 @@ impl RowLayout for Organizations {
         let found = crossforest_shared::config::read_json::<Legacy>(path)
             .map_err(|e| StoreError::Corrupt(e.to_string()))?
             .ok_or_else(|| StoreError::Backend(format!("`{}` is gone", path.display())))?;
-        Ok((found.revision, rows::split(&found.organization)?))
+        Ok((found.revision, found.organization))
     }
 }
 
 /// A revision and the organization it holds.
-pub type Stored = (u64, Organization);
+pub type Stored = crossforest_shared::store::Stored<Organizations>;
 
-/// Keeps an organization durably: the row store with the organization's rows.
-/// Every implementation passes the conformance suite
+/// Keeps an organization durably: a row store with the organization's rows
+/// (`load`, `create` and `commit` come from [`RowStore`]). Every
+/// implementation passes the conformance suite
 /// (`resource-forest/tests/store_conformance.rs`).
-#[async_trait]
-pub trait OrganizationStore: RowStore<Layout = Organizations> {
-    /// The latest revision and organization, read as one snapshot; `None` if
-    /// no organization was ever created.
-    async fn load(&self) -> Result<Option<Stored>, StoreError> {
-        let all = self.rows().await?;
-        let revision = all.revision;
-        Ok(rows::assemble(all.upserts)?.map(|org| (revision, org)))
-    }
-
-    /// Stores `org` as revision 1; fails with [`StoreError::Exists`] if an
-    /// organization is already stored.
-    async fn create(&self, org: &Organization) -> Result<u64, StoreError> {
-        let changes = RowChanges {
-            upserts: rows::split(org)?,
-            deletes: Vec::new(),
-        };
-        self.apply(0, changes).await
-    }
-
-    /// Replaces `before` (revision `expected`) with `after` as revision
-    /// `expected + 1`, writing only the objects that differ, durably before it
-    /// returns. Fails with [`StoreError::Conflict`], changing nothing, unless
-    /// `expected` is the latest revision.
-    async fn commit(
-        &self,
-        expected: u64,
-        before: &Organization,
-        after: &Organization,
-    ) -> Result<u64, StoreError> {
-        if expected == 0 {
-            return Err(StoreError::Conflict {
-                expected,
-                actual: self.revision().await?,
-            });
-        }
-        self.apply(expected, rows::diff(before, after)?).await
-    }
-}
+pub trait OrganizationStore: RowStore<Layout = Organizations> {}
 
 impl<T: RowStore<Layout = Organizations> + ?Sized> OrganizationStore for T {}
 

@@ -121,7 +121,8 @@ impl<L: RowLayout> EmbeddedStore<L> {
         if self.read_revision()? != 0 || !legacy.exists() {
             return Ok(());
         }
-        let (revision, upserts) = L::import(&legacy)?;
+        let (revision, state) = L::import(&legacy)?;
+        let upserts = L::split(&state)?;
         self.write(
             0,
             revision.max(1),

@@ -125,11 +125,12 @@ pub fn unknown_kind(kind: &str, key: &str) -> StoreError {
     StoreError::Corrupt(format!("unknown kind of stored object `{kind}` (`{key}`)"))
 }
 
-/// An earlier state file's content, imported into an empty store once.
-pub type Imported = (u64, Vec<Row>);
-
-/// What distinguishes one node kind's store from another's.
+/// What distinguishes one node kind's store from another's: names, and how
+/// its state becomes rows and back.
 pub trait RowLayout: Send + Sync + std::fmt::Debug + 'static {
+    /// The state the rows hold (the organization, the directory).
+    type State: Clone + Send + Sync + 'static;
+
     /// The node kind, in messages: `this <NODE> knows up to …`.
     const NODE: &'static str;
     /// The embedded database's file name in the node's data directory.
@@ -147,15 +148,31 @@ pub trait RowLayout: Send + Sync + std::fmt::Debug + 'static {
     /// The state file of earlier versions, beside the embedded database.
     const LEGACY_FILE: Option<&'static str> = None;
 
-    /// Reads the legacy file at `path` (it exists): the revision and rows it
+    /// Every row of `state`.
+    fn split(state: &Self::State) -> Result<Vec<Row>, StoreError>;
+
+    /// The rows that turn `before` into `after`.
+    fn diff(before: &Self::State, after: &Self::State) -> Result<RowChanges, StoreError>;
+
+    /// The state `rows` (`(kind, key, body)`) hold; `None` when they hold
+    /// none. Unknown kinds are errors: they come from a newer schema.
+    fn assemble(rows: Vec<(String, String, String)>) -> Result<Option<Self::State>, StoreError>;
+
+    /// `state` (as of the revision `delta` starts from) with `delta` applied.
+    fn apply_delta(state: Self::State, delta: Delta) -> Result<Self::State, StoreError>;
+
+    /// Reads the legacy file at `path` (it exists): the revision and state it
     /// holds.
-    fn import(path: &Path) -> Result<Imported, StoreError> {
+    fn import(path: &Path) -> Result<(u64, Self::State), StoreError> {
         Err(StoreError::Backend(format!(
             "`{}` cannot be imported",
             path.display()
         )))
     }
 }
+
+/// A revision and the state it holds.
+pub type Stored<L> = (u64, <L as RowLayout>::State);
 
 /// Keeps one node's rows durably. Every implementation passes the shared
 /// conformance suite (`conformance`, behind the `testing` feature).
@@ -190,6 +207,44 @@ pub trait RowStore: Send + Sync + std::fmt::Debug {
     /// database announces them (PostgreSQL's LISTEN/NOTIFY); a store that only
     /// one process can open never announces any.
     async fn watch(&self) -> Result<watch::Receiver<u64>, StoreError>;
+
+    /// The latest revision and state, read as one snapshot; `None` if no
+    /// state was ever created.
+    async fn load(&self) -> Result<Option<Stored<Self::Layout>>, StoreError> {
+        let all = self.rows().await?;
+        let revision = all.revision;
+        Ok(Self::Layout::assemble(all.upserts)?.map(|state| (revision, state)))
+    }
+
+    /// Stores `state` as revision 1; fails with [`StoreError::Exists`] if a
+    /// state is already stored.
+    async fn create(&self, state: &<Self::Layout as RowLayout>::State) -> Result<u64, StoreError> {
+        let changes = RowChanges {
+            upserts: Self::Layout::split(state)?,
+            deletes: Vec::new(),
+        };
+        self.apply(0, changes).await
+    }
+
+    /// Replaces `before` (revision `expected`) with `after` as revision
+    /// `expected + 1`, writing only the rows that differ, durably before it
+    /// returns. Fails with [`StoreError::Conflict`], changing nothing, unless
+    /// `expected` is the latest revision.
+    async fn commit(
+        &self,
+        expected: u64,
+        before: &<Self::Layout as RowLayout>::State,
+        after: &<Self::Layout as RowLayout>::State,
+    ) -> Result<u64, StoreError> {
+        if expected == 0 {
+            return Err(StoreError::Conflict {
+                expected,
+                actual: self.revision().await?,
+            });
+        }
+        self.apply(expected, Self::Layout::diff(before, after)?)
+            .await
+    }
 }
 
 /// The store a node's `[store]` configuration names.
@@ -253,6 +308,40 @@ impl<L: RowLayout> RowStore for Store<L> {
         match self {
             Self::Embedded(s) => s.watch().await,
             Self::Postgres(s) => s.watch().await,
+        }
+    }
+}
+
+/// Follows changes other processes make through a shared store: calls
+/// `refresh` on each revision `announced` and every `backstop` regardless (a
+/// lost listener connection costs latency, not changes), until `refresh`
+/// returns `false` (the node is gone).
+pub async fn follow<F, Fut>(
+    announced: watch::Receiver<u64>,
+    backstop: std::time::Duration,
+    mut refresh: F,
+) where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let mut announced = Some(announced);
+    let mut tick = tokio::time::interval(backstop);
+    loop {
+        match announced.as_mut() {
+            Some(receiver) => tokio::select! {
+                _ = receiver.changed() => {}
+                _ = tick.tick() => {}
+            },
+            None => {
+                tick.tick().await;
+            }
+        }
+        if announced.as_ref().is_some_and(|r| r.has_changed().is_err()) {
+            tracing::warn!("the store's change announcements stopped; checking every {backstop:?}");
+            announced = None;
+        }
+        if !refresh().await {
+            return;
         }
     }
 }
