@@ -69,10 +69,20 @@ fn a_change_on_a_stale_directory_is_computed_again() {
     };
     let a = AccountForest::load(config.clone()).unwrap();
     let b = AccountForest::load(config.clone()).unwrap();
-    a.change(|d| d.add_group("Tier 1")).unwrap();
-    // b may not have heard yet: its commit conflicts, it catches up and
-    // runs the change again on the directory holding Tier 1.
-    let tier2 = b.change(|d| d.add_group("Tier 2")).unwrap();
+    // The first time b computes its change, a commits another one first:
+    // b's commit conflicts, b catches up and runs the change again on the
+    // directory holding Tier 1.
+    let mut runs = 0;
+    let tier2 = b
+        .change(|d| {
+            runs += 1;
+            if runs == 1 {
+                a.change(|d| d.add_group("Tier 1")).unwrap();
+            }
+            d.add_group("Tier 2")
+        })
+        .unwrap();
+    assert_eq!(runs, 2, "the change must run again after the conflict");
     let reloaded = AccountForest::load(config).unwrap();
     reloaded.read(|d| {
         let tier1 = d.lookup("Tier 1").unwrap();
