@@ -92,6 +92,22 @@ pub struct ChangeLog {
 }
 
 impl ChangeLog {
+    /// A log whose latest sequence is `sequence`, retaining `retained`
+    /// (oldest first).
+    pub(crate) fn from_retained(sequence: u64, retained: VecDeque<Change>) -> Self {
+        Self { sequence, retained }
+    }
+
+    /// The retained changes, oldest first.
+    pub(crate) fn retained(&self) -> &VecDeque<Change> {
+        &self.retained
+    }
+
+    /// The retained changes, oldest first, taking the log apart.
+    pub(crate) fn into_retained(self) -> VecDeque<Change> {
+        self.retained
+    }
+
     /// The latest sequence number (0 before the first change).
     pub fn sequence(&self) -> u64 {
         self.sequence

@@ -170,6 +170,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
                 domain_sid: domain_sid.unwrap_or_else(random_domain_sid),
                 listen,
                 administrator_password: read_password(&administrator_password_file)?,
+                store: Default::default(),
             })?;
             println!(
                 "created account forest {} ({}) in {}",

@@ -3,8 +3,12 @@
 use std::path::{Path, PathBuf};
 
 use crossforest_shared::config::{read_toml, resolve, ConfigError, Operations, Problems};
+use crossforest_shared::store::embedded::EmbeddedStore;
+use crossforest_shared::store::StoreConfig;
 use crossforest_shared::{DomainSid, ForestName};
 use serde::{Deserialize, Serialize};
+
+use crate::store::Directories;
 
 /// Default lifetime of forest tokens.
 pub const DEFAULT_TOKEN_LIFETIME_SECS: u64 = 600;
@@ -19,7 +23,8 @@ pub struct NodeConfig {
     pub domain_sid: DomainSid,
     /// `host:port` to listen on.
     pub listen: String,
-    /// Directory holding `directory.json` (relative to this file).
+    /// Directory holding the embedded store, `directory.redb` (relative to
+    /// this file).
     pub data_dir: PathBuf,
     /// Directory holding `ca.pem`, `ca.key`, `server.pem` and
     /// `token-signing.pem` (relative to this file).
@@ -30,6 +35,9 @@ pub struct NodeConfig {
     /// Metrics, certificate reloading and shutdown (`[operations]`).
     #[serde(default)]
     pub operations: Operations,
+    /// Where the directory is kept: `[store]`, embedded by default.
+    #[serde(default, skip_serializing_if = "StoreConfig::is_embedded")]
+    pub store: StoreConfig,
 }
 
 fn default_token_lifetime() -> u64 {
@@ -51,6 +59,7 @@ impl NodeConfig {
     pub fn check(&self) -> Problems {
         let mut problems = Problems::new();
         problems.address("listen", &self.listen);
+        self.store.check(&mut problems);
         self.operations.check(&self.listen, &mut problems);
         problems.pem_file("pki_dir", &self.pki_dir.join("ca.pem"), false);
         problems.pem_file("pki_dir", &self.pki_dir.join("server.pem"), true);
@@ -76,9 +85,14 @@ impl NodeConfig {
         problems
     }
 
-    /// The directory state file.
-    pub fn directory_file(&self) -> PathBuf {
-        self.data_dir.join("directory.json")
+    /// Where the directory is kept, for messages (never a password).
+    pub fn store_description(&self) -> String {
+        match &self.store {
+            StoreConfig::Embedded => EmbeddedStore::<Directories>::path(&self.data_dir)
+                .display()
+                .to_string(),
+            other => other.describe(),
+        }
     }
 }
 
@@ -142,6 +156,14 @@ token_lifetime_secs = 600
         assert!(
             lifetime.contains("token_lifetime_secs: 0 is not between 1 and 86400"),
             "{lifetime}"
+        );
+        let schema = error(
+            "token_lifetime_secs = 600",
+            "token_lifetime_secs = 600\n[store]\nkind = \"postgres\"\nurl = \"postgres://h/d\"\nschema = \"Bad-Name\"",
+        );
+        assert!(
+            schema.contains("store.schema: `Bad-Name` is not a schema name"),
+            "{schema}"
         );
         let pki = error("pki_dir = \"pki\"", "pki_dir = \"nowhere\"");
         assert!(pki.contains("pki_dir: ") && pki.contains("ca.key"), "{pki}");

@@ -7,7 +7,7 @@ use crossforest_shared::sid::rid;
 use crossforest_shared::{DomainSid, ForestName, Sid};
 use serde::{Deserialize, Serialize};
 
-use crate::changes::{ChangeKind, ChangeLog, Revocation};
+use crate::changes::{Change, ChangeKind, ChangeLog, Revocation};
 
 /// Why a directory operation was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -122,6 +122,26 @@ pub struct Directory {
     replicators: BTreeSet<u32>,
 }
 
+/// The directory's scalar state: one row in the store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Header {
+    pub forest: ForestName,
+    pub domain_sid: DomainSid,
+    pub next_rid: u32,
+    /// The change log's latest sequence number.
+    pub sequence: u64,
+}
+
+/// A directory taken apart (see [`Directory::into_parts`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Parts {
+    pub header: Header,
+    pub entries: BTreeMap<u32, Entry>,
+    /// The retained changes, oldest first.
+    pub changes: VecDeque<Change>,
+    pub replicators: BTreeSet<u32>,
+}
+
 fn valid_name(name: &str) -> bool {
     const FORBIDDEN: &str = "\\/[]:;|=,+*?<>\"@";
     let trimmed = name.trim();
@@ -192,6 +212,54 @@ impl Directory {
             changes: ChangeLog::default(),
             replicators: BTreeSet::new(),
         })
+    }
+
+    /// The directory taken apart, for the store's rows.
+    pub(crate) fn into_parts(self) -> Parts {
+        Parts {
+            header: self.header(),
+            entries: self.entries,
+            changes: self.changes.into_retained(),
+            replicators: self.replicators,
+        }
+    }
+
+    /// The directory the store's rows hold.
+    pub(crate) fn from_parts(parts: Parts) -> Self {
+        let Header {
+            forest,
+            domain_sid,
+            next_rid,
+            sequence,
+        } = parts.header;
+        Self {
+            forest,
+            domain_sid,
+            next_rid,
+            entries: parts.entries,
+            changes: ChangeLog::from_retained(sequence, parts.changes),
+            replicators: parts.replicators,
+        }
+    }
+
+    /// Everything but the entries, change log and replicators.
+    pub(crate) fn header(&self) -> Header {
+        Header {
+            forest: self.forest.clone(),
+            domain_sid: self.domain_sid,
+            next_rid: self.next_rid,
+            sequence: self.changes.sequence(),
+        }
+    }
+
+    /// Every entry, by RID.
+    pub(crate) fn entries(&self) -> &BTreeMap<u32, Entry> {
+        &self.entries
+    }
+
+    /// The RIDs granted Replicating Directory Changes.
+    pub(crate) fn replicators(&self) -> &BTreeSet<u32> {
+        &self.replicators
     }
 
     /// The forest's DNS name.

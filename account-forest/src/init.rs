@@ -2,9 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
-use crossforest_shared::config::write_json;
 use crossforest_shared::pki::{write_private, CertificateAuthority, IssuedCertificate};
 use crossforest_shared::sid::rid;
+use crossforest_shared::store::{block_on, StoreConfig};
 use crossforest_shared::{DomainSid, ForestName, Principal};
 
 use crate::config::{NodeConfig, DEFAULT_TOKEN_LIFETIME_SECS};
@@ -24,6 +24,8 @@ pub struct InitOptions {
     pub listen: String,
     /// The built-in Administrator's password.
     pub administrator_password: String,
+    /// Where the directory is kept.
+    pub store: StoreConfig,
 }
 
 /// A random domain SID, as a new forest would get.
@@ -64,8 +66,19 @@ pub fn init(options: &InitOptions) -> Result<NodeConfig, NodeError> {
         pki_dir: PathBuf::from("pki"),
         token_lifetime_secs: DEFAULT_TOKEN_LIFETIME_SECS,
         operations: Default::default(),
+        store: options.store.clone(),
     };
-    write_json(&options.dir.join("data").join("directory.json"), &directory)?;
+    let data_dir = options.dir.join("data");
+    block_on(async {
+        crate::store::open(&options.store, &data_dir)
+            .await?
+            .create(&directory)
+            .await
+    })
+    .map_err(|source| NodeError::Store {
+        store: options.store.describe(),
+        source,
+    })?;
     let administrator = Principal {
         forest: options.forest.clone(),
         sid: options.domain_sid.with_rid(rid::ADMINISTRATOR),

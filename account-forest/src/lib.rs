@@ -24,3 +24,4 @@ pub mod init;
 pub mod node;
 pub mod server;
 pub mod service;
+pub mod store;

@@ -8,9 +8,10 @@ use arc_swap::ArcSwap;
 use crossforest_shared::metrics::Metrics;
 use crossforest_shared::serve::SharedTlsConfig;
 
-use crossforest_shared::config::{read_json, write_json, ConfigError};
+use crossforest_shared::config::ConfigError;
 use crossforest_shared::pki::{CertificateAuthority, IssuedCertificate, PkiError};
 use crossforest_shared::proto::token::v1::TokenClaims;
+use crossforest_shared::store::{Delta, RowLayout, StoreError};
 use crossforest_shared::tls::{server_config, ForestTrustStore, TlsError};
 use crossforest_shared::token::{unix_seconds, TokenError, TokenSigner};
 use crossforest_shared::{Principal, Sid};
@@ -18,6 +19,11 @@ use std::sync::{Mutex, MutexGuard};
 
 use crate::config::NodeConfig;
 use crate::directory::{Directory, DirectoryError, PrincipalInfo};
+use crate::store::{Directories, DirectoryStore, StoreRuntime};
+
+/// How many times a change is computed again when another process sharing
+/// the store committed first.
+const CONFLICT_RETRIES: usize = 8;
 
 /// Why a node could not start or an operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -37,13 +43,22 @@ pub enum NodeError {
     /// A directory rule.
     #[error(transparent)]
     Directory(#[from] DirectoryError),
-    /// The data directory has not been initialised.
-    #[error("`{0}` does not exist: run `account-forest init` first")]
+    /// The directory's store.
+    #[error("the directory's store ({store}): {source}")]
+    Store {
+        /// Which store, without secrets.
+        store: String,
+        /// What failed.
+        #[source]
+        source: StoreError,
+    },
+    /// The store holds no directory.
+    #[error("{0} holds no directory: run `account-forest init` first")]
     NotInitialised(String),
     /// The state belongs to another forest.
-    #[error("`{path}` belongs to forest `{found}`, but the configuration says `{expected}`")]
+    #[error("the store ({path}) holds forest `{found}`, but the configuration says `{expected}`")]
     WrongForest {
-        /// The state file.
+        /// The store.
         path: String,
         /// The forest in the file.
         found: String,
@@ -52,12 +67,21 @@ pub enum NodeError {
     },
 }
 
-/// The account forest: its directory (persisted on every change), its CA (to
-/// issue user credentials) and its token signer.
+/// The directory as this node serves it, and the store revision holding it.
+#[derive(Debug)]
+struct Current {
+    revision: u64,
+    directory: Directory,
+}
+
+/// The account forest: its directory (stored durably on every change), its
+/// CA (to issue user credentials) and its token signer.
 #[derive(Debug)]
 pub struct AccountForest {
     config: NodeConfig,
-    directory: Mutex<Directory>,
+    directory: Mutex<Current>,
+    store: Arc<dyn DirectoryStore>,
+    runtime: StoreRuntime,
     /// The CA and token-signing key, replaced by [`Self::reload`].
     issuing: ArcSwap<Issuing>,
     tls: SharedTlsConfig,
@@ -69,14 +93,24 @@ pub struct AccountForest {
 }
 
 impl AccountForest {
-    /// Loads the node from its configuration.
+    /// Loads the node from its configuration: opens (and migrates) its store
+    /// (importing a `directory.json` of earlier versions once) and reads the
+    /// latest revision. On a shared store (PostgreSQL) the node follows other
+    /// processes' changes.
     pub fn load(config: NodeConfig) -> Result<Arc<Self>, NodeError> {
-        let path = config.directory_file();
-        let directory: Directory = read_json(&path)?
-            .ok_or_else(|| NodeError::NotInitialised(path.display().to_string()))?;
+        let runtime = StoreRuntime::start().map_err(|e| store_error(&config, e))?;
+        let (store_config, data_dir) = (config.store.clone(), config.data_dir.clone());
+        let store = runtime
+            .run(async move { crate::store::open(&store_config, &data_dir).await })
+            .map_err(|e| store_error(&config, e))?;
+        let reader = store.clone();
+        let (revision, directory) = runtime
+            .run(async move { reader.load().await })
+            .map_err(|e| store_error(&config, e))?
+            .ok_or_else(|| NodeError::NotInitialised(config.store_description()))?;
         if directory.forest() != &config.forest || directory.domain_sid() != config.domain_sid {
             return Err(NodeError::WrongForest {
-                path: path.display().to_string(),
+                path: config.store_description(),
                 found: format!("{} {}", directory.forest(), directory.domain_sid()),
                 expected: format!("{} {}", config.forest, config.domain_sid),
             });
@@ -85,15 +119,55 @@ impl AccountForest {
         let tls = Self::load_tls(&config)?;
         let (committed, _) = tokio::sync::watch::channel(directory.changes().sequence());
         let (stopping, _) = tokio::sync::watch::channel(false);
-        Ok(Arc::new(Self {
+        let node = Arc::new(Self {
             config,
-            directory: Mutex::new(directory),
+            directory: Mutex::new(Current {
+                revision,
+                directory,
+            }),
+            store,
+            runtime,
             issuing: ArcSwap::from_pointee(issuing),
             tls: Arc::new(ArcSwap::new(tls)),
             metrics: Arc::new(Metrics::new()),
             committed,
             stopping,
-        }))
+        });
+        if !node.config.store.is_embedded() {
+            let follower = Arc::downgrade(&node);
+            let store = node.store.clone();
+            node.runtime.spawn(async move {
+                match store.watch().await {
+                    Ok(announced) => {
+                        crossforest_shared::store::follow(
+                            announced,
+                            crossforest_shared::store::postgres::BACKSTOP,
+                            || {
+                                let node = follower.upgrade();
+                                async move {
+                                    let Some(node) = node else {
+                                        return false;
+                                    };
+                                    // Off the store runtime's thread: a change
+                                    // holding the directory lock waits for it.
+                                    let refreshed =
+                                        tokio::task::spawn_blocking(move || node.refresh()).await;
+                                    if let Ok(Err(e)) = refreshed {
+                                        tracing::warn!(error = %e, "reloading the directory failed");
+                                    }
+                                    true
+                                }
+                            },
+                        )
+                        .await;
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot follow the directory's store");
+                    }
+                }
+            });
+        }
+        Ok(node)
     }
 
     /// The TLS server configuration: the server certificate, and this forest's
@@ -151,31 +225,110 @@ impl AccountForest {
         self.tls.clone()
     }
 
-    fn lock(&self) -> MutexGuard<'_, Directory> {
+    fn lock(&self) -> MutexGuard<'_, Current> {
         // No code panics while holding the lock; recover the data if it ever did.
         self.directory.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Reads the directory.
     pub fn read<T>(&self, f: impl FnOnce(&Directory) -> T) -> T {
-        f(&self.lock())
+        f(&self.lock().directory)
     }
 
-    /// Changes the directory: `f` runs on a copy, which is persisted and only then
-    /// becomes current, so a failed change leaves nothing half-applied.
+    /// Changes the directory: `f` runs on a copy, whose changed rows are
+    /// committed durably to the store and only then become current, so a
+    /// failed change leaves nothing half-applied. If another process sharing
+    /// the store committed first, the node catches up and `f` runs again.
     pub fn change<T>(
         &self,
-        f: impl FnOnce(&mut Directory) -> Result<T, DirectoryError>,
+        mut f: impl FnMut(&mut Directory) -> Result<T, DirectoryError>,
     ) -> Result<T, NodeError> {
         let mut guard = self.lock();
-        let mut next = guard.clone();
-        let out = f(&mut next)?;
-        write_json(&self.config.directory_file(), &next)?;
-        let sequence = next.changes().sequence();
-        *guard = next;
-        drop(guard);
+        for _ in 0..CONFLICT_RETRIES {
+            let mut next = guard.directory.clone();
+            let out = f(&mut next)?;
+            let changes = Directories::diff(&guard.directory, &next)
+                .map_err(|e| store_error(&self.config, e))?;
+            if changes.is_empty() {
+                return Ok(out);
+            }
+            let (store, expected) = (self.store.clone(), guard.revision);
+            match self
+                .runtime
+                .run(async move { store.apply(expected, changes).await })
+            {
+                Ok(revision) => {
+                    let sequence = next.changes().sequence();
+                    *guard = Current {
+                        revision,
+                        directory: next,
+                    };
+                    drop(guard);
+                    self.committed.send_replace(sequence);
+                    return Ok(out);
+                }
+                Err(StoreError::Conflict { actual, .. }) => {
+                    tracing::info!(
+                        revision = actual,
+                        "the directory changed meanwhile; running the change again"
+                    );
+                    let (store, base) = (self.store.clone(), guard.revision);
+                    let newer = self
+                        .runtime
+                        .run(async move { newer_than(&*store, base).await })
+                        .map_err(|e| store_error(&self.config, e))?;
+                    if let Some(newer) = newer {
+                        self.publish(&mut guard, newer)
+                            .map_err(|e| store_error(&self.config, e))?;
+                    }
+                }
+                Err(e) => return Err(store_error(&self.config, e)),
+            }
+        }
+        Err(store_error(
+            &self.config,
+            StoreError::Backend(format!(
+                "other processes kept changing the directory; gave up after {CONFLICT_RETRIES} tries; nothing was changed"
+            )),
+        ))
+    }
+
+    /// Makes the state `newer` describes current, if it still follows the
+    /// current revision.
+    fn publish(&self, guard: &mut MutexGuard<'_, Current>, newer: Newer) -> Result<(), StoreError> {
+        let next = match newer {
+            Newer::Delta { base, delta } if base == guard.revision => {
+                let revision = delta.revision;
+                let directory = Directories::apply_delta(guard.directory.clone(), delta)?;
+                Current {
+                    revision,
+                    directory,
+                }
+            }
+            Newer::Whole(revision, directory) if revision > guard.revision => Current {
+                revision,
+                directory,
+            },
+            _ => return Ok(()),
+        };
+        let sequence = next.directory.changes().sequence();
+        **guard = next;
         self.committed.send_replace(sequence);
-        Ok(out)
+        Ok(())
+    }
+
+    /// Catches up with changes other processes committed to a shared store.
+    /// Blocks: never call it on the store runtime's thread.
+    fn refresh(&self) -> Result<(), StoreError> {
+        let (store, base) = (self.store.clone(), self.lock().revision);
+        let newer = self
+            .runtime
+            .run(async move { newer_than(&*store, base).await })?;
+        if let Some(newer) = newer {
+            let mut guard = self.lock();
+            self.publish(&mut guard, newer)?;
+        }
+        Ok(())
     }
 
     /// Watches the latest committed sequence number.
@@ -261,5 +414,35 @@ impl Issuing {
             &IssuedCertificate::read_combined(&config.pki_dir.join("token-signing.pem"))?,
         )?;
         Ok(Self { ca, signer })
+    }
+}
+
+/// A revision newer than the node's: the rows changed since, or (from a
+/// store that cannot tell) the whole directory.
+enum Newer {
+    Delta { base: u64, delta: Delta },
+    Whole(u64, Directory),
+}
+
+/// What the store holds beyond revision `base`, if anything.
+async fn newer_than(store: &dyn DirectoryStore, base: u64) -> Result<Option<Newer>, StoreError> {
+    if store.revision().await? <= base {
+        return Ok(None);
+    }
+    Ok(match store.changes_since(base).await? {
+        Some(delta) if delta.revision > base => Some(Newer::Delta { base, delta }),
+        Some(_) => None,
+        None => store
+            .load()
+            .await?
+            .filter(|(revision, _)| *revision > base)
+            .map(|(revision, directory)| Newer::Whole(revision, directory)),
+    })
+}
+
+fn store_error(config: &NodeConfig, source: StoreError) -> NodeError {
+    NodeError::Store {
+        store: config.store_description(),
+        source,
     }
 }

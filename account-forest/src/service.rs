@@ -349,10 +349,7 @@ impl DirectoryService {
         &self,
         request: Request<pb::PrincipalRequest>,
         what: &'static str,
-        change: impl FnOnce(
-            &mut crate::directory::Directory,
-            &str,
-        ) -> Result<PrincipalInfo, DirectoryError>,
+        change: impl Fn(&mut crate::directory::Directory, &str) -> Result<PrincipalInfo, DirectoryError>,
     ) -> Result<Response<pb::PrincipalResponse>, Status> {
         let admin = self.admin_caller(&request)?;
         let name = request.into_inner().name;

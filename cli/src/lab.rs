@@ -49,8 +49,33 @@ pub struct LabSpec {
     pub organizational_units: Vec<String>,
     /// Install the organization with Active Directory split permissions.
     pub active_directory_split_permissions: bool,
-    /// Where the resource forest keeps its organization.
+    /// Where the resource forest keeps its organization; on PostgreSQL each
+    /// account forest keeps its directory in the same database, in a schema
+    /// of its own (see [`account_store`]).
     pub store: resource_forest::store::StoreConfig,
+}
+
+/// Where the lab's account forest `forest` keeps its directory when the
+/// resource forest's store is `store`: embedded beside an embedded one, else
+/// the same PostgreSQL database under the schema `<schema>_<forest>`.
+pub fn account_store(
+    store: &crossforest_shared::store::StoreConfig,
+    forest: &ForestName,
+) -> crossforest_shared::store::StoreConfig {
+    use crossforest_shared::store::StoreConfig;
+    match store {
+        StoreConfig::Embedded => StoreConfig::Embedded,
+        StoreConfig::Postgres { url, schema } => StoreConfig::Postgres {
+            url: url.clone(),
+            schema: format!(
+                "{schema}_{}",
+                forest
+                    .as_str()
+                    .to_ascii_lowercase()
+                    .replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+            ),
+        },
+    }
 }
 
 /// A lab on disk.
@@ -84,10 +109,11 @@ impl Lab {
         let resource_dir = dir.join(resource.as_str());
         let mut trusts = Vec::new();
         for (forest, listen) in &spec.untrusted {
-            create_account_forest(dir, forest, listen)?;
+            create_account_forest(dir, forest, listen, &account_store(&spec.store, forest))?;
         }
         for (forest, listen) in &spec.accounts {
-            let config = create_account_forest(dir, forest, listen)?;
+            let config =
+                create_account_forest(dir, forest, listen, &account_store(&spec.store, forest))?;
             // The account forest's administrator issues a service account to the
             // resource forest: its linked credential (R-TRUST-2).
             let svc = service_account(resource);
@@ -342,6 +368,7 @@ fn create_account_forest(
     dir: &Path,
     forest: &ForestName,
     listen: &str,
+    store: &crossforest_shared::store::StoreConfig,
 ) -> anyhow::Result<account_forest::config::NodeConfig> {
     let node_dir = dir.join(forest.as_str());
     let password = random_password();
@@ -351,6 +378,7 @@ fn create_account_forest(
         domain_sid: account_forest::init::random_domain_sid(),
         listen: listen.to_owned(),
         administrator_password: password.clone(),
+        store: store.clone(),
     })?;
     write_private(&password_path(&node_dir, "Administrator"), &password)?;
     Ok(config)

@@ -66,6 +66,7 @@ impl NodeConfig {
         let mut problems = Problems::new();
         problems.address("listen", &self.listen);
         self.operations.check(&self.listen, &mut problems);
+        self.store.check(&mut problems);
         problems.pem_file("pki_dir", &self.pki_dir.join("ca.pem"), false);
         problems.pem_file("pki_dir", &self.pki_dir.join("server.pem"), true);
         let mut forests = Vec::new();

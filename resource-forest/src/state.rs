@@ -143,34 +143,23 @@ impl OrgState {
         state: Weak<Self>,
         backstop: std::time::Duration,
     ) -> Result<(), StoreError> {
-        let mut announced = match state.upgrade() {
-            Some(state) => Some(state.store.watch().await?),
+        let announced = match state.upgrade() {
+            Some(state) => state.store.watch().await?,
             None => return Ok(()),
         };
-        let mut tick = tokio::time::interval(backstop);
-        loop {
-            let announced_change = match announced.as_mut() {
-                Some(receiver) => tokio::select! {
-                    changed = receiver.changed() => changed.is_ok(),
-                    _ = tick.tick() => false,
-                },
-                None => {
-                    tick.tick().await;
-                    false
+        crossforest_shared::store::follow(announced, backstop, || {
+            let state = state.upgrade();
+            async move {
+                let Some(state) = state else {
+                    return false;
+                };
+                if let Err(e) = state.refresh().await {
+                    tracing::warn!(error = %e, "reloading the organization failed");
                 }
-            };
-            if announced.as_ref().is_some_and(|r| r.has_changed().is_err()) {
-                tracing::warn!(
-                    "the store's change announcements stopped; checking every {backstop:?}"
-                );
-                announced = None;
+                true
             }
-            let Some(state) = state.upgrade() else {
-                return Ok(());
-            };
-            if let Err(e) = state.refresh().await {
-                tracing::warn!(error = %e, announced_change, "reloading the organization failed");
-            }
-        }
+        })
+        .await;
+        Ok(())
     }
 }

@@ -30,6 +30,7 @@ pub mod observe;
 pub mod pki;
 pub mod serve;
 pub mod sid;
+pub mod store;
 pub mod telemetry;
 pub mod tls;
 pub mod token;

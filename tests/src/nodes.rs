@@ -192,17 +192,14 @@ impl RunningNode {
     /// Stops serving gracefully: in-flight requests finish, open streams end,
     /// the port is released (SIGTERM for a process).
     pub(crate) async fn stop(&mut self) -> anyhow::Result<()> {
-        let (stop, task, resource) = match &mut self.serving {
+        let (stop, task, resource, account) = match &mut self.serving {
             Serving::Process { process, drain, .. } => return process.terminate(*drain).await,
             Serving::InProcess {
                 stop,
                 task,
                 resource,
                 account,
-            } => {
-                *account = None;
-                (stop, task, resource)
-            }
+            } => (stop, task, resource, account),
         };
         if let Some(stop) = stop.take() {
             let _ = stop.send(());
@@ -216,9 +213,14 @@ impl RunningNode {
         }
         // The node's background tasks end with it; only then is its store
         // closed and can the node start again, as a new process would.
-        if let Some(node) = resource.take() {
+        let held: Option<Box<dyn Fn() -> usize + Send>> = match (resource.take(), account.take()) {
+            (Some(node), _) => Some(Box::new(move || Arc::strong_count(&node))),
+            (_, Some(node)) => Some(Box::new(move || Arc::strong_count(&node))),
+            _ => None,
+        };
+        if let Some(held) = held {
             let mut waited = 0;
-            while Arc::strong_count(&node) > 1 {
+            while held() > 1 {
                 anyhow::ensure!(
                     waited < 1000,
                     "{}'s background tasks did not end within 10 s",

@@ -1,9 +1,8 @@
 //! Acknowledged writes are durable (issue 6): a real node process takes a
 //! stream of writes and is killed with SIGKILL at varied points; after each
 //! kill its store holds every acknowledged change and no partial one, and the
-//! node starts again on it. The resource forest runs on the store the
-//! scenarios use (`CROSSFOREST_TEST_STORE`: embedded by default, or
-//! PostgreSQL); the account forest keeps its directory file.
+//! node starts again on it. Both node kinds run on the store the scenarios
+//! use (`CROSSFOREST_TEST_STORE`: embedded by default, or PostgreSQL).
 
 // Test helpers fail the test by panicking, as the tests themselves do.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -217,7 +216,8 @@ async fn serve_again(
 #[tokio::test]
 async fn account_forest_crash_at_many_points_loses_no_acknowledged_user() {
     let dir = tempfile::tempdir().unwrap();
-    let lab = crossforest_tests::small_lab(dir.path(), &["fabrikam.com"], Default::default())
+    let store = resource_forest::store::testing::scenario_store().unwrap();
+    let lab = crossforest_tests::small_lab(dir.path(), &["fabrikam.com"], store)
         .await
         .unwrap();
     let forest: crossforest_shared::ForestName = "fabrikam.com".parse().unwrap();
@@ -237,11 +237,13 @@ async fn account_forest_crash_at_many_points_loses_no_acknowledged_user() {
             }
         })
     };
+    // Read from the store (embedded or PostgreSQL, as the scenarios use) as
+    // the node would after the crash.
     let stored = || async {
-        let directory: account_forest::directory::Directory =
-            crossforest_shared::config::read_json(&config.directory_file())
-                .unwrap()
-                .unwrap();
+        let store = account_forest::store::open(&config.store, &config.data_dir)
+            .await
+            .unwrap();
+        let (_, directory) = store.load().await.unwrap().unwrap();
         directory
             .principals()
             .into_iter()

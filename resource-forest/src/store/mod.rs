@@ -1,156 +1,140 @@
-//! Where the organization is kept: one [`OrganizationStore`] trait, an
-//! embedded store (redb, a file under the node's data directory; the default)
-//! and a PostgreSQL store that several resource-forest processes share.
+//! Where the organization is kept: the shared row store
+//! ([`crossforest_shared::store`]: an embedded redb file under the node's data
+//! directory, the default, or a PostgreSQL database that several
+//! resource-forest processes share) with the organization's rows (see
+//! [`rows`]) and the [`OrganizationStore`] trait over it.
 //!
-//! A store keeps the organization as rows (see [`rows`]) and a revision that
-//! increases by one per change. Reads see one revision whole; a commit names
-//! the revision it was computed on and fails with [`StoreError::Conflict`] if
-//! another change came first (optimistic concurrency), so every rule checked
-//! before a commit (the lockout rules, R-LOCK-1..4) held on the state it
-//! replaces.
+//! A store keeps the organization as rows and a revision that increases by
+//! one per change. Reads see one revision whole; a commit names the revision
+//! it was computed on and fails with [`StoreError::Conflict`] if another
+//! change came first (optimistic concurrency), so every rule checked before a
+//! commit (the lockout rules, R-LOCK-1..4) held on the state it replaces.
 
-pub mod config;
-pub mod embedded;
-pub mod postgres;
 pub mod rows;
-pub mod testing;
 
+use std::path::Path;
 use std::sync::Arc;
 
-use async_trait::async_trait;
-use tokio::sync::watch;
-
-pub use config::StoreConfig;
+pub use crossforest_shared::store::{block_on, testing, RowStore, StoreConfig, StoreError};
+use crossforest_shared::store::{Delta, Row, RowChanges, RowLayout};
 
 use crate::org::Organization;
 
-/// Why a store operation failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum StoreError {
-    /// Another change was committed after the revision this one was computed on.
-    #[error("the organization changed (revision {actual}) after revision {expected} this change was computed on")]
-    Conflict {
-        /// The revision the change was computed on.
-        expected: u64,
-        /// The latest revision.
-        actual: u64,
-    },
-    /// `create` on a store that already holds an organization.
-    #[error("the store already holds an organization (revision {0})")]
-    Exists(u64),
-    /// The store's schema is newer than this binary.
-    #[error("the {store} schema is version {found}; this resource-forest knows up to {known}; upgrade the binary")]
-    NewerSchema {
-        /// Which store.
-        store: &'static str,
-        /// The stored schema version.
-        found: u32,
-        /// The newest version this binary knows.
-        known: u32,
-    },
-    /// The store holds something that cannot be read.
-    #[error("the store is corrupt: {0}")]
-    Corrupt(String),
-    /// The database or file system failed.
-    #[error("{0}")]
-    Backend(String),
+/// `[store]` configuration.
+pub mod config {
+    pub use crossforest_shared::store::config::*;
+}
+
+/// The embedded store of the organization: `data_dir/organization.redb`.
+pub mod embedded {
+    pub use crossforest_shared::store::embedded::KNOWN_SCHEMA;
+
+    /// The redb store holding the organization.
+    pub type EmbeddedStore =
+        crossforest_shared::store::embedded::EmbeddedStore<super::Organizations>;
+}
+
+/// The PostgreSQL store of the organization: `organization_*` tables.
+pub mod postgres {
+    pub use crossforest_shared::store::postgres::BACKSTOP;
+
+    /// The channel commits are announced on; the payload is `schema revision`.
+    pub const CHANNEL: &str =
+        <super::Organizations as crossforest_shared::store::RowLayout>::CHANNEL;
+
+    /// The PostgreSQL store holding the organization.
+    pub type PostgresStore =
+        crossforest_shared::store::postgres::PostgresStore<super::Organizations>;
+}
+
+/// The resource forest's rows (see [`rows`]): names, tables and the earlier
+/// `organization.json` it imports.
+#[derive(Debug)]
+pub enum Organizations {}
+
+impl RowLayout for Organizations {
+    type State = Organization;
+    const NODE: &'static str = "resource-forest";
+    const FILE: &'static str = "organization.redb";
+    const TABLES: &'static str = "organization";
+    const VERSION_TABLE: &'static str = "schema_version";
+    const CHANNEL: &'static str = "crossforest_changes";
+    const LEGACY_FILE: Option<&'static str> = Some("organization.json");
+
+    fn split(org: &Organization) -> Result<Vec<Row>, StoreError> {
+        rows::split(org)
+    }
+
+    fn diff(before: &Organization, after: &Organization) -> Result<RowChanges, StoreError> {
+        rows::diff(before, after)
+    }
+
+    fn assemble(rows: Vec<(String, String, String)>) -> Result<Option<Organization>, StoreError> {
+        rows::assemble(rows)
+    }
+
+    fn apply_delta(org: Organization, delta: Delta) -> Result<Organization, StoreError> {
+        rows::apply(org, delta)
+    }
+
+    fn import(path: &Path) -> Result<Stored, StoreError> {
+        #[derive(serde::Deserialize)]
+        struct Legacy {
+            revision: u64,
+            organization: Organization,
+        }
+        let found = crossforest_shared::config::read_json::<Legacy>(path)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?
+            .ok_or_else(|| StoreError::Backend(format!("`{}` is gone", path.display())))?;
+        Ok((found.revision, found.organization))
+    }
 }
 
 /// A revision and the organization it holds.
-pub type Stored = (u64, Organization);
+pub type Stored = crossforest_shared::store::Stored<Organizations>;
 
-/// Keeps an organization durably. Every implementation passes the shared
-/// conformance suite (`resource-forest/tests/store_conformance.rs`).
-#[async_trait]
-pub trait OrganizationStore: Send + Sync + std::fmt::Debug {
-    /// The latest revision and organization, read as one snapshot; `None` if
-    /// no organization was ever created.
-    async fn load(&self) -> Result<Option<Stored>, StoreError>;
+/// Keeps an organization durably: a row store with the organization's rows
+/// (`load`, `create` and `commit` come from [`RowStore`]). Every
+/// implementation passes the conformance suite
+/// (`resource-forest/tests/store_conformance.rs`).
+pub trait OrganizationStore: RowStore<Layout = Organizations> {}
 
-    /// In one durable transaction: checks that the latest revision is
-    /// `expected` (0: the store is empty), writes `changes` and makes the
-    /// revision `expected + 1`. Fails, changing nothing, with
-    /// [`StoreError::Exists`] (when `expected` is 0) or
-    /// [`StoreError::Conflict`] otherwise.
-    async fn apply(&self, expected: u64, changes: rows::RowChanges) -> Result<u64, StoreError>;
-
-    /// Stores `org` as revision 1; fails with [`StoreError::Exists`] if an
-    /// organization is already stored.
-    async fn create(&self, org: &Organization) -> Result<u64, StoreError> {
-        let changes = rows::RowChanges {
-            upserts: rows::split(org)?,
-            deletes: Vec::new(),
-        };
-        self.apply(0, changes).await
-    }
-
-    /// Replaces `before` (revision `expected`) with `after` as revision
-    /// `expected + 1`, writing only the objects that differ, durably before it
-    /// returns. Fails with [`StoreError::Conflict`], changing nothing, unless
-    /// `expected` is the latest revision.
-    async fn commit(
-        &self,
-        expected: u64,
-        before: &Organization,
-        after: &Organization,
-    ) -> Result<u64, StoreError> {
-        if expected == 0 {
-            return Err(StoreError::Conflict {
-                expected,
-                actual: self.revision().await?,
-            });
-        }
-        self.apply(expected, rows::diff(before, after)?).await
-    }
-
-    /// The rows changed after `revision`, up to the latest, read as one
-    /// snapshot, so that a node catches up on another node's change without
-    /// reading the whole organization; `None` when the store cannot tell
-    /// (the node then loads everything).
-    async fn changes_since(&self, revision: u64) -> Result<Option<rows::Delta>, StoreError> {
-        let _ = revision;
-        Ok(None)
-    }
-
-    /// The latest revision (0 when empty), without reading the organization.
-    async fn revision(&self) -> Result<u64, StoreError>;
-
-    /// Revisions committed through this store by other processes, as the
-    /// database announces them (PostgreSQL's LISTEN/NOTIFY); a store that only
-    /// one process can open never announces any.
-    async fn watch(&self) -> Result<watch::Receiver<u64>, StoreError>;
-}
+impl<T: RowStore<Layout = Organizations> + ?Sized> OrganizationStore for T {}
 
 /// Opens the store `config` names; `data_dir` holds the embedded store.
 /// Migrates its schema to this binary's version, refusing a newer one.
 pub async fn open(
     config: &StoreConfig,
-    data_dir: &std::path::Path,
+    data_dir: &Path,
 ) -> Result<Arc<dyn OrganizationStore>, StoreError> {
-    Ok(match config {
-        StoreConfig::Embedded => Arc::new(embedded::EmbeddedStore::open(
-            &embedded::EmbeddedStore::path(data_dir),
-        )?),
-        StoreConfig::Postgres { url, schema } => {
-            Arc::new(postgres::PostgresStore::connect(url, schema).await?)
-        }
-    })
+    let store = crossforest_shared::store::open::<Organizations>(config, data_dir).await?;
+    Ok(store)
 }
 
-/// Runs `future` to completion from synchronous code, on a thread of its own
-/// (so it works inside or outside a Tokio runtime): for `init` and setup.
-pub fn block_on<T: Send>(
-    future: impl std::future::Future<Output = Result<T, StoreError>> + Send,
-) -> Result<T, StoreError> {
-    std::thread::scope(|s| {
-        s.spawn(|| {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| StoreError::Backend(format!("cannot start a runtime: {e}")))?
-                .block_on(future)
-        })
-        .join()
-        .map_err(|_| StoreError::Backend("the store thread failed".into()))?
-    })
+#[cfg(test)]
+mod tests {
+    use super::embedded::EmbeddedStore;
+    use super::*;
+
+    #[tokio::test]
+    async fn an_earlier_organization_json_is_imported_once_with_its_revision() {
+        let dir = tempfile::tempdir().unwrap();
+        let org = Organization::new(
+            "contoso.com".parse().unwrap(),
+            "S-1-5-21-1-2-3".parse().unwrap(),
+            &crate::rbac::catalogue::builtin().unwrap(),
+            &[],
+        )
+        .unwrap();
+        let legacy = dir.path().join("organization.json");
+        crossforest_shared::config::write_json(
+            &legacy,
+            &serde_json::json!({ "revision": 7, "organization": org }),
+        )
+        .unwrap();
+        let store = EmbeddedStore::open(&EmbeddedStore::path(dir.path())).unwrap();
+        assert_eq!(store.load().await.unwrap(), Some((7, org)));
+        assert!(!legacy.exists());
+        assert!(dir.path().join("organization.json.imported").exists());
+    }
 }

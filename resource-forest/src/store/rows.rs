@@ -6,7 +6,8 @@
 
 use std::collections::BTreeMap;
 
-use serde::de::DeserializeOwned;
+use crossforest_shared::store::{decode as parse, encode as json, unknown_kind as unknown};
+pub use crossforest_shared::store::{Delta, Row, RowChanges};
 use serde::Serialize;
 
 use super::StoreError;
@@ -15,33 +16,6 @@ use crate::rbac::RbacConfig;
 
 /// The kind of the row holding everything that is not a keyed object.
 pub const ORGANIZATION: &str = "organization";
-
-/// One stored object.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Row {
-    /// Its kind (`recipient`, `role_group`, …).
-    pub kind: &'static str,
-    /// Its key within the kind (lower-case name).
-    pub key: String,
-    /// The object as JSON.
-    pub body: String,
-}
-
-/// What one commit changes.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RowChanges {
-    /// Rows to insert or replace.
-    pub upserts: Vec<Row>,
-    /// `(kind, key)` of rows to delete.
-    pub deletes: Vec<(&'static str, String)>,
-}
-
-impl RowChanges {
-    /// Whether nothing changes.
-    pub fn is_empty(&self) -> bool {
-        self.upserts.is_empty() && self.deletes.is_empty()
-    }
-}
 
 /// Calls `$m!(kind, path)` for every keyed collection of an organization.
 macro_rules! collections {
@@ -73,11 +47,6 @@ pub const KINDS: &[&str] = &[
     "cluster",
     "receive_connector",
 ];
-
-fn json<T: Serialize>(kind: &str, key: &str, value: &T) -> Result<String, StoreError> {
-    serde_json::to_string(value)
-        .map_err(|e| StoreError::Corrupt(format!("cannot encode {kind} `{key}`: {e}")))
-}
 
 /// The organization without its keyed objects: the `organization` row.
 fn hollow(org: &Organization) -> Organization {
@@ -160,11 +129,6 @@ pub fn diff(before: &Organization, after: &Organization) -> Result<RowChanges, S
     Ok(changes)
 }
 
-fn parse<T: DeserializeOwned>(kind: &str, key: &str, body: &str) -> Result<T, StoreError> {
-    serde_json::from_str(body)
-        .map_err(|e| StoreError::Corrupt(format!("stored {kind} `{key}` is invalid: {e}")))
-}
-
 /// The organization the rows hold; `None` when there is no `organization` row.
 /// Unknown kinds are errors: they come from a newer schema.
 pub fn assemble(
@@ -194,10 +158,6 @@ pub fn assemble(
     Ok(Some(org))
 }
 
-fn unknown(kind: &str, key: &str) -> StoreError {
-    StoreError::Corrupt(format!("unknown kind of stored object `{kind}` (`{key}`)"))
-}
-
 /// Inserts (or replaces) the object a row holds.
 fn place(org: &mut Organization, kind: &str, key: String, body: &str) -> Result<(), StoreError> {
     macro_rules! place {
@@ -211,18 +171,6 @@ fn place(org: &mut Organization, kind: &str, key: String, body: &str) -> Result<
     }
     collections!(place);
     Err(unknown(kind, &key))
-}
-
-/// The rows changed after some revision, up to `revision`, read as one
-/// snapshot: what another node needs to catch up without reading everything.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Delta {
-    /// The latest revision.
-    pub revision: u64,
-    /// `(kind, key, body)` of rows written since.
-    pub upserts: Vec<(String, String, String)>,
-    /// `(kind, key)` of rows deleted since.
-    pub deletes: Vec<(String, String)>,
 }
 
 /// `org` (as of the revision the delta starts from) with `delta` applied.

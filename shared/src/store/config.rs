@@ -1,12 +1,12 @@
-//! `[store]` in `node.toml`: which store keeps the organization.
+//! `[store]` in `node.toml`: which store keeps the node's state.
 
 use serde::{Deserialize, Serialize};
 
-/// The store of a resource forest node.
+/// The store of a node.
 ///
 /// ```toml
 /// [store]
-/// kind = "embedded"            # the default: data_dir/organization.redb
+/// kind = "embedded"            # the default: a file under data_dir
 ///
 /// [store]
 /// kind = "postgres"
@@ -40,6 +40,20 @@ impl StoreConfig {
         matches!(self, Self::Embedded)
     }
 
+    /// Checks what parsing cannot: the PostgreSQL schema name.
+    pub fn check(&self, problems: &mut crate::config::Problems) {
+        if let Self::Postgres { schema, .. } = self {
+            if !valid_schema(schema) {
+                problems.push(
+                    "store.schema",
+                    format!(
+                        "`{schema}` is not a schema name: use lower-case letters, digits and `_`"
+                    ),
+                );
+            }
+        }
+    }
+
     /// For logs and messages: the kind and where, never a password.
     pub fn describe(&self) -> String {
         match self {
@@ -55,6 +69,14 @@ impl std::fmt::Debug for StoreConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.describe())
     }
+}
+
+/// Whether `name` can name a PostgreSQL schema without quoting surprises.
+pub fn valid_schema(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
 /// `url` with any password replaced by `***`: `postgres://user:***@host/db`,

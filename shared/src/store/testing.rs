@@ -38,9 +38,9 @@ pub fn unique_schema(prefix: &str) -> String {
     )
 }
 
-/// The store the scenario tests' resource forests use:
+/// The store the scenario tests' nodes use:
 /// `CROSSFOREST_TEST_STORE=postgres` selects PostgreSQL (a fresh schema per
-/// federation), anything else the embedded store.
+/// call), anything else the embedded store.
 pub fn scenario_store() -> Result<StoreConfig, String> {
     if std::env::var("CROSSFOREST_TEST_STORE").as_deref() != Ok("postgres") {
         return Ok(StoreConfig::Embedded);

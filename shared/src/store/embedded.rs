@@ -1,7 +1,8 @@
 //! The embedded store: a redb database (pure Rust, ACID, copy-on-write B-trees,
-//! fsync on every commit) in `data_dir/organization.redb`. Only one process can
-//! open it at a time; nothing else needs to run.
+//! fsync on every commit) in `data_dir/<RowLayout::FILE>`. Only one process
+//! can open it at a time; nothing else needs to run.
 
+use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -9,9 +10,7 @@ use async_trait::async_trait;
 use redb::{Database, ReadableTable, TableDefinition};
 use tokio::sync::watch;
 
-use super::rows::{self, RowChanges};
-use super::{OrganizationStore, StoreError, Stored};
-use crate::org::Organization;
+use super::{Delta, RowChanges, RowLayout, RowStore, StoreError};
 
 /// `(kind, key)` → the object as JSON.
 const OBJECTS: TableDefinition<(&str, &str), &str> = TableDefinition::new("objects");
@@ -37,24 +36,36 @@ fn backend<E: Into<redb::Error>>(e: E) -> StoreError {
     StoreError::Backend(format!("embedded store: {}", e.into()))
 }
 
-/// The redb store.
-#[derive(Debug, Clone)]
-pub struct EmbeddedStore {
+/// The redb store of one node kind.
+#[derive(Debug)]
+pub struct EmbeddedStore<L> {
     db: Arc<Database>,
     path: PathBuf,
     announced: Arc<watch::Sender<u64>>,
+    layout: PhantomData<fn() -> L>,
 }
 
-impl EmbeddedStore {
+impl<L> Clone for EmbeddedStore<L> {
+    fn clone(&self) -> Self {
+        Self {
+            db: self.db.clone(),
+            path: self.path.clone(),
+            announced: self.announced.clone(),
+            layout: PhantomData,
+        }
+    }
+}
+
+impl<L: RowLayout> EmbeddedStore<L> {
     /// The database file in a node's data directory.
     pub fn path(data_dir: &Path) -> PathBuf {
-        data_dir.join("organization.redb")
+        data_dir.join(L::FILE)
     }
 
     /// Opens (or creates) the database at `path` and migrates its schema;
-    /// refuses a schema newer than [`KNOWN_SCHEMA`]. An `organization.json`
-    /// beside it (the store of earlier versions) is imported once, with its
-    /// revision, and renamed `organization.json.imported`.
+    /// refuses a schema newer than [`KNOWN_SCHEMA`]. The layout's legacy
+    /// state file beside it (the store of earlier versions), if any, is
+    /// imported once, with its revision, and renamed `<file>.imported`.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| {
@@ -67,6 +78,7 @@ impl EmbeddedStore {
             db: Arc::new(db),
             path: path.to_owned(),
             announced: Arc::new(watch::channel(0).0),
+            layout: PhantomData,
         };
         store.migrate()?;
         store.import_legacy()?;
@@ -86,6 +98,7 @@ impl EmbeddedStore {
             if found > KNOWN_SCHEMA {
                 return Err(StoreError::NewerSchema {
                     store: "embedded store",
+                    node: L::NODE,
                     found,
                     known: KNOWN_SCHEMA,
                 });
@@ -101,29 +114,26 @@ impl EmbeddedStore {
     }
 
     fn import_legacy(&self) -> Result<(), StoreError> {
-        #[derive(serde::Deserialize)]
-        struct Legacy {
-            revision: u64,
-            organization: Organization,
-        }
-        let legacy = self.path.with_file_name("organization.json");
-        if self.read_revision()? != 0 {
-            return Ok(());
-        }
-        let Some(found) = crossforest_shared::config::read_json::<Legacy>(&legacy)
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?
-        else {
+        let Some(file) = L::LEGACY_FILE else {
             return Ok(());
         };
+        let legacy = self.path.with_file_name(file);
+        if self.read_revision()? != 0 || !legacy.exists() {
+            return Ok(());
+        }
+        let (revision, state) = L::import(&legacy)?;
+        let upserts = L::split(&state)?;
         self.write(
             0,
-            found.revision,
+            revision.max(1),
             RowChanges {
-                upserts: rows::split(&found.organization)?,
+                upserts,
                 deletes: Vec::new(),
             },
         )?;
-        std::fs::rename(&legacy, legacy.with_extension("json.imported"))
+        let mut imported = legacy.clone().into_os_string();
+        imported.push(".imported");
+        std::fs::rename(&legacy, &imported)
             .map_err(|e| StoreError::Backend(format!("cannot rename `{}`: {e}", legacy.display())))
     }
 
@@ -187,8 +197,10 @@ impl EmbeddedStore {
 }
 
 #[async_trait]
-impl OrganizationStore for EmbeddedStore {
-    async fn load(&self) -> Result<Option<Stored>, StoreError> {
+impl<L: RowLayout> RowStore for EmbeddedStore<L> {
+    type Layout = L;
+
+    async fn rows(&self) -> Result<Delta, StoreError> {
         let store = self.clone();
         tokio::task::spawn_blocking(move || {
             let txn = store.db.begin_read().map_err(backend)?;
@@ -199,13 +211,17 @@ impl OrganizationStore for EmbeddedStore {
                 .map_err(backend)?
                 .map_or(0, |v| v.value());
             let objects = txn.open_table(OBJECTS).map_err(backend)?;
-            let mut rows = Vec::new();
+            let mut upserts = Vec::new();
             for entry in objects.iter().map_err(backend)? {
                 let (key, body) = entry.map_err(backend)?;
                 let (kind, key) = key.value();
-                rows.push((kind.to_owned(), key.to_owned(), body.value().to_owned()));
+                upserts.push((kind.to_owned(), key.to_owned(), body.value().to_owned()));
             }
-            Ok(rows::assemble(rows)?.map(|org| (revision, org)))
+            Ok(Delta {
+                revision,
+                upserts,
+                deletes: Vec::new(),
+            })
         })
         .await
         .map_err(|e| StoreError::Backend(format!("embedded store: {e}")))?
@@ -221,32 +237,5 @@ impl OrganizationStore for EmbeddedStore {
 
     async fn watch(&self) -> Result<watch::Receiver<u64>, StoreError> {
         Ok(self.announced.subscribe())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn an_earlier_organization_json_is_imported_once_with_its_revision() {
-        let dir = tempfile::tempdir().unwrap();
-        let org = Organization::new(
-            "contoso.com".parse().unwrap(),
-            "S-1-5-21-1-2-3".parse().unwrap(),
-            &crate::rbac::catalogue::builtin().unwrap(),
-            &[],
-        )
-        .unwrap();
-        let legacy = dir.path().join("organization.json");
-        crossforest_shared::config::write_json(
-            &legacy,
-            &serde_json::json!({ "revision": 7, "organization": org }),
-        )
-        .unwrap();
-        let store = EmbeddedStore::open(&EmbeddedStore::path(dir.path())).unwrap();
-        assert_eq!(store.load().await.unwrap(), Some((7, org)));
-        assert!(!legacy.exists());
-        assert!(dir.path().join("organization.json.imported").exists());
     }
 }

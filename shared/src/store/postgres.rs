@@ -1,16 +1,19 @@
-//! The PostgreSQL store: several resource-forest processes share one database.
+//! The PostgreSQL store: several processes of one node kind share one database.
 //!
-//! * Objects are rows of `organization_objects (kind, key, body jsonb)`; the
-//!   revision is the single row of `organization_revision`.
+//! * Objects are rows of `<TABLES>_objects (kind, key, body jsonb)`; the
+//!   revision is the single row of `<TABLES>_revision` ([`RowLayout::TABLES`]:
+//!   `organization` for the resource forest, `directory` for the account
+//!   forest, so both can share one schema).
 //! * A commit locks the revision row (`SELECT … FOR UPDATE`), fails with a
 //!   conflict unless it is the revision the change was computed on, writes the
-//!   changed rows, bumps the revision and sends `NOTIFY crossforest_changes`
+//!   changed rows, bumps the revision and sends `NOTIFY <CHANNEL>`
 //!   in the same transaction: commits are serialised, and a change whose
 //!   checks (the lockout rules) ran on an older state is never stored.
 //! * Loads read in one `REPEATABLE READ` transaction: one revision, whole.
 //! * Schema migrations run at connect under an advisory lock, recorded in
-//!   `schema_version`; a newer schema is refused.
+//!   [`RowLayout::VERSION_TABLE`]; a newer schema is refused.
 
+use std::marker::PhantomData;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -19,20 +22,17 @@ use tokio::sync::{watch, Mutex};
 use tokio_postgres::{AsyncMessage, Client, IsolationLevel, NoTls};
 
 use super::config::redact_url;
-use super::rows::{self, RowChanges};
-use super::{OrganizationStore, StoreError, Stored};
+use super::{Delta, RowChanges, RowLayout, RowStore, StoreError};
 
-/// The channel commits are announced on; the payload is `schema revision`.
-pub const CHANNEL: &str = "crossforest_changes";
-
-/// Migrations, in order: step `i` takes the schema from version `i` to `i + 1`.
+/// The row tables' migrations, in order, with `{t}` standing for
+/// [`RowLayout::TABLES`]: step `i` takes the schema from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
     // 1: objects and the revision.
-    "CREATE TABLE organization_revision (
+    "CREATE TABLE {t}_revision (
          id boolean PRIMARY KEY DEFAULT true CHECK (id),
          revision bigint NOT NULL);
-     INSERT INTO organization_revision (revision) VALUES (0);
-     CREATE TABLE organization_objects (
+     INSERT INTO {t}_revision (revision) VALUES (0);
+     CREATE TABLE {t}_objects (
          kind text NOT NULL,
          key text NOT NULL,
          body jsonb NOT NULL,
@@ -40,17 +40,28 @@ const MIGRATIONS: &[&str] = &[
          PRIMARY KEY (kind, key));",
     // 2: which rows changed after a revision, deletions included, so that
     // other nodes catch up on a change without reading everything.
-    "CREATE INDEX organization_objects_revision ON organization_objects (revision);
-     CREATE TABLE organization_deletions (
+    "CREATE INDEX {t}_objects_revision ON {t}_objects (revision);
+     CREATE TABLE {t}_deletions (
          kind text NOT NULL,
          key text NOT NULL,
          revision bigint NOT NULL,
          PRIMARY KEY (kind, key));
-     CREATE INDEX organization_deletions_revision ON organization_deletions (revision);",
+     CREATE INDEX {t}_deletions_revision ON {t}_deletions (revision);",
 ];
 
-/// The newest schema version this binary knows.
-pub const KNOWN_SCHEMA: u32 = MIGRATIONS.len() as u32;
+/// Every migration of `L`'s schema, in order: the row tables', then its own.
+fn migrations<L: RowLayout>() -> Vec<String> {
+    MIGRATIONS
+        .iter()
+        .map(|step| step.replace("{t}", L::TABLES))
+        .chain(L::POSTGRES_MIGRATIONS.iter().map(|s| (*s).to_owned()))
+        .collect()
+}
+
+/// The newest schema version this binary knows for `L`.
+pub fn known_schema<L: RowLayout>() -> u32 {
+    u32::try_from(MIGRATIONS.len() + L::POSTGRES_MIGRATIONS.len()).unwrap_or(u32::MAX)
+}
 
 /// An arbitrary constant naming the migration lock.
 const MIGRATION_LOCK: i64 = 0x6372_6f73_7366_6f72;
@@ -60,22 +71,23 @@ fn backend(e: tokio_postgres::Error) -> StoreError {
     StoreError::Backend(format!("postgres store: {e}"))
 }
 
-/// The PostgreSQL store.
+/// The PostgreSQL store of one node kind.
 #[derive(Debug)]
-pub struct PostgresStore {
+pub struct PostgresStore<L> {
     client: Mutex<Client>,
     url: String,
     schema: String,
     /// The listening connection's client, kept alive, and its announcements.
     announced: Mutex<Option<(Client, watch::Receiver<u64>)>>,
+    layout: PhantomData<fn() -> L>,
 }
 
-async fn connect_client(url: &str, schema: &str) -> Result<Client, StoreError> {
+async fn connect_client(url: &str, schema: &str, node: &str) -> Result<Client, StoreError> {
     let mut config: tokio_postgres::Config = url.parse().map_err(|e| {
         StoreError::Backend(format!("invalid PostgreSQL URL `{}`: {e}", redact_url(url)))
     })?;
     config.options(format!("-c search_path={schema}"));
-    config.application_name("resource-forest");
+    config.application_name(node);
     let (client, connection) = config
         .connect(NoTls)
         .await
@@ -89,11 +101,7 @@ async fn connect_client(url: &str, schema: &str) -> Result<Client, StoreError> {
 }
 
 fn quote_identifier(name: &str) -> Result<String, StoreError> {
-    if name.is_empty()
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-    {
+    if !super::config::valid_schema(name) {
         return Err(StoreError::Backend(format!(
             "invalid schema name `{name}`: use lower-case letters, digits and `_`"
         )));
@@ -101,42 +109,48 @@ fn quote_identifier(name: &str) -> Result<String, StoreError> {
     Ok(format!("\"{name}\""))
 }
 
-impl PostgresStore {
+impl<L: RowLayout> PostgresStore<L> {
     /// Connects, creates the schema if missing and migrates it; refuses a
-    /// schema newer than [`KNOWN_SCHEMA`].
+    /// schema newer than [`known_schema`].
     pub async fn connect(url: &str, schema: &str) -> Result<Self, StoreError> {
         let quoted = quote_identifier(schema)?;
-        let mut client = connect_client(url, schema).await?;
+        let version_table = L::VERSION_TABLE;
+        let known = known_schema::<L>();
+        let mut client = connect_client(url, schema, L::NODE).await?;
         let txn = client.transaction().await.map_err(backend)?;
         txn.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
             .await
             .map_err(backend)?;
         txn.batch_execute(&format!(
             "CREATE SCHEMA IF NOT EXISTS {quoted};
-             CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL);"
+             CREATE TABLE IF NOT EXISTS {version_table} (version integer NOT NULL);"
         ))
         .await
         .map_err(backend)?;
         let found: i32 = txn
-            .query_opt("SELECT max(version) FROM schema_version", &[])
+            .query_opt(&format!("SELECT max(version) FROM {version_table}"), &[])
             .await
             .map_err(backend)?
             .and_then(|row| row.get::<_, Option<i32>>(0))
             .unwrap_or(0);
         let found = u32::try_from(found).unwrap_or(0);
-        if found > KNOWN_SCHEMA {
+        if found > known {
             return Err(StoreError::NewerSchema {
                 store: "PostgreSQL database",
+                node: L::NODE,
                 found,
-                known: KNOWN_SCHEMA,
+                known,
             });
         }
-        for (i, step) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        for (i, step) in migrations::<L>().iter().enumerate().skip(found as usize) {
             txn.batch_execute(step).await.map_err(backend)?;
             let version = i32::try_from(i + 1).unwrap_or(i32::MAX);
-            txn.execute("INSERT INTO schema_version VALUES ($1)", &[&version])
-                .await
-                .map_err(backend)?;
+            txn.execute(
+                &format!("INSERT INTO {version_table} VALUES ($1)"),
+                &[&version],
+            )
+            .await
+            .map_err(backend)?;
         }
         txn.commit().await.map_err(backend)?;
         Ok(Self {
@@ -144,6 +158,7 @@ impl PostgresStore {
             url: url.to_owned(),
             schema: schema.to_owned(),
             announced: Mutex::new(None),
+            layout: PhantomData,
         })
     }
 
@@ -153,7 +168,7 @@ impl PostgresStore {
         let mut client = self.client.lock().await;
         if client.is_closed() {
             tracing::warn!("the PostgreSQL connection was closed; reconnecting");
-            *client = connect_client(&self.url, &self.schema).await?;
+            *client = connect_client(&self.url, &self.schema, L::NODE).await?;
         }
         Ok(client)
     }
@@ -162,7 +177,10 @@ impl PostgresStore {
     pub async fn set_schema_version(&self, version: i32) -> Result<(), StoreError> {
         self.client()
             .await?
-            .execute("INSERT INTO schema_version VALUES ($1)", &[&version])
+            .execute(
+                &format!("INSERT INTO {} VALUES ($1)", L::VERSION_TABLE),
+                &[&version],
+            )
             .await
             .map_err(backend)
             .map(drop)
@@ -172,6 +190,7 @@ impl PostgresStore {
         let next = expected + 1;
         let next_i =
             i64::try_from(next).map_err(|_| StoreError::Backend("revision out of range".into()))?;
+        let t = L::TABLES;
         let mut client = self.client().await?;
         let txn = client
             .build_transaction()
@@ -180,7 +199,10 @@ impl PostgresStore {
             .await
             .map_err(backend)?;
         let actual: i64 = txn
-            .query_one("SELECT revision FROM organization_revision FOR UPDATE", &[])
+            .query_one(
+                &format!("SELECT revision FROM {t}_revision FOR UPDATE"),
+                &[],
+            )
             .await
             .map_err(backend)?
             .get(0);
@@ -196,17 +218,21 @@ impl PostgresStore {
             let kinds: Vec<&str> = changes.deletes.iter().map(|(k, _)| *k).collect();
             let keys: Vec<&str> = changes.deletes.iter().map(|(_, k)| k.as_str()).collect();
             txn.execute(
-                "DELETE FROM organization_objects o
-                 USING unnest($1::text[], $2::text[]) AS d(kind, key)
-                 WHERE o.kind = d.kind AND o.key = d.key",
+                &format!(
+                    "DELETE FROM {t}_objects o
+                     USING unnest($1::text[], $2::text[]) AS d(kind, key)
+                     WHERE o.kind = d.kind AND o.key = d.key"
+                ),
                 &[&kinds, &keys],
             )
             .await
             .map_err(backend)?;
             txn.execute(
-                "INSERT INTO organization_deletions (kind, key, revision)
-                 SELECT kind, key, $3 FROM unnest($1::text[], $2::text[]) AS d(kind, key)
-                 ON CONFLICT (kind, key) DO UPDATE SET revision = excluded.revision",
+                &format!(
+                    "INSERT INTO {t}_deletions (kind, key, revision)
+                     SELECT kind, key, $3 FROM unnest($1::text[], $2::text[]) AS d(kind, key)
+                     ON CONFLICT (kind, key) DO UPDATE SET revision = excluded.revision"
+                ),
                 &[&kinds, &keys, &next_i],
             )
             .await
@@ -217,22 +243,27 @@ impl PostgresStore {
             let keys: Vec<&str> = changes.upserts.iter().map(|r| r.key.as_str()).collect();
             let bodies: Vec<&str> = changes.upserts.iter().map(|r| r.body.as_str()).collect();
             txn.execute(
-                "INSERT INTO organization_objects (kind, key, body, revision)
-                 SELECT kind, key, body::jsonb, $4
-                 FROM unnest($1::text[], $2::text[], $3::text[]) AS u(kind, key, body)
-                 ON CONFLICT (kind, key)
-                 DO UPDATE SET body = excluded.body, revision = excluded.revision",
+                &format!(
+                    "INSERT INTO {t}_objects (kind, key, body, revision)
+                     SELECT kind, key, body::jsonb, $4
+                     FROM unnest($1::text[], $2::text[], $3::text[]) AS u(kind, key, body)
+                     ON CONFLICT (kind, key)
+                     DO UPDATE SET body = excluded.body, revision = excluded.revision"
+                ),
                 &[&kinds, &keys, &bodies, &next_i],
             )
             .await
             .map_err(backend)?;
         }
-        txn.execute("UPDATE organization_revision SET revision = $1", &[&next_i])
-            .await
-            .map_err(backend)?;
+        txn.execute(
+            &format!("UPDATE {t}_revision SET revision = $1"),
+            &[&next_i],
+        )
+        .await
+        .map_err(backend)?;
         txn.execute(
             "SELECT pg_notify($1, $2)",
-            &[&CHANNEL, &format!("{} {next}", self.schema)],
+            &[&L::CHANNEL, &format!("{} {next}", self.schema)],
         )
         .await
         .map_err(backend)?;
@@ -242,9 +273,10 @@ impl PostgresStore {
 
     /// Reads in one snapshot the latest revision and every row, or with
     /// `since` only the rows written and deleted after that revision.
-    async fn read(&self, since: Option<u64>) -> Result<rows::Delta, StoreError> {
+    async fn read(&self, since: Option<u64>) -> Result<Delta, StoreError> {
         let since = i64::try_from(since.unwrap_or(0))
             .map_err(|_| StoreError::Backend("revision out of range".into()))?;
+        let t = L::TABLES;
         let mut client = self.client().await?;
         let txn = client
             .build_transaction()
@@ -254,13 +286,13 @@ impl PostgresStore {
             .await
             .map_err(backend)?;
         let latest: i64 = txn
-            .query_one("SELECT revision FROM organization_revision", &[])
+            .query_one(&format!("SELECT revision FROM {t}_revision"), &[])
             .await
             .map_err(backend)?
             .get(0);
         let upserts = txn
             .query(
-                "SELECT kind, key, body::text FROM organization_objects WHERE revision > $1",
+                &format!("SELECT kind, key, body::text FROM {t}_objects WHERE revision > $1"),
                 &[&since],
             )
             .await
@@ -270,16 +302,18 @@ impl PostgresStore {
             Vec::new()
         } else {
             txn.query(
-                "SELECT d.kind, d.key FROM organization_deletions d
-                 WHERE d.revision > $1 AND NOT EXISTS (
-                     SELECT 1 FROM organization_objects o WHERE o.kind = d.kind AND o.key = d.key)",
+                &format!(
+                    "SELECT d.kind, d.key FROM {t}_deletions d
+                     WHERE d.revision > $1 AND NOT EXISTS (
+                         SELECT 1 FROM {t}_objects o WHERE o.kind = d.kind AND o.key = d.key)"
+                ),
                 &[&since],
             )
             .await
             .map_err(backend)?
         };
         txn.commit().await.map_err(backend)?;
-        Ok(rows::Delta {
+        Ok(Delta {
             revision: u64::try_from(latest).unwrap_or(0),
             upserts: upserts
                 .into_iter()
@@ -289,14 +323,14 @@ impl PostgresStore {
         })
     }
 
-    /// Starts listening on [`CHANNEL`] on a connection of its own; revisions
+    /// Starts listening on [`RowLayout::CHANNEL`] on a connection of its own; revisions
     /// announced for this schema are published on the returned receiver.
     async fn listen(&self) -> Result<(Client, watch::Receiver<u64>), StoreError> {
         let mut config: tokio_postgres::Config = self
             .url
             .parse()
             .map_err(|e| StoreError::Backend(format!("invalid PostgreSQL URL: {e}")))?;
-        config.application_name("resource-forest listener");
+        config.application_name(format!("{} listener", L::NODE));
         let (client, mut connection) = config.connect(NoTls).await.map_err(|e| {
             StoreError::Backend(format!("cannot connect to {}: {e}", redact_url(&self.url)))
         })?;
@@ -329,7 +363,7 @@ impl PostgresStore {
             }
         });
         client
-            .batch_execute(&format!("LISTEN {CHANNEL}"))
+            .batch_execute(&format!("LISTEN {}", L::CHANNEL))
             .await
             .map_err(backend)?;
         Ok((client, rx))
@@ -337,17 +371,18 @@ impl PostgresStore {
 }
 
 #[async_trait]
-impl OrganizationStore for PostgresStore {
-    async fn load(&self) -> Result<Option<Stored>, StoreError> {
-        let all = self.read(None).await?;
-        Ok(rows::assemble(all.upserts)?.map(|org| (all.revision, org)))
+impl<L: RowLayout> RowStore for PostgresStore<L> {
+    type Layout = L;
+
+    async fn rows(&self) -> Result<Delta, StoreError> {
+        self.read(None).await
     }
 
     async fn apply(&self, expected: u64, changes: RowChanges) -> Result<u64, StoreError> {
         self.write(expected, changes).await
     }
 
-    async fn changes_since(&self, revision: u64) -> Result<Option<rows::Delta>, StoreError> {
+    async fn changes_since(&self, revision: u64) -> Result<Option<Delta>, StoreError> {
         self.read(Some(revision)).await.map(Some)
     }
 
@@ -355,7 +390,7 @@ impl OrganizationStore for PostgresStore {
         let revision: i64 = self
             .client()
             .await?
-            .query_one("SELECT revision FROM organization_revision", &[])
+            .query_one(&format!("SELECT revision FROM {}_revision", L::TABLES), &[])
             .await
             .map_err(backend)?
             .get(0);
