@@ -2,6 +2,7 @@
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
+use crossforest_bench::compare::Caps;
 use crossforest_bench::model::Shape;
 
 #[derive(Parser)]
@@ -22,10 +23,15 @@ enum Command {
         /// Requests in the stream.
         #[arg(long, default_value_t = 1_000_000)]
         requests: usize,
-        /// Cedar and casbin decide only the first N requests (they take
-        /// milliseconds each on the full model); crossforest decides all.
+        /// Unsliced Cedar and casbin decide only the first N requests
+        /// (they test every request against every assignment: milliseconds
+        /// each on the full model); crossforest decides all.
+        #[arg(long, default_value_t = 1_000)]
+        unsliced_requests: usize,
+        /// Sliced Cedar and casbin (each caller's policies only) decide only
+        /// the first N requests (default: all).
         #[arg(long)]
-        peer_requests: Option<usize>,
+        sliced_requests: Option<usize>,
         /// A small model and 200 requests (CI).
         #[arg(long)]
         quick: bool,
@@ -72,13 +78,18 @@ fn main() -> Result<()> {
     match Cli::parse().command {
         Command::Compare {
             requests,
-            peer_requests,
+            unsliced_requests,
+            sliced_requests,
             quick,
         } => {
             if quick {
-                crossforest_bench::compare::run(Shape::SMALL, 200, None)
+                crossforest_bench::compare::run(Shape::SMALL, 200, Caps::NONE)
             } else {
-                crossforest_bench::compare::run(Shape::ORGANIZATION, requests, peer_requests)
+                let caps = Caps {
+                    unsliced: Some(unsliced_requests),
+                    sliced: sliced_requests,
+                };
+                crossforest_bench::compare::run(Shape::ORGANIZATION, requests, caps)
             }
         }
         Command::Load {
