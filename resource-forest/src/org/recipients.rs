@@ -1,12 +1,13 @@
 //! Recipients of the domain partition: mailboxes, mail users, mail contacts,
 //! distribution groups and plain users, as one type with a recipient type.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fmt;
 
 use crossforest_shared::Sid;
 use serde::{Deserialize, Serialize};
 
+use super::attributes::Attributes;
 use super::ou::OrganizationalUnit;
 use crate::rbac::opath::Properties;
 use crate::rbac::scope::RecipientObject;
@@ -82,7 +83,7 @@ pub struct Recipient {
     pub managed_by: Vec<Sid>,
     /// Other attributes set with Set-Mailbox and Set-User (CustomAttribute1,
     /// Office, City, Department, …).
-    pub attributes: BTreeMap<String, String>,
+    pub attributes: Attributes,
 }
 
 impl Recipient {
@@ -129,7 +130,11 @@ impl Recipient {
                 self.role_assignment_policy.clone(),
             ));
         }
-        out.extend(self.attributes.iter().map(|(k, v)| (k.clone(), v.clone())));
+        out.extend(
+            self.attributes
+                .iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned())),
+        );
         out
     }
 }
@@ -150,7 +155,7 @@ impl Properties for Recipient {
                 RecipientType::MailUniversalSecurityGroup => "MailUniversalSecurityGroup",
                 RecipientType::User => "User",
             }),
-            other => self.attributes.get(other).map(String::as_str),
+            other => self.attributes.get(other),
         }
     }
 }
@@ -174,5 +179,43 @@ impl RecipientObject for Recipient {
 
     fn is_group(&self) -> bool {
         self.recipient_type.is_group()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A row as the store wrote it while attributes were a `BTreeMap` and
+    /// OUs owned their segments: it still reads, and writes back unchanged.
+    const STORED_ROW: &str = r#"{"name":"Ann","recipient_type":"UserMailbox","alias":"ann","display_name":"Ann Lee","sid":"S-1-5-21-1-2-3-1105","organizational_unit":"contoso.com/Users/Seattle","user_principal_name":"ann@contoso.com","primary_smtp_address":"ann@contoso.com","external_email_address":"","role_assignment_policy":"Default Role Assignment Policy","members":[],"managed_by":[],"attributes":{"City":"Seattle","CustomAttribute15":"VIP","Department":"Sales"}}"#;
+
+    #[test]
+    fn a_stored_row_reads_and_writes_back_unchanged() -> Result<(), Box<dyn std::error::Error>> {
+        let r: Recipient = serde_json::from_str(STORED_ROW)?;
+        assert_eq!(
+            r.organizational_unit.to_string(),
+            "contoso.com/Users/Seattle"
+        );
+        assert_eq!(r.attributes.get("Department"), Some("Sales"));
+        assert_eq!(r.property("CustomAttribute15"), Some("VIP"));
+        assert_eq!(r.property("Office"), None);
+        let names: Vec<&str> = r.attributes.iter().map(|(k, _)| k).collect();
+        assert_eq!(names, ["City", "CustomAttribute15", "Department"]);
+        assert_eq!(serde_json::to_string(&r)?, STORED_ROW);
+        let shown = r.properties();
+        let tail: Vec<(&str, &str)> = shown[shown.len() - 3..]
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(
+            tail,
+            [
+                ("City", "Seattle"),
+                ("CustomAttribute15", "VIP"),
+                ("Department", "Sales")
+            ]
+        );
+        Ok(())
     }
 }
