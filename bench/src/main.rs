@@ -3,6 +3,7 @@
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 use crossforest_bench::compare::Caps;
+use crossforest_bench::load::Operation;
 use crossforest_bench::model::Shape;
 
 #[derive(Parser)]
@@ -48,6 +49,31 @@ enum Command {
         /// Concurrent streams, one cell each.
         #[arg(long, value_delimiter = ',', default_value = "1,16,256")]
         streams: Vec<usize>,
+        /// Operations, one row each per number of streams.
+        #[arg(
+            long,
+            value_enum,
+            value_delimiter = ',',
+            default_value = "check,get-mailbox"
+        )]
+        operations: Vec<Operation>,
+        /// Run the cells under the profiler and write its flamegraph here.
+        #[arg(long)]
+        flamegraph: Option<std::path::PathBuf>,
+    },
+    /// crossforest's check on the organization's denied-by-scope (or
+    /// allowed) pairs in a loop under the profiler: a flamegraph of what
+    /// bounds it.
+    ProfileCheck {
+        /// Profile the allowed pairs instead of the denied-by-scope ones.
+        #[arg(long)]
+        allowed: bool,
+        /// Seconds to run.
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+        /// Where the flamegraph goes.
+        #[arg(long, default_value = "docs/flamegraph-check-denied.svg")]
+        flamegraph: std::path::PathBuf,
     },
     /// Check latency and memory vs recipients, assignments and nesting depth:
     /// a table and an SVG plot.
@@ -96,6 +122,8 @@ fn main() -> Result<()> {
             requests,
             seconds,
             streams,
+            operations,
+            flamegraph,
         } => {
             let limits = crossforest_bench::load::Limits {
                 requests,
@@ -104,8 +132,31 @@ fn main() -> Result<()> {
             tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?
-                .block_on(crossforest_bench::load::run(&streams, limits))
+                .block_on(crossforest_bench::load::run(
+                    &operations,
+                    &streams,
+                    limits,
+                    flamegraph.as_deref(),
+                ))
                 .map(|_| ())
+        }
+        Command::ProfileCheck {
+            allowed,
+            seconds,
+            flamegraph,
+        } => {
+            let (checks, summary) = crossforest_bench::scale::profile_check(
+                Shape::ORGANIZATION,
+                !allowed,
+                seconds,
+                &flamegraph,
+            )?;
+            println!(
+                "{checks} checks in {seconds} s: {:.0} ns each under the profiler",
+                seconds * 1e9 / checks.max(1) as f64
+            );
+            summary.print(&flamegraph, 15);
+            Ok(())
         }
         Command::Scale { svg } => crossforest_bench::scale::run(&svg),
         Command::ScalePoint {
