@@ -133,12 +133,13 @@ pub fn summarise(stacks: impl IntoIterator<Item = (Vec<String>, isize)>) -> Summ
 }
 
 impl Summary {
-    /// The top `n` of both rankings, for the terminal and BENCHMARKS.md.
+    /// The top `n` of both rankings, for the terminal and BENCHMARKS.md;
+    /// frames on every stack (`main` and the driver) are left out.
     pub fn print(&self, svg: &Path, n: usize) {
         println!("\nflamegraph {} ({} samples)", svg.display(), self.samples);
         for (title, list) in [("self", &self.own), ("inclusive", &self.inclusive)] {
             println!("\n| {title} | function |\n|---|---|");
-            for s in list.iter().take(n) {
+            for s in list.iter().filter(|s| s.share < 0.9995).take(n) {
                 println!("| {:.1} % | `{}` |", s.share * 100.0, s.function);
             }
         }

@@ -38,9 +38,18 @@ impl Attributes {
         })
     }
 
-    /// The value of `name`.
+    /// The value of `name`. Scope filters call this on every check: names
+    /// are compared by length first, as bytes, without slicing the others.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+        let bytes = self.text.as_bytes();
+        let mut start = 0;
+        for &(n, v) in &self.ends {
+            if n - start == name.len() && bytes.get(start..n) == Some(name.as_bytes()) {
+                return self.text.get(n..v);
+            }
+            start = v;
+        }
+        None
     }
 
     /// Whether `name` is set.

@@ -51,6 +51,29 @@ impl fmt::Display for RecipientType {
     }
 }
 
+/// Whether `value` displays as `text`, ignoring ASCII case, without
+/// formatting it into a string: `Get-Mailbox` and `Check` test every
+/// recipient's canonical name and SID against the identity they are given.
+fn displays_as(value: impl fmt::Display, text: &str) -> bool {
+    /// Consumes `rest` while what is written matches it.
+    struct Matcher<'t> {
+        rest: &'t str,
+    }
+    impl fmt::Write for Matcher<'_> {
+        fn write_str(&mut self, s: &str) -> fmt::Result {
+            match self.rest.get(..s.len()) {
+                Some(head) if head.eq_ignore_ascii_case(s) => {
+                    self.rest = &self.rest[s.len()..];
+                    Ok(())
+                }
+                _ => Err(fmt::Error),
+            }
+        }
+    }
+    let mut matcher = Matcher { rest: text };
+    fmt::write(&mut matcher, format_args!("{value}")).is_ok() && matcher.rest.is_empty()
+}
+
 /// A recipient and, for users, its account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Recipient {
@@ -90,17 +113,19 @@ impl Recipient {
     /// Whether `identity` names this recipient: name, alias, UPN, SMTP address,
     /// SID or canonical name, case-insensitively.
     pub fn answers_to(&self, identity: &str) -> bool {
-        let canonical = format!("{}/{}", self.organizational_unit, self.name);
         [
             self.name.as_str(),
             &self.alias,
             &self.user_principal_name,
             &self.primary_smtp_address,
-            &canonical,
         ]
         .iter()
         .any(|v| !v.is_empty() && v.eq_ignore_ascii_case(identity))
-            || self.sid.to_string().eq_ignore_ascii_case(identity)
+            || displays_as(
+                format_args!("{}/{}", self.organizational_unit, self.name),
+                identity,
+            )
+            || displays_as(self.sid, identity)
     }
 
     /// Properties in Exchange's display order.
@@ -189,6 +214,56 @@ mod tests {
     /// A row as the store wrote it while attributes were a `BTreeMap` and
     /// OUs owned their segments: it still reads, and writes back unchanged.
     const STORED_ROW: &str = r#"{"name":"Ann","recipient_type":"UserMailbox","alias":"ann","display_name":"Ann Lee","sid":"S-1-5-21-1-2-3-1105","organizational_unit":"contoso.com/Users/Seattle","user_principal_name":"ann@contoso.com","primary_smtp_address":"ann@contoso.com","external_email_address":"","role_assignment_policy":"Default Role Assignment Policy","members":[],"managed_by":[],"attributes":{"City":"Seattle","CustomAttribute15":"VIP","Department":"Sales"}}"#;
+
+    #[test]
+    fn displays_as_compares_the_whole_text_ignoring_case() {
+        assert!(displays_as(
+            format_args!("{}/{}", "contoso.com/Users", "Ann"),
+            "CONTOSO.com/users/ann"
+        ));
+        assert!(!displays_as(
+            format_args!("{}/{}", "contoso.com/Users", "Ann"),
+            "contoso.com/Users/Anne"
+        ));
+        assert!(!displays_as(
+            format_args!("{}/{}", "contoso.com/Users", "Ann"),
+            "contoso.com/Users/An"
+        ));
+        assert!(!displays_as(
+            format_args!("{}/{}", "contoso.com/Users", "Ann"),
+            ""
+        ));
+        assert!(displays_as(1105u32, "1105"));
+        assert!(!displays_as(1105u32, "11050"));
+        // A multi-byte character straddling a written piece is no match, not a panic.
+        assert!(!displays_as("ab", "aé"));
+    }
+
+    #[test]
+    fn answers_to_every_identity_form() -> Result<(), Box<dyn std::error::Error>> {
+        let r: Recipient = serde_json::from_str(STORED_ROW)?;
+        for identity in [
+            "ann",
+            "ANN",
+            "Ann@Contoso.com",
+            "contoso.com/users/seattle/ann",
+            "S-1-5-21-1-2-3-1105",
+            "s-1-5-21-1-2-3-1105",
+        ] {
+            assert!(r.answers_to(identity), "{identity}");
+        }
+        for identity in [
+            "",
+            "an",
+            "contoso.com/Users/Seattle",
+            "contoso.com/Users/Seattle/Ann/",
+            "S-1-5-21-1-2-3-110",
+            "S-1-5-21-1-2-3-11050",
+        ] {
+            assert!(!r.answers_to(identity), "{identity}");
+        }
+        Ok(())
+    }
 
     #[test]
     fn a_stored_row_reads_and_writes_back_unchanged() -> Result<(), Box<dyn std::error::Error>> {
