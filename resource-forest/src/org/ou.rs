@@ -123,7 +123,13 @@ impl FromStr for OrganizationalUnit {
 
 impl fmt::Display for OrganizationalUnit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0.segments.join("/"))
+        for (i, segment) in self.0.segments.iter().enumerate() {
+            if i > 0 {
+                f.write_str("/")?;
+            }
+            f.write_str(segment)?;
+        }
+        Ok(())
     }
 }
 

@@ -121,11 +121,26 @@ impl Recipient {
         ]
         .iter()
         .any(|v| !v.is_empty() && v.eq_ignore_ascii_case(identity))
-            || displays_as(
-                format_args!("{}/{}", self.organizational_unit, self.name),
-                identity,
-            )
-            || displays_as(self.sid, identity)
+            || (self.canonical_name_could_be(identity)
+                && displays_as(
+                    format_args!("{}/{}", self.organizational_unit, self.name),
+                    identity,
+                ))
+            || (identity
+                .get(..2)
+                .is_some_and(|p| p.eq_ignore_ascii_case("S-"))
+                && displays_as(self.sid, identity))
+    }
+
+    /// Whether `identity` ends with `/<name>`: the cheap half of comparing
+    /// it with the canonical name, tried first.
+    fn canonical_name_could_be(&self, identity: &str) -> bool {
+        identity
+            .len()
+            .checked_sub(self.name.len() + 1)
+            .and_then(|at| identity.get(at..))
+            .and_then(|tail| tail.strip_prefix('/'))
+            .is_some_and(|name| name.eq_ignore_ascii_case(&self.name))
     }
 
     /// Properties in Exchange's display order.
