@@ -107,6 +107,32 @@ pub fn time(engine: &dyn Engine, stream: &[StreamRequest]) -> Result<Timing> {
     })
 }
 
+/// How many requests of the stream the peers decide: unsliced Cedar and
+/// casbin test every request against all 10,000 translated assignments
+/// (milliseconds each on the full model), sliced ones only against their
+/// caller's (≈ 100 µs). `None`: the whole stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Caps {
+    /// Cap for unsliced Cedar and casbin.
+    pub unsliced: Option<usize>,
+    /// Cap for sliced Cedar and casbin.
+    pub sliced: Option<usize>,
+}
+
+impl Caps {
+    /// Every peer decides the whole stream.
+    pub const NONE: Caps = Caps {
+        unsliced: None,
+        sliced: None,
+    };
+
+    /// How many of `len` requests a peer decides.
+    pub fn of(&self, sliced: bool, len: usize) -> usize {
+        let cap = if sliced { self.sliced } else { self.unsliced };
+        cap.unwrap_or(len).min(len)
+    }
+}
+
 /// The engines compared, built on `setup`.
 pub struct Engines<'s> {
     /// crossforest's `Authorizer`.
@@ -115,12 +141,14 @@ pub struct Engines<'s> {
     pub cedar: Cedar,
     /// Cedar, every request against its caller's slice of the policies.
     pub cedar_sliced: Cedar,
-    /// casbin.
+    /// casbin, every request against every `p` line.
     pub casbin: Casbin,
+    /// casbin, every request against its caller's own enforcer.
+    pub casbin_sliced: Casbin,
 }
 
 impl<'s> Engines<'s> {
-    /// Builds all three, reporting build times and memory to stderr.
+    /// Builds them all, reporting build times and memory to stderr.
     ///
     /// # Errors
     /// When a translation is rejected by its engine.
@@ -128,7 +156,7 @@ impl<'s> Engines<'s> {
         let callers = &setup.workload.callers;
         let step = |label: &str, t: Instant, before: f64| {
             eprintln!(
-                "built {label:<12} in {:>8}  (+{:.1} MiB resident)",
+                "built {label:<14} in {:>8}  (+{:.1} MiB resident)",
                 show(t.elapsed()),
                 resident_mib() - before
             );
@@ -142,42 +170,48 @@ impl<'s> Engines<'s> {
         let (t, m) = (Instant::now(), resident_mib());
         let casbin = Casbin::new(&setup.model, &setup.rules, callers, &setup.kinds)?;
         step("casbin", t, m);
+        let (t, m) = (Instant::now(), resident_mib());
+        let casbin_sliced = casbin.sliced()?;
+        step("casbin-sliced", t, m);
         Ok(Self {
             crossforest,
             cedar_sliced: cedar.sliced(),
             cedar,
             casbin,
+            casbin_sliced,
         })
     }
 
-    /// Every engine, crossforest first.
-    pub fn all(&self) -> [&dyn Engine; 4] {
+    /// The peers, each with whether it is sliced per caller.
+    pub fn peers(&self) -> [(&dyn Engine, bool); 4] {
         [
-            &self.crossforest,
-            &self.cedar,
-            &self.cedar_sliced,
-            &self.casbin,
+            (&self.cedar, false),
+            (&self.cedar_sliced, true),
+            (&self.casbin, false),
+            (&self.casbin_sliced, true),
         ]
     }
 }
 
-/// Decides the stream with every engine and fails, naming the first few
-/// requests, on any disagreement with crossforest. Returns the number of
-/// allowed requests.
+/// Decides the stream with crossforest and each peer (the first
+/// [`Caps::of`] requests) and fails, naming the first few requests, on any
+/// disagreement with crossforest. Returns the number of requests crossforest
+/// allowed.
 ///
 /// # Errors
 /// On an engine failure or a disagreement.
-pub fn check_agreement(setup: &Setup, engines: &Engines<'_>) -> Result<usize> {
+pub fn check_agreement(setup: &Setup, engines: &Engines<'_>, caps: Caps) -> Result<usize> {
     let reference = decisions(&engines.crossforest, &setup.stream)?;
-    for engine in &engines.all()[1..] {
+    for (engine, sliced) in engines.peers() {
+        let n = caps.of(sliced, setup.stream.len());
         let t = Instant::now();
-        let other = decisions(*engine, &setup.stream)?;
-        let bad = disagreements(&reference, &other);
+        let other = decisions(engine, &setup.stream[..n])?;
+        let bad = disagreements(&reference[..n], &other);
         eprintln!(
-            "{:<12} agrees on {} of {} requests ({})",
+            "{:<14} agrees on {} of {} requests ({})",
             engine.name(),
-            setup.stream.len() - bad.len(),
-            setup.stream.len(),
+            n - bad.len(),
+            n,
             show(t.elapsed())
         );
         if !bad.is_empty() {
@@ -203,7 +237,7 @@ pub fn check_agreement(setup: &Setup, engines: &Engines<'_>) -> Result<usize> {
                 "{} disagrees with crossforest on {} of {} requests; first: {}",
                 engine.name(),
                 bad.len(),
-                setup.stream.len(),
+                n,
                 first.join("; ")
             );
         }
@@ -212,15 +246,15 @@ pub fn check_agreement(setup: &Setup, engines: &Engines<'_>) -> Result<usize> {
 }
 
 /// `crossforest-bench compare`: set up, check agreement, time, print.
-/// Cedar and casbin decide the first `peer_requests` requests (all of them
-/// when `None`); crossforest decides all `requests`, and the ratios are taken
-/// on the requests all three decided.
+/// crossforest decides all `requests`; each peer the first [`Caps::of`]
+/// requests; ratios are taken on the same requests (one table per number of
+/// requests).
 ///
 /// # Errors
 /// On a set-up failure, an engine failure or a disagreement.
-pub fn run(shape: Shape, requests: usize, peer_requests: Option<usize>) -> Result<()> {
+pub fn run(shape: Shape, requests: usize, caps: Caps) -> Result<()> {
     let before = resident_mib();
-    let mut setup = setup(shape, requests)?;
+    let setup = setup(shape, requests)?;
     eprintln!(
         "model: {} recipients, {} role groups, {} assignments ({} rules after translation), {} callers × {} SIDs; {} requests; {:.1} MiB resident (from {:.1})",
         setup.model.recipients.len(),
@@ -233,36 +267,40 @@ pub fn run(shape: Shape, requests: usize, peer_requests: Option<usize>) -> Resul
         resident_mib(),
         before,
     );
-    let full = std::mem::take(&mut setup.stream);
-    let shared = peer_requests.unwrap_or(full.len()).min(full.len());
-    setup.stream = full[..shared].to_vec();
     let engines = Engines::build(&setup)?;
     eprintln!(
-        "cedar: {} policies ({:.0} per caller's slice on average); casbin: {} p lines",
-        engines.cedar.policy_count, engines.cedar.mean_slice, engines.casbin.policy_count
+        "cedar: {} policies ({:.0} in a caller's slice on average); casbin: {} p lines ({:.0} in a caller's enforcer on average)",
+        engines.cedar.policy_count,
+        engines.cedar.mean_slice,
+        engines.casbin.policy_count,
+        engines.casbin_sliced.mean_slice
     );
-    let allowed = check_agreement(&setup, &engines)?;
+    let allowed = check_agreement(&setup, &engines, caps)?;
+    let len = setup.stream.len();
     println!(
-        "every engine agrees with crossforest on all {} requests ({} allowed, {} denied)",
-        setup.stream.len(),
-        allowed,
-        setup.stream.len() - allowed
+        "every engine agrees with crossforest on every request it decided ({allowed} of {len} allowed by crossforest, {} denied)",
+        len - allowed
     );
-    let mut timings = Vec::new();
-    for engine in engines.all() {
-        let t = time(engine, &setup.stream)?;
-        eprintln!("timed {:<12} {}", t.engine, show(t.total));
-        timings.push(t);
-    }
-    println!(
-        "\non the {} requests every engine decided:\n",
-        setup.stream.len()
-    );
-    print_table(&timings);
-    if full.len() > shared {
-        let t = time(&engines.crossforest, &full)?;
-        println!("\ncrossforest alone on all {} requests:\n", full.len());
-        print_table(&[t]);
+    let mut prefixes: Vec<usize> = engines
+        .peers()
+        .iter()
+        .map(|(_, sliced)| caps.of(*sliced, len))
+        .chain([len])
+        .collect();
+    prefixes.sort_unstable();
+    prefixes.dedup();
+    for n in prefixes {
+        let stream = &setup.stream[..n];
+        let mut timings = vec![time(&engines.crossforest, stream)?];
+        for (engine, sliced) in engines.peers() {
+            if caps.of(sliced, len) == n {
+                let t = time(engine, stream)?;
+                eprintln!("timed {:<14} on {n}: {}", t.engine, show(t.total));
+                timings.push(t);
+            }
+        }
+        println!("\non the first {n} requests:\n");
+        print_table(&timings);
     }
     Ok(())
 }

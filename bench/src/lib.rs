@@ -8,6 +8,7 @@ pub mod compare;
 pub mod engines;
 pub mod load;
 pub mod model;
+pub mod profile;
 pub mod rules;
 pub mod scale;
 pub mod stats;

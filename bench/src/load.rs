@@ -20,7 +20,7 @@ use crossforest_tests::Federation;
 use crate::stats::{show, Latencies};
 
 /// What each request of a cell does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Operation {
     /// `Authorization.Check` of `Set-Mailbox -Identity -Office` on a mailbox.
     Check,
@@ -233,21 +233,28 @@ impl Lab {
     }
 }
 
-/// `crossforest-bench load`: every operation at every concurrency, printed
-/// as a table.
+/// `crossforest-bench load`: each of `operations` at every concurrency,
+/// printed as a table; with `flamegraph`, the cells (not the set-up) run
+/// under the profiler, whose SVG goes there.
 ///
 /// # Errors
-/// When the lab does not start or a cell fails.
-pub async fn run(concurrency: &[usize], limits: Limits) -> Result<Vec<Cell>> {
+/// When the lab does not start, a cell fails or the profiler does.
+pub async fn run(
+    operations: &[Operation],
+    concurrency: &[usize],
+    limits: Limits,
+    flamegraph: Option<&std::path::Path>,
+) -> Result<Vec<Cell>> {
     let lab = Lab::start(100).await?;
+    let profile = flamegraph.map(crate::profile::Profile::start).transpose()?;
     println!(
         "| operation | streams | requests | failures | throughput | p50 | p99 | p99.9 | CPU/request |"
     );
     println!("|---|---|---|---|---|---|---|---|---|");
     let mut cells = Vec::new();
-    for operation in [Operation::Check, Operation::GetMailbox] {
+    for operation in operations {
         for c in concurrency {
-            let cell = lab.cell(operation, *c, limits).await?;
+            let cell = lab.cell(*operation, *c, limits).await?;
             println!(
                 "| {} | {} | {} | {} | {:.0}/s | {} | {} | {} | {} |",
                 operation.name(),
@@ -262,6 +269,9 @@ pub async fn run(concurrency: &[usize], limits: Limits) -> Result<Vec<Cell>> {
             );
             cells.push(cell);
         }
+    }
+    if let (Some(profile), Some(svg)) = (profile, flamegraph) {
+        profile.finish()?.print(svg, 15);
     }
     Ok(cells)
 }

@@ -2,6 +2,8 @@
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
+use crossforest_bench::compare::Caps;
+use crossforest_bench::load::Operation;
 use crossforest_bench::model::Shape;
 
 #[derive(Parser)]
@@ -22,10 +24,15 @@ enum Command {
         /// Requests in the stream.
         #[arg(long, default_value_t = 1_000_000)]
         requests: usize,
-        /// Cedar and casbin decide only the first N requests (they take
-        /// milliseconds each on the full model); crossforest decides all.
+        /// Unsliced Cedar and casbin decide only the first N requests
+        /// (they test every request against every assignment: milliseconds
+        /// each on the full model); crossforest decides all.
+        #[arg(long, default_value_t = 1_000)]
+        unsliced_requests: usize,
+        /// Sliced Cedar and casbin (each caller's policies only) decide only
+        /// the first N requests (default: all).
         #[arg(long)]
-        peer_requests: Option<usize>,
+        sliced_requests: Option<usize>,
         /// A small model and 200 requests (CI).
         #[arg(long)]
         quick: bool,
@@ -42,6 +49,31 @@ enum Command {
         /// Concurrent streams, one cell each.
         #[arg(long, value_delimiter = ',', default_value = "1,16,256")]
         streams: Vec<usize>,
+        /// Operations, one row each per number of streams.
+        #[arg(
+            long,
+            value_enum,
+            value_delimiter = ',',
+            default_value = "check,get-mailbox"
+        )]
+        operations: Vec<Operation>,
+        /// Run the cells under the profiler and write its flamegraph here.
+        #[arg(long)]
+        flamegraph: Option<std::path::PathBuf>,
+    },
+    /// crossforest's check on the organization's denied-by-scope (or
+    /// allowed) pairs in a loop under the profiler: a flamegraph of what
+    /// bounds it.
+    ProfileCheck {
+        /// Profile the allowed pairs instead of the denied-by-scope ones.
+        #[arg(long)]
+        allowed: bool,
+        /// Seconds to run.
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+        /// Where the flamegraph goes.
+        #[arg(long, default_value = "docs/flamegraph-check-denied.svg")]
+        flamegraph: std::path::PathBuf,
     },
     /// Check latency and memory vs recipients, assignments and nesting depth:
     /// a table and an SVG plot.
@@ -72,19 +104,26 @@ fn main() -> Result<()> {
     match Cli::parse().command {
         Command::Compare {
             requests,
-            peer_requests,
+            unsliced_requests,
+            sliced_requests,
             quick,
         } => {
             if quick {
-                crossforest_bench::compare::run(Shape::SMALL, 200, None)
+                crossforest_bench::compare::run(Shape::SMALL, 200, Caps::NONE)
             } else {
-                crossforest_bench::compare::run(Shape::ORGANIZATION, requests, peer_requests)
+                let caps = Caps {
+                    unsliced: Some(unsliced_requests),
+                    sliced: sliced_requests,
+                };
+                crossforest_bench::compare::run(Shape::ORGANIZATION, requests, caps)
             }
         }
         Command::Load {
             requests,
             seconds,
             streams,
+            operations,
+            flamegraph,
         } => {
             let limits = crossforest_bench::load::Limits {
                 requests,
@@ -93,8 +132,31 @@ fn main() -> Result<()> {
             tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?
-                .block_on(crossforest_bench::load::run(&streams, limits))
+                .block_on(crossforest_bench::load::run(
+                    &operations,
+                    &streams,
+                    limits,
+                    flamegraph.as_deref(),
+                ))
                 .map(|_| ())
+        }
+        Command::ProfileCheck {
+            allowed,
+            seconds,
+            flamegraph,
+        } => {
+            let (checks, summary) = crossforest_bench::scale::profile_check(
+                Shape::ORGANIZATION,
+                !allowed,
+                seconds,
+                &flamegraph,
+            )?;
+            println!(
+                "{checks} checks in {seconds} s: {:.0} ns each under the profiler",
+                seconds * 1e9 / checks.max(1) as f64
+            );
+            summary.print(&flamegraph, 15);
+            Ok(())
         }
         Command::Scale { svg } => crossforest_bench::scale::run(&svg),
         Command::ScalePoint {

@@ -265,25 +265,25 @@ fn make_recipient(rng: &mut Rng, i: usize, ous: &[OrganizationalUnit]) -> Recipi
         90..=94 => RecipientType::MailUser,
         _ => RecipientType::MailUniversalDistributionGroup,
     };
-    let mut attributes = BTreeMap::new();
-    attributes.insert(
+    let mut attributes = Vec::with_capacity(5);
+    attributes.push((
         "Department".to_owned(),
         format!("Dept{}", rng.below(DEPARTMENTS)),
-    );
-    attributes.insert(
+    ));
+    attributes.push((
         "City".to_owned(),
         CITIES[rng.below(CITIES.len())].to_owned(),
-    );
-    attributes.insert("Office".to_owned(), format!("Bldg{}", rng.below(40)));
-    attributes.insert(
+    ));
+    attributes.push(("Office".to_owned(), format!("Bldg{}", rng.below(40))));
+    attributes.push((
         "CustomAttribute1".to_owned(),
         format!("CC{:04}", rng.below(5_000)),
-    );
+    ));
     if rng.percent(1) {
-        attributes.insert(
+        attributes.push((
             "CustomAttribute15".to_owned(),
             format!("VIP{}", rng.below(EXCLUSIVE_SCOPES)),
-        );
+        ));
     }
     let name = format!("user{i:07}");
     Recipient {
@@ -297,7 +297,7 @@ fn make_recipient(rng: &mut Rng, i: usize, ous: &[OrganizationalUnit]) -> Recipi
         role_assignment_policy: DEFAULT_POLICY.to_owned(),
         members: BTreeSet::new(),
         managed_by: Vec::new(),
-        attributes,
+        attributes: attributes.into_iter().collect(),
         recipient_type,
         name,
     }

@@ -157,55 +157,136 @@ fn timed(samples: usize, mut f: impl FnMut(usize)) -> Result<Latencies> {
     Latencies::of(&mut ns).context("no samples")
 }
 
+/// A model, its compiled `Authorizer` and a workload of callers with
+/// allowed and denied-by-scope recipients, ready to check.
+pub struct CheckLab {
+    model: crate::model::Model,
+    authorizer: Authorizer,
+    workload: crate::model::Workload,
+    policies: Vec<String>,
+    params: Vec<String>,
+    /// Resident growth for the model and the `Authorizer`, in MiB.
+    pub resident_mib: f64,
+    /// Time `Authorizer::new` took.
+    pub compile: Duration,
+}
+
+impl CheckLab {
+    /// Builds `shape` in this process.
+    ///
+    /// # Errors
+    /// When the model or its workload cannot be generated.
+    pub fn build(shape: Shape) -> Result<Self> {
+        let before = resident_mib();
+        let mut rng = Rng(Rng::SEED);
+        let model = build_model(&mut rng, shape)?;
+        let t = Instant::now();
+        let authorizer = Authorizer::new(&model.config);
+        let compile = t.elapsed();
+        let resident_mib = resident_mib() - before;
+        let workload = build_workload(&mut rng, &model, &authorizer, 32, 32)?;
+        Ok(Self {
+            model,
+            authorizer,
+            workload,
+            policies: policies(),
+            params: set_mailbox_parameters(),
+            resident_mib,
+            compile,
+        })
+    }
+
+    fn subject(&self, caller: usize) -> Subject<'_> {
+        let caller = &self.workload.callers[caller];
+        Subject {
+            user: caller.user,
+            sids: &caller.sids,
+            policies: &self.policies,
+        }
+    }
+
+    /// `Set-Mailbox` with every generated parameter by `caller` on `recipient`.
+    pub fn check(&self, (caller, recipient): (usize, usize)) -> bool {
+        let request = Request {
+            cmdlet: "Set-Mailbox",
+            parameters: &self.params,
+            target: Target::Recipient(&self.model.recipients[recipient]),
+            access: Access::Write,
+        };
+        self.authorizer
+            .check(black_box(&self.subject(caller)), black_box(&request))
+    }
+
+    /// Pairs (caller, recipient) the caller may write.
+    pub fn allowed(&self) -> &[(usize, usize)] {
+        &self.workload.allowed
+    }
+
+    /// Pairs outside the caller's write scopes.
+    pub fn denied(&self) -> &[(usize, usize)] {
+        &self.workload.denied
+    }
+}
+
 /// Measures one shape in this process (the `scale-point` command).
 ///
 /// # Errors
 /// When the model or its workload cannot be generated.
 pub fn measure(shape: Shape) -> Result<Point> {
-    let before = resident_mib();
-    let mut rng = Rng(Rng::SEED);
-    let model = build_model(&mut rng, shape)?;
-    let t = Instant::now();
-    let authorizer = Authorizer::new(&model.config);
-    let compile = t.elapsed();
-    let resident = resident_mib() - before;
-    let workload = build_workload(&mut rng, &model, &authorizer, 32, 32)?;
-    let policies = policies();
-    let params = set_mailbox_parameters();
-    let request = |r: usize| Request {
-        cmdlet: "Set-Mailbox",
-        parameters: &params,
-        target: Target::Recipient(&model.recipients[r]),
-        access: Access::Write,
-    };
-    let subject = |c: usize| {
-        let caller = &workload.callers[c];
-        Subject {
-            user: caller.user,
-            sids: &caller.sids,
-            policies: &policies,
-        }
-    };
+    let lab = CheckLab::build(shape)?;
     let run = |pairs: &[(usize, usize)]| {
         timed(SAMPLES, |i| {
-            let (c, r) = pairs[i % pairs.len()];
-            black_box(authorizer.check(black_box(&subject(c)), black_box(&request(r))));
+            black_box(lab.check(pairs[i % pairs.len()]));
         })
     };
-    let allowed = run(&workload.allowed)?;
-    let denied = run(&workload.denied)?;
-    let reached: usize = (0..workload.callers.len())
-        .map(|c| authorizer.role_groups_of(&subject(c)).len())
+    let allowed = run(lab.allowed())?;
+    let denied = run(lab.denied())?;
+    let callers = lab.workload.callers.len();
+    let reached: usize = (0..callers)
+        .map(|c| lab.authorizer.role_groups_of(&lab.subject(c)).len())
         .sum();
     Ok(Point {
         allowed_p50: allowed.p50,
         allowed_p99: allowed.p99,
         denied_p50: denied.p50,
         denied_p99: denied.p99,
-        resident_mib: resident,
-        groups_reached: reached as f64 / workload.callers.len().max(1) as f64,
-        compile,
+        resident_mib: lab.resident_mib,
+        groups_reached: reached as f64 / callers.max(1) as f64,
+        compile: lab.compile,
     })
+}
+
+/// `crossforest-bench profile-check`: the organization's denied-by-scope (or
+/// allowed) pairs checked in a loop for `seconds` under the profiler; the
+/// flamegraph goes to `svg`. Returns the checks made and what bounds them.
+///
+/// # Errors
+/// When the model cannot be built, the profiler fails, or a pair decides
+/// otherwise than the workload says.
+pub fn profile_check(
+    shape: Shape,
+    denied: bool,
+    seconds: f64,
+    svg: &Path,
+) -> Result<(usize, crate::profile::Summary)> {
+    let lab = CheckLab::build(shape)?;
+    let pairs = if denied { lab.denied() } else { lab.allowed() };
+    if pairs.is_empty() {
+        bail!("the workload has no such pairs");
+    }
+    if let Some(p) = pairs.iter().find(|p| lab.check(**p) == denied) {
+        bail!("pair {p:?} does not decide as the workload says");
+    }
+    let profile = crate::profile::Profile::start(svg)?;
+    let deadline = Instant::now() + Duration::from_secs_f64(seconds);
+    let mut checks = 0;
+    while Instant::now() < deadline {
+        for p in pairs {
+            black_box(lab.check(*p));
+        }
+        checks += pairs.len();
+    }
+    Ok((checks, profile.finish()?))
 }
 
 /// The `scale-point` command: measures `shape` and prints one line.

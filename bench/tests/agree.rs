@@ -1,15 +1,26 @@
 //! crossforest, Cedar and casbin decide the same stream the same way (issue 8).
 //! Nothing here is timed: `crossforest-bench compare` does the timing.
 
-use crossforest_bench::compare::{check_agreement, decisions, disagreements, setup, Engines};
+use crossforest_bench::compare::{check_agreement, decisions, disagreements, setup, Caps, Engines};
+use crossforest_bench::engines::casbin_rbac::Casbin;
 use crossforest_bench::engines::cedar::Cedar;
+use crossforest_bench::engines::Engine;
 use crossforest_bench::model::Shape;
 
 #[test]
-fn three_engines_agree_on_every_request_of_the_stream() -> anyhow::Result<()> {
+fn every_engine_sliced_or_not_agrees_on_every_request_of_the_stream() -> anyhow::Result<()> {
     let setup = setup(Shape::SMALL, 300)?;
     let engines = Engines::build(&setup)?;
-    let allowed = check_agreement(&setup, &engines)?;
+    let names: Vec<&str> = engines.peers().iter().map(|(e, _)| e.name()).collect();
+    assert_eq!(names, ["cedar", "cedar-sliced", "casbin", "casbin-sliced"]);
+    // A caller's casbin enforcer holds a real slice: some lines, not all.
+    let slice = engines.casbin_sliced.mean_slice;
+    assert!(
+        slice >= 1.0 && slice < engines.casbin.policy_count as f64,
+        "casbin slice {slice} of {}",
+        engines.casbin.policy_count
+    );
+    let allowed = check_agreement(&setup, &engines, Caps::NONE)?;
     // The stream exercises both outcomes, and every request kind.
     assert!(allowed > 60, "only {allowed} of 300 allowed");
     assert!(allowed < 240, "{allowed} of 300 allowed");
@@ -33,16 +44,26 @@ fn a_translation_that_forgets_exclusive_scopes_is_caught() -> anyhow::Result<()>
     for rule in &mut setup.rules.rules {
         rule.unprotected_only = false;
     }
-    let wrong = Cedar::new(
-        &setup.model,
-        &setup.rules,
-        &setup.workload.callers,
-        &setup.kinds,
-    )?;
-    let bad = disagreements(&reference, &decisions(&wrong, &setup.stream)?);
+    let (model, callers, kinds) = (&setup.model, &setup.workload.callers, &setup.kinds);
+    let cedar = Cedar::new(model, &setup.rules, callers, kinds)?;
+    let casbin = Casbin::new(model, &setup.rules, callers, kinds)?;
+    let wrong: [&dyn Engine; 4] = [&cedar, &cedar.sliced(), &casbin, &casbin.sliced()?];
+    for engine in wrong {
+        a_wrong_engine_is_caught(engine, &setup, &reference)?;
+    }
+    Ok(())
+}
+
+fn a_wrong_engine_is_caught(
+    engine: &dyn Engine,
+    setup: &crossforest_bench::compare::Setup,
+    reference: &[bool],
+) -> anyhow::Result<()> {
+    let name = engine.name();
+    let bad = disagreements(reference, &decisions(engine, &setup.stream)?);
     assert!(
         !bad.is_empty(),
-        "the agreement check would miss a wrong translation"
+        "the agreement check would miss a wrong {name} translation"
     );
     for i in bad {
         let r = setup.stream[i];
@@ -50,11 +71,11 @@ fn a_translation_that_forgets_exclusive_scopes_is_caught() -> anyhow::Result<()>
             setup.model.recipients[r.recipient as usize]
                 .attributes
                 .contains_key("CustomAttribute15"),
-            "request {i} disagrees on an unprotected recipient"
+            "request {i}: {name} disagrees on an unprotected recipient"
         );
         assert!(
             !reference[i],
-            "request {i}: crossforest allowed, wrong Cedar denied"
+            "request {i}: crossforest allowed, wrong {name} denied"
         );
     }
     Ok(())

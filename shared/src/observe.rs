@@ -107,6 +107,13 @@ where
             .get::<TlsConnectInfo<TcpConnectInfo>>()
             .and_then(TlsConnectInfo::peer_certs)
             .and_then(|certs| crate::Principal::from_peer_certificates(&certs).ok());
+        if let Some(principal) = &peer {
+            // Parsed once here, read again by `serve::caller` (issue 8: the
+            // certificate was parsed twice per request).
+            request
+                .extensions_mut()
+                .insert(crate::serve::VerifiedPeer(principal.clone()));
+        }
         let span = tracing::info_span!(
             "grpc",
             request_id = %id,

@@ -86,10 +86,21 @@ pub fn tls_incoming(
     ReceiverStream::new(rx)
 }
 
+/// The principal of a request's verified client certificate, as the observe
+/// layer read it from the request's own TLS connection info: set only by this
+/// crate's layer (request extensions never come from the wire), so
+/// [`caller`] need not parse the certificate a second time.
+#[derive(Debug, Clone)]
+pub(crate) struct VerifiedPeer(pub(crate) crate::Principal);
+
 /// The principal named by the verified client certificate of a request. The TLS
 /// verifier has already checked the chain against the CA of the forest the
-/// certificate names; this only reads the name.
+/// certificate names; this only reads the name (or takes it from the observe
+/// layer, which read it for the request's span).
 pub fn caller<T>(request: &tonic::Request<T>) -> Result<crate::Principal, tonic::Status> {
+    if let Some(VerifiedPeer(principal)) = request.extensions().get::<VerifiedPeer>() {
+        return Ok(principal.clone());
+    }
     let certs = request
         .peer_certs()
         .ok_or_else(|| tonic::Status::unauthenticated("no client certificate was presented"))?;
@@ -351,5 +362,28 @@ pub async fn reload_on_change(
         watched = files();
         last = fingerprint(&watched);
         reload();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn caller_takes_the_principal_the_observe_layer_read_and_else_needs_a_certificate(
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let principal = crate::Principal {
+            forest: "fabrikam.com".parse()?,
+            sid: crate::sid::DomainSid::new(1, 2, 3).with_rid(1105),
+        };
+        let mut request = tonic::Request::new(());
+        request
+            .extensions_mut()
+            .insert(VerifiedPeer(principal.clone()));
+        assert_eq!(caller(&request)?, principal);
+        let bare = tonic::Request::new(());
+        let denied = caller(&bare).err().map(|s| s.code());
+        assert_eq!(denied, Some(tonic::Code::Unauthenticated));
+        Ok(())
     }
 }

@@ -10,9 +10,15 @@
 //!   exclusive value it writes and whether it is a regular assignment (which
 //!   no recipient an exclusive scope protects can be written through).
 //!
+//! [`Casbin::sliced`] gives each caller an enforcer of its own, built once and
+//! kept: the `p` lines whose subject the caller's `g` links reach and those
+//! links only; unsliced, every request is matched against every `p` line.
+//!
 //! The request's object is the recipient as a map (its OU path, Department,
 //! City, SID, hidden flag and CustomAttribute15, lower-cased), so the
 //! matcher evaluates the scopes itself.
+
+use std::collections::{HashMap, HashSet};
 
 use anyhow::{anyhow, bail, Context as _, Result};
 use casbin::prelude::*;
@@ -54,14 +60,92 @@ pub struct CasbinRecipient {
     ca15: String,
 }
 
-/// The enforcer and the request parts, built once.
-pub struct Casbin {
-    enforcer: Enforcer,
+/// The translated model: casbin's model text, its `p` lines and `g`/`g2`
+/// links, and the request parts, built once.
+struct Translated {
+    text: String,
+    lines: Vec<Vec<String>>,
+    links: Vec<Vec<String>>,
+    action_links: Vec<Vec<String>>,
     users: Vec<String>,
     recipients: Vec<CasbinRecipient>,
     kinds: Vec<Vec<String>>,
+}
+
+/// Whole: one enforcer with every `p` line; per caller: each caller's own
+/// enforcer, built once and kept, with only the `p` lines whose subject its
+/// SIDs reach and the `g` links on the way there (the slicing a deployment
+/// would put in front of casbin).
+enum Enforcers {
+    Whole(Box<Enforcer>),
+    PerCaller(Vec<Enforcer>),
+}
+
+/// casbin on the translated model: every request against every `p` line, or,
+/// [`Casbin::sliced`], against its caller's enforcer.
+pub struct Casbin {
+    translated: std::sync::Arc<Translated>,
+    enforcers: Enforcers,
     /// Number of `p` lines, for reports.
     pub policy_count: usize,
+    /// Mean number of `p` lines in a caller's enforcer (the sliced engine),
+    /// for reports.
+    pub mean_slice: f64,
+}
+
+/// An enforcer of `text` with these `p` lines and `g`/`g2` links.
+fn enforcer(
+    runtime: &tokio::runtime::Runtime,
+    text: &str,
+    lines: Vec<Vec<String>>,
+    links: Vec<Vec<String>>,
+    action_links: Vec<Vec<String>>,
+) -> Result<Enforcer> {
+    runtime.block_on(async move {
+        let m = DefaultModel::from_str(text)
+            .await
+            .map_err(|e| anyhow!("casbin model: {e}"))?;
+        let mut e = Enforcer::new(m, MemoryAdapter::default())
+            .await
+            .map_err(|e| anyhow!("casbin enforcer: {e}"))?;
+        e.add_policies(lines)
+            .await
+            .map_err(|e| anyhow!("casbin policies: {e}"))?;
+        e.add_grouping_policies(links)
+            .await
+            .map_err(|e| anyhow!("casbin g links: {e}"))?;
+        e.add_named_grouping_policies("g2", action_links)
+            .await
+            .map_err(|e| anyhow!("casbin g2 links: {e}"))?;
+        Ok(e)
+    })
+}
+
+/// A runtime for casbin's async set-up.
+fn setup_runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .context("tokio runtime for casbin's async set-up")
+}
+
+/// Every `g` node reachable from `user` (itself included).
+fn reach<'a>(user: &'a str, links: &'a [Vec<String>]) -> HashSet<&'a str> {
+    let mut next: HashMap<&str, Vec<&str>> = HashMap::new();
+    for link in links {
+        if let [from, to] = link.as_slice() {
+            next.entry(from.as_str()).or_default().push(to.as_str());
+        }
+    }
+    let mut seen = HashSet::from([user]);
+    let mut queue = vec![user];
+    while let Some(node) = queue.pop() {
+        for to in next.get(node).into_iter().flatten() {
+            if seen.insert(to) {
+                queue.push(to);
+            }
+        }
+    }
+    seen
 }
 
 fn sid_node(sid: &impl std::fmt::Display) -> String {
@@ -178,28 +262,6 @@ impl Casbin {
                     .map(move |r| vec![action.clone(), format!("role:{r}")])
             })
             .collect();
-        let policy_count = lines.len();
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .context("tokio runtime for casbin's async set-up")?;
-        let enforcer = runtime.block_on(async move {
-            let m = DefaultModel::from_str(&text)
-                .await
-                .map_err(|e| anyhow!("casbin model: {e}"))?;
-            let mut e = Enforcer::new(m, MemoryAdapter::default())
-                .await
-                .map_err(|e| anyhow!("casbin enforcer: {e}"))?;
-            e.add_policies(lines)
-                .await
-                .map_err(|e| anyhow!("casbin policies: {e}"))?;
-            e.add_grouping_policies(links)
-                .await
-                .map_err(|e| anyhow!("casbin g links: {e}"))?;
-            e.add_named_grouping_policies("g2", action_links)
-                .await
-                .map_err(|e| anyhow!("casbin g2 links: {e}"))?;
-            Ok::<_, anyhow::Error>(e)
-        })?;
         let recipients = model
             .recipients
             .iter()
@@ -224,30 +286,96 @@ impl Casbin {
                 }
             })
             .collect();
+        let policy_count = lines.len();
+        let whole = enforcer(
+            &setup_runtime()?,
+            &text,
+            lines.clone(),
+            links.clone(),
+            action_links.clone(),
+        )?;
         Ok(Self {
-            enforcer,
-            users,
-            recipients,
-            kinds: kinds.iter().map(actions_of).collect(),
+            translated: std::sync::Arc::new(Translated {
+                text,
+                lines,
+                links,
+                action_links,
+                users,
+                recipients,
+                kinds: kinds.iter().map(actions_of).collect(),
+            }),
+            enforcers: Enforcers::Whole(Box::new(whole)),
             policy_count,
+            mean_slice: policy_count as f64,
+        })
+    }
+
+    /// The same translation with an enforcer per caller, each holding only
+    /// the `p` lines whose subject the caller's SIDs reach and the `g` links
+    /// from the caller's nodes.
+    ///
+    /// # Errors
+    /// When casbin rejects a caller's model or policies.
+    pub fn sliced(&self) -> Result<Self> {
+        let t = &*self.translated;
+        let runtime = setup_runtime()?;
+        let mut enforcers = Vec::with_capacity(t.users.len());
+        let mut total = 0;
+        for user in &t.users {
+            let reached = reach(user, &t.links);
+            let lines: Vec<Vec<String>> = t
+                .lines
+                .iter()
+                .filter(|l| l.first().is_some_and(|s| reached.contains(s.as_str())))
+                .cloned()
+                .collect();
+            let links: Vec<Vec<String>> = t
+                .links
+                .iter()
+                .filter(|l| l.first().is_some_and(|s| reached.contains(s.as_str())))
+                .cloned()
+                .collect();
+            total += lines.len();
+            enforcers.push(enforcer(
+                &runtime,
+                &t.text,
+                lines,
+                links,
+                t.action_links.clone(),
+            )?);
+        }
+        Ok(Self {
+            translated: self.translated.clone(),
+            enforcers: Enforcers::PerCaller(enforcers),
+            policy_count: self.policy_count,
+            mean_slice: total as f64 / t.users.len().max(1) as f64,
         })
     }
 }
 
 impl Engine for Casbin {
     fn name(&self) -> &'static str {
-        "casbin"
+        match self.enforcers {
+            Enforcers::Whole(_) => "casbin",
+            Enforcers::PerCaller(_) => "casbin-sliced",
+        }
     }
 
     fn decide(&self, request: &StreamRequest) -> Result<bool> {
+        let t = &*self.translated;
+        let enforcer = match &self.enforcers {
+            Enforcers::Whole(e) => e,
+            Enforcers::PerCaller(each) => each
+                .get(request.caller as usize)
+                .context("caller out of range")?,
+        };
         let (user, recipient, actions) =
-            super::request_parts(&self.users, &self.recipients, &self.kinds, request)?;
+            super::request_parts(&t.users, &t.recipients, &t.kinds, request)?;
         if actions.is_empty() {
             return Ok(false);
         }
         for action in actions {
-            let allowed = self
-                .enforcer
+            let allowed = enforcer
                 .enforce((user.as_str(), action.as_str(), recipient))
                 .map_err(|e| anyhow!("casbin enforce: {e}"))?;
             if !allowed {

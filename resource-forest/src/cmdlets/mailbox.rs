@@ -118,10 +118,10 @@ pub fn build(
     if let Some(taken) = ctx.org.name_taken(&name, &alias, &upn) {
         return Err(OrgError::Exists(taken).into());
     }
-    let mut attributes = std::collections::BTreeMap::new();
+    let mut attributes = crate::org::attributes::Attributes::new();
     for p in ["FirstName", "LastName"] {
         if let Some(v) = args.text(p) {
-            attributes.insert(p.to_owned(), v.to_owned());
+            attributes.insert(p, v);
         }
     }
     Ok(Recipient {
@@ -324,7 +324,7 @@ pub fn set_recipient(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletEr
                 if text.is_empty() {
                     next_recipient.attributes.remove(other);
                 } else {
-                    next_recipient.attributes.insert(other.to_owned(), text);
+                    next_recipient.attributes.insert(other, text);
                 }
             }
         }

@@ -2,6 +2,7 @@
 //! (domain partition), and the organization that holds them with its RBAC
 //! configuration.
 
+pub mod attributes;
 pub mod connectors;
 pub mod organization;
 pub mod ou;

@@ -4,6 +4,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -12,25 +13,39 @@ use serde::{Deserialize, Serialize};
 #[error("`{0}` is not an organizational unit: use a canonical name such as `contoso.com/Users` or a DN such as `OU=Users,DC=contoso,DC=com`")]
 pub struct OuError(pub String);
 
-/// An organizational unit: the domain and the OU path below it.
-#[derive(Debug, Clone, Eq)]
-pub struct OrganizationalUnit {
-    segments: Vec<String>,
+/// An organizational unit: the domain and the OU path below it. Clones share
+/// one copy (every recipient of an OU holds it: issue 8's memory per
+/// recipient).
+#[derive(Clone, Eq)]
+pub struct OrganizationalUnit(Arc<Parts>);
+
+#[derive(PartialEq, Eq)]
+struct Parts {
+    segments: Box<[Box<str>]>,
     /// The segments lower-cased, each followed by `/`: subtree containment is
     /// then one prefix comparison (segments never contain `/`).
-    folded: String,
+    folded: Box<str>,
+}
+
+impl fmt::Debug for OrganizationalUnit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OrganizationalUnit")
+            .field("segments", &self.0.segments)
+            .field("folded", &self.0.folded)
+            .finish()
+    }
 }
 
 impl PartialEq for OrganizationalUnit {
     fn eq(&self, other: &Self) -> bool {
-        self.segments.len() == other.segments.len() && self.is_within(other)
+        self.0.segments.len() == other.0.segments.len() && self.is_within(other)
     }
 }
 
 impl OrganizationalUnit {
     /// Whether `self` is `ancestor` or lies in its subtree (R-SCOPE-6).
     pub fn is_within(&self, ancestor: &OrganizationalUnit) -> bool {
-        self.folded.starts_with(&ancestor.folded)
+        self.0.folded.starts_with(&*ancestor.0.folded)
     }
 
     fn from_segments(segments: Vec<String>) -> Self {
@@ -39,19 +54,22 @@ impl OrganizationalUnit {
             folded.push_str(&s.to_ascii_lowercase());
             folded.push('/');
         }
-        Self { segments, folded }
+        Self(Arc::new(Parts {
+            segments: segments.into_iter().map(String::into_boxed_str).collect(),
+            folded: folded.into_boxed_str(),
+        }))
     }
 
     /// The child OU `name`.
     pub fn child(&self, name: &str) -> Self {
-        let mut segments = self.segments.clone();
+        let mut segments: Vec<String> = self.0.segments.iter().map(|s| s.to_string()).collect();
         segments.push(name.to_owned());
         Self::from_segments(segments)
     }
 
     /// The domain's DNS name (the first segment).
     pub fn domain(&self) -> &str {
-        self.segments.first().map_or("", String::as_str)
+        self.0.segments.first().map_or("", |s| s)
     }
 }
 
@@ -105,7 +123,13 @@ impl FromStr for OrganizationalUnit {
 
 impl fmt::Display for OrganizationalUnit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.segments.join("/"))
+        for (i, segment) in self.0.segments.iter().enumerate() {
+            if i > 0 {
+                f.write_str("/")?;
+            }
+            f.write_str(segment)?;
+        }
+        Ok(())
     }
 }
 
@@ -145,6 +169,23 @@ mod tests {
         assert!(users.is_within(&users));
         assert!(!users.is_within(&seattle));
         assert!(!users2.is_within(&users));
+        Ok(())
+    }
+
+    #[test]
+    fn clones_share_one_copy_and_children_are_their_own() -> Result<(), OuError> {
+        let users: OrganizationalUnit = "contoso.com/Users".parse()?;
+        let copy = users.clone();
+        assert!(Arc::ptr_eq(&users.0, &copy.0));
+        let child = users.child("Seattle");
+        assert!(!Arc::ptr_eq(&users.0, &child.0));
+        assert_eq!(child.to_string(), "contoso.com/Users/Seattle");
+        assert_eq!(child.domain(), "contoso.com");
+        assert!(child.is_within(&copy));
+        assert_eq!(
+            format!("{users:?}"),
+            r#"OrganizationalUnit { segments: ["contoso.com", "Users"], folded: "contoso.com/users/" }"#
+        );
         Ok(())
     }
 
