@@ -204,6 +204,68 @@ fn main() {
         group.finish();
     }
     {
+        // -Identity resolution (Get-Mailbox <id>, the target of a Check): the
+        // linear scan a changing copy uses, and the index of a published
+        // snapshot (resource_forest::org::identity_index).
+        let mut org = resource_forest::org::Organization::new(
+            "contoso.com".parse().unwrap(),
+            "S-1-5-21-1-2-3".parse().unwrap(),
+            &resource_forest::rbac::catalogue::builtin().unwrap(),
+            &[],
+        )
+        .unwrap();
+        for r in &model.recipients {
+            org.recipients
+                .insert(r.name.to_ascii_lowercase(), r.clone());
+        }
+        let identities: Vec<String> = (0..PAIRS)
+            .map(|i| {
+                let r = &model.recipients[(i * 7_919) % model.recipients.len()];
+                match i % 3 {
+                    0 => r.name.to_ascii_uppercase(),
+                    1 => r.primary_smtp_address.clone(),
+                    _ => r.sid.to_string(),
+                }
+            })
+            .collect();
+        let resolved = |org: &resource_forest::org::Organization| -> Vec<String> {
+            identities
+                .iter()
+                .map(|id| org.recipient(id, &[]).unwrap().name.clone())
+                .collect()
+        };
+        let scanned = resolved(&org);
+        let mut group = c.benchmark_group("identity");
+        group.sample_size(20);
+        let mut i = 0usize;
+        group.bench_function("scan", |b| {
+            b.iter(|| {
+                i = i.wrapping_add(1);
+                org.recipient(black_box(&identities[i & (PAIRS - 1)]), &[])
+                    .is_ok()
+            });
+        });
+        let before = resident_mib();
+        let t = Instant::now();
+        org.index_identities();
+        let built = t.elapsed();
+        let grew = resident_mib() - before;
+        eprintln!(
+            "identity index of {} recipients: built in {built:.2?}, +{grew:.1} MiB resident ({:.0} B per recipient)",
+            org.recipients.len(),
+            grew * 1024.0 * 1024.0 / org.recipients.len() as f64
+        );
+        assert_eq!(resolved(&org), scanned, "the index answers as the scan");
+        group.bench_function("indexed", |b| {
+            b.iter(|| {
+                i = i.wrapping_add(1);
+                org.recipient(black_box(&identities[i & (PAIRS - 1)]), &[])
+                    .is_ok()
+            });
+        });
+        group.finish();
+    }
+    {
         let mut group = c.benchmark_group("compile");
         group.sample_size(10);
         group.measurement_time(Duration::from_secs(15));

@@ -22,7 +22,8 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    fn new(revision: u64, org: Organization) -> Arc<Self> {
+    fn new(revision: u64, mut org: Organization) -> Arc<Self> {
+        org.index_identities();
         let authorizer = Authorizer::new(&org.rbac);
         Arc::new(Self {
             revision,

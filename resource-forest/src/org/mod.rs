@@ -4,6 +4,7 @@
 
 pub mod attributes;
 pub mod connectors;
+pub mod identity_index;
 pub mod organization;
 pub mod ou;
 pub mod permission_model;

@@ -70,6 +70,10 @@ pub struct Organization {
     /// Active Directory split permissions (SPEC §6): set by setup.
     #[serde(default)]
     pub active_directory_split_permissions: bool,
+    /// The identity index of an organization that no longer changes (a
+    /// published snapshot); never stored, and not kept by a clone.
+    #[serde(skip)]
+    pub(crate) identities: super::identity_index::IndexSlot,
 }
 
 impl Organization {
@@ -104,6 +108,7 @@ impl Organization {
             local_accounts: BTreeMap::from([(administrator, "Administrator".to_owned())]),
             recipients: BTreeMap::new(),
             active_directory_split_permissions: false,
+            identities: Default::default(),
             servers: Default::default(),
             clusters: Default::default(),
             databases: Default::default(),
@@ -142,16 +147,30 @@ impl Organization {
         identity: &str,
         types: &[RecipientType],
     ) -> Result<&Recipient, OrgError> {
-        let mut found = self
-            .recipients
-            .values()
-            .filter(|r| types.is_empty() || types.contains(&r.recipient_type))
-            .filter(|r| r.answers_to(identity));
+        let of_type = |r: &&Recipient| types.is_empty() || types.contains(&r.recipient_type);
+        let mut found: Box<dyn Iterator<Item = &Recipient> + '_> = match self.identities.get() {
+            Some(index) => Box::new(index.find(&self.recipients, identity).filter(of_type)),
+            None => Box::new(
+                self.recipients
+                    .values()
+                    .filter(of_type)
+                    .filter(|r| r.answers_to(identity)),
+            ),
+        };
         match (found.next(), found.next()) {
             (Some(m), None) => Ok(m),
             (Some(_), Some(_)) => Err(OrgError::Ambiguous(identity.to_owned())),
             (None, _) => Err(OrgError::NotFound(identity.to_owned())),
         }
+    }
+
+    /// Indexes the recipients by every identity form they answer to, for an
+    /// organization that will not change any more (a published snapshot):
+    /// [`Self::recipient`] then reads a handful of recipients instead of all.
+    /// A clone has no index.
+    pub fn index_identities(&mut self) {
+        self.identities
+            .set(super::identity_index::IdentityIndex::new(&self.recipients));
     }
 
     /// The mailbox `identity` names.
