@@ -66,9 +66,15 @@ impl IdentityIndex {
     }
 
     fn hash(&self, form: &str) -> u64 {
+        // Lower-cased in chunks: the hasher streams, so chunking does not
+        // change the hash, and a call per chunk is far cheaper than per byte.
         let mut hasher = self.hasher.build_hasher();
-        for b in form.bytes() {
-            hasher.write_u8(b.to_ascii_lowercase());
+        let mut chunk = [0u8; 64];
+        for piece in form.as_bytes().chunks(chunk.len()) {
+            let lower = &mut chunk[..piece.len()];
+            lower.copy_from_slice(piece);
+            lower.make_ascii_lowercase();
+            hasher.write(lower);
         }
         hasher.finish()
     }
@@ -138,19 +144,23 @@ mod tests {
         serde_json::from_str(&row).unwrap()
     }
 
-    /// Three mailboxes; `Lee`'s alias is `ann`'s name, so `ann` is ambiguous.
+    /// An OU whose canonical names are hashed in more than one chunk.
+    const LONG_OU: &str = "Users/Research and Development Laboratories in Redmond and Bellevue";
+
+    /// Four mailboxes; `Lee`'s alias is `ann`'s name, so `ann` is ambiguous.
     fn organization() -> Organization {
         let mut org = Organization::new(
             "contoso.com".parse().unwrap(),
             "S-1-5-21-1-2-3".parse().unwrap(),
             &crate::rbac::catalogue::builtin().unwrap(),
-            &["Users/Seattle".to_owned()],
+            &["Users/Seattle".to_owned(), LONG_OU.to_owned()],
         )
         .unwrap();
         for r in [
             recipient("Ann", "annl", 1105, "Users/Seattle"),
             recipient("Bob", "bob", 1106, "Users"),
             recipient("Lee", "Ann", 1107, "Users"),
+            recipient("Kim", "kim", 1108, LONG_OU),
         ] {
             org.recipients.insert(r.name.to_ascii_lowercase(), r);
         }
@@ -176,6 +186,8 @@ mod tests {
             "contoso.com/users/seattle/ann",
             "contoso.com/Users/Bob",
             "contoso.com/Users/Seattle/Bob",
+            "CONTOSO.COM/users/research and development laboratories in redmond and bellevue/KIM",
+            "contoso.com/Users/Research and Development Laboratories in Redmond and Bellevue/Ki",
             "ann",
             "Lee",
             "",
