@@ -286,21 +286,23 @@ impl ResourceForest {
             Err(CmdletError::Denied(_) | CmdletError::Forbidden(_)) => self.metrics.decision(false),
             Err(_) => {}
         }
-        let decision = self.audit_outcome(
-            caller,
-            name,
-            audit_parameters,
-            result
-                .as_ref()
-                .map(|(outcome, invoked)| (outcome.target.clone(), invoked.revision)),
-        );
+        let decision = self
+            .audit_outcome(
+                caller,
+                name,
+                audit_parameters,
+                result
+                    .as_ref()
+                    .map(|(outcome, invoked)| (outcome.target.clone(), invoked.revision)),
+            )
+            .await;
         tracing::info!(caller = %caller.display_name, cmdlet, decision, "management request");
         result.map(|(_, invoked)| invoked)
     }
 
     /// Writes the admin audit record of one request (R-AUDIT-1) and returns
     /// its decision: `Allowed`, `Denied` or `Failed`.
-    fn audit_outcome(
+    async fn audit_outcome(
         &self,
         caller: &Caller,
         cmdlet: &str,
@@ -327,7 +329,7 @@ impl ResourceForest {
             originating_server: self.config.forest.to_string(),
             revision,
         };
-        if let Err(e) = self.audit.append(&record) {
+        if let Err(e) = self.audit.append(&record).await {
             tracing::error!(error = %e, "writing the admin audit log failed");
         }
         decision
@@ -415,7 +417,8 @@ impl ResourceForest {
             result
                 .as_ref()
                 .map(|(revision, _)| (audit_target, *revision)),
-        );
+        )
+        .await;
         result
     }
 
