@@ -15,24 +15,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use account_forest::init::{init, random_domain_sid, InitOptions};
 use account_forest::node::AccountForest;
 use crossforest_shared::store::{block_on, StoreConfig};
-
-fn percentiles(mut samples: Vec<Duration>) -> String {
-    samples.sort();
-    let at = |p: f64| samples[((samples.len() as f64 * p) as usize).min(samples.len() - 1)];
-    let total: Duration = samples.iter().sum();
-    format!(
-        "{:.0}/s, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-        samples.len() as f64 / total.as_secs_f64(),
-        at(0.50).as_secs_f64() * 1e3,
-        at(0.99).as_secs_f64() * 1e3,
-        samples[samples.len() - 1].as_secs_f64() * 1e3
-    )
-}
 
 /// A fresh node in `dir` on `store`, with `groups` groups created in one
 /// commit before it starts.
@@ -69,7 +56,7 @@ fn writes(node: &AccountForest, n: u32, write: impl Fn(&AccountForest, u32)) -> 
             started.elapsed()
         })
         .collect();
-    percentiles(samples)
+    crossforest_shared::store::testing::write_rate(samples)
 }
 
 fn measure(name: &str, store: impl Fn(&str) -> StoreConfig, dir: &Path) {

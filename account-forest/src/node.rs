@@ -446,3 +446,26 @@ fn store_error(config: &NodeConfig, source: StoreError) -> NodeError {
         source,
     }
 }
+
+impl crossforest_shared::serve::OperatedNode for AccountForest {
+    fn operations(&self) -> &crossforest_shared::config::Operations {
+        &self.config.operations
+    }
+
+    fn data_dir(&self) -> &std::path::Path {
+        &self.config.data_dir
+    }
+
+    fn node_metrics(&self) -> &Arc<Metrics> {
+        self.metrics()
+    }
+
+    fn files_to_watch(&self) -> Vec<PathBuf> {
+        self.watched_files()
+    }
+
+    fn reload_certificates(&self) {
+        // The node logs and counts a failed reload; the ones in use stay.
+        let _ = self.reload();
+    }
+}

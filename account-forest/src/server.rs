@@ -41,25 +41,14 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
     let operations = node.config().operations.clone();
-    let (watcher, reloader, streams) = (node.clone(), node.clone(), node.clone());
+    let streams = node.clone();
     // Open change feeds end when the node stops, or they would hold the
     // graceful shutdown open until the drain timeout.
     let shutdown = async move {
         shutdown.await;
         streams.stop_streams();
     };
-    let (signal, stopping) = start_operations(
-        &operations,
-        &node.config().data_dir,
-        listener.local_addr()?,
-        node.metrics().clone(),
-        move || watcher.watched_files(),
-        move || {
-            let _ = reloader.reload();
-        },
-        shutdown,
-    )
-    .await?;
+    let (signal, stopping) = start_operations(&node, listener.local_addr()?, shutdown).await?;
     let incoming = tls_incoming(listener, node.tls_config());
     let layer = ObserveLayer::new(node.metrics().clone());
     let service = DirectoryService::new(node);

@@ -147,30 +147,16 @@ async fn changes_since_rebuild_the_latest_revision(h: impl Harness<Layout = Dire
     }
 }
 
-macro_rules! conformance {
-    ($store:ident) => {
-        mod $store {
-            macro_rules! case {
-                ($name:ident) => {
-                    #[tokio::test]
-                    async fn $name() {
-                        if let Some(h) = super::$store() {
-                            super::$name(h).await;
-                        }
-                    }
-                };
-            }
-            case!(create_then_load_gives_the_directory_back);
-            case!(a_change_writes_only_its_rows);
-            case!(removals_are_stored);
-            case!(a_stale_commit_conflicts_and_changes_nothing);
-            case!(the_change_log_is_pruned_in_the_same_commit);
-            case!(changes_since_rebuild_the_latest_revision);
-        }
-    };
-}
-
-conformance!(embedded);
-conformance!(postgres);
+crossforest_shared::typed_store_conformance!(
+    [embedded, postgres],
+    (
+        create_then_load_gives_the_directory_back,
+        a_change_writes_only_its_rows,
+        removals_are_stored,
+        a_stale_commit_conflicts_and_changes_nothing,
+        the_change_log_is_pruned_in_the_same_commit,
+        changes_since_rebuild_the_latest_revision,
+    )
+);
 
 crossforest_shared::row_store_conformance!(account_forest::store::Directories);

@@ -93,19 +93,6 @@ fn large_organization() -> Organization {
     org
 }
 
-fn percentiles(mut samples: Vec<Duration>) -> String {
-    samples.sort();
-    let at = |p: f64| samples[((samples.len() as f64 * p) as usize).min(samples.len() - 1)];
-    let total: Duration = samples.iter().sum();
-    format!(
-        "{:.0}/s, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-        samples.len() as f64 / total.as_secs_f64(),
-        at(0.50).as_secs_f64() * 1e3,
-        at(0.99).as_secs_f64() * 1e3,
-        samples[samples.len() - 1].as_secs_f64() * 1e3
-    )
-}
-
 async fn open(config: &StoreConfig, dir: &std::path::Path) -> Arc<dyn OrganizationStore> {
     resource_forest::store::open(config, dir).await.unwrap()
 }
@@ -151,7 +138,7 @@ async fn large(name: &str, config: &StoreConfig, dir: &std::path::Path, org: &Or
     }
     eprintln!(
         "{name}: commit of one recipient on the large organization: {}",
-        percentiles(samples)
+        crossforest_shared::store::testing::write_rate(samples)
     );
 }
 
@@ -189,7 +176,7 @@ async fn management_writes(
     }
     eprintln!(
         "{name}: New-Mailbox through the node: {}",
-        percentiles(samples)
+        crossforest_shared::store::testing::write_rate(samples)
     );
     NodeUnderTest {
         node,
@@ -227,7 +214,7 @@ async fn propagation(first: &NodeUnderTest) {
     }
     eprintln!(
         "postgres: propagation to a second node (commit acknowledged → served): {}",
-        percentiles(samples)
+        crossforest_shared::store::testing::write_rate(samples)
     );
 }
 
@@ -265,7 +252,7 @@ async fn large_propagation(config: &StoreConfig, dir: &std::path::Path) {
     }
     eprintln!(
         "postgres: propagation on the large organization: {}",
-        percentiles(samples)
+        crossforest_shared::store::testing::write_rate(samples)
     );
 }
 

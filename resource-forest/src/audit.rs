@@ -121,10 +121,11 @@ fn write_groups(mut file: std::fs::File, pending: &std::sync::mpsc::Receiver<Pen
                 Err(_) => break,
             }
         }
-        let bytes: Vec<u8> = group
+        let bytes = group
             .iter()
-            .flat_map(|(line, _)| line.iter().copied())
-            .collect();
+            .map(|(line, _)| line.as_slice())
+            .collect::<Vec<_>>()
+            .concat();
         let outcome = file
             .write_all(&bytes)
             .and_then(|()| file.sync_data())

@@ -160,31 +160,17 @@ async fn changes_since_rebuild_the_latest_revision(h: impl Harness<Layout = Orga
     }
 }
 
-macro_rules! conformance {
-    ($store:ident) => {
-        mod $store {
-            macro_rules! case {
-                ($name:ident) => {
-                    #[tokio::test]
-                    async fn $name() {
-                        if let Some(h) = super::$store() {
-                            super::$name(h).await;
-                        }
-                    }
-                };
-            }
-            case!(empty_store_holds_nothing);
-            case!(create_stores_revision_one_once);
-            case!(commit_returns_the_revision_it_produced);
-            case!(removals_and_changes_are_stored);
-            case!(a_stale_commit_conflicts_and_changes_nothing);
-            case!(changes_survive_reopening);
-            case!(changes_since_rebuild_the_latest_revision);
-        }
-    };
-}
-
-conformance!(embedded);
-conformance!(postgres);
+crossforest_shared::typed_store_conformance!(
+    [embedded, postgres],
+    (
+        empty_store_holds_nothing,
+        create_stores_revision_one_once,
+        commit_returns_the_revision_it_produced,
+        removals_and_changes_are_stored,
+        a_stale_commit_conflicts_and_changes_nothing,
+        changes_survive_reopening,
+        changes_since_rebuild_the_latest_revision,
+    )
+);
 
 crossforest_shared::row_store_conformance!(resource_forest::store::Organizations);

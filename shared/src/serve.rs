@@ -233,19 +233,35 @@ impl Stopping {
     }
 }
 
-/// Starts what runs beside a node's gRPC server: the metrics endpoint (when
+/// What [`start_operations`] needs of a node.
+pub trait OperatedNode: Send + Sync + 'static {
+    /// Its `[operations]` settings.
+    fn operations(&self) -> &crate::config::Operations;
+    /// Its data directory, where its addresses are announced.
+    fn data_dir(&self) -> &std::path::Path;
+    /// Its metrics.
+    fn node_metrics(&self) -> &Arc<crate::metrics::Metrics>;
+    /// The files whose change reloads it.
+    fn files_to_watch(&self) -> Vec<PathBuf>;
+    /// Reloads its certificates and trust bundles; on failure it keeps the
+    /// ones in use (and logs why).
+    fn reload_certificates(&self);
+}
+
+/// Starts what runs beside `node`'s gRPC server: the metrics endpoint (when
 /// `operations.metrics_listen` is set) and the certificate reloader (SIGHUP is
 /// handled from here on); then announces `address` (see [`announce`]). Returns
 /// the signal to give tonic and the [`Stopping`] to drain with.
-pub async fn start_operations(
-    operations: &crate::config::Operations,
-    data_dir: &std::path::Path,
+pub async fn start_operations<N: OperatedNode>(
+    node: &Arc<N>,
     address: std::net::SocketAddr,
-    metrics: Arc<crate::metrics::Metrics>,
-    files: impl Fn() -> Vec<PathBuf> + Send + 'static,
-    reload: impl Fn() + Send + 'static,
     shutdown: impl std::future::Future<Output = ()> + Send,
 ) -> std::io::Result<(impl std::future::Future<Output = ()> + Send, Stopping)> {
+    let (operations, data_dir) = (node.operations(), node.data_dir());
+    let (watcher, reloader) = (node.clone(), node.clone());
+    let files = move || watcher.files_to_watch();
+    let reload = move || reloader.reload_certificates();
+    let metrics = node.node_metrics().clone();
     let (signal, stopping) = on_shutdown(shutdown);
     if let Some(listen) = &operations.metrics_listen {
         let (listener, address) = crate::metrics::bind_metrics(listen, data_dir).await?;

@@ -213,14 +213,15 @@ impl RunningNode {
         }
         // The node's background tasks end with it; only then is its store
         // closed and can the node start again, as a new process would.
-        let held: Option<Box<dyn Fn() -> usize + Send>> = match (resource.take(), account.take()) {
-            (Some(node), _) => Some(Box::new(move || Arc::strong_count(&node))),
-            (_, Some(node)) => Some(Box::new(move || Arc::strong_count(&node))),
-            _ => None,
-        };
-        if let Some(held) = held {
+        let node: Option<Arc<dyn std::any::Any + Send + Sync>> =
+            match (resource.take(), account.take()) {
+                (Some(node), _) => Some(node),
+                (_, Some(node)) => Some(node),
+                _ => None,
+            };
+        if let Some(node) = node {
             let mut waited = 0;
-            while held() > 1 {
+            while Arc::strong_count(&node) > 1 {
                 anyhow::ensure!(
                     waited < 1000,
                     "{}'s background tasks did not end within 10 s",

@@ -148,19 +148,18 @@ impl Organization {
         types: &[RecipientType],
     ) -> Result<&Recipient, OrgError> {
         let of_type = |r: &&Recipient| types.is_empty() || types.contains(&r.recipient_type);
-        let mut found: Box<dyn Iterator<Item = &Recipient> + '_> = match self.identities.get() {
-            Some(index) => Box::new(index.find(&self.recipients, identity).filter(of_type)),
-            None => Box::new(
+        match self.identities.get() {
+            Some(index) => only_one(
+                index.find(&self.recipients, identity).filter(of_type),
+                identity,
+            ),
+            None => only_one(
                 self.recipients
                     .values()
                     .filter(of_type)
                     .filter(|r| r.answers_to(identity)),
+                identity,
             ),
-        };
-        match (found.next(), found.next()) {
-            (Some(m), None) => Ok(m),
-            (Some(_), Some(_)) => Err(OrgError::Ambiguous(identity.to_owned())),
-            (None, _) => Err(OrgError::NotFound(identity.to_owned())),
         }
     }
 
@@ -299,5 +298,17 @@ impl Organization {
             .filter(|m| m.sid == *sid && m.recipient_type == RecipientType::UserMailbox)
             .map(|m| m.role_assignment_policy.clone())
             .collect()
+    }
+}
+
+/// The one recipient of `found`, or why there is not exactly one.
+fn only_one<'a>(
+    mut found: impl Iterator<Item = &'a Recipient>,
+    identity: &str,
+) -> Result<&'a Recipient, OrgError> {
+    match (found.next(), found.next()) {
+        (Some(m), None) => Ok(m),
+        (Some(_), Some(_)) => Err(OrgError::Ambiguous(identity.to_owned())),
+        (None, _) => Err(OrgError::NotFound(identity.to_owned())),
     }
 }

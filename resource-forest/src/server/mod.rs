@@ -46,19 +46,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
     let operations = node.config().operations.clone();
-    let (watcher, reloader) = (node.clone(), node.clone());
-    let (signal, stopping) = start_operations(
-        &operations,
-        &node.config().data_dir,
-        listener.local_addr()?,
-        node.metrics().clone(),
-        move || watcher.watched_files(),
-        move || {
-            let _ = reloader.reload();
-        },
-        shutdown,
-    )
-    .await?;
+    let (signal, stopping) = start_operations(&node, listener.local_addr()?, shutdown).await?;
     if operations.trust_probe_interval_secs > 0 {
         tokio::spawn(crate::trust::probe::probe_every(
             node.clone(),

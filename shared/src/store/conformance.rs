@@ -428,3 +428,26 @@ macro_rules! row_store_conformance {
         )+
     };
 }
+
+/// Runs a node's own typed conformance cases against each of its stores:
+/// `typed_store_conformance!([embedded, postgres], (case_a, case_b))` makes a
+/// module per store with a test per case, each calling `super::<case>(h)`
+/// with the harness `super::<store>()` returns (none: the store is skipped).
+#[macro_export]
+macro_rules! typed_store_conformance {
+    ([$($store:ident),+ $(,)?], $cases:tt) => {
+        $( $crate::typed_store_conformance!(@store $store $cases); )+
+    };
+    (@store $store:ident ($($name:ident),+ $(,)?)) => {
+        mod $store {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    if let Some(h) = super::$store() {
+                        super::$name(h).await;
+                    }
+                }
+            )+
+        }
+    };
+}

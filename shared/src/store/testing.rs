@@ -53,3 +53,28 @@ pub fn scenario_store() -> Result<StoreConfig, String> {
         schema: unique_schema("scenario"),
     })
 }
+
+/// A store benchmark's summary of one writer's write times: writes per
+/// second, p50, p99 and max.
+pub fn write_rate(mut samples: Vec<std::time::Duration>) -> String {
+    samples.sort();
+    let ms = |p: f64| {
+        #[expect(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            clippy::cast_precision_loss,
+            reason = "a rank among the samples"
+        )]
+        let rank = ((samples.len() as f64 * p) as usize).min(samples.len().saturating_sub(1));
+        samples.get(rank).map_or(0.0, |d| d.as_secs_f64() * 1e3)
+    };
+    let total: std::time::Duration = samples.iter().sum();
+    #[expect(clippy::cast_precision_loss, reason = "a rate")]
+    let rate = samples.len() as f64 / total.as_secs_f64().max(f64::MIN_POSITIVE);
+    format!(
+        "{rate:.0}/s, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        ms(0.50),
+        ms(0.99),
+        ms(1.0)
+    )
+}
