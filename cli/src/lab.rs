@@ -140,6 +140,7 @@ impl Lab {
                         .join(format!("{svc}.pem")),
                 }),
                 max_staleness_secs: resource_forest::trust::freshness::DEFAULT_MAX_STALENESS_SECS,
+                timeout_secs: resource_forest::trust::config::DEFAULT_TIMEOUT_SECS,
             });
         }
         resource_forest::init::init(&resource_forest::init::InitOptions {

@@ -73,10 +73,7 @@ impl AuditLog {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)?;
+        let file = open_for_append(path)?;
         let (writer, pending) = std::sync::mpsc::channel();
         std::thread::Builder::new()
             .name("audit-log".into())
@@ -89,15 +86,55 @@ impl AuditLog {
 
     /// Appends one record; returns once it is on disk.
     pub async fn append(&self, record: &AuditRecord) -> std::io::Result<()> {
+        self.enqueue(record)?.durable().await
+    }
+
+    /// Queues one record for the writer without waiting: records are written
+    /// in the order they are queued (the commit stage queues a change's
+    /// record while it still holds the writer lock, so a node's change
+    /// records are in revision order). [`Written::durable`] waits for it.
+    pub fn enqueue(&self, record: &AuditRecord) -> std::io::Result<Written> {
         let mut line = serde_json::to_vec(record)?;
         line.push(b'\n');
         let (done, written) = tokio::sync::oneshot::channel();
-        let stopped = || std::io::Error::other("the audit log writer has stopped");
         self.writer.send((line, done)).map_err(|_| stopped())?;
-        written
-            .await
-            .map_err(|_| stopped())?
-            .map_err(std::io::Error::other)
+        Ok(Written(written))
+    }
+
+    /// The revision of the last change record in the log (a record with a
+    /// revision), read from the end: how far the log got before the node
+    /// stopped. `None` when it holds no change record.
+    pub fn last_revision(&self) -> std::io::Result<Option<u64>> {
+        use std::io::{Read, Seek, SeekFrom};
+        const CHUNK: u64 = 64 * 1024;
+        let mut file = std::fs::File::open(&self.path)?;
+        let mut end = file.metadata()?.len();
+        // Bytes of a line that began before the chunk read last.
+        let mut carry: Vec<u8> = Vec::new();
+        while end > 0 {
+            let start = end.saturating_sub(CHUNK);
+            let mut chunk = vec![0; usize::try_from(end - start).unwrap_or(0)];
+            file.seek(SeekFrom::Start(start))?;
+            file.read_exact(&mut chunk)?;
+            chunk.extend_from_slice(&carry);
+            let mut lines: Vec<&[u8]> = chunk.split(|b| *b == b'\n').collect();
+            // The first piece may be cut: keep it for the next chunk.
+            let first = if start > 0 {
+                lines.remove(0).to_vec()
+            } else {
+                Vec::new()
+            };
+            for line in lines.iter().rev() {
+                if let Ok(record) = serde_json::from_slice::<AuditRecord>(line) {
+                    if let Some(revision) = record.revision {
+                        return Ok(Some(revision));
+                    }
+                }
+            }
+            carry = first;
+            end = start;
+        }
+        Ok(None)
     }
 
     /// Every record, oldest first.
@@ -108,6 +145,64 @@ impl AuditLog {
             .map(|l| serde_json::from_str(l).map_err(std::io::Error::other))
             .collect()
     }
+}
+
+/// A queued record: [`Self::durable`] waits until the writer made it durable.
+#[derive(Debug)]
+pub struct Written(tokio::sync::oneshot::Receiver<Result<(), String>>);
+
+impl Written {
+    /// Waits until the record is on disk.
+    pub async fn durable(self) -> std::io::Result<()> {
+        self.0
+            .await
+            .map_err(|_| stopped())?
+            .map_err(std::io::Error::other)
+    }
+}
+
+fn stopped() -> std::io::Error {
+    std::io::Error::other("the audit log writer has stopped")
+}
+
+/// Opens the log for appending (0600: it names callers and what they
+/// changed), cutting off a last line that a crash left half-written: a
+/// record is only ever reported written once whole and durable, and a change
+/// whose record was cut is replayed from the audit outbox.
+fn open_for_append(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).read(true).append(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    let len = file.metadata()?.len();
+    if len > 0 {
+        let mut last = [0u8];
+        file.seek(SeekFrom::Start(len - 1))?;
+        file.read_exact(&mut last)?;
+        if last[0] != b'\n' {
+            // Find the end of the last whole line and cut after it.
+            const CHUNK: u64 = 64 * 1024;
+            let mut end = len;
+            let mut keep = 0;
+            while end > 0 {
+                let start = end.saturating_sub(CHUNK);
+                let mut chunk = vec![0; usize::try_from(end - start).unwrap_or(0)];
+                file.seek(SeekFrom::Start(start))?;
+                file.read_exact(&mut chunk)?;
+                if let Some(i) = chunk.iter().rposition(|b| *b == b'\n') {
+                    keep = start + i as u64 + 1;
+                    break;
+                }
+                end = start;
+            }
+            tracing::warn!(path = %path.display(), cut = len - keep, "the audit log ended in a half-written record; cut it off");
+            file.set_len(keep)?;
+            file.sync_data()?;
+        }
+    }
+    Ok(file)
 }
 
 /// The writer thread: takes every record waiting, writes them in one go,

@@ -11,8 +11,9 @@
 //! * [`store`]: where the organization is kept (embedded redb or PostgreSQL).
 //! * [`audit`]: the admin audit log.
 //! * [`rbac_document`]: export and import of the RBAC configuration as JSON.
-//! * [`decisions`]: check, explain, who-can and what-can questions.
-//! * [`node`]: a loaded node and the request path.
+//! * [`request`]: the request path: the caller resolved into its RBAC
+//!   subject, bind → authorise → run → commit + audit record, what-if.
+//! * [`node`]: a loaded node: configuration, trusts, store, reload.
 //! * [`server`]: gRPC services and `serve(listener, node, shutdown)`.
 //! * [`init`], [`config`], [`cli`]: creating, configuring and running a node.
 
@@ -20,12 +21,12 @@ pub mod audit;
 pub mod cli;
 pub mod cmdlets;
 pub mod config;
-pub mod decisions;
 pub mod init;
 pub mod node;
 pub mod org;
 pub mod rbac;
 pub mod rbac_document;
+pub mod request;
 pub mod server;
 pub mod state;
 pub mod store;

@@ -9,6 +9,7 @@ use tokio::sync::{Mutex, MutexGuard};
 use crate::org::Organization;
 use crate::rbac::Authorizer;
 use crate::store::{OrganizationStore, StoreError};
+use crossforest_shared::store::RowChanges;
 
 /// One consistent view of the organization.
 #[derive(Debug)]
@@ -39,6 +40,9 @@ pub struct OrgState {
     store: Arc<dyn OrganizationStore>,
     current: RwLock<Arc<Snapshot>>,
     writer: Mutex<()>,
+    /// The audit outbox's rows as loaded, `(key, body)`: taken once by the
+    /// node to replay what its audit log is missing.
+    outbox: std::sync::Mutex<Vec<(String, String)>>,
 }
 
 /// Proof that the caller holds this process's writer lock. Other processes
@@ -50,14 +54,31 @@ impl OrgState {
     /// Loads the latest revision from `store`; `None` if it holds no
     /// organization yet.
     pub async fn open(store: Arc<dyn OrganizationStore>) -> Result<Option<Self>, StoreError> {
-        let Some((revision, org)) = store.load().await? else {
+        let all = store.rows().await?;
+        let revision = all.revision;
+        let (outbox, rows): (Vec<_>, Vec<_>) = all
+            .upserts
+            .into_iter()
+            .partition(|(kind, _, _)| kind == crate::store::rows::AUDIT);
+        let Some(org) = crate::store::rows::assemble(rows)? else {
             return Ok(None);
         };
         Ok(Some(Self {
             store,
             current: RwLock::new(Snapshot::new(revision, org)),
             writer: Mutex::new(()),
+            outbox: std::sync::Mutex::new(
+                outbox
+                    .into_iter()
+                    .map(|(_, key, body)| (key, body))
+                    .collect(),
+            ),
         }))
+    }
+
+    /// The audit outbox's rows as loaded (`(key, body)`), once.
+    pub fn take_outbox(&self) -> Vec<(String, String)> {
+        std::mem::take(&mut *self.outbox.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// The store.
@@ -91,14 +112,33 @@ impl OrgState {
     /// the latest revision in the store (another process changed it).
     pub async fn commit(
         &self,
-        _guard: &WriteGuard<'_>,
+        guard: &WriteGuard<'_>,
         before: &Snapshot,
         org: Organization,
     ) -> Result<u64, StoreError> {
-        let revision = self
-            .store
-            .commit(before.revision, &before.org, &org)
-            .await?;
+        self.commit_with(guard, before, org, RowChanges::default())
+            .await
+    }
+
+    /// [`Self::commit`], writing `extra` rows (the audit outbox's) in the
+    /// same transaction.
+    pub async fn commit_with(
+        &self,
+        _guard: &WriteGuard<'_>,
+        before: &Snapshot,
+        org: Organization,
+        extra: RowChanges,
+    ) -> Result<u64, StoreError> {
+        if before.revision == 0 {
+            return Err(StoreError::Conflict {
+                expected: 0,
+                actual: self.store.revision().await?,
+            });
+        }
+        let mut changes = crate::store::rows::diff(&before.org, &org)?;
+        changes.upserts.extend(extra.upserts);
+        changes.deletes.extend(extra.deletes);
+        let revision = self.store.apply(before.revision, changes).await?;
         self.publish(Snapshot::new(revision, org));
         Ok(revision)
     }

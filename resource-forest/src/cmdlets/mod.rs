@@ -11,6 +11,7 @@ pub mod help;
 pub mod mailbox;
 pub mod permissions;
 pub mod policies;
+pub mod query;
 pub mod role_group;
 pub mod roles;
 pub mod scopes;
@@ -19,6 +20,7 @@ pub mod spec;
 
 use crate::org::{OrgError, Organization};
 use crate::rbac::lockout::LockoutError;
+use crate::rbac::model::LinkedGroup;
 use crate::rbac::{Access, Authorizer, Denial, Request, Subject, Target};
 use crate::trust::authenticate::Caller;
 use crate::trust::linked::LinkedError;
@@ -109,8 +111,11 @@ pub struct Outcome {
 /// What a cmdlet sees while it runs.
 #[derive(Debug)]
 pub struct Context<'a> {
-    /// The authenticated, SID-filtered caller.
+    /// The authenticated, SID-filtered caller, its SIDs completed by the
+    /// request path (a local caller's security groups, R-ASG-2).
     pub caller: &'a Caller,
+    /// The role assignment policies that apply to the caller.
+    pub policies: &'a [String],
     /// The organization as of the start of the request.
     pub org: &'a Organization,
     /// Its compiled RBAC.
@@ -123,39 +128,19 @@ pub struct Context<'a> {
     pub cmdlet: &'static str,
     /// Parameters used.
     pub parameters: Vec<String>,
-    policies: Vec<String>,
+    /// The foreign group the `-Linked*` parameters name, resolved over the
+    /// network before the writer lock was taken (see
+    /// [`role_group::resolve_link`]); `None` when they were not given.
+    pub linked: Option<&'a LinkedGroup>,
 }
 
 impl<'a> Context<'a> {
-    /// A context for one request.
-    pub fn new(
-        caller: &'a Caller,
-        org: &'a Organization,
-        authorizer: &'a Authorizer,
-        trusts: &'a Trusts,
-        audit: &'a crate::audit::AuditLog,
-        cmdlet: &'static str,
-        parameters: Vec<String>,
-    ) -> Self {
-        let policies = org.policies_of(&caller.user);
-        Self {
-            caller,
-            org,
-            authorizer,
-            trusts,
-            audit,
-            cmdlet,
-            parameters,
-            policies,
-        }
-    }
-
     /// The caller as the RBAC core sees it.
     pub fn subject(&self) -> Subject<'_> {
         Subject {
             user: self.caller.user,
             sids: &self.caller.sids,
-            policies: &self.policies,
+            policies: self.policies,
         }
     }
 

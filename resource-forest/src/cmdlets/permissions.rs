@@ -7,8 +7,8 @@
 
 use crossforest_shared::Sid;
 
+use super::query::{resolve, Query};
 use super::{invalid, listed, record, Args, CmdletError, Context, Outcome};
-use crate::decisions::{resolve, Query};
 use crate::rbac::{Access, Explanation, Subject, Target};
 
 /// The subject to evaluate: the caller, or the user `-User`/`-Identity` names:

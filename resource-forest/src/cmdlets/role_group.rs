@@ -13,6 +13,7 @@ use crate::rbac::model::{
 };
 use crate::rbac::{Access, Target};
 use crate::trust::linked::resolve_foreign_group;
+use crate::trust::Trusts;
 
 const LINKED: [&str; 3] = [
     "LinkedForeignGroup",
@@ -31,14 +32,29 @@ fn names(ctx: &Context<'_>, sids: &BTreeSet<Sid>) -> String {
     sorted_names(ctx.org, sids)
 }
 
-/// Resolves the three linked parameters to the foreign group (R-LRG-2, R-LRG-7),
-/// with a warning when `name` doesn't mention the forest (R-LRG-6).
-async fn resolve_link(
-    ctx: &Context<'_>,
+/// Whether any of the three `-Linked*` parameters is given.
+pub fn has_link_parameters(args: &Args) -> bool {
+    LINKED.iter().any(|p| args.has(p))
+}
+
+/// Resolves the three `-Linked*` parameters of New-/Set-RoleGroup to the
+/// foreign group over the network (R-LRG-2, R-LRG-7); `None` when none is
+/// given. The request path calls it once the caller may run the cmdlet with
+/// these parameters and before it takes the writer lock, so that a slow
+/// directory server holds up no other change; the cmdlet then finds the
+/// group in [`Context::linked`].
+pub async fn resolve_link(
+    trusts: &Trusts,
     args: &Args,
-    name: &str,
-    warnings: &mut Vec<String>,
-) -> Result<LinkedGroup, CmdletError> {
+) -> Result<Option<LinkedGroup>, CmdletError> {
+    if !has_link_parameters(args) {
+        return Ok(None);
+    }
+    if args.has("Members") {
+        return Err(CmdletError::Conflict(
+            "-Members cannot be combined with -LinkedForeignGroup, -LinkedDomainController or -LinkedCredential: a linked role group has no members of its own (R-LRG-7)".into(),
+        ));
+    }
     let group = args.text("LinkedForeignGroup").ok_or_else(|| {
         CmdletError::Conflict(
             "-LinkedDomainController and -LinkedCredential need -LinkedForeignGroup".into(),
@@ -55,21 +71,35 @@ async fn resolve_link(
     let (domain, _) = group
         .split_once('\\')
         .ok_or_else(|| crate::trust::linked::LinkedError::GroupName(group.to_owned()))?;
-    if ctx.trusts.own_forest().answers_to(domain) {
+    if trusts.own_forest().answers_to(domain) {
         return Err(CmdletError::Conflict(format!(
             "`{group}` is in this forest; a linked role group must link to a group in another forest (R-LRG-7)"
         )));
     }
-    let trust = ctx.trusts.by_domain(domain).ok_or_else(|| {
+    let trust = trusts.by_domain(domain).ok_or_else(|| {
         CmdletError::Refused(format!(
             "`{domain}` is not a forest this organization trusts (R-LRG-5)"
         ))
     })?;
-    let link = resolve_foreign_group(trust, group, dc, credential).await?;
-    if !(name.to_ascii_lowercase().contains(trust.forest.netbios())) {
+    Ok(Some(
+        resolve_foreign_group(trust, group, dc, credential).await?,
+    ))
+}
+
+/// The foreign group the request path resolved for this cmdlet, with a
+/// warning when `name` doesn't mention its forest (R-LRG-6).
+fn resolved_link(
+    ctx: &Context<'_>,
+    name: &str,
+    warnings: &mut Vec<String>,
+) -> Result<LinkedGroup, CmdletError> {
+    let link = ctx.linked.cloned().ok_or_else(|| {
+        CmdletError::Conflict("-LinkedForeignGroup was not resolved for this request".into())
+    })?;
+    if !(name.to_ascii_lowercase().contains(link.forest.netbios())) {
         warnings.push(format!(
             "the name `{name}` doesn't mention `{}`; since a SID is the only identity of the foreign group, name linked role groups after their forest (R-LRG-6)",
-            trust.forest
+            link.forest
         ));
     }
     Ok(link)
@@ -93,11 +123,6 @@ pub async fn new_role_group(ctx: &Context<'_>, args: &Args) -> Result<Outcome, C
         return Err(crate::org::OrgError::Exists(name).into());
     }
     let linked_given = LINKED.iter().any(|p| args.has(p));
-    if linked_given && args.has("Members") {
-        return Err(CmdletError::Conflict(
-            "-Members cannot be combined with -LinkedForeignGroup, -LinkedDomainController or -LinkedCredential: a linked role group has no members of its own (R-LRG-7)".into(),
-        ));
-    }
     let (recipient_scope, config_scope) = scopes_from(ctx, args)?;
     let mut roles = Vec::new();
     for role in args.list("Roles").unwrap_or_default() {
@@ -117,7 +142,7 @@ pub async fn new_role_group(ctx: &Context<'_>, args: &Args) -> Result<Outcome, C
     }
     let mut warnings = Vec::new();
     let kind = if linked_given {
-        RoleGroupKind::Linked(resolve_link(ctx, args, &name, &mut warnings).await?)
+        RoleGroupKind::Linked(resolved_link(ctx, &name, &mut warnings)?)
     } else {
         RoleGroupKind::Standard {
             members: sids(ctx, args.list("Members"))?,
@@ -283,8 +308,7 @@ pub async fn set_role_group(ctx: &Context<'_>, args: &Args) -> Result<Outcome, C
                 group.name
             )));
         };
-        updated.kind =
-            RoleGroupKind::Linked(resolve_link(ctx, args, &group.name, &mut warnings).await?);
+        updated.kind = RoleGroupKind::Linked(resolved_link(ctx, &group.name, &mut warnings)?);
     }
     if let Some(d) = args.text("Description") {
         updated.description = d.to_owned();

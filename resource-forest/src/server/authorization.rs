@@ -9,13 +9,14 @@ use crossforest_shared::Sid;
 use tonic::{Request, Response, Status};
 
 use super::management::{authenticated, status};
+use crate::cmdlets::query::{resolve, Query, MAX_BULK};
 use crate::cmdlets::CmdletError;
-use crate::decisions::{caller_sids, resolve, subject, Query, MAX_BULK};
 use crate::node::ResourceForest;
 use crate::rbac::evaluate::WhoCan;
 use crate::rbac::{Chain, Denial, Explanation, Link, Request as RbacRequest, Subject, Target};
+use crate::request::principal::principal_name;
+use crate::request::Principal;
 use crate::state::Snapshot;
-use crate::trust::authenticate::Caller;
 
 /// The service over one node.
 #[derive(Debug, Clone)]
@@ -126,7 +127,7 @@ fn describe(
     sid: &Sid,
 ) -> (String, &'static str, String) {
     let org = &snapshot.org;
-    let name = crate::decisions::principal_name(org, sid);
+    let name = principal_name(org, sid);
     if org.domain_sid.contains(sid) {
         let kind = match org.recipients.values().find(|r| r.sid == *sid) {
             Some(r) if r.recipient_type.is_group() => "SecurityGroup",
@@ -143,16 +144,12 @@ fn describe(
     (name, "ForeignGroup", forest)
 }
 
-/// The caller, the snapshot it is answered on, its SIDs and policies.
-type Setup = (Caller, Arc<Snapshot>, Vec<Sid>, Vec<String>);
-
 impl AuthorizationService {
-    fn setup<T>(&self, request: &Request<T>) -> Result<Setup, Status> {
+    /// The caller, resolved on the snapshot it is answered on.
+    fn setup<T>(&self, request: &Request<T>) -> Result<(Principal, Arc<Snapshot>), Status> {
         let caller = authenticated(&self.node, request)?;
         let snapshot = self.node.store().snapshot();
-        let sids = caller_sids(&snapshot.org, &caller);
-        let policies = snapshot.org.policies_of(&caller.user);
-        Ok((caller, snapshot, sids, policies))
+        Ok((Principal::resolve(&snapshot.org, &caller), snapshot))
     }
 }
 
@@ -162,8 +159,8 @@ impl pb::authorization_server::Authorization for AuthorizationService {
         &self,
         request: Request<pb::CheckRequest>,
     ) -> Result<Response<pb::CheckResponse>, Status> {
-        let (caller, snapshot, sids, policies) = self.setup(&request)?;
-        let subject = subject(&caller, &sids, &policies);
+        let (principal, snapshot) = self.setup(&request)?;
+        let subject = principal.subject();
         let explained = explain(&snapshot, &subject, request.get_ref()).map_err(|e| status(&e))?;
         Ok(Response::new(pb::CheckResponse {
             decision: Some(decision(&explained)),
@@ -175,7 +172,7 @@ impl pb::authorization_server::Authorization for AuthorizationService {
         &self,
         request: Request<pb::CheckBulkRequest>,
     ) -> Result<Response<pb::CheckBulkResponse>, Status> {
-        let (caller, snapshot, sids, policies) = self.setup(&request)?;
+        let (principal, snapshot) = self.setup(&request)?;
         let checks = &request.get_ref().checks;
         if checks.len() > MAX_BULK {
             return Err(Status::invalid_argument(format!(
@@ -183,7 +180,7 @@ impl pb::authorization_server::Authorization for AuthorizationService {
                 checks.len()
             )));
         }
-        let subject = subject(&caller, &sids, &policies);
+        let subject = principal.subject();
         let decisions = checks
             .iter()
             .enumerate()
@@ -209,7 +206,7 @@ impl pb::authorization_server::Authorization for AuthorizationService {
         &self,
         request: Request<pb::CheckRequest>,
     ) -> Result<Response<pb::WhoCanResponse>, Status> {
-        let (caller, snapshot, sids, policies) = self.setup(&request)?;
+        let (principal, snapshot) = self.setup(&request)?;
         // Who-can reads every assignment: it needs what
         // `Get-ManagementRoleAssignment -GetEffectiveUsers -WritableRecipient` needs.
         let parameters = [
@@ -224,7 +221,7 @@ impl pb::authorization_server::Authorization for AuthorizationService {
         };
         snapshot
             .authorizer
-            .authorize(&subject(&caller, &sids, &policies), &gate)
+            .authorize(&principal.subject(), &gate)
             .map_err(|d| status(&CmdletError::Denied(d)))?;
         let resolved = resolve(&snapshot.org, &query(request.get_ref())).map_err(|e| status(&e))?;
         let principals = snapshot
@@ -263,10 +260,10 @@ impl pb::authorization_server::Authorization for AuthorizationService {
         &self,
         request: Request<pb::WhatCanRequest>,
     ) -> Result<Response<pb::WhatCanResponse>, Status> {
-        let (caller, snapshot, sids, policies) = self.setup(&request)?;
+        let (principal, snapshot) = self.setup(&request)?;
         let permissions = snapshot
             .authorizer
-            .permissions_of(&subject(&caller, &sids, &policies))
+            .permissions_of(&principal.subject())
             .into_iter()
             .map(|p| pb::Permission {
                 cmdlet: p.cmdlet,

@@ -11,7 +11,8 @@ use tonic::{Request, Response, Status};
 use crate::cmdlets::{CmdletError, Value};
 use crate::node::ResourceForest;
 use crate::org::OrgError;
-use crate::rbac::{Denial, Subject};
+use crate::rbac::Denial;
+use crate::request::Principal;
 use crate::trust::authenticate::{authenticate, Caller};
 
 /// Metadata key carrying a stable error code next to the message.
@@ -42,7 +43,10 @@ impl ManagementService {
 /// Authenticates the caller of `request`: the verified client certificate, and
 /// for account-forest users a token from the same forest naming the same SID,
 /// SID-filtered (R-TRUST-1..3).
-pub fn authenticated<T>(node: &ResourceForest, request: &Request<T>) -> Result<Caller, Status> {
+pub fn authenticated<T>(
+    node: &Arc<ResourceForest>,
+    request: &Request<T>,
+) -> Result<Caller, Status> {
     let principal = caller(request)?;
     let token = request
         .metadata()
@@ -51,6 +55,7 @@ pub fn authenticated<T>(node: &ResourceForest, request: &Request<T>) -> Result<C
         .and_then(from_authorization);
     let caller = authenticate(&node.trusts(), &principal, token, node.clock_skew(), SystemTime::now()).map_err(|e| {
         tracing::warn!(forest = %principal.forest, sid = %principal.sid, error = %e, "caller refused");
+        node.audit_refused_sign_in(&principal.forest, &principal.sid, &e);
         with_code(Status::unauthenticated(e.to_string()), "Unauthenticated")
     })?;
     node.metrics()
@@ -268,15 +273,10 @@ impl pb::management_server::Management for ManagementService {
     ) -> Result<Response<pb::WhoAmIResponse>, Status> {
         let caller = self.caller(&request)?;
         let snapshot = self.node.store().snapshot();
-        let policies = snapshot.org.policies_of(&caller.user);
-        let subject = Subject {
-            user: caller.user,
-            sids: &caller.sids,
-            policies: &policies,
-        };
+        let principal = Principal::resolve(&snapshot.org, &caller);
         let role_groups = snapshot
             .authorizer
-            .role_groups_of(&subject)
+            .role_groups_of(&principal.subject())
             .into_iter()
             .map(|(group, via)| {
                 if via == caller.user {
@@ -288,12 +288,11 @@ impl pb::management_server::Management for ManagementService {
             .collect();
         Ok(Response::new(pb::WhoAmIResponse {
             user_sid: caller.user.to_string(),
-            user_name: crate::decisions::caller_name(&snapshot.org, &caller),
+            user_name: principal.name.clone(),
             forest: caller.forest.to_string(),
-            group_sids: caller
-                .sids
+            group_sids: principal
+                .group_sids()
                 .iter()
-                .skip(1)
                 .map(ToString::to_string)
                 .collect(),
             filtered_sids: caller

@@ -17,6 +17,12 @@ use crate::rbac::RbacConfig;
 /// The kind of the row holding everything that is not a keyed object.
 pub const ORGANIZATION: &str = "organization";
 
+/// The kind of the audit outbox's rows: the admin audit record of a change,
+/// written in the change's own transaction (R-AUDIT-3), keyed
+/// `<node id>/<revision>`, deleted once the node's audit log holds it (see
+/// `request::commit`). Not part of the organization.
+pub const AUDIT: &str = "audit";
+
 /// Calls `$m!(kind, path)` for every keyed collection of an organization.
 macro_rules! collections {
     ($m:ident) => {
@@ -138,6 +144,9 @@ pub fn assemble(
     let mut org: Option<Organization> = None;
     let mut objects = Vec::new();
     for (kind, key, body) in rows {
+        if kind == AUDIT {
+            continue;
+        }
         if kind == ORGANIZATION {
             org = Some(parse(ORGANIZATION, &key, &body)?);
         } else {
@@ -177,6 +186,9 @@ fn place(org: &mut Organization, kind: &str, key: String, body: &str) -> Result<
 /// `org` (as of the revision the delta starts from) with `delta` applied.
 pub fn apply(mut org: Organization, delta: Delta) -> Result<Organization, StoreError> {
     for (kind, key) in delta.deletes {
+        if kind == AUDIT {
+            continue;
+        }
         macro_rules! remove {
             ($kind:literal, $($field:ident).+) => {
                 if kind == $kind {
@@ -189,6 +201,9 @@ pub fn apply(mut org: Organization, delta: Delta) -> Result<Organization, StoreE
         return Err(unknown(&kind, &key));
     }
     for (kind, key, body) in delta.upserts {
+        if kind == AUDIT {
+            continue;
+        }
         if kind == ORGANIZATION {
             let mut hollow: Organization = parse(ORGANIZATION, &key, &body)?;
             macro_rules! keep {

@@ -25,10 +25,23 @@ pub struct TrustConfig {
     /// unreachable; then its requests are refused until the link is back.
     #[serde(default = "default_max_staleness")]
     pub max_staleness_secs: u64,
+    /// How long one call to the forest's directory may take, connection and
+    /// TLS handshake included (resolving a linked group, looking up a user):
+    /// a directory server that accepts a connection and never answers fails
+    /// the cmdlet after this long, naming the server.
+    #[serde(default = "default_timeout")]
+    pub timeout_secs: u64,
 }
 
 fn default_max_staleness() -> u64 {
     super::freshness::DEFAULT_MAX_STALENESS_SECS
+}
+
+/// Seconds a call to a trusted forest's directory may take by default.
+pub const DEFAULT_TIMEOUT_SECS: u64 = 5;
+
+fn default_timeout() -> u64 {
+    DEFAULT_TIMEOUT_SECS
 }
 
 /// A linked credential: a service account of the account forest.

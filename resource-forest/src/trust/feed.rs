@@ -73,8 +73,17 @@ async fn follow_once(
         .linked_credential
         .as_ref()
         .ok_or_else(|| FollowError::Connect("no linked credential is configured".into()))?;
-    let channel = connect(&trust.endpoint, &linked.credential)
+    // Connection and TLS handshake within the trust's timeout: a server that
+    // accepts and never answers is retried with backoff like one that refuses.
+    let channel = tokio::time::timeout(trust.timeout, connect(&trust.endpoint, &linked.credential))
         .await
+        .map_err(|_| {
+            FollowError::Connect(format!(
+                "`{}` did not complete the connection within {} s",
+                trust.endpoint.address,
+                trust.timeout.as_secs()
+            ))
+        })?
         .map_err(|e| FollowError::Connect(e.to_string()))?;
     let mut client = pb::directory_client::DirectoryClient::new(channel)
         .max_decoding_message_size(MAX_RESPONSE_BYTES);

@@ -34,6 +34,17 @@ pub enum LinkedError {
         /// Why.
         reason: String,
     },
+    /// The directory server did not answer in time (connection, TLS
+    /// handshake and call together).
+    #[error("the directory server `{server}` of `{forest}` did not answer within {secs} s (the trust's timeout_secs); nothing was changed")]
+    TimedOut {
+        /// The server.
+        server: String,
+        /// The forest.
+        forest: String,
+        /// The timeout.
+        secs: u64,
+    },
     /// The name resolved to a user, not a group.
     #[error(
         "`{0}` is not a universal security group; a linked role group links to a USG (R-LRG-1)"
@@ -119,60 +130,89 @@ pub async fn foreign_members(
     trust: &Trust,
     group: &Sid,
 ) -> Result<Vec<(Sid, String)>, LinkedError> {
-    let mut client = configured_directory(trust).await?;
-    let response = client
-        .expand_group(pb::ExpandGroupRequest {
-            group_sid: group.to_string(),
-        })
-        .await
-        .map_err(|s| directory_error(trust, &s))?
-        .into_inner();
-    Ok(response
-        .users
-        .iter()
-        .filter_map(|u| {
-            vouched(trust, u).map(|sid| (sid, format!("{}\\{}", trust.forest.netbios(), u.name)))
-        })
-        .collect())
+    within_timeout(trust, &trust.endpoint.address, async {
+        let mut client = configured_directory(trust).await?;
+        let response = client
+            .expand_group(pb::ExpandGroupRequest {
+                group_sid: group.to_string(),
+            })
+            .await
+            .map_err(|s| directory_error(trust, &s))?
+            .into_inner();
+        Ok(response
+            .users
+            .iter()
+            .filter_map(|u| {
+                vouched(trust, u)
+                    .map(|sid| (sid, format!("{}\\{}", trust.forest.netbios(), u.name)))
+            })
+            .collect())
+    })
+    .await
 }
 
 /// A foreign user's SID and its groups' SIDs, read with the linked credential
 /// and SID-filtered (R-TRUST-3): what its token would carry.
 pub async fn foreign_user(trust: &Trust, name: &str) -> Result<(Sid, Vec<Sid>), LinkedError> {
-    let mut client = configured_directory(trust).await?;
-    let principal = client
-        .lookup_principal(pb::LookupPrincipalRequest {
+    within_timeout(trust, &trust.endpoint.address, async {
+        let mut client = configured_directory(trust).await?;
+        let principal = client
+            .lookup_principal(pb::LookupPrincipalRequest {
+                name: name.to_owned(),
+            })
+            .await
+            .map_err(|s| directory_error(trust, &s))?
+            .into_inner()
+            .principal
+            .ok_or_else(|| directory_error(trust, &tonic::Status::not_found(name.to_owned())))?;
+        if principal.kind != pb::PrincipalKind::User as i32 {
+            return Err(LinkedError::Directory {
+                server: trust.endpoint.address.clone(),
+                forest: trust.forest.to_string(),
+                reason: format!("`{name}` is not a user"),
+            });
+        }
+        let user = vouched(trust, &principal).ok_or_else(|| LinkedError::ForeignSid {
             name: name.to_owned(),
-        })
-        .await
-        .map_err(|s| directory_error(trust, &s))?
-        .into_inner()
-        .principal
-        .ok_or_else(|| directory_error(trust, &tonic::Status::not_found(name.to_owned())))?;
-    if principal.kind != pb::PrincipalKind::User as i32 {
-        return Err(LinkedError::Directory {
-            server: trust.endpoint.address.clone(),
+            sid: principal.sid.clone(),
             forest: trust.forest.to_string(),
-            reason: format!("`{name}` is not a user"),
-        });
+        })?;
+        let groups = client
+            .resolve_token_groups(pb::ResolveTokenGroupsRequest {
+                user_sid: user.to_string(),
+            })
+            .await
+            .map_err(|s| directory_error(trust, &s))?
+            .into_inner()
+            .groups;
+        Ok((
+            user,
+            groups.iter().filter_map(|g| vouched(trust, g)).collect(),
+        ))
+    })
+    .await
+}
+
+/// Runs `call` to `server` of `trust`'s forest, failing with
+/// [`LinkedError::TimedOut`] past the trust's timeout: a server that accepts
+/// a connection and never completes the TLS handshake must not hold a
+/// cmdlet (or anything it waits for) for long.
+async fn within_timeout<T>(
+    trust: &Trust,
+    server: &str,
+    call: impl std::future::Future<Output = Result<T, LinkedError>>,
+) -> Result<T, LinkedError> {
+    match tokio::time::timeout(trust.timeout, call).await {
+        Ok(result) => result,
+        Err(_) => {
+            trust.metrics.trust_link(trust.forest.as_str(), false);
+            Err(LinkedError::TimedOut {
+                server: server.to_owned(),
+                forest: trust.forest.to_string(),
+                secs: trust.timeout.as_secs(),
+            })
+        }
     }
-    let user = vouched(trust, &principal).ok_or_else(|| LinkedError::ForeignSid {
-        name: name.to_owned(),
-        sid: principal.sid.clone(),
-        forest: trust.forest.to_string(),
-    })?;
-    let groups = client
-        .resolve_token_groups(pb::ResolveTokenGroupsRequest {
-            user_sid: user.to_string(),
-        })
-        .await
-        .map_err(|s| directory_error(trust, &s))?
-        .into_inner()
-        .groups;
-    Ok((
-        user,
-        groups.iter().filter_map(|g| vouched(trust, g)).collect(),
-    ))
 }
 
 /// Looks up `group` (`DOMAIN\name`) in `trust`'s forest through `domain_controller`
@@ -207,16 +247,19 @@ pub async fn resolve_foreign_group(
         forest: trust.forest.to_string(),
         reason,
     };
-    let mut client = directory(trust, &address, linked).await?;
-    let principal = client
-        .lookup_principal(pb::LookupPrincipalRequest {
-            name: group.to_owned(),
-        })
-        .await
-        .map_err(|s| fail(s.message().to_owned()))?
-        .into_inner()
-        .principal
-        .ok_or_else(|| fail("the server returned no principal".into()))?;
+    let principal = within_timeout(trust, &address, async {
+        let mut client = directory(trust, &address, linked).await?;
+        client
+            .lookup_principal(pb::LookupPrincipalRequest {
+                name: group.to_owned(),
+            })
+            .await
+            .map_err(|s| fail(s.message().to_owned()))?
+            .into_inner()
+            .principal
+            .ok_or_else(|| fail("the server returned no principal".into()))
+    })
+    .await?;
     if principal.kind != pb::PrincipalKind::UniversalSecurityGroup as i32 {
         return Err(LinkedError::NotAGroup(group.to_owned()));
     }

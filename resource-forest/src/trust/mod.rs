@@ -102,6 +102,8 @@ pub struct Trust {
     pub metrics: Arc<Metrics>,
     /// How long its tokens are honoured while its change feed is silent.
     pub max_staleness: Duration,
+    /// How long one call to its directory may take (`timeout_secs`).
+    pub timeout: Duration,
 }
 
 /// Every trust of this resource forest, plus its own CA for local callers.
@@ -189,6 +191,7 @@ impl Trusts {
                     linked_credential,
                     metrics: metrics.clone(),
                     max_staleness: Duration::from_secs(c.max_staleness_secs),
+                    timeout: Duration::from_secs(c.timeout_secs.max(1)),
                 },
             );
         }

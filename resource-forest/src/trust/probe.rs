@@ -22,15 +22,21 @@ pub const DIRECTORY_SERVICE: &str = "crossforest.directory.v1.Directory";
 /// SERVING to the linked credential. `None` for a trust without one.
 pub async fn probe(trust: &Trust) -> Option<bool> {
     let linked = trust.linked_credential.as_ref()?;
-    let up = match connect(&trust.endpoint, &linked.credential).await {
-        Ok(channel) => HealthClient::new(channel)
-            .check(HealthCheckRequest {
-                service: DIRECTORY_SERVICE.to_owned(),
-            })
-            .await
-            .is_ok_and(|r| r.into_inner().status == ServingStatus::Serving as i32),
-        Err(_) => false,
+    let check = async {
+        match connect(&trust.endpoint, &linked.credential).await {
+            Ok(channel) => HealthClient::new(channel)
+                .check(HealthCheckRequest {
+                    service: DIRECTORY_SERVICE.to_owned(),
+                })
+                .await
+                .is_ok_and(|r| r.into_inner().status == ServingStatus::Serving as i32),
+            Err(_) => false,
+        }
     };
+    // A server that accepts the connection and never answers is down.
+    let up = tokio::time::timeout(trust.timeout, check)
+        .await
+        .unwrap_or(false);
     trust.metrics.trust_link(trust.forest.as_str(), up);
     Some(up)
 }

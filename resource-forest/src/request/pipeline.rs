@@ -1,0 +1,328 @@
+//! The pipeline every cmdlet takes: bind → authorise → resolve linked groups
+//! (over the network, before the writer lock) → run → commit + audit record.
+//!
+//! A request runs in a task of the node's own: the caller's future only
+//! waits for it, so a client that cancels, or a deadline that passes, never
+//! stops a change between its commit and its audit record (R-AUDIT-3).
+
+use std::sync::Arc;
+
+use crate::cmdlets::{self, spec, Args, CmdletError, Context, Outcome, Value};
+use crate::node::ResourceForest;
+use crate::rbac::model::LinkedGroup;
+use crate::rbac::{Access, Request, Target};
+use crate::trust::authenticate::Caller;
+
+use super::audit::{self, Decision, Entry};
+use super::commit::{self, Committed};
+use super::principal::{caller_name, Principal};
+use super::what_if::permission_diff;
+
+/// A cmdlet's result, with the revision a change produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invoked {
+    /// The cmdlet's records.
+    pub records: Vec<Vec<(String, String)>>,
+    /// Warnings.
+    pub warnings: Vec<String>,
+    /// Organization revision after the request.
+    pub revision: u64,
+}
+
+/// How many times a request runs when other nodes keep changing the
+/// organization under it.
+pub const MAX_ATTEMPTS: u32 = 5;
+
+/// How many requests one node runs at once; more wait for a turn.
+pub const MAX_IN_FLIGHT: u32 = 512;
+
+/// One run of a request: what the cmdlet returned, and the change it
+/// committed (`None` for a read or a what-if).
+struct Ran {
+    outcome: Outcome,
+    revision: u64,
+    committed: Option<Committed>,
+}
+
+impl ResourceForest {
+    /// Runs one cmdlet for `caller`: bind parameters, authorise the cmdlet and
+    /// its parameters, run it (each cmdlet authorises its target before any
+    /// effect), commit the change whole with its audit record, and answer
+    /// once the record is durable. Runs to the end even if the returned
+    /// future is dropped.
+    pub async fn invoke(
+        self: &Arc<Self>,
+        caller: &Caller,
+        cmdlet: &str,
+        parameters: Vec<(String, Value)>,
+    ) -> Result<Invoked, CmdletError> {
+        let turn = self.turn().await?;
+        let node = Arc::clone(self);
+        let caller = caller.clone();
+        let cmdlet = cmdlet.to_owned();
+        detached(async move {
+            let _turn = turn;
+            node.request(&caller, &cmdlet, parameters).await
+        })
+        .await
+    }
+
+    /// A turn to run a request: at most [`MAX_IN_FLIGHT`] run at once.
+    pub(crate) async fn turn(&self) -> Result<tokio::sync::OwnedSemaphorePermit, CmdletError> {
+        Arc::clone(self.in_flight())
+            .acquire_owned()
+            .await
+            .map_err(|_| CmdletError::Refused("the node is stopping".into()))
+    }
+
+    /// Waits until no request is running: every change that was started is
+    /// committed or abandoned, and audited.
+    pub async fn quiesce(&self) {
+        if let Ok(all) = self.in_flight().acquire_many(MAX_IN_FLIGHT).await {
+            drop(all);
+        }
+    }
+
+    /// The whole request, in the node's task.
+    async fn request(
+        &self,
+        caller: &Caller,
+        cmdlet: &str,
+        parameters: Vec<(String, Value)>,
+    ) -> Result<Invoked, CmdletError> {
+        let entry = Entry {
+            caller: caller.display_name.clone(),
+            caller_sid: caller.user.to_string(),
+            cmdlet: spec::find(cmdlet).map_or(cmdlet, |s| s.name).to_owned(),
+            parameters: audit::parameters(&parameters),
+        };
+        let result = self.bind_and_run(caller, cmdlet, parameters, &entry).await;
+        let decision = Decision::of(&result);
+        match decision {
+            Decision::Allowed => self.metrics().decision(true),
+            Decision::Denied => self.metrics().decision(false),
+            Decision::Failed | Decision::Refused => {}
+        }
+        tracing::info!(caller = %caller.display_name, cmdlet = %entry.cmdlet, decision = decision.as_str(), "management request");
+        match result {
+            Ok(ran) => {
+                let invoked = Invoked {
+                    records: ran.outcome.records,
+                    warnings: ran.outcome.warnings,
+                    revision: ran.revision,
+                };
+                match ran.committed {
+                    // Its record went into the store with the change.
+                    Some(committed) => committed.audited(self.outbox()).await,
+                    None => {
+                        let entry = Entry {
+                            caller: caller_name(&self.store().snapshot().org, caller),
+                            ..entry
+                        };
+                        let record =
+                            self.audit_record(&entry, decision, ran.outcome.target, None, None);
+                        self.write_audit(&record).await;
+                    }
+                }
+                Ok(invoked)
+            }
+            Err(e) => {
+                let entry = Entry {
+                    caller: caller_name(&self.store().snapshot().org, caller),
+                    ..entry
+                };
+                let record = self.audit_record(&entry, decision, None, Some(&e), None);
+                self.write_audit(&record).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Bind, resolve what needs the network, then run (again, while another
+    /// node changed the organization first).
+    async fn bind_and_run(
+        &self,
+        caller: &Caller,
+        cmdlet: &str,
+        parameters: Vec<(String, Value)>,
+        entry: &Entry,
+    ) -> Result<Ran, CmdletError> {
+        let spec =
+            spec::find(cmdlet).ok_or_else(|| CmdletError::NotRecognized(cmdlet.to_owned()))?;
+        let args = Args::bind(spec, parameters)?;
+        let linked = self.resolve_linked(caller, spec, &args).await?;
+        self.retry_stale(|| self.attempt(caller, spec, &args, linked.as_ref(), entry))
+            .await
+    }
+
+    /// The foreign group the `-Linked*` parameters name, resolved over the
+    /// network once the caller may run the cmdlet with them, and before the
+    /// writer lock: a slow directory server holds up no other change.
+    async fn resolve_linked(
+        &self,
+        caller: &Caller,
+        spec: &'static spec::CmdletSpec,
+        args: &Args,
+    ) -> Result<Option<LinkedGroup>, CmdletError> {
+        if !cmdlets::role_group::has_link_parameters(args) {
+            return Ok(None);
+        }
+        if !spec.self_authorizing {
+            let snapshot = self.store().snapshot();
+            let principal = Principal::resolve(&snapshot.org, caller);
+            let parameters = args.names();
+            snapshot
+                .authorizer
+                .authorize(
+                    &principal.subject(),
+                    &Request {
+                        cmdlet: spec.name,
+                        parameters: &parameters,
+                        target: Target::None,
+                        access: Access::Write,
+                    },
+                )
+                .map_err(CmdletError::Denied)?;
+        }
+        cmdlets::role_group::resolve_link(&self.trusts(), args).await
+    }
+
+    /// Runs `attempt` again, on the latest state, while it fails because
+    /// another node changed the organization first (at most
+    /// [`MAX_ATTEMPTS`] times).
+    pub(crate) async fn retry_stale<T, F: std::future::Future<Output = Result<T, CmdletError>>>(
+        &self,
+        attempt: impl Fn() -> F,
+    ) -> Result<T, CmdletError> {
+        let mut tries = 1;
+        loop {
+            match attempt().await {
+                Err(CmdletError::Stale(why)) if tries < MAX_ATTEMPTS => {
+                    tracing::info!(%why, tries, "the organization changed meanwhile; running the request again");
+                    tries += 1;
+                    self.store().refresh().await.map_err(|e| {
+                        tracing::error!(error = %e, "reloading the organization failed");
+                        CmdletError::Refused(
+                            "the organization could not be reloaded; nothing was changed".into(),
+                        )
+                    })?;
+                }
+                result => return result,
+            }
+        }
+    }
+
+    /// One run of a request on the current snapshot, under the writer lock
+    /// for a cmdlet that writes.
+    async fn attempt(
+        &self,
+        caller: &Caller,
+        spec: &'static spec::CmdletSpec,
+        args: &Args,
+        linked: Option<&LinkedGroup>,
+        entry: &Entry,
+    ) -> Result<Ran, CmdletError> {
+        let guard = if spec.writes {
+            Some(self.store().lock().await)
+        } else {
+            None
+        };
+        let snapshot = self.store().snapshot();
+        if let Some(why) = crate::org::permission_model::unavailable(&snapshot.org, spec.name) {
+            return Err(CmdletError::Forbidden(why));
+        }
+        let principal = Principal::resolve(&snapshot.org, caller);
+        let trusts = self.trusts();
+        let ctx = Context {
+            caller: &principal.caller,
+            policies: &principal.policies,
+            org: &snapshot.org,
+            authorizer: &snapshot.authorizer,
+            trusts: &trusts,
+            audit: self.audit(),
+            cmdlet: spec.name,
+            parameters: args.names(),
+            linked,
+        };
+        // The cmdlet and every parameter must be granted before anything else,
+        // unless the cmdlet authorises itself (ManagedBy, R-RG-5; self-tests).
+        if !spec.self_authorizing {
+            ctx.authorize(
+                Target::None,
+                if spec.writes {
+                    Access::Write
+                } else {
+                    Access::Read
+                },
+            )?;
+        }
+        let mut outcome = cmdlets::run(&ctx, args).await?;
+        if spec.writes && args.switch("WhatIf") {
+            // What if: the change is computed and authorised, then shown as
+            // who gains and loses which cmdlets; nothing is committed. A
+            // what-if is refused exactly as the change would be (lockout
+            // rules included).
+            let changes = match outcome.change.take() {
+                Some(next) => {
+                    crate::rbac::lockout::check(&snapshot.org.rbac, &next.rbac)?;
+                    permission_diff((&snapshot.org, &snapshot.authorizer), &next)
+                }
+                None => Vec::new(),
+            };
+            outcome.warnings.push(format!(
+                "What if: `{}` would succeed; nothing was changed. {} principal(s) would gain or lose cmdlets",
+                spec.name,
+                changes.len()
+            ));
+            outcome.records = changes.into_iter().map(|c| c.record()).collect();
+        }
+        match (outcome.change.take(), &guard) {
+            (Some(next), Some(guard)) => {
+                let entry = Entry {
+                    caller: principal.name.clone(),
+                    ..entry.clone()
+                };
+                let record = self.audit_record(
+                    &entry,
+                    Decision::Allowed,
+                    outcome.target.clone(),
+                    None,
+                    None,
+                );
+                let committed = commit::commit(
+                    self.store(),
+                    guard,
+                    &snapshot,
+                    next,
+                    record,
+                    self.audit(),
+                    self.outbox(),
+                )
+                .await?;
+                Ok(Ran {
+                    outcome,
+                    revision: committed.revision,
+                    committed: Some(committed),
+                })
+            }
+            _ => Ok(Ran {
+                outcome,
+                revision: snapshot.revision,
+                committed: None,
+            }),
+        }
+    }
+}
+
+/// Runs `work` in a task of its own and waits for it: dropping the returned
+/// future does not stop `work`.
+pub(crate) async fn detached<T: Send + 'static>(
+    work: impl std::future::Future<Output = Result<T, CmdletError>> + Send + 'static,
+) -> Result<T, CmdletError> {
+    tokio::spawn(work).await.unwrap_or_else(|e| {
+        tracing::error!(error = %e, "a request's task failed");
+        Err(CmdletError::Refused(
+            "the request failed inside the node; see its log".into(),
+        ))
+    })
+}
