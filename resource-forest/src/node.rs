@@ -13,9 +13,9 @@ use crossforest_shared::pki::{read_text, IssuedCertificate, PkiError};
 use crossforest_shared::serve::SharedTlsConfig;
 use crossforest_shared::tls::{server_config, TlsError};
 
+use crate::audit::outbox::Outbox;
 use crate::audit::AuditLog;
 use crate::config::NodeConfig;
-use crate::request::commit::Outbox;
 use crate::state::OrgState;
 use crate::store::StoreError;
 use crate::trust::{TrustLoadError, Trusts};
@@ -70,7 +70,8 @@ pub enum NodeError {
     },
 }
 
-pub use crate::request::pipeline::Invoked;
+/// How many requests one node runs at once; more wait for a turn.
+pub const MAX_IN_FLIGHT: usize = 512;
 
 /// The resource forest.
 #[derive(Debug)]
@@ -157,9 +158,7 @@ impl ResourceForest {
             state,
             audit,
             outbox,
-            in_flight: Arc::new(tokio::sync::Semaphore::new(
-                crate::request::pipeline::MAX_IN_FLIGHT as usize,
-            )),
+            in_flight: Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT)),
             metrics,
         }))
     }
@@ -265,12 +264,12 @@ impl ResourceForest {
         self.tls.clone()
     }
 
-    /// Requests running now, bounded (see [`crate::request::pipeline`]).
+    /// Requests running now, at most [`MAX_IN_FLIGHT`].
     pub(crate) fn in_flight(&self) -> &Arc<tokio::sync::Semaphore> {
         &self.in_flight
     }
 
-    /// The audit outbox (see [`crate::request::commit`]).
+    /// The audit outbox.
     pub(crate) fn outbox(&self) -> &Outbox {
         &self.outbox
     }

@@ -21,6 +21,7 @@ mod scenarios {
     pub mod organization_management;
     pub mod python_client;
     pub mod rbac_model;
+    pub mod request_path;
     pub mod shell;
     pub mod sid_filtering;
     pub mod split_permissions;

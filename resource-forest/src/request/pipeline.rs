@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use crate::cmdlets::{self, spec, Args, CmdletError, Context, Outcome, Value};
-use crate::node::ResourceForest;
+use crate::node::{ResourceForest, MAX_IN_FLIGHT};
 use crate::rbac::model::LinkedGroup;
 use crate::rbac::{Access, Request, Target};
 use crate::trust::authenticate::Caller;
@@ -32,9 +32,6 @@ pub struct Invoked {
 /// How many times a request runs when other nodes keep changing the
 /// organization under it.
 pub const MAX_ATTEMPTS: u32 = 5;
-
-/// How many requests one node runs at once; more wait for a turn.
-pub const MAX_IN_FLIGHT: u32 = 512;
 
 /// One run of a request: what the cmdlet returned, and the change it
 /// committed (`None` for a read or a what-if).
@@ -78,7 +75,7 @@ impl ResourceForest {
     /// Waits until no request is running: every change that was started is
     /// committed or abandoned, and audited.
     pub async fn quiesce(&self) {
-        if let Ok(all) = self.in_flight().acquire_many(MAX_IN_FLIGHT).await {
+        if let Ok(all) = self.in_flight().acquire_many(MAX_IN_FLIGHT as u32).await {
             drop(all);
         }
     }

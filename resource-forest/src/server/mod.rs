@@ -47,9 +47,14 @@ pub async fn serve(
 ) -> Result<(), ServeError> {
     let operations = node.config().operations.clone();
     let (signal, stopping) = start_operations(&node, listener.local_addr()?, shutdown).await?;
+    let current: crate::trust::feed::CurrentTrusts = {
+        // Weak: the followers must not keep a stopped node (and its store) open.
+        let node = Arc::downgrade(&node);
+        Arc::new(move || node.upgrade().map(|n| n.trusts()))
+    };
     if operations.trust_probe_interval_secs > 0 {
         tokio::spawn(crate::trust::probe::probe_every(
-            node.clone(),
+            current.clone(),
             Duration::from_secs(operations.trust_probe_interval_secs),
             stopping.clone(),
         ));
@@ -58,11 +63,6 @@ pub async fn serve(
     // Follow each trusted forest's change feed while serving; the followers
     // stop when this future ends or is dropped (the sender goes with it).
     let (_stop_feeds, stop_rx) = tokio::sync::watch::channel(false);
-    let current: crate::trust::feed::CurrentTrusts = {
-        // Weak: the followers must not keep a stopped node (and its store) open.
-        let node = Arc::downgrade(&node);
-        Arc::new(move || node.upgrade().map(|n| n.trusts()))
-    };
     crate::trust::feed::spawn_all(&current, &stop_rx);
     let router = tonic::transport::Server::builder()
         .layer(ObserveLayer::new(node.metrics().clone()))

@@ -3,7 +3,6 @@
 //! The result is `crossforest_trust_link_up{forest}`, as after any
 //! linked-credential call.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use crossforest_shared::client::connect;
@@ -12,8 +11,8 @@ use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::HealthCheckRequest;
 
+use super::feed::CurrentTrusts;
 use super::Trust;
-use crate::node::ResourceForest;
 
 /// The service a trusted forest must report SERVING.
 pub const DIRECTORY_SERVICE: &str = "crossforest.directory.v1.Directory";
@@ -42,10 +41,14 @@ pub async fn probe(trust: &Trust) -> Option<bool> {
 }
 
 /// Probes every trust every `interval` until the node stops, logging changes.
-pub async fn probe_every(node: Arc<ResourceForest>, interval: Duration, mut stopping: Stopping) {
+/// The trusts are read anew each round from `current` (a reload replaces
+/// them); probing ends when it returns `None` (the node is gone).
+pub async fn probe_every(current: CurrentTrusts, interval: Duration, mut stopping: Stopping) {
     let mut last = std::collections::BTreeMap::new();
     loop {
-        let trusts = node.trusts();
+        let Some(trusts) = current() else {
+            return;
+        };
         for trust in trusts.all() {
             if let Some(up) = probe(trust).await {
                 if last.insert(trust.forest.clone(), up) != Some(up) {

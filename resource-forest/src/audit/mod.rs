@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub mod outbox;
+
 /// Parameters whose values never reach the log.
 const SECRET_PARAMETERS: [&str; 1] = ["Password"];
 
