@@ -353,7 +353,7 @@ impl ResourceForest {
                 StoreError::Conflict { .. } => CmdletError::Stale(e.to_string()),
                 e => {
                     tracing::error!(error = %e, "persisting the organization failed");
-                    CmdletError::Refused(
+                    CmdletError::Unavailable(
                         "the change could not be stored; nothing was changed".into(),
                     )
                 }
@@ -375,7 +375,7 @@ impl ResourceForest {
                     tries += 1;
                     self.state.refresh().await.map_err(|e| {
                         tracing::error!(error = %e, "reloading the organization failed");
-                        CmdletError::Refused(
+                        CmdletError::Unavailable(
                             "the organization could not be reloaded; nothing was changed".into(),
                         )
                     })?;

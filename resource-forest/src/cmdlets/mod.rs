@@ -91,6 +91,9 @@ pub enum CmdletError {
     /// every time it was tried; nothing was changed.
     #[error("{0}; nothing was changed, run the command again")]
     Stale(String),
+    /// The organization's store could not be used; nothing was changed.
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 /// What a cmdlet returns.
