@@ -4,6 +4,7 @@
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let files = [
         "../proto/crossforest/directory/v1/directory.proto",
+        "../proto/crossforest/error/v1/error.proto",
         "../proto/crossforest/management/v1/authorization.proto",
         "../proto/crossforest/management/v1/management.proto",
         "../proto/crossforest/token/v1/token.proto",

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use crossforest_shared::proto::directory::v1 as pb;
+use crossforest_shared::serve::status::{DenialRule, EdgeError};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Status;
@@ -53,12 +54,14 @@ fn changes_after(node: &AccountForest, from: u64) -> Result<Vec<pb::DirectoryCha
     let forest = &node.config().forest;
     node.read(|d| match d.changes().after(from) {
         Resume::From(changes) => Ok(changes.into_iter().map(to_proto).collect()),
-        Resume::TooOld { from, oldest } => Err(Status::out_of_range(format!(
+        Resume::TooOld { from, oldest } => Err(EdgeError::OutOfRange(format!(
             "sequence {from} is older than the oldest change {forest} retains (resume after {oldest} or later); resynchronise with GetMembershipSnapshot"
-        ))),
-        Resume::Ahead { from, latest } => Err(Status::out_of_range(format!(
+        ))
+        .into_status()),
+        Resume::Ahead { from, latest } => Err(EdgeError::OutOfRange(format!(
             "sequence {from} is ahead of {forest}'s latest change {latest}; resynchronise with GetMembershipSnapshot"
-        ))),
+        ))
+        .into_status()),
     })
 }
 
@@ -82,9 +85,13 @@ pub fn watch(
         loop {
             if !node.read(|d| d.may_replicate(&subscriber)) {
                 let _ = tx
-                    .send(Err(Status::permission_denied(format!(
-                        "`{subscriber}` no longer holds Replicating Directory Changes"
-                    ))))
+                    .send(Err(EdgeError::Denied {
+                        rule: DenialRule::DirectoryRight,
+                        reason: format!(
+                            "`{subscriber}` no longer holds Replicating Directory Changes"
+                        ),
+                    }
+                    .into_status()))
                     .await;
                 return;
             }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crossforest_shared::proto::directory::v1 as pb;
 use crossforest_shared::serve::caller;
+use crossforest_shared::serve::status::{DenialRule, EdgeError};
 use crossforest_shared::{ForestName, Principal, Sid};
 use tonic::{Request, Response, Status};
 
@@ -46,11 +47,14 @@ impl DirectoryService {
         if principal.forest != self.node.config().forest
             || !self.node.is_enabled_user(&principal.sid)
         {
-            return Err(Status::permission_denied(format!(
+            // An identity this forest does not know (or no longer
+            // honours): not authenticated, whatever the certificate says.
+            return Err(EdgeError::Unauthenticated(format!(
                 "`{}` is not an enabled account of {}",
                 principal.sid,
                 self.node.config().forest
-            )));
+            ))
+            .into());
         }
         Ok(principal)
     }
@@ -60,7 +64,7 @@ impl DirectoryService {
     fn replicator_caller<T>(&self, request: &Request<T>) -> Result<Principal, Status> {
         let principal = self.member_caller(request)?;
         if !self.node.read(|d| d.may_replicate(&principal.sid)) {
-            return Err(Status::permission_denied(format!(
+            return Err(denied(format!(
                 "`{}` has not been granted Replicating Directory Changes on {}; only the linked credentials it issued may read the change feed",
                 principal.sid,
                 self.node.config().forest
@@ -72,7 +76,7 @@ impl DirectoryService {
     fn admin_caller<T>(&self, request: &Request<T>) -> Result<Principal, Status> {
         let principal = self.member_caller(request)?;
         if !self.node.read(|d| d.is_domain_admin(&principal.sid)) {
-            return Err(Status::permission_denied(format!(
+            return Err(denied(format!(
                 "`{}` is not a member of Domain Admins of {}",
                 principal.sid,
                 self.node.config().forest
@@ -96,7 +100,7 @@ impl DirectoryService {
             req.audience
                 .parse()
                 .map_err(|e: crossforest_shared::identity::IdentityError| {
-                    Status::invalid_argument(format!("audience: {e}"))
+                    Status::from(EdgeError::invalid("audience", format!("audience: {e}")))
                 })?;
         let candidate = self.node.read(|d| d.password_hash(&req.user));
         // Hash checks are slow by design: run them off the async workers, and
@@ -111,15 +115,20 @@ impl DirectoryService {
             }
             None => None,
         }
-        .ok_or_else(|| Status::unauthenticated("the user name or password is incorrect"))?;
+        .ok_or_else(|| {
+            EdgeError::Unauthenticated("the user name or password is incorrect".into())
+        })?;
         let (groups, sequence) = self
             .node
             .read(|d| (d.transitive_groups(&user.sid), d.changes().sequence()));
         if user.sid != principal.sid {
-            return Err(Status::permission_denied(format!(
+            // Password and certificate name different users: the
+            // credentials do not authenticate anyone.
+            return Err(EdgeError::Unauthenticated(format!(
                 "the client certificate belongs to `{}`, not to `{}`",
                 principal.sid, req.user
-            )));
+            ))
+            .into());
         }
         let (token, expires_at) = self
             .node
@@ -137,34 +146,74 @@ impl DirectoryService {
 
 fn check_len(field: &str, value: &str) -> Result<(), Status> {
     if value.len() > MAX_FIELD_LEN {
-        return Err(Status::invalid_argument(format!(
-            "`{field}` is longer than {MAX_FIELD_LEN} bytes"
-        )));
+        return Err(EdgeError::invalid(
+            field,
+            format!("`{field}` is longer than {MAX_FIELD_LEN} bytes"),
+        )
+        .into());
     }
     Ok(())
 }
 
+/// A denial by one of the forest's own rights (Domain Admins, Replicating
+/// Directory Changes).
+fn denied(reason: String) -> Status {
+    EdgeError::Denied {
+        rule: DenialRule::DirectoryRight,
+        reason,
+    }
+    .into()
+}
+
+/// The one mapping of the node's errors to statuses.
 fn status(err: NodeError) -> Status {
     match err {
         NodeError::Directory(e) => directory_status(e),
-        other => {
-            tracing::error!(error = %other, "internal error");
-            Status::internal("the directory could not complete the request")
+        NodeError::Store { .. } => {
+            tracing::error!(error = %err, "the directory's store failed");
+            EdgeError::Unavailable(
+                "the directory's store could not be used; nothing was changed".into(),
+            )
+            .into()
+        }
+        NodeError::Config(_)
+        | NodeError::Pki(_)
+        | NodeError::Tls(_)
+        | NodeError::Token(_)
+        | NodeError::NotInitialised(_)
+        | NodeError::WrongForest { .. } => {
+            tracing::error!(error = %err, "internal error");
+            EdgeError::Internal("the directory could not complete the request".into()).into()
         }
     }
 }
 
+/// The one mapping of directory rules to statuses.
 fn directory_status(err: DirectoryError) -> Status {
+    let message = err.to_string();
     match err {
         DirectoryError::NotFound(_) | DirectoryError::OtherForest { .. } => {
-            Status::not_found(err.to_string())
+            EdgeError::NotFound(message)
         }
         DirectoryError::Exists(_) | DirectoryError::AlreadyMember { .. } => {
-            Status::already_exists(err.to_string())
+            EdgeError::AlreadyExists(message)
         }
-        DirectoryError::RidsExhausted | DirectoryError::Hash => Status::internal(err.to_string()),
-        _ => Status::invalid_argument(err.to_string()),
+        DirectoryError::InvalidName(_) | DirectoryError::NotAUser(_) => {
+            EdgeError::invalid("name", message)
+        }
+        DirectoryError::NotAGroup(_) => EdgeError::invalid("group", message),
+        DirectoryError::NotMember { .. } => EdgeError::invalid("member", message),
+        DirectoryError::EmptyPassword => EdgeError::invalid("password", message),
+        DirectoryError::BuiltIn(_) | DirectoryError::AlreadyDisabled(_) => {
+            EdgeError::Refused(message)
+        }
+        DirectoryError::RidsExhausted => EdgeError::Exhausted(message),
+        DirectoryError::Hash => {
+            tracing::error!(error = %message, "internal error");
+            EdgeError::Internal("the directory could not complete the request".into())
+        }
     }
+    .into()
 }
 
 #[tonic::async_trait]
@@ -225,7 +274,7 @@ impl pb::directory_server::Directory for DirectoryService {
         self.member_caller(&request)?;
         let sid: Sid = request.into_inner().user_sid.parse().map_err(
             |e: crossforest_shared::sid::SidError| {
-                Status::invalid_argument(format!("user_sid: {e}"))
+                Status::from(EdgeError::invalid("user_sid", format!("user_sid: {e}")))
             },
         )?;
         let (user, groups) = self
@@ -245,7 +294,7 @@ impl pb::directory_server::Directory for DirectoryService {
         self.member_caller(&request)?;
         let sid: Sid = request.into_inner().group_sid.parse().map_err(
             |e: crossforest_shared::sid::SidError| {
-                Status::invalid_argument(format!("group_sid: {e}"))
+                Status::from(EdgeError::invalid("group_sid", format!("group_sid: {e}")))
             },
         )?;
         let (group, users) = self

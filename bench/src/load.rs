@@ -136,7 +136,7 @@ impl Lab {
                 .await
                 .with_context(|| format!("New-Mailbox load{i:04}"))?;
         }
-        let session = federation.session("fabrikam\\alice").await?;
+        let session = federation.session("fabrikam\\alice").await?.into();
         Ok(Self {
             federation,
             session,

@@ -247,19 +247,20 @@ async fn main() -> ExitCode {
             let operation = if prepare_ad {
                 None
             } else {
+                use crossforest_shared::proto::management::v1::SetupOperation as Op;
                 let (operation, server) = [
-                    ("NewProvisionedServer", new_provisioned_server),
-                    ("RemoveProvisionedServer", remove_provisioned_server),
-                    ("Install", install),
-                    ("Uninstall", uninstall),
-                    ("FormCluster", form_cluster),
-                    ("NewClusterComputer", new_cluster_computer),
+                    (Op::NewProvisionedServer, new_provisioned_server),
+                    (Op::RemoveProvisionedServer, remove_provisioned_server),
+                    (Op::Install, install),
+                    (Op::Uninstall, uninstall),
+                    (Op::FormCluster, form_cluster),
+                    (Op::NewClusterComputer, new_cluster_computer),
                 ]
                 .into_iter()
                 .find_map(|(op, server)| server.map(|s| (op, s)))
                 .unwrap_or_default();
                 Some(ServerSetupRequest {
-                    operation: operation.to_owned(),
+                    operation: operation.into(),
                     server,
                     delegate: delegate.unwrap_or_default(),
                     nodes,

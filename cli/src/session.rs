@@ -2,11 +2,13 @@
 //! administrator (certificate only) or an account-forest user (certificate plus a
 //! forest token from its home forest).
 
-use crossforest_shared::client::{connect, ConnectError, ForestEndpoint};
+use crossforest_shared::client::{connect, CertificateRefused, ConnectError, ForestEndpoint};
 use crossforest_shared::pki::IssuedCertificate;
 use crossforest_shared::proto::directory::v1 as dir;
 use crossforest_shared::proto::management::v1 as pb;
+use crossforest_shared::serve::status::{DenialRule, EdgeError};
 use crossforest_shared::token::AUTHORIZATION_SCHEME;
+use crossforest_shared::ForestName;
 use pb::authorization_client::AuthorizationClient;
 use pb::management_client::ManagementClient;
 use tonic::transport::Channel;
@@ -18,7 +20,12 @@ use crate::parse::{parse, ParseError, Value};
 pub enum SessionError {
     /// Could not connect.
     #[error(transparent)]
-    Connect(#[from] ConnectError),
+    Connect(ConnectError),
+    /// The resource forest refused the client certificate in the TLS
+    /// handshake (when connecting, or at the first call: with TLS 1.3 the
+    /// server's verdict arrives after the client has finished its side).
+    #[error(transparent)]
+    Refused(CertificateRefused),
     /// The line is not valid shell syntax.
     #[error("{0}")]
     Parse(#[from] ParseError),
@@ -36,6 +43,15 @@ pub enum SessionError {
     /// failure (a refused TLS handshake) shows its whole chain of causes.
     #[error("{}", status_text(.0))]
     Status(tonic::Status),
+}
+
+impl From<ConnectError> for SessionError {
+    fn from(error: ConnectError) -> Self {
+        match error {
+            ConnectError::Refused(refused) => Self::Refused(refused),
+            other => Self::Connect(other),
+        }
+    }
 }
 
 impl From<tonic::Status> for SessionError {
@@ -80,16 +96,27 @@ impl SessionError {
             .is_some_and(|s| s.code() == tonic::Code::Unavailable)
     }
 
+    /// What the resource forest said went wrong, by its stable error code
+    /// (`None` for a transport failure or a status it did not build).
+    pub fn details(&self) -> Option<EdgeError> {
+        self.status().and_then(EdgeError::from_status)
+    }
+
     /// Whether the error would be the same for any object the cmdlet were
     /// run on: a binding error, or RBAC denying the cmdlet or a parameter
     /// (not the object's scope).
     pub fn is_for_any_object(&self) -> bool {
-        self.status().is_some_and(|s| {
-            s.code() == tonic::Code::InvalidArgument
-                || s.metadata()
-                    .get(resource_forest::server::management::DENIAL_KEY)
-                    .is_some_and(|v| v != "Scope")
-        })
+        match self.details() {
+            Some(EdgeError::InvalidArgument { .. }) => true,
+            Some(EdgeError::Denied { rule, .. }) => matches!(
+                rule,
+                DenialRule::CmdletNotAvailable | DenialRule::ParametersNotGranted
+            ),
+            Some(_) => false,
+            None => self
+                .status()
+                .is_some_and(|s| s.code() == tonic::Code::InvalidArgument),
+        }
     }
 
     /// Whether the resource forest denied the request by RBAC.
@@ -106,6 +133,10 @@ pub struct Session {
     authorization: AuthorizationClient<Channel>,
     token: Option<String>,
     identity: String,
+    /// The resource forest, to say who refused a handshake.
+    server: ForestName,
+    /// The certificate presented, to say whose certificate was refused.
+    credential: IssuedCertificate,
 }
 
 /// What an account-forest user brings to log on.
@@ -144,6 +175,8 @@ impl Session {
             connect(resource, credential).await?,
             None,
             identity.to_owned(),
+            resource,
+            credential,
         ))
     }
 
@@ -158,6 +191,8 @@ impl Session {
             connect(resource, logon.credential).await?,
             Some(token),
             format!("{}\\{}", logon.home.forest.netbios(), logon.user),
+            resource,
+            logon.credential,
         ))
     }
 
@@ -172,15 +207,34 @@ impl Session {
             connect(resource, credential).await?,
             token,
             identity.to_owned(),
+            resource,
+            credential,
         ))
     }
 
-    fn over(channel: Channel, token: Option<String>, identity: String) -> Self {
+    fn over(
+        channel: Channel,
+        token: Option<String>,
+        identity: String,
+        resource: &ForestEndpoint,
+        credential: &IssuedCertificate,
+    ) -> Self {
         Self {
             client: ManagementClient::new(channel.clone()),
             authorization: AuthorizationClient::new(channel),
             token,
             identity,
+            server: resource.forest.clone(),
+            credential: credential.clone(),
+        }
+    }
+
+    /// The error a failed call reports: a refused handshake says so and
+    /// why, rather than that the connection was lost.
+    fn failed(&self, status: tonic::Status) -> SessionError {
+        match CertificateRefused::find(&status, &self.server, Some(&self.credential)) {
+            Some(refused) => SessionError::Refused(refused),
+            None => SessionError::from(status),
         }
     }
 
@@ -222,7 +276,11 @@ impl Session {
                 .collect(),
         };
         let request = self.request(message);
-        Ok(self.client.invoke(request).await?.into_inner())
+        self.client
+            .invoke(request)
+            .await
+            .map(tonic::Response::into_inner)
+            .map_err(|s| self.failed(s))
     }
 
     /// Decides and explains one request for the caller (`Authorization.Check`).
@@ -231,7 +289,11 @@ impl Session {
         check: pb::CheckRequest,
     ) -> Result<pb::CheckResponse, SessionError> {
         let request = self.request(check);
-        Ok(self.authorization.check(request).await?.into_inner())
+        self.authorization
+            .check(request)
+            .await
+            .map(tonic::Response::into_inner)
+            .map_err(|s| self.failed(s))
     }
 
     /// Decides many requests for the caller on one revision.
@@ -240,7 +302,11 @@ impl Session {
         checks: Vec<pb::CheckRequest>,
     ) -> Result<pb::CheckBulkResponse, SessionError> {
         let request = self.request(pb::CheckBulkRequest { checks });
-        Ok(self.authorization.check_bulk(request).await?.into_inner())
+        self.authorization
+            .check_bulk(request)
+            .await
+            .map(tonic::Response::into_inner)
+            .map_err(|s| self.failed(s))
     }
 
     /// Every principal that may run the request.
@@ -249,13 +315,21 @@ impl Session {
         check: pb::CheckRequest,
     ) -> Result<pb::WhoCanResponse, SessionError> {
         let request = self.request(check);
-        Ok(self.authorization.who_can(request).await?.into_inner())
+        self.authorization
+            .who_can(request)
+            .await
+            .map(tonic::Response::into_inner)
+            .map_err(|s| self.failed(s))
     }
 
     /// Every cmdlet the caller may run.
     pub async fn what_can(&mut self) -> Result<pb::WhatCanResponse, SessionError> {
         let request = self.request(pb::WhatCanRequest {});
-        Ok(self.authorization.what_can(request).await?.into_inner())
+        self.authorization
+            .what_can(request)
+            .await
+            .map(tonic::Response::into_inner)
+            .map_err(|s| self.failed(s))
     }
 
     /// `setup /PrepareAD`: the permission model; returns what changed.
@@ -268,7 +342,11 @@ impl Session {
             active_directory_split_permissions,
             what_if,
         });
-        Ok(self.client.prepare_ad(request).await?.into_inner())
+        self.client
+            .prepare_ad(request)
+            .await
+            .map(tonic::Response::into_inner)
+            .map_err(|s| self.failed(s))
     }
 
     /// One delegated-setup operation (`ServerSetup`).
@@ -277,13 +355,21 @@ impl Session {
         setup: pb::ServerSetupRequest,
     ) -> Result<pb::ServerSetupResponse, SessionError> {
         let request = self.request(setup);
-        Ok(self.client.server_setup(request).await?.into_inner())
+        self.client
+            .server_setup(request)
+            .await
+            .map(tonic::Response::into_inner)
+            .map_err(|s| self.failed(s))
     }
 
     /// Who the resource forest thinks the caller is.
     pub async fn who_am_i(&mut self) -> Result<pb::WhoAmIResponse, SessionError> {
         let request = self.request(pb::WhoAmIRequest {});
-        Ok(self.client.who_am_i(request).await?.into_inner())
+        self.client
+            .who_am_i(request)
+            .await
+            .map(tonic::Response::into_inner)
+            .map_err(|s| self.failed(s))
     }
 }
 

@@ -18,6 +18,9 @@ pub enum ConnectError {
         /// Why.
         reason: String,
     },
+    /// The server refused the client certificate in the TLS handshake.
+    #[error(transparent)]
+    Refused(#[from] CertificateRefused),
     /// The connection or the TLS handshake failed.
     #[error("cannot reach {forest} at `{address}`: {reason}")]
     Unreachable {
@@ -43,12 +46,137 @@ pub struct ForestEndpoint {
     pub ca_pem: String,
 }
 
+/// Why a server refused a client certificate, as the TLS alert it sent says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// `access_denied`: the certificate names a forest the server does not
+    /// trust.
+    UntrustedForest,
+    /// `unknown_ca`: the server does not trust the CA that issued it (one
+    /// retired by a CA rotation, or a rogue one).
+    UnknownCa,
+    /// `certificate_expired`: expired, or not valid yet.
+    Expired,
+    /// `bad_certificate`: not a principal certificate with exactly one
+    /// `forest://` URI.
+    BadCertificate,
+    /// Any other alert about the handshake.
+    Other,
+}
+
+/// A TLS handshake a server refused because of the client certificate.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.explain())]
+pub struct CertificateRefused {
+    /// The forest whose node refused.
+    pub server: ForestName,
+    /// The forest the client certificate names, when it names one.
+    pub client: Option<ForestName>,
+    /// Why, by the alert.
+    pub refusal: Refusal,
+    /// The alert as TLS reported it, e.g. `received fatal alert: UnknownCA`.
+    pub alert: String,
+}
+
+impl CertificateRefused {
+    /// The refusal in `error`'s chain of causes, if the server sent a fatal
+    /// TLS alert; `client_certificate` names the client's forest.
+    pub fn find(
+        error: &(dyn std::error::Error + 'static),
+        server: &ForestName,
+        client_certificate: Option<&IssuedCertificate>,
+    ) -> Option<Self> {
+        let alert = received_alert(error)?;
+        let refusal = match alert {
+            rustls::AlertDescription::AccessDenied => Refusal::UntrustedForest,
+            rustls::AlertDescription::UnknownCA => Refusal::UnknownCa,
+            rustls::AlertDescription::CertificateExpired => Refusal::Expired,
+            rustls::AlertDescription::BadCertificate => Refusal::BadCertificate,
+            _ => Refusal::Other,
+        };
+        let client = client_certificate
+            .and_then(|c| c.certificate_der().ok())
+            .and_then(|der| crate::identity::ForestUri::of_certificate(&der).ok())
+            .map(|uri| uri.forest().clone());
+        Some(Self {
+            server: server.clone(),
+            client,
+            refusal,
+            alert: format!("received fatal alert: {alert:?}"),
+        })
+    }
+
+    fn explain(&self) -> String {
+        let server = &self.server;
+        let client = self
+            .client
+            .as_ref()
+            .map_or_else(|| "its forest".to_owned(), ToString::to_string);
+        let why = match self.refusal {
+            Refusal::UntrustedForest => format!("{server} does not trust certificates of {client}"),
+            Refusal::UnknownCa => format!(
+                "{server} does not trust the CA that issued this certificate of {client} (was it issued before a CA rotation was finished?)"
+            ),
+            Refusal::Expired => format!(
+                "{server} refused this certificate of {client}: it has expired (or is not valid yet)"
+            ),
+            Refusal::BadCertificate => format!(
+                "{server} refused this certificate of {client}: it is not a principal certificate with exactly one `forest://` URI"
+            ),
+            Refusal::Other => format!("{server} refused the TLS handshake"),
+        };
+        format!("{why} ({})", self.alert)
+    }
+}
+
+/// The fatal TLS alert a peer sent, somewhere in `error`'s causes. The TLS
+/// layer reports it inside an I/O error, which hides it from `source()` and
+/// keeps only its text, `received fatal alert: <name>`.
+fn received_alert(error: &(dyn std::error::Error + 'static)) -> Option<rustls::AlertDescription> {
+    use rustls::AlertDescription as A;
+    const KNOWN: [A; 8] = [
+        A::AccessDenied,
+        A::UnknownCA,
+        A::CertificateExpired,
+        A::BadCertificate,
+        A::CertificateRevoked,
+        A::CertificateUnknown,
+        A::CertificateRequired,
+        A::HandshakeFailure,
+    ];
+    let mut next = Some(error);
+    while let Some(e) = next {
+        if let Some(rustls::Error::AlertReceived(alert)) = e.downcast_ref::<rustls::Error>() {
+            return Some(*alert);
+        }
+        let inner = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref);
+        if let Some(inner) = inner {
+            if let Some(rustls::Error::AlertReceived(alert)) = inner.downcast_ref::<rustls::Error>()
+            {
+                return Some(*alert);
+            }
+            let text = inner.to_string();
+            if let Some(name) = text.strip_prefix("received fatal alert: ") {
+                return KNOWN.into_iter().find(|a| format!("{a:?}") == name);
+            }
+        }
+        next = e.source();
+    }
+    None
+}
+
 /// What the TLS alerts a server sends about a client certificate mean for
 /// the person holding it.
 const CLIENT_CERTIFICATE_ALERTS: &[(&str, &str)] = &[
     (
         "received fatal alert: UnknownCA",
         "the server does not trust the CA that issued your certificate (was it issued before a CA rotation was finished?)",
+    ),
+    (
+        "received fatal alert: AccessDenied",
+        "the server does not trust certificates of your forest",
     ),
     (
         "received fatal alert: CertificateExpired",
@@ -105,10 +233,15 @@ pub async fn connect(
         .timeout(Duration::from_secs(30))
         .connect()
         .await
-        .map_err(|e| ConnectError::Unreachable {
-            forest: endpoint.forest.clone(),
-            address: address.clone(),
-            reason: full_chain(&e),
-        })?;
+        .map_err(
+            |e| match CertificateRefused::find(&e, &endpoint.forest, Some(credential)) {
+                Some(refused) => ConnectError::Refused(refused),
+                None => ConnectError::Unreachable {
+                    forest: endpoint.forest.clone(),
+                    address: address.clone(),
+                    reason: full_chain(&e),
+                },
+            },
+        )?;
     Ok(channel)
 }

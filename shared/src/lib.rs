@@ -13,7 +13,10 @@
 //!   resource forest.
 //! * [`token_cache`]: tokens already verified, so a session's later requests
 //!   skip the signature checks.
-//! * [`serve`]: the TLS accept loop that feeds tonic servers.
+//! * [`serve`]: the TLS accept loop that feeds tonic servers, and the server
+//!   edge both node kinds share: the peer's principal and
+//!   [`serve::status`], the one builder of error statuses and their stable
+//!   codes.
 //! * [`client`]: mTLS channels to a forest.
 //! * [`config`]: node TOML files, their validation, and JSON state files.
 //! * [`inspect`]: subjects, SANs, serials and validity of certificates.
@@ -49,6 +52,13 @@ pub mod proto {
         /// Version 1.
         pub mod v1 {
             tonic::include_proto!("crossforest.directory.v1");
+        }
+    }
+    /// `crossforest.error.v1`: why a call failed, as every node tells it.
+    pub mod error {
+        /// Version 1.
+        pub mod v1 {
+            tonic::include_proto!("crossforest.error.v1");
         }
     }
     /// `crossforest.token.v1`: forest tokens.

@@ -2,7 +2,10 @@
 //!
 //! Handshakes run concurrently (one slow peer cannot stall the listener) and are
 //! bounded in time; a refused handshake is logged with the peer address and the
-//! reason, and never reaches a gRPC service.
+//! reason, and never reaches a gRPC service. Past the handshake, [`caller`]
+//! reads the peer's principal and [`status`] builds every error status.
+
+pub mod status;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -101,11 +104,11 @@ pub fn caller<T>(request: &tonic::Request<T>) -> Result<crate::Principal, tonic:
     if let Some(VerifiedPeer(principal)) = request.extensions().get::<VerifiedPeer>() {
         return Ok(principal.clone());
     }
-    let certs = request
-        .peer_certs()
-        .ok_or_else(|| tonic::Status::unauthenticated("no client certificate was presented"))?;
+    let certs = request.peer_certs().ok_or_else(|| {
+        status::EdgeError::Unauthenticated("no client certificate was presented".into())
+    })?;
     crate::Principal::from_peer_certificates(&certs)
-        .map_err(|e| tonic::Status::unauthenticated(e.to_string()))
+        .map_err(|e| status::EdgeError::Unauthenticated(e.to_string()).into())
 }
 
 /// Completes on Ctrl-C or SIGTERM: the shutdown signal of a node process.

@@ -187,12 +187,12 @@ impl ClientCertVerifier for PerForestClientVerifier {
         let ForestUri::Principal(principal) = uri else {
             return Err(refuse(format!("`{uri}` is not a principal certificate")));
         };
-        let verifier = self.verifiers.get(&principal.forest).ok_or_else(|| {
-            refuse(format!(
-                "the certificate names forest `{}`, which is not trusted here",
-                principal.forest
-            ))
-        })?;
+        let Some(verifier) = self.verifiers.get(&principal.forest) else {
+            // A policy refusal, not a bad certificate: the client is told so
+            // by the `access_denied` alert (the log says which forest).
+            tracing::info!(forest = %principal.forest, "client certificate of a forest not trusted here");
+            return Err(CertificateError::ApplicationVerificationFailure.into());
+        };
         verifier.verify_client_cert(end_entity, intermediates, now)
     }
 

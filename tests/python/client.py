@@ -52,6 +52,8 @@ PROTOS = {
     "management": "crossforest/management/v1/management.proto",
     "authorization": "crossforest/management/v1/authorization.proto",
     "directory": "crossforest/directory/v1/directory.proto",
+    # No service: the stable error codes and denial rules the others use.
+    "error": "crossforest/error/v1/error.proto",
 }
 MANAGEMENT = "crossforest.management.v1.Management"
 AUTHORIZATION = "crossforest.management.v1.Authorization"
@@ -88,7 +90,7 @@ def generate_stubs(proto_dir, out_dir):
         module = proto.removesuffix(".proto").replace("/", ".")
         stubs[name] = (
             importlib.import_module(f"{module}_pb2"),
-            importlib.import_module(f"{module}_pb2_grpc"),
+            importlib.import_module(f"{module}_pb2_grpc") if name != "error" else None,
         )
     return stubs
 
@@ -123,7 +125,9 @@ def refusal(call):
         return {
             "code": error.code().name,
             "message": error.details(),
+            # Stable names of crossforest.error.v1's enums.
             "error_code": trailers.get("x-crossforest-error"),
+            "denial_rule": trailers.get("x-crossforest-denial"),
         }
     return None
 
@@ -133,6 +137,7 @@ class Caller:
 
     def __init__(self, stubs, channel, metadata=()):
         self.pb, management_grpc = stubs["management"]
+        self.error_pb, _ = stubs["error"]
         self.authz_pb, authorization_grpc = stubs["authorization"]
         self.management = management_grpc.ManagementStub(channel)
         self.authorization = authorization_grpc.AuthorizationStub(channel)
@@ -155,7 +160,7 @@ class Caller:
         return {
             "allowed": decision.allowed,
             "chains": [chain.text for chain in decision.chains],
-            "denial": decision.denial,
+            "denial": self.error_pb.DenialRule.Name(decision.denial),
             "reason": decision.reason,
         }
 

@@ -18,9 +18,25 @@
 //! federation.add_member("fabrikam.com", "Exchange Admins", "alice").await?;
 //! federation.link_role_group("fabrikam.com", "fabrikam Recipient Admins", "Exchange Admins", &["Mail Recipients"]).await?;
 //! let mut alice = federation.session("fabrikam\\alice").await?;
-//! alice.run("Get-Mailbox").await?;
+//! let mailboxes = alice.run("Get-Mailbox").await?;
+//! assert!(mailboxes.iter().all(|m| m.get("Name").is_some()));
+//! // A denial is asserted by its rule, not by its message.
+//! let denied = alice.run("New-RoleGroup -Name Mine").await;
+//! assert!(matches!(
+//!     denied,
+//!     Err(crossforest_tests::Error::Denied {
+//!         rule: crossforest_tests::DenialRule::CmdletNotAvailable,
+//!         ..
+//!     })
+//! ));
 //! # Ok(()) }
 //! ```
+//!
+//! [`Session::run`] returns [`Records`] (each a [`Record`]: `get("Name")`,
+//! properties in display order) or an [`Error`] by kind: denied (with its
+//! [`DenialRule`] and reason), unauthenticated, refused at the TLS handshake
+//! (a [`CertificateRefused`] naming both forests), invalid argument (naming
+//! the parameter), not found, unavailable, or another stable [`ErrorCode`].
 //!
 //! Ports are chosen by the operating system (port 0); every node is served with
 //! `serve(listener, node, shutdown)` and stops when the federation is dropped.
@@ -67,15 +83,18 @@ use std::path::Path;
 use anyhow::Context as _;
 use crossforest_cli::lab::{Lab, LabSpec};
 pub use crossforest_cli::node_process::NodeBinaries;
-use crossforest_cli::session::Session;
 use crossforest_shared::client::ForestEndpoint;
 use crossforest_shared::{DomainSid, ForestName};
 use nix::sys::signal::Signal;
 use tokio::net::TcpListener;
 
 pub mod nodes;
+pub mod session;
 
 use nodes::RunningNode;
+pub use session::{
+    CertificateRefused, DenialRule, Error, ErrorCode, Record, Records, Refusal, Session,
+};
 
 /// Builds a [`Federation`].
 #[derive(Debug, Default)]
@@ -429,9 +448,11 @@ impl Federation {
     }
 
     /// A management session as `DOMAIN\user` (authenticating at home first for
-    /// account-forest users).
-    pub async fn session(&self, identity: &str) -> anyhow::Result<Session> {
-        self.lab.session(identity).await
+    /// account-forest users). A forest the resource forest does not trust
+    /// may already be refused here ([`Error::HandshakeRefused`]), or at the
+    /// session's first call.
+    pub async fn session(&self, identity: &str) -> Result<Session, Error> {
+        Ok(self.lab.session(identity).await?.into())
     }
 
     /// Creates a user in an account forest; its credential and password are kept.
@@ -537,20 +558,19 @@ impl Federation {
             .await
             .with_context(|| format!("no mailbox `{user}`"))?;
         let sid = found
-            .records
             .first()
-            .and_then(|r| r.properties.iter().find(|p| p.name == "SID"))
+            .and_then(|r| r.get("SID"))
             .with_context(|| format!("no SID for `{user}`"))?
-            .value
             .parse()?;
         self.lab.issue_local_credential(user, sid)?;
-        self.session(&format!("{}\\{user}", self.resource().netbios()))
-            .await
+        Ok(self
+            .session(&format!("{}\\{user}", self.resource().netbios()))
+            .await?)
     }
 
     /// A session as the resource forest's built-in Administrator (Organization
     /// Management).
-    pub async fn administrator(&self) -> anyhow::Result<Session> {
+    pub async fn administrator(&self) -> Result<Session, Error> {
         self.session(&format!("{}\\Administrator", self.resource().netbios()))
             .await
     }

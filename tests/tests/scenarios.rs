@@ -26,4 +26,5 @@ mod scenarios {
     pub mod sid_filtering;
     pub mod split_permissions;
     pub mod standard_services;
+    pub mod typed_errors;
 }

@@ -93,6 +93,12 @@ pub enum CmdletError {
     /// every time it was tried; nothing was changed.
     #[error("{0}; nothing was changed, run the command again")]
     Stale(String),
+    /// The organization's store could not be used; nothing was changed.
+    #[error("{0}")]
+    Unavailable(String),
+    /// The node failed while running the request (a bug); see its log.
+    #[error("{0}")]
+    Internal(String),
 }
 
 /// What a cmdlet returns.

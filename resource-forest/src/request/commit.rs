@@ -112,5 +112,5 @@ pub async fn commit(
 /// A store failure as the caller sees it: nothing was changed.
 pub fn store_failed(e: StoreError) -> CmdletError {
     tracing::error!(error = %e, "persisting the organization failed");
-    CmdletError::Refused("the change could not be stored; nothing was changed".into())
+    CmdletError::Unavailable("the change could not be stored; nothing was changed".into())
 }

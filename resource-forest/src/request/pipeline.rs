@@ -69,7 +69,7 @@ impl ResourceForest {
         Arc::clone(self.in_flight())
             .acquire_owned()
             .await
-            .map_err(|_| CmdletError::Refused("the node is stopping".into()))
+            .map_err(|_| CmdletError::Unavailable("the node is stopping".into()))
     }
 
     /// Waits until no request is running: every change that was started is
@@ -199,7 +199,7 @@ impl ResourceForest {
                     tries += 1;
                     self.store().refresh().await.map_err(|e| {
                         tracing::error!(error = %e, "reloading the organization failed");
-                        CmdletError::Refused(
+                        CmdletError::Unavailable(
                             "the organization could not be reloaded; nothing was changed".into(),
                         )
                     })?;
@@ -318,7 +318,7 @@ pub(crate) async fn detached<T: Send + 'static>(
 ) -> Result<T, CmdletError> {
     tokio::spawn(work).await.unwrap_or_else(|e| {
         tracing::error!(error = %e, "a request's task failed");
-        Err(CmdletError::Refused(
+        Err(CmdletError::Internal(
             "the request failed inside the node; see its log".into(),
         ))
     })

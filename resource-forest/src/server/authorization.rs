@@ -5,14 +5,16 @@
 use std::sync::Arc;
 
 use crossforest_shared::proto::management::v1 as pb;
+use crossforest_shared::serve::status::{DenialRule, EdgeError};
 use crossforest_shared::Sid;
 use tonic::{Request, Response, Status};
 
-use super::management::{authenticated, status};
+use super::management::authenticated;
+use super::status::{edge, rule, status};
 use crate::cmdlets::query::{resolve, Query, MAX_BULK};
 use crate::cmdlets::CmdletError;
 use crate::node::ResourceForest;
-use crate::rbac::evaluate::WhoCan;
+use crate::rbac::evaluate::{Permission, WhoCan};
 use crate::rbac::{Chain, Denial, Explanation, Link, Request as RbacRequest, Subject, Target};
 use crate::request::principal::principal_name;
 use crate::request::Principal;
@@ -31,83 +33,103 @@ impl AuthorizationService {
     }
 }
 
-fn chain(c: &Chain) -> pb::Chain {
-    pb::Chain {
-        links: c
-            .links
-            .iter()
-            .map(|l| {
-                let (kind, value) = match l {
-                    Link::Sid(s) => ("sid", s.to_string()),
-                    Link::ForeignGroup(g) => ("foreign_group", g.clone()),
-                    Link::RoleGroup(g) => ("role_group", g.clone()),
-                    Link::Policy(p) => ("policy", p.clone()),
-                };
-                pb::Link {
-                    kind: kind.to_owned(),
-                    value,
+impl From<&Link> for pb::Link {
+    fn from(link: &Link) -> Self {
+        let (kind, value) = match link {
+            Link::Sid(s) => (pb::LinkKind::Sid, s.to_string()),
+            Link::ForeignGroup(g) => (pb::LinkKind::ForeignGroup, g.clone()),
+            Link::RoleGroup(g) => (pb::LinkKind::RoleGroup, g.clone()),
+            Link::Policy(p) => (pb::LinkKind::Policy, p.clone()),
+        };
+        Self {
+            kind: kind.into(),
+            value,
+        }
+    }
+}
+
+impl From<&Chain> for pb::Chain {
+    fn from(c: &Chain) -> Self {
+        let Chain {
+            links,
+            assignment,
+            role,
+            entry,
+            scope,
+        } = c;
+        Self {
+            links: links.iter().map(pb::Link::from).collect(),
+            assignment: assignment.clone(),
+            role: role.clone(),
+            entry: entry.clone(),
+            scope: scope.clone(),
+            text: c.to_string(),
+        }
+    }
+}
+
+impl From<&Explanation> for pb::Decision {
+    fn from(e: &Explanation) -> Self {
+        let denial = match e {
+            Explanation::Allowed(chains) => {
+                return Self {
+                    allowed: true,
+                    chains: chains.iter().map(pb::Chain::from).collect(),
+                    denial: DenialRule::Unspecified.into(),
+                    reason: String::new(),
+                    missing_parameters: Vec::new(),
+                    roles: Vec::new(),
+                    exclusive_scopes: Vec::new(),
                 }
-            })
-            .collect(),
-        assignment: c.assignment.clone(),
-        role: c.role.clone(),
-        entry: c.entry.clone(),
-        scope: c.scope.clone(),
-        text: c.to_string(),
+            }
+            Explanation::Denied(d) => d,
+        };
+        let (missing, roles, exclusive) = match denial {
+            Denial::CmdletNotAvailable { cmdlet: _, roles } => {
+                (Vec::new(), roles.clone(), Vec::new())
+            }
+            Denial::ParametersNotGranted {
+                cmdlet: _,
+                parameters,
+                roles,
+            } => (parameters.clone(), roles.clone(), Vec::new()),
+            Denial::OutOfScope {
+                cmdlet: _,
+                target: _,
+                parameters,
+                scopes: _,
+                exclusive,
+            } => (parameters.clone(), Vec::new(), exclusive.clone()),
+        };
+        Self {
+            allowed: false,
+            chains: Vec::new(),
+            denial: rule(denial).into(),
+            reason: denial.to_string(),
+            missing_parameters: missing,
+            roles,
+            exclusive_scopes: exclusive,
+        }
     }
 }
 
 /// The protocol form of an explanation.
 pub fn decision(e: &Explanation) -> pb::Decision {
-    match e {
-        Explanation::Allowed(chains) => pb::Decision {
-            allowed: true,
-            chains: chains.iter().map(chain).collect(),
-            ..pb::Decision::default()
-        },
-        Explanation::Denied(d) => {
-            let (kind, missing, roles, exclusive) = match d {
-                Denial::CmdletNotAvailable { roles, .. } => {
-                    ("CmdletNotAvailable", Vec::new(), roles.clone(), Vec::new())
-                }
-                Denial::ParametersNotGranted {
-                    parameters, roles, ..
-                } => (
-                    "ParametersNotGranted",
-                    parameters.clone(),
-                    roles.clone(),
-                    Vec::new(),
-                ),
-                Denial::OutOfScope {
-                    parameters,
-                    exclusive,
-                    ..
-                } => (
-                    "OutOfScope",
-                    parameters.clone(),
-                    Vec::new(),
-                    exclusive.clone(),
-                ),
-            };
-            pb::Decision {
-                allowed: false,
-                chains: Vec::new(),
-                denial: kind.to_owned(),
-                reason: d.to_string(),
-                missing_parameters: missing,
-                roles,
-                exclusive_scopes: exclusive,
-            }
-        }
-    }
+    pb::Decision::from(e)
 }
 
 fn query(r: &pb::CheckRequest) -> Query<'_> {
+    let pb::CheckRequest {
+        cmdlet,
+        parameters,
+        target,
+        write,
+    } = r;
     Query {
-        cmdlet: &r.cmdlet,
-        parameters: &r.parameters,
-        target: &r.target,
-        write: r.write,
+        cmdlet,
+        parameters,
+        target,
+        write: *write,
     }
 }
 
@@ -125,13 +147,13 @@ fn describe(
     node: &ResourceForest,
     snapshot: &Snapshot,
     sid: &Sid,
-) -> (String, &'static str, String) {
+) -> (String, pb::PrincipalKind, String) {
     let org = &snapshot.org;
     let name = principal_name(org, sid);
     if org.domain_sid.contains(sid) {
         let kind = match org.recipients.values().find(|r| r.sid == *sid) {
-            Some(r) if r.recipient_type.is_group() => "SecurityGroup",
-            _ => "User",
+            Some(r) if r.recipient_type.is_group() => pb::PrincipalKind::SecurityGroup,
+            _ => pb::PrincipalKind::User,
         };
         return (name, kind, org.forest.to_string());
     }
@@ -141,7 +163,7 @@ fn describe(
         .find(|t| t.domain_sids.iter().any(|d| d.contains(sid)))
         .map(|t| t.forest.to_string())
         .unwrap_or_default();
-    (name, "ForeignGroup", forest)
+    (name, pb::PrincipalKind::ForeignGroup, forest)
 }
 
 impl AuthorizationService {
@@ -175,10 +197,11 @@ impl pb::authorization_server::Authorization for AuthorizationService {
         let (principal, snapshot) = self.setup(&request)?;
         let checks = &request.get_ref().checks;
         if checks.len() > MAX_BULK {
-            return Err(Status::invalid_argument(format!(
-                "{} checks in one call; at most {MAX_BULK}",
-                checks.len()
-            )));
+            return Err(EdgeError::invalid(
+                "checks",
+                format!("{} checks in one call; at most {MAX_BULK}", checks.len()),
+            )
+            .into());
         }
         let subject = principal.subject();
         let decisions = checks
@@ -188,11 +211,9 @@ impl pb::authorization_server::Authorization for AuthorizationService {
                 explain(&snapshot, &subject, c)
                     .map(|e| decision(&e))
                     .map_err(|e| {
-                        let s = status(&e);
-                        Status::new(
-                            s.code(),
-                            format!("check {i} (`{}`): {}", c.cmdlet, s.message()),
-                        )
+                        edge(&e)
+                            .context(&format!("check {i} (`{}`)", c.cmdlet))
+                            .into_status()
                     })
             })
             .collect::<Result<_, _>>()?;
@@ -237,16 +258,16 @@ impl pb::authorization_server::Authorization for AuthorizationService {
                     WhoCan::Policy(p) => (
                         String::new(),
                         p,
-                        "RoleAssignmentPolicy",
+                        pb::PrincipalKind::RoleAssignmentPolicy,
                         snapshot.org.forest.to_string(),
                     ),
                 };
                 pb::EffectivePrincipal {
                     sid,
                     name,
-                    kind: kind.to_owned(),
+                    kind: kind.into(),
                     forest,
-                    chains: chains.iter().map(chain).collect(),
+                    chains: chains.iter().map(pb::Chain::from).collect(),
                 }
             })
             .collect();
@@ -265,10 +286,17 @@ impl pb::authorization_server::Authorization for AuthorizationService {
             .authorizer
             .permissions_of(&principal.subject())
             .into_iter()
-            .map(|p| pb::Permission {
-                cmdlet: p.cmdlet,
-                parameters: p.parameters,
-                grants: p.grants,
+            .map(|p| {
+                let Permission {
+                    cmdlet,
+                    parameters,
+                    grants,
+                } = p;
+                pb::Permission {
+                    cmdlet,
+                    parameters,
+                    grants,
+                }
             })
             .collect();
         Ok(Response::new(pb::WhatCanResponse {

@@ -1,27 +1,21 @@
 //! The `Management` gRPC service: authenticate, SID-filter, authorise, run.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::SystemTime;
 
 use crossforest_shared::proto::management::v1 as pb;
 use crossforest_shared::serve::caller;
+use crossforest_shared::serve::status::EdgeError;
 use crossforest_shared::token::from_authorization;
 use tonic::{Request, Response, Status};
 
+use super::status::status;
 use crate::cmdlets::{CmdletError, Value};
 use crate::node::ResourceForest;
-use crate::org::OrgError;
-use crate::rbac::Denial;
+use crate::org::servers::SetupOperation;
 use crate::request::Principal;
 use crate::trust::authenticate::{authenticate, Caller};
-
-/// Metadata key carrying a stable error code next to the message.
-pub const ERROR_CODE_KEY: &str = "x-crossforest-error";
-
-/// Metadata key saying what an RBAC denial was about: `Cmdlet` or
-/// `Parameters` (the same for any object: a shell ends a pipeline there) or
-/// `Scope` (this object only).
-pub const DENIAL_KEY: &str = "x-crossforest-denial";
 
 /// The service over one node.
 #[derive(Debug, Clone)]
@@ -56,123 +50,117 @@ pub fn authenticated<T>(
     let caller = authenticate(&node.trusts(), &principal, token, node.clock_skew(), SystemTime::now()).map_err(|e| {
         tracing::warn!(forest = %principal.forest, sid = %principal.sid, error = %e, "caller refused");
         node.audit_refused_sign_in(&principal.forest, &principal.sid, &e);
-        with_code(Status::unauthenticated(e.to_string()), "Unauthenticated")
+        EdgeError::Unauthenticated(e.to_string()).into_status()
     })?;
     node.metrics()
         .sid_filter_dropped(caller.forest.as_str(), caller.dropped.len());
     Ok(caller)
 }
 
-/// The operation a request names, its delegate resolved to a SID.
-fn setup_operation(
+/// A setup request as the node runs it: the operation (its delegate
+/// resolved to a SID), its audit name and its audit parameters.
+fn setup_request(
     org: &crate::org::Organization,
-    r: &pb::ServerSetupRequest,
-) -> Result<crate::org::servers::SetupOperation, CmdletError> {
-    use crate::org::servers::SetupOperation as Op;
-    let server = r.server.clone();
-    Ok(match r.operation.to_ascii_lowercase().as_str() {
-        "formcluster" => Op::FormCluster {
-            cluster: server,
-            nodes: r.nodes.clone(),
-        },
-        "newclustercomputer" => Op::NewClusterComputer {
-            server,
-            cluster: r.cluster.clone(),
-        },
-        "newprovisionedserver" => {
-            let delegate = if r.delegate.is_empty() {
-                "Delegated Setup"
-            } else {
-                r.delegate.as_str()
-            };
-            let name = delegate.rsplit('\\').next().unwrap_or(delegate);
-            let sid = org.principal_sid(name)?;
-            Op::NewProvisionedServer {
-                server,
-                delegate: (sid, delegate.to_owned()),
-            }
+    request: pb::ServerSetupRequest,
+) -> Result<(SetupOperation, &'static str, BTreeMap<String, String>), CmdletError> {
+    use SetupOperation as Op;
+    let pb::ServerSetupRequest {
+        operation,
+        server,
+        delegate,
+        nodes,
+        cluster,
+        node,
+        roles,
+        site,
+    } = request;
+    let audit = [
+        ("Server", server.clone()),
+        ("Delegate", delegate.clone()),
+        ("Nodes", nodes.join(",")),
+        ("Cluster", cluster.clone()),
+        ("Node", node.clone()),
+        ("Roles", roles.join(",")),
+    ]
+    .into_iter()
+    .filter(|(_, v)| !v.is_empty())
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let invalid = |reason: String| CmdletError::InvalidValue {
+        parameter: "operation".into(),
+        reason,
+    };
+    let operation = pb::SetupOperation::try_from(operation)
+        .map_err(|_| invalid(format!("`{operation}` is not a setup operation")))?;
+    let (operation, name) = match operation {
+        pb::SetupOperation::Unspecified => {
+            return Err(invalid(
+                "is missing: name one of FormCluster, NewClusterComputer, NewProvisionedServer, RemoveProvisionedServer, Install, Uninstall".into(),
+            ))
         }
-        "removeprovisionedserver" => Op::RemoveProvisionedServer { server },
-        "install" => Op::Install {
-            server,
-            roles: r.roles.clone(),
-            node: (!r.node.is_empty()).then(|| r.node.clone()),
-            site: if r.site.is_empty() {
-                "Default-First-Site-Name".to_owned()
-            } else {
-                r.site.clone()
+        pb::SetupOperation::FormCluster => (
+            Op::FormCluster {
+                cluster: server,
+                nodes,
             },
-        },
-        "uninstall" => Op::Uninstall { server },
-        other => {
-            return Err(CmdletError::InvalidValue {
-                parameter: "operation".into(),
-                reason: format!("`{other}` isn't one of FormCluster, NewClusterComputer, NewProvisionedServer, RemoveProvisionedServer, Install, Uninstall"),
-            })
-        }
-    })
-}
-
-fn with_code(mut status: Status, code: &'static str) -> Status {
-    status.metadata_mut().insert(
-        ERROR_CODE_KEY,
-        tonic::metadata::MetadataValue::from_static(code),
-    );
-    status
-}
-
-/// The one mapping from cmdlet errors to gRPC statuses.
-pub fn status(error: &CmdletError) -> Status {
-    let message = error.to_string();
-    match error {
-        CmdletError::Denied(denial) => {
-            let mut status = with_code(Status::permission_denied(message), "Denied");
-            let about = match denial {
-                Denial::CmdletNotAvailable { .. } => "Cmdlet",
-                Denial::ParametersNotGranted { .. } => "Parameters",
-                Denial::OutOfScope { .. } => "Scope",
+            "Setup /FormCluster",
+        ),
+        pb::SetupOperation::NewClusterComputer => (
+            Op::NewClusterComputer { server, cluster },
+            "Setup /NewClusterComputer",
+        ),
+        pb::SetupOperation::NewProvisionedServer => {
+            let delegate = if delegate.is_empty() {
+                "Delegated Setup".to_owned()
+            } else {
+                delegate
             };
-            status.metadata_mut().insert(
-                DENIAL_KEY,
-                tonic::metadata::MetadataValue::from_static(about),
-            );
-            status
+            let name = delegate.rsplit('\\').next().unwrap_or(&delegate);
+            let sid = org.principal_sid(name)?;
+            (
+                Op::NewProvisionedServer {
+                    server,
+                    delegate: (sid, delegate),
+                },
+                "Setup /NewProvisionedServer",
+            )
         }
-        CmdletError::Forbidden(_) => with_code(Status::permission_denied(message), "Denied"),
-        CmdletError::Lockout(_) => with_code(Status::failed_precondition(message), "Lockout"),
-        CmdletError::NotRecognized(_)
-        | CmdletError::UnknownParameter { .. }
-        | CmdletError::Positional { .. }
-        | CmdletError::MissingParameter { .. }
-        | CmdletError::InvalidValue { .. }
-        | CmdletError::Conflict(_) => {
-            with_code(Status::invalid_argument(message), "InvalidArgument")
+        pb::SetupOperation::RemoveProvisionedServer => (
+            Op::RemoveProvisionedServer { server },
+            "Setup /RemoveProvisionedServer",
+        ),
+        pb::SetupOperation::Install => (
+            Op::Install {
+                server,
+                roles,
+                node: (!node.is_empty()).then_some(node),
+                site: if site.is_empty() {
+                    "Default-First-Site-Name".to_owned()
+                } else {
+                    site
+                },
+            },
+            "Setup /Install",
+        ),
+        pb::SetupOperation::Uninstall => (Op::Uninstall { server }, "Setup /Uninstall"),
+    };
+    Ok((operation, name, audit))
+}
+
+impl From<pb::ParameterValue> for Value {
+    fn from(v: pb::ParameterValue) -> Self {
+        let pb::ParameterValue { kind } = v;
+        match kind {
+            Some(pb::parameter_value::Kind::Text(t)) => Value::Text(t),
+            Some(pb::parameter_value::Kind::List(pb::StringList { values })) => Value::List(values),
+            Some(pb::parameter_value::Kind::Boolean(b)) => Value::Bool(b),
+            Some(pb::parameter_value::Kind::Switch(_)) | None => Value::Switch,
         }
-        CmdletError::Org(OrgError::NotFound(_)) => {
-            with_code(Status::not_found(message), "NotFound")
-        }
-        CmdletError::Org(OrgError::Exists(_)) => {
-            with_code(Status::already_exists(message), "AlreadyExists")
-        }
-        CmdletError::Org(OrgError::NoSuchOu(_) | OrgError::Ambiguous(_)) => {
-            with_code(Status::invalid_argument(message), "InvalidArgument")
-        }
-        CmdletError::Org(OrgError::RidsExhausted) => {
-            with_code(Status::resource_exhausted(message), "Exhausted")
-        }
-        CmdletError::Linked(_) => with_code(Status::failed_precondition(message), "LinkedGroup"),
-        CmdletError::Refused(_) => with_code(Status::failed_precondition(message), "Refused"),
-        CmdletError::Stale(_) => with_code(Status::aborted(message), "Stale"),
     }
 }
 
 fn value(v: Option<pb::ParameterValue>) -> Value {
-    match v.and_then(|v| v.kind) {
-        Some(pb::parameter_value::Kind::Text(t)) => Value::Text(t),
-        Some(pb::parameter_value::Kind::List(l)) => Value::List(l.values),
-        Some(pb::parameter_value::Kind::Boolean(b)) => Value::Bool(b),
-        Some(pb::parameter_value::Kind::Switch(_)) | None => Value::Switch,
-    }
+    v.map_or(Value::Switch, Value::from)
 }
 
 /// Most parameters accepted in one request.
@@ -185,20 +173,21 @@ impl pb::management_server::Management for ManagementService {
         request: Request<pb::InvokeRequest>,
     ) -> Result<Response<pb::InvokeResponse>, Status> {
         let caller = self.caller(&request)?;
-        let req = request.into_inner();
-        if req.parameters.len() > MAX_PARAMETERS {
-            return Err(Status::invalid_argument(format!(
-                "more than {MAX_PARAMETERS} parameters"
-            )));
+        let pb::InvokeRequest { cmdlet, parameters } = request.into_inner();
+        if parameters.len() > MAX_PARAMETERS {
+            return Err(EdgeError::invalid(
+                "parameters",
+                format!("more than {MAX_PARAMETERS} parameters"),
+            )
+            .into());
         }
-        let parameters = req
-            .parameters
+        let parameters = parameters
             .into_iter()
-            .map(|p| (p.name, value(p.value)))
+            .map(|pb::Parameter { name, value: v }| (name, value(v)))
             .collect();
         let invoked = self
             .node
-            .invoke(&caller, &req.cmdlet, parameters)
+            .invoke(&caller, &cmdlet, parameters)
             .await
             .map_err(|e| status(&e))?;
         Ok(Response::new(pb::InvokeResponse {
@@ -221,14 +210,13 @@ impl pb::management_server::Management for ManagementService {
         request: Request<pb::PrepareAdRequest>,
     ) -> Result<Response<pb::PrepareAdResponse>, Status> {
         let caller = self.caller(&request)?;
-        let request = request.into_inner();
+        let pb::PrepareAdRequest {
+            active_directory_split_permissions,
+            what_if,
+        } = request.into_inner();
         let (revision, changes) = self
             .node
-            .prepare_ad(
-                &caller,
-                request.active_directory_split_permissions,
-                request.what_if,
-            )
+            .prepare_ad(&caller, active_directory_split_permissions, what_if)
             .await
             .map_err(|e| status(&e))?;
         Ok(Response::new(pb::PrepareAdResponse { changes, revision }))
@@ -239,29 +227,12 @@ impl pb::management_server::Management for ManagementService {
         request: Request<pb::ServerSetupRequest>,
     ) -> Result<Response<pb::ServerSetupResponse>, Status> {
         let caller = self.caller(&request)?;
-        let r = request.into_inner();
         let snapshot = self.node.store().snapshot();
-        let operation = setup_operation(&snapshot.org, &r).map_err(|e| status(&e))?;
-        let parameters = [
-            ("Server", r.server.clone()),
-            ("Delegate", r.delegate.clone()),
-            ("Nodes", r.nodes.join(",")),
-            ("Cluster", r.cluster.clone()),
-            ("Node", r.node.clone()),
-            ("Roles", r.roles.join(",")),
-        ]
-        .into_iter()
-        .filter(|(_, v)| !v.is_empty())
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
+        let (operation, name, parameters) =
+            setup_request(&snapshot.org, request.into_inner()).map_err(|e| status(&e))?;
         let (revision, changes) = self
             .node
-            .server_setup(
-                &caller,
-                operation,
-                &format!("Setup /{}", r.operation),
-                parameters,
-            )
+            .server_setup(&caller, operation, name, parameters)
             .await
             .map_err(|e| status(&e))?;
         Ok(Response::new(pb::ServerSetupResponse { changes, revision }))

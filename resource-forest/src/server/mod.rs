@@ -2,6 +2,7 @@
 
 pub mod authorization;
 pub mod management;
+pub mod status;
 
 use std::future::Future;
 use std::sync::Arc;

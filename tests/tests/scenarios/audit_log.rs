@@ -18,7 +18,7 @@ async fn search_admin_audit_log_filters_by_cmdlet_caller_success_and_date() {
         "Search-AdminAuditLog -Cmdlets Set-Mailbox -UserIds fabrikam\\bob",
     )
     .await;
-    assert_eq!(bobs.records.len(), 1);
+    assert_eq!(bobs.len(), 1);
     assert_eq!(property(&bobs, "ObjectModified").as_deref(), Some("dana"));
     assert!(property(&bobs, "CmdletParameters")
         .unwrap()
@@ -54,7 +54,7 @@ async fn search_admin_audit_log_filters_by_cmdlet_caller_success_and_date() {
     );
 
     let none = ok(&mut admin, "Search-AdminAuditLog -StartDate 2999-01-01").await;
-    assert!(none.records.is_empty());
+    assert!(none.is_empty());
     let (_, why) = refused(&mut admin, "Search-AdminAuditLog -StartDate yesterday").await;
     assert!(why.contains("isn't a date"), "{why}");
     // Reading the log needs an audit-log role.

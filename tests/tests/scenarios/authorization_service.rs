@@ -2,7 +2,8 @@
 //! one revision, who-can with foreign groups, what-can, and its own gate.
 
 use super::common::federation;
-use crossforest_shared::proto::management::v1::CheckRequest;
+use crossforest_shared::proto::management::v1::{CheckRequest, LinkKind, PrincipalKind};
+use crossforest_tests::DenialRule;
 
 fn check(cmdlet: &str, parameters: &[&str], target: &str) -> CheckRequest {
     CheckRequest {
@@ -29,18 +30,18 @@ async fn check_explains_the_linked_chain_and_the_nearest_miss() {
         .decision
         .unwrap();
     assert!(allowed.allowed);
-    let links: Vec<(String, String)> = allowed.chains[0]
+    let links: Vec<(LinkKind, String)> = allowed.chains[0]
         .links
         .iter()
-        .map(|l| (l.kind.clone(), l.value.clone()))
+        .map(|l| (l.kind(), l.value.clone()))
         .collect();
     assert_eq!(
         links[1],
-        ("foreign_group".into(), "fabrikam\\Exchange Admins".into())
+        (LinkKind::ForeignGroup, "fabrikam\\Exchange Admins".into())
     );
     assert_eq!(
         links[2],
-        ("role_group".into(), "fabrikam Recipient Admins".into())
+        (LinkKind::RoleGroup, "fabrikam Recipient Admins".into())
     );
 
     let carol_view = f
@@ -52,7 +53,7 @@ async fn check_explains_the_linked_chain_and_the_nearest_miss() {
         .unwrap()
         .decision
         .unwrap();
-    assert_eq!(carol_view.denial, "CmdletNotAvailable");
+    assert_eq!(carol_view.denial(), DenialRule::CmdletNotAvailable);
     assert!(
         carol_view.reason.contains("R-ROLE-1"),
         "{}",
@@ -65,7 +66,7 @@ async fn check_explains_the_linked_chain_and_the_nearest_miss() {
         .decision
         .unwrap();
     assert!(!denied.allowed);
-    assert_eq!(denied.denial, "CmdletNotAvailable");
+    assert_eq!(denied.denial(), DenialRule::CmdletNotAvailable);
     assert!(denied.roles.contains(&"Role Management".to_owned()));
 
     // A bulk check answers in order, on one revision; a bad entry names itself.
@@ -104,14 +105,14 @@ async fn who_can_lists_foreign_groups_and_is_gated() {
     let fabrikam = who
         .principals
         .iter()
-        .find(|p| p.kind == "ForeignGroup")
+        .find(|p| p.kind() == PrincipalKind::ForeignGroup)
         .expect("the linked foreign group");
     assert_eq!(fabrikam.name, "fabrikam\\Exchange Admins");
     assert_eq!(fabrikam.forest, "fabrikam.com");
     assert!(who
         .principals
         .iter()
-        .any(|p| p.name == "contoso\\Administrator" && p.kind == "User"));
+        .any(|p| p.name == "contoso\\Administrator" && p.kind() == PrincipalKind::User));
     // tailspin's view-only group can't write.
     assert!(!who.principals.iter().any(|p| p.forest == "tailspin.com"));
 

@@ -1,12 +1,12 @@
 //! Shared set-up: contoso.com trusting fabrikam.com and tailspin.com, with
 //! fabrikam's alice nested in Exchange Admins, which a linked role group links.
 
-use crossforest_cli::session::Session;
-use crossforest_shared::proto::management::v1::InvokeResponse;
+use crossforest_tests::Records;
+use crossforest_tests::Session;
 use crossforest_tests::{Federation, FederationBuilder};
 
 /// Runs `line`, which must succeed.
-pub async fn ok(s: &mut Session, line: &str) -> InvokeResponse {
+pub async fn ok(s: &mut Session, line: &str) -> Records {
     match s.run(line).await {
         Ok(r) => r,
         Err(e) => panic!("`{line}` failed: {e}"),
@@ -85,15 +85,6 @@ pub async fn populate(f: Federation) -> Federation {
 }
 
 /// The value of `property` in the first record.
-pub fn property(
-    response: &crossforest_shared::proto::management::v1::InvokeResponse,
-    property: &str,
-) -> Option<String> {
-    response
-        .records
-        .first()?
-        .properties
-        .iter()
-        .find(|p| p.name == property)
-        .map(|p| p.value.clone())
+pub fn property(response: &Records, property: &str) -> Option<String> {
+    response.first()?.get(property).map(str::to_owned)
 }

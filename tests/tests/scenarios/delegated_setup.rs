@@ -1,11 +1,11 @@
 //! Delegated setup (SPEC §7, R-DS-1..4) and the clustered mailbox server flow
 //! of seed 000, with a privileged and a subordinate administrator.
 
-use crossforest_cli::session::Session;
-use crossforest_shared::proto::management::v1::ServerSetupRequest;
-use crossforest_tests::Federation;
+use crossforest_shared::proto::management::v1::{ServerSetupRequest, SetupOperation};
+use crossforest_tests::Session;
+use crossforest_tests::{Federation, Records};
 
-fn op(operation: &str, server: &str) -> ServerSetupRequest {
+fn op(operation: SetupOperation, server: &str) -> ServerSetupRequest {
     ServerSetupRequest {
         operation: operation.into(),
         server: server.into(),
@@ -15,7 +15,7 @@ fn op(operation: &str, server: &str) -> ServerSetupRequest {
 }
 
 async fn done(s: &mut Session, request: ServerSetupRequest) -> Vec<String> {
-    let what = format!("{} {}", request.operation, request.server);
+    let what = format!("{:?} {}", request.operation(), request.server);
     match s.server_setup(request).await {
         Ok(r) => r.changes,
         Err(e) => panic!("`{what}` failed: {e}"),
@@ -34,12 +34,7 @@ async fn server_state(admin: &mut Session, name: &str) -> Option<String> {
         .run(&format!("Get-ExchangeServer {name}"))
         .await
         .ok()?;
-    r.records
-        .first()?
-        .properties
-        .iter()
-        .find(|p| p.name == "State")
-        .map(|p| p.value.clone())
+    r.first()?.get("State").map(str::to_owned)
 }
 
 async fn lab() -> (Federation, Session, Session, Session) {
@@ -64,43 +59,51 @@ async fn lab() -> (Federation, Session, Session, Session) {
 async fn delegated_setup_installs_only_provisioned_servers() {
     let (f, mut admin, mut sara, mut olga) = lab().await;
     // R-DS-4: provisioning is Organization Management's, and never the first server.
-    let (denied, why) = fails(&mut sara, op("NewProvisionedServer", "EX02")).await;
+    let (denied, why) = fails(&mut sara, op(SetupOperation::NewProvisionedServer, "EX02")).await;
     assert!(denied && why.contains("R-DS-4"), "{why}");
-    let (_, why) = fails(&mut admin, op("NewProvisionedServer", "EX02")).await;
+    let (_, why) = fails(&mut admin, op(SetupOperation::NewProvisionedServer, "EX02")).await;
     assert!(why.contains("first server"), "{why}");
-    done(&mut admin, op("Install", "EX01")).await;
+    done(&mut admin, op(SetupOperation::Install, "EX01")).await;
     // R-DS-3: a delegate can't install what wasn't provisioned.
-    let (denied, why) = fails(&mut sara, op("Install", "EX03")).await;
+    let (denied, why) = fails(&mut sara, op(SetupOperation::Install, "EX03")).await;
     assert!(denied && why.contains("R-DS-3"), "{why}");
 
-    let changes = done(&mut admin, op("NewProvisionedServer", "EX02")).await;
+    let changes = done(&mut admin, op(SetupOperation::NewProvisionedServer, "EX02")).await;
     assert!(changes[0].contains("Delegated Setup"), "{changes:?}");
     assert_eq!(
         server_state(&mut admin, "EX02").await.as_deref(),
         Some("Provisioned")
     );
-    let (denied, _) = fails(&mut olga, op("Install", "EX02")).await;
+    let (denied, _) = fails(&mut olga, op(SetupOperation::Install, "EX02")).await;
     assert!(denied, "Olga isn't the delegate");
     // R-DS-2: the delegate completes it, adopting the objects.
-    let changes = done(&mut sara, op("Install", "EX02")).await;
+    let changes = done(&mut sara, op(SetupOperation::Install, "EX02")).await;
     assert!(changes[0].contains("R-DS-2"), "{changes:?}");
     assert_eq!(
         server_state(&mut admin, "EX02").await.as_deref(),
         Some("Installed")
     );
     // R-DS-4: …but can't uninstall or manage it afterwards.
-    let (denied, why) = fails(&mut sara, op("Uninstall", "EX02")).await;
+    let (denied, why) = fails(&mut sara, op(SetupOperation::Uninstall, "EX02")).await;
     assert!(denied && why.contains("Server Management"), "{why}");
 
     // A server provisioned for one account; removed before installation.
-    let mut dave_for = op("NewProvisionedServer", "EX04");
+    let mut dave_for = op(SetupOperation::NewProvisionedServer, "EX04");
     dave_for.delegate = "Dave".into();
     done(&mut admin, dave_for).await;
-    let (denied, _) = fails(&mut sara, op("Install", "EX04")).await;
+    let (denied, _) = fails(&mut sara, op(SetupOperation::Install, "EX04")).await;
     assert!(denied, "EX04 is Dave's");
-    done(&mut admin, op("RemoveProvisionedServer", "EX04")).await;
+    done(
+        &mut admin,
+        op(SetupOperation::RemoveProvisionedServer, "EX04"),
+    )
+    .await;
     assert_eq!(server_state(&mut admin, "EX04").await, None);
-    let (_, why) = fails(&mut admin, op("RemoveProvisionedServer", "EX02")).await;
+    let (_, why) = fails(
+        &mut admin,
+        op(SetupOperation::RemoveProvisionedServer, "EX02"),
+    )
+    .await;
     assert!(why.contains("isn't a provisioned server"), "{why}");
     drop(f);
 }
@@ -108,21 +111,21 @@ async fn delegated_setup_installs_only_provisioned_servers() {
 #[tokio::test]
 async fn clustered_mailbox_server_is_set_up_in_four_steps_by_two_administrators() {
     let (_f, mut admin, mut sara, mut olga) = lab().await;
-    done(&mut admin, op("Install", "EX01")).await;
+    done(&mut admin, op(SetupOperation::Install, "EX01")).await;
     // Step 1 (subordinate): form the cluster.
-    let mut form = op("FormCluster", "CL1");
+    let mut form = op(SetupOperation::FormCluster, "CL1");
     form.nodes = vec!["NODE1".into(), "NODE2".into()];
     let (denied, _) = fails(&mut olga, form.clone()).await;
     assert!(denied);
     done(&mut sara, form).await;
     // Step 2 (subordinate): the computer object of the CMS.
-    let mut computer = op("NewClusterComputer", "CMS1");
+    let mut computer = op(SetupOperation::NewClusterComputer, "CMS1");
     computer.cluster = "CL1".into();
     done(&mut sara, computer).await;
     // Step 3 (administrator): provisioning, with temporary node objects.
-    let (denied, _) = fails(&mut sara, op("NewProvisionedServer", "CMS1")).await;
+    let (denied, _) = fails(&mut sara, op(SetupOperation::NewProvisionedServer, "CMS1")).await;
     assert!(denied, "provisioning is the administrator's step");
-    let changes = done(&mut admin, op("NewProvisionedServer", "CMS1")).await;
+    let changes = done(&mut admin, op(SetupOperation::NewProvisionedServer, "CMS1")).await;
     assert_eq!(
         changes.iter().filter(|c| c.contains("temporary")).count(),
         2,
@@ -133,11 +136,11 @@ async fn clustered_mailbox_server_is_set_up_in_four_steps_by_two_administrators(
         Some("Provisioned")
     );
     // Step 4 (subordinate): install, active node first.
-    let mut passive = op("Install", "CMS1");
+    let mut passive = op(SetupOperation::Install, "CMS1");
     passive.node = "NODE2".into();
     let (_, why) = fails(&mut sara, passive.clone()).await;
     assert!(why.contains("active node `NODE1` first"), "{why}");
-    let mut active = op("Install", "CMS1");
+    let mut active = op(SetupOperation::Install, "CMS1");
     active.node = "NODE1".into();
     done(&mut sara, active).await;
     assert!(
@@ -163,7 +166,7 @@ async fn server_and_database_scopes_limit_configuration_writes() {
     // server and database cmdlets; -WritableServer / -WritableDatabase.
     let (f, mut admin, _sara, _olga) = lab().await;
     for (server, site) in [("EX01", "Seattle"), ("EX02", "Portland")] {
-        let mut install = op("Install", server);
+        let mut install = op(SetupOperation::Install, server);
         install.site = site.into();
         done(&mut admin, install).await;
     }
@@ -209,15 +212,10 @@ async fn server_and_database_scopes_limit_configuration_writes() {
         .unwrap_err()
         .is_denied());
 
-    let users = |r: &crossforest_shared::proto::management::v1::InvokeResponse| -> Vec<String> {
-        r.records
-            .iter()
-            .filter_map(|rec| {
-                rec.properties
-                    .iter()
-                    .find(|p| p.name == "EffectiveUserName")
-            })
-            .map(|p| p.value.clone())
+    let users = |r: &Records| -> Vec<String> {
+        r.iter()
+            .filter_map(|rec| rec.get("EffectiveUserName"))
+            .map(str::to_owned)
             .collect()
     };
     let ex01 = admin

@@ -8,10 +8,10 @@
 
 use super::common::{builder, populate, property};
 use super::freshness::{denied, directory_as, until, until_link_unavailable};
-use crossforest_cli::session::SessionError;
 use crossforest_shared::pki::IssuedCertificate;
 use crossforest_shared::proto::directory::v1 as dir;
 use crossforest_tests::Federation;
+use crossforest_tests::{Error as SessionError, Session};
 
 /// The scenario federation (see `common::federation`), each node a process,
 /// with `dave` a direct member of fabrikam's Exchange Admins besides bob.
@@ -176,7 +176,7 @@ async fn resource_forest_restarted_under_open_streams(down: Down) {
     let last = until(&mut alice, "Get-Mailbox", Result::is_ok).await;
     assert!(last.is_ok(), "{down:?}: {last:?}");
     let found = admin.run("Get-Mailbox \"Before Restart\"").await.unwrap();
-    assert_eq!(found.records.len(), 1, "{down:?}: {found:?}");
+    assert_eq!(found.len(), 1, "{down:?}: {found:?}");
     admin
         .run("Get-RoleGroup \"fabrikam Recipient Admins\"")
         .await
@@ -203,22 +203,15 @@ async fn resource_forest_terminated_under_open_streams_comes_back_intact() {
 }
 
 /// Each mailbox's name and CustomAttribute1, in `Get-Mailbox` order.
-async fn custom_attributes(admin: &mut crossforest_cli::session::Session) -> Vec<(String, String)> {
+async fn custom_attributes(admin: &mut Session) -> Vec<(String, String)> {
     let listed = admin
         .run("Get-Mailbox -ResultSize Unlimited")
         .await
         .unwrap();
     listed
-        .records
         .iter()
         .map(|r| {
-            let value = |name: &str| {
-                r.properties
-                    .iter()
-                    .find(|p| p.name == name)
-                    .map(|p| p.value.clone())
-                    .unwrap_or_default()
-            };
+            let value = |name: &str| r.get(name).map(str::to_owned).unwrap_or_default();
             (value("Name"), value("CustomAttribute1"))
         })
         .collect()
@@ -239,7 +232,7 @@ async fn a_pipeline_cut_by_a_resource_forest_crash_stops_clearly_and_loses_no_ac
     let pipeline = crossforest_cli::parse::parse_pipeline(line).unwrap();
     let mut piping = f.administrator().await.unwrap();
     let running =
-        tokio::spawn(async move { crossforest_cli::pipeline::run(&mut piping, &pipeline).await });
+        tokio::spawn(async move { crossforest_cli::pipeline::run(piping.cli(), &pipeline).await });
     // Once the pipeline has changed its first mailbox, the resource forest
     // crashes.
     let mut observer = f.administrator().await.unwrap();
@@ -285,7 +278,7 @@ async fn a_pipeline_cut_by_a_resource_forest_crash_stops_clearly_and_loses_no_ac
 
     // Run again, the pipeline completes.
     let outcome = crossforest_cli::pipeline::run(
-        &mut admin,
+        admin.cli(),
         &crossforest_cli::parse::parse_pipeline(line).unwrap(),
     )
     .await;

@@ -6,10 +6,10 @@
 use std::time::Duration;
 
 use super::common::federation;
-use crossforest_cli::session::{Session, SessionError};
 use crossforest_shared::pki::IssuedCertificate;
 use crossforest_shared::proto::directory::v1 as dir;
 use crossforest_tests::Federation;
+use crossforest_tests::{Error as SessionError, Session};
 
 /// How many times a test asks again before giving up, and how long it waits
 /// in between: the feed delivers asynchronously, tests assert outcomes only.

@@ -119,6 +119,11 @@ async fn untrusted_forest_is_refused() {
         .unwrap();
     let error = refused(&f, &nina, Some(token)).await;
     assert!(!error.contains("Set-Mailbox"), "{error}");
+    // The shell's session says why, not that the connection was lost.
+    assert!(
+        error.contains("contoso.com does not trust certificates of northwind.com"),
+        "{error}"
+    );
     assert!(f.is_running("contoso.com"));
 }
 

@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use crossforest_cli::session::Session;
 use crossforest_shared::client::connect;
 use crossforest_shared::inspect::summarize;
 use crossforest_shared::pki::{CertificateAuthority, IssuedCertificate};
@@ -226,7 +225,7 @@ async fn metrics_count_requests_decisions_sid_filter_drops_and_trust_links() {
         ))
         .unwrap();
     let tailspin: ForestName = "tailspin.com".parse().unwrap();
-    let mut forged = Session::with_token(
+    let mut forged = crossforest_cli::session::Session::with_token(
         &f.endpoint("contoso.com").unwrap(),
         &f.lab().credential(&tailspin, "carol").unwrap(),
         Some(token),

@@ -37,17 +37,9 @@ async fn organization_management_assignments_match_the_spec_table() {
         .await
         .unwrap();
     let actual: BTreeSet<(String, String)> = response
-        .records
         .iter()
         .map(|r| {
-            let get = |n: &str| {
-                r.properties
-                    .iter()
-                    .find(|p| p.name == n)
-                    .unwrap()
-                    .value
-                    .clone()
-            };
+            let get = |n: &str| r.get(n).unwrap().to_owned();
             (get("Role"), get("RoleAssignmentDelegationType"))
         })
         .collect();
@@ -91,5 +83,5 @@ async fn organization_management_assignments_match_the_spec_table() {
     }
     assert_eq!(rows, 76);
     assert_eq!(actual, expected);
-    assert_eq!(response.records.len(), 129);
+    assert_eq!(response.len(), 129);
 }

@@ -159,12 +159,16 @@ async fn a_generated_python_client_manages_the_resource_forest_over_mtls() {
     // dana: denied by RBAC, with the status code, the reason and the error code.
     let denied = &summary["limited"]["denied"];
     assert_eq!(denied["code"], "PERMISSION_DENIED", "{stdout}");
-    assert_eq!(denied["error_code"], "Denied");
+    assert_eq!(denied["error_code"], "ERROR_CODE_DENIED");
+    assert_eq!(denied["denial_rule"], "DENIAL_RULE_CMDLET_NOT_AVAILABLE");
     let message = denied["message"].as_str().unwrap();
     assert!(message.contains("Get-RoleGroup"), "{message}");
     let check = &summary["limited"]["check"];
     assert_eq!(check["allowed"], false);
-    assert_eq!(check["denial"], "CmdletNotAvailable", "{stdout}");
+    assert_eq!(
+        check["denial"], "DENIAL_RULE_CMDLET_NOT_AVAILABLE",
+        "{stdout}"
+    );
 
     // alice: authenticated at fabrikam from Python, token presented to contoso.
     let alice_summary = &summary["foreign"];

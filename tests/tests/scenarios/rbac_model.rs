@@ -3,14 +3,13 @@
 //! (R-SCOPE-3), role derivation (R-ROLE-2) and explanations.
 
 use super::common::{federation, ok, property, refused};
-use crossforest_shared::proto::management::v1::InvokeResponse;
 use crossforest_tests::Federation;
+use crossforest_tests::Records;
 
-fn values(r: &InvokeResponse, name: &str) -> Vec<String> {
-    r.records
-        .iter()
-        .filter_map(|rec| rec.properties.iter().find(|p| p.name == name))
-        .map(|p| p.value.clone())
+fn values(r: &Records, name: &str) -> Vec<String> {
+    r.iter()
+        .filter_map(|rec| rec.get(name))
+        .map(str::to_owned)
         .collect()
 }
 
@@ -65,7 +64,7 @@ async fn seattle_recipient_management_example_behaves_as_the_seed_says() {
         "Get-RoleGroupMember \"Seattle Recipient Management\"",
     )
     .await;
-    assert_eq!(members.records.len(), 11);
+    assert_eq!(members.len(), 11);
 
     let assignments = ok(
         &mut admin,
@@ -147,7 +146,7 @@ async fn seattle_recipient_management_example_behaves_as_the_seed_says() {
         "Get-RoleGroupMember \"Seattle Recipient Management\"",
     )
     .await;
-    assert_eq!(members.records.len(), 12);
+    assert_eq!(members.len(), 12);
 }
 
 #[tokio::test]
@@ -155,7 +154,7 @@ async fn lockout_rules_refuse_and_change_nothing() {
     let f = Federation::builder().start().await.unwrap();
     mailboxes(&f, &["Katie"]).await;
     let mut admin = f.administrator().await.unwrap();
-    let count = |r: &InvokeResponse| r.records.len();
+    let count = |r: &Records| r.len();
     let before = count(&ok(&mut admin, "Get-ManagementRoleAssignment").await);
 
     // R-LOCK-1
@@ -284,7 +283,7 @@ async fn exclusive_scope_overrides_regular_assignments() {
         .run("New-ManagementScope -Name VIPs -RecipientRestrictionFilter \"CustomAttribute1 -eq 'VIP'\" -Exclusive")
         .await
         .unwrap();
-    assert!(created.warnings.iter().any(|w| w.contains("R-SCOPE-3")));
+    assert!(created.warnings().iter().any(|w| w.contains("R-SCOPE-3")));
 
     // From the moment the scope exists, regular assignments can't write Boss…
     let (denied, why) = refused(&mut bob, "Set-Mailbox Boss -Office \"Floor 2\"").await;
@@ -502,7 +501,7 @@ async fn what_if_shows_who_gains_and_loses_and_changes_nothing() {
         "Remove-ManagementRoleAssignment \"Mail Recipients_fabrikam Recipient Admins\" -WhatIf",
     )
     .await;
-    assert!(shown.warnings.iter().any(|w| w.starts_with("What if")));
+    assert!(shown.warnings().iter().any(|w| w.starts_with("What if")));
     assert_eq!(
         property(&shown, "Principal").as_deref(),
         Some("fabrikam\\Exchange Admins")

@@ -4,8 +4,8 @@
 //! failing line unless told to continue, errors point at the token.
 
 use crossforest_cli::output::Format;
-use crossforest_cli::session::Session;
 use crossforest_cli::shell::{Ended, Shell};
+use crossforest_tests::Session;
 
 use super::common::{federation, ok, property, refused};
 
@@ -22,7 +22,7 @@ async fn run(shell: &mut Shell, line: &str) -> (Ended, String, String) {
 
 /// Runs `line` as JSON lines; returns the `property` of every record.
 async fn values(session: &Session, line: &str, property: &str) -> Vec<String> {
-    let mut shell = Shell::new(session.clone(), Format::Jsonl);
+    let mut shell = Shell::new(session.clone().into(), Format::Jsonl);
     let (ended, out, err) = run(&mut shell, line).await;
     assert_eq!(ended, Ended::Succeeded, "{line}: {err}");
     out.lines()
@@ -34,7 +34,7 @@ async fn values(session: &Session, line: &str, property: &str) -> Vec<String> {
 }
 
 async fn script(session: &Session, text: &str) -> (u8, String) {
-    let mut shell = Shell::new(session.clone(), Format::Text);
+    let mut shell = Shell::new(session.clone().into(), Format::Text);
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let lines = text.lines().map(|l| Ok(l.to_owned()));
     let code = shell
@@ -112,7 +112,7 @@ async fn get_command_and_get_help_list_only_what_the_callers_roles_grant() {
         "Get-Help Set-Mailbox -Parameter Custom*",
     )
     .await;
-    assert_eq!(custom.records.len(), 15);
+    assert_eq!(custom.len(), 15);
     assert_eq!(property(&custom, "Type").as_deref(), Some("String"));
     assert_eq!(property(&custom, "Position").as_deref(), Some("Named"));
 }
@@ -129,7 +129,7 @@ async fn a_pipeline_changes_exactly_the_mailboxes_it_is_given() {
         )
         .await;
     }
-    let mut shell = Shell::new(admin.clone(), Format::Text);
+    let mut shell = Shell::new(admin.clone().into(), Format::Text);
     let (ended, _, err) = run(
         &mut shell,
         "Get-Mailbox -OrganizationalUnit contoso.com/Sales | Set-Mailbox -CustomAttribute1 Sales",
@@ -204,7 +204,7 @@ async fn a_denied_item_in_a_pipeline_is_reported_and_the_others_still_run() {
     )
     .await;
     let katie = f.local_session("Katie").await.unwrap();
-    let mut shell = Shell::new(katie, Format::Text);
+    let mut shell = Shell::new(katie.into(), Format::Text);
     let (ended, _, err) = run(&mut shell, "Get-Mailbox | Set-Mailbox -Office 'Floor 9'").await;
     assert_eq!(
         ended,
@@ -249,7 +249,7 @@ async fn a_denied_item_in_a_pipeline_is_reported_and_the_others_still_run() {
     // A cmdlet the caller's roles don't grant is denied once, not per item:
     // the denial is the same for every object.
     let carol = f.session("tailspin\\carol").await.unwrap();
-    let mut shell = Shell::new(carol, Format::Text);
+    let mut shell = Shell::new(carol.into(), Format::Text);
     let (ended, _, err) = run(&mut shell, "Get-Mailbox | Set-Mailbox -Office x").await;
     assert!(matches!(ended, Ended::Failed { code: 3, .. }), "{err}");
     assert_eq!(err.matches("DENIED").count(), 1, "{err}");
@@ -305,7 +305,7 @@ async fn errors_point_at_the_token_that_was_wrong() {
     let mut a = f.administrator().await.unwrap();
     ok(&mut a, "New-Mailbox -Name dana").await;
     ok(&mut a, "New-Mailbox -Name erin").await;
-    let mut shell = Shell::new(a, Format::Text);
+    let mut shell = Shell::new(a.into(), Format::Text);
 
     let line = "New-ManagementRole -Name Scripts -UnScopedTopLevel";
     let (ended, _, err) = run(&mut shell, line).await;

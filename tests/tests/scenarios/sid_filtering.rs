@@ -4,7 +4,6 @@
 use std::time::SystemTime;
 
 use super::common::federation;
-use crossforest_cli::session::Session;
 use crossforest_shared::pki::{CertificateAuthority, IssuedCertificate};
 use crossforest_shared::proto::token::v1::TokenClaims;
 use crossforest_shared::token::{unix_seconds, TokenSigner};
@@ -73,9 +72,14 @@ async fn token_from_one_trusted_forest_claiming_a_sid_of_the_other_is_filtered()
             vec![exchange_admins.clone(), "S-1-5-32-544".into()],
         ))
         .unwrap();
-    let mut forged = Session::with_token(&resource, &carol, Some(token), "tailspin\\carol")
-        .await
-        .unwrap();
+    let mut forged = crossforest_cli::session::Session::with_token(
+        &resource,
+        &carol,
+        Some(token),
+        "tailspin\\carol",
+    )
+    .await
+    .unwrap();
     let who = forged.who_am_i().await.unwrap();
     assert!(who.group_sids.is_empty(), "{:?}", who.group_sids);
     assert_eq!(who.filtered_sids.len(), 2, "{:?}", who.filtered_sids);
@@ -121,9 +125,10 @@ async fn trusted_forest_vouching_for_a_user_of_another_forest_is_refused() {
         .sign(&claims(bob_sid, "bob", "tailspin.com", vec![]))
         .unwrap();
     let resource = f.endpoint("contoso.com").unwrap();
-    let mut session = Session::with_token(&resource, &cert, Some(token), "x")
-        .await
-        .unwrap();
+    let mut session =
+        crossforest_cli::session::Session::with_token(&resource, &cert, Some(token), "x")
+            .await
+            .unwrap();
     let err = session.run("Get-Mailbox").await.unwrap_err();
     assert_eq!(
         err.status().map(|s| s.code()),
@@ -153,9 +158,10 @@ async fn token_signed_by_another_trusted_forest_for_a_fabrikam_certificate_is_re
         .sign(&claims(bob_sid, "bob", "tailspin.com", vec![]))
         .unwrap();
     let resource = f.endpoint("contoso.com").unwrap();
-    let mut session = Session::with_token(&resource, &bob, Some(token), "x")
-        .await
-        .unwrap();
+    let mut session =
+        crossforest_cli::session::Session::with_token(&resource, &bob, Some(token), "x")
+            .await
+            .unwrap();
     let err = session.run("Get-Mailbox").await.unwrap_err();
     assert_eq!(
         err.status().map(|s| s.code()),

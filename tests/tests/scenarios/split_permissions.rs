@@ -2,7 +2,7 @@
 //! Directory split switched on and off by setup (R-SPLIT-3, R-SPLIT-4).
 
 use super::common::{federation, ok, property, refused};
-use crossforest_cli::session::Session;
+use crossforest_tests::Session;
 
 async fn regular_holders(admin: &mut Session, role: &str) -> Vec<String> {
     let r = ok(
@@ -11,10 +11,9 @@ async fn regular_holders(admin: &mut Session, role: &str) -> Vec<String> {
     )
     .await;
     let mut names: Vec<String> = r
-        .records
         .iter()
-        .filter_map(|rec| rec.properties.iter().find(|p| p.name == "RoleAssigneeName"))
-        .map(|p| p.value.clone())
+        .filter_map(|rec| rec.get("RoleAssigneeName"))
+        .map(str::to_owned)
         .collect();
     names.sort();
     names
@@ -82,7 +81,7 @@ async fn active_directory_split_removes_creation_and_switching_back_recreates_no
         "Get-ManagementRoleAssignment -Role \"Mail Recipient Creation\" -Delegating $true",
     )
     .await;
-    assert_eq!(delegating.records.len(), 2);
+    assert_eq!(delegating.len(), 2);
 
     // The eight cmdlets are unavailable to everyone, even after re-assigning.
     ok(
@@ -149,7 +148,7 @@ async fn active_directory_split_removes_creation_and_switching_back_recreates_no
         "Get-ManagementRoleAssignment -Role \"Mail Recipient Creation\" -Delegating $true",
     )
     .await;
-    assert_eq!(delegating.records.len(), 2);
+    assert_eq!(delegating.len(), 2);
     let (denied, _) = refused(&mut bob, "New-Mailbox -Name Gwen").await;
     assert!(denied, "fabrikam's creation assignment was not recreated");
 
@@ -238,7 +237,8 @@ async fn under_ad_split_directory_tools_create_and_exchange_mail_enables() {
     installer
         .server_setup(
             crossforest_shared::proto::management::v1::ServerSetupRequest {
-                operation: "Install".into(),
+                operation: crossforest_shared::proto::management::v1::SetupOperation::Install
+                    .into(),
                 server: "EX01".into(),
                 roles: vec!["Mailbox".into()],
                 ..Default::default()
