@@ -6,7 +6,7 @@ use crossforest_shared::Sid;
 
 use std::collections::BTreeSet;
 
-use crate::cmdlets::{spec, CmdletError};
+use crate::cmdlets::{registry, CmdletError};
 use crate::org::recipients::Recipient;
 use crate::org::Organization;
 use crate::rbac::Authorizer;
@@ -61,7 +61,7 @@ impl Resolved<'_> {
 /// Resolves `query`: the cmdlet and every parameter must exist, and so must
 /// the target.
 pub fn resolve<'o>(org: &'o Organization, query: &Query<'_>) -> Result<Resolved<'o>, CmdletError> {
-    let tested = spec::find(query.cmdlet)
+    let tested = registry::find(query.cmdlet)
         .ok_or_else(|| CmdletError::NotRecognized(query.cmdlet.to_owned()))?;
     let parameters = query
         .parameters
@@ -90,7 +90,7 @@ pub fn resolve<'o>(org: &'o Organization, query: &Query<'_>) -> Result<Resolved<
     let access = match query.write {
         Some(true) => Access::Write,
         Some(false) => Access::Read,
-        None if tested.writes => Access::Write,
+        None if tested.writes() => Access::Write,
         None => Access::Read,
     };
     Ok(Resolved {

@@ -14,7 +14,7 @@ use crossforest_shared::serve::SharedTlsConfig;
 use crossforest_shared::tls::{server_config, TlsError};
 
 use crate::audit::{redact, AuditLog, AuditRecord};
-use crate::cmdlets::{self, spec, Args, CmdletError, Context, Outcome, Value};
+use crate::cmdlets::{registry, Args, CmdletError, Context, Outcome, Value};
 use crate::config::NodeConfig;
 use crate::org::Organization;
 use crate::rbac::{Access, Subject, Target};
@@ -280,7 +280,7 @@ impl ResourceForest {
             })
             .collect();
         let result = self.invoke_inner(caller, cmdlet, parameters).await;
-        let name = spec::find(cmdlet).map_or(cmdlet, |s| s.name);
+        let name = registry::find(cmdlet).map_or(cmdlet, |s| s.name);
         match &result {
             Ok(_) => self.metrics.decision(true),
             Err(CmdletError::Denied(_) | CmdletError::Forbidden(_)) => self.metrics.decision(false),
@@ -543,7 +543,7 @@ impl ResourceForest {
         parameters: Vec<(String, Value)>,
     ) -> Result<(Outcome, Invoked), CmdletError> {
         let spec =
-            spec::find(cmdlet).ok_or_else(|| CmdletError::NotRecognized(cmdlet.to_owned()))?;
+            registry::find(cmdlet).ok_or_else(|| CmdletError::NotRecognized(cmdlet.to_owned()))?;
         let args = Args::bind(spec, parameters)?;
         self.retry_stale(|| self.attempt(caller, spec, &args)).await
     }
@@ -552,10 +552,10 @@ impl ResourceForest {
     async fn attempt(
         &self,
         caller: &Caller,
-        spec: &'static spec::CmdletSpec,
+        spec: &'static registry::Cmdlet,
         args: &Args,
     ) -> Result<(Outcome, Invoked), CmdletError> {
-        let guard = if spec.writes {
+        let guard = if spec.writes() {
             Some(self.state.lock().await)
         } else {
             None
@@ -586,15 +586,15 @@ impl ResourceForest {
         if !spec.self_authorizing {
             ctx.authorize(
                 Target::None,
-                if spec.writes {
+                if spec.writes() {
                     Access::Write
                 } else {
                     Access::Read
                 },
             )?;
         }
-        let mut outcome = cmdlets::run(&ctx, args).await?;
-        if spec.writes && args.switch("WhatIf") {
+        let mut outcome = spec.handler.run(&ctx, args).await?;
+        if spec.writes() && args.switch("WhatIf") {
             // What if: the change is computed and authorised, then shown as
             // who gains and loses which cmdlets; nothing is committed.
             // A what-if is refused exactly as the change would be (lockout
