@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::{bail, Result};
 use crossforest_shared::Sid;
-use resource_forest::rbac::evaluate::is_common_parameter;
+use resource_forest::rbac::common_parameters::is_common_parameter;
 use resource_forest::rbac::model::{
     Assignee, Delegation, RecipientScope, RecipientWriteScope, RoleGroupKind,
 };

@@ -6,7 +6,8 @@
 //! * [`org`]: OUs, recipients and the organization.
 //! * [`trust`]: trusted forests, caller authentication, SID filtering, linked
 //!   credentials.
-//! * [`cmdlets`]: the management cmdlets, each authorised before any effect.
+//! * [`cmdlets`]: the management cmdlets, each declared once in its registry
+//!   and authorised before any effect.
 //! * [`state`]: the organization's snapshots, kept current from the store.
 //! * [`store`]: where the organization is kept (embedded redb or PostgreSQL).
 //! * [`audit`]: the admin audit log.

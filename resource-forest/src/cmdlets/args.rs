@@ -1,7 +1,8 @@
 //! Parameter binding: the values a caller sent, checked against a cmdlet's
 //! declared parameters before anything else happens.
 
-use super::spec::{CmdletSpec, Kind};
+use super::parameters::Kind;
+use super::registry::Cmdlet;
 use super::CmdletError;
 
 /// A parameter value as the shell binds it.
@@ -44,7 +45,7 @@ fn invalid(parameter: &str, reason: impl Into<String>) -> CmdletError {
 
 impl Args {
     /// Binds `given` (name, value; an empty name is positional) to `spec`.
-    pub fn bind(spec: &CmdletSpec, given: Vec<(String, Value)>) -> Result<Self, CmdletError> {
+    pub fn bind(spec: &Cmdlet, given: Vec<(String, Value)>) -> Result<Self, CmdletError> {
         let mut values: Vec<(&'static str, Value)> = Vec::new();
         for (name, value) in given {
             let param = if name.is_empty() {

@@ -4,6 +4,16 @@
 //! needs a delegating assignment of it (R-ASG-1); the lockout rules are checked
 //! on every change (R-LOCK-1..4).
 
+use super::parameters::{
+    p, req,
+    Kind::{Bool, Switch, Text},
+    Param, IDENTITY,
+};
+use super::registry::{
+    Cmdlet,
+    ConfirmImpact::{High, Medium},
+    Handler,
+};
 use super::{changed, invalid, listed, not_found, record, Args, CmdletError, Context, Outcome};
 use crate::org::recipients::RecipientType;
 use crate::rbac::config::builtin_assignment_name;
@@ -13,6 +23,91 @@ use crate::rbac::model::{
 use crate::rbac::scope::ScopeRestrictionType;
 use crate::rbac::{Access, Subject, Target};
 use crossforest_shared::Sid;
+
+/// The role assignment cmdlets.
+pub const CMDLETS: &[Cmdlet] = &[
+    Cmdlet::new(
+        "New-ManagementRoleAssignment",
+        "Assigns a role to a role group, user, security group or policy.",
+        Handler::Sync(new_assignment),
+        ASSIGNMENT_VIEW,
+    )
+    .with(&[
+        p("Name", Text),
+        req("Role", Text),
+        p("User", Text),
+        p("SecurityGroup", Text),
+        p("Policy", Text),
+        p("Delegating", Switch),
+        p("RecipientOrganizationalUnitScope", Text),
+        p("CustomRecipientWriteScope", Text),
+        p("ExclusiveRecipientWriteScope", Text),
+        p("RecipientRelativeWriteScope", Text),
+        p("CustomConfigWriteScope", Text),
+        p("ExclusiveConfigWriteScope", Text),
+    ])
+    .at("Name")
+    .changes(Medium),
+    Cmdlet::new(
+        "Get-ManagementRoleAssignment",
+        "Lists role assignments; answers who can write a recipient.",
+        Handler::Async(|ctx, args| Box::pin(get_assignment(ctx, args))),
+        ASSIGNMENT_VIEW,
+    )
+    .with(&[
+        p("Identity", Text),
+        p("Role", Text),
+        p("RoleAssignee", Text),
+        p("Delegating", Bool),
+        p("Enabled", Bool),
+        p("GetEffectiveUsers", Switch),
+        p("WritableRecipient", Text),
+        p("WritableServer", Text),
+        p("WritableDatabase", Text),
+        p("CustomRecipientWriteScope", Text),
+        p("ExclusiveRecipientWriteScope", Text),
+    ])
+    .at("Identity"),
+    Cmdlet::new(
+        "Set-ManagementRoleAssignment",
+        "Changes the scope of a role assignment or disables it.",
+        Handler::Sync(set_assignment),
+        ASSIGNMENT_VIEW,
+    )
+    .with(SET_ASSIGNMENT)
+    .at("Identity")
+    .changes(Medium),
+    Cmdlet::new(
+        "Remove-ManagementRoleAssignment",
+        "Removes a role assignment.",
+        Handler::Sync(remove_assignment),
+        ASSIGNMENT_VIEW,
+    )
+    .with(IDENTITY)
+    .at("Identity")
+    .changes(High),
+];
+
+/// EMS shows Name, Role, RoleAssigneeName, RoleAssigneeType,
+/// AssignmentMethod, EffectiveUserName; every assignment here is direct.
+const ASSIGNMENT_VIEW: &[&str] = &[
+    "Name",
+    "Role",
+    "RoleAssigneeName",
+    "RoleAssigneeType",
+    "EffectiveUserName",
+];
+
+const SET_ASSIGNMENT: &[Param] = &[
+    req("Identity", Text),
+    p("Enabled", Bool),
+    p("RecipientOrganizationalUnitScope", Text),
+    p("CustomRecipientWriteScope", Text),
+    p("ExclusiveRecipientWriteScope", Text),
+    p("RecipientRelativeWriteScope", Text),
+    p("CustomConfigWriteScope", Text),
+    p("ExclusiveConfigWriteScope", Text),
+];
 
 const RECIPIENT_SCOPES: [&str; 4] = [
     "RecipientOrganizationalUnitScope",

@@ -4,9 +4,38 @@
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
+use super::parameters::{
+    p,
+    Kind::{Bool, List, Text},
+};
+use super::registry::{Cmdlet, Handler};
 use super::{invalid, listed, ps_bool, record, Args, CmdletError, Context, Outcome};
 use crate::audit::AuditRecord;
 use crate::rbac::{Access, Target};
+
+/// The admin audit log cmdlet.
+pub const CMDLETS: &[Cmdlet] = &[Cmdlet::new(
+    "Search-AdminAuditLog",
+    "Searches the admin audit log of allowed and denied requests.",
+    Handler::Sync(search_admin_audit_log),
+    &[
+        "RunDate",
+        "Caller",
+        "CmdletName",
+        "ObjectModified",
+        "Succeeded",
+    ],
+)
+.with(&[
+    p("Cmdlets", List),
+    p("Parameters", List),
+    p("StartDate", Text),
+    p("EndDate", Text),
+    p("ObjectIds", List),
+    p("UserIds", List),
+    p("IsSuccess", Bool),
+    p("ResultSize", Text),
+])];
 
 /// `2026-11-25`, or a full RFC 3339 time.
 fn date(parameter: &str, text: &str, end_of_day: bool) -> Result<OffsetDateTime, CmdletError> {

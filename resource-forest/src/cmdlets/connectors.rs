@@ -3,9 +3,70 @@
 //! permissions it fails on domain-partition objects (recipients) and works on
 //! configuration-partition objects such as Receive connectors (R-SPLIT-3).
 
+use super::parameters::{
+    p, req,
+    Kind::{List, Text},
+    IDENTITY, OPTIONAL_IDENTITY,
+};
+use super::registry::{Cmdlet, ConfirmImpact::Medium, Handler};
 use super::{changed, invalid, listed, not_found, record, Args, CmdletError, Context, Outcome};
 use crate::org::connectors::{AdPermission, ReceiveConnector};
 use crate::rbac::{Access, Target};
+
+/// The Receive connector and directory permission cmdlets.
+pub const CMDLETS: &[Cmdlet] = &[
+    Cmdlet::new(
+        "New-ReceiveConnector",
+        "Creates a Receive connector on a server.",
+        Handler::Sync(new_receive_connector),
+        CONNECTOR_VIEW,
+    )
+    .with(&[
+        req("Name", Text),
+        req("Server", Text),
+        p("Bindings", List),
+        p("RemoteIPRanges", List),
+        p("Usage", Text),
+    ])
+    .at("Name")
+    .changes(Medium),
+    Cmdlet::new(
+        "Get-ReceiveConnector",
+        "Lists Receive connectors.",
+        Handler::Sync(get_receive_connector),
+        CONNECTOR_VIEW,
+    )
+    .with(OPTIONAL_IDENTITY)
+    .at("Identity"),
+    Cmdlet::new(
+        "Add-ADPermission",
+        "Adds a permission to a directory object.",
+        Handler::Sync(add_ad_permission),
+        PERMISSION_VIEW,
+    )
+    .with(&[
+        req("Identity", Text),
+        req("User", Text),
+        p("AccessRights", List),
+        p("ExtendedRights", List),
+    ])
+    .at("Identity")
+    .changes(Medium),
+    Cmdlet::new(
+        "Get-ADPermission",
+        "Lists the permissions of a directory object.",
+        Handler::Sync(get_ad_permission),
+        PERMISSION_VIEW,
+    )
+    .with(IDENTITY)
+    .at("Identity"),
+];
+
+/// EMS shows Identity, Bindings, Enabled; every connector here is enabled.
+const CONNECTOR_VIEW: &[&str] = &["Identity", "Bindings"];
+/// EMS shows Identity, User, Deny, Inherited (and the rights); every
+/// permission here is an explicit allow.
+const PERMISSION_VIEW: &[&str] = &["Identity", "User", "Rights"];
 
 fn connector_record(c: &ReceiveConnector) -> Vec<(String, String)> {
     record([

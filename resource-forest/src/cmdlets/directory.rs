@@ -7,8 +7,28 @@
 
 use crossforest_shared::sid::rid;
 
+use super::parameters::{p, req, Kind::Text};
+use super::registry::{Cmdlet, ConfirmImpact::Low, Handler};
 use super::{changed, Args, CmdletError, Context, Outcome};
 use crate::org::recipients::RecipientType;
+
+/// The directory tool. The directory's rights authorise it, not RBAC.
+pub const CMDLETS: &[Cmdlet] = &[Cmdlet::new(
+    "New-ADUser",
+    "Creates a user in the directory (the domain Administrator's tool, outside RBAC).",
+    Handler::Sync(new_ad_user),
+    &["Name", "RecipientType"],
+)
+.with(&[
+    req("Name", Text),
+    p("SamAccountName", Text),
+    p("Path", Text),
+    p("UserPrincipalName", Text),
+    p("DisplayName", Text),
+])
+.at("Name")
+.changes(Low)
+.authorizes_itself()];
 
 /// `New-ADUser -Name [-SamAccountName] [-Path OU] [-UserPrincipalName]`.
 pub fn new_ad_user(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError> {

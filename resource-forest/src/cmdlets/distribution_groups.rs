@@ -7,9 +7,115 @@ use std::collections::BTreeSet;
 use crossforest_shared::Sid;
 
 use super::mailbox::{build, target};
+use super::parameters::{
+    p, req,
+    Kind::{List, Switch, Text},
+    Param, IDENTITY,
+};
+use super::registry::{
+    Cmdlet,
+    ConfirmImpact::{High, Medium},
+    Handler,
+};
 use super::{changed, invalid, listed, record, Args, CmdletError, Context, Outcome};
 use crate::org::recipients::{Recipient, RecipientType};
 use crate::rbac::Access;
+
+/// The distribution group cmdlets.
+pub const CMDLETS: &[Cmdlet] = &[
+    Cmdlet::new(
+        "New-DistributionGroup",
+        "Creates a distribution or mail-enabled security group.",
+        Handler::Sync(new_distribution_group),
+        GROUP_VIEW,
+    )
+    .with(&[
+        req("Name", Text),
+        p("Alias", Text),
+        p("DisplayName", Text),
+        p("OrganizationalUnit", Text),
+        p("PrimarySmtpAddress", Text),
+        p("Type", Text),
+        p("ManagedBy", List),
+        p("Members", List),
+    ])
+    .at("Name")
+    .changes(Medium),
+    Cmdlet::new(
+        "Get-DistributionGroup",
+        "Lists distribution groups.",
+        Handler::Sync(get_distribution_group),
+        GROUP_VIEW,
+    )
+    .with(&[
+        p("Identity", Text),
+        p("OrganizationalUnit", Text),
+        p("ResultSize", Text),
+    ])
+    .at("Identity"),
+    Cmdlet::new(
+        "Remove-DistributionGroup",
+        "Removes a distribution group.",
+        Handler::Sync(remove_distribution_group),
+        GROUP_VIEW,
+    )
+    .with(&[
+        req("Identity", Text),
+        p("BypassSecurityGroupManagerCheck", Switch),
+    ])
+    .at("Identity")
+    .changes(High),
+    Cmdlet::new(
+        "Add-DistributionGroupMember",
+        "Adds a member to a distribution group.",
+        Handler::Sync(|ctx, args| change_member(ctx, args, true)),
+        MEMBER_VIEW,
+    )
+    .with(MEMBER)
+    .at("Identity")
+    .changes(Medium),
+    Cmdlet::new(
+        "Remove-DistributionGroupMember",
+        "Removes a member from a distribution group.",
+        Handler::Sync(|ctx, args| change_member(ctx, args, false)),
+        MEMBER_VIEW,
+    )
+    .with(MEMBER)
+    .at("Identity")
+    .changes(High),
+    Cmdlet::new(
+        "Get-DistributionGroupMember",
+        "Lists the members of a distribution group.",
+        Handler::Sync(get_member),
+        MEMBER_VIEW,
+    )
+    .with(IDENTITY)
+    .at("Identity"),
+    Cmdlet::new(
+        "Update-DistributionGroupMember",
+        "Replaces every member of a distribution group.",
+        Handler::Sync(update_members),
+        MEMBER_VIEW,
+    )
+    .with(&[
+        req("Identity", Text),
+        req("Members", List),
+        p("BypassSecurityGroupManagerCheck", Switch),
+    ])
+    .at("Identity")
+    .changes(High),
+];
+
+/// EMS shows Name, DisplayName, GroupType, PrimarySmtpAddress; the group
+/// type is the recipient type here.
+const GROUP_VIEW: &[&str] = &["Name", "RecipientType", "PrimarySmtpAddress"];
+const MEMBER_VIEW: &[&str] = &["Name", "RecipientType"];
+
+const MEMBER: &[Param] = &[
+    req("Identity", Text),
+    req("Member", Text),
+    p("BypassSecurityGroupManagerCheck", Switch),
+];
 
 const GROUPS: &[RecipientType] = &[
     RecipientType::MailUniversalDistributionGroup,

@@ -4,241 +4,36 @@
 //! Every authenticated caller may ask (the cmdlets authorise themselves). A
 //! role group's managers also see what ManagedBy lets them run (R-RG-5).
 
-use super::spec::{self, CmdletSpec, Kind, Param};
+use super::parameters::{p, req, Kind, Kind::Text, Param};
+use super::registry::{self, Cmdlet, Handler};
 use super::{invalid, listed, record, Args, CmdletError, Context, Outcome};
 use crate::rbac::opath::wildcard_match;
 
-/// Cmdlets every caller may run about themselves, with the parameters that
-/// need no role; a role granting the cmdlet adds the rest.
-const SELF_SERVICE: &[(&str, &[&str])] = &[
-    ("Get-Command", &["Name", "Verb", "Noun"]),
-    ("Get-Help", &["Name", "Parameter"]),
-    (
-        "Test-CmdletPermission",
-        &["Cmdlet", "Parameters", "Identity", "Write"],
-    ),
-    ("Get-EffectivePermission", &["Cmdlet"]),
-];
-
-/// What a role group's managers may run on the groups they manage, whatever
-/// their roles (R-RG-5).
-const MANAGERS: &[(&str, &[&str])] = &[
-    (
-        "Set-RoleGroup",
-        &[
-            "Identity",
-            "Name",
-            "Description",
-            "DisplayName",
-            "ManagedBy",
-        ],
-    ),
-    ("Add-RoleGroupMember", &["Identity", "Member"]),
-    ("Remove-RoleGroupMember", &["Identity", "Member"]),
-    ("Update-RoleGroupMember", &["Identity", "Members"]),
-];
-
-/// One line on what each cmdlet does.
-const SYNOPSES: &[(&str, &str)] = &[
-    ("New-Mailbox", "Creates a user account and its mailbox."),
-    (
-        "New-MailUser",
-        "Creates a mail user: an account with an external e-mail address.",
-    ),
-    (
-        "New-MailContact",
-        "Creates a mail contact for an external address.",
-    ),
-    (
-        "Enable-Mailbox",
-        "Mail-enables an existing user with a mailbox.",
-    ),
-    (
-        "Disable-Mailbox",
-        "Removes the mailbox of a user and keeps the account.",
-    ),
-    ("Get-Mailbox", "Lists mailboxes in your read scope."),
-    (
-        "Get-Recipient",
-        "Lists recipients of every type in your read scope.",
-    ),
-    ("Get-User", "Lists user accounts in your read scope."),
-    ("Get-MailUser", "Lists mail users in your read scope."),
-    ("Get-MailContact", "Lists mail contacts in your read scope."),
-    ("Set-Mailbox", "Changes the properties of a mailbox."),
-    ("Set-User", "Changes the directory properties of a user."),
-    ("Remove-Mailbox", "Removes a mailbox and its user account."),
-    ("Remove-MailUser", "Removes a mail user."),
-    ("Remove-MailContact", "Removes a mail contact."),
-    (
-        "New-DistributionGroup",
-        "Creates a distribution or mail-enabled security group.",
-    ),
-    ("Get-DistributionGroup", "Lists distribution groups."),
-    ("Remove-DistributionGroup", "Removes a distribution group."),
-    (
-        "Add-DistributionGroupMember",
-        "Adds a member to a distribution group.",
-    ),
-    (
-        "Remove-DistributionGroupMember",
-        "Removes a member from a distribution group.",
-    ),
-    (
-        "Get-DistributionGroupMember",
-        "Lists the members of a distribution group.",
-    ),
-    (
-        "Update-DistributionGroupMember",
-        "Replaces every member of a distribution group.",
-    ),
-    (
-        "New-RoleGroup",
-        "Creates a role group, linked to a foreign group or not, with its roles.",
-    ),
-    (
-        "Get-RoleGroup",
-        "Lists role groups with their roles, members and links.",
-    ),
-    (
-        "Set-RoleGroup",
-        "Changes a role group: name, managers, linked foreign group.",
-    ),
-    (
-        "Remove-RoleGroup",
-        "Removes a role group and its role assignments.",
-    ),
-    ("Add-RoleGroupMember", "Adds a member to a role group."),
-    (
-        "Remove-RoleGroupMember",
-        "Removes a member from a role group.",
-    ),
-    (
-        "Update-RoleGroupMember",
-        "Replaces every member of a role group.",
-    ),
-    ("Get-RoleGroupMember", "Lists the members of a role group."),
-    (
-        "New-ManagementRole",
-        "Creates a management role from a parent role, or an unscoped top-level role.",
-    ),
-    ("Get-ManagementRole", "Lists management roles."),
-    ("Remove-ManagementRole", "Removes a custom management role."),
-    (
-        "Add-ManagementRoleEntry",
-        "Adds a cmdlet and its parameters to a custom role.",
-    ),
-    (
-        "Set-ManagementRoleEntry",
-        "Changes the parameters of a role entry.",
-    ),
-    (
-        "Remove-ManagementRoleEntry",
-        "Removes a role entry from a custom role.",
-    ),
-    (
-        "Get-ManagementRoleEntry",
-        "Lists the cmdlets and parameters of a role.",
-    ),
-    (
-        "New-ManagementRoleAssignment",
-        "Assigns a role to a role group, user, security group or policy.",
-    ),
-    (
-        "Get-ManagementRoleAssignment",
-        "Lists role assignments; answers who can write a recipient.",
-    ),
-    (
-        "Set-ManagementRoleAssignment",
-        "Changes the scope of a role assignment or disables it.",
-    ),
-    (
-        "Remove-ManagementRoleAssignment",
-        "Removes a role assignment.",
-    ),
-    (
-        "New-ManagementScope",
-        "Creates a regular or exclusive management scope.",
-    ),
-    ("Get-ManagementScope", "Lists management scopes."),
-    ("Set-ManagementScope", "Changes a management scope."),
-    (
-        "Remove-ManagementScope",
-        "Removes a management scope no assignment uses.",
-    ),
-    (
-        "New-RoleAssignmentPolicy",
-        "Creates a role assignment policy for mailbox users.",
-    ),
-    (
-        "Get-RoleAssignmentPolicy",
-        "Lists role assignment policies.",
-    ),
-    (
-        "Set-RoleAssignmentPolicy",
-        "Changes a role assignment policy or makes it the default.",
-    ),
-    ("Get-ExchangeServer", "Lists Exchange servers."),
-    (
-        "Search-AdminAuditLog",
-        "Searches the admin audit log of allowed and denied requests.",
-    ),
-    (
-        "Set-ExchangeServer",
-        "Changes the settings of an Exchange server.",
-    ),
-    (
-        "New-MailboxDatabase",
-        "Creates a mailbox database on a server.",
-    ),
-    ("Get-MailboxDatabase", "Lists mailbox databases."),
-    (
-        "Set-MailboxDatabase",
-        "Changes the quotas of a mailbox database.",
-    ),
-    (
-        "New-ADUser",
-        "Creates a user in the directory (the domain Administrator's tool, outside RBAC).",
-    ),
-    (
-        "New-ReceiveConnector",
-        "Creates a Receive connector on a server.",
-    ),
-    ("Get-ReceiveConnector", "Lists Receive connectors."),
-    (
-        "Add-ADPermission",
-        "Adds a permission to a directory object.",
-    ),
-    (
-        "Get-ADPermission",
-        "Lists the permissions of a directory object.",
-    ),
-    (
-        "Test-CmdletPermission",
-        "Explains whether you (or a user) may run a cmdlet with parameters on an object.",
-    ),
-    (
-        "Get-EffectivePermission",
-        "Lists the cmdlets you (or a user) may run and what grants them.",
-    ),
-    ("Get-Command", "Lists the cmdlets you may run."),
-    (
+/// `Get-Command` and `Get-Help`. Anyone may ask.
+pub const CMDLETS: &[Cmdlet] = &[
+    Cmdlet::new(
+        "Get-Command",
+        "Lists the cmdlets you may run.",
+        Handler::Sync(get_command),
+        &["CommandType", "Name", "Synopsis"],
+    )
+    .with(&[p("Name", Text), p("Verb", Text), p("Noun", Text)])
+    .at("Name")
+    .for_anyone(&["Name", "Verb", "Noun"]),
+    Cmdlet::new(
         "Get-Help",
         "Shows the synopsis, syntax and parameters of a cmdlet you may run.",
-    ),
+        Handler::Sync(get_help),
+        &["Name", "Synopsis"],
+    )
+    .with(&[req("Name", Text), p("Parameter", Text)])
+    .at("Name")
+    .for_anyone(&["Name", "Parameter"]),
 ];
-
-/// The synopsis of `cmdlet`.
-pub fn synopsis(cmdlet: &str) -> &'static str {
-    SYNOPSES
-        .iter()
-        .find(|(name, _)| name.eq_ignore_ascii_case(cmdlet))
-        .map_or("", |(_, s)| s)
-}
 
 /// A cmdlet available to the caller, with the parameters it may use.
 struct Available {
-    spec: &'static CmdletSpec,
+    spec: &'static Cmdlet,
     parameters: Vec<Param>,
 }
 
@@ -252,23 +47,22 @@ fn available(ctx: &Context<'_>) -> Vec<Available> {
         .role_groups
         .values()
         .any(|g| ctx.caller.sids.iter().any(|s| g.managed_by.contains(s)));
-    let own_of = |name: &str| {
-        SELF_SERVICE
+    let own_of = |spec: &Cmdlet| {
+        let managers: &[&str] = if manager { spec.managers } else { &[] };
+        spec.anyone
             .iter()
-            .chain(MANAGERS.iter().filter(|_| manager))
-            .filter(|(n, _)| *n == name)
-            .flat_map(|(_, params)| params.iter().copied())
+            .chain(managers)
+            .copied()
             .collect::<Vec<&str>>()
     };
-    spec::CMDLETS
-        .iter()
+    registry::all()
         .filter(|s| crate::org::permission_model::unavailable(ctx.org, s.name).is_none())
         .filter_map(|s| {
             let granted = permissions
                 .iter()
                 .find(|p| p.cmdlet.eq_ignore_ascii_case(s.name))
                 .map(|p| p.parameters.as_slice());
-            let own = own_of(s.name);
+            let own = own_of(s);
             if granted.is_none() && own.is_empty() {
                 return None;
             }
@@ -308,7 +102,7 @@ pub fn get_command(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletErro
             record([
                 ("CommandType", "Cmdlet".to_owned()),
                 ("Name", a.spec.name.to_owned()),
-                ("Synopsis", synopsis(a.spec.name).to_owned()),
+                ("Synopsis", a.spec.synopsis.to_owned()),
                 (
                     "Parameters",
                     a.parameters
@@ -337,7 +131,7 @@ fn type_name(kind: Kind) -> &'static str {
 }
 
 /// One parameter in PowerShell's syntax notation.
-fn syntax_of(spec: &CmdletSpec, p: &Param) -> String {
+fn syntax_of(spec: &Cmdlet, p: &Param) -> String {
     let positional = spec.positional == Some(p.name);
     let name = if positional {
         format!("[-{}]", p.name)
@@ -353,6 +147,18 @@ fn syntax_of(spec: &CmdletSpec, p: &Param) -> String {
     } else {
         format!("[{text}]")
     }
+}
+
+/// The syntax line of `spec` with the `parameters` the caller may use.
+fn syntax(spec: &Cmdlet, parameters: &[Param]) -> String {
+    let mut syntax: Vec<String> = std::iter::once(spec.name.to_owned())
+        .chain(parameters.iter().map(|p| syntax_of(spec, p)))
+        .collect();
+    if spec.writes() {
+        syntax.push("[-WhatIf]".to_owned());
+    }
+    syntax.push("[<CommonParameters>]".to_owned());
+    syntax.join(" ")
 }
 
 /// `Get-Help <cmdlet> [-Parameter <wildcard>]`.
@@ -397,17 +203,10 @@ pub fn get_help(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError> 
         }
         return Ok(listed(records));
     }
-    let mut syntax: Vec<String> = std::iter::once(spec.name.to_owned())
-        .chain(cmdlet.parameters.iter().map(|p| syntax_of(spec, p)))
-        .collect();
-    if spec.writes {
-        syntax.push("[-WhatIf]".to_owned());
-    }
-    syntax.push("[<CommonParameters>]".to_owned());
     Ok(listed(vec![record([
         ("Name", spec.name.to_owned()),
-        ("Synopsis", synopsis(spec.name).to_owned()),
-        ("Syntax", syntax.join(" ")),
+        ("Synopsis", spec.synopsis.to_owned()),
+        ("Syntax", syntax(spec, &cmdlet.parameters)),
         (
             "Parameters",
             cmdlet
@@ -425,26 +224,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_cmdlet_has_a_synopsis() {
-        for cmdlet in spec::CMDLETS {
-            assert!(!synopsis(cmdlet.name).is_empty(), "{}", cmdlet.name);
-        }
-        for (name, params) in SELF_SERVICE.iter().chain(MANAGERS) {
-            let spec = spec::find(name).unwrap();
-            for p in *params {
-                assert!(spec.parameters.iter().any(|q| q.name == *p), "{name} -{p}");
+    fn every_cmdlet_has_help() {
+        for cmdlet in registry::all() {
+            let help = syntax(cmdlet, cmdlet.parameters);
+            assert!(help.starts_with(cmdlet.name), "{help}");
+            assert!(help.ends_with("[<CommonParameters>]"), "{help}");
+            for p in cmdlet.parameters {
+                assert!(help.contains(&format!("-{}", p.name)), "{help}");
             }
         }
     }
 
     #[test]
     fn syntax_marks_positional_required_and_switches() {
-        let spec = spec::find("Set-Mailbox").unwrap();
+        let spec = registry::find("Set-Mailbox").unwrap();
         let identity = spec.parameter("Identity").unwrap();
         let office = spec.parameter("Office").unwrap();
         assert_eq!(syntax_of(spec, &identity), "[-Identity] <String>");
         assert_eq!(syntax_of(spec, &office), "[-Office <String>]");
-        let scope = spec::find("New-ManagementScope").unwrap();
+        let scope = registry::find("New-ManagementScope").unwrap();
         let exclusive = scope.parameter("Exclusive").unwrap();
         assert_eq!(syntax_of(scope, &exclusive), "[-Exclusive]");
     }

@@ -3,40 +3,268 @@
 //! Get-/Remove- companions. Every write authorises the recipient before and
 //! after the change (R-ASG-3).
 
+use super::parameters::{
+    p, req,
+    Kind::{Bool, List, Text},
+    Param, IDENTITY,
+};
+use super::registry::{
+    Cmdlet,
+    ConfirmImpact::{High, Medium},
+    Handler,
+};
 use super::{changed, invalid, listed, record, Args, CmdletError, Context, Outcome};
 use crate::org::recipients::{Recipient, RecipientType};
 use crate::org::OrgError;
 use crate::rbac::scope::parse_recipient_filter;
 use crate::rbac::{Access, Target};
 
+/// The recipient cmdlets.
+pub const CMDLETS: &[Cmdlet] = &[
+    Cmdlet::new(
+        "New-Mailbox",
+        "Creates a user account and its mailbox.",
+        Handler::Sync(|ctx, args| new_recipient(ctx, args, RecipientType::UserMailbox)),
+        MAILBOX_VIEW,
+    )
+    .with(NEW_RECIPIENT)
+    .at("Name")
+    .changes(Medium),
+    Cmdlet::new(
+        "New-MailUser",
+        "Creates a mail user: an account with an external e-mail address.",
+        Handler::Sync(|ctx, args| new_recipient(ctx, args, RecipientType::MailUser)),
+        MAIL_USER_VIEW,
+    )
+    .with(NEW_RECIPIENT)
+    .at("Name")
+    .changes(Medium),
+    Cmdlet::new(
+        "New-MailContact",
+        "Creates a mail contact for an external address.",
+        Handler::Sync(|ctx, args| new_recipient(ctx, args, RecipientType::MailContact)),
+        MAIL_CONTACT_VIEW,
+    )
+    .with(NEW_RECIPIENT)
+    .at("Name")
+    .changes(Medium),
+    Cmdlet::new(
+        "Enable-Mailbox",
+        "Mail-enables an existing user with a mailbox.",
+        Handler::Sync(enable_mailbox),
+        MAILBOX_VIEW,
+    )
+    .with(&[
+        req("Identity", Text),
+        p("Alias", Text),
+        p("Database", Text),
+        p("PrimarySmtpAddress", Text),
+    ])
+    .at("Identity")
+    .changes(Medium),
+    Cmdlet::new(
+        "Disable-Mailbox",
+        "Removes the mailbox of a user and keeps the account.",
+        Handler::Sync(disable_mailbox),
+        USER_VIEW,
+    )
+    .with(IDENTITY)
+    .at("Identity")
+    .changes(High),
+    Cmdlet::new(
+        "Get-Mailbox",
+        "Lists mailboxes in your read scope.",
+        Handler::Sync(|ctx, args| get_recipients(ctx, args, MAILBOXES)),
+        MAILBOX_VIEW,
+    )
+    .with(GET_RECIPIENT)
+    .at("Identity"),
+    Cmdlet::new(
+        "Get-Recipient",
+        "Lists recipients of every type in your read scope.",
+        Handler::Sync(|ctx, args| get_recipients(ctx, args, RECIPIENTS)),
+        RECIPIENT_VIEW,
+    )
+    .with(GET_RECIPIENT)
+    .at("Identity"),
+    Cmdlet::new(
+        "Get-User",
+        "Lists user accounts in your read scope.",
+        Handler::Sync(|ctx, args| get_recipients(ctx, args, USERS)),
+        USER_VIEW,
+    )
+    .with(GET_RECIPIENT)
+    .at("Identity"),
+    Cmdlet::new(
+        "Get-MailUser",
+        "Lists mail users in your read scope.",
+        Handler::Sync(|ctx, args| get_recipients(ctx, args, MAIL_USERS)),
+        MAIL_USER_VIEW,
+    )
+    .with(GET_RECIPIENT)
+    .at("Identity"),
+    Cmdlet::new(
+        "Get-MailContact",
+        "Lists mail contacts in your read scope.",
+        Handler::Sync(|ctx, args| get_recipients(ctx, args, MAIL_CONTACTS)),
+        MAIL_CONTACT_VIEW,
+    )
+    .with(GET_RECIPIENT)
+    .at("Identity"),
+    Cmdlet::new(
+        "Set-Mailbox",
+        "Changes the properties of a mailbox.",
+        Handler::Sync(|ctx, args| set_recipient(ctx, args, MAILBOXES)),
+        MAILBOX_VIEW,
+    )
+    .with(SET_MAILBOX)
+    .at("Identity")
+    .changes(Medium),
+    Cmdlet::new(
+        "Set-User",
+        "Changes the directory properties of a user.",
+        Handler::Sync(|ctx, args| set_recipient(ctx, args, USERS)),
+        USER_VIEW,
+    )
+    .with(SET_USER)
+    .at("Identity")
+    .changes(Medium),
+    Cmdlet::new(
+        "Remove-Mailbox",
+        "Removes a mailbox and its user account.",
+        Handler::Sync(|ctx, args| remove_recipient(ctx, args, MAILBOXES)),
+        REMOVED_VIEW,
+    )
+    .with(&[req("Identity", Text), p("Permanent", Bool)])
+    .at("Identity")
+    .changes(High),
+    Cmdlet::new(
+        "Remove-MailUser",
+        "Removes a mail user.",
+        Handler::Sync(|ctx, args| remove_recipient(ctx, args, MAIL_USERS)),
+        REMOVED_VIEW,
+    )
+    .with(IDENTITY)
+    .at("Identity")
+    .changes(High),
+    Cmdlet::new(
+        "Remove-MailContact",
+        "Removes a mail contact.",
+        Handler::Sync(|ctx, args| remove_recipient(ctx, args, MAIL_CONTACTS)),
+        REMOVED_VIEW,
+    )
+    .with(IDENTITY)
+    .at("Identity")
+    .changes(High),
+];
+
+/// EMS shows Name, Alias, ServerName, ProhibitSendQuota; there are no
+/// servers per mailbox here.
+const MAILBOX_VIEW: &[&str] = &["Name", "Alias", "ProhibitSendQuota"];
+const MAIL_USER_VIEW: &[&str] = &["Name", "RecipientType"];
+const MAIL_CONTACT_VIEW: &[&str] = &["Name", "Alias", "RecipientType"];
+const USER_VIEW: &[&str] = &["Name", "RecipientType"];
+const RECIPIENT_VIEW: &[&str] = &["Name", "RecipientType"];
+/// What the Remove- cmdlets here return for each removed recipient.
+const REMOVED_VIEW: &[&str] = &["Name", "Removed"];
+
+const NEW_RECIPIENT: &[Param] = &[
+    req("Name", Text),
+    p("Alias", Text),
+    p("DisplayName", Text),
+    p("FirstName", Text),
+    p("LastName", Text),
+    p("OrganizationalUnit", Text),
+    p("UserPrincipalName", Text),
+    p("Password", Text),
+    p("Database", Text),
+    p("PrimarySmtpAddress", Text),
+    p("ExternalEmailAddress", Text),
+];
+
+const GET_RECIPIENT: &[Param] = &[
+    p("Identity", Text),
+    p("OrganizationalUnit", Text),
+    p("ResultSize", Text),
+    p("Anr", Text),
+    p("Filter", Text),
+    p("RecipientTypeDetails", List),
+];
+
+const SET_MAILBOX: &[Param] = &[
+    req("Identity", Text),
+    p("DisplayName", Text),
+    p("Alias", Text),
+    p("PrimarySmtpAddress", Text),
+    p("Office", Text),
+    p("Languages", List),
+    p("HiddenFromAddressListsEnabled", Bool),
+    p("ProhibitSendQuota", Text),
+    p("IssueWarningQuota", Text),
+    p("CustomAttribute1", Text),
+    p("CustomAttribute2", Text),
+    p("CustomAttribute3", Text),
+    p("CustomAttribute4", Text),
+    p("CustomAttribute5", Text),
+    p("CustomAttribute6", Text),
+    p("CustomAttribute7", Text),
+    p("CustomAttribute8", Text),
+    p("CustomAttribute9", Text),
+    p("CustomAttribute10", Text),
+    p("CustomAttribute11", Text),
+    p("CustomAttribute12", Text),
+    p("CustomAttribute13", Text),
+    p("CustomAttribute14", Text),
+    p("CustomAttribute15", Text),
+];
+
+const SET_USER: &[Param] = &[
+    req("Identity", Text),
+    p("City", Text),
+    p("Department", Text),
+    p("Company", Text),
+    p("Office", Text),
+    p("Title", Text),
+    p("StateOrProvince", Text),
+    p("CountryOrRegion", Text),
+    p("FirstName", Text),
+    p("LastName", Text),
+    p("DisplayName", Text),
+];
+
 /// The recipient as RBAC sees it.
 pub fn target(r: &Recipient) -> Target<'_> {
     Target::Recipient(r)
 }
 
-/// Recipient types a cmdlet acts on.
-fn types_of(cmdlet: &str) -> &'static [RecipientType] {
-    use RecipientType::*;
-    match cmdlet {
-        "Get-Mailbox" | "Set-Mailbox" | "Remove-Mailbox" | "New-Mailbox" => &[UserMailbox],
-        "Get-MailUser" | "Remove-MailUser" | "New-MailUser" => &[MailUser],
-        "Get-MailContact" | "Remove-MailContact" | "New-MailContact" => &[MailContact],
-        "Get-User" | "Set-User" => &[UserMailbox, MailUser, User],
-        "Enable-Mailbox" => &[User],
-        "Disable-Mailbox" => &[UserMailbox],
-        _ => &[
-            UserMailbox,
-            MailUser,
-            MailContact,
-            MailUniversalDistributionGroup,
-            MailUniversalSecurityGroup,
-        ],
-    }
-}
+/// Recipient types the mailbox cmdlets act on.
+const MAILBOXES: &[RecipientType] = &[RecipientType::UserMailbox];
+/// Recipient types the mail user cmdlets act on.
+const MAIL_USERS: &[RecipientType] = &[RecipientType::MailUser];
+/// Recipient types the mail contact cmdlets act on.
+const MAIL_CONTACTS: &[RecipientType] = &[RecipientType::MailContact];
+/// Recipient types the user cmdlets act on.
+const USERS: &[RecipientType] = &[
+    RecipientType::UserMailbox,
+    RecipientType::MailUser,
+    RecipientType::User,
+];
+/// Recipient types `Get-Recipient` lists.
+const RECIPIENTS: &[RecipientType] = &[
+    RecipientType::UserMailbox,
+    RecipientType::MailUser,
+    RecipientType::MailContact,
+    RecipientType::MailUniversalDistributionGroup,
+    RecipientType::MailUniversalSecurityGroup,
+];
 
-/// A recipient of the types the cmdlet acts on.
-pub fn find<'a>(ctx: &'a Context<'_>, identity: &str) -> Result<&'a Recipient, CmdletError> {
-    Ok(ctx.org.recipient(identity, types_of(ctx.cmdlet))?)
+/// A recipient of `types`.
+pub fn find<'a>(
+    ctx: &'a Context<'_>,
+    identity: &str,
+    types: &[RecipientType],
+) -> Result<&'a Recipient, CmdletError> {
+    Ok(ctx.org.recipient(identity, types)?)
 }
 
 /// An alias from a name: letters, digits, `.`, `-` and `_`.
@@ -187,8 +415,11 @@ pub fn build_user(
 
 /// `New-Mailbox`, `New-MailUser`, `New-MailContact`: the new object must fall
 /// within the caller's write scope (R-ASG-3).
-pub fn new_recipient(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError> {
-    let recipient_type = types_of(ctx.cmdlet)[0];
+pub fn new_recipient(
+    ctx: &Context<'_>,
+    args: &Args,
+    recipient_type: RecipientType,
+) -> Result<Outcome, CmdletError> {
     let mut next = ctx.org.clone();
     let recipient = build(ctx, args, &mut next, recipient_type)?;
     ctx.authorize(target(&recipient), Access::Write)?;
@@ -235,7 +466,7 @@ pub fn enable_mailbox(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletE
 /// `User` again, which `Enable-Mailbox` can mail-enable).
 pub fn disable_mailbox(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError> {
     let identity = args.required("Identity", ctx.cmdlet)?;
-    let current = find(ctx, identity)?;
+    let current = find(ctx, identity, MAILBOXES)?;
     ctx.authorize(target(current), Access::Write)?;
     let mut user = current.clone();
     user.recipient_type = RecipientType::User;
@@ -249,7 +480,11 @@ pub fn disable_mailbox(ctx: &Context<'_>, args: &Args) -> Result<Outcome, Cmdlet
 /// The Get- cmdlets of recipients: what the caller may read (implicit read
 /// scopes), narrowed by `-OrganizationalUnit`, `-Anr`, `-Filter` (OPATH) and
 /// `-ResultSize`.
-pub fn get_recipients(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError> {
+pub fn get_recipients(
+    ctx: &Context<'_>,
+    args: &Args,
+    types: &[RecipientType],
+) -> Result<Outcome, CmdletError> {
     let org = ctx.org;
     let ou = args
         .text("OrganizationalUnit")
@@ -263,7 +498,6 @@ pub fn get_recipients(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletE
         .map_err(|e| invalid("Filter", e.to_string()))?;
     let details = args.list("RecipientTypeDetails").unwrap_or_default();
     let anr = args.text("Anr").map(str::to_ascii_lowercase);
-    let types = types_of(ctx.cmdlet);
     let chosen: Vec<&Recipient> = match args.text("Identity") {
         Some(identity) => {
             let r = org.recipient(identity, types)?;
@@ -304,9 +538,13 @@ pub fn get_recipients(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletE
 
 /// `Set-Mailbox`, `Set-User`: the recipient must be in write scope before and
 /// after (R-ASG-3).
-pub fn set_recipient(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError> {
+pub fn set_recipient(
+    ctx: &Context<'_>,
+    args: &Args,
+    types: &[RecipientType],
+) -> Result<Outcome, CmdletError> {
     let identity = args.required("Identity", ctx.cmdlet)?;
-    let current = find(ctx, identity)?;
+    let current = find(ctx, identity, types)?;
     ctx.authorize(target(current), Access::Write)?;
     let mut next_recipient = current.clone();
     for (name, value) in args.iter() {
@@ -316,7 +554,7 @@ pub fn set_recipient(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletEr
         };
         match name {
             "Identity" => {}
-            n if crate::rbac::evaluate::is_common_parameter(n) => {}
+            n if crate::rbac::common_parameters::is_common_parameter(n) => {}
             "DisplayName" => next_recipient.display_name = text,
             "Alias" => next_recipient.alias = alias_for(args, &current.name)?,
             "PrimarySmtpAddress" => next_recipient.primary_smtp_address = smtp(name, &text)?,
@@ -338,9 +576,13 @@ pub fn set_recipient(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletEr
 
 /// `Remove-Mailbox`, `Remove-MailUser`, `Remove-MailContact`: removes the
 /// recipient (and its user account) and every membership it had.
-pub fn remove_recipient(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError> {
+pub fn remove_recipient(
+    ctx: &Context<'_>,
+    args: &Args,
+    types: &[RecipientType],
+) -> Result<Outcome, CmdletError> {
     let identity = args.required("Identity", ctx.cmdlet)?;
-    let current = find(ctx, identity)?;
+    let current = find(ctx, identity, types)?;
     ctx.authorize(target(current), Access::Write)?;
     let mut next = ctx.org.clone();
     next.forget(&current.sid, &current.name);

@@ -1,5 +1,8 @@
 //! The management cmdlets. Each one is bound, authorised, and only then run; a
 //! change is computed on a copy of the organization and committed whole.
+//!
+//! Every cmdlet is declared once, beside its handler, in its family's
+//! `CMDLETS`; [`registry`] gathers them and looks them up.
 
 pub mod args;
 pub mod assignments;
@@ -9,14 +12,15 @@ pub mod directory;
 pub mod distribution_groups;
 pub mod help;
 pub mod mailbox;
+pub mod parameters;
 pub mod permissions;
 pub mod policies;
 pub mod query;
+pub mod registry;
 pub mod role_group;
 pub mod roles;
 pub mod scopes;
 pub mod servers;
-pub mod spec;
 
 use crate::org::{OrgError, Organization};
 use crate::rbac::lockout::LockoutError;
@@ -26,6 +30,7 @@ use crate::trust::authenticate::Caller;
 use crate::trust::linked::LinkedError;
 use crate::trust::Trusts;
 pub use args::{Args, Value};
+pub use registry::{Cmdlet, ConfirmImpact, Handler};
 
 /// Why a cmdlet failed. Nothing has changed when one of these is returned.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -193,71 +198,6 @@ impl<'a> Context<'a> {
     /// Whether the caller may read `target` with this cmdlet (for filtering lists).
     pub fn can_read(&self, target: Target<'_>) -> bool {
         self.authorize(target, Access::Read).is_ok()
-    }
-}
-
-/// Runs a bound cmdlet. The caller has already passed the cmdlet-level check.
-pub async fn run(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError> {
-    match ctx.cmdlet {
-        "New-Mailbox" | "New-MailUser" | "New-MailContact" => mailbox::new_recipient(ctx, args),
-        "Enable-Mailbox" => mailbox::enable_mailbox(ctx, args),
-        "Disable-Mailbox" => mailbox::disable_mailbox(ctx, args),
-        "Get-Mailbox" | "Get-Recipient" | "Get-User" | "Get-MailUser" | "Get-MailContact" => {
-            mailbox::get_recipients(ctx, args)
-        }
-        "Set-Mailbox" | "Set-User" => mailbox::set_recipient(ctx, args),
-        "Remove-Mailbox" | "Remove-MailUser" | "Remove-MailContact" => {
-            mailbox::remove_recipient(ctx, args)
-        }
-        "New-DistributionGroup" => distribution_groups::new_distribution_group(ctx, args),
-        "Get-DistributionGroup" => distribution_groups::get_distribution_group(ctx, args),
-        "Remove-DistributionGroup" => distribution_groups::remove_distribution_group(ctx, args),
-        "Add-DistributionGroupMember" => distribution_groups::change_member(ctx, args, true),
-        "Remove-DistributionGroupMember" => distribution_groups::change_member(ctx, args, false),
-        "Get-DistributionGroupMember" => distribution_groups::get_member(ctx, args),
-        "Update-DistributionGroupMember" => distribution_groups::update_members(ctx, args),
-        "New-RoleGroup" => role_group::new_role_group(ctx, args).await,
-        "Get-RoleGroup" => role_group::get_role_group(ctx, args),
-        "Set-RoleGroup" => role_group::set_role_group(ctx, args).await,
-        "Remove-RoleGroup" => role_group::remove_role_group(ctx, args),
-        "Add-RoleGroupMember" => role_group::change_member(ctx, args, true),
-        "Remove-RoleGroupMember" => role_group::change_member(ctx, args, false),
-        "Update-RoleGroupMember" => role_group::update_members(ctx, args),
-        "Get-RoleGroupMember" => role_group::get_role_group_member(ctx, args),
-        "New-ManagementRole" => roles::new_management_role(ctx, args),
-        "Get-ManagementRole" => roles::get_management_role(ctx, args),
-        "Remove-ManagementRole" => roles::remove_management_role(ctx, args),
-        "Add-ManagementRoleEntry" => roles::add_entry(ctx, args),
-        "Set-ManagementRoleEntry" => roles::set_entry(ctx, args),
-        "Remove-ManagementRoleEntry" => roles::remove_entry(ctx, args),
-        "Get-ManagementRoleEntry" => roles::get_entry(ctx, args),
-        "New-ManagementRoleAssignment" => assignments::new_assignment(ctx, args),
-        "Get-ManagementRoleAssignment" => assignments::get_assignment(ctx, args).await,
-        "Set-ManagementRoleAssignment" => assignments::set_assignment(ctx, args),
-        "Remove-ManagementRoleAssignment" => assignments::remove_assignment(ctx, args),
-        "New-ManagementScope" => scopes::new_scope(ctx, args),
-        "Get-ManagementScope" => scopes::get_scope(ctx, args),
-        "Set-ManagementScope" => scopes::set_scope(ctx, args),
-        "Remove-ManagementScope" => scopes::remove_scope(ctx, args),
-        "New-RoleAssignmentPolicy" => policies::new_policy(ctx, args),
-        "Get-RoleAssignmentPolicy" => policies::get_policy(ctx, args),
-        "Set-RoleAssignmentPolicy" => policies::set_policy(ctx, args),
-        "Get-ExchangeServer" => servers::get_exchange_server(ctx, args),
-        "Set-ExchangeServer" => servers::set_exchange_server(ctx, args),
-        "New-MailboxDatabase" => servers::new_mailbox_database(ctx, args),
-        "Get-MailboxDatabase" => servers::get_mailbox_database(ctx, args),
-        "Set-MailboxDatabase" => servers::set_mailbox_database(ctx, args),
-        "New-ADUser" => directory::new_ad_user(ctx, args),
-        "New-ReceiveConnector" => connectors::new_receive_connector(ctx, args),
-        "Get-ReceiveConnector" => connectors::get_receive_connector(ctx, args),
-        "Add-ADPermission" => connectors::add_ad_permission(ctx, args),
-        "Get-ADPermission" => connectors::get_ad_permission(ctx, args),
-        "Search-AdminAuditLog" => audit_log::search_admin_audit_log(ctx, args),
-        "Test-CmdletPermission" => permissions::test_cmdlet_permission(ctx, args).await,
-        "Get-EffectivePermission" => permissions::get_effective_permission(ctx, args).await,
-        "Get-Command" => help::get_command(ctx, args),
-        "Get-Help" => help::get_help(ctx, args),
-        other => Err(CmdletError::NotRecognized(other.to_owned())),
     }
 }
 

@@ -7,9 +7,42 @@
 
 use crossforest_shared::Sid;
 
+use super::parameters::{
+    p, req,
+    Kind::{Bool, List, Text},
+};
 use super::query::{resolve, Query};
+use super::registry::{Cmdlet, Handler};
 use super::{invalid, listed, record, Args, CmdletError, Context, Outcome};
 use crate::rbac::{Access, Explanation, Subject, Target};
+
+/// The cmdlets that explain decisions. Anyone may ask about themselves.
+pub const CMDLETS: &[Cmdlet] = &[
+    Cmdlet::new(
+        "Test-CmdletPermission",
+        "Explains whether you (or a user) may run a cmdlet with parameters on an object.",
+        Handler::Async(|ctx, args| Box::pin(test_cmdlet_permission(ctx, args))),
+        &["Decision", "Assignment", "Role", "Scope"],
+    )
+    .with(&[
+        req("Cmdlet", Text),
+        p("Parameters", List),
+        p("Identity", Text),
+        p("User", Text),
+        p("Write", Bool),
+    ])
+    .at("Cmdlet")
+    .for_anyone(&["Cmdlet", "Parameters", "Identity", "Write"]),
+    Cmdlet::new(
+        "Get-EffectivePermission",
+        "Lists the cmdlets you (or a user) may run and what grants them.",
+        Handler::Async(|ctx, args| Box::pin(get_effective_permission(ctx, args))),
+        &["Cmdlet", "Parameters", "GrantedBy"],
+    )
+    .with(&[p("Identity", Text), p("Cmdlet", Text)])
+    .at("Identity")
+    .for_anyone(&["Cmdlet"]),
+];
 
 /// The subject to evaluate: the caller, or the user `-User`/`-Identity` names:
 /// a local one (its SID, the mail-enabled security groups it is in, its

@@ -1,10 +1,59 @@
 //! New-, Get- and Set-RoleAssignmentPolicy (R-ROLE-4): end-user roles for
 //! mailboxes; exactly one policy is the default.
 
+use super::parameters::{
+    p, req,
+    Kind::{List, Switch, Text},
+    OPTIONAL_IDENTITY,
+};
+use super::registry::{Cmdlet, ConfirmImpact::Medium, Handler};
 use super::{changed, listed, not_found, record, Args, CmdletError, Context, Outcome};
 use crate::rbac::config::{builtin_assignment_name, RoleAssignmentPolicy};
 use crate::rbac::model::{Assignee, Delegation, RoleAssignment};
 use crate::rbac::{Access, Target};
+
+/// The role assignment policy cmdlets.
+pub const CMDLETS: &[Cmdlet] = &[
+    Cmdlet::new(
+        "New-RoleAssignmentPolicy",
+        "Creates a role assignment policy for mailbox users.",
+        Handler::Sync(new_policy),
+        POLICY_VIEW,
+    )
+    .with(&[
+        req("Name", Text),
+        p("Description", Text),
+        p("Roles", List),
+        p("IsDefault", Switch),
+    ])
+    .at("Name")
+    .changes(Medium),
+    Cmdlet::new(
+        "Get-RoleAssignmentPolicy",
+        "Lists role assignment policies.",
+        Handler::Sync(get_policy),
+        POLICY_VIEW,
+    )
+    .with(OPTIONAL_IDENTITY)
+    .at("Identity"),
+    Cmdlet::new(
+        "Set-RoleAssignmentPolicy",
+        "Changes a role assignment policy or makes it the default.",
+        Handler::Sync(set_policy),
+        POLICY_VIEW,
+    )
+    .with(&[
+        req("Identity", Text),
+        p("Name", Text),
+        p("Description", Text),
+        p("IsDefault", Switch),
+    ])
+    .at("Identity")
+    .changes(Medium),
+];
+
+/// EMS shows Name, AssignedRoles, RoleAssignments, IsDefault.
+const POLICY_VIEW: &[&str] = &["Name", "AssignedRoles", "IsDefault"];
 
 fn policy_record(
     org: &crate::org::Organization,

@@ -3,7 +3,7 @@
 //! request the RBAC core evaluates. Used by `Test-CmdletPermission`,
 //! `Get-EffectivePermission` and the `Authorization` service.
 
-use super::{spec, CmdletError};
+use super::{registry, CmdletError};
 use crate::org::recipients::Recipient;
 use crate::org::Organization;
 use crate::rbac::{Access, Request, Target};
@@ -56,7 +56,7 @@ impl Resolved<'_> {
 /// Resolves `query`: the cmdlet and every parameter must exist, and so must
 /// the target.
 pub fn resolve<'o>(org: &'o Organization, query: &Query<'_>) -> Result<Resolved<'o>, CmdletError> {
-    let tested = spec::find(query.cmdlet)
+    let tested = registry::find(query.cmdlet)
         .ok_or_else(|| CmdletError::NotRecognized(query.cmdlet.to_owned()))?;
     let parameters = query
         .parameters
@@ -85,7 +85,7 @@ pub fn resolve<'o>(org: &'o Organization, query: &Query<'_>) -> Result<Resolved<
     let access = match query.write {
         Some(true) => Access::Write,
         Some(false) => Access::Read,
-        None if tested.writes => Access::Write,
+        None if tested.writes() => Access::Write,
         None => Access::Read,
     };
     Ok(Resolved {

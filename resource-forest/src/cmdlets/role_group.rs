@@ -6,6 +6,16 @@ use std::collections::BTreeSet;
 use crossforest_shared::Sid;
 
 use super::assignments::scopes_from;
+use super::parameters::{
+    p, req,
+    Kind::{List, Switch, Text},
+    Param, IDENTITY, OPTIONAL_IDENTITY,
+};
+use super::registry::{
+    Cmdlet,
+    ConfirmImpact::{High, Medium},
+    Handler,
+};
 use super::{changed, record, Args, CmdletError, Context, Outcome};
 use crate::rbac::config::new_role_group_assignment_name;
 use crate::rbac::model::{
@@ -14,6 +24,130 @@ use crate::rbac::model::{
 use crate::rbac::{Access, Target};
 use crate::trust::linked::resolve_foreign_group;
 use crate::trust::Trusts;
+
+/// The role group cmdlets.
+pub const CMDLETS: &[Cmdlet] = &[
+    Cmdlet::new(
+        "New-RoleGroup",
+        "Creates a role group, linked to a foreign group or not, with its roles.",
+        Handler::Async(|ctx, args| Box::pin(new_role_group(ctx, args))),
+        ROLE_GROUP_VIEW,
+    )
+    .with(&[
+        req("Name", Text),
+        p("Description", Text),
+        p("DisplayName", Text),
+        p("Roles", List),
+        p("Members", List),
+        p("ManagedBy", List),
+        p("LinkedForeignGroup", Text),
+        p("LinkedDomainController", Text),
+        p("LinkedCredential", Text),
+        p("RecipientOrganizationalUnitScope", Text),
+        p("CustomRecipientWriteScope", Text),
+        p("CustomConfigWriteScope", Text),
+    ])
+    .at("Name")
+    .changes(Medium),
+    Cmdlet::new(
+        "Get-RoleGroup",
+        "Lists role groups with their roles, members and links.",
+        Handler::Sync(get_role_group),
+        ROLE_GROUP_VIEW,
+    )
+    .with(OPTIONAL_IDENTITY)
+    .at("Identity"),
+    Cmdlet::new(
+        "Set-RoleGroup",
+        "Changes a role group: name, managers, linked foreign group.",
+        Handler::Async(|ctx, args| Box::pin(set_role_group(ctx, args))),
+        ROLE_GROUP_VIEW,
+    )
+    .with(&[
+        req("Identity", Text),
+        p("Name", Text),
+        p("Description", Text),
+        p("DisplayName", Text),
+        p("ManagedBy", List),
+        p("LinkedForeignGroup", Text),
+        p("LinkedDomainController", Text),
+        p("LinkedCredential", Text),
+        p("BypassSecurityGroupManagerCheck", Switch),
+    ])
+    .at("Identity")
+    .changes(Medium)
+    .for_managers(&[
+        "Identity",
+        "Name",
+        "Description",
+        "DisplayName",
+        "ManagedBy",
+    ]),
+    Cmdlet::new(
+        "Remove-RoleGroup",
+        "Removes a role group and its role assignments.",
+        Handler::Sync(remove_role_group),
+        ROLE_GROUP_VIEW,
+    )
+    .with(&[
+        req("Identity", Text),
+        p("BypassSecurityGroupManagerCheck", Switch),
+    ])
+    .at("Identity")
+    .changes(High),
+    Cmdlet::new(
+        "Add-RoleGroupMember",
+        "Adds a member to a role group.",
+        Handler::Sync(|ctx, args| change_member(ctx, args, true)),
+        MEMBER_VIEW,
+    )
+    .with(MEMBER)
+    .at("Identity")
+    .changes(Medium)
+    .for_managers(&["Identity", "Member"]),
+    Cmdlet::new(
+        "Remove-RoleGroupMember",
+        "Removes a member from a role group.",
+        Handler::Sync(|ctx, args| change_member(ctx, args, false)),
+        MEMBER_VIEW,
+    )
+    .with(MEMBER)
+    .at("Identity")
+    .changes(High)
+    .for_managers(&["Identity", "Member"]),
+    Cmdlet::new(
+        "Update-RoleGroupMember",
+        "Replaces every member of a role group.",
+        Handler::Sync(update_members),
+        MEMBER_VIEW,
+    )
+    .with(&[
+        req("Identity", Text),
+        req("Members", List),
+        p("BypassSecurityGroupManagerCheck", Switch),
+    ])
+    .at("Identity")
+    .changes(High)
+    .for_managers(&["Identity", "Members"]),
+    Cmdlet::new(
+        "Get-RoleGroupMember",
+        "Lists the members of a role group.",
+        Handler::Sync(get_role_group_member),
+        MEMBER_VIEW,
+    )
+    .with(IDENTITY)
+    .at("Identity"),
+];
+
+/// EMS shows Name, AssignedRoles, RoleAssignments, ManagedBy.
+const ROLE_GROUP_VIEW: &[&str] = &["Name", "Roles", "RoleAssignments", "ManagedBy"];
+const MEMBER_VIEW: &[&str] = &["Name", "RecipientType"];
+
+const MEMBER: &[Param] = &[
+    req("Identity", Text),
+    req("Member", Text),
+    p("BypassSecurityGroupManagerCheck", Switch),
+];
 
 const LINKED: [&str; 3] = [
     "LinkedForeignGroup",

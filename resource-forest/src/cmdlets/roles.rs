@@ -5,10 +5,109 @@
 
 use std::collections::BTreeSet;
 
+use super::parameters::{
+    p, req,
+    Kind::{List, Switch, Text},
+    IDENTITY,
+};
+use super::registry::{
+    Cmdlet,
+    ConfirmImpact::{High, Medium},
+    Handler,
+};
 use super::{changed, invalid, listed, not_found, record, Args, CmdletError, Context, Outcome};
 use crate::rbac::model::{ManagementRole, RoleEntry};
 use crate::rbac::opath::wildcard_match;
 use crate::rbac::{Access, Target};
+
+/// The management role and role entry cmdlets.
+pub const CMDLETS: &[Cmdlet] = &[
+    Cmdlet::new(
+        "New-ManagementRole",
+        "Creates a management role from a parent role, or an unscoped top-level role.",
+        Handler::Sync(new_management_role),
+        ROLE_VIEW,
+    )
+    .with(&[
+        req("Name", Text),
+        p("Parent", Text),
+        p("Description", Text),
+        p("UnScopedTopLevel", Switch),
+    ])
+    .at("Name")
+    .changes(Medium),
+    Cmdlet::new(
+        "Get-ManagementRole",
+        "Lists management roles.",
+        Handler::Sync(get_management_role),
+        ROLE_VIEW,
+    )
+    .with(&[p("Identity", Text), p("RoleType", Text), p("Cmdlet", Text)])
+    .at("Identity"),
+    Cmdlet::new(
+        "Remove-ManagementRole",
+        "Removes a custom management role.",
+        Handler::Sync(remove_management_role),
+        REMOVED_VIEW,
+    )
+    .with(&[req("Identity", Text), p("Recurse", Switch)])
+    .at("Identity")
+    .changes(High),
+    Cmdlet::new(
+        "Add-ManagementRoleEntry",
+        "Adds a cmdlet and its parameters to a custom role.",
+        Handler::Sync(add_entry),
+        CHANGED_ENTRY_VIEW,
+    )
+    .with(&[
+        req("Identity", Text),
+        p("Parameters", List),
+        p("UnScopedTopLevel", Switch),
+        p("Type", Text),
+    ])
+    .at("Identity")
+    .changes(Medium),
+    Cmdlet::new(
+        "Set-ManagementRoleEntry",
+        "Changes the parameters of a role entry.",
+        Handler::Sync(set_entry),
+        CHANGED_ENTRY_VIEW,
+    )
+    .with(&[
+        req("Identity", Text),
+        req("Parameters", List),
+        p("AddParameter", Switch),
+        p("RemoveParameter", Switch),
+    ])
+    .at("Identity")
+    .changes(Medium),
+    Cmdlet::new(
+        "Remove-ManagementRoleEntry",
+        "Removes a role entry from a custom role.",
+        Handler::Sync(remove_entry),
+        ENTRY_VIEW,
+    )
+    .with(IDENTITY)
+    .at("Identity")
+    .changes(High),
+    Cmdlet::new(
+        "Get-ManagementRoleEntry",
+        "Lists the cmdlets and parameters of a role.",
+        Handler::Sync(get_entry),
+        ENTRY_VIEW,
+    )
+    .with(&[req("Identity", Text), p("Parameters", List)])
+    .at("Identity"),
+];
+
+/// EMS shows Name, RoleType.
+const ROLE_VIEW: &[&str] = &["Name", "RoleType"];
+/// EMS shows Name, Role, Parameters.
+const ENTRY_VIEW: &[&str] = &["Name", "Role", "Parameters"];
+/// What Add- and Set-ManagementRoleEntry return here: the entry as written.
+const CHANGED_ENTRY_VIEW: &[&str] = &["Role", "Entry"];
+/// What Remove-ManagementRole returns here for each removed role.
+const REMOVED_VIEW: &[&str] = &["Name", "Removed"];
 
 fn role<'a>(ctx: &'a Context<'_>, identity: &str) -> Result<&'a ManagementRole, CmdletError> {
     ctx.org
@@ -320,7 +419,7 @@ pub fn add_entry(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError>
                 r.name
             )));
         }
-        if super::spec::find(cmdlet).is_some() {
+        if super::registry::find(cmdlet).is_some() {
             return Err(CmdletError::Refused(format!(
                 "`{cmdlet}` is an Exchange cmdlet; unscoped top-level roles hold only scripts and non-Exchange cmdlets (R-ROLE-3)"
             )));

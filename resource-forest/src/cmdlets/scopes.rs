@@ -1,9 +1,91 @@
 //! New-, Get-, Set- and Remove-ManagementScope (R-SCOPE-1..7). Filters are
 //! parsed when given, so a bad filter is refused with the column it broke at.
 
+use super::parameters::{
+    p, req,
+    Kind::{Bool, List, Switch, Text},
+    IDENTITY,
+};
+use super::registry::{
+    Cmdlet,
+    ConfirmImpact::{High, Medium},
+    Handler,
+};
 use super::{changed, invalid, listed, not_found, record, Args, CmdletError, Context, Outcome};
 use crate::rbac::scope::{parse_config_filter, parse_recipient_filter, ManagementScope, ScopeRule};
 use crate::rbac::{Access, Target};
+
+/// The management scope cmdlets.
+pub const CMDLETS: &[Cmdlet] = &[
+    Cmdlet::new(
+        "New-ManagementScope",
+        "Creates a regular or exclusive management scope.",
+        Handler::Sync(new_scope),
+        SCOPE_VIEW,
+    )
+    .with(&[
+        req("Name", Text),
+        p("RecipientRoot", Text),
+        p("RecipientRestrictionFilter", Text),
+        p("ServerList", List),
+        p("ServerRestrictionFilter", Text),
+        p("DatabaseList", List),
+        p("DatabaseRestrictionFilter", Text),
+        p("Exclusive", Switch),
+        p("Force", Switch),
+    ])
+    .at("Name")
+    .changes(Medium),
+    Cmdlet::new(
+        "Get-ManagementScope",
+        "Lists management scopes.",
+        Handler::Sync(get_scope),
+        SCOPE_VIEW,
+    )
+    .with(&[
+        p("Identity", Text),
+        p("Exclusive", Bool),
+        p("Orphan", Switch),
+    ])
+    .at("Identity"),
+    Cmdlet::new(
+        "Set-ManagementScope",
+        "Changes a management scope.",
+        Handler::Sync(set_scope),
+        SCOPE_VIEW,
+    )
+    .with(&[
+        req("Identity", Text),
+        p("Name", Text),
+        p("RecipientRoot", Text),
+        p("RecipientRestrictionFilter", Text),
+        p("ServerList", List),
+        p("ServerRestrictionFilter", Text),
+        p("DatabaseList", List),
+        p("DatabaseRestrictionFilter", Text),
+    ])
+    .at("Identity")
+    .changes(Medium),
+    Cmdlet::new(
+        "Remove-ManagementScope",
+        "Removes a management scope no assignment uses.",
+        Handler::Sync(remove_scope),
+        SCOPE_VIEW,
+    )
+    .with(IDENTITY)
+    .at("Identity")
+    .changes(High),
+];
+
+/// EMS shows Name, ScopeRestrictionType, Exclusive, RecipientRoot,
+/// RecipientFilter, ServerFilter; one filter column holds either here.
+const SCOPE_VIEW: &[&str] = &[
+    "Name",
+    "ScopeRestrictionType",
+    "Exclusive",
+    "RecipientRoot",
+    "Filter",
+];
 
 const RULES: [&str; 5] = [
     "RecipientRestrictionFilter",

@@ -3,9 +3,77 @@
 //! are authorised on the object, so server and database scopes apply
 //! (R-SCOPE-1, R-SCOPE-3).
 
+use super::parameters::{
+    p, req,
+    Kind::{Bool, Text},
+    OPTIONAL_IDENTITY,
+};
+use super::registry::{Cmdlet, ConfirmImpact::Medium, Handler};
 use super::{changed, invalid, listed, not_found, record, Args, CmdletError, Context, Outcome};
 use crate::org::servers::{ExchangeServer, MailboxDatabase, ServerState};
 use crate::rbac::{Access, Target};
+
+/// The server and mailbox database cmdlets.
+pub const CMDLETS: &[Cmdlet] = &[
+    Cmdlet::new(
+        "Get-ExchangeServer",
+        "Lists Exchange servers.",
+        Handler::Sync(get_exchange_server),
+        SERVER_VIEW,
+    )
+    .with(OPTIONAL_IDENTITY)
+    .at("Identity"),
+    Cmdlet::new(
+        "Set-ExchangeServer",
+        "Changes the settings of an Exchange server.",
+        Handler::Sync(set_exchange_server),
+        SERVER_VIEW,
+    )
+    .with(&[
+        req("Identity", Text),
+        p("ErrorReportingEnabled", Bool),
+        p("CustomerFeedbackEnabled", Bool),
+    ])
+    .at("Identity")
+    .changes(Medium),
+    Cmdlet::new(
+        "New-MailboxDatabase",
+        "Creates a mailbox database on a server.",
+        Handler::Sync(new_mailbox_database),
+        DATABASE_VIEW,
+    )
+    .with(&[req("Name", Text), req("Server", Text)])
+    .at("Name")
+    .changes(Medium),
+    Cmdlet::new(
+        "Get-MailboxDatabase",
+        "Lists mailbox databases.",
+        Handler::Sync(get_mailbox_database),
+        DATABASE_VIEW,
+    )
+    .with(OPTIONAL_IDENTITY)
+    .at("Identity"),
+    Cmdlet::new(
+        "Set-MailboxDatabase",
+        "Changes the quotas of a mailbox database.",
+        Handler::Sync(set_mailbox_database),
+        DATABASE_VIEW,
+    )
+    .with(&[
+        req("Identity", Text),
+        p("IssueWarningQuota", Text),
+        p("ProhibitSendQuota", Text),
+    ])
+    .at("Identity")
+    .changes(Medium),
+];
+
+/// EMS shows Name, Site, ServerRole, Edition, AdminDisplayVersion; there
+/// are no editions or versions here.
+const SERVER_VIEW: &[&str] = &["Name", "Site", "ServerRole"];
+/// EMS shows Name, Server, Recovery, ReplicationType; there are no
+/// recovery or replicated databases here.
+const DATABASE_VIEW: &[&str] = &["Name", "Server"];
 
 fn server_record(s: &ExchangeServer) -> Vec<(String, String)> {
     let (state, delegate) = match &s.state {
@@ -45,7 +113,9 @@ fn server<'a>(ctx: &'a Context<'_>, identity: &str) -> Result<&'a ExchangeServer
 /// Settings given on a Set- cmdlet, as stored (`$true` → `True`).
 fn settings(args: &Args) -> Vec<(String, String)> {
     args.iter()
-        .filter(|(n, _)| *n != "Identity" && !crate::rbac::evaluate::is_common_parameter(n))
+        .filter(|(n, _)| {
+            *n != "Identity" && !crate::rbac::common_parameters::is_common_parameter(n)
+        })
         .map(|(n, v)| {
             let text = match v {
                 super::Value::Bool(b) => super::ps_bool(*b),

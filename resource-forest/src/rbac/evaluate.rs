@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use crossforest_shared::Sid;
 use rustc_hash::{FxHashMap, FxHashSet};
 
+use super::common_parameters::is_common_parameter;
 use super::config::RbacConfig;
 use super::explain::{Chain, Denial, Explanation, Link};
 use super::model::{
@@ -20,33 +21,6 @@ use super::model::{
 };
 use super::scope::{CompiledScope, ConfigObject, RecipientObject, ScopeRestrictionType};
 use crate::org::ou::OrganizationalUnit;
-
-/// PowerShell's common parameters: every cmdlet accepts them and no role entry
-/// lists them.
-pub const COMMON_PARAMETERS: [&str; 15] = [
-    "Verbose",
-    "Debug",
-    "ErrorAction",
-    "WarningAction",
-    "InformationAction",
-    "ErrorVariable",
-    "WarningVariable",
-    "InformationVariable",
-    "OutVariable",
-    "OutBuffer",
-    "PipelineVariable",
-    "WhatIf",
-    "Confirm",
-    "DomainController",
-    "IgnoreDefaultScope",
-];
-
-/// Whether `name` is a common parameter.
-pub fn is_common_parameter(name: &str) -> bool {
-    COMMON_PARAMETERS
-        .iter()
-        .any(|p| p.eq_ignore_ascii_case(name))
-}
 
 /// Who is asking: the user's SID and every group SID kept after SID filtering.
 #[derive(Debug, Clone, Copy)]

@@ -9,10 +9,12 @@
 //! * [`scope`]: management scopes and what they match; [`opath`]: the filter
 //!   language.
 //! * [`config`]: the stored configuration; [`catalogue`]: the built-in one.
+//! * [`common_parameters`]: PowerShell's, which no role entry lists.
 //! * [`evaluate`]: the compiled [`Authorizer`]; [`explain`]: why it decided.
 //! * [`lockout`]: the invariants no change may break (R-LOCK-1..4).
 
 pub mod catalogue;
+pub mod common_parameters;
 pub mod config;
 pub mod evaluate;
 pub mod explain;

@@ -7,7 +7,8 @@
 
 use std::sync::Arc;
 
-use crate::cmdlets::{self, spec, Args, CmdletError, Context, Outcome, Value};
+use crate::cmdlets::registry::{self, Cmdlet};
+use crate::cmdlets::{self, Args, CmdletError, Context, Outcome, Value};
 use crate::node::{ResourceForest, MAX_IN_FLIGHT};
 use crate::rbac::model::LinkedGroup;
 use crate::rbac::{Access, Request, Target};
@@ -90,7 +91,7 @@ impl ResourceForest {
         let entry = Entry {
             caller: caller.display_name.clone(),
             caller_sid: caller.user.to_string(),
-            cmdlet: spec::find(cmdlet).map_or(cmdlet, |s| s.name).to_owned(),
+            cmdlet: registry::find(cmdlet).map_or(cmdlet, |s| s.name).to_owned(),
             parameters: audit::parameters(&parameters),
         };
         let result = self.bind_and_run(caller, cmdlet, parameters, &entry).await;
@@ -145,7 +146,7 @@ impl ResourceForest {
         entry: &Entry,
     ) -> Result<Ran, CmdletError> {
         let spec =
-            spec::find(cmdlet).ok_or_else(|| CmdletError::NotRecognized(cmdlet.to_owned()))?;
+            registry::find(cmdlet).ok_or_else(|| CmdletError::NotRecognized(cmdlet.to_owned()))?;
         let args = Args::bind(spec, parameters)?;
         let linked = self.resolve_linked(caller, spec, &args).await?;
         self.retry_stale(|| self.attempt(caller, spec, &args, linked.as_ref(), entry))
@@ -158,7 +159,7 @@ impl ResourceForest {
     async fn resolve_linked(
         &self,
         caller: &Caller,
-        spec: &'static spec::CmdletSpec,
+        spec: &'static Cmdlet,
         args: &Args,
     ) -> Result<Option<LinkedGroup>, CmdletError> {
         if !cmdlets::role_group::has_link_parameters(args) {
@@ -214,12 +215,12 @@ impl ResourceForest {
     async fn attempt(
         &self,
         caller: &Caller,
-        spec: &'static spec::CmdletSpec,
+        spec: &'static Cmdlet,
         args: &Args,
         linked: Option<&LinkedGroup>,
         entry: &Entry,
     ) -> Result<Ran, CmdletError> {
-        let guard = if spec.writes {
+        let guard = if spec.writes() {
             Some(self.store().lock().await)
         } else {
             None
@@ -246,15 +247,15 @@ impl ResourceForest {
         if !spec.self_authorizing {
             ctx.authorize(
                 Target::None,
-                if spec.writes {
+                if spec.writes() {
                     Access::Write
                 } else {
                     Access::Read
                 },
             )?;
         }
-        let mut outcome = cmdlets::run(&ctx, args).await?;
-        if spec.writes && args.switch("WhatIf") {
+        let mut outcome = spec.handler.run(&ctx, args).await?;
+        if spec.writes() && args.switch("WhatIf") {
             // What if: the change is computed and authorised, then shown as
             // who gains and loses which cmdlets; nothing is committed. A
             // what-if is refused exactly as the change would be (lockout
