@@ -1,6 +1,8 @@
 //! The organization as the node serves it: an immutable snapshot (organization
-//! plus compiled RBAC) replaced whole on every change, stored durably (see
-//! [`crate::store`]) before it becomes visible.
+//! plus compiled RBAC) replaced on every change, stored durably (see
+//! [`crate::store`]) before it becomes visible. A snapshot shares with the one
+//! before it every recipient and index node the change did not touch, and its
+//! compiled RBAC unless the change was to the RBAC (issue 15).
 
 use std::sync::{Arc, RwLock, Weak};
 
@@ -17,14 +19,25 @@ pub struct Snapshot {
     pub revision: u64,
     /// The organization.
     pub org: Organization,
-    /// Its compiled RBAC.
-    pub authorizer: Authorizer,
+    /// Its compiled RBAC, shared with the snapshots before it while the RBAC
+    /// configuration is the same.
+    pub authorizer: Arc<Authorizer>,
 }
 
 impl Snapshot {
-    fn new(revision: u64, mut org: Organization) -> Arc<Self> {
-        org.index_identities();
-        let authorizer = Authorizer::new(&org.rbac);
+    /// The snapshot of `org` at `revision`; RBAC is compiled again only if it
+    /// differs from `previous`'s (a recipient change keeps the authorizer).
+    fn new(revision: u64, mut org: Organization, previous: Option<&Snapshot>) -> Arc<Self> {
+        let authorizer = match previous {
+            Some(p) if Arc::ptr_eq(&p.org.rbac, &org.rbac) => p.authorizer.clone(),
+            Some(p) if p.org.rbac == org.rbac => {
+                // Equal but rebuilt (a delta that rewrote RBAC rows as they
+                // were): share the previous copy too.
+                org.rbac = p.org.rbac.clone();
+                p.authorizer.clone()
+            }
+            _ => Arc::new(Authorizer::new(&org.rbac)),
+        };
         Arc::new(Self {
             revision,
             org,
@@ -55,7 +68,7 @@ impl OrgState {
         };
         Ok(Some(Self {
             store,
-            current: RwLock::new(Snapshot::new(revision, org)),
+            current: RwLock::new(Snapshot::new(revision, org, None)),
             writer: Mutex::new(()),
         }))
     }
@@ -99,7 +112,7 @@ impl OrgState {
             .store
             .commit(before.revision, &before.org, &org)
             .await?;
-        self.publish(Snapshot::new(revision, org));
+        self.publish(Snapshot::new(revision, org, Some(before)));
         Ok(revision)
     }
 
@@ -113,6 +126,8 @@ impl OrgState {
         }
         let latest = match self.store.changes_since(current.revision).await? {
             Some(delta) if delta.revision > current.revision => {
+                // A copy in O(1): the delta's rows are applied onto the
+                // trees the current snapshot shares.
                 let base = current.org.clone();
                 Some((delta.revision, delta, base))
             }
@@ -127,8 +142,10 @@ impl OrgState {
         if let Some((revision, delta, base)) = latest {
             // Applying the rows and compiling RBAC are CPU work: off the
             // request threads.
+            let previous = current.clone();
             let snapshot = tokio::task::spawn_blocking(move || {
-                crate::store::rows::apply(base, delta).map(|org| Snapshot::new(revision, org))
+                crate::store::rows::apply(base, delta)
+                    .map(|org| Snapshot::new(revision, org, Some(&previous)))
             })
             .await
             .map_err(|e| StoreError::Backend(e.to_string()))??;

@@ -5,27 +5,28 @@
 //! rows that differ between two organizations, so a write costs O(change).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crossforest_shared::store::{decode as parse, encode as json, unknown_kind as unknown};
 pub use crossforest_shared::store::{Delta, Row, RowChanges};
 use serde::Serialize;
 
 use super::StoreError;
-use crate::org::Organization;
-use crate::rbac::RbacConfig;
+use crate::org::{Organization, Recipients};
 
 /// The kind of the row holding everything that is not a keyed object.
 pub const ORGANIZATION: &str = "organization";
 
-/// Calls `$m!(kind, path)` for every keyed collection of an organization.
+/// Calls `$m!(kind, field)` for every keyed collection of an organization
+/// other than the recipients (a map of the organization), and
+/// `$m!(kind, rbac: field)` for those of its RBAC configuration.
 macro_rules! collections {
     ($m:ident) => {
-        $m!("recipient", recipients);
-        $m!("role", rbac.roles);
-        $m!("role_group", rbac.role_groups);
-        $m!("assignment", rbac.assignments);
-        $m!("scope", rbac.scopes);
-        $m!("policy", rbac.policies);
+        $m!("role", rbac: roles);
+        $m!("role_group", rbac: role_groups);
+        $m!("assignment", rbac: assignments);
+        $m!("scope", rbac: scopes);
+        $m!("policy", rbac: policies);
         $m!("server", servers);
         $m!("database", databases);
         $m!("cluster", clusters);
@@ -33,10 +34,13 @@ macro_rules! collections {
     };
 }
 
+/// The kind of a recipient's row.
+const RECIPIENT: &str = "recipient";
+
 /// Every kind of row, the organization row first.
 pub const KINDS: &[&str] = &[
     ORGANIZATION,
-    "recipient",
+    RECIPIENT,
     "role",
     "role_group",
     "assignment",
@@ -56,15 +60,14 @@ fn hollow(org: &Organization) -> Organization {
         next_rid: org.next_rid,
         organizational_units: org.organizational_units.clone(),
         local_accounts: org.local_accounts.clone(),
-        recipients: BTreeMap::new(),
-        rbac: RbacConfig::default(),
+        recipients: Recipients::new(),
+        rbac: Arc::default(),
         servers: BTreeMap::new(),
         databases: BTreeMap::new(),
         clusters: BTreeMap::new(),
         receive_connectors: BTreeMap::new(),
         ad_permissions: org.ad_permissions.clone(),
         active_directory_split_permissions: org.active_directory_split_permissions,
-        identities: Default::default(),
     }
 }
 
@@ -75,15 +78,38 @@ pub fn split(org: &Organization) -> Result<Vec<Row>, StoreError> {
         key: String::new(),
         body: json(ORGANIZATION, "", &hollow(org))?,
     }];
-    macro_rules! push {
-        ($kind:literal, $($field:ident).+) => {
-            for (key, value) in &org.$($field).+ {
-                rows.push(Row { kind: $kind, key: key.clone(), body: json($kind, key, value)? });
-            }
+    for (key, value) in org.recipients.iter() {
+        rows.push(Row {
+            kind: RECIPIENT,
+            key: key.clone(),
+            body: json(RECIPIENT, key, value)?,
+        });
+    }
+    macro_rules! push_map {
+        ($kind:literal, rbac: $field:ident) => {
+            push_rows($kind, &org.rbac.$field, &mut rows)?;
+        };
+        ($kind:literal, $field:ident) => {
+            push_rows($kind, &org.$field, &mut rows)?;
         };
     }
-    collections!(push);
+    collections!(push_map);
     Ok(rows)
+}
+
+fn push_rows<V: Serialize>(
+    kind: &'static str,
+    map: &BTreeMap<String, V>,
+    rows: &mut Vec<Row>,
+) -> Result<(), StoreError> {
+    for (key, value) in map {
+        rows.push(Row {
+            kind,
+            key: key.clone(),
+            body: json(kind, key, value)?,
+        });
+    }
+    Ok(())
 }
 
 fn diff_map<V: PartialEq + Serialize>(
@@ -110,7 +136,10 @@ fn diff_map<V: PartialEq + Serialize>(
     Ok(())
 }
 
-/// The rows that turn `before` into `after`.
+/// The rows that turn `before` into `after`. When `after` is a changed copy
+/// of `before` this costs O(change): the recipients they share are skipped
+/// whole ([`Recipients::changes`]), and the RBAC rows are not read when the
+/// two share their RBAC configuration.
 pub fn diff(before: &Organization, after: &Organization) -> Result<RowChanges, StoreError> {
     let mut changes = RowChanges::default();
     let hollow_after = hollow(after);
@@ -121,9 +150,25 @@ pub fn diff(before: &Organization, after: &Organization) -> Result<RowChanges, S
             body: json(ORGANIZATION, "", &hollow_after)?,
         });
     }
+    for (key, value) in before.recipients.changes(&after.recipients) {
+        match value {
+            Some(value) => changes.upserts.push(Row {
+                kind: RECIPIENT,
+                key: key.clone(),
+                body: json(RECIPIENT, key, value)?,
+            }),
+            None => changes.deletes.push((RECIPIENT, key.clone())),
+        }
+    }
+    let same_rbac = Arc::ptr_eq(&before.rbac, &after.rbac);
     macro_rules! compare {
-        ($kind:literal, $($field:ident).+) => {
-            diff_map($kind, &before.$($field).+, &after.$($field).+, &mut changes)?;
+        ($kind:literal, rbac: $field:ident) => {
+            if !same_rbac {
+                diff_map($kind, &before.rbac.$field, &after.rbac.$field, &mut changes)?;
+            }
+        };
+        ($kind:literal, $field:ident) => {
+            diff_map($kind, &before.$field, &after.$field, &mut changes)?;
         };
     }
     collections!(compare);
@@ -161,11 +206,23 @@ pub fn assemble(
 
 /// Inserts (or replaces) the object a row holds.
 fn place(org: &mut Organization, kind: &str, key: String, body: &str) -> Result<(), StoreError> {
+    if kind == RECIPIENT {
+        let value = parse(RECIPIENT, &key, body)?;
+        org.recipients.insert(key, value);
+        return Ok(());
+    }
     macro_rules! place {
-        ($kind:literal, $($field:ident).+) => {
+        ($kind:literal, rbac: $field:ident) => {
             if kind == $kind {
                 let value = parse($kind, &key, body)?;
-                org.$($field).+.insert(key, value);
+                org.rbac_mut().$field.insert(key, value);
+                return Ok(());
+            }
+        };
+        ($kind:literal, $field:ident) => {
+            if kind == $kind {
+                let value = parse($kind, &key, body)?;
+                org.$field.insert(key, value);
                 return Ok(());
             }
         };
@@ -174,13 +231,25 @@ fn place(org: &mut Organization, kind: &str, key: String, body: &str) -> Result<
     Err(unknown(kind, &key))
 }
 
-/// `org` (as of the revision the delta starts from) with `delta` applied.
+/// `org` (as of the revision the delta starts from) with `delta` applied: in
+/// O(delta) on a copy of a snapshot's organization, whose trees the result
+/// shares (and its RBAC configuration, when no RBAC row changed).
 pub fn apply(mut org: Organization, delta: Delta) -> Result<Organization, StoreError> {
     for (kind, key) in delta.deletes {
+        if kind == RECIPIENT {
+            org.recipients.remove(&key);
+            continue;
+        }
         macro_rules! remove {
-            ($kind:literal, $($field:ident).+) => {
+            ($kind:literal, rbac: $field:ident) => {
                 if kind == $kind {
-                    org.$($field).+.remove(&key);
+                    org.rbac_mut().$field.remove(&key);
+                    continue;
+                }
+            };
+            ($kind:literal, $field:ident) => {
+                if kind == $kind {
+                    org.$field.remove(&key);
                     continue;
                 }
             };
@@ -191,9 +260,12 @@ pub fn apply(mut org: Organization, delta: Delta) -> Result<Organization, StoreE
     for (kind, key, body) in delta.upserts {
         if kind == ORGANIZATION {
             let mut hollow: Organization = parse(ORGANIZATION, &key, &body)?;
+            hollow.recipients = std::mem::take(&mut org.recipients);
+            hollow.rbac = std::mem::take(&mut org.rbac);
             macro_rules! keep {
-                ($kind:literal, $($field:ident).+) => {
-                    hollow.$($field).+ = std::mem::take(&mut org.$($field).+);
+                ($kind:literal, rbac: $field:ident) => {};
+                ($kind:literal, $field:ident) => {
+                    hollow.$field = std::mem::take(&mut org.$field);
                 };
             }
             collections!(keep);
@@ -239,7 +311,7 @@ mod tests {
     fn changed(before: &Organization) -> Organization {
         let mut after = before.clone();
         after
-            .rbac
+            .rbac_mut()
             .assignments
             .remove("mail recipients-recipient management");
         after.next_rid += 1;
@@ -268,7 +340,7 @@ mod tests {
         let before = org();
         let mut after = changed(&before);
         after
-            .rbac
+            .rbac_mut()
             .role_groups
             .values_mut()
             .for_each(|g| g.description = "x".into());
