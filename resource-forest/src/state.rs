@@ -181,3 +181,54 @@ impl OrgState {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::embedded::EmbeddedStore;
+    use crate::store::RowStore;
+
+    #[tokio::test]
+    async fn a_recipient_change_keeps_the_compiled_rbac_and_an_rbac_change_recompiles() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(&EmbeddedStore::path(dir.path())).unwrap();
+        let org = Organization::new(
+            "contoso.com".parse().unwrap(),
+            "S-1-5-21-1-2-3".parse().unwrap(),
+            &crate::rbac::catalogue::builtin().unwrap(),
+            &[],
+        )
+        .unwrap();
+        store.create(&org).await.unwrap();
+        let state = OrgState::open(Arc::new(store)).await.unwrap().unwrap();
+
+        let before = state.snapshot();
+        let mut next = before.org.clone();
+        let row = r#"{"name":"Ann","recipient_type":"UserMailbox","alias":"ann","display_name":"Ann","sid":"S-1-5-21-1-2-3-1105","organizational_unit":"contoso.com/Users","user_principal_name":"ann@contoso.com","primary_smtp_address":"ann@contoso.com","external_email_address":"","role_assignment_policy":"Default Role Assignment Policy","members":[],"managed_by":[],"attributes":{}}"#;
+        next.recipients
+            .insert("ann".into(), serde_json::from_str(row).unwrap());
+        next.next_rid += 1;
+        let guard = state.lock().await;
+        state.commit(&guard, &before, next).await.unwrap();
+        let after = state.snapshot();
+        assert!(Arc::ptr_eq(&before.authorizer, &after.authorizer));
+        assert!(Arc::ptr_eq(&before.org.rbac, &after.org.rbac));
+
+        let mut next = after.org.clone();
+        next.rbac_mut()
+            .assignments
+            .remove("mail recipients-recipient management");
+        state.commit(&guard, &after, next).await.unwrap();
+        let changed = state.snapshot();
+        assert!(!Arc::ptr_eq(&after.authorizer, &changed.authorizer));
+
+        // Made its own but left equal: the compiled RBAC is kept.
+        let mut next = changed.org.clone();
+        next.rbac_mut();
+        state.commit(&guard, &changed, next).await.unwrap();
+        assert!(Arc::ptr_eq(
+            &changed.authorizer,
+            &state.snapshot().authorizer
+        ));
+    }
+}

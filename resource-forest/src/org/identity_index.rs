@@ -9,12 +9,17 @@
 //! differ between two versions are found by skipping the subtrees they share
 //! ([`Recipients::changes`]), so a write costs what it changes.
 //!
-//! The index holds hashes of the lower-cased identity forms (name, alias,
-//! UPN, primary SMTP address, SID, canonical name) and of the SIDs a group
-//! lists as members or owners, each with the key of the recipient; a lookup
-//! takes the recipients whose forms hash alike and keeps those that really
-//! answer ([`Recipient::answers_to`], the SID compared, the member list
-//! read), so a hash collision costs time, never a wrong answer.
+//! The index holds hashes of the lower-cased identity forms (alias, UPN,
+//! primary SMTP address, SID, canonical name; not those equal to the key,
+//! the lower-case name, which a lookup reads from the map directly) and of
+//! the SIDs a group lists as members or owners, each with the key of the
+//! recipient; a lookup takes the recipients whose forms hash alike and keeps
+//! those that really answer ([`Recipient::answers_to`], the SID compared, the
+//! member list read), so a hash collision costs time, never a wrong answer.
+//!
+//! Memory: the map holds a shared pointer per recipient (a path copy clones
+//! pointers, not recipients), and the key is one allocation shared by the
+//! map and the index entries.
 
 use std::fmt::Write as _;
 use std::hash::{BuildHasher, Hasher, RandomState};
@@ -63,24 +68,35 @@ impl IdentityIndex {
         self.hash(scratch)
     }
 
-    /// The hashes of `r`'s identity forms and of the SIDs it references.
-    fn hashes(&self, r: &Recipient) -> (Vec<u64>, Vec<u64>) {
+    /// The hashes of `r`'s identity forms (but those equal to `key`, found
+    /// in the map directly) and of the SIDs it references.
+    fn hashes(&self, key: &str, r: &Recipient) -> (Vec<u64>, Vec<u64>) {
         let mut scratch = String::new();
         let mut forms = Vec::with_capacity(6);
+        let mut add = |form: &str| {
+            // The key is lower-case: a form equal to it ignoring case is
+            // found by the map; any other is hashed.
+            let is_key =
+                form.eq_ignore_ascii_case(key) && !key.bytes().any(|b| b.is_ascii_uppercase());
+            if !form.is_empty() && !is_key {
+                forms.push(self.hash(form));
+            }
+        };
         for form in [
             r.name.as_str(),
             &r.alias,
             &r.user_principal_name,
             &r.primary_smtp_address,
         ] {
-            if !form.is_empty() {
-                forms.push(self.hash(form));
-            }
+            add(form);
         }
-        forms.push(self.hash_sid(&r.sid, &mut scratch));
+        let _ = write!(scratch, "{}", r.sid);
+        add(&scratch);
         scratch.clear();
         let _ = write!(scratch, "{}/{}", r.organizational_unit, r.name);
-        forms.push(self.hash(&scratch));
+        add(&scratch);
+        forms.sort_unstable();
+        forms.dedup();
         let references = r
             .members
             .iter()
@@ -91,7 +107,7 @@ impl IdentityIndex {
     }
 
     fn add(&mut self, key: &Key, r: &Recipient) {
-        let (forms, references) = self.hashes(r);
+        let (forms, references) = self.hashes(key, r);
         for h in forms {
             self.forms.insert((h, key.clone()));
         }
@@ -101,7 +117,7 @@ impl IdentityIndex {
     }
 
     fn remove(&mut self, key: &Key, r: &Recipient) {
-        let (forms, references) = self.hashes(r);
+        let (forms, references) = self.hashes(key, r);
         for h in forms {
             self.forms.remove(&(h, key.clone()));
         }
@@ -122,7 +138,7 @@ impl IdentityIndex {
 /// The recipients of an organization by lower-case name, with their index.
 #[derive(Debug, Clone, Default)]
 pub struct Recipients {
-    map: OrdMap<String, Recipient>,
+    map: OrdMap<Key, Arc<Recipient>>,
     index: IdentityIndex,
 }
 
@@ -144,7 +160,7 @@ impl Recipients {
 
     /// The recipient keyed `key` (its lower-case name).
     pub fn get(&self, key: &str) -> Option<&Recipient> {
-        self.map.get(key)
+        self.map.get(key).map(|r| &**r)
     }
 
     /// Whether a recipient is keyed `key`.
@@ -153,43 +169,43 @@ impl Recipients {
     }
 
     /// Every recipient with its key, in key order.
-    pub fn iter(&self) -> impl Iterator<Item = (&String, &Recipient)> {
-        self.map.iter()
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Recipient)> {
+        self.map.iter().map(|(k, r)| (k.as_ref(), &**r))
     }
 
     /// Every key, in order.
-    pub fn keys(&self) -> impl Iterator<Item = &String> {
-        self.map.keys()
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.map.keys().map(|k| k.as_ref())
     }
 
     /// Every recipient, in key order.
     pub fn values(&self) -> impl Iterator<Item = &Recipient> {
-        self.map.values()
+        self.map.values().map(|r| &**r)
     }
 
     /// Adds or replaces the recipient keyed `key`; returns the one replaced.
     pub fn insert(&mut self, key: String, recipient: Recipient) -> Option<Recipient> {
         let replaced = self.remove(&key);
-        let shared: Key = key.as_str().into();
+        let shared: Key = key.into();
         self.index.add(&shared, &recipient);
-        self.map.insert(key, recipient);
+        self.map.insert(shared, Arc::new(recipient));
         replaced
     }
 
     /// Removes the recipient keyed `key`.
     pub fn remove(&mut self, key: &str) -> Option<Recipient> {
-        let removed = self.map.remove(key)?;
-        self.index.remove(&key.into(), &removed);
-        Some(removed)
+        let (key, removed) = self.map.remove_with_key(key)?;
+        self.index.remove(&key, &removed);
+        Some(Arc::unwrap_or_clone(removed))
     }
 
     /// Changes the recipient keyed `key` with `change`; false if there is none.
     pub fn update(&mut self, key: &str, change: impl FnOnce(&mut Recipient)) -> bool {
-        let Some(mut recipient) = self.map.get(key).cloned() else {
+        let Some(mut recipient) = self.get(key).cloned() else {
             return false;
         };
         change(&mut recipient);
-        if self.map.get(key) != Some(&recipient) {
+        if self.get(key) != Some(&recipient) {
             self.insert(key.to_owned(), recipient);
         }
         true
@@ -206,7 +222,7 @@ impl Recipients {
             .map
             .iter()
             .filter(|(_, r)| matches(r))
-            .map(|(k, _)| k.clone())
+            .map(|(k, _)| k.to_string())
             .collect();
         for key in keys {
             self.update(&key, &mut change);
@@ -219,7 +235,7 @@ impl Recipients {
         &'a self,
         identity: &'i str,
     ) -> impl Iterator<Item = &'a Recipient> + use<'a, 'i> {
-        self.candidates(&self.index.forms, self.index.hash(identity))
+        self.candidates(identity)
             .filter(move |r| r.answers_to(identity))
     }
 
@@ -228,8 +244,7 @@ impl Recipients {
         &'a self,
         sid: &'i Sid,
     ) -> impl Iterator<Item = &'a Recipient> + use<'a, 'i> {
-        let hash = self.index.hash_sid(sid, &mut String::new());
-        self.candidates(&self.index.forms, hash)
+        self.candidates(&sid.to_string())
             .filter(move |r| r.sid == *sid)
     }
 
@@ -241,26 +256,18 @@ impl Recipients {
         alias: &'i str,
         upn: &'i str,
     ) -> impl Iterator<Item = &'a Recipient> + use<'a, 'i> {
-        let mut hashes: Vec<u64> = [name, alias, upn]
+        let mut found: Vec<(&Key, &Arc<Recipient>)> = [name, alias, upn]
             .iter()
             .filter(|f| !f.is_empty())
-            .map(|f| self.index.hash(f))
+            .flat_map(|f| self.candidate_entries(f))
             .collect();
-        hashes.sort_unstable();
-        hashes.dedup();
-        let mut keys: Vec<&Key> = hashes
-            .into_iter()
-            .flat_map(|h| IdentityIndex::keys(&self.index.forms, h))
-            .collect();
-        keys.sort_unstable();
-        keys.dedup();
-        keys.into_iter()
-            .filter_map(|k| self.map.get(k.as_ref()))
-            .filter(move |r| {
-                (!name.is_empty() && r.name.eq_ignore_ascii_case(name))
-                    || (!alias.is_empty() && r.alias.eq_ignore_ascii_case(alias))
-                    || (!upn.is_empty() && r.user_principal_name.eq_ignore_ascii_case(upn))
-            })
+        found.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        found.dedup_by(|a, b| a.0 == b.0);
+        found.into_iter().map(|(_, r)| &**r).filter(move |r| {
+            (!name.is_empty() && r.name.eq_ignore_ascii_case(name))
+                || (!alias.is_empty() && r.alias.eq_ignore_ascii_case(alias))
+                || (!upn.is_empty() && r.user_principal_name.eq_ignore_ascii_case(upn))
+        })
     }
 
     /// The recipients that list `sid` as a member or an owner, in key order.
@@ -269,16 +276,28 @@ impl Recipients {
         sid: &'i Sid,
     ) -> impl Iterator<Item = &'a Recipient> + use<'a, 'i> {
         let hash = self.index.hash_sid(sid, &mut String::new());
-        self.candidates(&self.index.references, hash)
+        IdentityIndex::keys(&self.index.references, hash)
+            .filter_map(|k| self.get(k))
             .filter(move |r| r.members.contains(sid) || r.managed_by.contains(sid))
     }
 
-    fn candidates<'a>(
-        &'a self,
-        entries: &'a Entries,
-        hash: u64,
-    ) -> impl Iterator<Item = &'a Recipient> + 'a {
-        IdentityIndex::keys(entries, hash).filter_map(|k| self.map.get(k.as_ref()))
+    /// The recipients that may answer to `form`, in key order: the one keyed
+    /// by it, and those with a form hashed alike.
+    fn candidates(&self, form: &str) -> impl Iterator<Item = &Recipient> {
+        self.candidate_entries(form).into_iter().map(|(_, r)| &**r)
+    }
+
+    fn candidate_entries(&self, form: &str) -> Vec<(&Key, &Arc<Recipient>)> {
+        let mut found: Vec<(&Key, &Arc<Recipient>)> =
+            IdentityIndex::keys(&self.index.forms, self.index.hash(form))
+                .filter_map(|k| self.map.get_key_value(k.as_ref()))
+                .collect();
+        if let Some(keyed) = self.map.get_key_value(form.to_ascii_lowercase().as_str()) {
+            if let Err(at) = found.binary_search_by(|(k, _)| k.cmp(&keyed.0)) {
+                found.insert(at, keyed);
+            }
+        }
+        found
     }
 
     /// What changed from `self` to `after`, in key order: each key with the
@@ -288,11 +307,11 @@ impl Recipients {
     pub fn changes<'a>(
         &'a self,
         after: &'a Self,
-    ) -> impl Iterator<Item = (&'a String, Option<&'a Recipient>)> + 'a {
+    ) -> impl Iterator<Item = (&'a str, Option<&'a Recipient>)> + 'a {
         self.map.diff(&after.map).map(|item| match item {
-            imbl::ordmap::DiffItem::Add(k, v) => (k, Some(v)),
-            imbl::ordmap::DiffItem::Update { new: (k, v), .. } => (k, Some(v)),
-            imbl::ordmap::DiffItem::Remove(k, _) => (k, None),
+            imbl::ordmap::DiffItem::Add(k, v) => (k.as_ref(), Some(&**v)),
+            imbl::ordmap::DiffItem::Update { new: (k, v), .. } => (k.as_ref(), Some(&**v)),
+            imbl::ordmap::DiffItem::Remove(k, _) => (k.as_ref(), None),
         })
     }
 
@@ -336,7 +355,7 @@ impl Serialize for Recipients {
 
 impl<'de> Deserialize<'de> for Recipients {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let map = OrdMap::<String, Recipient>::deserialize(deserializer)?;
+        let map = std::collections::BTreeMap::<String, Recipient>::deserialize(deserializer)?;
         Ok(map.into_iter().collect())
     }
 }
@@ -455,7 +474,7 @@ mod tests {
         let changes: Vec<_> = org
             .recipients
             .changes(&changed.recipients)
-            .map(|(k, r)| (k.clone(), r.map(|r| r.alias.clone())))
+            .map(|(k, r)| (k.to_owned(), r.map(|r| r.alias.clone())))
             .collect();
         assert_eq!(changes, vec![("bob".to_owned(), Some("robert".to_owned()))]);
     }
@@ -470,7 +489,7 @@ mod tests {
             },
         };
         for (k, r) in recipients.iter() {
-            fresh.insert(k.clone(), r.clone());
+            fresh.insert(k.to_owned(), r.clone());
         }
         fresh
     }

@@ -81,7 +81,7 @@ pub fn split(org: &Organization) -> Result<Vec<Row>, StoreError> {
     for (key, value) in org.recipients.iter() {
         rows.push(Row {
             kind: RECIPIENT,
-            key: key.clone(),
+            key: key.to_owned(),
             body: json(RECIPIENT, key, value)?,
         });
     }
@@ -154,10 +154,10 @@ pub fn diff(before: &Organization, after: &Organization) -> Result<RowChanges, S
         match value {
             Some(value) => changes.upserts.push(Row {
                 kind: RECIPIENT,
-                key: key.clone(),
+                key: key.to_owned(),
                 body: json(RECIPIENT, key, value)?,
             }),
-            None => changes.deletes.push((RECIPIENT, key.clone())),
+            None => changes.deletes.push((RECIPIENT, key.to_owned())),
         }
     }
     let same_rbac = Arc::ptr_eq(&before.rbac, &after.rbac);
@@ -359,6 +359,126 @@ mod tests {
                 .collect(),
         };
         assert_eq!(apply(before, delta).unwrap(), after);
+    }
+
+    fn recipient(i: u32) -> crate::org::recipients::Recipient {
+        let row = format!(
+            r#"{{"name":"User{i}","recipient_type":"UserMailbox","alias":"user{i}","display_name":"User {i}","sid":"S-1-5-21-1-2-3-{}","organizational_unit":"contoso.com/Users","user_principal_name":"user{i}@contoso.com","primary_smtp_address":"user{i}@contoso.com","external_email_address":"","role_assignment_policy":"Default Role Assignment Policy","members":[],"managed_by":[],"attributes":{{}}}}"#,
+            10_000 + i
+        );
+        serde_json::from_str(&row).unwrap()
+    }
+
+    fn with_recipients(n: u32) -> Organization {
+        let mut org = org();
+        for i in 0..n {
+            org.recipients.insert(format!("user{i}"), recipient(i));
+        }
+        org
+    }
+
+    fn delta(revision: u64, changes: RowChanges) -> Delta {
+        Delta {
+            revision,
+            upserts: changes
+                .upserts
+                .into_iter()
+                .map(|r| (r.kind.to_owned(), r.key, r.body))
+                .collect(),
+            deletes: changes
+                .deletes
+                .into_iter()
+                .map(|(k, key)| (k.to_owned(), key))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_one_recipient_change_names_exactly_its_row_among_10000() {
+        let before = with_recipients(10_000);
+        let mut after = before.clone();
+        after
+            .recipients
+            .update("user4321", |r| r.display_name = "Changed".into());
+        let changes = diff(&before, &after).unwrap();
+        assert_eq!(
+            changes
+                .upserts
+                .iter()
+                .map(|r| (r.kind, r.key.as_str()))
+                .collect::<Vec<_>>(),
+            vec![(RECIPIENT, "user4321")]
+        );
+        assert!(changes.deletes.is_empty());
+        assert!(Arc::ptr_eq(&before.rbac, &after.rbac));
+
+        let mut after = before.clone();
+        after.recipients.remove("user17");
+        after
+            .recipients
+            .insert("user10000".into(), recipient(10_000));
+        let changes = diff(&before, &after).unwrap();
+        assert_eq!(changes.deletes, vec![(RECIPIENT, "user17".to_owned())]);
+        assert_eq!(changes.upserts.len(), 1);
+        assert_eq!(changes.upserts[0].key, "user10000");
+    }
+
+    #[test]
+    fn a_delta_applied_on_a_follower_equals_a_full_reload() {
+        let before = with_recipients(2_000);
+        let mut after = before.clone();
+        for i in (0..2_000).step_by(97) {
+            after.recipients.update(&format!("user{i}"), |r| {
+                r.alias = format!("renamed{i}");
+                r.members.insert(
+                    format!("S-1-5-21-1-2-3-{}", 10_000 + i / 2)
+                        .parse()
+                        .unwrap(),
+                );
+            });
+        }
+        for i in (5..2_000).step_by(211) {
+            after.forget(
+                &format!("S-1-5-21-1-2-3-{}", 10_000 + i).parse().unwrap(),
+                &format!("User{i}"),
+            );
+        }
+        after.recipients.insert("user9999".into(), recipient(9_999));
+        after.next_rid += 3;
+
+        // Recipients only: the follower's copy keeps the RBAC it shares.
+        let follower = apply(before.clone(), delta(2, diff(&before, &after).unwrap())).unwrap();
+        let reloaded = assemble(rows(&after)).unwrap().unwrap();
+        assert_eq!(follower, reloaded);
+        assert_eq!(follower, after);
+        assert!(Arc::ptr_eq(&follower.rbac, &before.rbac));
+        for i in [0u32, 97, 5, 216, 1_000, 9_999] {
+            for identity in [
+                format!("user{i}"),
+                format!("renamed{i}"),
+                format!("S-1-5-21-1-2-3-{}", 10_000 + i),
+            ] {
+                let ours = follower.recipient(&identity, &[]).map(|r| r.name.clone());
+                let theirs = reloaded.recipient(&identity, &[]).map(|r| r.name.clone());
+                assert_eq!(ours, theirs, "{identity}");
+            }
+            let sid = format!("S-1-5-21-1-2-3-{}", 10_000 + i).parse().unwrap();
+            assert_eq!(
+                follower.security_groups_of(&sid),
+                reloaded.security_groups_of(&sid)
+            );
+            assert_eq!(follower.policies_of(&sid), reloaded.policies_of(&sid));
+        }
+
+        // And with RBAC rows: the follower has its own RBAC, equal to the reload's.
+        let rbac_changed = changed(&after);
+        let follower = apply(
+            after.clone(),
+            delta(3, diff(&after, &rbac_changed).unwrap()),
+        )
+        .unwrap();
+        assert_eq!(follower, assemble(rows(&rbac_changed)).unwrap().unwrap());
+        assert!(!Arc::ptr_eq(&follower.rbac, &after.rbac));
     }
 
     #[test]
