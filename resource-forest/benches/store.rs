@@ -68,7 +68,7 @@ fn large_organization() -> Organization {
     ];
     for g in 0..2_000u32 {
         let name = format!("RG{g:04}");
-        org.rbac.role_groups.insert(
+        org.rbac_mut().role_groups.insert(
             name.to_ascii_lowercase(),
             RoleGroup {
                 name: name.clone(),
@@ -82,7 +82,7 @@ fn large_organization() -> Organization {
             },
         );
         for role in roles {
-            org.rbac.insert_assignment(RoleAssignment::new(
+            org.rbac_mut().insert_assignment(RoleAssignment::new(
                 format!("{role}_{name}"),
                 role.to_owned(),
                 Assignee::RoleGroup(name.clone()),

@@ -161,7 +161,7 @@ impl RbacDocument {
         };
         validate(&rbac, org, trusts)?;
         let mut next = org.clone();
-        next.rbac = rbac;
+        next.rbac = std::sync::Arc::new(rbac);
         Ok(next)
     }
 }
@@ -229,7 +229,7 @@ fn validate(
     }
     let principal = |sid: &crossforest_shared::Sid| {
         org.local_accounts.contains_key(sid)
-            || org.recipients.values().any(|r| r.sid == *sid)
+            || org.recipients.by_sid(sid).next().is_some()
             || rbac.role_group_by_sid(sid).is_some()
     };
     for a in rbac.assignments.values() {

@@ -1,6 +1,8 @@
 //! The organization as the node serves it: an immutable snapshot (organization
-//! plus compiled RBAC) replaced whole on every change, stored durably (see
-//! [`crate::store`]) before it becomes visible.
+//! plus compiled RBAC) replaced on every change, stored durably (see
+//! [`crate::store`]) before it becomes visible. A snapshot shares with the one
+//! before it every recipient and index node the change did not touch, and its
+//! compiled RBAC unless the change was to the RBAC (issue 15).
 
 use std::sync::{Arc, RwLock, Weak};
 
@@ -18,14 +20,25 @@ pub struct Snapshot {
     pub revision: u64,
     /// The organization.
     pub org: Organization,
-    /// Its compiled RBAC.
-    pub authorizer: Authorizer,
+    /// Its compiled RBAC, shared with the snapshots before it while the RBAC
+    /// configuration is the same.
+    pub authorizer: Arc<Authorizer>,
 }
 
 impl Snapshot {
-    fn new(revision: u64, mut org: Organization) -> Arc<Self> {
-        org.index_identities();
-        let authorizer = Authorizer::new(&org.rbac);
+    /// The snapshot of `org` at `revision`; RBAC is compiled again only if it
+    /// differs from `previous`'s (a recipient change keeps the authorizer).
+    fn new(revision: u64, mut org: Organization, previous: Option<&Snapshot>) -> Arc<Self> {
+        let authorizer = match previous {
+            Some(p) if Arc::ptr_eq(&p.org.rbac, &org.rbac) => p.authorizer.clone(),
+            Some(p) if p.org.rbac == org.rbac => {
+                // Equal but rebuilt (a delta that rewrote RBAC rows as they
+                // were): share the previous copy too.
+                org.rbac = p.org.rbac.clone();
+                p.authorizer.clone()
+            }
+            _ => Arc::new(Authorizer::new(&org.rbac)),
+        };
         Arc::new(Self {
             revision,
             org,
@@ -65,7 +78,7 @@ impl OrgState {
         };
         Ok(Some(Self {
             store,
-            current: RwLock::new(Snapshot::new(revision, org)),
+            current: RwLock::new(Snapshot::new(revision, org, None)),
             writer: Mutex::new(()),
             outbox: std::sync::Mutex::new(
                 outbox
@@ -139,7 +152,7 @@ impl OrgState {
         changes.upserts.extend(extra.upserts);
         changes.deletes.extend(extra.deletes);
         let revision = self.store.apply(before.revision, changes).await?;
-        self.publish(Snapshot::new(revision, org));
+        self.publish(Snapshot::new(revision, org, Some(before)));
         Ok(revision)
     }
 
@@ -153,6 +166,8 @@ impl OrgState {
         }
         let latest = match self.store.changes_since(current.revision).await? {
             Some(delta) if delta.revision > current.revision => {
+                // A copy in O(1): the delta's rows are applied onto the
+                // trees the current snapshot shares.
                 let base = current.org.clone();
                 Some((delta.revision, delta, base))
             }
@@ -167,8 +182,10 @@ impl OrgState {
         if let Some((revision, delta, base)) = latest {
             // Applying the rows and compiling RBAC are CPU work: off the
             // request threads.
+            let previous = current.clone();
             let snapshot = tokio::task::spawn_blocking(move || {
-                crate::store::rows::apply(base, delta).map(|org| Snapshot::new(revision, org))
+                crate::store::rows::apply(base, delta)
+                    .map(|org| Snapshot::new(revision, org, Some(&previous)))
             })
             .await
             .map_err(|e| StoreError::Backend(e.to_string()))??;
@@ -202,5 +219,56 @@ impl OrgState {
         })
         .await;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::embedded::EmbeddedStore;
+    use crate::store::RowStore;
+
+    #[tokio::test]
+    async fn a_recipient_change_keeps_the_compiled_rbac_and_an_rbac_change_recompiles() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(&EmbeddedStore::path(dir.path())).unwrap();
+        let org = Organization::new(
+            "contoso.com".parse().unwrap(),
+            "S-1-5-21-1-2-3".parse().unwrap(),
+            &crate::rbac::catalogue::builtin().unwrap(),
+            &[],
+        )
+        .unwrap();
+        store.create(&org).await.unwrap();
+        let state = OrgState::open(Arc::new(store)).await.unwrap().unwrap();
+
+        let before = state.snapshot();
+        let mut next = before.org.clone();
+        let row = r#"{"name":"Ann","recipient_type":"UserMailbox","alias":"ann","display_name":"Ann","sid":"S-1-5-21-1-2-3-1105","organizational_unit":"contoso.com/Users","user_principal_name":"ann@contoso.com","primary_smtp_address":"ann@contoso.com","external_email_address":"","role_assignment_policy":"Default Role Assignment Policy","members":[],"managed_by":[],"attributes":{}}"#;
+        next.recipients
+            .insert("ann".into(), serde_json::from_str(row).unwrap());
+        next.next_rid += 1;
+        let guard = state.lock().await;
+        state.commit(&guard, &before, next).await.unwrap();
+        let after = state.snapshot();
+        assert!(Arc::ptr_eq(&before.authorizer, &after.authorizer));
+        assert!(Arc::ptr_eq(&before.org.rbac, &after.org.rbac));
+
+        let mut next = after.org.clone();
+        next.rbac_mut()
+            .assignments
+            .remove("mail recipients-recipient management");
+        state.commit(&guard, &after, next).await.unwrap();
+        let changed = state.snapshot();
+        assert!(!Arc::ptr_eq(&after.authorizer, &changed.authorizer));
+
+        // Made its own but left equal: the compiled RBAC is kept.
+        let mut next = changed.org.clone();
+        next.rbac_mut();
+        state.commit(&guard, &changed, next).await.unwrap();
+        assert!(Arc::ptr_eq(
+            &changed.authorizer,
+            &state.snapshot().authorizer
+        ));
     }
 }

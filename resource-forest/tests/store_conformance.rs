@@ -89,9 +89,9 @@ async fn removals_and_changes_are_stored(h: impl Harness<Layout = Organizations>
     let mut next = org.clone();
     let removed: Vec<String> = next.rbac.assignments.keys().take(3).cloned().collect();
     for key in &removed {
-        next.rbac.assignments.remove(key);
+        next.rbac_mut().assignments.remove(key);
     }
-    next.rbac
+    next.rbac_mut()
         .role_groups
         .values_mut()
         .for_each(|g| g.description = "changed".into());
@@ -143,7 +143,7 @@ async fn changes_since_rebuild_the_latest_revision(h: impl Harness<Layout = Orga
     let mut r3 = r2.clone();
     r3.recipients.remove("dana");
     let gone = r3.rbac.assignments.keys().next().unwrap().clone();
-    r3.rbac.assignments.remove(&gone);
+    r3.rbac_mut().assignments.remove(&gone);
     store.commit(2, &r2, &r3).await.unwrap();
     // Deleted, then written again.
     let r4 = with_mailbox(&r3, "dana");

@@ -147,7 +147,7 @@ async fn stored_mailboxes(config: &NodeConfig) -> BTreeSet<String> {
     org.recipients
         .keys()
         .filter(|k| k.starts_with('m'))
-        .cloned()
+        .map(str::to_owned)
         .collect()
 }
 

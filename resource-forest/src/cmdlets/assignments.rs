@@ -349,7 +349,7 @@ pub fn new_assignment(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletE
     }
     let mut next = ctx.org.clone();
     let records = vec![assignment_record(ctx, &assignment)];
-    next.rbac.insert_assignment(assignment);
+    next.rbac_mut().insert_assignment(assignment);
     Ok(changed(next, &name, records))
 }
 
@@ -635,7 +635,7 @@ pub fn set_assignment(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletE
     }
     let mut next = ctx.org.clone();
     let records = vec![assignment_record(ctx, &updated)];
-    next.rbac.insert_assignment(updated);
+    next.rbac_mut().insert_assignment(updated);
     Ok(changed(next, &current.name, records))
 }
 
@@ -645,7 +645,7 @@ pub fn remove_assignment(ctx: &Context<'_>, args: &Args) -> Result<Outcome, Cmdl
     let current = find(ctx, args.required("Identity", ctx.cmdlet)?)?;
     ctx.require_delegating(&current.role)?;
     let mut next = ctx.org.clone();
-    next.rbac
+    next.rbac_mut()
         .assignments
         .remove(&current.name.to_ascii_lowercase());
     Ok(changed(next, &current.name, Vec::new()))

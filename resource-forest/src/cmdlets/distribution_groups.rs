@@ -314,7 +314,7 @@ pub fn get_member(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError
         g.members
             .iter()
             .map(|s| {
-                let r = ctx.org.recipients.values().find(|r| r.sid == *s);
+                let r = ctx.org.recipients.by_sid(s).next();
                 record([
                     ("Name", ctx.org.sid_name(s)),
                     (

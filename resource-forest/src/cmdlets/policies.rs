@@ -82,7 +82,7 @@ fn records_of(next: &crate::org::Organization, name: &str) -> Vec<Vec<(String, S
 }
 
 fn make_default(next: &mut crate::org::Organization, name: &str) {
-    for p in next.rbac.policies.values_mut() {
+    for p in next.rbac_mut().policies.values_mut() {
         p.is_default = p.name.eq_ignore_ascii_case(name);
     }
 }
@@ -105,7 +105,7 @@ pub fn new_policy(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError
             )));
         }
         ctx.require_delegating(&r.name)?;
-        next.rbac.insert_assignment(RoleAssignment::new(
+        next.rbac_mut().insert_assignment(RoleAssignment::new(
             builtin_assignment_name(&r.name, &name, Delegation::Regular),
             r.name.clone(),
             Assignee::Policy(name.clone()),
@@ -117,7 +117,9 @@ pub fn new_policy(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError
         description: args.text("Description").unwrap_or_default().to_owned(),
         is_default: false,
     };
-    next.rbac.policies.insert(name.to_ascii_lowercase(), policy);
+    next.rbac_mut()
+        .policies
+        .insert(name.to_ascii_lowercase(), policy);
     if args.switch("IsDefault") {
         make_default(&mut next, &name);
     }
@@ -159,23 +161,22 @@ pub fn set_policy(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError
         if !n.eq_ignore_ascii_case(&current.name) && ctx.org.rbac.policy(&n).is_some() {
             return Err(crate::org::OrgError::Exists(n).into());
         }
-        for a in next.rbac.assignments.values_mut() {
+        for a in next.rbac_mut().assignments.values_mut() {
             if matches!(&a.assignee, Assignee::Policy(q) if q.eq_ignore_ascii_case(&current.name)) {
                 a.assignee = Assignee::Policy(n.clone());
             }
         }
-        for r in next.recipients.values_mut() {
-            if r.role_assignment_policy.eq_ignore_ascii_case(&current.name) {
-                r.role_assignment_policy = n.clone();
-            }
-        }
+        next.recipients.update_where(
+            |r| r.role_assignment_policy.eq_ignore_ascii_case(&current.name),
+            |r| r.role_assignment_policy = n.clone(),
+        );
         updated.name = n;
     }
-    next.rbac
+    next.rbac_mut()
         .policies
         .remove(&current.name.to_ascii_lowercase());
     let name = updated.name.clone();
-    next.rbac
+    next.rbac_mut()
         .policies
         .insert(name.to_ascii_lowercase(), updated);
     if args.switch("IsDefault") {

@@ -297,7 +297,7 @@ pub async fn new_role_group(ctx: &Context<'_>, args: &Args) -> Result<Outcome, C
         if let Some(scope) = &config_scope {
             assignment.config_write_scope = scope.clone();
         }
-        next.rbac.insert_assignment(assignment);
+        next.rbac_mut().insert_assignment(assignment);
     }
     let group = RoleGroup {
         sid: next.allocate_sid()?,
@@ -308,7 +308,7 @@ pub async fn new_role_group(ctx: &Context<'_>, args: &Args) -> Result<Outcome, C
         builtin: false,
     };
     let records = vec![group_record(&next, &group)];
-    next.rbac
+    next.rbac_mut()
         .role_groups
         .insert(name.to_ascii_lowercase(), group);
     Ok(Outcome {
@@ -464,18 +464,18 @@ pub async fn set_role_group(ctx: &Context<'_>, args: &Args) -> Result<Outcome, C
         {
             return Err(crate::org::OrgError::Exists(new_name).into());
         }
-        for a in next.rbac.assignments.values_mut() {
+        for a in next.rbac_mut().assignments.values_mut() {
             if a.assignee.is_role_group(&group.name) {
                 a.assignee = Assignee::RoleGroup(new_name.clone());
             }
         }
         updated.name = new_name;
     }
-    next.rbac
+    next.rbac_mut()
         .role_groups
         .remove(&group.name.to_ascii_lowercase());
     let records = vec![group_record(&next, &updated)];
-    next.rbac
+    next.rbac_mut()
         .role_groups
         .insert(updated.name.to_ascii_lowercase(), updated);
     Ok(Outcome {
@@ -495,13 +495,13 @@ pub fn remove_role_group(ctx: &Context<'_>, args: &Args) -> Result<Outcome, Cmdl
         )));
     }
     let mut next = ctx.org.clone();
-    next.rbac
+    next.rbac_mut()
         .role_groups
         .remove(&group.name.to_ascii_lowercase());
-    next.rbac
+    next.rbac_mut()
         .assignments
         .retain(|_, a| !matches!(&a.assignee, Assignee::RoleGroup(g) if g.eq_ignore_ascii_case(&group.name)));
-    for other in next.rbac.role_groups.values_mut() {
+    for other in next.rbac_mut().role_groups.values_mut() {
         if let RoleGroupKind::Standard { members } = &mut other.kind {
             members.remove(&group.sid);
         }
@@ -539,7 +539,7 @@ pub fn update_members(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletE
     }
     let mut next = ctx.org.clone();
     if let Some(g) = next
-        .rbac
+        .rbac_mut()
         .role_groups
         .get_mut(&group.name.to_ascii_lowercase())
     {
@@ -566,7 +566,7 @@ pub fn change_member(ctx: &Context<'_>, args: &Args, add: bool) -> Result<Outcom
     if let Some(RoleGroup {
         kind: RoleGroupKind::Standard { members },
         ..
-    }) = next.rbac.role_groups.get_mut(&key)
+    }) = next.rbac_mut().role_groups.get_mut(&key)
     {
         let changed = if add {
             members.insert(member)

@@ -218,7 +218,9 @@ pub fn new_management_role(ctx: &Context<'_>, args: &Args) -> Result<Outcome, Cm
     };
     let records = vec![role_record(&created)];
     let mut next = ctx.org.clone();
-    next.rbac.roles.insert(name.to_ascii_lowercase(), created);
+    next.rbac_mut()
+        .roles
+        .insert(name.to_ascii_lowercase(), created);
     Ok(changed(next, &name, records))
 }
 
@@ -294,7 +296,7 @@ pub fn remove_management_role(ctx: &Context<'_>, args: &Args) -> Result<Outcome,
     }
     let mut next = ctx.org.clone();
     for name in &doomed {
-        next.rbac.roles.remove(&name.to_ascii_lowercase());
+        next.rbac_mut().roles.remove(&name.to_ascii_lowercase());
     }
     Ok(changed(
         next,
@@ -393,7 +395,9 @@ fn with_entry(
         }
     };
     let mut next = ctx.org.clone();
-    next.rbac.roles.insert(r.name.to_ascii_lowercase(), updated);
+    next.rbac_mut()
+        .roles
+        .insert(r.name.to_ascii_lowercase(), updated);
     changed(next, &format!("{}\\{cmdlet}", r.name), records)
 }
 

@@ -194,7 +194,9 @@ pub fn new_scope(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError>
     }
     let records = vec![scope_record(ctx, &scope)];
     let mut next = ctx.org.clone();
-    next.rbac.scopes.insert(name.to_ascii_lowercase(), scope);
+    next.rbac_mut()
+        .scopes
+        .insert(name.to_ascii_lowercase(), scope);
     Ok(Outcome {
         warnings,
         ..changed(next, &name, records)
@@ -267,7 +269,7 @@ pub fn set_scope(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError>
             return Err(crate::org::OrgError::Exists(new_name).into());
         }
         use crate::rbac::model::{ConfigWriteScope, RecipientWriteScope};
-        for a in next.rbac.assignments.values_mut() {
+        for a in next.rbac_mut().assignments.values_mut() {
             match &mut a.recipient_write_scope {
                 RecipientWriteScope::Custom(s) | RecipientWriteScope::Exclusive(s)
                     if s.eq_ignore_ascii_case(&current.name) =>
@@ -287,9 +289,11 @@ pub fn set_scope(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError>
         }
         updated.name = new_name;
     }
-    next.rbac.scopes.remove(&current.name.to_ascii_lowercase());
+    next.rbac_mut()
+        .scopes
+        .remove(&current.name.to_ascii_lowercase());
     let records = vec![scope_record(ctx, &updated)];
-    next.rbac
+    next.rbac_mut()
         .scopes
         .insert(updated.name.to_ascii_lowercase(), updated);
     Ok(changed(next, &current.name, records))
@@ -308,6 +312,8 @@ pub fn remove_scope(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletErr
         )));
     }
     let mut next = ctx.org.clone();
-    next.rbac.scopes.remove(&current.name.to_ascii_lowercase());
+    next.rbac_mut()
+        .scopes
+        .remove(&current.name.to_ascii_lowercase());
     Ok(changed(next, &current.name, Vec::new()))
 }

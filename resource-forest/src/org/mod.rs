@@ -11,4 +11,5 @@ pub mod permission_model;
 pub mod recipients;
 pub mod servers;
 
+pub use identity_index::Recipients;
 pub use organization::{OrgError, Organization};

@@ -1,12 +1,17 @@
 //! The Exchange organization: its forest, OUs, recipients, local accounts and RBAC
-//! configuration, as one value that changes only by whole-copy replacement.
+//! configuration, as one value that changes only by replacement. A copy is
+//! cheap: the recipients are a persistent tree with its index
+//! ([`Recipients`]) and the RBAC configuration is shared behind an [`Arc`]
+//! until a change makes it its own ([`Organization::rbac_mut`]).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crossforest_shared::sid::rid;
 use crossforest_shared::{DomainSid, ForestName, Sid};
 use serde::{Deserialize, Serialize};
 
+use super::identity_index::Recipients;
 use super::ou::OrganizationalUnit;
 use super::recipients::{Recipient, RecipientType};
 use crate::rbac::catalogue::Catalogue;
@@ -48,10 +53,11 @@ pub struct Organization {
     pub organizational_units: Vec<OrganizationalUnit>,
     /// Local accounts without mailboxes (the built-in Administrator), by SID.
     pub local_accounts: BTreeMap<Sid, String>,
-    /// Recipients by lower-case name.
-    pub recipients: BTreeMap<String, Recipient>,
-    /// Roles, role groups, assignments.
-    pub rbac: RbacConfig,
+    /// Recipients by lower-case name, indexed by every identity form.
+    pub recipients: Recipients,
+    /// Roles, role groups, assignments: shared between copies until one
+    /// changes it ([`Self::rbac_mut`]).
+    pub rbac: Arc<RbacConfig>,
     /// Exchange servers (configuration partition) by lower-case name.
     #[serde(default)]
     pub servers: std::collections::BTreeMap<String, super::servers::ExchangeServer>,
@@ -70,10 +76,6 @@ pub struct Organization {
     /// Active Directory split permissions (SPEC §6): set by setup.
     #[serde(default)]
     pub active_directory_split_permissions: bool,
-    /// The identity index of an organization that no longer changes (a
-    /// published snapshot); never stored, and not kept by a clone.
-    #[serde(skip)]
-    pub(crate) identities: super::identity_index::IndexSlot,
 }
 
 impl Organization {
@@ -95,20 +97,19 @@ impl Organization {
             ous.push(format!("{root}/{extra}").parse()?);
         }
         Ok(Self {
-            rbac: RbacConfig::from_catalogue(
+            rbac: Arc::new(RbacConfig::from_catalogue(
                 catalogue,
                 domain_sid,
                 BUILTIN_ROLE_GROUP_FIRST_RID,
                 &[administrator],
-            ),
+            )),
             forest,
             domain_sid,
             next_rid: rid::FIRST_ALLOCATED,
             organizational_units: ous,
             local_accounts: BTreeMap::from([(administrator, "Administrator".to_owned())]),
-            recipients: BTreeMap::new(),
+            recipients: Recipients::new(),
             active_directory_split_permissions: false,
-            identities: Default::default(),
             servers: Default::default(),
             clusters: Default::default(),
             databases: Default::default(),
@@ -148,28 +149,14 @@ impl Organization {
         types: &[RecipientType],
     ) -> Result<&Recipient, OrgError> {
         let of_type = |r: &&Recipient| types.is_empty() || types.contains(&r.recipient_type);
-        match self.identities.get() {
-            Some(index) => only_one(
-                index.find(&self.recipients, identity).filter(of_type),
-                identity,
-            ),
-            None => only_one(
-                self.recipients
-                    .values()
-                    .filter(of_type)
-                    .filter(|r| r.answers_to(identity)),
-                identity,
-            ),
-        }
+        only_one(self.recipients.find(identity).filter(of_type), identity)
     }
 
-    /// Indexes the recipients by every identity form they answer to, for an
-    /// organization that will not change any more (a published snapshot):
-    /// [`Self::recipient`] then reads a handful of recipients instead of all.
-    /// A clone has no index.
-    pub fn index_identities(&mut self) {
-        self.identities
-            .set(super::identity_index::IdentityIndex::new(&self.recipients));
+    /// The RBAC configuration, to change: this organization's own copy (a
+    /// copy of the organization shares it until then, and the compiled
+    /// authorizer of a snapshot is kept while it is shared).
+    pub fn rbac_mut(&mut self) -> &mut RbacConfig {
+        Arc::make_mut(&mut self.rbac)
     }
 
     /// The mailbox `identity` names.
@@ -183,12 +170,8 @@ impl Organization {
             return Some(name.to_owned());
         }
         self.recipients
-            .values()
-            .find(|r| {
-                r.name.eq_ignore_ascii_case(name)
-                    || (!alias.is_empty() && r.alias.eq_ignore_ascii_case(alias))
-                    || (!upn.is_empty() && r.user_principal_name.eq_ignore_ascii_case(upn))
-            })
+            .named(name, alias, upn)
+            .next()
             .map(|r| r.name.clone())
     }
 
@@ -197,7 +180,7 @@ impl Organization {
         if let Some(name) = self.local_accounts.get(sid) {
             return name.clone();
         }
-        if let Some(m) = self.recipients.values().find(|m| m.sid == *sid) {
+        if let Some(m) = self.recipients.by_sid(sid).next() {
             return m.name.clone();
         }
         if let Some(g) = self.rbac.role_group_by_sid(sid) {
@@ -233,22 +216,41 @@ impl Organization {
     /// and distribution group membership, ManagedBy lists, direct assignments.
     pub fn forget(&mut self, sid: &Sid, name: &str) {
         self.recipients.remove(&name.to_ascii_lowercase());
-        for group in self.rbac.role_groups.values_mut() {
+        let referencing: Vec<String> = self
+            .recipients
+            .referencing(sid)
+            .map(|r| r.name.to_ascii_lowercase())
+            .collect();
+        for key in referencing {
+            self.recipients.update(&key, |r| {
+                r.members.remove(sid);
+                r.managed_by.retain(|m| m != sid);
+            });
+        }
+        let assigned = |a: &crate::rbac::model::RoleAssignment| {
+            matches!(
+                a.assignee,
+                crate::rbac::model::Assignee::User(s) | crate::rbac::model::Assignee::SecurityGroup(s) if s == *sid
+            )
+        };
+        let in_group = |g: &crate::rbac::model::RoleGroup| {
+            g.managed_by.contains(sid)
+                || matches!(&g.kind, crate::rbac::model::RoleGroupKind::Standard { members } if members.contains(sid))
+        };
+        // The RBAC is copied (and recompiled) only when it names the SID.
+        if !self.rbac.role_groups.values().any(in_group)
+            && !self.rbac.assignments.values().any(assigned)
+        {
+            return;
+        }
+        let rbac = self.rbac_mut();
+        for group in rbac.role_groups.values_mut() {
             if let crate::rbac::model::RoleGroupKind::Standard { members } = &mut group.kind {
                 members.remove(sid);
             }
             group.managed_by.remove(sid);
         }
-        for r in self.recipients.values_mut() {
-            r.members.remove(sid);
-            r.managed_by.retain(|m| m != sid);
-        }
-        self.rbac.assignments.retain(|_, a| {
-            !matches!(
-                a.assignee,
-                crate::rbac::model::Assignee::User(s) | crate::rbac::model::Assignee::SecurityGroup(s) if s == *sid
-            )
-        });
+        rbac.assignments.retain(|_, a| !assigned(a));
     }
 
     /// The mail-enabled security groups `sid` is in, directly or nested
@@ -258,7 +260,7 @@ impl Organization {
         let mut i = 0;
         while i < sids.len() {
             let member = sids[i];
-            for g in self.recipients.values().filter(|r| {
+            for g in self.recipients.referencing(&member).filter(|r| {
                 r.recipient_type == RecipientType::MailUniversalSecurityGroup
                     && r.members.contains(&member)
             }) {
@@ -294,8 +296,8 @@ impl Organization {
     /// The role assignment policies that apply to `sid` (its mailbox's policy).
     pub fn policies_of(&self, sid: &Sid) -> Vec<String> {
         self.recipients
-            .values()
-            .filter(|m| m.sid == *sid && m.recipient_type == RecipientType::UserMailbox)
+            .by_sid(sid)
+            .filter(|m| m.recipient_type == RecipientType::UserMailbox)
             .map(|m| m.role_assignment_policy.clone())
             .collect()
     }

@@ -80,7 +80,7 @@ pub fn prepare_ad(org: &Organization, split: Option<bool>) -> (Organization, Vec
             .filter(|r| SECURITY_PRINCIPAL_ROLE_TYPES.contains(&r.role_type.as_str()))
             .map(|r| r.name.to_ascii_lowercase())
             .collect();
-        next.rbac.assignments.retain(|_, a| {
+        next.rbac_mut().assignments.retain(|_, a| {
             let remove = a.delegation == Delegation::Regular
                 && creating.contains(&a.role.to_ascii_lowercase());
             if remove {

@@ -151,7 +151,7 @@ fn describe(
     let org = &snapshot.org;
     let name = principal_name(org, sid);
     if org.domain_sid.contains(sid) {
-        let kind = match org.recipients.values().find(|r| r.sid == *sid) {
+        let kind = match org.recipients.by_sid(sid).next() {
             Some(r) if r.recipient_type.is_group() => pb::PrincipalKind::SecurityGroup,
             _ => pb::PrincipalKind::User,
         };

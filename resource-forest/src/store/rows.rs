@@ -5,14 +5,14 @@
 //! rows that differ between two organizations, so a write costs O(change).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crossforest_shared::store::{decode as parse, encode as json, unknown_kind as unknown};
 pub use crossforest_shared::store::{Delta, Row, RowChanges};
 use serde::Serialize;
 
 use super::StoreError;
-use crate::org::Organization;
-use crate::rbac::RbacConfig;
+use crate::org::{Organization, Recipients};
 
 /// The kind of the row holding everything that is not a keyed object.
 pub const ORGANIZATION: &str = "organization";
@@ -23,15 +23,16 @@ pub const ORGANIZATION: &str = "organization";
 /// `request::commit`). Not part of the organization.
 pub const AUDIT: &str = "audit";
 
-/// Calls `$m!(kind, path)` for every keyed collection of an organization.
+/// Calls `$m!(kind, field)` for every keyed collection of an organization
+/// other than the recipients (a map of the organization), and
+/// `$m!(kind, rbac: field)` for those of its RBAC configuration.
 macro_rules! collections {
     ($m:ident) => {
-        $m!("recipient", recipients);
-        $m!("role", rbac.roles);
-        $m!("role_group", rbac.role_groups);
-        $m!("assignment", rbac.assignments);
-        $m!("scope", rbac.scopes);
-        $m!("policy", rbac.policies);
+        $m!("role", rbac: roles);
+        $m!("role_group", rbac: role_groups);
+        $m!("assignment", rbac: assignments);
+        $m!("scope", rbac: scopes);
+        $m!("policy", rbac: policies);
         $m!("server", servers);
         $m!("database", databases);
         $m!("cluster", clusters);
@@ -39,10 +40,13 @@ macro_rules! collections {
     };
 }
 
+/// The kind of a recipient's row.
+const RECIPIENT: &str = "recipient";
+
 /// Every kind of row, the organization row first.
 pub const KINDS: &[&str] = &[
     ORGANIZATION,
-    "recipient",
+    RECIPIENT,
     "role",
     "role_group",
     "assignment",
@@ -62,15 +66,14 @@ fn hollow(org: &Organization) -> Organization {
         next_rid: org.next_rid,
         organizational_units: org.organizational_units.clone(),
         local_accounts: org.local_accounts.clone(),
-        recipients: BTreeMap::new(),
-        rbac: RbacConfig::default(),
+        recipients: Recipients::new(),
+        rbac: Arc::default(),
         servers: BTreeMap::new(),
         databases: BTreeMap::new(),
         clusters: BTreeMap::new(),
         receive_connectors: BTreeMap::new(),
         ad_permissions: org.ad_permissions.clone(),
         active_directory_split_permissions: org.active_directory_split_permissions,
-        identities: Default::default(),
     }
 }
 
@@ -81,15 +84,38 @@ pub fn split(org: &Organization) -> Result<Vec<Row>, StoreError> {
         key: String::new(),
         body: json(ORGANIZATION, "", &hollow(org))?,
     }];
-    macro_rules! push {
-        ($kind:literal, $($field:ident).+) => {
-            for (key, value) in &org.$($field).+ {
-                rows.push(Row { kind: $kind, key: key.clone(), body: json($kind, key, value)? });
-            }
+    for (key, value) in org.recipients.iter() {
+        rows.push(Row {
+            kind: RECIPIENT,
+            key: key.to_owned(),
+            body: json(RECIPIENT, key, value)?,
+        });
+    }
+    macro_rules! push_map {
+        ($kind:literal, rbac: $field:ident) => {
+            push_rows($kind, &org.rbac.$field, &mut rows)?;
+        };
+        ($kind:literal, $field:ident) => {
+            push_rows($kind, &org.$field, &mut rows)?;
         };
     }
-    collections!(push);
+    collections!(push_map);
     Ok(rows)
+}
+
+fn push_rows<V: Serialize>(
+    kind: &'static str,
+    map: &BTreeMap<String, V>,
+    rows: &mut Vec<Row>,
+) -> Result<(), StoreError> {
+    for (key, value) in map {
+        rows.push(Row {
+            kind,
+            key: key.clone(),
+            body: json(kind, key, value)?,
+        });
+    }
+    Ok(())
 }
 
 fn diff_map<V: PartialEq + Serialize>(
@@ -116,7 +142,10 @@ fn diff_map<V: PartialEq + Serialize>(
     Ok(())
 }
 
-/// The rows that turn `before` into `after`.
+/// The rows that turn `before` into `after`. When `after` is a changed copy
+/// of `before` this costs O(change): the recipients they share are skipped
+/// whole ([`Recipients::changes`]), and the RBAC rows are not read when the
+/// two share their RBAC configuration.
 pub fn diff(before: &Organization, after: &Organization) -> Result<RowChanges, StoreError> {
     let mut changes = RowChanges::default();
     let hollow_after = hollow(after);
@@ -127,9 +156,25 @@ pub fn diff(before: &Organization, after: &Organization) -> Result<RowChanges, S
             body: json(ORGANIZATION, "", &hollow_after)?,
         });
     }
+    for (key, value) in before.recipients.changes(&after.recipients) {
+        match value {
+            Some(value) => changes.upserts.push(Row {
+                kind: RECIPIENT,
+                key: key.to_owned(),
+                body: json(RECIPIENT, key, value)?,
+            }),
+            None => changes.deletes.push((RECIPIENT, key.to_owned())),
+        }
+    }
+    let same_rbac = Arc::ptr_eq(&before.rbac, &after.rbac);
     macro_rules! compare {
-        ($kind:literal, $($field:ident).+) => {
-            diff_map($kind, &before.$($field).+, &after.$($field).+, &mut changes)?;
+        ($kind:literal, rbac: $field:ident) => {
+            if !same_rbac {
+                diff_map($kind, &before.rbac.$field, &after.rbac.$field, &mut changes)?;
+            }
+        };
+        ($kind:literal, $field:ident) => {
+            diff_map($kind, &before.$field, &after.$field, &mut changes)?;
         };
     }
     collections!(compare);
@@ -170,11 +215,23 @@ pub fn assemble(
 
 /// Inserts (or replaces) the object a row holds.
 fn place(org: &mut Organization, kind: &str, key: String, body: &str) -> Result<(), StoreError> {
+    if kind == RECIPIENT {
+        let value = parse(RECIPIENT, &key, body)?;
+        org.recipients.insert(key, value);
+        return Ok(());
+    }
     macro_rules! place {
-        ($kind:literal, $($field:ident).+) => {
+        ($kind:literal, rbac: $field:ident) => {
             if kind == $kind {
                 let value = parse($kind, &key, body)?;
-                org.$($field).+.insert(key, value);
+                org.rbac_mut().$field.insert(key, value);
+                return Ok(());
+            }
+        };
+        ($kind:literal, $field:ident) => {
+            if kind == $kind {
+                let value = parse($kind, &key, body)?;
+                org.$field.insert(key, value);
                 return Ok(());
             }
         };
@@ -183,16 +240,28 @@ fn place(org: &mut Organization, kind: &str, key: String, body: &str) -> Result<
     Err(unknown(kind, &key))
 }
 
-/// `org` (as of the revision the delta starts from) with `delta` applied.
+/// `org` (as of the revision the delta starts from) with `delta` applied: in
+/// O(delta) on a copy of a snapshot's organization, whose trees the result
+/// shares (and its RBAC configuration, when no RBAC row changed).
 pub fn apply(mut org: Organization, delta: Delta) -> Result<Organization, StoreError> {
     for (kind, key) in delta.deletes {
         if kind == AUDIT {
             continue;
         }
+        if kind == RECIPIENT {
+            org.recipients.remove(&key);
+            continue;
+        }
         macro_rules! remove {
-            ($kind:literal, $($field:ident).+) => {
+            ($kind:literal, rbac: $field:ident) => {
                 if kind == $kind {
-                    org.$($field).+.remove(&key);
+                    org.rbac_mut().$field.remove(&key);
+                    continue;
+                }
+            };
+            ($kind:literal, $field:ident) => {
+                if kind == $kind {
+                    org.$field.remove(&key);
                     continue;
                 }
             };
@@ -206,9 +275,12 @@ pub fn apply(mut org: Organization, delta: Delta) -> Result<Organization, StoreE
         }
         if kind == ORGANIZATION {
             let mut hollow: Organization = parse(ORGANIZATION, &key, &body)?;
+            hollow.recipients = std::mem::take(&mut org.recipients);
+            hollow.rbac = std::mem::take(&mut org.rbac);
             macro_rules! keep {
-                ($kind:literal, $($field:ident).+) => {
-                    hollow.$($field).+ = std::mem::take(&mut org.$($field).+);
+                ($kind:literal, rbac: $field:ident) => {};
+                ($kind:literal, $field:ident) => {
+                    hollow.$field = std::mem::take(&mut org.$field);
                 };
             }
             collections!(keep);
@@ -254,7 +326,7 @@ mod tests {
     fn changed(before: &Organization) -> Organization {
         let mut after = before.clone();
         after
-            .rbac
+            .rbac_mut()
             .assignments
             .remove("mail recipients-recipient management");
         after.next_rid += 1;
@@ -283,7 +355,7 @@ mod tests {
         let before = org();
         let mut after = changed(&before);
         after
-            .rbac
+            .rbac_mut()
             .role_groups
             .values_mut()
             .for_each(|g| g.description = "x".into());
@@ -302,6 +374,126 @@ mod tests {
                 .collect(),
         };
         assert_eq!(apply(before, delta).unwrap(), after);
+    }
+
+    fn recipient(i: u32) -> crate::org::recipients::Recipient {
+        let row = format!(
+            r#"{{"name":"User{i}","recipient_type":"UserMailbox","alias":"user{i}","display_name":"User {i}","sid":"S-1-5-21-1-2-3-{}","organizational_unit":"contoso.com/Users","user_principal_name":"user{i}@contoso.com","primary_smtp_address":"user{i}@contoso.com","external_email_address":"","role_assignment_policy":"Default Role Assignment Policy","members":[],"managed_by":[],"attributes":{{}}}}"#,
+            10_000 + i
+        );
+        serde_json::from_str(&row).unwrap()
+    }
+
+    fn with_recipients(n: u32) -> Organization {
+        let mut org = org();
+        for i in 0..n {
+            org.recipients.insert(format!("user{i}"), recipient(i));
+        }
+        org
+    }
+
+    fn delta(revision: u64, changes: RowChanges) -> Delta {
+        Delta {
+            revision,
+            upserts: changes
+                .upserts
+                .into_iter()
+                .map(|r| (r.kind.to_owned(), r.key, r.body))
+                .collect(),
+            deletes: changes
+                .deletes
+                .into_iter()
+                .map(|(k, key)| (k.to_owned(), key))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_one_recipient_change_names_exactly_its_row_among_10000() {
+        let before = with_recipients(10_000);
+        let mut after = before.clone();
+        after
+            .recipients
+            .update("user4321", |r| r.display_name = "Changed".into());
+        let changes = diff(&before, &after).unwrap();
+        assert_eq!(
+            changes
+                .upserts
+                .iter()
+                .map(|r| (r.kind, r.key.as_str()))
+                .collect::<Vec<_>>(),
+            vec![(RECIPIENT, "user4321")]
+        );
+        assert!(changes.deletes.is_empty());
+        assert!(Arc::ptr_eq(&before.rbac, &after.rbac));
+
+        let mut after = before.clone();
+        after.recipients.remove("user17");
+        after
+            .recipients
+            .insert("user10000".into(), recipient(10_000));
+        let changes = diff(&before, &after).unwrap();
+        assert_eq!(changes.deletes, vec![(RECIPIENT, "user17".to_owned())]);
+        assert_eq!(changes.upserts.len(), 1);
+        assert_eq!(changes.upserts[0].key, "user10000");
+    }
+
+    #[test]
+    fn a_delta_applied_on_a_follower_equals_a_full_reload() {
+        let before = with_recipients(2_000);
+        let mut after = before.clone();
+        for i in (0..2_000).step_by(97) {
+            after.recipients.update(&format!("user{i}"), |r| {
+                r.alias = format!("renamed{i}");
+                r.members.insert(
+                    format!("S-1-5-21-1-2-3-{}", 10_000 + i / 2)
+                        .parse()
+                        .unwrap(),
+                );
+            });
+        }
+        for i in (5..2_000).step_by(211) {
+            after.forget(
+                &format!("S-1-5-21-1-2-3-{}", 10_000 + i).parse().unwrap(),
+                &format!("User{i}"),
+            );
+        }
+        after.recipients.insert("user9999".into(), recipient(9_999));
+        after.next_rid += 3;
+
+        // Recipients only: the follower's copy keeps the RBAC it shares.
+        let follower = apply(before.clone(), delta(2, diff(&before, &after).unwrap())).unwrap();
+        let reloaded = assemble(rows(&after)).unwrap().unwrap();
+        assert_eq!(follower, reloaded);
+        assert_eq!(follower, after);
+        assert!(Arc::ptr_eq(&follower.rbac, &before.rbac));
+        for i in [0u32, 97, 5, 216, 1_000, 9_999] {
+            for identity in [
+                format!("user{i}"),
+                format!("renamed{i}"),
+                format!("S-1-5-21-1-2-3-{}", 10_000 + i),
+            ] {
+                let ours = follower.recipient(&identity, &[]).map(|r| r.name.clone());
+                let theirs = reloaded.recipient(&identity, &[]).map(|r| r.name.clone());
+                assert_eq!(ours, theirs, "{identity}");
+            }
+            let sid = format!("S-1-5-21-1-2-3-{}", 10_000 + i).parse().unwrap();
+            assert_eq!(
+                follower.security_groups_of(&sid),
+                reloaded.security_groups_of(&sid)
+            );
+            assert_eq!(follower.policies_of(&sid), reloaded.policies_of(&sid));
+        }
+
+        // And with RBAC rows: the follower has its own RBAC, equal to the reload's.
+        let rbac_changed = changed(&after);
+        let follower = apply(
+            after.clone(),
+            delta(3, diff(&after, &rbac_changed).unwrap()),
+        )
+        .unwrap();
+        assert_eq!(follower, assemble(rows(&rbac_changed)).unwrap().unwrap());
+        assert!(!Arc::ptr_eq(&follower.rbac, &after.rbac));
     }
 
     #[test]
