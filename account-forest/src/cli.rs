@@ -233,6 +233,20 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
                 "forest {} ({}) listening on {}: {users} users, {groups} groups; server certificate serial {} valid until {}",
                 config.forest, config.domain_sid, config.listen, server.serial, server.not_after
             );
+            let policy = config.lockout_policy();
+            let lockout = match (policy.threshold, policy.duration.as_secs() / 60) {
+                (0, _) => "accounts never lock out".to_owned(),
+                (n, 0) => format!("{n} bad passwords lock an account out until it is unlocked"),
+                (n, minutes) => {
+                    format!("{n} bad passwords lock an account out for {minutes} min")
+                }
+            };
+            println!(
+                "sign-in: {lockout} (observation window {} min); at most {} password checks at once ({} MiB)",
+                policy.observation_window.as_secs() / 60,
+                node.hashing().permits(),
+                config.password_hash_memory_mib
+            );
         }
         Command::User(UserCommand::Add {
             target,
