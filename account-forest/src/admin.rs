@@ -1,5 +1,5 @@
 //! The directory's own tools, as a client of `DirectoryAdmin`: what
-//! `account-forest user add` and `group add-member` call.
+//! `account-forest user add`, `user unlock` and `group add-member` call.
 
 use crossforest_shared::client::{connect, ConnectError, ForestEndpoint};
 use crossforest_shared::pki::IssuedCertificate;
@@ -136,13 +136,29 @@ impl DirectoryAdmin {
             .unwrap_or_default())
     }
 
-    /// Every user and group.
-    pub async fn list(&mut self) -> Result<Vec<pb::Principal>, AdminError> {
+    /// Every user and group, and the accounts with bad passwords counted or
+    /// locked out on the node answering.
+    pub async fn list(&mut self) -> Result<pb::ListPrincipalsResponse, AdminError> {
         Ok(self
             .client
             .list_principals(pb::ListPrincipalsRequest {})
             .await?
-            .into_inner()
-            .principals)
+            .into_inner())
+    }
+
+    /// Unlocks a user (`Unlock-ADAccount`) on the node answering; returns it
+    /// and whether it was locked out.
+    pub async fn unlock(&mut self, name: &str) -> Result<(pb::Principal, bool), AdminError> {
+        let response = self
+            .client
+            .unlock_account(pb::PrincipalRequest {
+                name: name.to_owned(),
+            })
+            .await?
+            .into_inner();
+        Ok((
+            response.principal.unwrap_or_default(),
+            response.was_locked_out,
+        ))
     }
 }

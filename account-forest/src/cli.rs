@@ -1,11 +1,13 @@
 //! The `account-forest` command line, also mounted as `crossforest account-forest`.
 
 use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use crossforest_shared::client::ForestEndpoint;
 use crossforest_shared::pki::{read_text, IssuedCertificate};
+use crossforest_shared::proto::directory::v1 as pb;
 use crossforest_shared::{DomainSid, ForestName};
 
 use crate::admin::DirectoryAdmin;
@@ -50,7 +52,7 @@ pub enum Command {
         #[arg(long)]
         config: PathBuf,
     },
-    /// Users (New-ADUser).
+    /// Users (New-ADUser, Unlock-ADAccount).
     #[command(subcommand)]
     User(UserCommand),
     /// Universal security groups (New-ADGroup, Add-ADGroupMember).
@@ -88,11 +90,21 @@ pub enum UserCommand {
         #[arg(long)]
         credential_out: Option<PathBuf>,
     },
-    /// List users and groups.
+    /// List users and groups, with each user's bad password count and
+    /// lockout on the node.
     List {
         /// Where to connect, and as whom.
         #[command(flatten)]
         target: AdminTarget,
+    },
+    /// Unlock a user locked out by the account lockout policy and clear its
+    /// bad password count (Unlock-ADAccount).
+    Unlock {
+        /// Where to connect, and as whom.
+        #[command(flatten)]
+        target: AdminTarget,
+        /// sAMAccountName.
+        name: String,
     },
 }
 
@@ -154,6 +166,25 @@ fn read_password(path: &Path) -> anyhow::Result<String> {
     Ok(text.trim_end_matches(['\r', '\n']).to_owned())
 }
 
+/// A user's lockout state, as `user list` shows it after the name.
+fn lockout_text(lockout: &pb::AccountLockout) -> String {
+    let bad = match lockout.bad_password_count {
+        1 => "1 bad password".to_owned(),
+        n => format!("{n} bad passwords"),
+    };
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    match lockout.locked_out_until {
+        0 => format!("  ({bad})"),
+        i64::MAX => format!("  LOCKED OUT until unlocked ({bad})"),
+        until => {
+            let minutes = (until.saturating_sub(now).max(0) + 59) / 60;
+            format!("  LOCKED OUT for {minutes} more min ({bad})")
+        }
+    }
+}
+
 /// Runs one subcommand.
 pub async fn run(command: Command) -> anyhow::Result<()> {
     match command {
@@ -202,6 +233,20 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
                 "forest {} ({}) listening on {}: {users} users, {groups} groups; server certificate serial {} valid until {}",
                 config.forest, config.domain_sid, config.listen, server.serial, server.not_after
             );
+            let policy = config.lockout_policy();
+            let lockout = match (policy.threshold, policy.duration.as_secs() / 60) {
+                (0, _) => "accounts never lock out".to_owned(),
+                (n, 0) => format!("{n} bad passwords lock an account out until it is unlocked"),
+                (n, minutes) => {
+                    format!("{n} bad passwords lock an account out for {minutes} min")
+                }
+            };
+            println!(
+                "sign-in: {lockout} (observation window {} min); at most {} password checks at once ({} MiB)",
+                policy.observation_window.as_secs() / 60,
+                node.hashing().permits(),
+                config.password_hash_memory_mib
+            );
         }
         Command::User(UserCommand::Add {
             target,
@@ -222,9 +267,27 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             );
         }
         Command::User(UserCommand::List { target }) => {
-            for p in admin(&target).await?.list().await? {
+            let listed = admin(&target).await?.list().await?;
+            for p in &listed.principals {
                 let kind = if p.kind == 2 { "group" } else { "user" };
-                println!("{:<48} {:<6} {}", p.sid, kind, p.name);
+                let lockout = listed
+                    .lockouts
+                    .iter()
+                    .find(|l| l.sid == p.sid)
+                    .map(lockout_text)
+                    .unwrap_or_default();
+                println!("{:<48} {:<6} {}{lockout}", p.sid, kind, p.name);
+            }
+        }
+        Command::User(UserCommand::Unlock { target, name }) => {
+            let (user, was_locked_out) = admin(&target).await?.unlock(&name).await?;
+            if was_locked_out {
+                println!("unlocked {} ({})", user.name, user.sid);
+            } else {
+                println!(
+                    "{} ({}) was not locked out; its bad password count is cleared",
+                    user.name, user.sid
+                );
             }
         }
         Command::Group(GroupCommand::Add { target, name }) => {

@@ -68,6 +68,33 @@ pub enum DirectoryError {
     AlreadyDisabled(String),
 }
 
+/// Why a client certificate does not sign in as the account a sign-in
+/// names. The caller is never told which (see `service`); the node logs it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignInError {
+    /// No principal has the name.
+    #[error("no account has the name")]
+    UnknownName,
+    /// The name is another principal's than the certificate's.
+    #[error("the client certificate belongs to `{certificate}`, not to the account named")]
+    OtherAccount {
+        /// The certificate's SID.
+        certificate: Sid,
+    },
+    /// The name is the certificate's, but a group's.
+    #[error("the name is a group's")]
+    NotAUser,
+}
+
+/// The account a client certificate signs in as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignInAccount {
+    /// The user.
+    pub user: PrincipalInfo,
+    /// Its password hash; `None` when the account is disabled.
+    pub password_hash: Option<String>,
+}
+
 /// A user or a universal security group.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -670,6 +697,35 @@ impl Directory {
         }
     }
 
+    /// The account a sign-in naming `name` may check the password of, when
+    /// the client certificate is `certificate`'s: only the certificate's own
+    /// account, so that a certificate never learns anything of another
+    /// account (not even whether it exists) and no password of another
+    /// account is ever checked.
+    pub fn sign_in_account(
+        &self,
+        certificate: &Sid,
+        name: &str,
+    ) -> Result<SignInAccount, SignInError> {
+        let rid = self.rid_of(name).map_err(|_| SignInError::UnknownName)?;
+        if !self.domain_sid.contains(certificate) || certificate.rid() != rid {
+            return Err(SignInError::OtherAccount {
+                certificate: *certificate,
+            });
+        }
+        let entry = self.entries.get(&rid).ok_or(SignInError::UnknownName)?;
+        match &entry.object {
+            Object::User {
+                password_hash,
+                enabled,
+            } => Ok(SignInAccount {
+                user: self.info(rid, entry),
+                password_hash: enabled.then(|| password_hash.clone()),
+            }),
+            Object::UniversalSecurityGroup { .. } => Err(SignInError::NotAUser),
+        }
+    }
+
     /// Every principal, ordered by RID.
     pub fn principals(&self) -> Vec<PrincipalInfo> {
         self.entries
@@ -784,6 +840,27 @@ mod tests {
         assert!(dir.authenticate("bob", "correct horse").is_none());
         let json = serde_json::to_string(&dir).map_err(|_| DirectoryError::Hash)?;
         assert!(!json.contains("correct horse"));
+        Ok(())
+    }
+
+    #[test]
+    fn a_certificate_signs_in_as_its_own_account_only() -> Result<(), DirectoryError> {
+        let mut dir = fabrikam()?;
+        let alice = dir.add_user("alice", "pw")?;
+        let bob = dir.add_user("bob", "pw")?;
+        let own = dir.sign_in_account(&alice.sid, "FABRIKAM\\Alice");
+        assert_eq!(own.map(|a| a.user), Ok(alice.clone()));
+        let other = Err(SignInError::OtherAccount {
+            certificate: alice.sid,
+        });
+        assert_eq!(dir.sign_in_account(&alice.sid, "bob"), other);
+        assert_eq!(
+            dir.sign_in_account(&alice.sid, "carol"),
+            Err(SignInError::UnknownName)
+        );
+        dir.disable_user("bob")?;
+        let disabled = dir.sign_in_account(&bob.sid, "bob");
+        assert_eq!(disabled.map(|a| a.password_hash), Ok(None));
         Ok(())
     }
 

@@ -7,7 +7,10 @@ use crossforest_shared::sid::rid;
 use crossforest_shared::store::{block_on, StoreConfig};
 use crossforest_shared::{DomainSid, ForestName, Principal};
 
-use crate::config::{NodeConfig, DEFAULT_TOKEN_LIFETIME_SECS};
+use crate::config::{
+    NodeConfig, DEFAULT_LOCKOUT_MINUTES, DEFAULT_LOCKOUT_THRESHOLD,
+    DEFAULT_PASSWORD_HASH_MEMORY_MIB, DEFAULT_PASSWORD_HASH_WAIT_MS, DEFAULT_TOKEN_LIFETIME_SECS,
+};
 use crate::directory::Directory;
 use crate::node::{AccountForest, NodeError};
 
@@ -65,6 +68,11 @@ pub fn init(options: &InitOptions) -> Result<NodeConfig, NodeError> {
         data_dir: PathBuf::from("data"),
         pki_dir: PathBuf::from("pki"),
         token_lifetime_secs: DEFAULT_TOKEN_LIFETIME_SECS,
+        lockout_threshold: DEFAULT_LOCKOUT_THRESHOLD,
+        lockout_duration_mins: DEFAULT_LOCKOUT_MINUTES,
+        lockout_observation_window_mins: DEFAULT_LOCKOUT_MINUTES,
+        password_hash_memory_mib: DEFAULT_PASSWORD_HASH_MEMORY_MIB,
+        password_hash_wait_ms: DEFAULT_PASSWORD_HASH_WAIT_MS,
         operations: Default::default(),
         store: options.store.clone(),
     };

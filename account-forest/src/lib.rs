@@ -7,6 +7,8 @@
 //! * [`directory`]: the directory model (pure).
 //! * [`changes`]: the change log behind the change feed.
 //! * [`feed`]: the change feed served to linked credentials.
+//! * [`hashing`]: password checks within a memory budget.
+//! * [`lockout`]: AD's account lockout policy, per account, in memory.
 //! * [`node`]: a loaded node: directory state, CA, token signer.
 //! * [`service`]: the `Directory` and `DirectoryAdmin` gRPC services.
 //! * [`server`]: `serve(listener, node, shutdown)`.
@@ -20,7 +22,9 @@ pub mod cli;
 pub mod config;
 pub mod directory;
 pub mod feed;
+pub mod hashing;
 pub mod init;
+pub mod lockout;
 pub mod node;
 pub mod server;
 pub mod service;

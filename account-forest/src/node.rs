@@ -19,6 +19,8 @@ use std::sync::{Mutex, MutexGuard};
 
 use crate::config::NodeConfig;
 use crate::directory::{Directory, DirectoryError, PrincipalInfo};
+use crate::hashing::PasswordHashing;
+use crate::lockout::Lockouts;
 use crate::store::{Directories, DirectoryStore, StoreRuntime};
 
 /// How many times a change is computed again when another process sharing
@@ -86,6 +88,10 @@ pub struct AccountForest {
     issuing: ArcSwap<Issuing>,
     tls: SharedTlsConfig,
     metrics: Arc<Metrics>,
+    /// The memory budget for password checks, and the dummy hash.
+    hashing: Arc<PasswordHashing>,
+    /// Bad password counts and lockouts, per account, on this node only.
+    lockouts: Arc<Lockouts>,
     /// The latest committed change's sequence number, for change-feed streams.
     committed: tokio::sync::watch::Sender<u64>,
     /// Set when the node stops serving: open change-feed streams end.
@@ -117,6 +123,11 @@ impl AccountForest {
         }
         let issuing = Issuing::load(&config)?;
         let tls = Self::load_tls(&config)?;
+        let hashing = PasswordHashing::new(
+            config.password_hash_memory_mib,
+            Duration::from_millis(config.password_hash_wait_ms),
+        )?;
+        let lockouts = Lockouts::new(config.lockout_policy());
         let (committed, _) = tokio::sync::watch::channel(directory.changes().sequence());
         let (stopping, _) = tokio::sync::watch::channel(false);
         let node = Arc::new(Self {
@@ -130,6 +141,8 @@ impl AccountForest {
             issuing: ArcSwap::from_pointee(issuing),
             tls: Arc::new(ArcSwap::new(tls)),
             metrics: Arc::new(Metrics::new()),
+            hashing: Arc::new(hashing),
+            lockouts: Arc::new(lockouts),
             committed,
             stopping,
         });
@@ -213,6 +226,16 @@ impl AccountForest {
     /// The node's metrics.
     pub fn metrics(&self) -> &Arc<Metrics> {
         &self.metrics
+    }
+
+    /// The memory budget for password checks.
+    pub fn hashing(&self) -> &Arc<PasswordHashing> {
+        &self.hashing
+    }
+
+    /// Bad password counts and lockouts on this node.
+    pub fn lockouts(&self) -> &Arc<Lockouts> {
+        &self.lockouts
     }
 
     /// The node's configuration.

@@ -2,6 +2,7 @@
 //! forest's linked credential) and `DirectoryAdmin` (the directory's own tools).
 
 use std::sync::Arc;
+use std::time::{Instant, UNIX_EPOCH};
 
 use crossforest_shared::proto::directory::v1 as pb;
 use crossforest_shared::serve::caller;
@@ -9,7 +10,8 @@ use crossforest_shared::serve::status::{DenialRule, EdgeError};
 use crossforest_shared::{ForestName, Principal, Sid};
 use tonic::{Request, Response, Status};
 
-use crate::directory::{verify_password, DirectoryError, PrincipalInfo};
+use crate::directory::{DirectoryError, PrincipalInfo, SignInError};
+use crate::lockout::{Counted, LockoutError};
 use crate::node::{AccountForest, NodeError};
 
 /// Longest name or password accepted on the wire.
@@ -86,14 +88,55 @@ impl DirectoryService {
     }
 }
 
+/// The one answer to every refused sign-in: the caller never learns which
+/// check failed (AD's "The user name or password is incorrect").
+pub const SIGN_IN_REFUSED: &str = "the user name or password is incorrect";
+
+/// Why a sign-in was refused, for the node's log only.
+#[derive(Debug, thiserror::Error)]
+enum SignInRefusal {
+    #[error("the client certificate could not be read: {0}")]
+    Certificate(String),
+    #[error("the client certificate is of forest `{0}`")]
+    OtherForest(String),
+    #[error(transparent)]
+    Binding(#[from] SignInError),
+    #[error(transparent)]
+    Lockout(#[from] LockoutError),
+    #[error("the account is disabled")]
+    Disabled,
+    #[error("the password is wrong")]
+    WrongPassword,
+    #[error("the account was disabled or removed while its password was checked")]
+    ChangedMeanwhile,
+    #[error("the password check failed")]
+    CheckFailed,
+}
+
 impl DirectoryService {
-    /// Authenticate: password, then the certificate must be the same user.
+    /// Authenticate. The certificate is bound to the account named first
+    /// (another account's name, known or not, is refused before any password
+    /// is checked); then the account's lockout is consulted, a permit of the
+    /// password-check budget taken, and the password checked on a blocking
+    /// thread (a disabled account against the dummy hash). Every refusal is
+    /// [`SIGN_IN_REFUSED`]; the log says why.
     async fn sign_in(
         &self,
         request: Request<pb::AuthenticateRequest>,
     ) -> Result<Response<pb::AuthenticateResponse>, Status> {
-        let principal = self.member_caller(&request)?;
+        let principal = caller(&request);
         let req = request.into_inner();
+        let refused = |reason: SignInRefusal| -> Status {
+            let certificate = principal.as_ref().map(|p| p.sid.to_string()).ok();
+            tracing::info!(certificate, user = ?req.user, %reason, "sign-in refused");
+            EdgeError::Unauthenticated(SIGN_IN_REFUSED.into()).into()
+        };
+        let principal = match &principal {
+            Ok(p) => p,
+            Err(status) => {
+                return Err(refused(SignInRefusal::Certificate(status.message().into())))
+            }
+        };
         check_len("user", &req.user)?;
         check_len("password", &req.password)?;
         let audience: ForestName =
@@ -102,33 +145,85 @@ impl DirectoryService {
                 .map_err(|e: crossforest_shared::identity::IdentityError| {
                     Status::from(EdgeError::invalid("audience", format!("audience: {e}")))
                 })?;
-        let candidate = self.node.read(|d| d.password_hash(&req.user));
-        // Hash checks are slow by design: run them off the async workers, and
-        // outside the directory lock.
-        let user = match candidate {
-            Some((user, hash)) => {
-                let password = req.password;
-                let ok = tokio::task::spawn_blocking(move || verify_password(&hash, &password))
-                    .await
-                    .unwrap_or(false);
-                ok.then_some(user)
-            }
-            None => None,
+        if principal.forest != self.node.config().forest {
+            return Err(refused(SignInRefusal::OtherForest(
+                principal.forest.to_string(),
+            )));
         }
-        .ok_or_else(|| {
-            EdgeError::Unauthenticated("the user name or password is incorrect".into())
-        })?;
-        let (groups, sequence) = self
+        let account = self
             .node
-            .read(|d| (d.transitive_groups(&user.sid), d.changes().sequence()));
-        if user.sid != principal.sid {
-            // Password and certificate name different users: the
-            // credentials do not authenticate anyone.
-            return Err(EdgeError::Unauthenticated(format!(
-                "the client certificate belongs to `{}`, not to `{}`",
-                principal.sid, req.user
-            ))
-            .into());
+            .read(|d| d.sign_in_account(&principal.sid, &req.user))
+            .map_err(|e| refused(e.into()))?;
+        let user = account.user;
+        let attempt = self
+            .node
+            .lockouts()
+            .admit(user.sid, Instant::now())
+            .map_err(|e| refused(e.into()))?;
+        let permit = match self.node.hashing().acquire().await {
+            Ok(permit) => permit,
+            Err(busy) => {
+                tracing::warn!(user = %user.sid, "sign-in refused: {busy}");
+                return Err(EdgeError::Exhausted(format!(
+                    "the directory is checking as many passwords as its memory allows; retry in {} ms",
+                    busy.retry_after.as_millis()
+                ))
+                .into_status_retry_after(busy.retry_after));
+            }
+        };
+        // Hash checks are slow by design: off the async workers, outside the
+        // directory lock. The outcome is counted there too, so a caller that
+        // hangs up mid-check is counted all the same.
+        let (hashing, hash, password) = (
+            self.node.hashing().clone(),
+            account.password_hash,
+            req.password.clone(),
+        );
+        let checked = tokio::task::spawn_blocking(move || {
+            let disabled = hash.is_none();
+            let matched = hashing.verify(permit, hash.as_deref(), &password);
+            let now = Instant::now();
+            if matched {
+                attempt.succeeded(now);
+                Ok(())
+            } else {
+                Err((disabled, attempt.failed(now)))
+            }
+        })
+        .await;
+        match checked {
+            Ok(Ok(())) => {}
+            Ok(Err((disabled, counted))) => {
+                if counted == Counted::LockedOut {
+                    let policy = self.node.lockouts().policy();
+                    tracing::warn!(
+                        user = %user.sid,
+                        name = ?user.name,
+                        threshold = policy.threshold,
+                        duration_mins = policy.duration.as_secs() / 60,
+                        "account locked out"
+                    );
+                }
+                return Err(refused(if disabled {
+                    SignInRefusal::Disabled
+                } else {
+                    SignInRefusal::WrongPassword
+                }));
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "a password check failed");
+                return Err(refused(SignInRefusal::CheckFailed));
+            }
+        }
+        let (enabled, groups, sequence) = self.node.read(|d| {
+            (
+                d.is_enabled_user(&user.sid),
+                d.transitive_groups(&user.sid),
+                d.changes().sequence(),
+            )
+        });
+        if !enabled {
+            return Err(refused(SignInRefusal::ChangedMeanwhile));
         }
         let (token, expires_at) = self
             .node
@@ -387,8 +482,45 @@ impl pb::directory_admin_server::DirectoryAdmin for DirectoryService {
     ) -> Result<Response<pb::ListPrincipalsResponse>, Status> {
         self.admin_caller(&request)?;
         let all = self.node.read(|d| d.principals());
+        let lockouts = self.node.lockouts().states(Instant::now());
         Ok(Response::new(pb::ListPrincipalsResponse {
             principals: all.iter().map(|p| self.to_proto(p)).collect(),
+            lockouts: lockouts
+                .into_iter()
+                .map(|l| pb::AccountLockout {
+                    sid: l.sid.to_string(),
+                    bad_password_count: l.bad_password_count,
+                    locked_out_until: match l.locked_out {
+                        None => 0,
+                        Some(None) => i64::MAX,
+                        Some(Some(until)) => until
+                            .duration_since(UNIX_EPOCH)
+                            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
+                    },
+                })
+                .collect(),
+        }))
+    }
+
+    async fn unlock_account(
+        &self,
+        request: Request<pb::PrincipalRequest>,
+    ) -> Result<Response<pb::UnlockAccountResponse>, Status> {
+        let admin = self.admin_caller(&request)?;
+        let name = request.into_inner().name;
+        check_len("name", &name)?;
+        let user = self
+            .node
+            .read(|d| d.lookup(&name))
+            .map_err(directory_status)?;
+        if user.is_group {
+            return Err(directory_status(DirectoryError::NotAUser(name)));
+        }
+        let was_locked_out = self.node.lockouts().unlock(&user.sid, Instant::now());
+        tracing::info!(admin = %admin.sid, user = %user.sid, name = ?user.name, was_locked_out, "account unlocked");
+        Ok(Response::new(pb::UnlockAccountResponse {
+            principal: Some(self.to_proto(&user)),
+            was_locked_out,
         }))
     }
 }

@@ -10,6 +10,8 @@
 //! an internal failure is logged where it happens and answered with a generic
 //! message.
 
+use std::time::Duration;
+
 use tonic::metadata::{MetadataMap, MetadataValue};
 use tonic::{Code, Status};
 
@@ -25,6 +27,12 @@ pub const DENIAL_RULE_KEY: &str = "x-crossforest-denial";
 /// Metadata key of the request field or cmdlet parameter an invalid argument
 /// is about.
 pub const FIELD_KEY: &str = "x-crossforest-field";
+
+/// Metadata key of gRPC's server pushback (gRFC A6): how many milliseconds
+/// the client should wait before it retries. Set on a
+/// [`EdgeError::Exhausted`] answer that a retry later can cure (see
+/// [`EdgeError::into_status_retry_after`]).
+pub const RETRY_PUSHBACK_KEY: &str = "grpc-retry-pushback-ms";
 
 /// A failure as a node answers it. Every variant has one [`ErrorCode`] and
 /// one gRPC code.
@@ -64,7 +72,10 @@ pub enum EdgeError {
     /// Another node changed the state meanwhile, every time (ABORTED).
     #[error("{0}")]
     Stale(String),
-    /// No relative identifiers left (RESOURCE_EXHAUSTED).
+    /// A bounded resource is used up (RESOURCE_EXHAUSTED): no relative
+    /// identifiers left, or every password check the node's memory budget
+    /// allows is busy (then with a retry hint, see
+    /// [`EdgeError::into_status_retry_after`]).
     #[error("{0}")]
     Exhausted(String),
     /// A change-feed position the forest does not have (OUT_OF_RANGE).
@@ -188,6 +199,25 @@ impl EdgeError {
         Status::with_metadata(Self::grpc_code(code), message, metadata)
     }
 
+    /// The status a node answers with, telling the client to retry after
+    /// `after` ([`RETRY_PUSHBACK_KEY`]): for a failure that waiting cures,
+    /// such as [`EdgeError::Exhausted`] when a bounded resource is busy.
+    pub fn into_status_retry_after(self, after: Duration) -> Status {
+        let mut status = self.into_status();
+        let millis = u64::try_from(after.as_millis()).unwrap_or(u64::MAX);
+        status
+            .metadata_mut()
+            .insert(RETRY_PUSHBACK_KEY, MetadataValue::from(millis));
+        status
+    }
+
+    /// How long the node asked the client to wait before retrying, if it did
+    /// (see [`EdgeError::into_status_retry_after`]).
+    pub fn retry_after(status: &Status) -> Option<Duration> {
+        let millis = status.metadata().get(RETRY_PUSHBACK_KEY)?.to_str().ok()?;
+        millis.parse().ok().map(Duration::from_millis)
+    }
+
     /// The failure a node's status says, when it carries a stable code; `None`
     /// for statuses a node did not build (a transport failure, a message
     /// over the size limit).
@@ -291,6 +321,21 @@ mod tests {
             panic!("not an invalid argument: {status:?}");
         };
         assert_eq!(field, "bad\\nname");
+    }
+
+    #[test]
+    fn a_retry_hint_travels_with_the_failure() {
+        let failure = EdgeError::Exhausted("busy".into());
+        let status = failure
+            .clone()
+            .into_status_retry_after(Duration::from_millis(1500));
+        assert_eq!(status.code(), Code::ResourceExhausted);
+        assert_eq!(
+            EdgeError::retry_after(&status),
+            Some(Duration::from_millis(1500))
+        );
+        assert_eq!(EdgeError::from_status(&status), Some(failure.clone()));
+        assert_eq!(EdgeError::retry_after(&failure.into_status()), None);
     }
 
     #[test]
