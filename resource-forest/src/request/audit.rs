@@ -5,6 +5,9 @@
 
 use std::collections::BTreeMap;
 
+use crossforest_shared::limits::{ECHO_ERROR, ECHO_VALUE, MAX_CMDLET_NAME, MAX_PARAMETER_NAME};
+use crossforest_shared::text::bounded;
+
 use crate::audit::{redact, AuditRecord};
 use crate::cmdlets::{CmdletError, Value};
 use crate::node::ResourceForest;
@@ -44,7 +47,8 @@ impl Decision {
 }
 
 /// Parameters as the audit log records them: positional values under
-/// `Identity`, secrets redacted.
+/// `Identity`, secrets redacted, each name and value a bounded prefix of what
+/// the caller sent (marked where it was cut).
 pub fn parameters(parameters: &[(String, Value)]) -> BTreeMap<String, String> {
     parameters
         .iter()
@@ -53,9 +57,9 @@ pub fn parameters(parameters: &[(String, Value)]) -> BTreeMap<String, String> {
                 if n.is_empty() {
                     "Identity".to_owned()
                 } else {
-                    n.clone()
+                    bounded(n, MAX_PARAMETER_NAME).into_owned()
                 },
-                redact(n, v.display()),
+                bounded(&redact(n, v.display()), ECHO_VALUE).into_owned(),
             )
         })
         .collect()
@@ -90,12 +94,14 @@ impl ResourceForest {
             run_date: now_rfc3339(),
             caller: entry.caller.clone(),
             caller_sid: entry.caller_sid.clone(),
-            cmdlet_name: entry.cmdlet.clone(),
+            cmdlet_name: bounded(&entry.cmdlet, MAX_CMDLET_NAME).into_owned(),
             cmdlet_parameters: entry.parameters.clone(),
             object_modified: object_modified.unwrap_or_default(),
             succeeded: decision == Decision::Allowed,
             decision: decision.as_str().to_owned(),
-            error: error.map(ToString::to_string).unwrap_or_default(),
+            error: error
+                .map(|e| bounded(&e.to_string(), ECHO_ERROR).into_owned())
+                .unwrap_or_default(),
             originating_server: self.config().forest.to_string(),
             revision,
         }
