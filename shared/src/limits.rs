@@ -28,6 +28,10 @@ pub const MAX_IDENTITY: usize = 1024;
 /// (see [`crate::text::bounded`]).
 pub const ECHO_VALUE: usize = 1024;
 
+/// How much of all of a request's parameter values together an audit record
+/// keeps: past it, each further value is only its cut mark.
+pub const ECHO_PARAMETERS: usize = 8 * 1024;
+
 /// How much of a user, group or principal name a log line keeps.
 pub const ECHO_NAME: usize = 256;
 
