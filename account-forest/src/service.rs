@@ -4,18 +4,17 @@
 use std::sync::Arc;
 use std::time::{Instant, UNIX_EPOCH};
 
+use crossforest_shared::limits::{ECHO_NAME, MAX_IDENTITY};
 use crossforest_shared::proto::directory::v1 as pb;
 use crossforest_shared::serve::caller;
 use crossforest_shared::serve::status::{DenialRule, EdgeError};
+use crossforest_shared::text::{bounded, escape};
 use crossforest_shared::{ForestName, Principal, Sid};
 use tonic::{Request, Response, Status};
 
 use crate::directory::{DirectoryError, PrincipalInfo, SignInError};
 use crate::lockout::{Counted, LockoutError};
 use crate::node::{AccountForest, NodeError};
-
-/// Longest name or password accepted on the wire.
-const MAX_FIELD_LEN: usize = 1024;
 
 /// Both services, over one shared node.
 #[derive(Debug, Clone)]
@@ -124,6 +123,9 @@ impl DirectoryService {
         &self,
         request: Request<pb::AuthenticateRequest>,
     ) -> Result<Response<pb::AuthenticateResponse>, Status> {
+        check_len("user", &request.get_ref().user)?;
+        check_len("password", &request.get_ref().password)?;
+        check_len("audience", &request.get_ref().audience)?;
         let principal = caller(&request);
         let req = request.into_inner();
         let refused = |reason: SignInRefusal| -> Status {
@@ -137,8 +139,6 @@ impl DirectoryService {
                 return Err(refused(SignInRefusal::Certificate(status.message().into())))
             }
         };
-        check_len("user", &req.user)?;
-        check_len("password", &req.password)?;
         let audience: ForestName =
             req.audience
                 .parse()
@@ -239,15 +239,22 @@ impl DirectoryService {
     }
 }
 
+/// Refuses a name or password longer than [`MAX_IDENTITY`]: checked first in
+/// every handler, before the caller is looked at or anything is logged.
 fn check_len(field: &str, value: &str) -> Result<(), Status> {
-    if value.len() > MAX_FIELD_LEN {
+    if value.len() > MAX_IDENTITY {
         return Err(EdgeError::invalid(
             field,
-            format!("`{field}` is longer than {MAX_FIELD_LEN} bytes"),
+            format!("`{field}` is longer than {MAX_IDENTITY} bytes"),
         )
         .into());
     }
     Ok(())
+}
+
+/// A name as a log line shows it: a bounded, escaped prefix.
+fn shown(name: &str) -> String {
+    escape(&bounded(name, ECHO_NAME)).into_owned()
 }
 
 /// A denial by one of the forest's own rights (Domain Admins, Replicating
@@ -349,14 +356,14 @@ impl pb::directory_server::Directory for DirectoryService {
         &self,
         request: Request<pb::LookupPrincipalRequest>,
     ) -> Result<Response<pb::LookupPrincipalResponse>, Status> {
+        check_len("name", &request.get_ref().name)?;
         let principal = self.member_caller(&request)?;
         let name = request.into_inner().name;
-        check_len("name", &name)?;
         let found = self
             .node
             .read(|d| d.lookup(&name))
             .map_err(directory_status)?;
-        tracing::info!(caller = %principal.sid, %name, sid = %found.sid, "principal looked up");
+        tracing::info!(caller = %principal.sid, name = %shown(&name), sid = %found.sid, "principal looked up");
         Ok(Response::new(pb::LookupPrincipalResponse {
             principal: Some(self.to_proto(&found)),
         }))
@@ -412,16 +419,16 @@ impl pb::directory_admin_server::DirectoryAdmin for DirectoryService {
         &self,
         request: Request<pb::AddUserRequest>,
     ) -> Result<Response<pb::AddUserResponse>, Status> {
+        check_len("name", &request.get_ref().name)?;
+        check_len("password", &request.get_ref().password)?;
         let admin = self.admin_caller(&request)?;
         let req = request.into_inner();
-        check_len("name", &req.name)?;
-        check_len("password", &req.password)?;
         let user = self
             .node
             .change(|d| d.add_user(&req.name, &req.password))
             .map_err(status)?;
         let credential = self.node.issue_credential(&user).map_err(status)?;
-        tracing::info!(admin = %admin.sid, user = %user.sid, name = %user.name, "user created");
+        tracing::info!(admin = %admin.sid, user = %user.sid, name = %shown(&user.name), "user created");
         Ok(Response::new(pb::AddUserResponse {
             user: Some(self.to_proto(&user)),
             credential: Some(pb::Credential {
@@ -436,11 +443,11 @@ impl pb::directory_admin_server::DirectoryAdmin for DirectoryService {
         &self,
         request: Request<pb::AddGroupRequest>,
     ) -> Result<Response<pb::AddGroupResponse>, Status> {
+        check_len("name", &request.get_ref().name)?;
         let admin = self.admin_caller(&request)?;
         let name = request.into_inner().name;
-        check_len("name", &name)?;
         let group = self.node.change(|d| d.add_group(&name)).map_err(status)?;
-        tracing::info!(admin = %admin.sid, group = %group.sid, %name, "group created");
+        tracing::info!(admin = %admin.sid, group = %group.sid, name = %shown(&name), "group created");
         Ok(Response::new(pb::AddGroupResponse {
             group: Some(self.to_proto(&group)),
         }))
@@ -532,11 +539,11 @@ impl DirectoryService {
         what: &'static str,
         change: impl Fn(&mut crate::directory::Directory, &str) -> Result<PrincipalInfo, DirectoryError>,
     ) -> Result<Response<pb::PrincipalResponse>, Status> {
+        check_len("name", &request.get_ref().name)?;
         let admin = self.admin_caller(&request)?;
         let name = request.into_inner().name;
-        check_len("name", &name)?;
         let principal = self.node.change(|d| change(d, &name)).map_err(status)?;
-        tracing::info!(admin = %admin.sid, sid = %principal.sid, %name, "{what}");
+        tracing::info!(admin = %admin.sid, sid = %principal.sid, name = %shown(&name), "{what}");
         Ok(Response::new(pb::PrincipalResponse {
             principal: Some(self.to_proto(&principal)),
         }))
@@ -547,10 +554,10 @@ impl DirectoryService {
         request: Request<pb::GroupMemberRequest>,
         add: bool,
     ) -> Result<Response<pb::GroupMemberResponse>, Status> {
+        check_len("group", &request.get_ref().group)?;
+        check_len("member", &request.get_ref().member)?;
         let admin = self.admin_caller(&request)?;
         let req = request.into_inner();
-        check_len("group", &req.group)?;
-        check_len("member", &req.member)?;
         let (group, members) = self
             .node
             .change(|d| {
@@ -562,7 +569,7 @@ impl DirectoryService {
                 Ok((d.lookup(&req.group)?, d.members(&req.group)?))
             })
             .map_err(status)?;
-        tracing::info!(admin = %admin.sid, group = %group.sid, member = %req.member, add, "membership changed");
+        tracing::info!(admin = %admin.sid, group = %group.sid, member = %shown(&req.member), add, "membership changed");
         Ok(Response::new(pb::GroupMemberResponse {
             group: Some(self.to_proto(&group)),
             members: members.iter().map(|m| self.to_proto(m)).collect(),

@@ -6,6 +6,7 @@
 
 pub mod compare;
 pub mod engines;
+pub mod hostile;
 pub mod load;
 pub mod model;
 pub mod profile;

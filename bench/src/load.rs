@@ -112,6 +112,9 @@ impl Lab {
         let federation = Federation::builder()
             .resource("contoso.com")
             .account("fabrikam.com")
+            // One principal at tens of thousands of requests per second: no
+            // per-principal limit here (issue 16).
+            .resource_rate_limit(0, 0)
             .start()
             .await?;
         federation.add_user("fabrikam.com", "alice").await?;

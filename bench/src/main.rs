@@ -61,6 +61,17 @@ enum Command {
         #[arg(long)]
         flamegraph: Option<std::path::PathBuf>,
     },
+    /// What one hostile trusted caller costs a resource forest node: its
+    /// memory after many invented method paths, and the bytes its audit log
+    /// and log grow by under oversized requests of a view-only user.
+    Hostile {
+        /// Distinct unknown method paths.
+        #[arg(long, default_value_t = 30_000)]
+        paths: usize,
+        /// Oversized requests (and as many at the size limits).
+        #[arg(long, default_value_t = 80)]
+        requests: usize,
+    },
     /// crossforest's check on the organization's denied-by-scope (or
     /// allowed) pairs in a loop under the profiler: a flamegraph of what
     /// bounds it.
@@ -140,6 +151,10 @@ fn main() -> Result<()> {
                 ))
                 .map(|_| ())
         }
+        Command::Hostile { paths, requests } => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?
+            .block_on(crossforest_bench::hostile::run(paths, requests)),
         Command::ProfileCheck {
             allowed,
             seconds,

@@ -95,6 +95,13 @@ pub struct Operations {
     /// linked credential (`crossforest_trust_link_up`), in seconds; 0 never.
     /// Account forests ignore it.
     pub trust_probe_interval_secs: u64,
+    /// Requests per second each principal (forest and SID of its client
+    /// certificate) may sustain; past its bucket a request is refused with
+    /// RESOURCE_EXHAUSTED. 0 sets no limit.
+    pub requests_per_second: u32,
+    /// Requests a principal may send at once after idling (the bucket's
+    /// size); at least 1 when `requests_per_second` is set.
+    pub burst: u32,
 }
 
 impl Default for Operations {
@@ -104,6 +111,8 @@ impl Default for Operations {
             reload_interval_secs: 2,
             drain_timeout_secs: 30,
             trust_probe_interval_secs: 30,
+            requests_per_second: crate::limits::REQUESTS_PER_SECOND,
+            burst: crate::limits::BURST,
         }
     }
 }
@@ -123,6 +132,12 @@ impl Operations {
             problems.push(
                 "operations.drain_timeout_secs",
                 "must be at least 1 second; in-flight requests need time to finish",
+            );
+        }
+        if self.requests_per_second > 0 && self.burst == 0 {
+            problems.push(
+                "operations.burst",
+                "must be at least 1 while `requests_per_second` is set; 0 would refuse every request",
             );
         }
     }
@@ -321,6 +336,8 @@ mod tests {
             reload_interval_secs: 2,
             drain_timeout_secs: 0,
             trust_probe_interval_secs: 30,
+            requests_per_second: 10,
+            burst: 0,
         }
         .check("127.0.0.1:7000", &mut problems);
         problems.address("listen", "nowhere");
@@ -335,6 +352,10 @@ mod tests {
         );
         assert!(
             err.contains("operations.drain_timeout_secs: must be at least 1"),
+            "{err}"
+        );
+        assert!(
+            err.contains("operations.burst: must be at least 1"),
             "{err}"
         );
         assert!(

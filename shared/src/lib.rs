@@ -21,20 +21,28 @@
 //! * [`config`]: node TOML files, their validation, and JSON state files.
 //! * [`inspect`]: subjects, SANs, serials and validity of certificates.
 //! * [`metrics`]: Prometheus metrics and the `/metrics` endpoint.
-//! * [`observe`]: request ids, request spans and request metrics (a tower layer).
+//! * [`observe`]: request ids, request spans and request metrics (a tower
+//!   layer), labelled only by the methods a node serves.
+//! * [`rate_limit`]: a token bucket per principal (a tower layer).
+//! * [`limits`]: every limit on request fields, echoed text and request rates.
+//! * [`text`]: caller text as logs and audit records echo it, bounded and
+//!   escaped.
 //! * [`proto`]: generated prost messages and tonic services.
 
 pub mod client;
 pub mod config;
 pub mod identity;
 pub mod inspect;
+pub mod limits;
 pub mod metrics;
 pub mod observe;
 pub mod pki;
+pub mod rate_limit;
 pub mod serve;
 pub mod sid;
 pub mod store;
 pub mod telemetry;
+pub mod text;
 pub mod tls;
 pub mod token;
 pub mod token_cache;

@@ -2,7 +2,12 @@
 //! exposes them in the Prometheus text format.
 //!
 //! Series (all prefixed `crossforest_`):
-//! * `grpc_requests_total{method,code}` and `grpc_request_duration_seconds{method}`;
+//! * `grpc_requests_total{method,code}` and `grpc_request_duration_seconds{method}`:
+//!   `method` is one the node serves, or `unknown` (see
+//!   [`crate::observe::KnownMethods`]);
+//! * `rate_limited_total{forest}`: requests refused by the per-principal rate
+//!   limit, by the forest of the caller's certificate (`unidentified` without
+//!   one); only trusted forests' certificates get this far;
 //! * `decisions_total{decision="allowed|denied"}`: RBAC decisions on cmdlets;
 //! * `sid_filter_dropped_total{forest}`: SIDs dropped by SID filtering (R-TRUST-3);
 //! * `trust_link_up{forest}`: 1 when the last call to the account forest with the
@@ -81,6 +86,7 @@ pub struct Metrics {
     trust_link_up: Family<ForestLabels, Gauge>,
     authentications: Family<ResultLabels, Counter>,
     tls_reloads: Family<ResultLabels, Counter>,
+    rate_limited: Family<ForestLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -135,6 +141,12 @@ impl Metrics {
             "Reloads of certificates and trust bundles, by result",
             tls_reloads.clone(),
         );
+        let rate_limited = Family::<ForestLabels, Counter>::default();
+        registry.register(
+            "rate_limited",
+            "Requests refused by the per-principal rate limit, by the caller's forest",
+            rate_limited.clone(),
+        );
         Self {
             registry,
             requests,
@@ -144,6 +156,7 @@ impl Metrics {
             trust_link_up,
             authentications,
             tls_reloads,
+            rate_limited,
         }
     }
 
@@ -195,6 +208,15 @@ impl Metrics {
     /// Records a sign-in at an account forest.
     pub fn authentication(&self, success: bool) {
         self.authentications.get_or_create(&result(success)).inc();
+    }
+
+    /// Records a request of a principal of `forest` refused by the rate limit.
+    pub fn rate_limited(&self, forest: &str) {
+        self.rate_limited
+            .get_or_create(&ForestLabels {
+                forest: forest.to_owned(),
+            })
+            .inc();
     }
 
     /// Records a reload of certificates and trust bundles.

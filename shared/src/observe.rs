@@ -7,7 +7,14 @@
 //! The request runs in a span carrying the id, the method, and the peer's forest
 //! and SID from the verified client certificate; a completion line gives the
 //! gRPC status and the latency. Metadata values (tokens) are never logged.
+//!
+//! Metrics are labelled by method only for the methods the node serves
+//! ([`KnownMethods`], read from the services' descriptors); any other path is
+//! counted as [`UNKNOWN_METHOD`], and its log lines carry a cut, escaped
+//! prefix of it: a caller cannot grow the metrics registry or the log lines
+//! by inventing paths.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
@@ -17,21 +24,102 @@ use http::{HeaderValue, Request, Response};
 use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
 use tracing::Instrument;
 
+use crate::limits::ECHO_METHOD;
 use crate::metrics::Metrics;
+use crate::text::{bounded, escape};
 
 /// The metadata key of the request id.
 pub const REQUEST_ID: &str = "x-request-id";
+
+/// The method label of every path the node does not serve.
+pub const UNKNOWN_METHOD: &str = "unknown";
+
+/// The `/package.Service/Method` paths a node serves: every method of its
+/// own services and of the standard ones (health, reflection), read from the
+/// services' encoded descriptors, so that the set follows the contracts.
+#[derive(Debug, Clone, Default)]
+pub struct KnownMethods(Arc<HashSet<String>>);
+
+impl KnownMethods {
+    /// The methods of `services` (full names, e.g.
+    /// `crossforest.management.v1.Management`; take them from the generated
+    /// servers' `NamedService::NAME`) and of the standard services.
+    pub fn serving(services: &[&str]) -> Self {
+        use prost::Message as _;
+        let wanted: HashSet<&str> = services
+            .iter()
+            .copied()
+            .chain(crate::serve::STANDARD_SERVICES)
+            .collect();
+        let mut methods = HashSet::new();
+        for encoded in [
+            crate::proto::FILE_DESCRIPTOR_SET,
+            tonic_health::pb::FILE_DESCRIPTOR_SET,
+            tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+            tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+        ] {
+            let Ok(set) = prost_types::FileDescriptorSet::decode(encoded) else {
+                continue;
+            };
+            for file in set.file {
+                let package = file.package().to_owned();
+                for service in file.service {
+                    let name = if package.is_empty() {
+                        service.name().to_owned()
+                    } else {
+                        format!("{package}.{}", service.name())
+                    };
+                    if wanted.contains(name.as_str()) {
+                        methods.extend(
+                            service
+                                .method
+                                .iter()
+                                .map(|m| format!("/{name}/{}", m.name())),
+                        );
+                    }
+                }
+            }
+        }
+        Self(Arc::new(methods))
+    }
+
+    /// Whether `path` is a method the node serves.
+    pub fn contains(&self, path: &str) -> bool {
+        self.0.contains(path)
+    }
+
+    /// The metrics label of `path`: itself when served, else
+    /// [`UNKNOWN_METHOD`].
+    pub fn label<'a>(&self, path: &'a str) -> &'a str {
+        if self.contains(path) {
+            path
+        } else {
+            UNKNOWN_METHOD
+        }
+    }
+
+    /// How many methods are known.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether no method is known.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
 
 /// The layer: add with `tonic::transport::Server::builder().layer(…)`.
 #[derive(Debug, Clone)]
 pub struct ObserveLayer {
     metrics: Arc<Metrics>,
+    methods: KnownMethods,
 }
 
 impl ObserveLayer {
-    /// Observes requests into `metrics`.
-    pub fn new(metrics: Arc<Metrics>) -> Self {
-        Self { metrics }
+    /// Observes requests into `metrics`, labelled by `methods`.
+    pub fn new(metrics: Arc<Metrics>, methods: KnownMethods) -> Self {
+        Self { metrics, methods }
     }
 }
 
@@ -42,6 +130,7 @@ impl<S> tower_layer::Layer<S> for ObserveLayer {
         Observe {
             inner,
             metrics: self.metrics.clone(),
+            methods: self.methods.clone(),
         }
     }
 }
@@ -51,6 +140,7 @@ impl<S> tower_layer::Layer<S> for ObserveLayer {
 pub struct Observe<S> {
     inner: S,
     metrics: Arc<Metrics>,
+    methods: KnownMethods,
 }
 
 /// The request id to use: the caller's when acceptable, else a new one.
@@ -101,7 +191,17 @@ where
         if let Some(value) = &header {
             request.headers_mut().insert(REQUEST_ID, value.clone());
         }
-        let method = request.uri().path().to_owned();
+        let path = request.uri().path();
+        // The label is one of the served methods or `unknown`; the log shows
+        // at most a cut, escaped prefix of a path nobody serves.
+        let (method, shown) = if self.methods.contains(path) {
+            (path.to_owned(), path.to_owned())
+        } else {
+            (
+                UNKNOWN_METHOD.to_owned(),
+                escape(&bounded(path, ECHO_METHOD)).into_owned(),
+            )
+        };
         let peer = request
             .extensions()
             .get::<TlsConnectInfo<TcpConnectInfo>>()
@@ -117,7 +217,7 @@ where
         let span = tracing::info_span!(
             "grpc",
             request_id = %id,
-            method = %method,
+            method = %shown,
             peer_forest = peer.as_ref().map(|p| p.forest.to_string()),
             caller_sid = peer.as_ref().map(|p| p.sid.to_string()),
         );
@@ -173,6 +273,83 @@ mod tests {
         let replaced = request_id(Some(&bad));
         assert_eq!(replaced.len(), 32);
         assert_ne!(request_id(None), request_id(None));
+    }
+
+    /// Answers every request with an empty OK response.
+    #[derive(Clone)]
+    struct Answer;
+
+    impl tower_service::Service<Request<()>> for Answer {
+        type Response = Response<()>;
+        type Error = std::convert::Infallible;
+        type Future = std::future::Ready<Result<Response<()>, Self::Error>>;
+
+        fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn call(&mut self, _: Request<()>) -> Self::Future {
+            std::future::ready(Ok(Response::new(())))
+        }
+    }
+
+    #[test]
+    fn the_known_methods_are_the_served_services_and_the_standard_ones() {
+        let methods = KnownMethods::serving(&["crossforest.management.v1.Management"]);
+        for known in [
+            "/crossforest.management.v1.Management/Invoke",
+            "/crossforest.management.v1.Management/WhoAmI",
+            "/grpc.health.v1.Health/Check",
+            "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+            "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+        ] {
+            assert!(methods.contains(known), "{known} not in {methods:?}");
+        }
+        // Another node's service is not served here.
+        assert!(!methods.contains("/crossforest.directory.v1.Directory/Authenticate"));
+        assert_eq!(methods.label("/x.Y/Z"), UNKNOWN_METHOD);
+    }
+
+    #[tokio::test]
+    async fn a_thousand_unknown_paths_make_one_unknown_series() {
+        use tower_layer::Layer as _;
+        use tower_service::Service as _;
+        let metrics = Arc::new(Metrics::new());
+        let methods = KnownMethods::serving(&["crossforest.management.v1.Management"]);
+        let mut service = ObserveLayer::new(metrics.clone(), methods).layer(Answer);
+        let mut send = |path: String| {
+            let request = Request::builder().uri(path).body(()).unwrap();
+            service.call(request)
+        };
+        for i in 0..1000 {
+            send(format!("/attacker.v{i}.Service/Method{i}"))
+                .await
+                .unwrap();
+        }
+        send("/crossforest.management.v1.Management/Invoke".into())
+            .await
+            .unwrap();
+        let text = metrics.encode();
+        let series = |family: &str| {
+            text.lines()
+                .filter(|l| l.starts_with(family))
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        };
+        let requests = series("crossforest_grpc_requests_total");
+        for line in [
+            "crossforest_grpc_requests_total{method=\"unknown\",code=\"Ok\"} 1000",
+            "crossforest_grpc_requests_total{method=\"/crossforest.management.v1.Management/Invoke\",code=\"Ok\"} 1",
+        ] {
+            assert!(requests.iter().any(|l| l == line), "{line} not in {requests:?}");
+        }
+        assert_eq!(series("crossforest_grpc_requests_total").len(), 2, "{text}");
+        assert_eq!(
+            series("crossforest_grpc_request_duration_seconds_count").len(),
+            2,
+            "{text}"
+        );
+        assert!(!text.contains("attacker"), "{text}");
     }
 
     #[test]

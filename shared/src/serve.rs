@@ -159,6 +159,16 @@ pub const REFLECTION_SERVICES: [&str; 2] = [
     "grpc.reflection.v1alpha.ServerReflection",
 ];
 
+/// The gRPC health service every node serves.
+pub const HEALTH_SERVICE: &str = "grpc.health.v1.Health";
+
+/// The standard services every node serves besides its own.
+pub const STANDARD_SERVICES: [&str; 3] = [
+    HEALTH_SERVICE,
+    REFLECTION_SERVICES[0],
+    REFLECTION_SERVICES[1],
+];
+
 /// Adds the standard gRPC services every node serves: health checking
 /// (`grpc.health.v1.Health`, each of `services` reported SERVING) and server
 /// reflection, both `v1` and `v1alpha`, listing `services` and the standard ones.
@@ -182,7 +192,7 @@ pub async fn with_standard_services<L>(
             .register_encoded_file_descriptor_set(
                 tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
             )
-            .with_service_name("grpc.health.v1.Health");
+            .with_service_name(HEALTH_SERVICE);
         REFLECTION_SERVICES
             .iter()
             .chain(services)

@@ -105,6 +105,9 @@ pub struct FederationBuilder {
     organizational_units: Vec<String>,
     active_directory_split_permissions: bool,
     max_staleness_secs: Option<u64>,
+    /// The resource forest's per-principal rate limit: requests per second
+    /// and burst (`[operations]`); `None` keeps the node's defaults.
+    resource_rate_limit: Option<(u32, u32)>,
     /// Process mode, with these programs (`None`: discovered at start).
     processes: Option<Option<NodeBinaries>>,
 }
@@ -145,6 +148,14 @@ impl FederationBuilder {
     /// its change feed is down (`max_staleness_secs` of every trust).
     pub fn max_staleness_secs(mut self, secs: u64) -> Self {
         self.max_staleness_secs = Some(secs);
+        self
+    }
+
+    /// The resource forest's per-principal rate limit
+    /// (`[operations] requests_per_second` and `burst`); 0 requests per
+    /// second sets none, as load benchmarks need.
+    pub fn resource_rate_limit(mut self, requests_per_second: u32, burst: u32) -> Self {
+        self.resource_rate_limit = Some((requests_per_second, burst));
         self
     }
 
@@ -213,6 +224,21 @@ impl FederationBuilder {
                     for trust in trusts.iter_mut().filter_map(toml::Value::as_table_mut) {
                         trust.insert("max_staleness_secs".into(), toml::Value::Integer(secs));
                     }
+                }
+            })?;
+        }
+        if let Some((requests_per_second, burst)) = self.resource_rate_limit {
+            edit_node_toml(&lab, &lab.file().resource, |config| {
+                if let Some(operations) = config
+                    .entry("operations")
+                    .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+                    .as_table_mut()
+                {
+                    operations.insert(
+                        "requests_per_second".into(),
+                        toml::Value::Integer(requests_per_second.into()),
+                    );
+                    operations.insert("burst".into(), toml::Value::Integer(burst.into()));
                 }
             })?;
         }
@@ -429,6 +455,14 @@ impl Federation {
         self.node_mut(forest_name)?
             .process("resume")?
             .signal(Signal::SIGCONT)
+    }
+
+    /// The process id of `forest`'s node process. Process mode only.
+    pub fn node_pid(&mut self, forest_name: &str) -> anyhow::Result<u32> {
+        self.node_mut(forest_name)?
+            .process("node_pid")?
+            .id()
+            .context("the node process has exited")
     }
 
     /// The log file of `forest`'s node process (its output, all runs).

@@ -13,6 +13,7 @@ mod scenarios {
     pub mod expiry;
     pub mod faults;
     pub mod freshness;
+    pub mod hostile_callers;
     pub mod hostile_input;
     pub mod linked_role_groups;
     pub mod load;

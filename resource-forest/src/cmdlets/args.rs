@@ -204,8 +204,9 @@ impl Args {
     }
 }
 
-/// Longest string accepted in a parameter value.
-pub const MAX_VALUE_LEN: usize = 4096;
+/// Longest string accepted in a parameter value (one home for the limit:
+/// the server edge refuses the same before anything is logged).
+pub const MAX_VALUE_LEN: usize = crossforest_shared::limits::MAX_VALUE;
 
 fn check_text(parameter: &str, text: &str) -> Result<(), CmdletError> {
     if text.len() > MAX_VALUE_LEN {

@@ -5,6 +5,11 @@
 
 use std::collections::BTreeMap;
 
+use crossforest_shared::limits::{
+    ECHO_ERROR, ECHO_PARAMETERS, ECHO_VALUE, MAX_CMDLET_NAME, MAX_PARAMETER_NAME,
+};
+use crossforest_shared::text::bounded;
+
 use crate::audit::{redact, AuditRecord};
 use crate::cmdlets::{CmdletError, Value};
 use crate::node::ResourceForest;
@@ -44,21 +49,24 @@ impl Decision {
 }
 
 /// Parameters as the audit log records them: positional values under
-/// `Identity`, secrets redacted.
+/// `Identity`, secrets redacted, each name and value a bounded prefix of what
+/// the caller sent (marked where it was cut), and at most
+/// [`ECHO_PARAMETERS`] bytes of values in all.
 pub fn parameters(parameters: &[(String, Value)]) -> BTreeMap<String, String> {
-    parameters
-        .iter()
-        .map(|(n, v)| {
-            (
-                if n.is_empty() {
-                    "Identity".to_owned()
-                } else {
-                    n.clone()
-                },
-                redact(n, v.display()),
-            )
-        })
-        .collect()
+    let mut budget = ECHO_PARAMETERS;
+    let mut recorded = BTreeMap::new();
+    for (n, v) in parameters {
+        let name = if n.is_empty() {
+            "Identity".to_owned()
+        } else {
+            bounded(n, MAX_PARAMETER_NAME).into_owned()
+        };
+        let value = redact(n, v.display());
+        let max = ECHO_VALUE.min(budget);
+        budget -= value.len().min(max);
+        recorded.insert(name, bounded(&value, max).into_owned());
+    }
+    recorded
 }
 
 /// What one record says about a request; the node adds when and where.
@@ -90,12 +98,14 @@ impl ResourceForest {
             run_date: now_rfc3339(),
             caller: entry.caller.clone(),
             caller_sid: entry.caller_sid.clone(),
-            cmdlet_name: entry.cmdlet.clone(),
+            cmdlet_name: bounded(&entry.cmdlet, MAX_CMDLET_NAME).into_owned(),
             cmdlet_parameters: entry.parameters.clone(),
             object_modified: object_modified.unwrap_or_default(),
             succeeded: decision == Decision::Allowed,
             decision: decision.as_str().to_owned(),
-            error: error.map(ToString::to_string).unwrap_or_default(),
+            error: error
+                .map(|e| bounded(&e.to_string(), ECHO_ERROR).into_owned())
+                .unwrap_or_default(),
             originating_server: self.config().forest.to_string(),
             revision,
         }
@@ -138,4 +148,35 @@ pub fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recorded_parameters_are_bounded_each_and_in_all_and_marked_where_cut() {
+        let long = |c: &str| Value::Text(c.repeat(4096));
+        let given: Vec<(String, Value)> =
+            (0..60).map(|i| (format!("P{i:02}"), long("v"))).collect();
+        let recorded = parameters(&given);
+        assert_eq!(recorded.len(), 60);
+        let first = &recorded["P00"];
+        assert_eq!(
+            first,
+            &format!(
+                "{}…[cut: {} more bytes]",
+                "v".repeat(ECHO_VALUE),
+                4096 - ECHO_VALUE
+            )
+        );
+        let kept: usize = recorded
+            .values()
+            .map(|v| v.split('…').next().unwrap_or_default().len())
+            .sum();
+        assert_eq!(kept, ECHO_PARAMETERS);
+        assert!(recorded.values().all(|v| v.ends_with(" more bytes]")));
+        let password = vec![("Password".to_owned(), long("p"))];
+        assert_eq!(parameters(&password)["Password"], "********");
+    }
 }

@@ -7,6 +7,9 @@
 
 use std::sync::Arc;
 
+use crossforest_shared::limits::MAX_CMDLET_NAME;
+use crossforest_shared::text::{bounded, escape};
+
 use crate::cmdlets::registry::{self, Cmdlet};
 use crate::cmdlets::{self, Args, CmdletError, Context, Outcome, Value};
 use crate::node::{ResourceForest, MAX_IN_FLIGHT};
@@ -101,7 +104,8 @@ impl ResourceForest {
             Decision::Denied => self.metrics().decision(false),
             Decision::Failed | Decision::Refused => {}
         }
-        tracing::info!(caller = %caller.display_name, cmdlet = %entry.cmdlet, decision = decision.as_str(), "management request");
+        let cmdlet_shown = escape(&bounded(&entry.cmdlet, MAX_CMDLET_NAME)).into_owned();
+        tracing::info!(caller = %caller.display_name, cmdlet = %cmdlet_shown, decision = decision.as_str(), "management request");
         match result {
             Ok(ran) => {
                 let invoked = Invoked {

@@ -181,6 +181,7 @@ impl pb::authorization_server::Authorization for AuthorizationService {
         &self,
         request: Request<pb::CheckRequest>,
     ) -> Result<Response<pb::CheckResponse>, Status> {
+        super::limits::check("", request.get_ref())?;
         let (principal, snapshot) = self.setup(&request)?;
         let subject = principal.subject();
         let explained = explain(&snapshot, &subject, request.get_ref()).map_err(|e| status(&e))?;
@@ -194,7 +195,6 @@ impl pb::authorization_server::Authorization for AuthorizationService {
         &self,
         request: Request<pb::CheckBulkRequest>,
     ) -> Result<Response<pb::CheckBulkResponse>, Status> {
-        let (principal, snapshot) = self.setup(&request)?;
         let checks = &request.get_ref().checks;
         if checks.len() > MAX_BULK {
             return Err(EdgeError::invalid(
@@ -203,6 +203,10 @@ impl pb::authorization_server::Authorization for AuthorizationService {
             )
             .into());
         }
+        for (i, check) in checks.iter().enumerate() {
+            super::limits::check(&format!("checks[{i}]."), check)?;
+        }
+        let (principal, snapshot) = self.setup(&request)?;
         let subject = principal.subject();
         let decisions = checks
             .iter()
@@ -227,6 +231,7 @@ impl pb::authorization_server::Authorization for AuthorizationService {
         &self,
         request: Request<pb::CheckRequest>,
     ) -> Result<Response<pb::WhoCanResponse>, Status> {
+        super::limits::check("", request.get_ref())?;
         let (principal, snapshot) = self.setup(&request)?;
         // Who-can reads every assignment: it needs what
         // `Get-ManagementRoleAssignment -GetEffectiveUsers -WritableRecipient` needs.

@@ -163,24 +163,16 @@ fn value(v: Option<pb::ParameterValue>) -> Value {
     v.map_or(Value::Switch, Value::from)
 }
 
-/// Most parameters accepted in one request.
-const MAX_PARAMETERS: usize = 128;
-
 #[tonic::async_trait]
 impl pb::management_server::Management for ManagementService {
     async fn invoke(
         &self,
         request: Request<pb::InvokeRequest>,
     ) -> Result<Response<pb::InvokeResponse>, Status> {
+        // Sizes first: nothing of an oversized request is logged or audited.
+        super::limits::invoke(request.get_ref())?;
         let caller = self.caller(&request)?;
         let pb::InvokeRequest { cmdlet, parameters } = request.into_inner();
-        if parameters.len() > MAX_PARAMETERS {
-            return Err(EdgeError::invalid(
-                "parameters",
-                format!("more than {MAX_PARAMETERS} parameters"),
-            )
-            .into());
-        }
         let parameters = parameters
             .into_iter()
             .map(|pb::Parameter { name, value: v }| (name, value(v)))
@@ -226,6 +218,7 @@ impl pb::management_server::Management for ManagementService {
         &self,
         request: Request<pb::ServerSetupRequest>,
     ) -> Result<Response<pb::ServerSetupResponse>, Status> {
+        super::limits::setup(request.get_ref())?;
         let caller = self.caller(&request)?;
         let snapshot = self.node.store().snapshot();
         let (operation, name, parameters) =

@@ -1,6 +1,7 @@
 //! Serving a resource forest: `serve(listener, node, shutdown)`.
 
 pub mod authorization;
+pub mod limits;
 pub mod management;
 pub mod status;
 
@@ -8,13 +9,15 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crossforest_shared::observe::ObserveLayer;
+use crossforest_shared::observe::{KnownMethods, ObserveLayer};
 use crossforest_shared::proto::management::v1::authorization_server::AuthorizationServer;
 use crossforest_shared::proto::management::v1::management_server::ManagementServer;
+use crossforest_shared::rate_limit::{Rate, RateLimitLayer};
 use crossforest_shared::serve::{
     start_operations, tls_incoming, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES,
 };
 use tokio::net::TcpListener;
+use tonic::server::NamedService;
 
 use crate::node::{NodeError, ResourceForest};
 use authorization::AuthorizationService;
@@ -36,6 +39,12 @@ pub enum ServeError {
     #[error("server reflection: {0}")]
     Reflection(String),
 }
+
+/// The services a resource forest serves besides the standard ones.
+pub const SERVICES: [&str; 2] = [
+    <AuthorizationServer<AuthorizationService> as NamedService>::NAME,
+    <ManagementServer<ManagementService> as NamedService>::NAME,
+];
 
 /// Serves `node` on `listener` until `shutdown` completes: requests get ids,
 /// spans and metrics; certificates reload on SIGHUP and on file changes; the
@@ -66,7 +75,14 @@ pub async fn serve(
     let (_stop_feeds, stop_rx) = tokio::sync::watch::channel(false);
     crate::trust::feed::spawn_all(&current, &stop_rx);
     let router = tonic::transport::Server::builder()
-        .layer(ObserveLayer::new(node.metrics().clone()))
+        .layer(ObserveLayer::new(
+            node.metrics().clone(),
+            KnownMethods::serving(&SERVICES),
+        ))
+        .layer(RateLimitLayer::new(
+            Rate::of(&operations),
+            node.metrics().clone(),
+        ))
         .add_service(
             AuthorizationServer::new(AuthorizationService::new(node.clone()))
                 .max_decoding_message_size(MAX_REQUEST_BYTES)
@@ -77,16 +93,10 @@ pub async fn serve(
                 .max_decoding_message_size(MAX_REQUEST_BYTES)
                 .max_encoding_message_size(MAX_RESPONSE_BYTES),
         );
-    let server = crossforest_shared::serve::with_standard_services(
-        router,
-        &[
-            "crossforest.management.v1.Management",
-            "crossforest.management.v1.Authorization",
-        ],
-    )
-    .await
-    .map_err(|e| ServeError::Reflection(e.to_string()))?
-    .serve_with_incoming_shutdown(incoming, signal);
+    let server = crossforest_shared::serve::with_standard_services(router, &SERVICES)
+        .await
+        .map_err(|e| ServeError::Reflection(e.to_string()))?
+        .serve_with_incoming_shutdown(incoming, signal);
     if let Some(served) = stopping
         .until_drained(server, Duration::from_secs(operations.drain_timeout_secs))
         .await
