@@ -7,6 +7,7 @@
 //! * [`identity`]: forest names, the `forest://` URI carried by certificates, and
 //!   the typed [`identity::Principal`] a peer certificate turns into.
 //! * [`pki`]: certificate authorities and certificate issue with rcgen.
+//! * [`text`]: caller-supplied text made safe to keep and show.
 //! * [`tls`]: rustls configurations; the client-certificate verifier that checks
 //!   each certificate only against the CA of the forest it names.
 //! * [`token`]: forest tokens, signed by an account forest and verified by the
@@ -35,6 +36,7 @@ pub mod serve;
 pub mod sid;
 pub mod store;
 pub mod telemetry;
+pub mod text;
 pub mod tls;
 pub mod token;
 pub mod token_cache;
