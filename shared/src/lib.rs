@@ -7,6 +7,7 @@
 //! * [`identity`]: forest names, the `forest://` URI carried by certificates, and
 //!   the typed [`identity::Principal`] a peer certificate turns into.
 //! * [`pki`]: certificate authorities and certificate issue with rcgen.
+//! * [`private`]: owner-only files and directories, and the start-up check.
 //! * [`text`]: caller-supplied text made safe to keep and show.
 //! * [`tls`]: rustls configurations; the client-certificate verifier that checks
 //!   each certificate only against the CA of the forest it names.
@@ -32,6 +33,7 @@ pub mod inspect;
 pub mod metrics;
 pub mod observe;
 pub mod pki;
+pub mod private;
 pub mod serve;
 pub mod sid;
 pub mod store;
