@@ -206,3 +206,29 @@ async fn keys_store_and_audit_log_are_readable_by_the_owner_only() {
     let loose = crossforest_shared::private::loose(&[&config.data_dir, &config.pki_dir]);
     assert!(loose.is_empty(), "{loose:?}");
 }
+
+#[tokio::test]
+async fn names_that_disguise_what_they_say_are_refused_naming_the_parameter() {
+    let dir = tempfile::tempdir().unwrap();
+    let (node, caller) = node(dir.path()).await;
+    for name in [
+        "admin\u{202E}nimda",
+        "dana\u{200B}",
+        "x\u{2066}y",
+        "line\nbreak",
+    ] {
+        let error = node
+            .invoke(&caller, "New-Mailbox", new_mailbox(name))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&error, resource_forest::cmdlets::CmdletError::InvalidValue { parameter, .. } if parameter == "Name"),
+            "{name:?}: {error:?}"
+        );
+        assert!(!exists(&node, name));
+    }
+    // Names in other scripts are names.
+    node.invoke(&caller, "New-Mailbox", new_mailbox("Zoë Ñúñez 山田"))
+        .await
+        .unwrap();
+}
