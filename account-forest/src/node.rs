@@ -104,6 +104,7 @@ impl AccountForest {
     /// latest revision. On a shared store (PostgreSQL) the node follows other
     /// processes' changes.
     pub fn load(config: NodeConfig) -> Result<Arc<Self>, NodeError> {
+        crossforest_shared::private::warn_if_loose(&[&config.data_dir, &config.pki_dir]);
         let runtime = StoreRuntime::start().map_err(|e| store_error(&config, e))?;
         let (store_config, data_dir) = (config.store.clone(), config.data_dir.clone());
         let store = runtime

@@ -141,6 +141,8 @@ impl Lab {
                 }),
                 max_staleness_secs: resource_forest::trust::freshness::DEFAULT_MAX_STALENESS_SECS,
                 timeout_secs: resource_forest::trust::config::DEFAULT_TIMEOUT_SECS,
+                max_token_lifetime_secs:
+                    resource_forest::trust::config::DEFAULT_MAX_TOKEN_LIFETIME_SECS,
             });
         }
         resource_forest::init::init(&resource_forest::init::InitOptions {

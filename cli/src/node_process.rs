@@ -112,11 +112,13 @@ impl NodeProcess {
             _ => {}
         }
         let log = node_dir.join("node.log");
-        let log_file = std::fs::OpenOptions::new()
+        let log_file = crossforest_shared::private::open_options()
             .create(true)
             .append(true)
             .open(&log)
             .with_context(|| format!("cannot write {}", log.display()))?;
+        crossforest_shared::private::file(&log)
+            .with_context(|| format!("cannot restrict {}", log.display()))?;
         let child = binaries
             .command(kind, &node_dir.join("node.toml"), options)
             .stdin(Stdio::null())

@@ -38,6 +38,13 @@ pub struct NodeConfig {
     /// Metrics, certificate reloading and shutdown (`[operations]`).
     #[serde(default)]
     pub operations: Operations,
+    /// The admin audit log's file size and age limits (`[audit]`).
+    #[serde(default, skip_serializing_if = "is_default_audit")]
+    pub audit: crate::audit::AuditPolicy,
+}
+
+fn is_default_audit(policy: &crate::audit::AuditPolicy) -> bool {
+    *policy == crate::audit::AuditPolicy::default()
 }
 
 fn default_skew() -> u64 {

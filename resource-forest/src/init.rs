@@ -83,6 +83,7 @@ pub fn init(options: &InitOptions) -> Result<NodeConfig, NodeError> {
         clock_skew_secs: DEFAULT_CLOCK_SKEW_SECS,
         trusts: options.trusts.clone(),
         operations: Default::default(),
+        audit: Default::default(),
         store: options.store.clone(),
     };
     create_organization(&options.store, &options.dir.join("data"), &org)?;

@@ -103,6 +103,7 @@ impl ResourceForest {
     /// then follows changes other nodes make.
     pub async fn load(config: NodeConfig) -> Result<Arc<Self>, NodeError> {
         let metrics = Arc::new(Metrics::new());
+        crossforest_shared::private::warn_if_loose(&[&config.data_dir, &config.pki_dir]);
         let (trusts, tls, _) = Self::load_tls(&config, &metrics)?;
         let where_ = config.store_description();
         let store_error = |source| NodeError::Store {
@@ -129,7 +130,7 @@ impl ResourceForest {
             path: config.audit_file().display().to_string(),
             source,
         };
-        let audit = AuditLog::open(&config.audit_file()).map_err(audit_error)?;
+        let audit = AuditLog::open_with(&config.audit_file(), config.audit).map_err(audit_error)?;
         // Changes whose audit record a crash kept from the log: their
         // records are in the store's outbox (R-AUDIT-3).
         let outbox = Outbox::open(&config.data_dir).map_err(audit_error)?;

@@ -184,3 +184,51 @@ async fn reads_and_refusals_name_no_revision_and_only_changes_do() {
         ]
     );
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn keys_store_and_audit_log_are_readable_by_the_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let config = node_config(dir.path());
+    let caller = resource_forest::cli::administrator(&config);
+    let node = ResourceForest::load(config.clone()).await.unwrap();
+    node.invoke(&caller, "New-Mailbox", new_mailbox("private"))
+        .await
+        .unwrap();
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&config.audit_file()), 0o600);
+    assert_eq!(mode(&config.data_dir), 0o700);
+    assert_eq!(mode(&config.pki_dir), 0o700);
+    if config.store.is_embedded() {
+        assert_eq!(mode(&config.data_dir.join("organization.redb")), 0o600);
+    }
+    let loose = crossforest_shared::private::loose(&[&config.data_dir, &config.pki_dir]);
+    assert!(loose.is_empty(), "{loose:?}");
+}
+
+#[tokio::test]
+async fn names_that_disguise_what_they_say_are_refused_naming_the_parameter() {
+    let dir = tempfile::tempdir().unwrap();
+    let (node, caller) = node(dir.path()).await;
+    for name in [
+        "admin\u{202E}nimda",
+        "dana\u{200B}",
+        "x\u{2066}y",
+        "line\nbreak",
+    ] {
+        let error = node
+            .invoke(&caller, "New-Mailbox", new_mailbox(name))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&error, resource_forest::cmdlets::CmdletError::InvalidValue { parameter, .. } if parameter == "Name"),
+            "{name:?}: {error:?}"
+        );
+        assert!(!exists(&node, name));
+    }
+    // Names in other scripts are names.
+    node.invoke(&caller, "New-Mailbox", new_mailbox("Zoë Ñúñez 山田"))
+        .await
+        .unwrap();
+}

@@ -7,6 +7,9 @@
 //! * [`identity`]: forest names, the `forest://` URI carried by certificates, and
 //!   the typed [`identity::Principal`] a peer certificate turns into.
 //! * [`pki`]: certificate authorities and certificate issue with rcgen.
+//! * [`private`]: owner-only files and directories, and the start-up check.
+//! * [`text`]: caller-supplied text made safe to keep and show: deceptive
+//!   names refused, echoes bounded and escaped.
 //! * [`tls`]: rustls configurations; the client-certificate verifier that checks
 //!   each certificate only against the CA of the forest it names.
 //! * [`token`]: forest tokens, signed by an account forest and verified by the
@@ -25,8 +28,6 @@
 //!   layer), labelled only by the methods a node serves.
 //! * [`rate_limit`]: a token bucket per principal (a tower layer).
 //! * [`limits`]: every limit on request fields, echoed text and request rates.
-//! * [`text`]: caller text as logs and audit records echo it, bounded and
-//!   escaped.
 //! * [`proto`]: generated prost messages and tonic services.
 
 pub mod client;
@@ -37,6 +38,7 @@ pub mod limits;
 pub mod metrics;
 pub mod observe;
 pub mod pki;
+pub mod private;
 pub mod rate_limit;
 pub mod serve;
 pub mod sid;

@@ -473,7 +473,9 @@ pub fn write_private(path: &Path, text: &str) -> Result<(), PkiError> {
 fn write_replacing(path: &Path, text: &str, mode: u32) -> Result<(), PkiError> {
     use std::io::Write;
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(io_error(parent))?;
+        if !parent.exists() {
+            crate::private::dir(parent).map_err(io_error(parent))?;
+        }
     }
     let tmp = path.with_extension("tmp");
     let _ = std::fs::remove_file(&tmp);

@@ -1,43 +1,62 @@
-//! Caller-supplied text as logs and audit records may echo it: a bounded
-//! prefix, marked where it was cut ([`bounded`]), and characters that could
-//! forge or hide log content written as escapes ([`escape`]).
+//! Text that comes from callers, made safe to keep and to show: names with
+//! characters that hide or disguise what they say are refused, and values
+//! written to logs or the audit log are escaped and cut to a bounded length.
 
 use std::borrow::Cow;
+use std::fmt::Write as _;
 
-/// `value` when it is at most `max` bytes; else its longest prefix of at
-/// most `max` bytes that ends on a character boundary, followed by
-/// `…[cut: N more bytes]` (N counts the bytes left out).
-pub fn bounded(value: &str, max: usize) -> Cow<'_, str> {
-    if value.len() <= max {
-        return Cow::Borrowed(value);
-    }
-    let mut end = max;
-    while !value.is_char_boundary(end) {
-        end -= 1;
-    }
-    let (kept, rest) = value.split_at(end);
-    Cow::Owned(format!("{kept}…[cut: {} more bytes]", rest.len()))
-}
-
-/// Whether `c` must not reach a log line as itself: control characters,
-/// bidirectional overrides and isolates, and zero-width characters.
-fn hidden(c: char) -> bool {
+/// Whether `c` would hide or disguise text where it is shown: control
+/// characters (newlines and terminal escapes among them), bidirectional
+/// overrides and isolates, and zero-width characters.
+pub fn is_deceptive(c: char) -> bool {
     c.is_control()
         || matches!(
             c,
-            '\u{200B}'..='\u{200F}'
-                | '\u{202A}'..='\u{202E}'
-                | '\u{2060}'..='\u{2064}'
-                | '\u{2066}'..='\u{2069}'
-                | '\u{FEFF}'
+            '\u{200B}'..='\u{200F}'   // zero-width space, joiners, LRM, RLM
+                | '\u{202A}'..='\u{202E}' // bidi embeddings and overrides
+                | '\u{2060}'..='\u{2064}' // word joiner, invisible operators
+                | '\u{2066}'..='\u{2069}' // bidi isolates
+                | '\u{FEFF}' // zero-width no-break space
+                | '\u{061C}' // Arabic letter mark
+                | '\u{180E}' // Mongolian vowel separator
         )
 }
 
-/// `value` with `\n`, `\r` and `\t` written as those escapes, and every other
-/// control, bidi-override and zero-width character as `\u{…}`; borrowed
-/// when there is nothing to escape.
+/// Why a caller-supplied name was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{field}` holds {what} (U+{code:04X}); names may not hide or disguise what they say")]
+pub struct DeceptiveName {
+    /// The field or parameter.
+    pub field: String,
+    /// What the character is, in words.
+    pub what: &'static str,
+    /// The character's code point.
+    pub code: u32,
+}
+
+/// Refuses `value` of `field` if it holds a character [`is_deceptive`].
+pub fn check_name(field: &str, value: &str) -> Result<(), DeceptiveName> {
+    match value.chars().find(|c| is_deceptive(*c)) {
+        None => Ok(()),
+        Some(c) => Err(DeceptiveName {
+            field: field.to_owned(),
+            what: if c.is_control() {
+                "a control character"
+            } else if matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}') {
+                "a bidirectional override"
+            } else {
+                "an invisible character"
+            },
+            code: u32::from(c),
+        }),
+    }
+}
+
+/// `value` with every character [`is_deceptive`] written as `\u{…}`
+/// (`\n`, `\r` and `\t` as themselves escaped): one log line stays one line
+/// and shows what it holds.
 pub fn escape(value: &str) -> Cow<'_, str> {
-    if !value.chars().any(hidden) {
+    if !value.chars().any(is_deceptive) {
         return Cow::Borrowed(value);
     }
     let mut out = String::with_capacity(value.len() + 8);
@@ -46,56 +65,89 @@ pub fn escape(value: &str) -> Cow<'_, str> {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if hidden(c) => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
+            c if is_deceptive(c) => {
+                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+            }
             c => out.push(c),
         }
     }
     Cow::Owned(out)
 }
 
+/// `value` cut to at most `max` bytes (on a character boundary), marked
+/// with how much was cut: what logs and the audit log keep of a
+/// caller-supplied value.
+pub fn bounded(value: &str, max: usize) -> Cow<'_, str> {
+    if value.len() <= max {
+        return Cow::Borrowed(value);
+    }
+    let mut end = max;
+    while !value.is_char_boundary(end) {
+        end -= 1;
+    }
+    Cow::Owned(format!(
+        "{}…[cut: {} more bytes]",
+        &value[..end],
+        value.len() - end
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
 
     #[test]
-    fn short_values_are_kept_and_long_ones_cut_with_a_mark() {
-        assert!(matches!(bounded("abc", 3), Cow::Borrowed("abc")));
-        assert_eq!(bounded("abcdef", 4), "abcd…[cut: 2 more bytes]");
-        // "é" is two bytes: the cut never splits it.
-        assert_eq!(bounded("aéb", 2), "a…[cut: 3 more bytes]");
-        assert_eq!(bounded("é", 0), "…[cut: 2 more bytes]");
+    fn names_that_hide_what_they_say_are_refused_and_others_kept() {
+        for bad in [
+            "a\nb",
+            "x\u{1b}[31m",
+            "admin\u{202E}nimda",
+            "dana\u{200B}",
+            "\u{FEFF}x",
+        ] {
+            let e = check_name("Name", bad).unwrap_err();
+            assert_eq!(e.field, "Name");
+            assert!(e.to_string().contains("U+"), "{e}");
+        }
+        for good in [
+            "Dana Smith",
+            "Zoë",
+            "São Paulo",
+            "İstanbul",
+            "山田",
+            "O'Brien",
+        ] {
+            check_name("Name", good).unwrap();
+        }
     }
 
     #[test]
-    fn line_breaks_bidi_overrides_and_zero_width_characters_are_escaped() {
-        assert!(matches!(escape("Get-Mailbox"), Cow::Borrowed(_)));
-        assert_eq!(escape("a\nb\r\tc"), "a\\nb\\r\\tc");
-        assert_eq!(
-            escape("x\u{202E}y\u{200B}z\u{0}"),
-            "x\\u{202e}y\\u{200b}z\\u{0}"
-        );
+    fn escaping_keeps_one_line_and_shows_what_was_there() {
+        assert_eq!(escape("plain"), "plain");
+        assert_eq!(escape("a\nb\u{1b}[2J"), "a\\nb\\u{1b}[2J");
+        assert_eq!(escape("x\u{202E}y"), "x\\u{202e}y");
+        assert!(!escape("line\nforged: INFO").contains('\n'));
     }
 
-    proptest! {
+    #[test]
+    fn bounded_values_are_cut_on_a_character_boundary_and_marked() {
+        assert_eq!(bounded("short", 10), "short");
+        let cut = bounded("ééééé", 3);
+        assert_eq!(cut, "é…[cut: 8 more bytes]");
+    }
+
+    proptest::proptest! {
         #[test]
-        fn a_bounded_value_is_a_prefix_within_the_limit(value in ".{0,64}", max in 0usize..80) {
-            let cut = bounded(&value, max);
-            if value.len() <= max {
-                prop_assert_eq!(cut.as_ref(), value.as_str());
-            } else {
-                let (kept, mark) = cut.split_once("…[cut: ").unwrap_or_default();
-                prop_assert!(kept.len() <= max);
-                prop_assert!(value.starts_with(kept));
-                prop_assert_eq!(mark, format!("{} more bytes]", value.len() - kept.len()));
-            }
+        fn escaped_text_never_holds_a_deceptive_character(s in ".*") {
+            proptest::prop_assert!(!escape(&s).chars().any(is_deceptive));
         }
 
         #[test]
-        fn an_escaped_value_has_no_line_breaks(value in any::<String>()) {
-            let escaped = escape(&value);
-            prop_assert!(!escaped.contains('\n') && !escaped.contains('\r'));
-            prop_assert!(!escaped.chars().any(hidden));
+        fn bounded_text_keeps_a_prefix(s in ".*", max in 0usize..64) {
+            let b = bounded(&s, max);
+            let kept = b.split("…[cut:").next().unwrap_or_default();
+            proptest::prop_assert!(s.starts_with(kept));
+            proptest::prop_assert!(kept.len() <= max);
         }
     }
 }

@@ -112,6 +112,26 @@ fn organization_of(der: &CertificateDer<'_>) -> Option<String> {
     organization.as_str().ok().map(str::to_owned)
 }
 
+/// Refuses a client certificate that does not say it is for client
+/// authentication: the extended key usage must be present and name
+/// `clientAuth` (a certificate without one would be good for any use).
+fn require_client_auth(der: &CertificateDer<'_>) -> Result<(), rustls::Error> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der)
+        .map_err(|e| refuse(format!("the client certificate cannot be read: {e}")))?;
+    match cert.extended_key_usage() {
+        Ok(Some(eku)) if eku.value.client_auth => Ok(()),
+        Ok(Some(_)) => Err(refuse(
+            "the client certificate's extended key usage does not include clientAuth".into(),
+        )),
+        Ok(None) => Err(refuse(
+            "the client certificate has no extended key usage; clientAuth is required".into(),
+        )),
+        Err(e) => Err(refuse(format!(
+            "the client certificate's extended key usage cannot be read: {e}"
+        ))),
+    }
+}
+
 /// A client-certificate verifier that dispatches on the forest named by the
 /// certificate's single URI SAN, to a WebPKI verifier holding only that forest's
 /// CAs.
@@ -183,6 +203,7 @@ impl ClientCertVerifier for PerForestClientVerifier {
         intermediates: &[CertificateDer<'_>],
         now: UnixTime,
     ) -> Result<ClientCertVerified, rustls::Error> {
+        require_client_auth(end_entity)?;
         let uri = ForestUri::of_certificate(end_entity).map_err(|e| refuse(e.to_string()))?;
         let ForestUri::Principal(principal) = uri else {
             return Err(refuse(format!("`{uri}` is not a principal certificate")));
@@ -328,6 +349,35 @@ mod tests {
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(refused.contains("UnknownIssuer"), "{refused}");
+        Ok(())
+    }
+
+    #[test]
+    fn a_client_certificate_must_say_it_is_for_client_authentication(
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let fabrikam = CertificateAuthority::generate(&"fabrikam.com".parse()?)?;
+        let mut store = ForestTrustStore::new();
+        store.trust("fabrikam.com".parse()?, fabrikam.certificate_pem())?;
+        let verifier = PerForestClientVerifier::new(&store)?;
+        let alice = principal_of("fabrikam.com", 1105)?;
+        verify(&verifier, &fabrikam, &alice)?;
+        for (usages, expected) in [
+            (Vec::new(), "no extended key usage"),
+            (
+                vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth],
+                "does not include clientAuth",
+            ),
+        ] {
+            let mut params = fabrikam.principal_params(&alice, "alice")?;
+            params.extended_key_usages = usages;
+            let der = fabrikam.issue(&params)?.certificate_der()?;
+            let refused = verifier
+                .verify_client_cert(&der, &[], UnixTime::now())
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(refused.contains(expected), "{refused}");
+        }
         Ok(())
     }
 

@@ -186,6 +186,8 @@ pub struct VerifiedToken {
     pub group_sids: Vec<String>,
     /// Unix seconds.
     pub expires_at: i64,
+    /// Unix seconds.
+    pub issued_at: i64,
     /// The token's identifier.
     pub token_id: String,
     /// The issuing directory's change-feed sequence number at issue.
@@ -354,6 +356,7 @@ pub fn check_claims(
         user_name: claims.user_name.clone(),
         group_sids: claims.group_sids.clone(),
         expires_at: claims.expires_at,
+        issued_at: claims.issued_at,
         token_id: claims.token_id.clone(),
         directory_sequence: claims.directory_sequence,
     })

@@ -23,6 +23,7 @@ mod scenarios {
     pub mod python_client;
     pub mod rbac_model;
     pub mod request_path;
+    pub mod session_resumption;
     pub mod shell;
     pub mod sid_filtering;
     pub mod split_permissions;

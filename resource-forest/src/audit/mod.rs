@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub mod files;
 pub mod outbox;
+
+pub use files::AuditPolicy;
 
 /// Parameters whose values never reach the log.
 const SECRET_PARAMETERS: [&str; 1] = ["Password"];
@@ -62,6 +65,13 @@ pub struct AuditLog {
     writer: std::sync::mpsc::Sender<Pending>,
 }
 
+/// What the writer thread holds: the file being written and the limits.
+struct Writer {
+    path: PathBuf,
+    file: std::fs::File,
+    policy: AuditPolicy,
+}
+
 /// A line waiting to be written, and who waits for it to be durable.
 type Pending = (Vec<u8>, tokio::sync::oneshot::Sender<Result<(), String>>);
 
@@ -69,17 +79,29 @@ type Pending = (Vec<u8>, tokio::sync::oneshot::Sender<Result<(), String>>);
 const MAX_GROUP: usize = 1024;
 
 impl AuditLog {
-    /// Opens (or creates) the log at `path` and starts its writer thread,
-    /// which ends when the log is dropped.
+    /// Opens (or creates) the log at `path` with the default limits.
     pub fn open(path: &Path) -> std::io::Result<Self> {
+        Self::open_with(path, AuditPolicy::default())
+    }
+
+    /// Opens (or creates) the log at `path`, deletes closed files past the
+    /// age limit, and starts its writer thread, which ends when the log is
+    /// dropped.
+    pub fn open_with(path: &Path, policy: AuditPolicy) -> std::io::Result<Self> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
+            crossforest_shared::private::dir(dir)?;
         }
         let file = open_for_append(path)?;
+        files::prune(path, &policy)?;
         let (writer, pending) = std::sync::mpsc::channel();
+        let state = Writer {
+            path: path.to_owned(),
+            file,
+            policy,
+        };
         std::thread::Builder::new()
             .name("audit-log".into())
-            .spawn(move || write_groups(file, &pending))?;
+            .spawn(move || write_groups(state, &pending))?;
         Ok(Self {
             path: path.to_owned(),
             writer,
@@ -103,49 +125,40 @@ impl AuditLog {
         Ok(Written(written))
     }
 
-    /// The revision of the last change record in the log (a record with a
-    /// revision), read from the end: how far the log got before the node
-    /// stopped. `None` when it holds no change record.
-    pub fn last_revision(&self) -> std::io::Result<Option<u64>> {
-        use std::io::{Read, Seek, SeekFrom};
-        const CHUNK: u64 = 64 * 1024;
-        let mut file = std::fs::File::open(&self.path)?;
-        let mut end = file.metadata()?.len();
-        // Bytes of a line that began before the chunk read last.
-        let mut carry: Vec<u8> = Vec::new();
-        while end > 0 {
-            let start = end.saturating_sub(CHUNK);
-            let mut chunk = vec![0; usize::try_from(end - start).unwrap_or(0)];
-            file.seek(SeekFrom::Start(start))?;
-            file.read_exact(&mut chunk)?;
-            chunk.extend_from_slice(&carry);
-            let mut lines: Vec<&[u8]> = chunk.split(|b| *b == b'\n').collect();
-            // The first piece may be cut: keep it for the next chunk.
-            let first = if start > 0 {
-                lines.remove(0).to_vec()
-            } else {
-                Vec::new()
-            };
-            for line in lines.iter().rev() {
-                if let Ok(record) = serde_json::from_slice::<AuditRecord>(line) {
-                    if let Some(revision) = record.revision {
-                        return Ok(Some(revision));
-                    }
+    /// Every record, newest first, across the file being written and the
+    /// closed ones; lines that are not records are skipped. Reads a chunk at
+    /// a time: a search that stops early reads only what it needed.
+    pub fn newest_first(&self) -> std::io::Result<impl Iterator<Item = AuditRecord> + use<>> {
+        let mut paths = vec![self.path.clone()];
+        paths.extend(files::closed(&self.path)?.into_iter().rev().map(|(_, p)| p));
+        Ok(paths
+            .into_iter()
+            .filter_map(|p| match files::LinesBackwards::open(&p) {
+                Ok(lines) => Some(lines),
+                // A closed file pruned meanwhile.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                Err(e) => {
+                    tracing::error!(file = %p.display(), error = %e, "cannot read an admin audit log file");
+                    None
                 }
-            }
-            carry = first;
-            end = start;
-        }
-        Ok(None)
+            })
+            .flatten()
+            .filter_map(|line| line.ok())
+            .filter_map(|line| serde_json::from_slice::<AuditRecord>(&line).ok()))
     }
 
-    /// Every record, oldest first.
+    /// The revision of the last change record in the log (a record with a
+    /// revision): how far the log got before the node stopped. `None` when
+    /// it holds no change record.
+    pub fn last_revision(&self) -> std::io::Result<Option<u64>> {
+        Ok(self.newest_first()?.find_map(|r| r.revision))
+    }
+
+    /// Every record, oldest first (for tests and small logs: it holds them all).
     pub fn read_all(&self) -> std::io::Result<Vec<AuditRecord>> {
-        let text = std::fs::read_to_string(&self.path)?;
-        text.lines()
-            .filter(|l| !l.trim().is_empty())
-            .map(|l| serde_json::from_str(l).map_err(std::io::Error::other))
-            .collect()
+        let mut all: Vec<AuditRecord> = self.newest_first()?.collect();
+        all.reverse();
+        Ok(all)
     }
 }
 
@@ -171,13 +184,14 @@ fn stopped() -> std::io::Error {
 /// changed), cutting off a last line that a crash left half-written: a
 /// record is only ever reported written once whole and durable, and a change
 /// whose record was cut is replayed from the audit outbox.
-fn open_for_append(path: &Path) -> std::io::Result<std::fs::File> {
+pub(crate) fn open_for_append(path: &Path) -> std::io::Result<std::fs::File> {
     use std::io::{Read, Seek, SeekFrom};
-    let mut options = std::fs::OpenOptions::new();
-    options.create(true).read(true).append(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path)?;
+    let mut file = crossforest_shared::private::open_options()
+        .create(true)
+        .read(true)
+        .append(true)
+        .open(path)?;
+    crossforest_shared::private::file(path)?;
     let len = file.metadata()?.len();
     if len > 0 {
         let mut last = [0u8];
@@ -208,8 +222,9 @@ fn open_for_append(path: &Path) -> std::io::Result<std::fs::File> {
 }
 
 /// The writer thread: takes every record waiting, writes them in one go,
-/// flushes once, and tells each caller the outcome.
-fn write_groups(mut file: std::fs::File, pending: &std::sync::mpsc::Receiver<Pending>) {
+/// flushes once, and tells each caller the outcome; then, past the size
+/// limit, closes the file and starts a new one.
+fn write_groups(mut state: Writer, pending: &std::sync::mpsc::Receiver<Pending>) {
     while let Ok(first) = pending.recv() {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -223,12 +238,24 @@ fn write_groups(mut file: std::fs::File, pending: &std::sync::mpsc::Receiver<Pen
             .map(|(line, _)| line.as_slice())
             .collect::<Vec<_>>()
             .concat();
+        let file = &mut state.file;
         let outcome = file
             .write_all(&bytes)
             .and_then(|()| file.sync_data())
             .map_err(|e| format!("writing the admin audit log failed: {e}"));
         for (_, done) in group {
             let _ = done.send(outcome.clone());
+        }
+        let full = state
+            .file
+            .metadata()
+            .is_ok_and(|m| m.len() >= state.policy.max_file_bytes());
+        if full {
+            match files::rotate(&state.path, &state.policy) {
+                Ok(file) => state.file = file,
+                // Keep writing the full file rather than lose a record.
+                Err(e) => tracing::error!(error = %e, "closing a full admin audit log file failed"),
+            }
         }
     }
 }
@@ -278,5 +305,43 @@ mod tests {
         let again = AuditLog::open(&path).unwrap();
         again.append(&record(300)).await.unwrap();
         assert_eq!(again.read_all().unwrap().len(), 301);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_full_file_is_closed_and_every_record_is_still_found_newest_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let policy = AuditPolicy {
+            max_file_mib: 1,
+            age_limit_days: 90,
+        };
+        let log = AuditLog::open_with(&path, policy).unwrap();
+        let big = "v".repeat(4000);
+        let total = 700;
+        for n in 0..total {
+            let mut r = record(n);
+            r.cmdlet_parameters.insert("Office".into(), big.clone());
+            if n == total - 1 {
+                // The last record is no change: the last change is the one before.
+                r.revision = None;
+            }
+            log.append(&r).await.unwrap();
+        }
+        let closed = files::closed(&path).unwrap();
+        assert!(closed.len() >= 2, "{closed:?}");
+        let newest: Vec<String> = log
+            .newest_first()
+            .unwrap()
+            .map(|r| r.object_modified)
+            .collect();
+        let expected: Vec<String> = (0..total).rev().map(|n| format!("mbx{n}")).collect();
+        assert_eq!(newest, expected);
+        assert_eq!(log.last_revision().unwrap(), Some(total as u64 - 2));
+        // Opened again, it appends to the file being written.
+        drop(log);
+        let again = AuditLog::open_with(&path, policy).unwrap();
+        again.append(&record(total)).await.unwrap();
+        assert_eq!(again.last_revision().unwrap(), Some(total as u64));
+        assert_eq!(again.read_all().unwrap().len(), total + 1);
     }
 }

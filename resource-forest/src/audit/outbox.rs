@@ -39,6 +39,7 @@ impl Outbox {
                 let id = format!("{:032x}", rand::random::<u128>());
                 crossforest_shared::config::write_atomic(&path, format!("{id}\n").as_bytes())
                     .map_err(std::io::Error::other)?;
+                crossforest_shared::private::file(&path)?;
                 id
             }
             Err(e) => return Err(e),

@@ -218,5 +218,16 @@ fn check_text(parameter: &str, text: &str) -> Result<(), CmdletError> {
     if text.chars().any(char::is_control) {
         return Err(invalid(parameter, "contains control characters"));
     }
+    // Bidi overrides and invisible characters make look-alike names in
+    // every listing and log.
+    if let Err(e) = crossforest_shared::text::check_name(parameter, text) {
+        return Err(invalid(
+            parameter,
+            format!(
+                "contains {} (U+{:04X}), which would disguise what it says",
+                e.what, e.code
+            ),
+        ));
+    }
     Ok(())
 }

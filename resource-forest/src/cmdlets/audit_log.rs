@@ -37,6 +37,11 @@ pub const CMDLETS: &[Cmdlet] = &[Cmdlet::new(
     p("ResultSize", Text),
 ])];
 
+/// The most records one search returns, as Exchange's (`-ResultSize
+/// Unlimited` included): the log is read newest first and the search stops
+/// there, so its memory does not grow with the log.
+pub const MAX_RESULT_SIZE: usize = 250_000;
+
 /// `2026-11-25`, or a full RFC 3339 time.
 fn date(parameter: &str, text: &str, end_of_day: bool) -> Result<OffsetDateTime, CmdletError> {
     if let Ok(t) = OffsetDateTime::parse(text, &Rfc3339) {
@@ -79,15 +84,15 @@ pub fn search_admin_audit_log(ctx: &Context<'_>, args: &Args) -> Result<Outcome,
         .text("EndDate")
         .map(|t| date("EndDate", t, true))
         .transpose()?;
-    let limit = super::result_size(args)?;
+    let limit = super::result_size(args)?.min(MAX_RESULT_SIZE);
     let cmdlets = args.list("Cmdlets").unwrap_or_default();
     let parameters = args.list("Parameters").unwrap_or_default();
     let objects = args.list("ObjectIds").unwrap_or_default();
     let users = args.list("UserIds").unwrap_or_default();
     let success = args.boolean("IsSuccess");
-    let records = ctx.audit.read_all().map_err(|e| {
+    let records = ctx.audit.newest_first().map_err(|e| {
         tracing::error!(error = %e, "reading the admin audit log failed");
-        CmdletError::Refused("the admin audit log could not be read".into())
+        CmdletError::Unavailable("the admin audit log could not be read".into())
     })?;
     let keep = |r: &AuditRecord| -> bool {
         let when = OffsetDateTime::parse(&r.run_date, &Rfc3339).ok();
@@ -106,8 +111,6 @@ pub fn search_admin_audit_log(ctx: &Context<'_>, args: &Args) -> Result<Outcome,
     };
     Ok(listed(
         records
-            .iter()
-            .rev()
             .filter(|r| keep(r))
             .take(limit)
             .map(|r| {

@@ -37,6 +37,9 @@ fn linked(error: &LinkedError) -> EdgeError {
             EdgeError::invalid("LinkedForeignGroup", message)
         }
         LinkedError::NoCredential { .. } => EdgeError::invalid("LinkedCredential", message),
+        LinkedError::NotADomainController { .. } => {
+            EdgeError::invalid("LinkedDomainController", message)
+        }
         // The directory was unreachable, refused the linked credential, or
         // does not know the group: the change cannot be made as asked.
         LinkedError::Directory { .. } | LinkedError::ForeignSid { .. } => {

@@ -40,6 +40,19 @@ pub enum AuthError {
     /// The forest's link is stale, or its feed revoked the account.
     #[error(transparent)]
     Stale(#[from] super::freshness::StaleError),
+    /// The token is valid for longer than the trust honours.
+    #[error("the token is valid for {lifetime_secs} s; `{forest}` tokens are honoured for at most {max_secs} s (max_token_lifetime_secs)")]
+    Lifetime {
+        /// The issuing forest.
+        forest: ForestName,
+        /// From issue to expiry.
+        lifetime_secs: i128,
+        /// What the trust honours.
+        max_secs: u64,
+    },
+    /// The token's user name would disguise what it says in logs and listings.
+    #[error("the token's user name is refused: {0}")]
+    UserName(#[from] crossforest_shared::text::DeceptiveName),
 }
 
 /// An authenticated caller, with SIDs filtered.
@@ -88,6 +101,15 @@ pub fn authenticate(
     let verified = trusts
         .tokens()
         .verify(token, trusts.store(), &policy, now)?;
+    let lifetime = i128::from(verified.expires_at) - i128::from(verified.issued_at);
+    if lifetime > i128::from(trust.max_token_lifetime.as_secs()) {
+        return Err(AuthError::Lifetime {
+            forest: trust.forest.clone(),
+            lifetime_secs: lifetime,
+            max_secs: trust.max_token_lifetime.as_secs(),
+        });
+    }
+    crossforest_shared::text::check_name("user_name", &verified.user_name)?;
     if verified.issuer != principal.forest || verified.user_sid != principal.sid {
         return Err(AuthError::Mismatch {
             certificate: format!("{}\\{}", principal.forest, principal.sid),

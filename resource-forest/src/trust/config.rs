@@ -31,6 +31,17 @@ pub struct TrustConfig {
     /// the cmdlet after this long, naming the server.
     #[serde(default = "default_timeout")]
     pub timeout_secs: u64,
+    /// The longest validity (from issue to expiry) of a token of this forest
+    /// that is honoured; a token valid for longer is refused with the reason.
+    #[serde(default = "default_max_token_lifetime")]
+    pub max_token_lifetime_secs: u64,
+}
+
+/// Ten hours, as Active Directory's default maximum Kerberos ticket lifetime.
+pub const DEFAULT_MAX_TOKEN_LIFETIME_SECS: u64 = 10 * 60 * 60;
+
+fn default_max_token_lifetime() -> u64 {
+    DEFAULT_MAX_TOKEN_LIFETIME_SECS
 }
 
 fn default_max_staleness() -> u64 {

@@ -34,6 +34,14 @@ pub enum LinkedError {
         /// Why.
         reason: String,
     },
+    /// `-LinkedDomainController` names no domain controller of the forest.
+    #[error("`{server}` is not a domain controller of `{forest}`: name the forest, one of its domain controllers (`dc01.{forest}`) or its configured endpoint; nothing was contacted")]
+    NotADomainController {
+        /// What was given.
+        server: String,
+        /// The forest.
+        forest: String,
+    },
     /// The directory server did not answer in time (connection, TLS
     /// handshake and call together).
     #[error("the directory server `{server}` of `{forest}` did not answer within {secs} s (the trust's timeout_secs); nothing was changed")]
@@ -215,6 +223,37 @@ async fn within_timeout<T>(
     }
 }
 
+/// Where `-LinkedDomainController` leads: only ever to the trust's configured
+/// endpoint. The forest's own name (`fabrikam.com`, `fabrikam`), the name of
+/// a domain controller in it (`dc01.fabrikam.com`, with or without a port)
+/// and the endpoint's address itself all mean that endpoint; anything else is
+/// refused before any connection is tried, so the parameter cannot make the
+/// resource forest reach other hosts or ports.
+pub fn domain_controller_address(
+    trust: &Trust,
+    domain_controller: &str,
+) -> Result<String, LinkedError> {
+    let host = match domain_controller.rsplit_once(':') {
+        Some((host, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => host,
+        _ => domain_controller,
+    };
+    let forest = trust.forest.as_str();
+    let in_forest = host.len() > forest.len() + 1
+        && host.is_char_boundary(host.len() - forest.len() - 1)
+        && host[host.len() - forest.len() - 1..].eq_ignore_ascii_case(&format!(".{forest}"));
+    if trust.forest.answers_to(domain_controller)
+        || in_forest
+        || domain_controller.eq_ignore_ascii_case(&trust.endpoint.address)
+    {
+        Ok(trust.endpoint.address.clone())
+    } else {
+        Err(LinkedError::NotADomainController {
+            server: domain_controller.to_owned(),
+            forest: trust.forest.to_string(),
+        })
+    }
+}
+
 /// Looks up `group` (`DOMAIN\name`) in `trust`'s forest through `domain_controller`
 /// (an address, or the forest's name for its configured endpoint) using the
 /// linked credential named `credential`.
@@ -237,11 +276,7 @@ pub async fn resolve_foreign_group(
                 .map(|l| format!(" (this organization holds `{}`)", l.user))
                 .unwrap_or_else(|| " (none is configured for this trust)".to_owned()),
         })?;
-    let address = if trust.forest.answers_to(domain_controller) {
-        trust.endpoint.address.clone()
-    } else {
-        domain_controller.to_owned()
-    };
+    let address = domain_controller_address(trust, domain_controller)?;
     let fail = |reason: String| LinkedError::Directory {
         server: address.clone(),
         forest: trust.forest.to_string(),
@@ -281,4 +316,62 @@ pub async fn resolve_foreign_group(
         domain_controller: domain_controller.to_owned(),
         credential: linked.user.clone(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::*;
+
+    fn fabrikam() -> Trust {
+        Trust {
+            forest: "fabrikam.com".parse().unwrap(),
+            endpoint: ForestEndpoint {
+                forest: "fabrikam.com".parse().unwrap(),
+                address: "127.0.0.1:7101".into(),
+                ca_pem: String::new(),
+            },
+            domain_sids: Vec::new(),
+            linked_credential: None,
+            metrics: Arc::new(crossforest_shared::metrics::Metrics::new()),
+            max_staleness: Duration::from_secs(300),
+            timeout: Duration::from_secs(5),
+            max_token_lifetime: Duration::from_secs(36_000),
+        }
+    }
+
+    #[test]
+    fn linked_domain_controller_leads_only_to_the_trusts_endpoint() {
+        let trust = fabrikam();
+        for named in [
+            "fabrikam.com",
+            "FABRIKAM",
+            "dc01.fabrikam.com",
+            "DC01.Fabrikam.com:389",
+            "127.0.0.1:7101",
+        ] {
+            assert_eq!(
+                domain_controller_address(&trust, named).unwrap(),
+                "127.0.0.1:7101",
+                "{named}"
+            );
+        }
+        for other in [
+            "127.0.0.1:22",
+            "127.0.0.1:7102",
+            "localhost:7101",
+            "evilfabrikam.com",
+            "dc01.fabrikam.com.evil.net",
+            "dc01.tailspin.com",
+            "",
+        ] {
+            let e = domain_controller_address(&trust, other).unwrap_err();
+            assert!(
+                e.to_string().contains("nothing was contacted"),
+                "{other}: {e}"
+            );
+        }
+    }
 }

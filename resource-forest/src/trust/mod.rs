@@ -104,6 +104,8 @@ pub struct Trust {
     pub max_staleness: Duration,
     /// How long one call to its directory may take (`timeout_secs`).
     pub timeout: Duration,
+    /// The longest token validity honoured (`max_token_lifetime_secs`).
+    pub max_token_lifetime: Duration,
 }
 
 /// Every trust of this resource forest, plus its own CA for local callers.
@@ -192,6 +194,7 @@ impl Trusts {
                     metrics: metrics.clone(),
                     max_staleness: Duration::from_secs(c.max_staleness_secs),
                     timeout: Duration::from_secs(c.timeout_secs.max(1)),
+                    max_token_lifetime: Duration::from_secs(c.max_token_lifetime_secs),
                 },
             );
         }

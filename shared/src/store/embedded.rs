@@ -68,12 +68,15 @@ impl<L: RowLayout> EmbeddedStore<L> {
     /// imported once, with its revision, and renamed `<file>.imported`.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| {
+            crate::private::dir(dir).map_err(|e| {
                 StoreError::Backend(format!("cannot create `{}`: {e}", dir.display()))
             })?;
         }
         let db = Database::create(path)
             .map_err(|e| StoreError::Backend(format!("cannot open `{}`: {e}", path.display())))?;
+        crate::private::file(path).map_err(|e| {
+            StoreError::Backend(format!("cannot restrict `{}`: {e}", path.display()))
+        })?;
         let store = Self {
             db: Arc::new(db),
             path: path.to_owned(),

@@ -91,10 +91,13 @@ async fn a_local_caller_holding_a_role_group_through_a_security_group_is_one_sub
 
 #[tokio::test]
 async fn a_directory_server_that_never_answers_holds_up_no_other_change() {
-    let f = federation().await;
-    // Accepts connections and never says a word.
-    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = silent.local_addr().unwrap();
+    let mut f = federation().await;
+    // fabrikam's directory server goes silent: its address accepts
+    // connections and never says a word.
+    let dc = f.endpoint("fabrikam.com").unwrap().address;
+    f.stop("fabrikam.com").await.unwrap();
+    let silent = tokio::net::TcpListener::bind(&dc).await.unwrap();
+    let address = dc;
     let (accepted, mut connected) = tokio::sync::mpsc::channel(4);
     let holding = tokio::spawn(async move {
         let mut held = Vec::new();
@@ -124,7 +127,7 @@ async fn a_directory_server_that_never_answers_holds_up_no_other_change() {
 
     let error = linking.await.unwrap().unwrap_err().to_string();
     assert!(
-        error.contains(&address.to_string()) && error.contains("did not answer within"),
+        error.contains(&address) && error.contains("did not answer within"),
         "{error}"
     );
     let groups = ok(&mut other, "Get-RoleGroup").await;
@@ -133,6 +136,37 @@ async fn a_directory_server_that_never_answers_holds_up_no_other_change() {
         "nothing half-created"
     );
     holding.abort();
+}
+
+#[tokio::test]
+async fn linked_domain_controller_reaches_no_other_host_or_port() {
+    let f = federation().await;
+    let mut admin = f.administrator().await.unwrap();
+    // A port that is open here, and one that is not: the answer is the same
+    // and names the parameter; nothing is contacted.
+    let open = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let open = open.local_addr().unwrap().to_string();
+    let mut answers = Vec::new();
+    for dc in [open.as_str(), "127.0.0.1:1", "dc01.tailspin.com"] {
+        let error = admin
+            .run(&format!(
+                "New-RoleGroup \"fabrikam Probe\" -LinkedForeignGroup \"fabrikam\\Exchange Admins\" -LinkedDomainController {dc} -LinkedCredential fabrikam\\svc-contoso"
+            ))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&error, crossforest_tests::Error::InvalidArgument { parameter, .. } if parameter == "LinkedDomainController"),
+            "{dc}: {error:?}"
+        );
+        answers.push(error.to_string().replace(dc, "<dc>"));
+    }
+    assert!(answers.windows(2).all(|w| w[0] == w[1]), "{answers:?}");
+    // A domain controller of fabrikam.com means its configured endpoint.
+    ok(
+        &mut admin,
+        "New-RoleGroup \"fabrikam Probe\" -LinkedForeignGroup \"fabrikam\\Exchange Admins\" -LinkedDomainController dc01.fabrikam.com -LinkedCredential fabrikam\\svc-contoso",
+    )
+    .await;
 }
 
 #[tokio::test]
