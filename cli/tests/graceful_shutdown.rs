@@ -29,27 +29,59 @@ fn terminate(node: &NodeProcess) {
     node.signal(nix::sys::signal::Signal::SIGTERM).unwrap();
 }
 
-/// A TCP proxy to `target` that reports each connection and holds it until
-/// released: a directory server that answers only when the test says so.
-async fn held_proxy(target: String) -> (String, mpsc::Receiver<oneshot::Sender<()>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap().to_string();
-    let (tx, rx) = mpsc::channel(4);
-    tokio::spawn(async move {
-        while let Ok((mut inbound, _)) = listener.accept().await {
-            let (release, released) = oneshot::channel();
-            if tx.send(release).await.is_err() {
-                return;
+/// A TCP proxy in front of fabrikam's directory, the endpoint contoso.com's
+/// trust names: connections pass through until [`Proxy::hold_next`]; the
+/// next one is then reported and held until released — a directory server
+/// that answers only when the test says so.
+struct Proxy {
+    hold: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    passed: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    held: mpsc::Receiver<oneshot::Sender<()>>,
+}
+
+impl Proxy {
+    async fn start(listener: TcpListener, target: String) -> Self {
+        use std::sync::atomic::Ordering;
+        let hold = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let passed = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (tx, held) = mpsc::channel(4);
+        let (hold_, passed_) = (hold.clone(), passed.clone());
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let target = target.clone();
+                if hold_.swap(false, Ordering::SeqCst) {
+                    let (release, released) = oneshot::channel();
+                    if tx.send(release).await.is_err() {
+                        return;
+                    }
+                    tokio::spawn(async move {
+                        let _ = released.await;
+                        let mut outbound = TcpStream::connect(&target).await.unwrap();
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    });
+                } else {
+                    passed_.fetch_add(1, Ordering::SeqCst);
+                    tokio::spawn(async move {
+                        let mut outbound = TcpStream::connect(&target).await.unwrap();
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    });
+                }
             }
-            let target = target.clone();
-            tokio::spawn(async move {
-                let _ = released.await;
-                let mut outbound = TcpStream::connect(&target).await.unwrap();
-                let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-            });
+        });
+        Self { hold, passed, held }
+    }
+
+    /// Holds the next connection, once the change feed has connected (so
+    /// the held one is the request's); returns its release.
+    async fn hold_next(&mut self, request: impl FnOnce()) -> oneshot::Sender<()> {
+        use std::sync::atomic::Ordering;
+        while self.passed.load(Ordering::SeqCst) == 0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
-    });
-    (address, rx)
+        self.hold.store(true, Ordering::SeqCst);
+        request();
+        self.held.recv().await.unwrap()
+    }
 }
 
 /// A lab of contoso.com trusting fabrikam.com, both nodes running as
@@ -57,7 +89,7 @@ async fn held_proxy(target: String) -> (String, mpsc::Receiver<oneshot::Sender<(
 /// of `operations` replaces a line of the resource forest's `[operations]`.
 async fn running_lab(
     operations: &[(&str, &str)],
-) -> (tempfile::TempDir, Lab, NodeProcess, NodeProcess) {
+) -> (tempfile::TempDir, Lab, NodeProcess, NodeProcess, Proxy) {
     let dir = tempfile::tempdir().unwrap();
     let contoso: ForestName = "contoso.com".parse().unwrap();
     let fabrikam: ForestName = "fabrikam.com".parse().unwrap();
@@ -72,6 +104,17 @@ async fn running_lab(
     let lab = Lab::create(dir.path(), &spec).unwrap();
     let path = lab.node_dir(&contoso).join("node.toml");
     let mut text = std::fs::read_to_string(&path).unwrap();
+    // contoso.com reaches fabrikam's directory through the proxy; no probe.
+    let fabrikam_address = lab.endpoint(&fabrikam).unwrap().address;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let proxy_address = listener.local_addr().unwrap().to_string();
+    text = text.replace(
+        &format!("endpoint = \"{fabrikam_address}\""),
+        &format!("endpoint = \"{proxy_address}\""),
+    );
+    assert!(text.contains(&proxy_address), "{text}");
+    text = text.replace("trust_probe_interval_secs = 30", "trust_probe_interval_secs = 0");
+    let proxy = Proxy::start(listener, fabrikam_address).await;
     for (default, value) in operations {
         assert!(text.contains(default), "{default} not in {text}");
         text = text.replace(default, value);
@@ -85,15 +128,16 @@ async fn running_lab(
         .add_group("Exchange Admins")
         .await
         .unwrap();
-    (dir, lab, account, resource)
+    (dir, lab, account, resource, proxy)
 }
 
-/// Starts `New-RoleGroup` linking fabrikam's group through `proxy`: a request
-/// that stays in flight in the resource forest until the proxy is released.
-fn link_through(lab: &Lab, proxy: &str) -> tokio::task::JoinHandle<Result<(), String>> {
+/// Starts `New-RoleGroup` linking fabrikam's group through its configured
+/// endpoint (the proxy): a request that stays in flight in the resource
+/// forest while the proxy holds its connection.
+fn link_through(lab: &Lab) -> tokio::task::JoinHandle<Result<(), String>> {
     let lab = lab.clone();
     let line = format!(
-        "New-RoleGroup -Name \"fabrikam Admins\" -LinkedForeignGroup \"fabrikam\\Exchange Admins\" -LinkedDomainController {proxy} -LinkedCredential fabrikam\\{} -Roles \"Mail Recipients\"",
+        "New-RoleGroup -Name \"fabrikam Admins\" -LinkedForeignGroup \"fabrikam\\Exchange Admins\" -LinkedDomainController dc01.fabrikam.com -LinkedCredential fabrikam\\{} -Roles \"Mail Recipients\"",
         service_account(&lab.file().resource)
     );
     tokio::spawn(async move {
@@ -111,15 +155,16 @@ fn link_through(lab: &Lab, proxy: &str) -> tokio::task::JoinHandle<Result<(), St
 
 #[tokio::test]
 async fn sigterm_lets_the_request_in_flight_finish_and_exits_zero() {
-    let (_dir, lab, account, resource) = running_lab(&[]).await;
+    let (_dir, lab, account, resource, mut proxy) = running_lab(&[]).await;
     let contoso: ForestName = "contoso.com".parse().unwrap();
-    let fabrikam: ForestName = "fabrikam.com".parse().unwrap();
     let resource_address = lab.endpoint(&contoso).unwrap().address;
     // New-RoleGroup resolves the foreign group through a directory server
     // that holds the connection: the request stays in flight in the node.
-    let (proxy, mut connections) = held_proxy(lab.endpoint(&fabrikam).unwrap().address).await;
-    let in_flight = link_through(&lab, &proxy);
-    let release = connections.recv().await.unwrap();
+    let mut in_flight = None;
+    let release = proxy
+        .hold_next(|| in_flight = Some(link_through(&lab)))
+        .await;
+    let in_flight = in_flight.unwrap();
 
     terminate(&resource);
     // The node stops accepting new connections first...
@@ -180,13 +225,14 @@ async fn sigterm_lets_the_request_in_flight_finish_and_exits_zero() {
 
 #[tokio::test]
 async fn a_request_outlasting_the_drain_timeout_is_abandoned_and_the_node_still_exits_zero() {
-    let (_dir, lab, account, mut resource) =
+    let (_dir, lab, account, mut resource, mut proxy) =
         running_lab(&[("drain_timeout_secs = 30", "drain_timeout_secs = 1")]).await;
-    let fabrikam: ForestName = "fabrikam.com".parse().unwrap();
-    let (proxy, mut connections) = held_proxy(lab.endpoint(&fabrikam).unwrap().address).await;
-    let in_flight = link_through(&lab, &proxy);
+    let mut in_flight = None;
     // Held and never released: the request cannot finish.
-    let _held = connections.recv().await.unwrap();
+    let _held = proxy
+        .hold_next(|| in_flight = Some(link_through(&lab)))
+        .await;
+    let in_flight = in_flight.unwrap();
     terminate(&resource);
     assert_eq!(resource.wait().await.unwrap().code(), Some(0));
     assert!(
@@ -204,7 +250,7 @@ async fn a_request_outlasting_the_drain_timeout_is_abandoned_and_the_node_still_
 #[tokio::test]
 async fn sighup_reloads_a_rotated_server_certificate() {
     // No file polling: only the signal can make the node reload.
-    let (_dir, lab, _account, resource) =
+    let (_dir, lab, _account, resource, _proxy) =
         running_lab(&[("reload_interval_secs = 2", "reload_interval_secs = 0")]).await;
     let contoso = lab.file().resource.clone();
     let issued = crossforest_cli::pki::issue_server(&lab, &contoso, &[]).unwrap();
