@@ -113,7 +113,10 @@ async fn running_lab(
         &format!("endpoint = \"{proxy_address}\""),
     );
     assert!(text.contains(&proxy_address), "{text}");
-    text = text.replace("trust_probe_interval_secs = 30", "trust_probe_interval_secs = 0");
+    text = text.replace(
+        "trust_probe_interval_secs = 30",
+        "trust_probe_interval_secs = 0",
+    );
     let proxy = Proxy::start(listener, fabrikam_address).await;
     for (default, value) in operations {
         assert!(text.contains(default), "{default} not in {text}");

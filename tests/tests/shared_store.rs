@@ -286,7 +286,9 @@ async fn two_nodes_killed_in_turn_lose_no_acknowledged_change_and_keep_the_locko
     for round in 0..ROUNDS {
         ok(
             &mut admin,
-            &format!("New-ManagementRole -Name \"Seattle Mail {round}\" -Parent \"Mail Recipients\""),
+            &format!(
+                "New-ManagementRole -Name \"Seattle Mail {round}\" -Parent \"Mail Recipients\""
+            ),
         )
         .await;
         for group in ["HelpersA", "HelpersB"] {
@@ -371,7 +373,10 @@ async fn two_nodes_killed_in_turn_lose_no_acknowledged_change_and_keep_the_locko
             &format!("Get-ManagementRoleAssignment -Role \"Seattle Mail {round}\""),
         )
         .await;
-        assert!(!left.records.is_empty(), "round {round}: no delegating assignment left");
+        assert!(
+            !left.records.is_empty(),
+            "round {round}: no delegating assignment left"
+        );
     }
     eprintln!(
         "{} changes across {} kills, {} acknowledged",
