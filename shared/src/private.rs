@@ -9,9 +9,17 @@ pub const FILE_MODE: u32 = 0o600;
 /// Owner only.
 pub const DIR_MODE: u32 = 0o700;
 
-/// Creates `dir` (and its parents) if needed and makes it owner-only.
+/// Creates `dir` if needed and makes it owner-only; the parents it had to
+/// create are owner-only too (existing ones are left as they are).
 pub fn dir(dir: &Path) -> std::io::Result<()> {
+    let missing: Vec<&Path> = dir
+        .ancestors()
+        .take_while(|a| !a.as_os_str().is_empty() && !a.exists())
+        .collect();
     std::fs::create_dir_all(dir)?;
+    for created in missing {
+        set_mode(created, DIR_MODE)?;
+    }
     set_mode(dir, DIR_MODE)
 }
 

@@ -147,8 +147,10 @@ pub async fn bind(listen: &str) -> std::io::Result<(TcpListener, std::net::Socke
 /// Announces the bound `address` in `<data_dir>/listening`, which launchers
 /// wait for instead of sleeping.
 pub fn announce(data_dir: &std::path::Path, address: std::net::SocketAddr) -> std::io::Result<()> {
-    crate::config::write_atomic(&data_dir.join("listening"), address.to_string().as_bytes())
-        .map_err(std::io::Error::other)
+    let path = data_dir.join("listening");
+    crate::config::write_atomic(&path, address.to_string().as_bytes())
+        .map_err(std::io::Error::other)?;
+    crate::private::file(&path)
 }
 
 /// The reflection services every node serves: `grpc.reflection.v1` and
