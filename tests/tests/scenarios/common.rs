@@ -88,3 +88,17 @@ pub async fn populate(f: Federation) -> Federation {
 pub fn property(response: &Records, property: &str) -> Option<String> {
     response.first()?.get(property).map(str::to_owned)
 }
+
+/// Every record of the resource forest's admin audit log, oldest first.
+pub fn audit(f: &Federation) -> Vec<resource_forest::audit::AuditRecord> {
+    let path = f
+        .lab()
+        .node_dir(f.resource())
+        .join("data")
+        .join("audit.jsonl");
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}

@@ -4,7 +4,7 @@
 //! nor fill its disk with oversized fields echoed into logs and audit
 //! records.
 
-use super::common::{builder, federation, populate};
+use super::common::{audit, builder, federation, populate};
 use crossforest_cli::parse::Value;
 use crossforest_shared::client::connect;
 use crossforest_shared::proto::directory::v1 as dir;
@@ -12,24 +12,9 @@ use crossforest_shared::proto::management::v1 as pb;
 use crossforest_shared::rate_limit::RETRY_PUSHBACK_KEY;
 use crossforest_shared::ForestName;
 use crossforest_tests::{Error, ErrorCode, Federation};
-use resource_forest::audit::AuditRecord;
 
 fn fabrikam() -> ForestName {
     "fabrikam.com".parse().unwrap()
-}
-
-/// Every record of the resource forest's audit log.
-fn audit(f: &Federation) -> Vec<AuditRecord> {
-    let path = f
-        .lab()
-        .node_dir(f.resource())
-        .join("data")
-        .join("audit.jsonl");
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
 }
 
 /// A raw gRPC client of the resource forest presenting `user`'s certificate

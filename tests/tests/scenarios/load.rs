@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use super::common::{federation, ok, property};
+use super::common::{audit, federation, ok, property};
 use crossforest_tests::Session;
 use tokio::task::JoinSet;
 
@@ -83,19 +83,6 @@ async fn reader(mut s: Session, i: usize) -> Tally {
         .await;
     }
     t
-}
-
-fn audit(f: &crossforest_tests::Federation) -> Vec<resource_forest::audit::AuditRecord> {
-    let path = f
-        .lab()
-        .node_dir(f.resource())
-        .join("data")
-        .join("audit.jsonl");
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
 }
 
 /// The organization's committed revision.

@@ -10,14 +10,7 @@ use crossforest_shared::{ForestName, Principal, Sid};
 use crossforest_tests::Federation;
 
 fn audit_lines(f: &Federation) -> usize {
-    let path = f
-        .lab()
-        .node_dir(f.resource())
-        .join("data")
-        .join("audit.jsonl");
-    std::fs::read_to_string(path)
-        .map(|t| t.lines().count())
-        .unwrap_or(0)
+    super::common::audit(f).len()
 }
 
 fn user_sid(f: &Federation, forest: &str, rid_user: u32) -> Sid {

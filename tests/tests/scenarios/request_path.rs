@@ -6,25 +6,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::common::{federation, ok};
+use super::common::{audit, federation, ok};
 use super::mtls::refused;
 use crossforest_shared::proto::management::v1::CheckRequest;
 use crossforest_tests::Federation;
-use resource_forest::audit::AuditRecord;
-
-/// Every record of the resource forest's audit log.
-fn audit(f: &Federation) -> Vec<AuditRecord> {
-    let path = f
-        .lab()
-        .node_dir(f.resource())
-        .join("data")
-        .join("audit.jsonl");
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
 
 #[tokio::test]
 async fn a_local_caller_holding_a_role_group_through_a_security_group_is_one_subject_everywhere() {
