@@ -225,7 +225,11 @@ impl ResourceForest {
         } else {
             None
         };
-        let snapshot = self.store().snapshot();
+        // A write is computed on the latest pending state (group commit).
+        let snapshot = match &guard {
+            Some(guard) => self.store().base(guard),
+            None => self.store().snapshot(),
+        };
         if let Some(why) = crate::org::permission_model::unavailable(&snapshot.org, spec.name) {
             return Err(CmdletError::Forbidden(why));
         }
@@ -274,7 +278,7 @@ impl ResourceForest {
             ));
             outcome.records = changes.into_iter().map(|c| c.record()).collect();
         }
-        match (outcome.change.take(), &guard) {
+        match (outcome.change.take(), guard) {
             (Some(next), Some(guard)) => {
                 let entry = Entry {
                     caller: principal.name.clone(),
