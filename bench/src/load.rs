@@ -157,13 +157,22 @@ pub struct Lab {
     /// Writes so far (names of new mailboxes, values set).
     writes: Arc<AtomicUsize>,
     /// The nodes' runtime.
-    server: Option<tokio::runtime::Runtime>,
+    _server: ServerRuntime,
 }
 
 impl Drop for Lab {
     fn drop(&mut self) {
         drop(self.federation.take());
-        if let Some(server) = self.server.take() {
+    }
+}
+
+/// The nodes' runtime, shut down without waiting when dropped (it may be
+/// dropped on the client's runtime).
+struct ServerRuntime(Option<tokio::runtime::Runtime>);
+
+impl Drop for ServerRuntime {
+    fn drop(&mut self) {
+        if let Some(server) = self.0.take() {
             server.shutdown_background();
         }
     }
@@ -224,11 +233,19 @@ impl Lab {
     /// When a node does not start or a set-up command fails.
     pub async fn start(recipients: usize) -> Result<Self> {
         let recipients = recipients.max(1);
-        let server = tokio::runtime::Builder::new_multi_thread()
-            .thread_name(SERVER_THREADS)
-            .enable_all()
-            .build()?;
-        let mut federation = server
+        let server = ServerRuntime(Some(
+            tokio::runtime::Builder::new_multi_thread()
+                .thread_name(SERVER_THREADS)
+                .enable_all()
+                .build()?,
+        ));
+        let handle = server
+            .0
+            .as_ref()
+            .context("the server runtime")?
+            .handle()
+            .clone();
+        let mut federation = handle
             .spawn(async {
                 let mut federation = Federation::builder()
                     .resource("contoso.com")
@@ -239,8 +256,10 @@ impl Lab {
                 anyhow::Ok(federation)
             })
             .await??;
-        populate(&federation, recipients).await?;
-        federation = server
+        populate(&federation, recipients)
+            .await
+            .context("writing the organization")?;
+        federation = handle
             .spawn(async move {
                 federation.restart("contoso.com").await?;
                 anyhow::Ok(federation)
@@ -268,7 +287,7 @@ impl Lab {
             mailbox: "load000000".to_owned(),
             recipients,
             writes: Arc::new(AtomicUsize::new(0)),
-            server: Some(server),
+            _server: server,
         })
     }
 
