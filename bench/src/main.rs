@@ -38,7 +38,8 @@ enum Command {
         quick: bool,
     },
     /// Drive a resource forest node over mutual TLS on loopback with
-    /// `Authorization.Check` and `Get-Mailbox` at 1, 16 and 256 streams.
+    /// `Authorization.Check`, `Get-Mailbox`, `New-Mailbox` and `Set-Mailbox`
+    /// at 1, 16 and 256 streams, on organizations of the given sizes.
     Load {
         /// Requests per cell (operation × streams) at most.
         #[arg(long, default_value_t = 20_000)]
@@ -57,6 +58,10 @@ enum Command {
             default_value = "check,get-mailbox"
         )]
         operations: Vec<Operation>,
+        /// Recipients in the organization, one lab each (written into the
+        /// store before the node starts).
+        #[arg(long, value_delimiter = ',', default_value = "100")]
+        recipients: Vec<usize>,
         /// Run the cells under the profiler and write its flamegraph here.
         #[arg(long)]
         flamegraph: Option<std::path::PathBuf>,
@@ -134,6 +139,7 @@ fn main() -> Result<()> {
             seconds,
             streams,
             operations,
+            recipients,
             flamegraph,
         } => {
             let limits = crossforest_bench::load::Limits {
@@ -146,6 +152,7 @@ fn main() -> Result<()> {
                 .block_on(crossforest_bench::load::run(
                     &operations,
                     &streams,
+                    &recipients,
                     limits,
                     flamegraph.as_deref(),
                 ))

@@ -12,7 +12,12 @@ async fn load_cells_finish_every_request_with_the_right_answer() -> anyhow::Resu
         requests: 40,
         duration: Duration::from_secs(120),
     };
-    for operation in [Operation::Check, Operation::GetMailbox] {
+    for operation in [
+        Operation::Check,
+        Operation::GetMailbox,
+        Operation::NewMailbox,
+        Operation::SetMailbox,
+    ] {
         let cell = lab.cell(operation, 4, limits).await?;
         assert_eq!(cell.completed, 40, "{operation:?}");
         assert_eq!(cell.failures, 0, "{operation:?}");

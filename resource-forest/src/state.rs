@@ -3,6 +3,15 @@
 //! [`crate::store`]) before it becomes visible. A snapshot shares with the one
 //! before it every recipient and index node the change did not touch, and its
 //! compiled RBAC unless the change was to the RBAC (issue 15).
+//!
+//! Group commit (issue 15): a writer computes its change under the writer
+//! lock on the latest *pending* state (the changes queued before it
+//! included, durable or not), queues it ([`OrgState::submit`]) and releases
+//! the lock; one committer task drains the queue into one store transaction
+//! ([`crate::store::RowStore::apply_batch`]: one revision per change), publishes the last
+//! snapshot and only then answers each change, in revision order. A batch
+//! that fails fails every change in it and every change queued on top of it,
+//! and the pending state falls back to the durable one.
 
 use std::sync::{Arc, RwLock, Weak};
 
@@ -47,11 +56,56 @@ impl Snapshot {
     }
 }
 
+/// What the committer does once a change's batch is durable and visible
+/// (`Ok(revision)`) or failed: called in revision order.
+pub type Done = Box<dyn FnOnce(Result<u64, StoreError>) + Send>;
+
+/// A change waiting for its batch.
+struct Queued {
+    revision: u64,
+    changes: RowChanges,
+    snapshot: Arc<Snapshot>,
+    done: Done,
+}
+
+/// Changes computed but not yet durable.
+#[derive(Default)]
+struct Queue {
+    /// The latest snapshot computed, durable or not: the next change's base
+    /// while it is newer than the published one.
+    pending: Option<Arc<Snapshot>>,
+    /// Changes waiting for the committer, in revision order.
+    waiting: Vec<Queued>,
+    /// Whether a committer task runs.
+    committing: bool,
+    /// Store transactions the committer made (a test hook).
+    transactions: u64,
+    /// How many times the pending state was dropped because its batch
+    /// failed: a snapshot computed in an earlier epoch that is not durable
+    /// never will be.
+    epoch: u64,
+}
+
+impl std::fmt::Debug for Queue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Queue")
+            .field("pending", &self.pending.as_ref().map(|p| p.revision))
+            .field("waiting", &self.waiting.len())
+            .field("committing", &self.committing)
+            .field("transactions", &self.transactions)
+            .field("epoch", &self.epoch)
+            .finish()
+    }
+}
+
 /// The node's view of its store: the current snapshot and the store behind it.
 #[derive(Debug)]
 pub struct OrgState {
     store: Arc<dyn OrganizationStore>,
-    current: RwLock<Arc<Snapshot>>,
+    current: Arc<RwLock<Arc<Snapshot>>>,
+    queue: Arc<std::sync::Mutex<Queue>>,
+    /// Woken after every batch, stored or failed.
+    settled: Arc<tokio::sync::Notify>,
     writer: Mutex<()>,
     /// The audit outbox's rows as loaded, `(key, body)`: taken once by the
     /// node to replay what its audit log is missing.
@@ -78,7 +132,9 @@ impl OrgState {
         };
         Ok(Some(Self {
             store,
-            current: RwLock::new(Snapshot::new(revision, org, None)),
+            current: Arc::new(RwLock::new(Snapshot::new(revision, org, None))),
+            queue: Arc::default(),
+            settled: Arc::default(),
             writer: Mutex::new(()),
             outbox: std::sync::Mutex::new(
                 outbox
@@ -109,10 +165,66 @@ impl OrgState {
 
     /// Makes `snapshot` current unless a newer one already is.
     fn publish(&self, snapshot: Arc<Snapshot>) {
-        let mut current = self.current.write().unwrap_or_else(|e| e.into_inner());
-        if snapshot.revision > current.revision {
-            *current = snapshot;
+        publish(&self.current, snapshot);
+    }
+
+    fn queue(&self) -> std::sync::MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The state the next change is computed on: the latest pending
+    /// snapshot (changes queued but not yet durable included) while it is
+    /// newer than the published one, else the published one.
+    pub fn base(&self, guard: &WriteGuard<'_>) -> Arc<Snapshot> {
+        self.base_in_epoch(guard).0
+    }
+
+    /// [`Self::base`], with the epoch it belongs to (see [`Self::settled`]).
+    pub fn base_in_epoch(&self, _guard: &WriteGuard<'_>) -> (Arc<Snapshot>, u64) {
+        let queue = self.queue();
+        (self.base_of(&queue), queue.epoch)
+    }
+
+    /// Waits until `base` (from [`Self::base_in_epoch`], in `epoch`) is
+    /// durable: `true` once it is published, `false` if its batch (or one
+    /// before it) failed and it never will be. A write that changes nothing
+    /// answers only then, so no answer rests on a state that was never
+    /// stored.
+    pub async fn settled(&self, base: &Snapshot, epoch: u64) -> bool {
+        loop {
+            let woken = self.settled.notified();
+            tokio::pin!(woken);
+            woken.as_mut().enable();
+            {
+                let queue = self.queue();
+                if queue.epoch != epoch {
+                    return false;
+                }
+                if self.snapshot().revision >= base.revision {
+                    return true;
+                }
+            }
+            woken.await;
         }
+    }
+
+    fn base_of(&self, queue: &Queue) -> Arc<Snapshot> {
+        let current = self.snapshot();
+        match &queue.pending {
+            Some(pending) if pending.revision > current.revision => pending.clone(),
+            _ => current,
+        }
+    }
+
+    /// Store transactions the committer made so far (a test hook: group
+    /// commit makes fewer than changes).
+    pub fn transactions(&self) -> u64 {
+        self.queue().transactions
+    }
+
+    /// Changes waiting for the committer (a test hook).
+    pub fn queued(&self) -> usize {
+        self.queue().waiting.len()
     }
 
     /// Takes the writer lock: this process's changes are serialised.
@@ -129,30 +241,70 @@ impl OrgState {
         before: &Snapshot,
         org: Organization,
     ) -> Result<u64, StoreError> {
-        self.commit_with(guard, before, org, RowChanges::default())
-            .await
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.submit(
+            guard,
+            before,
+            org,
+            RowChanges::default(),
+            Box::new(move |result| {
+                let _ = tx.send(result);
+            }),
+        )?;
+        rx.await.map_err(|_| stopped())?
     }
 
-    /// [`Self::commit`], writing `extra` rows (the audit outbox's) in the
-    /// same transaction.
-    pub async fn commit_with(
+    /// Queues `org`, computed on `before` (the [`Self::base`] under `guard`),
+    /// with `extra` rows (the audit outbox's) written in the same revision,
+    /// for the committer; returns its revision at once. The caller may then
+    /// release the writer lock: `done` is called, in revision order, once the
+    /// change is durable and visible, or with the error that failed its
+    /// batch (a [`StoreError::Conflict`] also for a change queued on top of a
+    /// failed one). Fails with [`StoreError::Conflict`], queueing nothing, if
+    /// `before` is no longer the base (a batch failed meanwhile).
+    pub fn submit(
         &self,
         _guard: &WriteGuard<'_>,
         before: &Snapshot,
         org: Organization,
         extra: RowChanges,
+        done: Done,
     ) -> Result<u64, StoreError> {
         if before.revision == 0 {
             return Err(StoreError::Conflict {
                 expected: 0,
-                actual: self.store.revision().await?,
+                actual: 0,
             });
         }
         let mut changes = crate::store::rows::diff(&before.org, &org)?;
         changes.upserts.extend(extra.upserts);
         changes.deletes.extend(extra.deletes);
-        let revision = self.store.apply(before.revision, changes).await?;
-        self.publish(Snapshot::new(revision, org, Some(before)));
+        let revision = before.revision + 1;
+        let snapshot = Snapshot::new(revision, org, Some(before));
+        let mut queue = self.queue();
+        let base = self.base_of(&queue);
+        if !std::ptr::eq(&*base, before) {
+            return Err(StoreError::Conflict {
+                expected: before.revision,
+                actual: base.revision,
+            });
+        }
+        queue.pending = Some(snapshot.clone());
+        queue.waiting.push(Queued {
+            revision,
+            changes,
+            snapshot,
+            done,
+        });
+        if !queue.committing {
+            queue.committing = true;
+            tokio::spawn(committer(
+                Arc::clone(&self.store),
+                Arc::clone(&self.current),
+                Arc::clone(&self.queue),
+                Arc::clone(&self.settled),
+            ));
+        }
         Ok(revision)
     }
 
@@ -219,6 +371,83 @@ impl OrgState {
         })
         .await;
         Ok(())
+    }
+}
+
+/// Makes `snapshot` current unless a newer one already is.
+fn publish(current: &RwLock<Arc<Snapshot>>, snapshot: Arc<Snapshot>) {
+    let mut current = current.write().unwrap_or_else(|e| e.into_inner());
+    if snapshot.revision > current.revision {
+        *current = snapshot;
+    }
+}
+
+fn stopped() -> StoreError {
+    StoreError::Backend("the node's committer stopped before the change was stored".into())
+}
+
+/// The committer: drains the queue into one store transaction at a time
+/// until it is empty. Runs as a task of its own, so no caller's
+/// cancellation stops a batch between its transaction and its answers.
+async fn committer(
+    store: Arc<dyn OrganizationStore>,
+    current: Arc<RwLock<Arc<Snapshot>>>,
+    queue: Arc<std::sync::Mutex<Queue>>,
+    settled: Arc<tokio::sync::Notify>,
+) {
+    let lock = || queue.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        let mut batch = {
+            let mut queue = lock();
+            if queue.waiting.is_empty() {
+                queue.committing = false;
+                return;
+            }
+            // The consecutive revisions at the head: a change computed on a
+            // state another node published meanwhile waits for the next
+            // round (where the store refuses it).
+            let first = queue.waiting[0].revision;
+            let run = queue
+                .waiting
+                .iter()
+                .enumerate()
+                .take_while(|(i, q)| q.revision == first + *i as u64)
+                .count();
+            queue.waiting.drain(..run).collect::<Vec<_>>()
+        };
+        let expected = batch[0].revision - 1;
+        let changes = batch
+            .iter_mut()
+            .map(|q| std::mem::take(&mut q.changes))
+            .collect();
+        let result = store.apply_batch(expected, changes).await;
+        let failed = match result {
+            Ok(_) => {
+                lock().transactions += 1;
+                if let Some(last) = batch.last() {
+                    publish(&current, last.snapshot.clone());
+                }
+                None
+            }
+            Err(e) => {
+                let mut queue = lock();
+                queue.transactions += 1;
+                // Nothing of the batch is stored: the changes computed on
+                // top of it fail too, and the next change is computed on the
+                // durable state.
+                queue.pending = None;
+                queue.epoch += 1;
+                batch.append(&mut queue.waiting);
+                Some(e)
+            }
+        };
+        settled.notify_waiters();
+        for q in batch {
+            match &failed {
+                None => (q.done)(Ok(q.revision)),
+                Some(e) => (q.done)(Err(e.clone())),
+            }
+        }
     }
 }
 

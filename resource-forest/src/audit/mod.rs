@@ -58,8 +58,9 @@ pub fn redact(name: &str, value: String) -> String {
 /// An append-only JSON-lines file, written by one thread of its own with
 /// group commit: the records that arrive while a flush runs are written
 /// together and made durable by one `fdatasync`, so concurrent requests share
-/// a flush and no async worker ever waits on the disk.
-#[derive(Debug)]
+/// a flush and no async worker ever waits on the disk. A clone queues to
+/// the same writer (the committer queues change records with one).
+#[derive(Debug, Clone)]
 pub struct AuditLog {
     path: PathBuf,
     writer: std::sync::mpsc::Sender<Pending>,

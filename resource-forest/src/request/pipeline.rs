@@ -229,7 +229,48 @@ impl ResourceForest {
         } else {
             None
         };
-        let snapshot = self.store().snapshot();
+        // A write is computed on the latest pending state (group commit).
+        let (snapshot, epoch) = match &guard {
+            Some(guard) => self.store().base_in_epoch(guard),
+            None => (self.store().snapshot(), 0),
+        };
+        let result = self
+            .run_on(caller, spec, args, linked, entry, guard, &snapshot)
+            .await;
+        // A write that stored nothing (it changed nothing, was a what-if, or
+        // was refused) may have read changes that are not durable yet: it
+        // answers once they are, and runs again if they never will be.
+        let stored_or_stale = matches!(
+            &result,
+            Ok(Ran {
+                committed: Some(_),
+                ..
+            }) | Err(CmdletError::Stale(_))
+        );
+        if spec.writes() && !stored_or_stale && !self.store().settled(&snapshot, epoch).await {
+            return Err(CmdletError::Stale(
+                "changes this request read could not be stored".into(),
+            ));
+        }
+        result
+    }
+
+    /// Authorise, run and commit on `snapshot`, under the writer lock
+    /// (`guard`) for a cmdlet that writes.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the stages of one request, each passed on as it is"
+    )]
+    async fn run_on(
+        &self,
+        caller: &Caller,
+        spec: &'static Cmdlet,
+        args: &Args,
+        linked: Option<&LinkedGroup>,
+        entry: &Entry,
+        guard: Option<crate::state::WriteGuard<'_>>,
+        snapshot: &Arc<crate::state::Snapshot>,
+    ) -> Result<Ran, CmdletError> {
         if let Some(why) = crate::org::permission_model::unavailable(&snapshot.org, spec.name) {
             return Err(CmdletError::Forbidden(why));
         }
@@ -278,7 +319,7 @@ impl ResourceForest {
             ));
             outcome.records = changes.into_iter().map(|c| c.record()).collect();
         }
-        match (outcome.change.take(), &guard) {
+        match (outcome.change.take(), guard) {
             (Some(next), Some(guard)) => {
                 let entry = Entry {
                     caller: principal.name.clone(),
@@ -294,7 +335,7 @@ impl ResourceForest {
                 let committed = commit::commit(
                     self.store(),
                     guard,
-                    &snapshot,
+                    snapshot,
                     next,
                     record,
                     self.audit(),

@@ -50,7 +50,7 @@ impl ResourceForest {
             let result = node
                 .retry_stale(|| async {
                     let guard = node.store().lock().await;
-                    let snapshot = node.store().snapshot();
+                    let snapshot = node.store().base(&guard);
                     let principal = Principal::resolve(&snapshot.org, &caller);
                     match compute(&snapshot, &principal.subject())? {
                         SetupResult::Commit(next, changes) => {
@@ -67,7 +67,7 @@ impl ResourceForest {
                             );
                             let committed = commit::commit(
                                 node.store(),
-                                &guard,
+                                guard,
                                 &snapshot,
                                 *next,
                                 record,

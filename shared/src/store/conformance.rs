@@ -370,6 +370,82 @@ pub async fn changes_since_rebuild_the_latest_revision(h: impl Harness) {
     }
 }
 
+/// `contents` with `changes` applied, as a store applies them.
+fn model(mut contents: Contents, changes: &RowChanges) -> Contents {
+    for (kind, key) in &changes.deletes {
+        contents.remove(&((*kind).to_owned(), key.clone()));
+    }
+    for row in &changes.upserts {
+        contents.insert(
+            (row.kind.to_owned(), row.key.clone()),
+            serde_json::from_str(&row.body).unwrap(),
+        );
+    }
+    contents
+}
+
+/// Several changes in one transaction (group commit): they become
+/// consecutive revisions at once, each exact for `changes_since` (a shared
+/// store), and a batch computed on an older revision changes nothing.
+pub async fn a_batch_makes_consecutive_revisions_at_once(h: impl Harness) {
+    let store = h.open().await.unwrap();
+    first(&*store).await;
+    let batch = vec![
+        RowChanges {
+            upserts: vec![row("item", "c", serde_json::json!({ "n": 3 }))],
+            deletes: vec![],
+        },
+        RowChanges {
+            upserts: vec![row("header", "", serde_json::json!({ "items": 1 }))],
+            deletes: vec![("item", "a".to_owned()), ("item", "c".to_owned())],
+        },
+        // Deleted, then written again, in the same transaction.
+        RowChanges {
+            upserts: vec![row("item", "a", serde_json::json!({ "n": 11 }))],
+            deletes: vec![],
+        },
+    ];
+    let mut at = vec![contents(store.rows().await.unwrap()).1];
+    for changes in &batch {
+        let next = model(at.last().unwrap().clone(), changes);
+        at.push(next);
+    }
+    assert_eq!(store.apply_batch(1, batch).await.unwrap(), 4);
+    assert_eq!(store.revision().await.unwrap(), 4);
+    let latest = at[3].clone();
+    assert_eq!(contents(store.rows().await.unwrap()), (4, latest.clone()));
+    for (i, base) in at.into_iter().enumerate() {
+        let since = i as u64 + 1;
+        match store.changes_since(since).await.unwrap() {
+            None => assert!(!h.shared(), "a shared store must tell what changed"),
+            Some(delta) => {
+                assert_eq!(delta.revision, 4);
+                assert_eq!(with_delta(base, delta), latest, "from revision {since}");
+            }
+        }
+    }
+    let stale = vec![
+        upserts(vec![row("item", "x", serde_json::json!({}))]),
+        upserts(vec![row("item", "y", serde_json::json!({}))]),
+    ];
+    assert_eq!(
+        store.apply_batch(2, stale).await,
+        Err(StoreError::Conflict {
+            expected: 2,
+            actual: 4
+        })
+    );
+    assert_eq!(contents(store.rows().await.unwrap()), (4, latest));
+    // The next change follows the batch.
+    assert_eq!(
+        store
+            .apply(4, upserts(vec![row("item", "z", serde_json::json!({}))]))
+            .await
+            .unwrap(),
+        5
+    );
+}
+
 /// Another handle's write is announced (shared stores only).
 pub async fn other_handles_are_told_of_writes(h: impl Harness) {
     if !h.shared() {
@@ -412,6 +488,7 @@ macro_rules! row_store_conformance {
                 writes_survive_reopening,
                 a_newer_schema_is_refused,
                 changes_since_rebuild_the_latest_revision,
+                a_batch_makes_consecutive_revisions_at_once,
                 other_handles_are_told_of_writes
             );
         }

@@ -129,10 +129,10 @@ impl<L: RowLayout> EmbeddedStore<L> {
         self.write(
             0,
             revision.max(1),
-            RowChanges {
+            vec![RowChanges {
                 upserts,
                 deletes: Vec::new(),
-            },
+            }],
         )?;
         let mut imported = legacy.clone().into_os_string();
         imported.push(".imported");
@@ -160,8 +160,8 @@ impl<L: RowLayout> EmbeddedStore<L> {
     }
 
     /// In one transaction: check that the revision is `expected`, apply
-    /// `changes`, set the revision to `next`, fsync.
-    fn write(&self, expected: u64, next: u64, changes: RowChanges) -> Result<u64, StoreError> {
+    /// each of `batch` in order, set the revision to `next`, fsync.
+    fn write(&self, expected: u64, next: u64, batch: Vec<RowChanges>) -> Result<u64, StoreError> {
         let txn = self.db.begin_write().map_err(backend)?;
         {
             let mut meta = txn.open_table(META).map_err(backend)?;
@@ -177,13 +177,15 @@ impl<L: RowLayout> EmbeddedStore<L> {
                 });
             }
             let mut objects = txn.open_table(OBJECTS).map_err(backend)?;
-            for (kind, key) in &changes.deletes {
-                objects.remove((*kind, key.as_str())).map_err(backend)?;
-            }
-            for row in &changes.upserts {
-                objects
-                    .insert((row.kind, row.key.as_str()), row.body.as_str())
-                    .map_err(backend)?;
+            for changes in &batch {
+                for (kind, key) in &changes.deletes {
+                    objects.remove((*kind, key.as_str())).map_err(backend)?;
+                }
+                for row in &changes.upserts {
+                    objects
+                        .insert((row.kind, row.key.as_str()), row.body.as_str())
+                        .map_err(backend)?;
+                }
             }
             meta.insert(REVISION, next).map_err(backend)?;
         }
@@ -191,9 +193,14 @@ impl<L: RowLayout> EmbeddedStore<L> {
         Ok(next)
     }
 
-    async fn write_blocking(&self, expected: u64, changes: RowChanges) -> Result<u64, StoreError> {
+    async fn write_blocking(
+        &self,
+        expected: u64,
+        batch: Vec<RowChanges>,
+    ) -> Result<u64, StoreError> {
         let store = self.clone();
-        tokio::task::spawn_blocking(move || store.write(expected, expected + 1, changes))
+        let next = expected + batch.len() as u64;
+        tokio::task::spawn_blocking(move || store.write(expected, next, batch))
             .await
             .map_err(|e| StoreError::Backend(format!("embedded store: {e}")))?
     }
@@ -231,7 +238,11 @@ impl<L: RowLayout> RowStore for EmbeddedStore<L> {
     }
 
     async fn apply(&self, expected: u64, changes: RowChanges) -> Result<u64, StoreError> {
-        self.write_blocking(expected, changes).await
+        self.write_blocking(expected, vec![changes]).await
+    }
+
+    async fn apply_batch(&self, expected: u64, batch: Vec<RowChanges>) -> Result<u64, StoreError> {
+        self.write_blocking(expected, batch).await
     }
 
     async fn revision(&self) -> Result<u64, StoreError> {

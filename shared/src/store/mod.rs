@@ -191,6 +191,14 @@ pub trait RowStore: Send + Sync + std::fmt::Debug {
     /// [`StoreError::Conflict`] otherwise.
     async fn apply(&self, expected: u64, changes: RowChanges) -> Result<u64, StoreError>;
 
+    /// [`Self::apply`] for several consecutive changes in one durable
+    /// transaction (group commit, issue 15): checks that the latest revision
+    /// is `expected`, writes `batch[i]` as revision `expected + 1 + i`, in
+    /// order, and returns the last revision (`expected + batch.len()`).
+    /// Every revision stays exact for [`Self::changes_since`]. Fails,
+    /// changing nothing, as [`Self::apply`] does.
+    async fn apply_batch(&self, expected: u64, batch: Vec<RowChanges>) -> Result<u64, StoreError>;
+
     /// The rows changed after `revision`, up to the latest, read as one
     /// snapshot, so that a node catches up on another process's change
     /// without reading everything; `None` when the store cannot tell (the
@@ -287,6 +295,13 @@ impl<L: RowLayout> RowStore for Store<L> {
         match self {
             Self::Embedded(s) => s.apply(expected, changes).await,
             Self::Postgres(s) => s.apply(expected, changes).await,
+        }
+    }
+
+    async fn apply_batch(&self, expected: u64, batch: Vec<RowChanges>) -> Result<u64, StoreError> {
+        match self {
+            Self::Embedded(s) => s.apply_batch(expected, batch).await,
+            Self::Postgres(s) => s.apply_batch(expected, batch).await,
         }
     }
 

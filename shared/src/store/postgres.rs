@@ -186,8 +186,12 @@ impl<L: RowLayout> PostgresStore<L> {
             .map(drop)
     }
 
-    async fn write(&self, expected: u64, changes: RowChanges) -> Result<u64, StoreError> {
-        let next = expected + 1;
+    /// In one transaction: checks that the revision is `expected`, writes
+    /// `batch[i]` as revision `expected + 1 + i` (each row tagged with the
+    /// revision that last wrote or deleted it, so that `changes_since` stays
+    /// exact per revision), sets the revision to the last and announces it.
+    async fn write(&self, expected: u64, batch: Vec<RowChanges>) -> Result<u64, StoreError> {
+        let next = expected + batch.len() as u64;
         let next_i =
             i64::try_from(next).map_err(|_| StoreError::Backend("revision out of range".into()))?;
         let t = L::TABLES;
@@ -214,46 +218,10 @@ impl<L: RowLayout> PostgresStore<L> {
                 StoreError::Conflict { expected, actual }
             });
         }
-        if !changes.deletes.is_empty() {
-            let kinds: Vec<&str> = changes.deletes.iter().map(|(k, _)| *k).collect();
-            let keys: Vec<&str> = changes.deletes.iter().map(|(_, k)| k.as_str()).collect();
-            txn.execute(
-                &format!(
-                    "DELETE FROM {t}_objects o
-                     USING unnest($1::text[], $2::text[]) AS d(kind, key)
-                     WHERE o.kind = d.kind AND o.key = d.key"
-                ),
-                &[&kinds, &keys],
-            )
-            .await
-            .map_err(backend)?;
-            txn.execute(
-                &format!(
-                    "INSERT INTO {t}_deletions (kind, key, revision)
-                     SELECT kind, key, $3 FROM unnest($1::text[], $2::text[]) AS d(kind, key)
-                     ON CONFLICT (kind, key) DO UPDATE SET revision = excluded.revision"
-                ),
-                &[&kinds, &keys, &next_i],
-            )
-            .await
-            .map_err(backend)?;
-        }
-        if !changes.upserts.is_empty() {
-            let kinds: Vec<&str> = changes.upserts.iter().map(|r| r.kind).collect();
-            let keys: Vec<&str> = changes.upserts.iter().map(|r| r.key.as_str()).collect();
-            let bodies: Vec<&str> = changes.upserts.iter().map(|r| r.body.as_str()).collect();
-            txn.execute(
-                &format!(
-                    "INSERT INTO {t}_objects (kind, key, body, revision)
-                     SELECT kind, key, body::jsonb, $4
-                     FROM unnest($1::text[], $2::text[], $3::text[]) AS u(kind, key, body)
-                     ON CONFLICT (kind, key)
-                     DO UPDATE SET body = excluded.body, revision = excluded.revision"
-                ),
-                &[&kinds, &keys, &bodies, &next_i],
-            )
-            .await
-            .map_err(backend)?;
+        for (i, changes) in batch.iter().enumerate() {
+            let revision = i64::try_from(expected + 1 + i as u64)
+                .map_err(|_| StoreError::Backend("revision out of range".into()))?;
+            write_rows(&txn, t, changes, revision).await?;
         }
         txn.execute(
             &format!("UPDATE {t}_revision SET revision = $1"),
@@ -379,7 +347,11 @@ impl<L: RowLayout> RowStore for PostgresStore<L> {
     }
 
     async fn apply(&self, expected: u64, changes: RowChanges) -> Result<u64, StoreError> {
-        self.write(expected, changes).await
+        self.write(expected, vec![changes]).await
+    }
+
+    async fn apply_batch(&self, expected: u64, batch: Vec<RowChanges>) -> Result<u64, StoreError> {
+        self.write(expected, batch).await
     }
 
     async fn changes_since(&self, revision: u64) -> Result<Option<Delta>, StoreError> {
@@ -406,6 +378,57 @@ impl<L: RowLayout> RowStore for PostgresStore<L> {
         *announced = Some((client, rx.clone()));
         Ok(rx)
     }
+}
+
+/// Writes one revision's `changes` in `txn`, tagged `revision`.
+async fn write_rows(
+    txn: &tokio_postgres::Transaction<'_>,
+    t: &str,
+    changes: &RowChanges,
+    revision: i64,
+) -> Result<(), StoreError> {
+    if !changes.deletes.is_empty() {
+        let kinds: Vec<&str> = changes.deletes.iter().map(|(k, _)| *k).collect();
+        let keys: Vec<&str> = changes.deletes.iter().map(|(_, k)| k.as_str()).collect();
+        txn.execute(
+            &format!(
+                "DELETE FROM {t}_objects o
+                     USING unnest($1::text[], $2::text[]) AS d(kind, key)
+                     WHERE o.kind = d.kind AND o.key = d.key"
+            ),
+            &[&kinds, &keys],
+        )
+        .await
+        .map_err(backend)?;
+        txn.execute(
+            &format!(
+                "INSERT INTO {t}_deletions (kind, key, revision)
+                     SELECT kind, key, $3 FROM unnest($1::text[], $2::text[]) AS d(kind, key)
+                     ON CONFLICT (kind, key) DO UPDATE SET revision = excluded.revision"
+            ),
+            &[&kinds, &keys, &revision],
+        )
+        .await
+        .map_err(backend)?;
+    }
+    if !changes.upserts.is_empty() {
+        let kinds: Vec<&str> = changes.upserts.iter().map(|r| r.kind).collect();
+        let keys: Vec<&str> = changes.upserts.iter().map(|r| r.key.as_str()).collect();
+        let bodies: Vec<&str> = changes.upserts.iter().map(|r| r.body.as_str()).collect();
+        txn.execute(
+            &format!(
+                "INSERT INTO {t}_objects (kind, key, body, revision)
+                     SELECT kind, key, body::jsonb, $4
+                     FROM unnest($1::text[], $2::text[], $3::text[]) AS u(kind, key, body)
+                     ON CONFLICT (kind, key)
+                     DO UPDATE SET body = excluded.body, revision = excluded.revision"
+            ),
+            &[&kinds, &keys, &bodies, &revision],
+        )
+        .await
+        .map_err(backend)?;
+    }
+    Ok(())
 }
 
 /// How often a node checks the revision even without a notification: a
