@@ -221,6 +221,54 @@ async fn lockout_rules_refuse_and_change_nothing() {
 }
 
 #[tokio::test]
+async fn r_lock_1_only_three_delegating_assignments_may_leave_organization_management() {
+    let f = Federation::builder().start().await.unwrap();
+    mailboxes(&f, &["Katie"]).await;
+    let mut admin = f.administrator().await.unwrap();
+    ok(&mut admin, "New-RoleGroup \"Helpdesk Tier\"").await;
+    ok(
+        &mut admin,
+        "New-ManagementRoleAssignment -Role \"Mail Recipients\" -SecurityGroup \"Helpdesk Tier\" -Delegating",
+    )
+    .await;
+    // Another group holding it does not let Organization Management's go,
+    // neither removed nor disabled.
+    let (_, why) = refused(
+        &mut admin,
+        "Remove-ManagementRoleAssignment \"Mail Recipients-Organization Management-Delegating\"",
+    )
+    .await;
+    assert!(why.contains("R-LOCK-1"), "{why}");
+    let (_, why) = refused(
+        &mut admin,
+        "Set-ManagementRoleAssignment \"Mail Recipients-Organization Management-Delegating\" -Enabled $false",
+    )
+    .await;
+    assert!(why.contains("R-LOCK-1"), "{why}");
+    // Organization Management can still hand out Mail Recipients.
+    ok(
+        &mut admin,
+        "New-ManagementRoleAssignment -Role \"Mail Recipients\" -User Katie",
+    )
+    .await;
+    // The exceptions still move: Mail Recipient Creation to a role group.
+    ok(&mut admin, "New-RoleGroup \"Directory Admins\"").await;
+    ok(
+        &mut admin,
+        "New-ManagementRoleAssignment -Role \"Mail Recipient Creation\" -SecurityGroup \"Directory Admins\" -Delegating",
+    )
+    .await;
+    ok(
+        &mut admin,
+        "Remove-ManagementRoleAssignment \"Mail Recipient Creation-Organization Management-Delegating\"",
+    )
+    .await;
+    // ... and only while the group holds it.
+    let (_, why) = refused(&mut admin, "Remove-RoleGroup \"Directory Admins\"").await;
+    assert!(why.contains("R-LOCK"), "{why}");
+}
+
+#[tokio::test]
 async fn delegating_only_assignment_grants_nothing_until_self_assigned() {
     let f = Federation::builder().start().await.unwrap();
     let mut admin = f.administrator().await.unwrap();
