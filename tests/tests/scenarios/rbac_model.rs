@@ -269,6 +269,51 @@ async fn r_lock_1_only_three_delegating_assignments_may_leave_organization_manag
 }
 
 #[tokio::test]
+async fn r_rg_5_managed_by_a_role_group_lets_its_members_manage() {
+    let f = Federation::builder().start().await.unwrap();
+    mailboxes(&f, &["Katie", "Nora", "Ray"]).await;
+    let mut admin = f.administrator().await.unwrap();
+    // A role group in ManagedBy: Organization Management's members manage
+    // without the bypass switch.
+    ok(
+        &mut admin,
+        "New-RoleGroup -Name \"OM Managed\" -ManagedBy \"Organization Management\"",
+    )
+    .await;
+    ok(
+        &mut admin,
+        "Add-RoleGroupMember \"OM Managed\" -Member Nora",
+    )
+    .await;
+    // Nested: Katie is in Tier Admins, which is in Outer Tier, which manages
+    // Team; being a manager grants none of Team's permissions.
+    ok(
+        &mut admin,
+        "New-RoleGroup -Name \"Tier Admins\" -Members Katie",
+    )
+    .await;
+    ok(
+        &mut admin,
+        "New-RoleGroup -Name \"Outer Tier\" -Members \"Tier Admins\"",
+    )
+    .await;
+    ok(
+        &mut admin,
+        "New-RoleGroup -Name Team -Roles \"Mail Recipients\" -ManagedBy \"Outer Tier\"",
+    )
+    .await;
+    let mut katie = f.local_session("Katie").await.unwrap();
+    ok(&mut katie, "Add-RoleGroupMember Team -Member Nora").await;
+    ok(&mut katie, "Remove-RoleGroupMember Team -Member Nora").await;
+    let (denied, _) = refused(&mut katie, "Set-Mailbox Nora -CustomAttribute1 katie").await;
+    assert!(denied);
+    // Someone in none of them is still refused.
+    let mut ray = f.local_session("Ray").await.unwrap();
+    let (_, why) = refused(&mut ray, "Add-RoleGroupMember Team -Member Nora").await;
+    assert!(why.contains("R-RG-5"), "{why}");
+}
+
+#[tokio::test]
 async fn delegating_only_assignment_grants_nothing_until_self_assigned() {
     let f = Federation::builder().start().await.unwrap();
     let mut admin = f.administrator().await.unwrap();
