@@ -314,6 +314,29 @@ async fn r_rg_5_managed_by_a_role_group_lets_its_members_manage() {
 }
 
 #[tokio::test]
+async fn r_asg_3_denial_names_the_parameter_no_in_scope_assignment_grants() {
+    let f = Federation::builder().start().await.unwrap();
+    mailboxes(&f, &["Hd", "port1"]).await;
+    let mut admin = f.administrator().await.unwrap();
+    ok(&mut admin, "Add-RoleGroupMember \"Help Desk\" -Member Hd").await;
+    // Mail Recipients, which grants -CustomAttribute1, only on Seattle.
+    ok(
+        &mut admin,
+        "New-ManagementRoleAssignment -Role \"Mail Recipients\" -User Hd -RecipientOrganizationalUnitScope contoso.com/Seattle",
+    )
+    .await;
+    let mut hd = f.local_session("Hd").await.unwrap();
+    // User Options grants -Office on port1; nothing whose scope holds port1
+    // grants -CustomAttribute1: the denial names it, not -Office.
+    let (denied, why) = refused(&mut hd, "Set-Mailbox port1 -Office X -CustomAttribute1 Y").await;
+    assert!(denied, "{why}");
+    assert!(why.contains("-CustomAttribute1"), "{why}");
+    assert!(!why.contains("-Office"), "{why}");
+    assert!(why.contains("R-ASG-3"), "{why}");
+    ok(&mut hd, "Set-Mailbox port1 -Office X").await;
+}
+
+#[tokio::test]
 async fn delegating_only_assignment_grants_nothing_until_self_assigned() {
     let f = Federation::builder().start().await.unwrap();
     let mut admin = f.administrator().await.unwrap();
