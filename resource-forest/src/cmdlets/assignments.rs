@@ -446,6 +446,29 @@ pub async fn get_assignment(ctx: &Context<'_>, args: &Args) -> Result<Outcome, C
         }
     };
     let effective = args.switch("GetEffectiveUsers") || writable.is_some();
+    // A user or USG as `-RoleAssignee` gets every assignment reaching it:
+    // direct, through role groups and USGs (nested) and through its mailbox's
+    // role assignment policy (R-ASG-2). A role group or policy gets its own.
+    let reaching: Option<(Sid, Vec<Sid>, Vec<String>)> = assignee_filter
+        .filter(|x| ctx.org.rbac.role_group(x).is_none() && ctx.org.rbac.policy(x).is_none())
+        .and_then(|x| ctx.org.principal_sid(x).ok())
+        .map(|sid| {
+            let mut sids = vec![sid];
+            sids.extend(ctx.org.security_groups_of(&sid));
+            (sid, sids, ctx.org.policies_of(&sid))
+        });
+    let reaches = |a: &RoleAssignment, name: &str| match (&reaching, assignee_filter) {
+        (_, None) => true,
+        (Some((user, sids, policies)), Some(_)) => {
+            let subject = Subject {
+                user: *user,
+                sids,
+                policies,
+            };
+            ctx.authorizer.reaches(&subject, &a.assignee)
+        }
+        (None, Some(x)) => x.eq_ignore_ascii_case(name),
+    };
     let mut records = Vec::new();
     let mut warnings = Vec::new();
     let mut foreign = ForeignMembers::default();
@@ -455,7 +478,7 @@ pub async fn get_assignment(ctx: &Context<'_>, args: &Args) -> Result<Outcome, C
             && role.is_none_or(|r| a.role.eq_ignore_ascii_case(r))
             && delegating.is_none_or(|d| (a.delegation == Delegation::Delegating) == d)
             && enabled.is_none_or(|e| a.enabled == e)
-            && assignee_filter.is_none_or(|x| x.eq_ignore_ascii_case(&name))
+            && reaches(a, &name)
             && custom.is_none_or(|c| matches!(&a.recipient_write_scope, RecipientWriteScope::Custom(s) if s.eq_ignore_ascii_case(c)))
             && exclusive.is_none_or(|c| matches!(&a.recipient_write_scope, RecipientWriteScope::Exclusive(s) if s.eq_ignore_ascii_case(c)));
         if !keep {

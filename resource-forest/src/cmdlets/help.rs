@@ -41,12 +41,13 @@ struct Available {
 /// cmdlets the permission model makes unavailable are left out (R-SPLIT-3).
 fn available(ctx: &Context<'_>) -> Vec<Available> {
     let permissions = ctx.authorizer.permissions_of(&ctx.subject());
+    let mine = super::role_group::manager_sids(ctx);
     let manager = ctx
         .org
         .rbac
         .role_groups
         .values()
-        .any(|g| ctx.caller.sids.iter().any(|s| g.managed_by.contains(s)));
+        .any(|g| mine.iter().any(|s| g.managed_by.contains(s)));
     let own_of = |spec: &Cmdlet| {
         let managers: &[&str] = if manager { spec.managers } else { &[] };
         spec.anyone

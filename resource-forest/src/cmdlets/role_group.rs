@@ -374,6 +374,31 @@ pub fn get_role_group(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletE
     })
 }
 
+/// The SIDs that make the caller a manager when a ManagedBy lists one
+/// (R-RG-5): its own and its security groups', the role groups it is a member
+/// of (directly or nested; role groups are security groups too), and the
+/// security groups those role groups are nested in.
+pub(crate) fn manager_sids(ctx: &Context<'_>) -> BTreeSet<Sid> {
+    let mut out: BTreeSet<Sid> = ctx.caller.sids.iter().copied().collect();
+    for (name, _) in ctx.authorizer.role_groups_of(&ctx.subject()) {
+        if let Some(g) = ctx.org.rbac.role_groups.get(&name.to_ascii_lowercase()) {
+            out.insert(g.sid);
+            out.extend(ctx.org.security_groups_of(&g.sid));
+        }
+    }
+    out
+}
+
+/// Whether the caller is among `group`'s managers: listed in its ManagedBy, or
+/// a member (direct or nested) of a security group or role group listed
+/// there (R-RG-5).
+pub(crate) fn manages(ctx: &Context<'_>, group: &RoleGroup) -> bool {
+    !group.managed_by.is_empty()
+        && manager_sids(ctx)
+            .iter()
+            .any(|s| group.managed_by.contains(s))
+}
+
 /// Who may change a role group or its membership (R-RG-5). With ManagedBy set,
 /// its managers may (being a manager grants none of the group's permissions),
 /// and members of Organization Management or holders of Role Management may
@@ -386,7 +411,7 @@ fn check_managed_by(
     args: &Args,
     rbac: Result<(), CmdletError>,
 ) -> Result<(), CmdletError> {
-    let manager = ctx.caller.sids.iter().any(|s| group.managed_by.contains(s));
+    let manager = manages(ctx, group);
     let administrator = ctx.is_role_administrator();
     if !group.managed_by.is_empty() {
         if manager {

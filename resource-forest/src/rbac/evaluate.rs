@@ -510,7 +510,9 @@ impl Authorizer {
         })
     }
 
-    fn reaches(&self, subject: &Subject<'_>, assignee: &Assignee) -> bool {
+    /// Whether an assignment to `assignee` reaches `subject`: directly, through
+    /// a role group or USG it is in (nested), or through its policy (R-ASG-2).
+    pub fn reaches(&self, subject: &Subject<'_>, assignee: &Assignee) -> bool {
         match assignee {
             Assignee::RoleGroup(name) => self.is_member(subject, name),
             Assignee::User(sid) | Assignee::SecurityGroup(sid) => subject.sids.contains(sid),

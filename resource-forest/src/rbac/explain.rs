@@ -134,14 +134,25 @@ impl fmt::Display for Denial {
             Self::OutOfScope {
                 cmdlet,
                 target,
+                parameters,
                 scopes,
                 exclusive,
-                ..
             } => {
-                write!(
-                    f,
-                    "`{target}` isn't within the write scope of any assignment that grants `{cmdlet}` to you (R-ASG-3)"
-                )?;
+                // Name the parameters no in-scope assignment grants: the others
+                // may well be granted on this object (R-ASG-3).
+                if parameters.is_empty() {
+                    write!(
+                        f,
+                        "`{target}` isn't within the write scope of any assignment that grants `{cmdlet}` to you (R-ASG-3)"
+                    )?;
+                } else {
+                    let dashed: Vec<String> = parameters.iter().map(|p| format!("-{p}")).collect();
+                    write!(
+                        f,
+                        "`{target}` isn't within the write scope of any assignment that grants `{cmdlet}` with {} to you (R-ASG-3)",
+                        list(&dashed)
+                    )?;
+                }
                 if !exclusive.is_empty() {
                     write!(
                         f,

@@ -11,12 +11,36 @@ use super::model::{Delegation, RoleAssignment};
 /// The role that manages RBAC itself.
 pub const ROLE_MANAGEMENT: &str = "Role Management";
 
+/// The roles whose delegating assignment may leave Organization Management,
+/// and only by moving to a role group or USG (R-LOCK-1): Role Management to
+/// "permission owners" and the two creation roles to directory administrators
+/// (seed 003, R-SPLIT-2). Every other role's delegating assignment stays.
+pub const MOVABLE_DELEGATING: [&str; 3] = [
+    ROLE_MANAGEMENT,
+    "Mail Recipient Creation",
+    "Security Group Creation and Membership",
+];
+
+/// Whether Organization Management's delegating assignment of `role` may move
+/// to another role group or USG (R-LOCK-1).
+pub fn may_leave_organization_management(role: &str) -> bool {
+    MOVABLE_DELEGATING
+        .iter()
+        .any(|r| r.eq_ignore_ascii_case(role))
+}
+
 /// A change that would lock the organization out of its own administration.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LockoutError {
-    /// R-LOCK-1.
+    /// R-LOCK-1, for a role whose delegating assignment may move.
     #[error("the delegating assignment of `{role}` to Organization Management can't be removed or disabled unless it moves: give a role group or USG a delegating assignment of `{role}` first (R-LOCK-1)")]
     OrganizationManagementDelegating {
+        /// The role.
+        role: String,
+    },
+    /// R-LOCK-1, for every other role: its delegating assignment never leaves.
+    #[error("the delegating assignment of `{role}` to Organization Management can't be removed or disabled, whatever else holds it; only those of Role Management, Mail Recipient Creation and Security Group Creation and Membership may move (R-LOCK-1)")]
+    OrganizationManagementDelegatingFixed {
         /// The role.
         role: String,
     },
@@ -63,8 +87,16 @@ pub fn check(before: &RbacConfig, after: &RbacConfig) -> Result<(), LockoutError
             return Err(LockoutError::RoleManagementFromOrganizationManagement);
         }
     }
+    // R-LOCK-1: only three roles' delegating assignments may move; every
+    // other one must stay on Organization Management itself.
     for a in live(before).filter(|a| om(a) && a.delegation == Delegation::Delegating) {
-        if !kept(a) {
+        if !may_leave_organization_management(&a.role) {
+            if !has(after, |b| same(a, b) && om(b)) {
+                return Err(LockoutError::OrganizationManagementDelegatingFixed {
+                    role: a.role.clone(),
+                });
+            }
+        } else if !kept(a) {
             return Err(LockoutError::OrganizationManagementDelegating {
                 role: a.role.clone(),
             });
@@ -190,6 +222,65 @@ mod tests {
     }
 
     #[test]
+    fn r_lock_1_other_delegating_assignments_never_leave_organization_management() {
+        // Another group holding the delegating assignment of Mail Recipients
+        // does not let Organization Management's go: only three roles move.
+        let before = {
+            let mut c = organization();
+            c.insert_assignment(RoleAssignment::new(
+                "Mail Recipients-Helpdesk Tier-Delegating".into(),
+                "Mail Recipients".into(),
+                Assignee::RoleGroup("Helpdesk Tier".into()),
+                Delegation::Delegating,
+            ));
+            c.insert_assignment(RoleAssignment::new(
+                "Mail Recipients-usg-Delegating".into(),
+                "Mail Recipients".into(),
+                Assignee::SecurityGroup(DomainSid::new(1, 2, 3).with_rid(2001)),
+                Delegation::Delegating,
+            ));
+            c
+        };
+        let mut removed = before.clone();
+        removed
+            .assignments
+            .remove("mail recipients-organization management-delegating");
+        assert_eq!(
+            check(&before, &removed),
+            Err(LockoutError::OrganizationManagementDelegatingFixed {
+                role: "Mail Recipients".into()
+            })
+        );
+        let mut disabled = before.clone();
+        if let Some(a) = disabled
+            .assignments
+            .get_mut("mail recipients-organization management-delegating")
+        {
+            a.enabled = false;
+        }
+        assert!(matches!(
+            check(&before, &disabled),
+            Err(LockoutError::OrganizationManagementDelegatingFixed { .. })
+        ));
+        // The three movable roles still move, each to a group or USG.
+        for role in MOVABLE_DELEGATING {
+            let mut moved = before.clone();
+            moved.assignments.retain(|_, a| {
+                !(a.assignee.is_role_group(ORGANIZATION_MANAGEMENT)
+                    && a.delegation == Delegation::Delegating
+                    && a.role == role)
+            });
+            moved.insert_assignment(RoleAssignment::new(
+                format!("{role}-Owners-Delegating"),
+                role.into(),
+                Assignee::RoleGroup("Owners".into()),
+                Delegation::Delegating,
+            ));
+            assert_eq!(check(&before, &moved), Ok(()), "{role}");
+        }
+    }
+
+    #[test]
     fn unchanged_configuration_passes_and_om_rules_come_first() {
         let before = organization();
         assert_eq!(check(&before, &before), Ok(()));
@@ -210,7 +301,7 @@ mod tests {
         }
         assert!(matches!(
             check(&before, &after),
-            Err(LockoutError::OrganizationManagementDelegating { .. })
+            Err(LockoutError::OrganizationManagementDelegatingFixed { .. })
         ));
     }
 }

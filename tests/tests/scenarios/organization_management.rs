@@ -85,3 +85,76 @@ async fn organization_management_assignments_match_the_spec_table() {
     assert_eq!(actual, expected);
     assert_eq!(response.len(), 129);
 }
+
+#[tokio::test]
+async fn r_asg_2_role_assignee_lists_direct_and_indirect_assignments() {
+    let f = Federation::builder()
+        .resource("contoso.com")
+        .start()
+        .await
+        .unwrap();
+    let mut admin = f.administrator().await.unwrap();
+    let assignee_types = |r: &crossforest_tests::Records| -> BTreeSet<(String, String)> {
+        r.iter()
+            .map(|rec| {
+                let get = |n: &str| rec.get(n).unwrap_or_default().to_owned();
+                (get("RoleAssigneeName"), get("RoleAssigneeType"))
+            })
+            .collect()
+    };
+    // The administrator holds nothing directly: all of Organization
+    // Management's assignments, through the group.
+    let administrator = admin
+        .run("Get-ManagementRoleAssignment -RoleAssignee Administrator")
+        .await
+        .unwrap();
+    assert_eq!(administrator.len(), 129);
+    assert_eq!(
+        assignee_types(&administrator),
+        BTreeSet::from([("Organization Management".into(), "RoleGroup".into())])
+    );
+
+    // A user with a mailbox: direct, through a role group, through a USG
+    // (nested in the role group too) and through its mailbox's policy.
+    for line in [
+        "New-Mailbox -Name Katie",
+        "New-DistributionGroup -Name Staff -Type Security -Members Katie",
+        "New-RoleGroup -Name Tier -Roles \"Mail Recipients\" -Members Staff",
+        "New-ManagementRoleAssignment -Role \"Move Mailboxes\" -User Katie",
+        "New-ManagementRoleAssignment -Role \"View-Only Recipients\" -SecurityGroup Staff",
+    ] {
+        admin.run(line).await.unwrap();
+    }
+    let policy = admin
+        .run("Get-ManagementRoleAssignment -RoleAssignee \"Default Role Assignment Policy\"")
+        .await
+        .unwrap();
+    assert!(!policy.is_empty());
+    let katie = admin
+        .run("Get-ManagementRoleAssignment -RoleAssignee Katie")
+        .await
+        .unwrap();
+    assert_eq!(katie.len(), policy.len() + 3);
+    assert_eq!(
+        assignee_types(&katie),
+        BTreeSet::from([
+            ("Katie".into(), "User".into()),
+            ("Staff".into(), "SecurityGroup".into()),
+            ("Tier".into(), "RoleGroup".into()),
+            (
+                "Default Role Assignment Policy".into(),
+                "RoleAssignmentPolicy".into()
+            ),
+        ])
+    );
+    // The columns are the listing's usual ones.
+    assert!(katie.iter().all(|r| r.get("Name").is_some()
+        && r.get("Role").is_some()
+        && r.get("RoleAssignmentDelegationType").is_some()));
+    // A role group still gets only its own.
+    let tier = admin
+        .run("Get-ManagementRoleAssignment -RoleAssignee Tier")
+        .await
+        .unwrap();
+    assert_eq!(tier.len(), 1);
+}

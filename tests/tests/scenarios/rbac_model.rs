@@ -221,6 +221,122 @@ async fn lockout_rules_refuse_and_change_nothing() {
 }
 
 #[tokio::test]
+async fn r_lock_1_only_three_delegating_assignments_may_leave_organization_management() {
+    let f = Federation::builder().start().await.unwrap();
+    mailboxes(&f, &["Katie"]).await;
+    let mut admin = f.administrator().await.unwrap();
+    ok(&mut admin, "New-RoleGroup \"Helpdesk Tier\"").await;
+    ok(
+        &mut admin,
+        "New-ManagementRoleAssignment -Role \"Mail Recipients\" -SecurityGroup \"Helpdesk Tier\" -Delegating",
+    )
+    .await;
+    // Another group holding it does not let Organization Management's go,
+    // neither removed nor disabled.
+    let (_, why) = refused(
+        &mut admin,
+        "Remove-ManagementRoleAssignment \"Mail Recipients-Organization Management-Delegating\"",
+    )
+    .await;
+    assert!(why.contains("R-LOCK-1"), "{why}");
+    let (_, why) = refused(
+        &mut admin,
+        "Set-ManagementRoleAssignment \"Mail Recipients-Organization Management-Delegating\" -Enabled $false",
+    )
+    .await;
+    assert!(why.contains("R-LOCK-1"), "{why}");
+    // Organization Management can still hand out Mail Recipients.
+    ok(
+        &mut admin,
+        "New-ManagementRoleAssignment -Role \"Mail Recipients\" -User Katie",
+    )
+    .await;
+    // The exceptions still move: Mail Recipient Creation to a role group.
+    ok(&mut admin, "New-RoleGroup \"Directory Admins\"").await;
+    ok(
+        &mut admin,
+        "New-ManagementRoleAssignment -Role \"Mail Recipient Creation\" -SecurityGroup \"Directory Admins\" -Delegating",
+    )
+    .await;
+    ok(
+        &mut admin,
+        "Remove-ManagementRoleAssignment \"Mail Recipient Creation-Organization Management-Delegating\"",
+    )
+    .await;
+    // ... and only while the group holds it.
+    let (_, why) = refused(&mut admin, "Remove-RoleGroup \"Directory Admins\"").await;
+    assert!(why.contains("R-LOCK"), "{why}");
+}
+
+#[tokio::test]
+async fn r_rg_5_managed_by_a_role_group_lets_its_members_manage() {
+    let f = Federation::builder().start().await.unwrap();
+    mailboxes(&f, &["Katie", "Nora", "Ray"]).await;
+    let mut admin = f.administrator().await.unwrap();
+    // A role group in ManagedBy: Organization Management's members manage
+    // without the bypass switch.
+    ok(
+        &mut admin,
+        "New-RoleGroup -Name \"OM Managed\" -ManagedBy \"Organization Management\"",
+    )
+    .await;
+    ok(
+        &mut admin,
+        "Add-RoleGroupMember \"OM Managed\" -Member Nora",
+    )
+    .await;
+    // Nested: Katie is in Tier Admins, which is in Outer Tier, which manages
+    // Team; being a manager grants none of Team's permissions.
+    ok(
+        &mut admin,
+        "New-RoleGroup -Name \"Tier Admins\" -Members Katie",
+    )
+    .await;
+    ok(
+        &mut admin,
+        "New-RoleGroup -Name \"Outer Tier\" -Members \"Tier Admins\"",
+    )
+    .await;
+    ok(
+        &mut admin,
+        "New-RoleGroup -Name Team -Roles \"Mail Recipients\" -ManagedBy \"Outer Tier\"",
+    )
+    .await;
+    let mut katie = f.local_session("Katie").await.unwrap();
+    ok(&mut katie, "Add-RoleGroupMember Team -Member Nora").await;
+    ok(&mut katie, "Remove-RoleGroupMember Team -Member Nora").await;
+    let (denied, _) = refused(&mut katie, "Set-Mailbox Nora -CustomAttribute1 katie").await;
+    assert!(denied);
+    // Someone in none of them is still refused.
+    let mut ray = f.local_session("Ray").await.unwrap();
+    let (_, why) = refused(&mut ray, "Add-RoleGroupMember Team -Member Nora").await;
+    assert!(why.contains("R-RG-5"), "{why}");
+}
+
+#[tokio::test]
+async fn r_asg_3_denial_names_the_parameter_no_in_scope_assignment_grants() {
+    let f = Federation::builder().start().await.unwrap();
+    mailboxes(&f, &["Hd", "port1"]).await;
+    let mut admin = f.administrator().await.unwrap();
+    ok(&mut admin, "Add-RoleGroupMember \"Help Desk\" -Member Hd").await;
+    // Mail Recipients, which grants -CustomAttribute1, only on Seattle.
+    ok(
+        &mut admin,
+        "New-ManagementRoleAssignment -Role \"Mail Recipients\" -User Hd -RecipientOrganizationalUnitScope contoso.com/Seattle",
+    )
+    .await;
+    let mut hd = f.local_session("Hd").await.unwrap();
+    // User Options grants -Office on port1; nothing whose scope holds port1
+    // grants -CustomAttribute1: the denial names it, not -Office.
+    let (denied, why) = refused(&mut hd, "Set-Mailbox port1 -Office X -CustomAttribute1 Y").await;
+    assert!(denied, "{why}");
+    assert!(why.contains("-CustomAttribute1"), "{why}");
+    assert!(!why.contains("-Office"), "{why}");
+    assert!(why.contains("R-ASG-3"), "{why}");
+    ok(&mut hd, "Set-Mailbox port1 -Office X").await;
+}
+
+#[tokio::test]
 async fn delegating_only_assignment_grants_nothing_until_self_assigned() {
     let f = Federation::builder().start().await.unwrap();
     let mut admin = f.administrator().await.unwrap();
