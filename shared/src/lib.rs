@@ -6,6 +6,7 @@
 //! * [`sid`]: `Sid` and `DomainSid`, parsed once at the edge.
 //! * [`identity`]: forest names, the `forest://` URI carried by certificates, and
 //!   the typed [`identity::Principal`] a peer certificate turns into.
+//! * [`ou`]: organizational units by canonical name or DN.
 //! * [`pki`]: certificate authorities and certificate issue with rcgen.
 //! * [`private`]: owner-only files and directories, and the start-up check.
 //! * [`text`]: caller-supplied text made safe to keep and show: deceptive
@@ -37,6 +38,7 @@ pub mod inspect;
 pub mod limits;
 pub mod metrics;
 pub mod observe;
+pub mod ou;
 pub mod pki;
 pub mod private;
 pub mod rate_limit;

@@ -6,10 +6,11 @@ pub mod attributes;
 pub mod connectors;
 pub mod identity_index;
 pub mod organization;
-pub mod ou;
 pub mod permission_model;
 pub mod recipients;
 pub mod servers;
 
+/// Organizational units (a shared type: RBAC scopes name them too).
+pub use crossforest_shared::ou;
 pub use identity_index::Recipients;
 pub use organization::{OrgError, Organization};

@@ -20,7 +20,7 @@ use super::model::{
     RecipientWriteScope, RoleGroupKind,
 };
 use super::scope::{CompiledScope, ConfigObject, RecipientObject, ScopeRestrictionType};
-use crate::org::ou::OrganizationalUnit;
+use crossforest_shared::ou::OrganizationalUnit;
 
 /// Who is asking: the user's SID and every group SID kept after SID filtering.
 #[derive(Debug, Clone, Copy)]

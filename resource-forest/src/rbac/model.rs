@@ -7,7 +7,7 @@ use std::fmt;
 use crossforest_shared::{ForestName, Sid};
 use serde::{Deserialize, Serialize};
 
-use crate::org::ou::OrganizationalUnit;
+use crossforest_shared::ou::OrganizationalUnit;
 
 /// An implicit recipient scope of a role (R-SCOPE-4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

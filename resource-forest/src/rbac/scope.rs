@@ -9,7 +9,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::opath::{Filter, OpathError, Properties};
-use crate::org::ou::OrganizationalUnit;
+use crossforest_shared::ou::OrganizationalUnit;
 
 /// What a scope restricts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
