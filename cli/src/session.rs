@@ -275,12 +275,22 @@ impl Session {
                 })
                 .collect(),
         };
-        let request = self.request(message);
-        self.client
-            .invoke(request)
-            .await
-            .map(tonic::Response::into_inner)
-            .map_err(|s| self.failed(s))
+        let mut waited = std::time::Duration::ZERO;
+        loop {
+            let request = self.request(message.clone());
+            match self.client.invoke(request).await {
+                Ok(response) => return Ok(response.into_inner()),
+                Err(status) => match retry_after(&status, waited) {
+                    // Refused before it ran (a rate limit or a busy bounded
+                    // resource): wait as the node asks, then send it again.
+                    Some(wait) => {
+                        tokio::time::sleep(wait).await;
+                        waited += wait;
+                    }
+                    None => return Err(self.failed(status)),
+                },
+            }
+        }
     }
 
     /// Decides and explains one request for the caller (`Authorization.Check`).
@@ -395,4 +405,45 @@ pub async fn authenticate(
             message: status_text(&s),
         })?;
     Ok(response.into_inner().token)
+}
+
+/// The longest a session waits in all, for one call, on nodes asking it to
+/// retry later (`grpc-retry-pushback-ms`); past it the refusal is reported.
+pub const MAX_RETRY_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// How long to wait before sending a call again that `status` refused with a
+/// retry pushback, having waited `waited` already; `None` when the status
+/// asks for no retry or the wait would pass [`MAX_RETRY_WAIT`].
+fn retry_after(status: &tonic::Status, waited: std::time::Duration) -> Option<std::time::Duration> {
+    if status.code() != tonic::Code::ResourceExhausted {
+        return None;
+    }
+    let wait = crossforest_shared::serve::status::EdgeError::retry_after(status)?
+        .max(std::time::Duration::from_millis(1));
+    (waited + wait <= MAX_RETRY_WAIT).then_some(wait)
+}
+
+#[cfg(test)]
+mod retry_tests {
+    use std::time::Duration;
+
+    use crossforest_shared::serve::status::EdgeError;
+
+    use super::{retry_after, MAX_RETRY_WAIT};
+
+    #[test]
+    fn only_a_refusal_with_a_pushback_is_retried_and_only_so_long() {
+        let limited = EdgeError::Exhausted("rate limit".into())
+            .into_status_retry_after(Duration::from_millis(250));
+        assert_eq!(
+            retry_after(&limited, Duration::ZERO),
+            Some(Duration::from_millis(250))
+        );
+        assert_eq!(retry_after(&limited, MAX_RETRY_WAIT), None);
+        // Exhausted without a hint (no RIDs left) and other failures: no retry.
+        let exhausted = EdgeError::Exhausted("no RIDs left".into()).into_status();
+        assert_eq!(retry_after(&exhausted, Duration::ZERO), None);
+        let denied = tonic::Status::permission_denied("no");
+        assert_eq!(retry_after(&denied, Duration::ZERO), None);
+    }
 }

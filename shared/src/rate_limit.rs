@@ -23,9 +23,7 @@ use crate::metrics::Metrics;
 use crate::serve::status::EdgeError;
 use crate::Principal;
 
-/// Metadata key of the milliseconds a limited caller should wait before
-/// retrying (the gRPC retry pushback).
-pub const RETRY_PUSHBACK_KEY: &str = "grpc-retry-pushback-ms";
+pub use crate::serve::status::RETRY_PUSHBACK_KEY;
 
 /// The `forest` label of requests without a readable certificate principal.
 pub const UNIDENTIFIED: &str = "unidentified";
@@ -197,14 +195,12 @@ pub fn refusal(principal: Option<&Principal>, wait: Duration) -> tonic::Status {
     );
     // Whole milliseconds, rounded up: the caller waits at least this long.
     let millis = wait.as_micros().div_ceil(1000).max(1);
-    let mut status = EdgeError::Exhausted(format!(
+    EdgeError::Exhausted(format!(
         "{who} sent requests faster than this node's rate limit; retry in {millis} ms"
     ))
-    .into_status();
-    if let Ok(value) = millis.to_string().parse() {
-        status.metadata_mut().insert(RETRY_PUSHBACK_KEY, value);
-    }
-    status
+    .into_status_retry_after(std::time::Duration::from_millis(
+        u64::try_from(millis).unwrap_or(u64::MAX),
+    ))
 }
 
 impl<S, B, RB> tower_service::Service<Request<B>> for RateLimited<S>

@@ -69,6 +69,30 @@ async fn a_thousand_unknown_method_paths_leave_one_unknown_metrics_series() {
 }
 
 #[tokio::test]
+async fn a_shell_past_its_rate_limit_waits_as_the_node_asks_and_every_cmdlet_runs() {
+    // One request a second, bursts of two: a bulk change of five mailboxes
+    // is paced by the node, not refused (the session honours the pushback).
+    let f = populate(builder().resource_rate_limit(1, 2).start().await.unwrap()).await;
+    let mut admin = f.administrator().await.unwrap();
+    for i in 0..5 {
+        admin
+            .run(&format!("New-Mailbox -Name paced{i}"))
+            .await
+            .unwrap();
+    }
+    let listed = admin
+        .run("Get-Mailbox -ResultSize Unlimited")
+        .await
+        .unwrap();
+    let paced = listed
+        .column("Name")
+        .into_iter()
+        .filter(|n| n.starts_with("paced"))
+        .count();
+    assert_eq!(paced, 5);
+}
+
+#[tokio::test]
 async fn a_burst_past_a_principals_bucket_is_resource_exhausted_counted_and_spares_others() {
     let f = populate(builder().resource_rate_limit(1, 3).start().await.unwrap()).await;
     let mut alice = f.session("fabrikam\\alice").await.unwrap();
