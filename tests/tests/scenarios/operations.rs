@@ -1,12 +1,9 @@
 //! Operations (issue 5): certificates and trust bundles reloaded in a running
 //! node, request ids, and the Prometheus metrics endpoint.
 
-use std::sync::Arc;
-
 use crossforest_shared::client::connect;
 use crossforest_shared::inspect::summarize;
 use crossforest_shared::pki::{CertificateAuthority, IssuedCertificate};
-use crossforest_shared::tls::{certified_key_parts, crypto_provider};
 use crossforest_shared::{ForestName, Sid};
 use crossforest_tests::Federation;
 use rustls_pki_types::ServerName;
@@ -24,20 +21,9 @@ async fn served_serial(
     ca_pem: &str,
     credential: &IssuedCertificate,
 ) -> String {
-    let mut roots = rustls::RootCertStore::empty();
-    roots
-        .add(crossforest_shared::pki::first_certificate_der(ca_pem, "ca").unwrap())
-        .unwrap();
-    let (chain, key) = certified_key_parts(credential, "client").unwrap();
-    let mut config = rustls::ClientConfig::builder_with_provider(crypto_provider())
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_client_auth_cert(chain, key)
-        .unwrap();
-    config.alpn_protocols = vec![b"h2".to_vec()];
+    let config = super::session_resumption::client(ca_pem, credential);
     let tcp = tokio::net::TcpStream::connect(address).await.unwrap();
-    let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+    let tls = tokio_rustls::TlsConnector::from(config)
         .connect(ServerName::try_from(server.to_owned()).unwrap(), tcp)
         .await
         .unwrap();

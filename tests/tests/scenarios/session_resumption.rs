@@ -13,7 +13,7 @@ use tokio::io::AsyncReadExt;
 
 /// A client TLS configuration for `credential` trusting `ca_pem`, with
 /// rustls's session cache: a second connection offers to resume the first.
-fn client(ca_pem: &str, credential: &IssuedCertificate) -> Arc<rustls::ClientConfig> {
+pub fn client(ca_pem: &str, credential: &IssuedCertificate) -> Arc<rustls::ClientConfig> {
     let mut roots = rustls::RootCertStore::empty();
     roots
         .add(crossforest_shared::pki::first_certificate_der(ca_pem, "ca").unwrap())
