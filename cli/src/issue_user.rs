@@ -17,6 +17,7 @@ use crossforest_shared::{ForestName, Sid};
 
 use crate::lab::Lab;
 use crate::parse::Value;
+use crate::session::SessionError;
 use crate::sign_in::{check_user_name, how_to_get_a_credential};
 
 /// A user the resource forest's directory knows.
@@ -39,6 +40,11 @@ pub struct IssuedUser {
     pub summary: CertificateSummary,
 }
 
+/// Whether the resource forest could not be reached at all.
+fn unreachable(error: &SessionError) -> bool {
+    matches!(error, SessionError::Connect(_)) || error.is_unavailable()
+}
+
 /// Looks `user` up in the running resource forest with `Get-User`, as its
 /// Administrator.
 pub async fn look_up(lab: &Lab, user: &str) -> anyhow::Result<DirectoryUser> {
@@ -50,13 +56,19 @@ pub async fn look_up(lab: &Lab, user: &str) -> anyhow::Result<DirectoryUser> {
             lab.dir().display()
         )
     };
-    let mut session = lab.session(&administrator).await.with_context(not_running)?;
+    let mut session = match lab.session(&administrator).await {
+        Ok(session) => session,
+        Err(e) if e.downcast_ref::<SessionError>().is_some_and(unreachable) => {
+            return Err(e).with_context(not_running)
+        }
+        Err(e) => return Err(e),
+    };
     let found = match session
         .invoke("Get-User", vec![("Identity".into(), Value::Text(user.into()))])
         .await
     {
         Ok(found) => found,
-        Err(e) if e.is_unavailable() => return Err(e).with_context(not_running),
+        Err(e) if unreachable(&e) => return Err(e).with_context(not_running),
         Err(e) if e.status().is_some_and(|s| s.code() == tonic::Code::NotFound) => bail!(
             "{resource} has no user `{user}` (`Get-User {user}` found none); create it first, e.g. with `New-Mailbox -Name {user}` or `New-ADUser -Name {user}`"
         ),

@@ -310,15 +310,19 @@ impl Lab {
             sid,
         };
         let path = credential_path(&dir, user);
-        ca.issue_principal(&principal, user)?.write_combined(&path)?;
+        ca.issue_principal(&principal, user)?
+            .write_combined(&path)?;
         Ok(path)
     }
 
-    /// A user's lab password.
+    /// A user's lab password (a file's trailing line break is not part of
+    /// it, as for `account-forest user add --password-file`).
     pub fn password(&self, forest: &ForestName, user: &str) -> anyhow::Result<String> {
         let path = password_path(&self.node_dir(forest), user);
-        std::fs::read_to_string(&path)
-            .with_context(|| format!("no password for `{}\\{user}` in the lab", forest.netbios()))
+        let text = std::fs::read_to_string(&path).with_context(|| {
+            format!("no password for `{}\\{user}` in the lab", forest.netbios())
+        })?;
+        Ok(text.trim_end_matches(['\r', '\n']).to_owned())
     }
 
     /// Opens a management session as `DOMAIN\user` or `user@forest`, in any

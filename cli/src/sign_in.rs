@@ -50,7 +50,9 @@ pub fn check_user_name(user: &str) -> anyhow::Result<()> {
 pub fn split_identity(identity: &str) -> anyhow::Result<(&str, &str)> {
     let split = match identity.split_once('\\') {
         Some(pair) => Some(pair),
-        None => identity.rsplit_once('@').map(|(user, domain)| (domain, user)),
+        None => identity
+            .rsplit_once('@')
+            .map(|(user, domain)| (domain, user)),
     };
     match split {
         Some((domain, user)) if !domain.is_empty() && !user.is_empty() => Ok((domain, user)),
@@ -127,7 +129,10 @@ mod tests {
         );
         for bad in ["bob", "\\bob", "fabrikam\\", "@fabrikam.com", "bob@"] {
             let error = split_identity(bad).unwrap_err().to_string();
-            assert!(error.contains(bad) && error.contains("user@forest"), "{error}");
+            assert!(
+                error.contains(bad) && error.contains("user@forest"),
+                "{error}"
+            );
         }
     }
 

@@ -39,8 +39,7 @@ async fn pki_issue_user_lets_a_contoso_user_sign_in() {
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600, "the credential holds a key: owner-only");
-    let credential =
-        crossforest_shared::pki::IssuedCertificate::read_combined(&path).unwrap();
+    let credential = crossforest_shared::pki::IssuedCertificate::read_combined(&path).unwrap();
     match ForestUri::of_certificate(&credential.certificate_der().unwrap()).unwrap() {
         ForestUri::Principal(p) => {
             assert_eq!(p.forest.as_str(), "contoso.com");
@@ -128,7 +127,11 @@ async fn as_accepts_any_case_and_upn() {
             && error.contains("crossforest account-forest user add"),
         "{error}"
     );
-    let error = f.session("nobody@contoso.com").await.unwrap_err().to_string();
+    let error = f
+        .session("nobody@contoso.com")
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(
         error.contains("no credential for `nobody@contoso.com`")
             && error.contains("crossforest pki issue-user"),
@@ -139,4 +142,40 @@ async fn as_accepts_any_case_and_upn() {
         error.contains("`DOMAIN\\user`") && error.contains("`user@forest`"),
         "{error}"
     );
+}
+
+#[tokio::test]
+async fn an_account_forest_user_signs_in_as_the_error_says() {
+    let f = builder().start().await.unwrap();
+    // No credential yet: the error gives the command that creates one.
+    let error = f
+        .session("Erin@fabrikam.com")
+        .await
+        .unwrap_err()
+        .to_string();
+    let command = error
+        .split('`')
+        .find(|s| s.starts_with("crossforest account-forest user add"))
+        .unwrap_or_else(|| panic!("no command in: {error}"));
+    let words: Vec<&str> = command.split_whitespace().collect();
+    let at = words.iter().position(|w| *w == "--password-file").unwrap();
+    // The password file, written as an editor writes it: with a line break.
+    std::fs::write(words[at + 1], "correct horse battery staple\n").unwrap();
+
+    #[derive(clap::Parser)]
+    struct Crossforest {
+        #[command(subcommand)]
+        command: account_forest::cli::Command,
+    }
+    let parsed = <Crossforest as clap::Parser>::try_parse_from(&words[1..]).unwrap();
+    account_forest::cli::run(parsed.command).await.unwrap();
+
+    for identity in ["fabrikam\\Erin", "ERIN@FABRIKAM.COM"] {
+        let mut erin = f.session(identity).await.unwrap();
+        assert_eq!(
+            erin.who_am_i().await.unwrap().user_name,
+            "fabrikam\\Erin",
+            "{identity}"
+        );
+    }
 }

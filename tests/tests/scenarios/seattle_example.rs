@@ -45,18 +45,10 @@ async fn seattle_example_script_runs_as_documented() {
     .unwrap();
     assert_eq!(code, 0, "the script ran to its end");
 
+    // The group itself is checked property by property in
+    // rbac_model::seattle_recipient_management_example_behaves_as_the_seed_says;
+    // here, what its people may do.
     let mut admin = f.administrator().await.unwrap();
-    let group = ok(&mut admin, "Get-RoleGroup \"Seattle Recipient Management\"").await;
-    assert_eq!(
-        property(&group, "ManagedBy").as_deref(),
-        Some("Brian, David, Katie")
-    );
-    let members = ok(
-        &mut admin,
-        "Get-RoleGroupMember \"Seattle Recipient Management\"",
-    )
-    .await;
-    assert_eq!(members.len(), 11);
 
     // Each signs in with a credential from `pki issue-user`, as documented.
     for user in ["Ray", "Brian", "Katie"] {
@@ -119,10 +111,12 @@ async fn seattle_example_script_runs_as_documented() {
         ),
     ];
     for (who, line, outcome) in afterwards {
-        let documented = format!(
-            "crossforest shell --lab crossforest-lab --as '{who}' -c '{line}'\n"
+        let documented =
+            format!("crossforest shell --lab crossforest-lab --as '{who}' -c '{line}'\n");
+        assert!(
+            script.contains(&documented),
+            "the script documents {documented}"
         );
-        assert!(script.contains(&documented), "the script documents {documented}");
         let code = shell(&f, who, line).await;
         match outcome {
             Done => assert_eq!(code, 0, "{who}: {line}"),
