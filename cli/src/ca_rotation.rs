@@ -185,9 +185,7 @@ pub fn reissue_credential(
     forest: &ForestName,
     user: &str,
 ) -> anyhow::Result<(PathBuf, CertificateSummary)> {
-    if user.is_empty() || user.contains(['/', '\\']) || user.starts_with('.') {
-        bail!("`{user}` is not a user name (a name like `alice`, without a path)");
-    }
+    crate::sign_in::check_user_name(user)?;
     let ca = load_ca(lab, forest)?;
     let path = lab
         .node_dir(forest)

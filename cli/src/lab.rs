@@ -295,12 +295,13 @@ impl Lab {
 
     /// Issues a resource-forest credential to the local user `user` (for
     /// example a mailbox's account, identified by its SID) and keeps it in the
-    /// lab, so that `session("contoso\\user")` works.
+    /// lab, so that `session("contoso\\user")` works; returns its file.
+    /// `crossforest pki issue-user` ([`crate::issue_user`]) finds the SID.
     pub fn issue_local_credential(
         &self,
         user: &str,
         sid: crossforest_shared::Sid,
-    ) -> anyhow::Result<()> {
+    ) -> anyhow::Result<PathBuf> {
         let resource = &self.file.resource;
         let dir = self.node_dir(resource);
         let ca = crossforest_shared::pki::CertificateAuthority::load(resource, &dir.join("pki"))?;
@@ -308,31 +309,34 @@ impl Lab {
             forest: resource.clone(),
             sid,
         };
+        let path = credential_path(&dir, user);
         ca.issue_principal(&principal, user)?
-            .write_combined(&credential_path(&dir, user))?;
-        Ok(())
+            .write_combined(&path)?;
+        Ok(path)
     }
 
-    /// A user's lab password.
+    /// A user's lab password (a file's trailing line break is not part of
+    /// it, as for `account-forest user add --password-file`).
     pub fn password(&self, forest: &ForestName, user: &str) -> anyhow::Result<String> {
         let path = password_path(&self.node_dir(forest), user);
-        std::fs::read_to_string(&path)
-            .with_context(|| format!("no password for `{}\\{user}` in the lab", forest.netbios()))
+        let text = std::fs::read_to_string(&path).with_context(|| {
+            format!("no password for `{}\\{user}` in the lab", forest.netbios())
+        })?;
+        Ok(text.trim_end_matches(['\r', '\n']).to_owned())
     }
 
-    /// Opens a management session as `DOMAIN\user`.
+    /// Opens a management session as `DOMAIN\user` or `user@forest`, in any
+    /// case ([`Lab::identity`]).
     pub async fn session(&self, identity: &str) -> anyhow::Result<Session> {
-        let (domain, user) = identity.split_once('\\').with_context(|| {
-            format!("`{identity}` must be `DOMAIN\\user`, e.g. `fabrikam\\alice`")
-        })?;
-        let forest = self.forest(domain)?;
+        let identity = self.identity(identity)?;
+        let (forest, user) = (&identity.forest, identity.user.as_str());
         let resource = self.endpoint(&self.file.resource)?;
-        let credential = self.credential(&forest, user)?;
-        if forest == self.file.resource {
-            return Ok(Session::local(&resource, &credential, identity).await?);
+        let credential = self.credential(forest, user)?;
+        if *forest == self.file.resource {
+            return Ok(Session::local(&resource, &credential, &identity.display()).await?);
         }
-        let home = self.endpoint(&forest)?;
-        let password = self.password(&forest, user)?;
+        let home = self.endpoint(forest)?;
+        let password = self.password(forest, user)?;
         let logon = ForeignLogon {
             home: &home,
             user,

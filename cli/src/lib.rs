@@ -6,6 +6,8 @@
 //! * [`lab`]: a local lab of forests on disk.
 //! * [`pki`]: `crossforest pki`: list, issue and rotate certificates.
 //! * [`ca_rotation`]: `crossforest pki rotate --what ca`: a forest's CA, with overlap.
+//! * [`issue_user`]: `crossforest pki issue-user`: credentials for the resource forest's users.
+//! * [`sign_in`]: who `--as` names (`DOMAIN\user` or `user@forest`, any case).
 //! * [`processes`]: running a lab's nodes as processes.
 //! * [`node_process`]: one node as an OS process, and its signals.
 //! * [`demo`]: `crossforest demo`.
@@ -17,6 +19,7 @@
 
 pub mod ca_rotation;
 pub mod demo;
+pub mod issue_user;
 pub mod lab;
 pub mod node_process;
 pub mod output;
@@ -27,4 +30,5 @@ pub mod processes;
 pub mod repl;
 pub mod session;
 pub mod shell;
+pub mod sign_in;
 pub mod where_object;

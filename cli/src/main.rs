@@ -35,7 +35,7 @@ enum Command {
         dir: PathBuf,
     },
     /// A lab's certificates: list them, issue and rotate server certificates,
-    /// refresh trust bundles. Running nodes pick up new files without restart.
+    /// issue credentials to the resource forest's users, refresh trust bundles. Running nodes pick up new files without restart.
     #[command(subcommand)]
     Pki(crossforest_cli::pki::PkiCommand),
     /// Run Exchange Management Shell commands against a lab's resource forest.
@@ -43,7 +43,11 @@ enum Command {
         /// The lab directory.
         #[arg(long, default_value = "crossforest-lab")]
         lab: PathBuf,
-        /// Who to run as: `DOMAIN\user`, e.g. `fabrikam\alice` or `contoso\Administrator`.
+        /// Who to run as: `DOMAIN\user` (NetBIOS or DNS domain) or `user@forest`,
+        /// in any case, e.g. `fabrikam\alice`, `alice@fabrikam.com` or
+        /// `contoso\Administrator`. A resource-forest user other than the
+        /// Administrator needs a credential first: `crossforest pki
+        /// issue-user`.
         #[arg(long = "as")]
         identity: String,
         /// One command line.
@@ -210,7 +214,7 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Demo { dir } => crossforest_cli::demo::run(&dir).await.map(|()| 0),
         Command::Up { dir } => up(dir).await.map(|()| 0),
-        Command::Pki(command) => crossforest_cli::pki::run(command).map(|()| 0),
+        Command::Pki(command) => crossforest_cli::pki::run(command).await.map(|()| 0),
         Command::Shell {
             lab,
             identity,

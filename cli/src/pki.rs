@@ -1,5 +1,6 @@
 //! `crossforest pki`: list a lab's certificates, issue or rotate server
-//! certificates, and rotate a forest's CA with an overlap window
+//! certificates, issue credentials to the resource forest's users
+//! ([`crate::issue_user`]), and rotate a forest's CA with an overlap window
 //! ([`crate::ca_rotation`]). A running node notices a replaced file (within its
 //! `operations.reload_interval_secs`, or at once on SIGHUP) and serves new
 //! connections with it; established sessions keep theirs. Keys are never printed.
@@ -52,6 +53,29 @@ pub enum PkiCommand {
         /// and 127.0.0.1 are always included).
         #[arg(long = "dns-name")]
         dns_names: Vec<String>,
+    },
+    /// Issue a credential to an existing user of the resource forest (one
+    /// created with `New-Mailbox` or `New-ADUser`), so that `crossforest shell
+    /// --as 'contoso\Ray'` signs in as that user. The user's SID is looked up
+    /// with `Get-User` in the running resource forest (start the lab first);
+    /// the certificate, from the forest's CA, names that SID. Written to
+    /// `<forest>/credentials/<user>.pem`, owner-only; issuing again replaces
+    /// it. Account forests' users (fabrikam.com) don't use this: they get
+    /// their credential when created (`crossforest account-forest user add
+    /// --config <lab>/<forest>/node.toml <user> --password-file
+    /// <lab>/<forest>/credentials/<user>.password`) and sign in at their forest
+    /// with their password.
+    IssueUser {
+        /// The lab directory.
+        #[arg(long, default_value = "crossforest-lab")]
+        lab: PathBuf,
+        /// The resource forest, e.g. contoso.com.
+        #[arg(long)]
+        forest: ForestName,
+        /// The user: its name, alias or user principal name, e.g. Ray (any
+        /// case; the credential file takes the name `Get-User` shows).
+        #[arg(long)]
+        user: String,
     },
     /// Issue a user's credential anew from the forest's current CA, for the
     /// same account: during a CA rotation, how a user moves to the new CA
@@ -182,7 +206,7 @@ fn print_issued(what: &str, file: &Path, s: &CertificateSummary) {
 }
 
 /// Runs one `pki` subcommand.
-pub fn run(command: PkiCommand) -> anyhow::Result<()> {
+pub async fn run(command: PkiCommand) -> anyhow::Result<()> {
     match command {
         PkiCommand::List { lab } => {
             let lab = Lab::open(&lab)?;
@@ -222,6 +246,27 @@ pub fn run(command: PkiCommand) -> anyhow::Result<()> {
             let lab = Lab::open(&lab)?;
             let s = issue_server(&lab, &forest, &dns_names)?;
             print_issued("issued", &lab.node_dir(&forest).join("pki/server.pem"), &s);
+        }
+        PkiCommand::IssueUser { lab, forest, user } => {
+            let lab = Lab::open(&lab)?;
+            let issued = crate::issue_user::issue_user(&lab, &forest, &user).await?;
+            let s = &issued.summary;
+            println!(
+                "issued {} to {}\\{} ({}): {} serial {} valid until {}",
+                issued.path.display(),
+                forest.netbios(),
+                issued.user.name,
+                issued.user.sid,
+                s.subject,
+                s.serial,
+                s.not_after
+            );
+            println!(
+                "sign in with: crossforest shell --lab {} --as '{}\\{}'",
+                lab.dir().display(),
+                forest.netbios(),
+                issued.user.name
+            );
         }
         PkiCommand::Reissue { lab, forest, user } => {
             let lab = Lab::open(&lab)?;

@@ -581,24 +581,18 @@ impl Federation {
         Ok(())
     }
 
-    /// A session as a local user of the resource forest (a mailbox's account),
-    /// found by `Get-Mailbox` as the Administrator and given a credential from
-    /// the resource forest's CA.
+    /// A session as a local user of the resource forest (a mailbox's or
+    /// `New-ADUser`'s account), given a credential as `crossforest pki
+    /// issue-user` gives it.
     pub async fn local_session(&self, user: &str) -> anyhow::Result<Session> {
-        let found = self
-            .administrator()
-            .await?
-            .run(&format!("Get-Mailbox \"{user}\""))
-            .await
-            .with_context(|| format!("no mailbox `{user}`"))?;
-        let sid = found
-            .first()
-            .and_then(|r| r.get("SID"))
-            .with_context(|| format!("no SID for `{user}`"))?
-            .parse()?;
-        self.lab.issue_local_credential(user, sid)?;
+        let issued =
+            crossforest_cli::issue_user::issue_user(&self.lab, self.resource(), user).await?;
         Ok(self
-            .session(&format!("{}\\{user}", self.resource().netbios()))
+            .session(&format!(
+                "{}\\{}",
+                self.resource().netbios(),
+                issued.user.name
+            ))
             .await?)
     }
 

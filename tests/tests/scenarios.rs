@@ -15,6 +15,7 @@ mod scenarios {
     pub mod freshness;
     pub mod hostile_callers;
     pub mod hostile_input;
+    pub mod lab_sign_in;
     pub mod linked_role_groups;
     pub mod load;
     pub mod mtls;
@@ -23,6 +24,7 @@ mod scenarios {
     pub mod python_client;
     pub mod rbac_model;
     pub mod request_path;
+    pub mod seattle_example;
     pub mod session_resumption;
     pub mod shell;
     pub mod sid_filtering;
