@@ -1,4 +1,5 @@
-# RBAC split permissions (SPEC R-SPLIT-2; seed 001, steps 1-6).
+# RBAC split permissions: the documented procedure's steps 1-6 (see
+# docs/rules.md, R-SPLIT-2).
 # Run as a member of Organization Management:
 #   crossforest shell --lab crossforest-lab --as 'contoso\Administrator' --file examples/rbac-split.ps1
 # Afterwards only "Active Directory Administrators" may create or remove

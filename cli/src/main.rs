@@ -61,7 +61,8 @@ enum Command {
         output: Format,
     },
     /// Exchange setup against a lab's running resource forest: the permission
-    /// model (`--prepare-ad`) and delegated setup of servers (SPEC §6, §7).
+    /// model (`--prepare-ad`) and delegated setup of servers (see docs/rules.md,
+    /// R-SPLIT-1..4 and R-DS-1..4).
     /// Give exactly one operation.
     #[command(group(clap::ArgGroup::new("operation").required(true).args([
         "prepare_ad", "new_provisioned_server", "remove_provisioned_server",

@@ -18,8 +18,9 @@ pub enum Command {
     },
     /// Exchange setup's organization preparation on a stopped node:
     /// `--prepare-ad [--active-directory-split-permissions true|false]` switches
-    /// the permission model and prints what changed (SPEC §6). For a running
-    /// node use `crossforest setup --lab …` (the `PrepareAd` RPC).
+    /// the permission model and prints what changed (see docs/rules.md,
+    /// R-SPLIT-1..4). For a running node use `crossforest setup --lab …`
+    /// (the `PrepareAd` RPC).
     Setup {
         /// The node's configuration file.
         #[arg(long)]
