@@ -41,6 +41,12 @@ pub struct NodeConfig {
     /// The admin audit log's file size and age limits (`[audit]`).
     #[serde(default, skip_serializing_if = "is_default_audit")]
     pub audit: crate::audit::AuditPolicy,
+    /// How long and how many statements stay open (`[statements]`).
+    #[serde(
+        default,
+        skip_serializing_if = "crate::request::statement::StatementSettings::is_default"
+    )]
+    pub statements: crate::request::statement::StatementSettings,
 }
 
 fn is_default_audit(policy: &crate::audit::AuditPolicy) -> bool {
@@ -74,6 +80,7 @@ impl NodeConfig {
         problems.address("listen", &self.listen);
         self.operations.check(&self.listen, &mut problems);
         self.store.check(&mut problems);
+        self.statements.check(&mut problems);
         problems.pem_file("pki_dir", &self.pki_dir.join("ca.pem"), false);
         problems.pem_file("pki_dir", &self.pki_dir.join("server.pem"), true);
         let mut forests = Vec::new();
