@@ -147,7 +147,11 @@ pub fn not_open_warning(id: &str) -> String {
 
 /// An id as messages show it: bounded and escaped, it comes from the caller.
 fn shown(id: &str) -> String {
-    crossforest_shared::text::escape(&crossforest_shared::text::bounded(id, limits::MAX_STATEMENT_ID)).into_owned()
+    crossforest_shared::text::escape(&crossforest_shared::text::bounded(
+        id,
+        limits::MAX_STATEMENT_ID,
+    ))
+    .into_owned()
 }
 
 /// Who a statement belongs to.
@@ -399,7 +403,9 @@ mod tests {
             .open(&ann, "contoso\\ann", pinned(&ann), now)
             .unwrap_err();
         assert!(
-            refused.to_string().contains("`contoso\\ann` already has 2 statements open"),
+            refused
+                .to_string()
+                .contains("`contoso\\ann` already has 2 statements open"),
             "{refused}"
         );
         table.open(&bob, "contoso\\bob", pinned(&bob), now).unwrap();
@@ -409,7 +415,9 @@ mod tests {
         );
         // Ended statements make room.
         let later = now + Duration::from_secs(61);
-        table.open(&ann, "contoso\\ann", pinned(&ann), later).unwrap();
+        table
+            .open(&ann, "contoso\\ann", pinned(&ann), later)
+            .unwrap();
         assert_eq!(table.len(), 1);
     }
 
