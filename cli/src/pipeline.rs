@@ -231,11 +231,12 @@ pub async fn run(session: &mut Session, pipeline: &Pipeline) -> Outcome {
             Ok(_) => true,
             Err(error) => {
                 let mut outcome = Outcome::default();
+                // Not the cmdlet's error: its `-ErrorAction` does not hide it.
                 outcome.errors.push(StageError {
                     column: command.column,
                     item: None,
                     error,
-                    action: command.error_action,
+                    action: None,
                 });
                 return outcome;
             }

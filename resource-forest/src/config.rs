@@ -329,4 +329,27 @@ linked_credential = { user = "FABRIKAM\\svc-contoso", credential = "trusts/svc.p
             &["operations.metrics_listen: `127.0.0.1:7100` is also `listen`"],
         );
     }
+
+    #[test]
+    fn statement_bounds_are_read_and_validated() {
+        assert_eq!(
+            load_with(
+                "pki_dir = \"pki\"",
+                "pki_dir = \"pki\"\n[statements]\nidle_secs = 30\nmax_per_caller = 2",
+            )
+            .ok()
+            .flatten(),
+            None
+        );
+        assert_names(
+            "pki_dir = \"pki\"",
+            "pki_dir = \"pki\"\n[statements]\nidle_secs = 0\nlifetime_seconds = 1",
+            &["statements.lifetime_seconds: unknown field"],
+        );
+        assert_names(
+            "pki_dir = \"pki\"",
+            "pki_dir = \"pki\"\n[statements]\nidle_secs = 0",
+            &["statements.idle_secs: must be at least 1 second"],
+        );
+    }
 }
