@@ -2,7 +2,9 @@
 //! it receives, with the record's identity bound to `-Identity` (as PowerShell
 //! binds by property name); `Where-Object`, `Select-Object` and `Format-*` run
 //! here, on the records. Every cmdlet call goes through the resource forest's
-//! RBAC on its own, so one denied item is reported and the others still run.
+//! RBAC on its own, so one denied item is reported and the others still run;
+//! all of them in one statement, authorised against the permissions the
+//! caller held when the pipeline started (R-SESSION-1).
 
 use crossforest_shared::proto::management::v1 as pb;
 
@@ -206,8 +208,53 @@ fn shell_help(command: &CommandLine) -> Option<pb::Record> {
     })
 }
 
-/// Runs `pipeline` in `session`.
+/// The cmdlets of `pipeline` the resource forest runs (not the shell's own).
+fn remote_commands(pipeline: &Pipeline) -> impl Iterator<Item = &CommandLine> {
+    pipeline
+        .stages
+        .iter()
+        .enumerate()
+        .filter_map(|(i, (_, stage))| match stage {
+            Stage::Command(c) if !(i == 0 && shell_help(c).is_some()) => Some(c),
+            _ => None,
+        })
+}
+
+/// Runs `pipeline` in `session` as one statement (R-SESSION-1): opened
+/// before its first cmdlet and closed after its last, so every cmdlet is
+/// authorised against the permissions the caller held when it started.
+/// In a statement the session already has open, it runs in that one.
 pub async fn run(session: &mut Session, pipeline: &Pipeline) -> Outcome {
+    let first = remote_commands(pipeline).next();
+    let opened = match first {
+        Some(command) if session.statement().is_none() => match session.open_statement().await {
+            Ok(_) => true,
+            Err(error) => {
+                let mut outcome = Outcome::default();
+                // Not the cmdlet's error: its `-ErrorAction` does not hide it.
+                outcome.errors.push(StageError {
+                    column: command.column,
+                    item: None,
+                    error,
+                    action: None,
+                });
+                return outcome;
+            }
+        },
+        _ => false,
+    };
+    let outcome = stages(session, pipeline).await;
+    if opened {
+        // A statement that ended on its own (the node said so in a
+        // warning) or a lost connection leaves nothing to close: the node
+        // drops its statements when they are idle.
+        let _ = session.close_statement().await;
+    }
+    outcome
+}
+
+/// Runs the stages of `pipeline`, in whatever statement `session` has open.
+async fn stages(session: &mut Session, pipeline: &Pipeline) -> Outcome {
     let mut outcome = Outcome::default();
     let mut records: Option<Vec<pb::Record>> = None;
     for (_, stage) in &pipeline.stages {

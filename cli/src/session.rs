@@ -137,6 +137,8 @@ pub struct Session {
     server: ForestName,
     /// The certificate presented, to say whose certificate was refused.
     credential: IssuedCertificate,
+    /// The open statement every Invoke names (R-SESSION-1), if any.
+    statement: Option<String>,
 }
 
 /// What an account-forest user brings to log on.
@@ -226,6 +228,7 @@ impl Session {
             identity,
             server: resource.forest.clone(),
             credential: credential.clone(),
+            statement: None,
         }
     }
 
@@ -274,12 +277,22 @@ impl Session {
                     value: Some(to_proto(value)),
                 })
                 .collect(),
+            statement: self.statement.clone().unwrap_or_default(),
         };
         let mut waited = std::time::Duration::ZERO;
         loop {
             let request = self.request(message.clone());
             match self.client.invoke(request).await {
-                Ok(response) => return Ok(response.into_inner()),
+                Ok(response) => {
+                    let response = response.into_inner();
+                    if response.statement_not_open {
+                        // It ended (idle or old): the node said so in a
+                        // warning once; the rest of the statement runs on
+                        // current permissions, as the node would run it.
+                        self.statement = None;
+                    }
+                    return Ok(response);
+                }
                 Err(status) => match retry_after(&status, waited) {
                     // Refused before it ran (a rate limit or a busy bounded
                     // resource): wait as the node asks, then send it again.
@@ -291,6 +304,47 @@ impl Session {
                 },
             }
         }
+    }
+
+    /// Opens a statement (R-SESSION-1): every Invoke until
+    /// [`Self::close_statement`] is authorised against the permissions the
+    /// caller holds now, and runs on the organization as it is then.
+    pub async fn open_statement(&mut self) -> Result<pb::OpenStatementResponse, SessionError> {
+        let request = self.request(pb::OpenStatementRequest {});
+        let opened = self
+            .client
+            .open_statement(request)
+            .await
+            .map(tonic::Response::into_inner)
+            .map_err(|s| self.failed(s))?;
+        self.statement = Some(opened.statement.clone());
+        Ok(opened)
+    }
+
+    /// Closes the open statement, if any: the next call sees the caller's
+    /// current permissions.
+    pub async fn close_statement(&mut self) -> Result<(), SessionError> {
+        let Some(statement) = self.statement.take() else {
+            return Ok(());
+        };
+        let request = self.request(pb::CloseStatementRequest { statement });
+        self.client
+            .close_statement(request)
+            .await
+            .map(|_| ())
+            .map_err(|s| self.failed(s))
+    }
+
+    /// The statement Invokes name now, if any.
+    pub fn statement(&self) -> Option<&str> {
+        self.statement.as_deref()
+    }
+
+    /// Names `statement` in the Invokes that follow (or none), without
+    /// opening or closing anything: for clients that keep statements
+    /// themselves.
+    pub fn set_statement(&mut self, statement: Option<String>) {
+        self.statement = statement;
     }
 
     /// Decides and explains one request for the caller (`Authorization.Check`).

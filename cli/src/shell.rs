@@ -1,7 +1,9 @@
 //! `crossforest shell`: run Exchange Management Shell lines against a lab's
 //! resource forest as one principal: one line (`-c`), a script (`--file` or
 //! piped standard input) or, on a terminal, the interactive shell
-//! ([`crate::repl`]).
+//! ([`crate::repl`]). Each statement (a line, continuation lines joined) is
+//! one statement of the resource forest too: authorised against the
+//! permissions the caller held when it started (R-SESSION-1).
 //!
 //! A script stops at its first failing line (exit code 3 when RBAC denied it,
 //! 1 for any other error) unless that line says `-ErrorAction Continue` (or

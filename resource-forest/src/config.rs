@@ -41,6 +41,12 @@ pub struct NodeConfig {
     /// The admin audit log's file size and age limits (`[audit]`).
     #[serde(default, skip_serializing_if = "is_default_audit")]
     pub audit: crate::audit::AuditPolicy,
+    /// How long and how many statements stay open (`[statements]`).
+    #[serde(
+        default,
+        skip_serializing_if = "crate::request::statement::StatementSettings::is_default"
+    )]
+    pub statements: crate::request::statement::StatementSettings,
 }
 
 fn is_default_audit(policy: &crate::audit::AuditPolicy) -> bool {
@@ -74,6 +80,7 @@ impl NodeConfig {
         problems.address("listen", &self.listen);
         self.operations.check(&self.listen, &mut problems);
         self.store.check(&mut problems);
+        self.statements.check(&mut problems);
         problems.pem_file("pki_dir", &self.pki_dir.join("ca.pem"), false);
         problems.pem_file("pki_dir", &self.pki_dir.join("server.pem"), true);
         let mut forests = Vec::new();
@@ -320,6 +327,29 @@ linked_credential = { user = "FABRIKAM\\svc-contoso", credential = "trusts/svc.p
             "pki_dir = \"pki\"",
             "pki_dir = \"pki\"\n[operations]\nmetrics_listen = \"127.0.0.1:7100\"",
             &["operations.metrics_listen: `127.0.0.1:7100` is also `listen`"],
+        );
+    }
+
+    #[test]
+    fn statement_bounds_are_read_and_validated() {
+        assert_eq!(
+            load_with(
+                "pki_dir = \"pki\"",
+                "pki_dir = \"pki\"\n[statements]\nidle_secs = 30\nmax_per_caller = 2",
+            )
+            .ok()
+            .flatten(),
+            None
+        );
+        assert_names(
+            "pki_dir = \"pki\"",
+            "pki_dir = \"pki\"\n[statements]\nidle_secs = 0\nlifetime_seconds = 1",
+            &["statements.lifetime_seconds: unknown field"],
+        );
+        assert_names(
+            "pki_dir = \"pki\"",
+            "pki_dir = \"pki\"\n[statements]\nidle_secs = 0",
+            &["statements.idle_secs: must be at least 1 second"],
         );
     }
 }

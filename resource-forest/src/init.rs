@@ -84,6 +84,7 @@ pub fn init(options: &InitOptions) -> Result<NodeConfig, NodeError> {
         trusts: options.trusts.clone(),
         operations: Default::default(),
         audit: Default::default(),
+        statements: Default::default(),
         store: options.store.clone(),
     };
     create_organization(&options.store, &options.dir.join("data"), &org)?;

@@ -16,6 +16,7 @@ use crossforest_shared::tls::{server_config, TlsError};
 use crate::audit::outbox::Outbox;
 use crate::audit::AuditLog;
 use crate::config::NodeConfig;
+use crate::request::statement::Statements;
 use crate::state::OrgState;
 use crate::store::StoreError;
 use crate::trust::{TrustLoadError, Trusts};
@@ -84,6 +85,7 @@ pub struct ResourceForest {
     outbox: Outbox,
     in_flight: Arc<tokio::sync::Semaphore>,
     metrics: Arc<Metrics>,
+    statements: Statements,
 }
 
 /// What a reload put in place.
@@ -153,7 +155,6 @@ impl ResourceForest {
             });
         }
         Ok(Arc::new(Self {
-            config,
             trusts: ArcSwap::from_pointee(trusts),
             tls: Arc::new(ArcSwap::new(tls)),
             state,
@@ -161,6 +162,8 @@ impl ResourceForest {
             outbox,
             in_flight: Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT)),
             metrics,
+            statements: Statements::new(config.statements),
+            config,
         }))
     }
 
@@ -247,6 +250,11 @@ impl ResourceForest {
     /// The organization: its current snapshot and its store.
     pub fn store(&self) -> &OrgState {
         &self.state
+    }
+
+    /// Open statements (R-SESSION-1).
+    pub fn statements(&self) -> &Statements {
+        &self.statements
     }
 
     /// The audit log.

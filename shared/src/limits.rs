@@ -51,6 +51,26 @@ pub const BURST: u32 = 1000;
 /// (whose buckets are full again) are dropped first, then the longest idle.
 pub const MAX_TRACKED_PRINCIPALS: usize = 10_000;
 
+/// Default seconds a resource forest keeps a statement (R-SESSION-1) open
+/// without a call (`[statements] idle_secs`).
+pub const STATEMENT_IDLE_SECS: u64 = 60;
+
+/// Default seconds a statement lasts at most, in use or not
+/// (`[statements] lifetime_secs`): the longest a pipeline keeps the
+/// permissions it started with.
+pub const STATEMENT_LIFETIME_SECS: u64 = 600;
+
+/// Default statements one caller may have open at once
+/// (`[statements] max_per_caller`).
+pub const STATEMENTS_PER_CALLER: usize = 8;
+
+/// Default statements a resource forest keeps open in all
+/// (`[statements] max_open`).
+pub const MAX_OPEN_STATEMENTS: usize = 10_000;
+
+/// Longest statement id a caller may send (the node makes 32 characters).
+pub const MAX_STATEMENT_ID: usize = 64;
+
 /// Refuses `value` of `field` (named in the message as `shown`) when it is
 /// longer than `max` bytes.
 pub fn length(field: &str, shown: &str, value: &str, max: usize) -> Result<(), EdgeError> {

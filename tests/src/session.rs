@@ -76,7 +76,11 @@ impl std::ops::Deref for Records {
 
 impl From<pb::InvokeResponse> for Records {
     fn from(response: pb::InvokeResponse) -> Self {
-        let pb::InvokeResponse { records, warnings } = response;
+        let pb::InvokeResponse {
+            records,
+            warnings,
+            statement_not_open: _,
+        } = response;
         Self {
             records: records.into_iter().map(Record::from).collect(),
             warnings,
@@ -286,6 +290,29 @@ impl Session {
         parameters: Vec<(String, Value)>,
     ) -> Result<Records, Error> {
         Ok(self.inner.invoke(cmdlet, parameters).await?.into())
+    }
+
+    /// Begins a statement (R-SESSION-1), as the shell does before a
+    /// pipeline's first cmdlet: every [`Self::run`] and [`Self::invoke`]
+    /// until [`Self::end_statement`] is authorised against the permissions
+    /// the caller holds now, and runs on the organization as it is then.
+    ///
+    /// ```no_run
+    /// # async fn f(admin: &mut crossforest_tests::Session) -> Result<(), crossforest_tests::Error> {
+    /// admin.begin_statement().await?;
+    /// admin.run("Remove-ManagementRoleAssignment \"Mail Recipient Creation-Organization Management-Delegating\"").await?;
+    /// admin.run("Remove-ManagementRoleAssignment \"Mail Recipient Creation-Recipient Management\"").await?; // still allowed
+    /// admin.end_statement().await?; // the next call sees the new permissions
+    /// # Ok(()) }
+    /// ```
+    pub async fn begin_statement(&mut self) -> Result<(), Error> {
+        self.inner.open_statement().await?;
+        Ok(())
+    }
+
+    /// Ends the statement [`Self::begin_statement`] began (nothing if none).
+    pub async fn end_statement(&mut self) -> Result<(), Error> {
+        Ok(self.inner.close_statement().await?)
     }
 
     /// Who the resource forest thinks the caller is (`WhoAmI`).

@@ -30,5 +30,6 @@ mod scenarios {
     pub mod sid_filtering;
     pub mod split_permissions;
     pub mod standard_services;
+    pub mod statements;
     pub mod typed_errors;
 }

@@ -40,7 +40,7 @@ struct Available {
 /// Every cmdlet the caller may run, with the parameters its roles grant (R-ROLE-1);
 /// cmdlets the permission model makes unavailable are left out (R-SPLIT-3).
 fn available(ctx: &Context<'_>) -> Vec<Available> {
-    let permissions = ctx.authorizer.permissions_of(&ctx.subject());
+    let permissions = ctx.permissions.permissions_of(&ctx.subject());
     let mine = super::role_group::manager_sids(ctx);
     let manager = ctx
         .org

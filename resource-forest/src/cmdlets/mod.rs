@@ -129,8 +129,11 @@ pub struct Context<'a> {
     pub policies: &'a [String],
     /// The organization as of the start of the request.
     pub org: &'a Organization,
-    /// Its compiled RBAC.
+    /// Its compiled RBAC: what reports about the configuration read.
     pub authorizer: &'a Authorizer,
+    /// The RBAC the caller is authorised against: [`Self::authorizer`], or
+    /// in a statement the one of the statement's start (R-SESSION-1).
+    pub permissions: &'a Authorizer,
     /// Trusted forests.
     pub trusts: &'a Trusts,
     /// The admin audit log (read by Search-AdminAuditLog).
@@ -163,7 +166,7 @@ impl<'a> Context<'a> {
             target,
             access,
         };
-        self.authorizer
+        self.permissions
             .authorize(&self.subject(), &request)
             .map_err(CmdletError::Denied)
     }
@@ -174,7 +177,7 @@ impl<'a> Context<'a> {
         let ancestors = self.org.rbac.ancestors(role);
         let names: Vec<&str> = ancestors.iter().map(|r| r.name.as_str()).collect();
         match self
-            .authorizer
+            .permissions
             .delegating_assignment(&self.subject(), role, &names)
         {
             Some(_) => Ok(()),
@@ -188,10 +191,10 @@ impl<'a> Context<'a> {
     /// Management (R-RG-5).
     pub fn is_role_administrator(&self) -> bool {
         let subject = self.subject();
-        self.authorizer
+        self.permissions
             .is_member(&subject, crate::rbac::catalogue::ORGANIZATION_MANAGEMENT)
             || self
-                .authorizer
+                .permissions
                 .holds_role(&subject, crate::rbac::lockout::ROLE_MANAGEMENT)
     }
 

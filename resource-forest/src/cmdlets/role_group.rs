@@ -380,7 +380,7 @@ pub fn get_role_group(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletE
 /// security groups those role groups are nested in.
 pub(crate) fn manager_sids(ctx: &Context<'_>) -> BTreeSet<Sid> {
     let mut out: BTreeSet<Sid> = ctx.caller.sids.iter().copied().collect();
-    for (name, _) in ctx.authorizer.role_groups_of(&ctx.subject()) {
+    for (name, _) in ctx.permissions.role_groups_of(&ctx.subject()) {
         if let Some(g) = ctx.org.rbac.role_groups.get(&name.to_ascii_lowercase()) {
             out.insert(g.sid);
             out.extend(ctx.org.security_groups_of(&g.sid));

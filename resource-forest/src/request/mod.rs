@@ -7,6 +7,8 @@
 //!            policies, display name)
 //! pipeline   bind → authorise → (resolve linked groups, outside the lock)
 //!            → run → commit + audit record, in a task of the node's own
+//! statement  a pipeline's calls authorised against the permissions its
+//!            caller held when it started (R-SESSION-1)
 //! setup      setup /PrepareAD, delegated setup and RBAC import on the same
 //!            commit and audit stages
 //! commit     the change and its audit record as one durable unit (R-AUDIT-3)
@@ -23,6 +25,7 @@ pub mod commit;
 pub mod pipeline;
 pub mod principal;
 pub mod setup;
+pub mod statement;
 pub mod what_if;
 
 pub use pipeline::{Invoked, MAX_ATTEMPTS};

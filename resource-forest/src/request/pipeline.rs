@@ -5,6 +5,7 @@
 //! waits for it, so a client that cancels, or a deadline that passes, never
 //! stops a change between its commit and its audit record (R-AUDIT-3).
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use crossforest_shared::limits::MAX_CMDLET_NAME;
@@ -14,12 +15,14 @@ use crate::cmdlets::registry::{self, Cmdlet};
 use crate::cmdlets::{self, Args, CmdletError, Context, Outcome, Value};
 use crate::node::{ResourceForest, MAX_IN_FLIGHT};
 use crate::rbac::model::LinkedGroup;
-use crate::rbac::{Access, Request, Target};
+use crate::rbac::{Access, Authorizer, Request, Target};
+use crate::state::Snapshot;
 use crate::trust::authenticate::Caller;
 
 use super::audit::{self, Decision, Entry};
 use super::commit::{self, Committed};
 use super::principal::{caller_name, Principal};
+use super::statement::Pinned;
 use super::what_if::permission_diff;
 
 /// A cmdlet's result, with the revision a change produced.
@@ -57,13 +60,27 @@ impl ResourceForest {
         cmdlet: &str,
         parameters: Vec<(String, Value)>,
     ) -> Result<Invoked, CmdletError> {
+        self.invoke_pinned(caller, None, cmdlet, parameters).await
+    }
+
+    /// [`Self::invoke`] in a statement (R-SESSION-1): authorised against the
+    /// permissions `pinned` kept from the statement's start (`None`: the
+    /// caller's current ones), run and committed on the current state.
+    pub async fn invoke_pinned(
+        self: &Arc<Self>,
+        caller: &Caller,
+        pinned: Option<Arc<Pinned>>,
+        cmdlet: &str,
+        parameters: Vec<(String, Value)>,
+    ) -> Result<Invoked, CmdletError> {
         let turn = self.turn().await?;
         let node = Arc::clone(self);
         let caller = caller.clone();
         let cmdlet = cmdlet.to_owned();
         detached(async move {
             let _turn = turn;
-            node.request(&caller, &cmdlet, parameters).await
+            node.request(&caller, pinned.as_deref(), &cmdlet, parameters)
+                .await
         })
         .await
     }
@@ -88,6 +105,7 @@ impl ResourceForest {
     async fn request(
         &self,
         caller: &Caller,
+        pinned: Option<&Pinned>,
         cmdlet: &str,
         parameters: Vec<(String, Value)>,
     ) -> Result<Invoked, CmdletError> {
@@ -97,7 +115,9 @@ impl ResourceForest {
             cmdlet: registry::find(cmdlet).map_or(cmdlet, |s| s.name).to_owned(),
             parameters: audit::parameters(&parameters),
         };
-        let result = self.bind_and_run(caller, cmdlet, parameters, &entry).await;
+        let result = self
+            .bind_and_run(caller, pinned, cmdlet, parameters, &entry)
+            .await;
         let decision = Decision::of(&result);
         match decision {
             Decision::Allowed => self.metrics().decision(true),
@@ -145,6 +165,7 @@ impl ResourceForest {
     async fn bind_and_run(
         &self,
         caller: &Caller,
+        pinned: Option<&Pinned>,
         cmdlet: &str,
         parameters: Vec<(String, Value)>,
         entry: &Entry,
@@ -152,8 +173,8 @@ impl ResourceForest {
         let spec =
             registry::find(cmdlet).ok_or_else(|| CmdletError::NotRecognized(cmdlet.to_owned()))?;
         let args = Args::bind(spec, parameters)?;
-        let linked = self.resolve_linked(caller, spec, &args).await?;
-        self.retry_stale(|| self.attempt(caller, spec, &args, linked.as_ref(), entry))
+        let linked = self.resolve_linked(caller, pinned, spec, &args).await?;
+        self.retry_stale(|| self.attempt(caller, pinned, spec, &args, linked.as_ref(), entry))
             .await
     }
 
@@ -163,6 +184,7 @@ impl ResourceForest {
     async fn resolve_linked(
         &self,
         caller: &Caller,
+        pinned: Option<&Pinned>,
         spec: &'static Cmdlet,
         args: &Args,
     ) -> Result<Option<LinkedGroup>, CmdletError> {
@@ -171,10 +193,9 @@ impl ResourceForest {
         }
         if !spec.self_authorizing {
             let snapshot = self.store().snapshot();
-            let principal = Principal::resolve(&snapshot.org, caller);
+            let (principal, authorizer) = permissions(&snapshot, caller, pinned);
             let parameters = args.names();
-            snapshot
-                .authorizer
+            authorizer
                 .authorize(
                     &principal.subject(),
                     &Request {
@@ -219,6 +240,7 @@ impl ResourceForest {
     async fn attempt(
         &self,
         caller: &Caller,
+        pinned: Option<&Pinned>,
         spec: &'static Cmdlet,
         args: &Args,
         linked: Option<&LinkedGroup>,
@@ -235,7 +257,7 @@ impl ResourceForest {
             None => (self.store().snapshot(), 0),
         };
         let result = self
-            .run_on(caller, spec, args, linked, entry, guard, &snapshot)
+            .run_on(caller, pinned, spec, args, linked, entry, guard, &snapshot)
             .await;
         // A write that stored nothing (it changed nothing, was a what-if, or
         // was refused) may have read changes that are not durable yet: it
@@ -264,23 +286,28 @@ impl ResourceForest {
     async fn run_on(
         &self,
         caller: &Caller,
+        pinned: Option<&Pinned>,
         spec: &'static Cmdlet,
         args: &Args,
         linked: Option<&LinkedGroup>,
         entry: &Entry,
         guard: Option<crate::state::WriteGuard<'_>>,
-        snapshot: &Arc<crate::state::Snapshot>,
+        snapshot: &Arc<Snapshot>,
     ) -> Result<Ran, CmdletError> {
         if let Some(why) = crate::org::permission_model::unavailable(&snapshot.org, spec.name) {
             return Err(CmdletError::Forbidden(why));
         }
-        let principal = Principal::resolve(&snapshot.org, caller);
+        // In a statement, the caller and RBAC as they were when it started
+        // (R-SESSION-1); the cmdlet runs on, and the lockout rules check,
+        // the current state.
+        let (principal, permissions) = permissions(snapshot, caller, pinned);
         let trusts = self.trusts();
         let ctx = Context {
             caller: &principal.caller,
             policies: &principal.policies,
             org: &snapshot.org,
             authorizer: &snapshot.authorizer,
+            permissions,
             trusts: &trusts,
             audit: self.audit(),
             cmdlet: spec.name,
@@ -354,6 +381,23 @@ impl ResourceForest {
                 committed: None,
             }),
         }
+    }
+}
+
+/// The caller and the RBAC a request is authorised against: those `pinned`
+/// kept from its statement's start, else the caller resolved on `snapshot`
+/// and its RBAC.
+fn permissions<'a>(
+    snapshot: &'a Snapshot,
+    caller: &Caller,
+    pinned: Option<&'a Pinned>,
+) -> (Cow<'a, Principal>, &'a Authorizer) {
+    match pinned {
+        Some(p) => (Cow::Borrowed(&p.principal), &p.authorizer),
+        None => (
+            Cow::Owned(Principal::resolve(&snapshot.org, caller)),
+            &snapshot.authorizer,
+        ),
     }
 }
 

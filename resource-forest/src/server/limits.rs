@@ -4,7 +4,8 @@
 //! it, and nothing else happens.
 
 use crossforest_shared::limits::{
-    count, length, MAX_CMDLET_NAME, MAX_IDENTITY, MAX_PARAMETERS, MAX_PARAMETER_NAME, MAX_VALUE,
+    count, length, MAX_CMDLET_NAME, MAX_IDENTITY, MAX_PARAMETERS, MAX_PARAMETER_NAME,
+    MAX_STATEMENT_ID, MAX_VALUE,
 };
 use crossforest_shared::proto::management::v1 as pb;
 use crossforest_shared::serve::status::EdgeError;
@@ -27,8 +28,10 @@ pub fn invoke(request: &pb::InvokeRequest) -> Result<(), EdgeError> {
     let pb::InvokeRequest {
         cmdlet: name,
         parameters,
+        statement,
     } = request;
     cmdlet("cmdlet", name)?;
+    length("statement", "statement", statement, MAX_STATEMENT_ID)?;
     count("parameters", parameters.len(), MAX_PARAMETERS)?;
     for (i, pb::Parameter { name, value }) in parameters.iter().enumerate() {
         let field = format!("parameters[{i}].name");
@@ -129,6 +132,7 @@ mod tests {
         invoke(&pb::InvokeRequest {
             cmdlet: cmdlet.into(),
             parameters,
+            statement: String::new(),
         })
     }
 

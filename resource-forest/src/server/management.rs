@@ -2,18 +2,20 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
+use crossforest_shared::limits::{length, MAX_STATEMENT_ID};
 use crossforest_shared::proto::management::v1 as pb;
 use crossforest_shared::serve::caller;
 use crossforest_shared::serve::status::EdgeError;
 use crossforest_shared::token::from_authorization;
 use tonic::{Request, Response, Status};
 
-use super::status::status;
+use super::status::{edge, statement_status, status};
 use crate::cmdlets::{CmdletError, Value};
 use crate::node::ResourceForest;
 use crate::org::servers::SetupOperation;
+use crate::request::statement::not_open_warning;
 use crate::request::Principal;
 use crate::trust::authenticate::{authenticate, Caller};
 
@@ -172,16 +174,39 @@ impl pb::management_server::Management for ManagementService {
         // Sizes first: nothing of an oversized request is logged or audited.
         super::limits::invoke(request.get_ref())?;
         let caller = self.caller(&request)?;
-        let pb::InvokeRequest { cmdlet, parameters } = request.into_inner();
+        let pb::InvokeRequest {
+            cmdlet,
+            parameters,
+            statement,
+        } = request.into_inner();
         let parameters = parameters
             .into_iter()
             .map(|pb::Parameter { name, value: v }| (name, value(v)))
             .collect();
-        let invoked = self
+        // A statement not open for the caller (unknown, ended, another
+        // caller's) means its current permissions, and the answer says so
+        // (R-SESSION-1).
+        let (pinned, not_open) = if statement.is_empty() {
+            (None, None)
+        } else {
+            match self
+                .node
+                .statements()
+                .pinned(&statement, &caller, Instant::now())
+            {
+                Ok(pinned) => (Some(pinned), None),
+                Err(_) => (None, Some(not_open_warning(&statement))),
+            }
+        };
+        let mut invoked = self
             .node
-            .invoke(&caller, &cmdlet, parameters)
+            .invoke_pinned(&caller, pinned, &cmdlet, parameters)
             .await
-            .map_err(|e| status(&e))?;
+            .map_err(|e| match &not_open {
+                Some(why) => edge(&e).context(why).into_status(),
+                None => status(&e),
+            })?;
+        invoked.warnings.extend(not_open.iter().cloned());
         Ok(Response::new(pb::InvokeResponse {
             records: invoked
                 .records
@@ -194,7 +219,41 @@ impl pb::management_server::Management for ManagementService {
                 })
                 .collect(),
             warnings: invoked.warnings,
+            statement_not_open: not_open.is_some(),
         }))
+    }
+
+    async fn open_statement(
+        &self,
+        request: Request<pb::OpenStatementRequest>,
+    ) -> Result<Response<pb::OpenStatementResponse>, Status> {
+        let caller = self.caller(&request)?;
+        let (statement, revision) = self
+            .node
+            .open_statement(&caller)
+            .map_err(|e| statement_status(&e))?;
+        let settings = self.node.statements().settings();
+        Ok(Response::new(pb::OpenStatementResponse {
+            statement,
+            revision,
+            idle_secs: settings.idle_secs,
+            lifetime_secs: settings.lifetime_secs,
+        }))
+    }
+
+    async fn close_statement(
+        &self,
+        request: Request<pb::CloseStatementRequest>,
+    ) -> Result<Response<pb::CloseStatementResponse>, Status> {
+        let caller = self.caller(&request)?;
+        let pb::CloseStatementRequest { statement } = request.into_inner();
+        length("statement", "statement", &statement, MAX_STATEMENT_ID)
+            .map_err(EdgeError::into_status)?;
+        self.node
+            .statements()
+            .close(&statement, &caller, Instant::now())
+            .map_err(|e| statement_status(&e))?;
+        Ok(Response::new(pb::CloseStatementResponse {}))
     }
 
     async fn prepare_ad(

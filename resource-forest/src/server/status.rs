@@ -8,6 +8,7 @@ use tonic::Status;
 use crate::cmdlets::CmdletError;
 use crate::org::OrgError;
 use crate::rbac::Denial;
+use crate::request::statement::StatementError;
 use crate::trust::linked::LinkedError;
 
 /// The rule an RBAC denial names, as the protocol says it.
@@ -48,6 +49,18 @@ fn linked(error: &LinkedError) -> EdgeError {
         // The directory server did not answer in time.
         LinkedError::TimedOut { .. } => EdgeError::Unavailable(message),
     }
+}
+
+/// The status of a statement that could not be opened or closed.
+pub fn statement_status(error: &StatementError) -> Status {
+    let message = error.to_string();
+    match error {
+        StatementError::TooManyForCaller { .. } | StatementError::TooMany(_) => {
+            EdgeError::Exhausted(message)
+        }
+        StatementError::NotOpen(_) => EdgeError::NotFound(message),
+    }
+    .into_status()
 }
 
 /// The edge form of a cmdlet error.

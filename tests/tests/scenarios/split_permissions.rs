@@ -165,9 +165,41 @@ async fn active_directory_split_removes_creation_and_switching_back_recreates_no
     assert!(audit.contains("\"CmdletName\":\"Setup /PrepareAD\""));
 }
 
+/// The cmdlets that create or remove security principals, with a parameter
+/// each: after the RBAC split only its new group may run them (R-SPLIT-2).
+/// EXTEND HERE: `("New-RemoteMailbox", "Name")` and
+/// `("Remove-RemoteMailbox", "Identity")` make the eight once those cmdlets
+/// exist.
+const CREATION_CMDLETS: &[(&str, &str)] = &[
+    ("New-Mailbox", "Name"),
+    ("Remove-Mailbox", "Identity"),
+    ("New-MailContact", "Name"),
+    ("Remove-MailContact", "Identity"),
+    ("New-MailUser", "Name"),
+    ("Remove-MailUser", "Identity"),
+];
+
+/// Everyone who may run `cmdlet` with `parameter`, by name.
+async fn who_can(admin: &mut Session, cmdlet: &str, parameter: &str) -> Vec<String> {
+    let who = admin
+        .who_can(crossforest_shared::proto::management::v1::CheckRequest {
+            cmdlet: cmdlet.into(),
+            parameters: vec![parameter.into()],
+            target: String::new(),
+            write: None,
+        })
+        .await
+        .unwrap();
+    who.principals.into_iter().map(|p| p.name).collect()
+}
+
 #[tokio::test]
 async fn rbac_split_script_leaves_creation_to_directory_administrators() {
-    // R-SPLIT-2: the seed's six steps as a shell script, run by the shell.
+    // R-SPLIT-2 with R-SESSION-1: the documentation's procedure as a shell
+    // script, its removals as pipelines (`Get-ManagementRoleAssignment |
+    // Where-Object | Remove-ManagementRoleAssignment`) that take away the
+    // running administrator's own delegating assignment half-way, and still
+    // run to their end.
     let f = crossforest_tests::Federation::builder()
         .start()
         .await
@@ -198,24 +230,53 @@ async fn rbac_split_script_leaves_creation_to_directory_administrators() {
     )
     .await;
 
-    // Only the new group may run New-Mailbox now.
-    let who = admin
-        .who_can(crossforest_shared::proto::management::v1::CheckRequest {
-            cmdlet: "New-Mailbox".into(),
-            parameters: vec!["Name".into()],
-            target: String::new(),
-            write: None,
-        })
-        .await
-        .unwrap();
-    let names: Vec<&str> = who.principals.iter().map(|p| p.name.as_str()).collect();
-    assert_eq!(names, ["contoso\\Dora"], "{names:?}");
-    let (denied, _) = refused(&mut admin, "New-Mailbox -Name Hal").await;
-    assert!(denied);
+    // Both roles are the new group's alone, regular and delegating.
+    for role in [
+        "Mail Recipient Creation",
+        "Security Group Creation and Membership",
+    ] {
+        let left = ok(
+            &mut admin,
+            &format!("Get-ManagementRoleAssignment -Role \"{role}\""),
+        )
+        .await;
+        let mut kinds: Vec<(&str, &str)> = left
+            .iter()
+            .map(|r| {
+                (
+                    r.get("RoleAssigneeName").unwrap_or_default(),
+                    r.get("RoleAssignmentDelegationType").unwrap_or_default(),
+                )
+            })
+            .collect();
+        kinds.sort();
+        assert_eq!(
+            kinds,
+            [
+                ("Active Directory Administrators", "Delegating"),
+                ("Active Directory Administrators", "Regular"),
+            ],
+            "{role}"
+        );
+    }
+    // Only the new group may create or remove security principals…
+    for (cmdlet, parameter) in CREATION_CMDLETS {
+        assert_eq!(
+            who_can(&mut admin, cmdlet, parameter).await,
+            ["contoso\\Dora"],
+            "{cmdlet}"
+        );
+    }
+    // …not Organization Management nor Recipient Management.
     let mut rick = f.local_session("Rick").await.unwrap();
-    let (denied, _) = refused(&mut rick, "New-Mailbox -Name Hal").await;
-    assert!(denied);
+    for s in [&mut admin, &mut rick] {
+        let (denied, _) = refused(s, "New-Mailbox -Name Hal").await;
+        assert!(denied);
+        let (denied, _) = refused(s, "Remove-Mailbox Dora").await;
+        assert!(denied);
+    }
     // Exchange administrators still change Exchange attributes…
+    ok(&mut admin, "Set-Mailbox Dora -CustomAttribute2 kept").await;
     ok(&mut rick, "Set-Mailbox Dora -CustomAttribute1 kept").await;
     // …and the directory administrators create, but can't set them without
     // Mail Recipients.
