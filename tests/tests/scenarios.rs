@@ -27,6 +27,7 @@ mod scenarios {
     pub mod shell;
     pub mod sid_filtering;
     pub mod split_permissions;
+    pub mod split_role_groups;
     pub mod standard_services;
     pub mod typed_errors;
 }

@@ -38,13 +38,20 @@ pub fn unavailable(org: &Organization, cmdlet: &str) -> Option<String> {
     })
 }
 
-/// The refusal of a group creation or membership change under Active
-/// Directory split permissions (R-SPLIT-3): the cmdlet is reachable, but the
-/// Exchange trusted subsystem may not write security principals.
-pub fn refuse_group_write(org: &Organization, what: &str) -> Result<(), String> {
+/// The refusal of a group creation, removal or membership change under
+/// Active Directory split permissions (R-SPLIT-3): the cmdlet is reachable,
+/// but the Exchange trusted subsystem may not write security principals.
+/// `what` names the change, `directory_tool` the directory's own tool that
+/// makes it instead. Distribution groups and role groups (universal security
+/// groups too) are refused here, so the wording and the rule live in one place.
+pub fn refuse_group_write(
+    org: &Organization,
+    what: &str,
+    directory_tool: &str,
+) -> Result<(), String> {
     if org.active_directory_split_permissions {
         return Err(format!(
-            "{what} failed: under Active Directory split permissions the Exchange trusted subsystem can't create groups or change their membership in the domain partition; use the directory's own tools (R-SPLIT-3)"
+            "{what} failed: under Active Directory split permissions the Exchange trusted subsystem can't create or remove groups or change their membership in the domain partition; use the directory's own tools ({directory_tool}) (R-SPLIT-3)"
         ));
     }
     Ok(())
