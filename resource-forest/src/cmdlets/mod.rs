@@ -17,6 +17,7 @@ pub mod permissions;
 pub mod policies;
 pub mod query;
 pub mod registry;
+pub mod remote_mailbox;
 pub mod role_group;
 pub mod roles;
 pub mod scopes;

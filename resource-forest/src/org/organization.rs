@@ -205,6 +205,7 @@ impl Organization {
             &[
                 RecipientType::UserMailbox,
                 RecipientType::MailUser,
+                RecipientType::RemoteUserMailbox,
                 RecipientType::User,
                 RecipientType::MailUniversalSecurityGroup,
             ],
