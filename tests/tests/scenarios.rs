@@ -20,6 +20,7 @@ mod scenarios {
     pub mod mtls;
     pub mod operations;
     pub mod organization_management;
+    pub mod prepare_domains;
     pub mod python_client;
     pub mod rbac_model;
     pub mod remote_mailbox;

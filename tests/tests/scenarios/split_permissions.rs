@@ -363,6 +363,8 @@ async fn offline_setup_creates_the_organization_then_switches_models() {
         config: config.clone(),
         prepare_ad: true,
         active_directory_split_permissions: split,
+        prepare_all_domains: false,
+        prepare_domain: None,
         what_if: false,
     };
     let regular_creation = "mail recipient creation-organization management";
