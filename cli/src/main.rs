@@ -19,6 +19,10 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "parsed once per run; setup's many options are not worth a box"
+)]
 enum Command {
     /// Start contoso.com (resource) and fabrikam.com, tailspin.com (account
     /// forests) as separate processes and run a cross-forest transcript.

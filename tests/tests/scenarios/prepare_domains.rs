@@ -16,45 +16,45 @@ fn domain(name: &str) -> PrepareDomainRequest {
     }
 }
 
+/// Asserts that `report` holds every one of `lines`.
+fn contains_every(report: &[String], lines: &[&str]) {
+    let text = report.join("\n");
+    for line in lines {
+        assert!(text.contains(line), "{line}\n{text}");
+    }
+}
+
 #[tokio::test]
 async fn r_split_3_prepare_ad_reports_the_directory_changes_and_prepare_domain_is_idempotent() {
     let f = federation().await;
     let mut admin = f.administrator().await.unwrap();
-    let state = admin
-        .prepare_ad(None, false)
-        .await
-        .unwrap()
-        .changes
-        .join("\n");
-    assert!(
-        state.contains("the Exchange Trusted Subsystem is a member of it")
-            && state.contains("contoso.com/Microsoft Exchange Security Groups"),
-        "{state}"
+    let state = admin.prepare_ad(None, false).await.unwrap().changes;
+    contains_every(
+        &state,
+        &[
+            "contoso.com/Microsoft Exchange Security Groups",
+            "the Exchange Trusted Subsystem is a member of it",
+        ],
     );
 
     // Shared → AD split: the seed's table, line by line.
     let on = admin.prepare_ad(Some(true), false).await.unwrap().changes;
-    let on = on.join("\n");
-    for line in [
-        "created the organizational unit contoso.com/Microsoft Exchange Protected Groups",
-        "moved Exchange Windows Permissions to contoso.com/Microsoft Exchange Protected Groups",
-        "removed the Exchange Trusted Subsystem from Exchange Windows Permissions",
-        "removed regular assignment `Mail Recipient Creation-Organization Management`",
-        "removed regular assignment `Security Group Creation and Membership-Organization Management`",
-        "removed the access control entries of Exchange Windows Permissions from the domain object of contoso.com",
-    ] {
-        assert!(on.contains(line), "{line}\n{on}");
-    }
+    contains_every(
+        &on,
+        &[
+            "created the organizational unit contoso.com/Microsoft Exchange Protected Groups",
+            "moved Exchange Windows Permissions to contoso.com/Microsoft Exchange Protected Groups",
+            "removed the Exchange Trusted Subsystem from Exchange Windows Permissions",
+            "removed regular assignment `Mail Recipient Creation-Organization Management`",
+            "removed regular assignment `Security Group Creation and Membership-Organization Management`",
+            "removed the access control entries of Exchange Windows Permissions from the domain object of contoso.com",
+        ],
+    );
     // Kept in the organization: a later run reports the new state.
-    let state = admin
-        .prepare_ad(None, false)
-        .await
-        .unwrap()
-        .changes
-        .join("\n");
-    assert!(
-        state.contains("the Exchange Trusted Subsystem is not a member of it"),
-        "{state}"
+    let state = admin.prepare_ad(None, false).await.unwrap().changes;
+    contains_every(
+        &state,
+        &["the Exchange Trusted Subsystem is not a member of it"],
     );
 
     // The domains: the root domain was prepared by /PrepareAD; again is a no-op.
@@ -94,24 +94,19 @@ async fn r_split_3_prepare_ad_reports_the_directory_changes_and_prepare_domain_i
 
     // AD split → shared, what-if first: the reverse table, nothing changed.
     let what_if = admin.prepare_ad(Some(false), true).await.unwrap().changes;
-    let what_if = what_if.join("\n");
-    for line in [
+    contains_every(
+        &what_if,
+        &[
         "What if: nothing was changed.",
         "moved Exchange Windows Permissions to contoso.com/Microsoft Exchange Security Groups",
         "removed the organizational unit contoso.com/Microsoft Exchange Protected Groups",
         "added the Exchange Trusted Subsystem to Exchange Windows Permissions",
         "added the access control entries of Exchange Windows Permissions to the domain object of contoso.com",
-        "no assignment was recreated",
-    ] {
-        assert!(what_if.contains(line), "{line}\n{what_if}");
-    }
-    let state = admin
-        .prepare_ad(None, false)
-        .await
-        .unwrap()
-        .changes
-        .join("\n");
-    assert!(state.contains("is not a member of it"), "{state}");
+            "no assignment was recreated",
+        ],
+    );
+    let state = admin.prepare_ad(None, false).await.unwrap().changes;
+    contains_every(&state, &["is not a member of it"]);
     admin.prepare_ad(Some(false), false).await.unwrap();
     let r = admin.prepare_domain(domain("contoso.com")).await.unwrap();
     assert!(r.changes[0].contains("already prepared for shared or RBAC split"));

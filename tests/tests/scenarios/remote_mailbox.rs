@@ -3,24 +3,12 @@
 //! the directory administrators' group runs them under RBAC split
 //! (R-SPLIT-2), no one under Active Directory split (R-SPLIT-3).
 
-use super::common::{audit, federation, ok, property, refused};
+use super::common::{audit, dora_and_rick, federation, ok, property, rbac_split, refused};
 use crossforest_shared::proto::management::v1::CheckRequest;
 
 #[tokio::test]
 async fn r_split_2_only_the_directory_group_runs_new_remote_mailbox() {
-    let f = crossforest_tests::Federation::builder()
-        .start()
-        .await
-        .unwrap();
-    let mut admin = f.administrator().await.unwrap();
-    for name in ["Dora", "Rick"] {
-        ok(&mut admin, &format!("New-Mailbox -Name {name}")).await;
-    }
-    ok(
-        &mut admin,
-        "Add-RoleGroupMember \"Recipient Management\" -Member Rick",
-    )
-    .await;
+    let (f, mut admin) = dora_and_rick().await;
     // Shared model (R-SPLIT-1): Recipient Management creates remote mailboxes.
     let mut rick = f.local_session("Rick").await.unwrap();
     let created = ok(
@@ -70,23 +58,8 @@ async fn r_split_2_only_the_directory_group_runs_new_remote_mailbox() {
         "{why}"
     );
 
-    // RBAC split: the seed's script, then Dora joins the new group.
-    let script =
-        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/rbac-split.ps1");
-    let code = crossforest_cli::shell::run(
-        f.dir().to_owned(),
-        "contoso\\Administrator",
-        crossforest_cli::shell::Input::File(script),
-        crossforest_cli::output::Format::Text,
-    )
-    .await
-    .unwrap();
-    assert_eq!(code, 0, "the script ran to its end");
-    ok(
-        &mut admin,
-        "Add-RoleGroupMember \"Active Directory Administrators\" -Member Dora",
-    )
-    .await;
+    // RBAC split: the seed's script; Dora joins the new group.
+    rbac_split(&f, &mut admin, "Dora").await;
     for cmdlet in ["New-RemoteMailbox", "Remove-RemoteMailbox"] {
         let parameters = if cmdlet.starts_with("New") {
             vec!["Name".into(), "RemoteRoutingAddress".into()]

@@ -1,7 +1,7 @@
 //! Permission models (SPEC §6): shared by default (R-SPLIT-1), Active
 //! Directory split switched on and off by setup (R-SPLIT-3, R-SPLIT-4).
 
-use super::common::{federation, ok, property, refused};
+use super::common::{dora_and_rick, federation, ok, property, rbac_split, refused};
 use crossforest_tests::Session;
 
 async fn regular_holders(admin: &mut Session, role: &str) -> Vec<String> {
@@ -168,35 +168,8 @@ async fn active_directory_split_removes_creation_and_switching_back_recreates_no
 #[tokio::test]
 async fn rbac_split_script_leaves_creation_to_directory_administrators() {
     // R-SPLIT-2: the seed's six steps as a shell script, run by the shell.
-    let f = crossforest_tests::Federation::builder()
-        .start()
-        .await
-        .unwrap();
-    let mut admin = f.administrator().await.unwrap();
-    for name in ["Dora", "Rick"] {
-        ok(&mut admin, &format!("New-Mailbox -Name {name}")).await;
-    }
-    ok(
-        &mut admin,
-        "Add-RoleGroupMember \"Recipient Management\" -Member Rick",
-    )
-    .await;
-    let script =
-        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/rbac-split.ps1");
-    let code = crossforest_cli::shell::run(
-        f.dir().to_owned(),
-        "contoso\\Administrator",
-        crossforest_cli::shell::Input::File(script),
-        crossforest_cli::output::Format::Text,
-    )
-    .await
-    .unwrap();
-    assert_eq!(code, 0, "the script ran to its end");
-    ok(
-        &mut admin,
-        "Add-RoleGroupMember \"Active Directory Administrators\" -Member Dora",
-    )
-    .await;
+    let (f, mut admin) = dora_and_rick().await;
+    rbac_split(&f, &mut admin, "Dora").await;
 
     // Only the new group may run New-Mailbox now.
     let who = admin
