@@ -61,8 +61,12 @@ fn say(text: &str) {
 }
 
 /// Creates a fresh lab in `dir` (replacing a previous lab there), starts it, runs
-/// the transcript, and stops the nodes. The lab stays on disk for `up` and `shell`.
-pub async fn run(dir: &Path) -> anyhow::Result<()> {
+/// the transcript, and stops the nodes. The lab stays on disk for `up` and
+/// `shell`. With `active_directory_split_permissions` the organization is
+/// installed with Active Directory split permissions and the transcript
+/// creates the mailbox as that model requires: a directory user first, then
+/// mail-enabled.
+pub async fn run(dir: &Path, active_directory_split_permissions: bool) -> anyhow::Result<()> {
     if dir.join("lab.toml").exists() {
         std::fs::remove_dir_all(dir)
             .with_context(|| format!("cannot replace the previous lab in `{}`", dir.display()))?;
@@ -81,13 +85,21 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
         ],
         untrusted: Vec::new(),
         organizational_units: vec!["Sales".into(), "Seattle".into()],
-        active_directory_split_permissions: false,
+        active_directory_split_permissions,
         store: Default::default(),
     };
     let lab = Lab::create(dir, &spec)?;
-    println!("lab written to {}", dir.display());
+    println!(
+        "lab written to {}{}",
+        dir.display(),
+        if active_directory_split_permissions {
+            "; contoso.com installed with Active Directory split permissions"
+        } else {
+            ""
+        }
+    );
     let running = Running::start(&lab).await?;
-    let result = transcript(&lab).await;
+    let result = transcript(&lab, active_directory_split_permissions).await;
     running.stop().await;
     result?;
     say("Done");
@@ -102,7 +114,7 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn transcript(lab: &Lab) -> anyhow::Result<()> {
+async fn transcript(lab: &Lab, active_directory_split_permissions: bool) -> anyhow::Result<()> {
     let fabrikam = forest(FABRIKAM)?;
     let tailspin = forest(TAILSPIN)?;
 
@@ -172,14 +184,18 @@ async fn transcript(lab: &Lab) -> anyhow::Result<()> {
     )
     .await?;
 
-    say("alice (fabrikam, nested in Exchange Admins) creates and changes a mailbox in contoso.com");
-    step(
-        lab,
-        "fabrikam\\alice",
-        "New-Mailbox -Name \"Dana Smith\" -Alias dana -OrganizationalUnit contoso.com/Sales",
-        Expect::Allowed,
-    )
-    .await?;
+    if active_directory_split_permissions {
+        create_under_ad_split(lab).await?;
+    } else {
+        say("alice (fabrikam, nested in Exchange Admins) creates and changes a mailbox in contoso.com");
+        step(
+            lab,
+            "fabrikam\\alice",
+            "New-Mailbox -Name \"Dana Smith\" -Alias dana -OrganizationalUnit contoso.com/Sales",
+            Expect::Allowed,
+        )
+        .await?;
+    }
     step(
         lab,
         "fabrikam\\alice",
@@ -218,4 +234,32 @@ async fn transcript(lab: &Lab) -> anyhow::Result<()> {
     )
     .await?;
     Ok(())
+}
+
+/// Under Active Directory split permissions New-Mailbox is unavailable to
+/// everyone: the directory's tool creates the user, alice mail-enables it.
+async fn create_under_ad_split(lab: &Lab) -> anyhow::Result<()> {
+    say("Active Directory split permissions: New-Mailbox is unavailable to everyone, even with Mail Recipient Creation");
+    step(
+        lab,
+        "fabrikam\\alice",
+        "New-Mailbox -Name \"Dana Smith\" -Alias dana -OrganizationalUnit contoso.com/Sales",
+        Expect::Denied,
+    )
+    .await?;
+    say("contoso's directory administrator creates the user with the directory's tool; alice mail-enables and changes it");
+    step(
+        lab,
+        "contoso\\Administrator",
+        "New-ADUser -Name \"Dana Smith\" -SamAccountName dana -Path \"OU=Sales,DC=contoso,DC=com\"",
+        Expect::Allowed,
+    )
+    .await?;
+    step(
+        lab,
+        "fabrikam\\alice",
+        "Enable-Mailbox dana",
+        Expect::Allowed,
+    )
+    .await
 }

@@ -19,6 +19,10 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "parsed once per run; setup's many options are not worth a box"
+)]
 enum Command {
     /// Start contoso.com (resource) and fabrikam.com, tailspin.com (account
     /// forests) as separate processes and run a cross-forest transcript.
@@ -26,6 +30,10 @@ enum Command {
         /// Directory for the lab (replaced if it holds a previous lab).
         #[arg(long, default_value = "crossforest-lab")]
         dir: PathBuf,
+        /// Install the organization with Active Directory split permissions
+        /// (`setup /PrepareAD /ActiveDirectorySplitPermissions:true`).
+        #[arg(long)]
+        active_directory_split_permissions: bool,
     },
     /// Start a lab's nodes (creating the lab first if `--dir` holds none) and
     /// run them until Ctrl-C.
@@ -33,6 +41,11 @@ enum Command {
         /// The lab directory.
         #[arg(long, default_value = "crossforest-lab")]
         dir: PathBuf,
+        /// For a new lab: install the organization with Active Directory split
+        /// permissions. An existing lab switches with `crossforest setup
+        /// --prepare-ad --active-directory-split-permissions true`.
+        #[arg(long)]
+        active_directory_split_permissions: bool,
     },
     /// A lab's certificates: list them, issue and rotate server certificates,
     /// issue credentials to the resource forest's users, refresh trust bundles. Running nodes pick up new files without restart.
@@ -61,11 +74,12 @@ enum Command {
         output: Format,
     },
     /// Exchange setup against a lab's running resource forest: the permission
-    /// model (`--prepare-ad`) and delegated setup of servers (see docs/rules.md,
-    /// R-SPLIT-1..4 and R-DS-1..4).
-    /// Give exactly one operation.
+    /// model (`--prepare-ad`), the domains (`--prepare-all-domains`,
+    /// `--prepare-domain`) and delegated setup of servers (see docs/rules.md,
+    /// R-SPLIT-1..4 and R-DS-1..4). Give exactly one operation.
     #[command(group(clap::ArgGroup::new("operation").required(true).args([
-        "prepare_ad", "new_provisioned_server", "remove_provisioned_server",
+        "prepare_ad", "prepare_all_domains", "prepare_domain",
+        "new_provisioned_server", "remove_provisioned_server",
         "install", "uninstall", "form_cluster", "new_cluster_computer",
     ])))]
     Setup {
@@ -73,16 +87,26 @@ enum Command {
         #[arg(long, default_value = "crossforest-lab")]
         lab: PathBuf,
         /// Prepare the organization (`/PrepareAD`).
-        #[arg(long)]
+        #[arg(long, group = "preparation")]
         prepare_ad: bool,
         /// With `--prepare-ad`: `/ActiveDirectorySplitPermissions` true or
         /// false; omitted keeps the model.
         #[arg(long, requires = "prepare_ad")]
         active_directory_split_permissions: Option<bool>,
-        /// With `--prepare-ad`: show what would change, and who would gain or
-        /// lose which cmdlets; change nothing.
-        #[arg(long, requires = "prepare_ad")]
+        /// With `--prepare-ad`, `--prepare-all-domains` or `--prepare-domain`:
+        /// show what would change, and who would gain or lose which cmdlets;
+        /// change nothing.
+        #[arg(long, requires = "preparation")]
         what_if: bool,
+        /// `/PrepareAllDomains`: in every domain of the forest, create the
+        /// Microsoft Exchange System Objects container and set permissions
+        /// (Organization Management).
+        #[arg(long, group = "preparation")]
+        prepare_all_domains: bool,
+        /// `/PrepareDomain[:FQDN]`: the same in one domain; without a value,
+        /// the forest root domain (Organization Management).
+        #[arg(long, value_name = "FQDN", num_args = 0..=1, default_missing_value = "", group = "preparation")]
+        prepare_domain: Option<String>,
         /// `/NewProvisionedServer:<name>` (Organization Management).
         #[arg(long, value_name = "SERVER")]
         new_provisioned_server: Option<String>,
@@ -130,10 +154,16 @@ enum Command {
     ResourceForest(resource_forest::cli::Command),
 }
 
-async fn up(dir: PathBuf) -> anyhow::Result<()> {
+async fn up(dir: PathBuf, active_directory_split_permissions: bool) -> anyhow::Result<()> {
     use crossforest_cli::lab::{Lab, LabSpec};
     use crossforest_cli::processes::{free_loopback_address, Running};
     let lab = if dir.join("lab.toml").exists() {
+        if active_directory_split_permissions {
+            anyhow::bail!(
+                "--active-directory-split-permissions installs a new lab, and {0} holds one: start it with `crossforest up --dir {0}`, then switch with `crossforest setup --lab {0} --prepare-ad --active-directory-split-permissions true`",
+                dir.display()
+            );
+        }
         Lab::open(&dir)?
     } else {
         let spec = LabSpec {
@@ -153,10 +183,18 @@ async fn up(dir: PathBuf) -> anyhow::Result<()> {
             ],
             untrusted: Vec::new(),
             organizational_units: vec!["Sales".into(), "Seattle".into()],
-            active_directory_split_permissions: false,
+            active_directory_split_permissions,
             store: Default::default(),
         };
-        eprintln!("creating a lab in {}", dir.display());
+        eprintln!(
+            "creating a lab in {}{}",
+            dir.display(),
+            if active_directory_split_permissions {
+                " with Active Directory split permissions"
+            } else {
+                ""
+            }
+        );
         Lab::create(&dir, &spec)?
     };
     let running = Running::start(&lab).await?;
@@ -164,23 +202,36 @@ async fn up(dir: PathBuf) -> anyhow::Result<()> {
     running.wait().await
 }
 
+/// What `crossforest setup` runs.
+enum SetupOperation {
+    /// `/PrepareAD [/ActiveDirectorySplitPermissions]`.
+    PrepareAd(Option<bool>),
+    /// `/PrepareAllDomains` or `/PrepareDomain` (its what-if in the request).
+    PrepareDomain(crossforest_shared::proto::management::v1::PrepareDomainRequest),
+    /// A delegated-setup operation on a server.
+    Server(crossforest_shared::proto::management::v1::ServerSetupRequest),
+}
+
 async fn setup(
     lab: PathBuf,
     identity: Option<String>,
-    split: Option<bool>,
     what_if: bool,
-    server: Option<crossforest_shared::proto::management::v1::ServerSetupRequest>,
+    operation: SetupOperation,
 ) -> anyhow::Result<u8> {
     let lab = crossforest_cli::lab::Lab::open(&lab)?;
     let identity =
         identity.unwrap_or_else(|| format!("{}\\Administrator", lab.file().resource.netbios()));
     let mut session = lab.session(&identity).await?;
-    let result = match server {
-        None => session
+    let result = match operation {
+        SetupOperation::PrepareAd(split) => session
             .prepare_ad(split, what_if)
             .await
             .map(|r| (r.changes, r.revision)),
-        Some(request) => session
+        SetupOperation::PrepareDomain(request) => session
+            .prepare_domain(request)
+            .await
+            .map(|r| (r.changes, r.revision)),
+        SetupOperation::Server(request) => session
             .server_setup(request)
             .await
             .map(|r| (r.changes, r.revision)),
@@ -213,8 +264,18 @@ async fn main() -> ExitCode {
         cli.logging.log_format,
     );
     let result = match cli.command {
-        Command::Demo { dir } => crossforest_cli::demo::run(&dir).await.map(|()| 0),
-        Command::Up { dir } => up(dir).await.map(|()| 0),
+        Command::Demo {
+            dir,
+            active_directory_split_permissions,
+        } => crossforest_cli::demo::run(&dir, active_directory_split_permissions)
+            .await
+            .map(|()| 0),
+        Command::Up {
+            dir,
+            active_directory_split_permissions,
+        } => up(dir, active_directory_split_permissions)
+            .await
+            .map(|()| 0),
         Command::Pki(command) => crossforest_cli::pki::run(command).await.map(|()| 0),
         Command::Shell {
             lab,
@@ -235,6 +296,8 @@ async fn main() -> ExitCode {
             prepare_ad,
             active_directory_split_permissions,
             what_if,
+            prepare_all_domains,
+            prepare_domain,
             new_provisioned_server,
             delegate,
             remove_provisioned_server,
@@ -248,9 +311,17 @@ async fn main() -> ExitCode {
             cluster,
             identity,
         } => {
-            use crossforest_shared::proto::management::v1::ServerSetupRequest;
+            use crossforest_shared::proto::management::v1::{
+                PrepareDomainRequest, ServerSetupRequest,
+            };
             let operation = if prepare_ad {
-                None
+                SetupOperation::PrepareAd(active_directory_split_permissions)
+            } else if prepare_all_domains || prepare_domain.is_some() {
+                SetupOperation::PrepareDomain(PrepareDomainRequest {
+                    all_domains: prepare_all_domains,
+                    domain: prepare_domain.unwrap_or_default(),
+                    what_if,
+                })
             } else {
                 use crossforest_shared::proto::management::v1::SetupOperation as Op;
                 let (operation, server) = [
@@ -264,7 +335,7 @@ async fn main() -> ExitCode {
                 .into_iter()
                 .find_map(|(op, server)| server.map(|s| (op, s)))
                 .unwrap_or_default();
-                Some(ServerSetupRequest {
+                SetupOperation::Server(ServerSetupRequest {
                     operation: operation.into(),
                     server,
                     delegate: delegate.unwrap_or_default(),
@@ -275,14 +346,7 @@ async fn main() -> ExitCode {
                     site: String::new(),
                 })
             };
-            setup(
-                lab,
-                identity,
-                active_directory_split_permissions,
-                what_if,
-                operation,
-            )
-            .await
+            setup(lab, identity, what_if, operation).await
         }
         Command::AccountForest(command) => account_forest::cli::run(command).await.map(|()| 0),
         Command::ResourceForest(command) => resource_forest::cli::run(command).await.map(|()| 0),

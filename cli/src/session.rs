@@ -413,6 +413,19 @@ impl Session {
             .map_err(|s| self.failed(s))
     }
 
+    /// `setup /PrepareAllDomains` or `/PrepareDomain`; returns what changed.
+    pub async fn prepare_domain(
+        &mut self,
+        prepare: pb::PrepareDomainRequest,
+    ) -> Result<pb::PrepareDomainResponse, SessionError> {
+        let request = self.request(prepare);
+        self.client
+            .prepare_domain(request)
+            .await
+            .map(tonic::Response::into_inner)
+            .map_err(|s| self.failed(s))
+    }
+
     /// One delegated-setup operation (`ServerSetup`).
     pub async fn server_setup(
         &mut self,

@@ -18,19 +18,31 @@ pub enum Command {
     },
     /// Exchange setup's organization preparation on a stopped node:
     /// `--prepare-ad [--active-directory-split-permissions true|false]` switches
-    /// the permission model and prints what changed (see docs/rules.md,
-    /// R-SPLIT-1..4). For a running node use `crossforest setup --lab …`
-    /// (the `PrepareAd` RPC).
+    /// the permission model and prints what changed; `--prepare-all-domains`
+    /// and `--prepare-domain [FQDN]` prepare the forest's domains (the
+    /// Microsoft Exchange System Objects container and permissions); see
+    /// docs/rules.md, R-SPLIT-1..4. For a
+    /// running node use `crossforest setup --lab …`.
+    #[command(group(clap::ArgGroup::new("operation").required(true).args([
+        "prepare_ad", "prepare_all_domains", "prepare_domain",
+    ])))]
     Setup {
         /// The node's configuration file.
         #[arg(long)]
         config: PathBuf,
         /// Prepare the organization (`/PrepareAD`).
-        #[arg(long, required = true)]
+        #[arg(long)]
         prepare_ad: bool,
         /// `/ActiveDirectorySplitPermissions`: true or false; omitted keeps the model.
-        #[arg(long)]
+        #[arg(long, requires = "prepare_ad")]
         active_directory_split_permissions: Option<bool>,
+        /// Prepare every domain of the forest (`/PrepareAllDomains`).
+        #[arg(long)]
+        prepare_all_domains: bool,
+        /// Prepare one domain (`/PrepareDomain[:FQDN]`); without a value, the
+        /// forest root domain.
+        #[arg(long, value_name = "FQDN", num_args = 0..=1, default_missing_value = "")]
+        prepare_domain: Option<String>,
         /// Show what would change, and who would gain or lose which cmdlets;
         /// change nothing.
         #[arg(long)]
@@ -88,16 +100,24 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             config,
             prepare_ad: _,
             active_directory_split_permissions,
+            prepare_all_domains,
+            prepare_domain,
             what_if,
         } => {
             let config = NodeConfig::load(&config)?;
             refuse_running(
                 &config,
-                "stop it, or run `crossforest setup --lab … --prepare-ad` against it",
+                "stop it, or run `crossforest setup --lab …` against it",
             )?;
+            let domains = domains(prepare_all_domains, prepare_domain);
             // First run: setup creates the organization, in the model asked.
             let store = crate::store::open(&config.store, &config.data_dir).await?;
             if store.load().await?.is_none() {
+                if domains.is_some() {
+                    anyhow::bail!(
+                        "the organization doesn't exist yet: run `setup --prepare-ad` first, then prepare the domains"
+                    );
+                }
                 let catalogue = crate::rbac::catalogue::builtin()
                     .map_err(|e| anyhow::anyhow!("built-in catalogue: {e}"))?;
                 let org = crate::org::Organization::new(
@@ -125,13 +145,14 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             }
             drop(store);
             let node = ResourceForest::load(config.clone()).await?;
-            let (revision, changes) = node
-                .prepare_ad(
-                    &administrator(&config),
-                    active_directory_split_permissions,
-                    what_if,
-                )
-                .await?;
+            let caller = administrator(&config);
+            let (revision, changes) = match domains {
+                Some(domains) => node.prepare_domains(&caller, domains, what_if).await?,
+                None => {
+                    node.prepare_ad(&caller, active_directory_split_permissions, what_if)
+                        .await?
+                }
+            };
             for change in changes {
                 println!("{change}");
             }
@@ -227,6 +248,18 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The domains `--prepare-all-domains` or `--prepare-domain [FQDN]` name, if
+/// either was given.
+pub fn domains(all: bool, one: Option<String>) -> Option<crate::org::preparation::Domains> {
+    use crate::org::preparation::Domains;
+    match (all, one) {
+        (true, _) => Some(Domains::All),
+        (false, Some(d)) if d.is_empty() => Some(Domains::One(None)),
+        (false, Some(d)) => Some(Domains::One(Some(d))),
+        (false, None) => None,
+    }
 }
 
 /// Refuses an offline command while the node is serving (`why` says what to

@@ -355,6 +355,14 @@ impl Session {
             .await?)
     }
 
+    /// `setup /PrepareAllDomains` or `/PrepareDomain`; returns what changed.
+    pub async fn prepare_domain(
+        &mut self,
+        prepare: pb::PrepareDomainRequest,
+    ) -> Result<pb::PrepareDomainResponse, Error> {
+        Ok(self.inner.prepare_domain(prepare).await?)
+    }
+
     /// One delegated-setup operation (`ServerSetup`).
     pub async fn server_setup(
         &mut self,

@@ -21,14 +21,17 @@ mod scenarios {
     pub mod mtls;
     pub mod operations;
     pub mod organization_management;
+    pub mod prepare_domains;
     pub mod python_client;
     pub mod rbac_model;
+    pub mod remote_mailbox;
     pub mod request_path;
     pub mod seattle_example;
     pub mod session_resumption;
     pub mod shell;
     pub mod sid_filtering;
     pub mod split_permissions;
+    pub mod split_role_groups;
     pub mod standard_services;
     pub mod statements;
     pub mod typed_errors;

@@ -272,14 +272,7 @@ fn assignee(ctx: &Context<'_>, args: &Args) -> Result<(Assignee, String), Cmdlet
             {
                 return Ok((Assignee::User(*sid), name.clone()));
             }
-            let u = ctx.org.recipient(
-                identity,
-                &[
-                    RecipientType::UserMailbox,
-                    RecipientType::MailUser,
-                    RecipientType::User,
-                ],
-            )?;
+            let u = ctx.org.recipient(identity, &RecipientType::USERS)?;
             Ok((Assignee::User(u.sid), u.name.clone()))
         }
     }

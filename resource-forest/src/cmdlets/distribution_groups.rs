@@ -133,8 +133,13 @@ fn member_sids(ctx: &Context<'_>, names: &[String]) -> Result<BTreeSet<Sid>, Cmd
         .collect()
 }
 
+/// The directory's tools that create distribution groups and change their
+/// membership under Active Directory split permissions.
+const DIRECTORY_GROUP_TOOLS: &str =
+    "Active Directory Users and Computers, New-ADGroup, Add-ADGroupMember";
+
 fn split_refusal(ctx: &Context<'_>, what: &str) -> Result<(), CmdletError> {
-    crate::org::permission_model::refuse_group_write(ctx.org, what).map_err(CmdletError::Refused)
+    ctx.refuse_group_write(what, DIRECTORY_GROUP_TOOLS)
 }
 
 /// `New-DistributionGroup`: `-Type Distribution` (default) or `Security`.

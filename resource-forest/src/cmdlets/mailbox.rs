@@ -1,7 +1,8 @@
 //! Recipient cmdlets: New-, Get-, Set-, Remove-Mailbox, Enable-Mailbox,
 //! New-MailUser, New-MailContact, Get-Recipient, Get-User, Set-User and their
-//! Get-/Remove- companions. Every write authorises the recipient before and
-//! after the change (R-ASG-3).
+//! Get-/Remove- companions (the remote mailbox cmdlets beside reuse them).
+//! Every write authorises the recipient before and after the change
+//! (R-ASG-3).
 
 use super::parameters::{
     p, req,
@@ -166,7 +167,7 @@ const MAIL_CONTACT_VIEW: &[&str] = &["Name", "Alias", "RecipientType"];
 const USER_VIEW: &[&str] = &["Name", "RecipientType"];
 const RECIPIENT_VIEW: &[&str] = &["Name", "RecipientType"];
 /// What the Remove- cmdlets here return for each removed recipient.
-const REMOVED_VIEW: &[&str] = &["Name", "Removed"];
+pub const REMOVED_VIEW: &[&str] = &["Name", "Removed"];
 
 const NEW_RECIPIENT: &[Param] = &[
     req("Name", Text),
@@ -244,15 +245,12 @@ const MAIL_USERS: &[RecipientType] = &[RecipientType::MailUser];
 /// Recipient types the mail contact cmdlets act on.
 const MAIL_CONTACTS: &[RecipientType] = &[RecipientType::MailContact];
 /// Recipient types the user cmdlets act on.
-const USERS: &[RecipientType] = &[
-    RecipientType::UserMailbox,
-    RecipientType::MailUser,
-    RecipientType::User,
-];
+const USERS: &[RecipientType] = &RecipientType::USERS;
 /// Recipient types `Get-Recipient` lists.
 const RECIPIENTS: &[RecipientType] = &[
     RecipientType::UserMailbox,
     RecipientType::MailUser,
+    RecipientType::RemoteUserMailbox,
     RecipientType::MailContact,
     RecipientType::MailUniversalDistributionGroup,
     RecipientType::MailUniversalSecurityGroup,
@@ -299,6 +297,13 @@ fn smtp(parameter: &str, value: &str) -> Result<String, CmdletError> {
     }
 }
 
+/// `-OrganizationalUnit`, or `-OnPremisesOrganizationalUnit` of the remote
+/// mailbox cmdlets.
+fn organizational_unit(args: &Args) -> Option<&str> {
+    args.text("OrganizationalUnit")
+        .or_else(|| args.text("OnPremisesOrganizationalUnit"))
+}
+
 /// A new recipient of `recipient_type` from the common New-* parameters, with
 /// a fresh SID; not yet authorised or stored.
 pub fn build(
@@ -309,7 +314,7 @@ pub fn build(
 ) -> Result<Recipient, CmdletError> {
     let name = super::check_name("Name", args.required("Name", ctx.cmdlet)?)?;
     let alias = alias_for(args, &name)?;
-    let ou = match args.text("OrganizationalUnit") {
+    let ou = match organizational_unit(args) {
         Some(ou) => ctx.org.ou(ou)?,
         None => ctx.org.users_ou()?,
     };
@@ -320,23 +325,15 @@ pub fn build(
         (true, None) => format!("{alias}@{domain}"),
         (false, _) => String::new(),
     };
-    let external = match (recipient_type, args.text("ExternalEmailAddress")) {
-        (RecipientType::MailUser | RecipientType::MailContact, Some(e)) => {
-            smtp("ExternalEmailAddress", e)?
-        }
-        (RecipientType::MailUser | RecipientType::MailContact, None) => {
-            return Err(CmdletError::MissingParameter {
-                cmdlet: ctx.cmdlet.to_owned(),
-                parameter: "ExternalEmailAddress".into(),
-            })
-        }
-        (_, Some(_)) => {
+    let external = match recipient_type.external_address_parameter() {
+        Some(parameter) => smtp(parameter, args.required(parameter, ctx.cmdlet)?)?,
+        None if args.has("ExternalEmailAddress") => {
             return Err(CmdletError::Conflict(format!(
                 "`{}` doesn't take -ExternalEmailAddress",
                 ctx.cmdlet
             )))
         }
-        (_, None) => String::new(),
+        None => String::new(),
     };
     let primary = match args.text("PrimarySmtpAddress") {
         Some(p) => smtp("PrimarySmtpAddress", p)?,
@@ -486,10 +483,7 @@ pub fn get_recipients(
     types: &[RecipientType],
 ) -> Result<Outcome, CmdletError> {
     let org = ctx.org;
-    let ou = args
-        .text("OrganizationalUnit")
-        .map(|o| org.ou(o))
-        .transpose()?;
+    let ou = organizational_unit(args).map(|o| org.ou(o)).transpose()?;
     let limit = super::result_size(args)?;
     let filter = args
         .text("Filter")
@@ -520,7 +514,7 @@ pub fn get_recipients(
                 details.is_empty()
                     || details
                         .iter()
-                        .any(|d| d.eq_ignore_ascii_case(&r.recipient_type.to_string()))
+                        .any(|d| d.eq_ignore_ascii_case(r.recipient_type.details()))
             })
             .filter(|r| {
                 anr.as_ref().is_none_or(|a| {

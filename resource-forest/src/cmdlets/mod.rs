@@ -17,6 +17,7 @@ pub mod permissions;
 pub mod policies;
 pub mod query;
 pub mod registry;
+pub mod remote_mailbox;
 pub mod role_group;
 pub mod roles;
 pub mod scopes;
@@ -196,6 +197,14 @@ impl<'a> Context<'a> {
             || self
                 .permissions
                 .holds_role(&subject, crate::rbac::lockout::ROLE_MANAGEMENT)
+    }
+
+    /// Refuses a group creation, removal or membership change under Active
+    /// Directory split permissions (R-SPLIT-3); `directory_tool` is what
+    /// makes the change instead.
+    pub fn refuse_group_write(&self, what: &str, directory_tool: &str) -> Result<(), CmdletError> {
+        crate::org::permission_model::refuse_group_write(self.org, what, directory_tool)
+            .map_err(CmdletError::Refused)
     }
 
     /// Whether the caller may read `target` with this cmdlet (for filtering lists).

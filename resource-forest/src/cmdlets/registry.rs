@@ -198,6 +198,7 @@ impl Cmdlet {
 /// Every family's cmdlets, in the order `Get-Command` lists them.
 pub const FAMILIES: &[&[Cmdlet]] = &[
     super::mailbox::CMDLETS,
+    super::remote_mailbox::CMDLETS,
     super::distribution_groups::CMDLETS,
     super::role_group::CMDLETS,
     super::roles::CMDLETS,
@@ -273,7 +274,7 @@ mod tests {
                 Handler::Sync(_) | Handler::Async(_) => {}
             }
         }
-        assert_eq!(names.len(), 63);
+        assert_eq!(names.len(), 66);
     }
 
     #[test]

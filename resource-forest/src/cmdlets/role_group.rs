@@ -155,6 +155,37 @@ const LINKED: [&str; 3] = [
     "LinkedCredential",
 ];
 
+/// The directory's tools that create and remove role groups and change
+/// their membership under Active Directory split permissions.
+const DIRECTORY_ROLE_GROUP_TOOLS: &str =
+    "Active Directory Users and Computers, New-ADGroup, Add-ADGroupMember in the Microsoft Exchange Security Groups OU";
+
+/// Under Active Directory split permissions, R-SPLIT-3 takes role groups out
+/// of the Exchange tools as universal security groups: creating or removing
+/// one, and changing a standard role group's membership (New-RoleGroup,
+/// New-RoleGroup -Members, Remove-RoleGroup, Add-/Remove-/Update-RoleGroupMember)
+/// are done with the directory's tools. "Linked role groups, whose membership
+/// lives in the account forest, are unaffected": we read this as the whole
+/// linked role group — creating (`-LinkedForeignGroup`), re-pointing and
+/// removing it stay in the Exchange tools. The rule exempts linked groups as
+/// such, not only their membership (which R-LRG-3 already keeps out of the
+/// Exchange tools, so an exemption of membership alone would say nothing),
+/// and what AD split guards — who becomes a security principal with access —
+/// is decided by the account forest's administrators for a linked group. It
+/// is also the only way left to delegate to the account forests' admins
+/// under AD split. Called after the caller is authorised and before any
+/// change is computed.
+fn refuse_standard_under_ad_split(
+    ctx: &Context<'_>,
+    linked: bool,
+    what: &str,
+) -> Result<(), CmdletError> {
+    if linked {
+        return Ok(());
+    }
+    ctx.refuse_group_write(what, DIRECTORY_ROLE_GROUP_TOOLS)
+}
+
 fn role_group<'a>(ctx: &'a Context<'_>, identity: &str) -> Result<&'a RoleGroup, CmdletError> {
     ctx.org
         .rbac
@@ -257,6 +288,7 @@ pub async fn new_role_group(ctx: &Context<'_>, args: &Args) -> Result<Outcome, C
         return Err(crate::org::OrgError::Exists(name).into());
     }
     let linked_given = LINKED.iter().any(|p| args.has(p));
+    refuse_standard_under_ad_split(ctx, linked_given, "creating the role group")?;
     let (recipient_scope, config_scope) = scopes_from(ctx, args)?;
     let mut roles = Vec::new();
     for role in args.list("Roles").unwrap_or_default() {
@@ -519,6 +551,7 @@ pub fn remove_role_group(ctx: &Context<'_>, args: &Args) -> Result<Outcome, Cmdl
             group.name
         )));
     }
+    refuse_standard_under_ad_split(ctx, group.is_linked(), "removing the role group")?;
     let mut next = ctx.org.clone();
     next.rbac_mut()
         .role_groups
@@ -555,6 +588,7 @@ pub fn update_members(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletE
     let group = role_group(ctx, args.required("Identity", ctx.cmdlet)?)?;
     refuse_linked(group)?;
     let group = changeable(ctx, args)?;
+    refuse_standard_under_ad_split(ctx, group.is_linked(), "changing the membership")?;
     let members = sids(ctx, args.list("Members"))?;
     if members.contains(&group.sid) {
         return Err(CmdletError::Refused(format!(
@@ -578,6 +612,7 @@ pub fn change_member(ctx: &Context<'_>, args: &Args, add: bool) -> Result<Outcom
     let group = role_group(ctx, args.required("Identity", ctx.cmdlet)?)?;
     refuse_linked(group)?;
     let group = changeable(ctx, args)?;
+    refuse_standard_under_ad_split(ctx, group.is_linked(), "changing the membership")?;
     let member_name = args.required("Member", ctx.cmdlet)?;
     let member = ctx.org.principal_sid(member_name)?;
     if member == group.sid {

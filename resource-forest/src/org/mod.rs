@@ -7,6 +7,7 @@ pub mod connectors;
 pub mod identity_index;
 pub mod organization;
 pub mod permission_model;
+pub mod preparation;
 pub mod recipients;
 pub mod servers;
 

@@ -76,6 +76,10 @@ pub struct Organization {
     /// Active Directory split permissions (SPEC §6): set by setup.
     #[serde(default)]
     pub active_directory_split_permissions: bool,
+    /// What setup wrote to the directory; `None` for an organization stored
+    /// before it was recorded (see [`Self::directory_preparation`]).
+    #[serde(default)]
+    pub preparation: Option<super::preparation::DirectoryPreparation>,
 }
 
 impl Organization {
@@ -96,7 +100,7 @@ impl Organization {
         for extra in extra_ous {
             ous.push(format!("{root}/{extra}").parse()?);
         }
-        Ok(Self {
+        let mut org = Self {
             rbac: Arc::new(RbacConfig::from_catalogue(
                 catalogue,
                 domain_sid,
@@ -115,6 +119,23 @@ impl Organization {
             databases: Default::default(),
             receive_connectors: Default::default(),
             ad_permissions: Vec::new(),
+            preparation: None,
+        };
+        org.preparation = Some(super::preparation::DirectoryPreparation::installed(
+            &org, false,
+        ));
+        Ok(org)
+    }
+
+    /// What setup wrote to the directory: as recorded, or for an
+    /// organization stored before it was, what `/PrepareAD` leaves in its
+    /// permission model.
+    pub fn directory_preparation(&self) -> super::preparation::DirectoryPreparation {
+        self.preparation.clone().unwrap_or_else(|| {
+            super::preparation::DirectoryPreparation::installed(
+                self,
+                self.active_directory_split_permissions,
+            )
         })
     }
 
@@ -205,6 +226,7 @@ impl Organization {
             &[
                 RecipientType::UserMailbox,
                 RecipientType::MailUser,
+                RecipientType::RemoteUserMailbox,
                 RecipientType::User,
                 RecipientType::MailUniversalSecurityGroup,
             ],

@@ -27,6 +27,10 @@ pub enum RecipientType {
     MailUniversalSecurityGroup,
     /// A user account that is not mail-enabled (`Enable-Mailbox` makes it one).
     User,
+    /// A mail user whose mailbox lives elsewhere, mail routed to its
+    /// `RemoteRoutingAddress` (`New-RemoteMailbox`): RecipientType
+    /// `MailUser`, RecipientTypeDetails `RemoteUserMailbox`.
+    RemoteUserMailbox,
 }
 
 impl RecipientType {
@@ -38,16 +42,56 @@ impl RecipientType {
         )
     }
 
+    /// Every recipient type with a user account.
+    pub const USERS: [Self; 4] = [
+        Self::UserMailbox,
+        Self::MailUser,
+        Self::RemoteUserMailbox,
+        Self::User,
+    ];
+
     /// Whether the recipient has a user account (a security principal that can
     /// be a role group member or manager).
     pub fn is_user(self) -> bool {
-        matches!(self, Self::UserMailbox | Self::MailUser | Self::User)
+        Self::USERS.contains(&self)
+    }
+
+    /// Exchange's `RecipientType`: a remote mailbox is a `MailUser`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::RemoteUserMailbox => "MailUser",
+            other => other.details(),
+        }
+    }
+
+    /// Exchange's `RecipientTypeDetails`.
+    pub fn details(self) -> &'static str {
+        match self {
+            Self::UserMailbox => "UserMailbox",
+            Self::MailUser => "MailUser",
+            Self::MailContact => "MailContact",
+            Self::MailUniversalDistributionGroup => "MailUniversalDistributionGroup",
+            Self::MailUniversalSecurityGroup => "MailUniversalSecurityGroup",
+            Self::User => "User",
+            Self::RemoteUserMailbox => "RemoteUserMailbox",
+        }
+    }
+
+    /// The parameter that sets the external address mail is routed to, for
+    /// the types that have one.
+    pub fn external_address_parameter(self) -> Option<&'static str> {
+        match self {
+            Self::MailUser | Self::MailContact => Some("ExternalEmailAddress"),
+            Self::RemoteUserMailbox => Some("RemoteRoutingAddress"),
+            _ => None,
+        }
     }
 }
 
 impl fmt::Display for RecipientType {
+    /// As Exchange shows `RecipientType`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self, f)
+        f.write_str(self.name())
     }
 }
 
@@ -93,7 +137,8 @@ pub struct Recipient {
     pub user_principal_name: String,
     /// Primary SMTP address (empty for plain users).
     pub primary_smtp_address: String,
-    /// External address (mail users and contacts).
+    /// External address (mail users and contacts), or a remote mailbox's
+    /// `RemoteRoutingAddress`.
     #[serde(default)]
     pub external_email_address: String,
     /// The role assignment policy (mailboxes, R-ROLE-4).
@@ -148,6 +193,10 @@ impl Recipient {
         let mut out = vec![
             ("Name".to_owned(), self.name.clone()),
             ("RecipientType".to_owned(), self.recipient_type.to_string()),
+            (
+                "RecipientTypeDetails".to_owned(),
+                self.recipient_type.details().to_owned(),
+            ),
             ("Alias".to_owned(), self.alias.clone()),
             ("DisplayName".to_owned(), self.display_name.clone()),
             (
@@ -162,7 +211,9 @@ impl Recipient {
         };
         optional("UserPrincipalName", &self.user_principal_name);
         optional("PrimarySmtpAddress", &self.primary_smtp_address);
-        optional("ExternalEmailAddress", &self.external_email_address);
+        if let Some(parameter) = self.recipient_type.external_address_parameter() {
+            optional(parameter, &self.external_email_address);
+        }
         out.push(("SID".to_owned(), self.sid.to_string()));
         if self.recipient_type == RecipientType::UserMailbox {
             out.push((
@@ -187,14 +238,8 @@ impl Properties for Recipient {
             "DisplayName" => Some(&self.display_name),
             "PrimarySmtpAddress" => Some(&self.primary_smtp_address),
             "UserPrincipalName" => Some(&self.user_principal_name),
-            "RecipientType" => Some(match self.recipient_type {
-                RecipientType::UserMailbox => "UserMailbox",
-                RecipientType::MailUser => "MailUser",
-                RecipientType::MailContact => "MailContact",
-                RecipientType::MailUniversalDistributionGroup => "MailUniversalDistributionGroup",
-                RecipientType::MailUniversalSecurityGroup => "MailUniversalSecurityGroup",
-                RecipientType::User => "User",
-            }),
+            "RecipientType" => Some(self.recipient_type.name()),
+            "RecipientTypeDetails" => Some(self.recipient_type.details()),
             other => self.attributes.get(other),
         }
     }

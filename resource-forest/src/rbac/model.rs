@@ -311,10 +311,16 @@ pub struct RoleGroup {
 impl RoleGroup {
     /// `Standard` or `Linked`, as `Get-RoleGroup` shows it.
     pub fn role_group_type(&self) -> &'static str {
-        match self.kind {
-            RoleGroupKind::Standard { .. } => "Standard",
-            RoleGroupKind::Linked(_) => "Linked",
+        if self.is_linked() {
+            "Linked"
+        } else {
+            "Standard"
         }
+    }
+
+    /// Whether it is a linked role group (its members live in an account forest).
+    pub fn is_linked(&self) -> bool {
+        matches!(self.kind, RoleGroupKind::Linked(_))
     }
 }
 

@@ -159,6 +159,47 @@ impl ResourceForest {
         .await
     }
 
+    /// `setup /PrepareAllDomains` or `/PrepareDomain[:<FQDN>]` for a running
+    /// organization: authorised (Organization Management), committed whole
+    /// and audited as `/PrepareAD` is.
+    pub async fn prepare_domains(
+        self: &Arc<Self>,
+        caller: &Caller,
+        domains: crate::org::preparation::Domains,
+        what_if: bool,
+    ) -> Result<(u64, Vec<String>), CmdletError> {
+        use crate::org::preparation::Domains;
+        let (name, parameters) = match &domains {
+            Domains::All => ("Setup /PrepareAllDomains", BTreeMap::new()),
+            Domains::One(fqdn) => (
+                "Setup /PrepareDomain",
+                fqdn.iter()
+                    .map(|d| ("PrepareDomain".to_owned(), d.clone()))
+                    .collect(),
+            ),
+        };
+        let entry = Self::setup_entry(caller, name, parameters);
+        let target = Some(self.config().forest.to_string());
+        let operation = name.trim_start_matches("Setup ").to_owned();
+        self.setup_change(
+            caller,
+            entry,
+            target,
+            Box::new(move |snapshot, subject| {
+                organization_management(snapshot, subject, &format!("setup {operation}"))?;
+                let (next, changes) =
+                    crate::org::preparation::prepare_domains(&snapshot.org, &domains).map_err(
+                        |e| CmdletError::InvalidValue {
+                            parameter: "PrepareDomain".into(),
+                            reason: e.to_string(),
+                        },
+                    )?;
+                commit_or_report(snapshot, next, changes, what_if)
+            }),
+        )
+        .await
+    }
+
     /// Imports an RBAC document (see [`crate::rbac_document`]) for `caller`, a
     /// member of Organization Management: validated whole (lockout rules
     /// included), then committed as one change and audited; with `what_if`,

@@ -83,6 +83,11 @@ pub fn check(prefix: &str, request: &pb::CheckRequest) -> Result<(), EdgeError> 
     length(&field, &field, target, MAX_IDENTITY)
 }
 
+/// Checks a `PrepareDomain`: the domain's name to [`MAX_IDENTITY`].
+pub fn prepare_domain(request: &pb::PrepareDomainRequest) -> Result<(), EdgeError> {
+    length("domain", "domain", &request.domain, MAX_IDENTITY)
+}
+
 /// Checks a `ServerSetup`: each name to [`MAX_IDENTITY`], the lists of
 /// nodes and roles to [`MAX_PARAMETERS`] items.
 pub fn setup(request: &pb::ServerSetupRequest) -> Result<(), EdgeError> {

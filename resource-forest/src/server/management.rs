@@ -273,6 +273,33 @@ impl pb::management_server::Management for ManagementService {
         Ok(Response::new(pb::PrepareAdResponse { changes, revision }))
     }
 
+    async fn prepare_domain(
+        &self,
+        request: Request<pb::PrepareDomainRequest>,
+    ) -> Result<Response<pb::PrepareDomainResponse>, Status> {
+        super::limits::prepare_domain(request.get_ref())?;
+        let caller = self.caller(&request)?;
+        let pb::PrepareDomainRequest {
+            all_domains,
+            domain,
+            what_if,
+        } = request.into_inner();
+        let domains = match (all_domains, domain.is_empty()) {
+            (true, _) => crate::org::preparation::Domains::All,
+            (false, true) => crate::org::preparation::Domains::One(None),
+            (false, false) => crate::org::preparation::Domains::One(Some(domain)),
+        };
+        let (revision, changes) = self
+            .node
+            .prepare_domains(&caller, domains, what_if)
+            .await
+            .map_err(|e| status(&e))?;
+        Ok(Response::new(pb::PrepareDomainResponse {
+            changes,
+            revision,
+        }))
+    }
+
     async fn server_setup(
         &self,
         request: Request<pb::ServerSetupRequest>,

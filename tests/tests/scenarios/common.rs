@@ -84,6 +84,45 @@ pub async fn populate(f: Federation) -> Federation {
     f
 }
 
+/// The RBAC split stories' start: a resource forest alone, its
+/// Administrator's session, and two mailboxes: Dora, the directory
+/// administrator to be, and Rick, a member of Recipient Management.
+pub async fn dora_and_rick() -> (Federation, Session) {
+    let f = Federation::builder().start().await.unwrap();
+    let mut admin = f.administrator().await.unwrap();
+    for name in ["Dora", "Rick"] {
+        ok(&mut admin, &format!("New-Mailbox -Name {name}")).await;
+    }
+    ok(
+        &mut admin,
+        "Add-RoleGroupMember \"Recipient Management\" -Member Rick",
+    )
+    .await;
+    (f, admin)
+}
+
+/// RBAC split permissions (R-SPLIT-2): runs the documentation's procedure,
+/// `examples/rbac-split.ps1`, as the Administrator through the shell, then
+/// adds `member` to the new "Active Directory Administrators" group.
+pub async fn rbac_split(f: &Federation, admin: &mut Session, member: &str) {
+    let script =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/rbac-split.ps1");
+    let code = crossforest_cli::shell::run(
+        f.dir().to_owned(),
+        "contoso\\Administrator",
+        crossforest_cli::shell::Input::File(script),
+        crossforest_cli::output::Format::Text,
+    )
+    .await
+    .unwrap();
+    assert_eq!(code, 0, "the script ran to its end");
+    ok(
+        admin,
+        &format!("Add-RoleGroupMember \"Active Directory Administrators\" -Member {member}"),
+    )
+    .await;
+}
+
 /// The value of `property` in the first record.
 pub fn property(response: &Records, property: &str) -> Option<String> {
     response.first()?.get(property).map(str::to_owned)

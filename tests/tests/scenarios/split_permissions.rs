@@ -1,7 +1,7 @@
 //! Permission models (SPEC §6): shared by default (R-SPLIT-1), Active
 //! Directory split switched on and off by setup (R-SPLIT-3, R-SPLIT-4).
 
-use super::common::{federation, ok, property, refused};
+use super::common::{dora_and_rick, federation, ok, property, rbac_split, refused};
 use crossforest_tests::Session;
 
 async fn regular_holders(admin: &mut Session, role: &str) -> Vec<String> {
@@ -167,9 +167,6 @@ async fn active_directory_split_removes_creation_and_switching_back_recreates_no
 
 /// The cmdlets that create or remove security principals, with a parameter
 /// each: after the RBAC split only its new group may run them (R-SPLIT-2).
-/// EXTEND HERE: `("New-RemoteMailbox", "Name")` and
-/// `("Remove-RemoteMailbox", "Identity")` make the eight once those cmdlets
-/// exist.
 const CREATION_CMDLETS: &[(&str, &str)] = &[
     ("New-Mailbox", "Name"),
     ("Remove-Mailbox", "Identity"),
@@ -177,6 +174,8 @@ const CREATION_CMDLETS: &[(&str, &str)] = &[
     ("Remove-MailContact", "Identity"),
     ("New-MailUser", "Name"),
     ("Remove-MailUser", "Identity"),
+    ("New-RemoteMailbox", "Name"),
+    ("Remove-RemoteMailbox", "Identity"),
 ];
 
 /// Everyone who may run `cmdlet` with `parameter`, by name.
@@ -200,35 +199,8 @@ async fn rbac_split_script_leaves_creation_to_directory_administrators() {
     // Where-Object | Remove-ManagementRoleAssignment`) that take away the
     // running administrator's own delegating assignment half-way, and still
     // run to their end.
-    let f = crossforest_tests::Federation::builder()
-        .start()
-        .await
-        .unwrap();
-    let mut admin = f.administrator().await.unwrap();
-    for name in ["Dora", "Rick"] {
-        ok(&mut admin, &format!("New-Mailbox -Name {name}")).await;
-    }
-    ok(
-        &mut admin,
-        "Add-RoleGroupMember \"Recipient Management\" -Member Rick",
-    )
-    .await;
-    let script =
-        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/rbac-split.ps1");
-    let code = crossforest_cli::shell::run(
-        f.dir().to_owned(),
-        "contoso\\Administrator",
-        crossforest_cli::shell::Input::File(script),
-        crossforest_cli::output::Format::Text,
-    )
-    .await
-    .unwrap();
-    assert_eq!(code, 0, "the script ran to its end");
-    ok(
-        &mut admin,
-        "Add-RoleGroupMember \"Active Directory Administrators\" -Member Dora",
-    )
-    .await;
+    let (f, mut admin) = dora_and_rick().await;
+    rbac_split(&f, &mut admin, "Dora").await;
 
     // Both roles are the new group's alone, regular and delegating.
     for role in [
@@ -424,6 +396,8 @@ async fn offline_setup_creates_the_organization_then_switches_models() {
         config: config.clone(),
         prepare_ad: true,
         active_directory_split_permissions: split,
+        prepare_all_domains: false,
+        prepare_domain: None,
         what_if: false,
     };
     let regular_creation = "mail recipient creation-organization management";
