@@ -6,6 +6,7 @@
 
 pub mod args;
 pub mod assignments;
+pub mod audit_config;
 pub mod audit_log;
 pub mod connectors;
 pub mod directory;

@@ -206,6 +206,7 @@ pub const FAMILIES: &[&[Cmdlet]] = &[
     super::policies::CMDLETS,
     super::servers::CMDLETS,
     super::audit_log::CMDLETS,
+    super::audit_config::CMDLETS,
     super::directory::CMDLETS,
     super::connectors::CMDLETS,
     super::permissions::CMDLETS,

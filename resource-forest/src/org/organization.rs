@@ -76,6 +76,9 @@ pub struct Organization {
     /// Active Directory split permissions (SPEC §6): set by setup.
     #[serde(default)]
     pub active_directory_split_permissions: bool,
+    /// The admin audit log configuration (`Get-/Set-AdminAuditLogConfig`).
+    #[serde(default)]
+    pub admin_audit_log_config: crate::audit::AdminAuditLogConfig,
 }
 
 impl Organization {
@@ -110,6 +113,7 @@ impl Organization {
             local_accounts: BTreeMap::from([(administrator, "Administrator".to_owned())]),
             recipients: Recipients::new(),
             active_directory_split_permissions: false,
+            admin_audit_log_config: Default::default(),
             servers: Default::default(),
             clusters: Default::default(),
             databases: Default::default(),

@@ -74,6 +74,7 @@ fn hollow(org: &Organization) -> Organization {
         receive_connectors: BTreeMap::new(),
         ad_permissions: org.ad_permissions.clone(),
         active_directory_split_permissions: org.active_directory_split_permissions,
+        admin_audit_log_config: org.admin_audit_log_config.clone(),
     }
 }
 
