@@ -22,6 +22,7 @@ mod scenarios {
     pub mod organization_management;
     pub mod python_client;
     pub mod rbac_model;
+    pub mod rbac_properties;
     pub mod request_path;
     pub mod session_resumption;
     pub mod shell;
