@@ -274,7 +274,7 @@ mod tests {
                 Handler::Sync(_) | Handler::Async(_) => {}
             }
         }
-        assert_eq!(names.len(), 63);
+        assert_eq!(names.len(), 65);
     }
 
     #[test]
