@@ -159,10 +159,26 @@ const LINKED: [&str; 3] = [
     "LinkedCredential",
 ];
 
+/// The role group `identity` names: by name, SID, or as `Get-RoleGroup`
+/// shows its Identity (`contoso.com/Microsoft Exchange Security Groups/x`)
+/// or DistinguishedName (`CN=x,OU=…`), so a pipeline can pass it on.
 fn role_group<'a>(ctx: &'a Context<'_>, identity: &str) -> Result<&'a RoleGroup, CmdletError> {
+    let canonical = format!("{}/{SECURITY_GROUPS}/", ctx.org.forest);
+    let name = match identity.get(..canonical.len()) {
+        Some(prefix) if prefix.eq_ignore_ascii_case(&canonical) => &identity[canonical.len()..],
+        _ => identity,
+    };
+    let by_dn = || {
+        ctx.org
+            .rbac
+            .role_groups
+            .values()
+            .find(|g| group_dn(ctx.org, g).eq_ignore_ascii_case(identity))
+    };
     ctx.org
         .rbac
-        .role_group(identity)
+        .role_group(name)
+        .or_else(|| identity.contains('=').then(by_dn).flatten())
         .ok_or_else(|| crate::org::OrgError::NotFound(identity.to_owned()).into())
 }
 
@@ -359,15 +375,11 @@ fn group_record(org: &crate::org::Organization, g: &RoleGroup) -> Vec<(String, S
         RoleGroupKind::Linked(link) => (String::new(), link.sid.to_string(), link.name.clone()),
     };
     let ou = format!("{}/{SECURITY_GROUPS}", org.forest);
-    let distinguished_name = ou
-        .parse::<crossforest_shared::ou::OrganizationalUnit>()
-        .map(|ou| format!("CN={},{}", escape_rdn(&g.name), ou.distinguished_name()))
-        .unwrap_or_default();
     record([
         ("Name", g.name.clone()),
         ("Identity", format!("{ou}/{}", g.name)),
         ("DisplayName", g.display_name().to_owned()),
-        ("DistinguishedName", distinguished_name),
+        ("DistinguishedName", group_dn(org, g)),
         ("OrganizationalUnit", ou),
         ("RoleGroupType", g.role_group_type().to_owned()),
         ("LinkedGroup", linked_group),
@@ -383,6 +395,14 @@ fn group_record(org: &crate::org::Organization, g: &RoleGroup) -> Vec<(String, S
 
 /// The OU role groups are created in (R-RG-6).
 const SECURITY_GROUPS: &str = "Microsoft Exchange Security Groups";
+
+/// A role group's DN: `CN=<name>,OU=Microsoft Exchange Security Groups,DC=…`.
+fn group_dn(org: &crate::org::Organization, g: &RoleGroup) -> String {
+    format!("{}/{SECURITY_GROUPS}", org.forest)
+        .parse::<crossforest_shared::ou::OrganizationalUnit>()
+        .map(|ou| format!("CN={},{}", escape_rdn(&g.name), ou.distinguished_name()))
+        .unwrap_or_default()
+}
 
 /// A DN attribute value with the characters a DN escapes escaped (names
 /// never hold `,`, `\` or `"`: [`super::check_name`]).

@@ -26,6 +26,14 @@ async fn get_role_group_shows_distinguished_name_and_filters_by_display_name() {
         property(&group, "DisplayName").as_deref(),
         Some("Seattle Recipient Admins")
     );
+    // Its Identity and DistinguishedName name it, as a pipeline passes them.
+    for identity in [
+        "contoso.com/Microsoft Exchange Security Groups/Seattle Admins",
+        "CN=Seattle Admins,OU=Microsoft Exchange Security Groups,DC=contoso,DC=com",
+    ] {
+        let again = ok(&mut admin, &format!("Get-RoleGroup \"{identity}\"")).await;
+        assert_eq!(again.column("Name"), ["Seattle Admins"]);
+    }
     // DisplayName defaults to the name.
     let builtin = ok(&mut admin, "Get-RoleGroup \"Organization Management\"").await;
     assert_eq!(
