@@ -574,12 +574,7 @@ enum Shown {
 
 impl Shown {
     fn holds(&self, record: &[(String, String)]) -> bool {
-        let value = |property: &str| {
-            record
-                .iter()
-                .find(|(k, _)| k == property)
-                .map_or("", |(_, v)| v.as_str())
-        };
+        let value = |property: &str| super::shown(record, property).unwrap_or_default();
         match self {
             Self::OneOf(property, values) => values
                 .iter()

@@ -264,6 +264,14 @@ pub fn listed(records: Vec<Vec<(String, String)>>) -> Outcome {
     }
 }
 
+/// The value of `property` in a record shown.
+pub fn shown<'r>(record: &'r [(String, String)], property: &str) -> Option<&'r str> {
+    record
+        .iter()
+        .find(|(k, _)| k == property)
+        .map(|(_, v)| v.as_str())
+}
+
 /// `(name, value)` pairs from string slices.
 pub fn record<const N: usize>(pairs: [(&str, String); N]) -> Vec<(String, String)> {
     pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
