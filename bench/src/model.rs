@@ -367,6 +367,7 @@ fn add_role_groups(
                 name: name.clone(),
                 sid: group_sid(i),
                 description: String::new(),
+                display_name: String::new(),
                 kind,
                 managed_by: BTreeSet::new(),
                 builtin: false,

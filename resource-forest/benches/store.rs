@@ -74,6 +74,7 @@ fn large_organization() -> Organization {
                 name: name.clone(),
                 sid: DOMAIN.with_rid(20_000 + g),
                 description: String::new(),
+                display_name: String::new(),
                 kind: RoleGroupKind::Standard {
                     members: [DOMAIN.with_rid(1_000_000 + g * 7)].into(),
                 },

@@ -38,7 +38,7 @@ pub struct NodeConfig {
     /// Metrics, certificate reloading and shutdown (`[operations]`).
     #[serde(default)]
     pub operations: Operations,
-    /// The admin audit log's file size and age limits (`[audit]`).
+    /// The admin audit log's file size limit (`[audit]`).
     #[serde(default, skip_serializing_if = "is_default_audit")]
     pub audit: crate::audit::AuditPolicy,
     /// How long and how many statements stay open (`[statements]`).
@@ -83,6 +83,12 @@ impl NodeConfig {
         self.statements.check(&mut problems);
         problems.pem_file("pki_dir", &self.pki_dir.join("ca.pem"), false);
         problems.pem_file("pki_dir", &self.pki_dir.join("server.pem"), true);
+        if self.audit.age_limit_days.is_some() {
+            problems.push(
+                "audit.age_limit_days",
+                "is now the organization's AdminAuditLogAgeLimit, one setting for every node: remove it and run Set-AdminAuditLogConfig -AdminAuditLogAgeLimit 90.00:00:00",
+            );
+        }
         let mut forests = Vec::new();
         let mut domains = vec![(self.domain_sid, "domain_sid".to_owned())];
         for (i, trust) in self.trusts.iter().enumerate() {

@@ -133,6 +133,14 @@ impl ResourceForest {
             source,
         };
         let audit = AuditLog::open_with(&config.audit_file(), config.audit).map_err(audit_error)?;
+        // Closed files are kept as long as the organization's
+        // AdminAuditLogAgeLimit says; each request sets it again, so a change
+        // made through another node applies here too.
+        audit.set_age_limit(
+            org.admin_audit_log_config
+                .admin_audit_log_age_limit
+                .duration(),
+        );
         // Changes whose audit record a crash kept from the log: their
         // records are in the store's outbox (R-AUDIT-3).
         let outbox = Outbox::open(&config.data_dir).map_err(audit_error)?;

@@ -1,12 +1,13 @@
 //! Export and import of an organization's RBAC configuration (issue 6): role
-//! groups, roles, assignments, scopes, role assignment policies and the
-//! trusts they rely on, as one versioned JSON document for backup and for
+//! groups, roles, assignments, scopes, role assignment policies, the
+//! trusts they rely on and the admin audit log configuration, as one versioned JSON document for backup and for
 //! review in code.
 //!
 //! ```json
 //! { "format": "crossforest.rbac/1", "organization": "contoso.com",
 //!   "revision": 42, "trusts": [...], "roles": {...}, "role_groups": {...},
-//!   "assignments": {...}, "scopes": {...}, "policies": {...} }
+//!   "assignments": {...}, "scopes": {...}, "policies": {...},
+//!   "admin_audit_log_config": {...} }
 //! ```
 //!
 //! An import is validated whole before anything changes: the format, the
@@ -19,6 +20,7 @@ use std::collections::BTreeMap;
 use crossforest_shared::{DomainSid, ForestName};
 use serde::{Deserialize, Serialize};
 
+use crate::audit::AdminAuditLogConfig;
 use crate::org::Organization;
 use crate::rbac::config::RoleAssignmentPolicy;
 use crate::rbac::model::{Assignee, ManagementRole, RoleAssignment, RoleGroup, RoleGroupKind};
@@ -66,6 +68,10 @@ pub struct RbacDocument {
     pub scopes: BTreeMap<String, ManagementScope>,
     /// Role assignment policies by lower-case name.
     pub policies: BTreeMap<String, RoleAssignmentPolicy>,
+    /// The admin audit log configuration (`Get-AdminAuditLogConfig`); a
+    /// document without it leaves the organization's as it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_audit_log_config: Option<AdminAuditLogConfig>,
 }
 
 /// Why a document cannot be imported; nothing was changed.
@@ -115,6 +121,7 @@ impl RbacDocument {
             assignments: rbac.assignments.clone(),
             scopes: rbac.scopes.clone(),
             policies: rbac.policies.clone(),
+            admin_audit_log_config: Some(org.admin_audit_log_config.clone()),
         }
     }
 
@@ -162,6 +169,9 @@ impl RbacDocument {
         validate(&rbac, org, trusts)?;
         let mut next = org.clone();
         next.rbac = std::sync::Arc::new(rbac);
+        if let Some(config) = &self.admin_audit_log_config {
+            next.admin_audit_log_config = config.clone();
+        }
         Ok(next)
     }
 }

@@ -111,6 +111,38 @@ async fn export_then_import_round_trips_and_is_audited() {
 }
 
 #[tokio::test]
+async fn the_admin_audit_log_configuration_is_exported_and_imported_with_the_organization() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = node(dir.path());
+    let original = export(&config, dir.path()).await;
+    let defaults = original.admin_audit_log_config.clone().unwrap();
+    assert_eq!(defaults.admin_audit_log_cmdlets, ["*"]);
+    assert_eq!(
+        defaults.admin_audit_log_age_limit.to_string(),
+        "90.00:00:00"
+    );
+
+    let mut changed = original.clone();
+    let mut audit = defaults.clone();
+    audit.admin_audit_log_excluded_cmdlets = vec!["Set-Mailbox".into()];
+    audit.test_cmdlet_logging_enabled = true;
+    changed.admin_audit_log_config = Some(audit.clone());
+    import(&config, dir.path(), &changed).await.unwrap();
+    assert_eq!(
+        export(&config, dir.path()).await.admin_audit_log_config,
+        Some(audit.clone())
+    );
+    // A document without it (an older export) leaves it as it is.
+    let mut older = original.clone();
+    older.admin_audit_log_config = None;
+    import(&config, dir.path(), &older).await.unwrap();
+    assert_eq!(
+        export(&config, dir.path()).await.admin_audit_log_config,
+        Some(audit)
+    );
+}
+
+#[tokio::test]
 async fn an_invalid_document_changes_nothing_and_says_why() {
     let dir = tempfile::tempdir().unwrap();
     let config = node(dir.path());

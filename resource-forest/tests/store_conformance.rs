@@ -96,9 +96,17 @@ async fn removals_and_changes_are_stored(h: impl Harness<Layout = Organizations>
         .values_mut()
         .for_each(|g| g.description = "changed".into());
     next.active_directory_split_permissions = true;
+    next.admin_audit_log_config.admin_audit_log_excluded_cmdlets = vec!["Set-Mailbox".into()];
+    next.admin_audit_log_config.test_cmdlet_logging_enabled = true;
     store.commit(1, &org, &next).await.unwrap();
     let (_, loaded) = store.load().await.unwrap().unwrap();
     assert_eq!(loaded, next);
+    assert_eq!(
+        loaded
+            .admin_audit_log_config
+            .admin_audit_log_excluded_cmdlets,
+        ["Set-Mailbox"]
+    );
     assert!(removed
         .iter()
         .all(|k| !loaded.rbac.assignments.contains_key(k)));

@@ -71,6 +71,20 @@ impl OrganizationalUnit {
     pub fn domain(&self) -> &str {
         self.0.segments.first().map_or("", |s| s)
     }
+
+    /// The distinguished name, e.g. `OU=Seattle,OU=Users,DC=contoso,DC=com`
+    /// (segments never hold the characters a DN escapes).
+    pub fn distinguished_name(&self) -> String {
+        let ous = self
+            .0
+            .segments
+            .iter()
+            .skip(1)
+            .rev()
+            .map(|s| format!("OU={s}"));
+        let dcs = self.domain().split('.').map(|l| format!("DC={l}"));
+        ous.chain(dcs).collect::<Vec<_>>().join(",")
+    }
 }
 
 fn valid_segment(s: &str) -> bool {
@@ -155,6 +169,10 @@ mod tests {
     fn canonical_and_dn_forms_agree() -> Result<(), OuError> {
         let canonical: OrganizationalUnit = "contoso.com/Users/Seattle".parse()?;
         let dn: OrganizationalUnit = "OU=Seattle,OU=Users,DC=contoso,DC=com".parse()?;
+        assert_eq!(
+            dn.distinguished_name(),
+            "OU=Seattle,OU=Users,DC=contoso,DC=com"
+        );
         assert_eq!(canonical, dn);
         assert_eq!(dn.to_string(), "contoso.com/Users/Seattle");
         Ok(())

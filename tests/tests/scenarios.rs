@@ -24,6 +24,7 @@ mod scenarios {
     pub mod prepare_domains;
     pub mod python_client;
     pub mod rbac_model;
+    pub mod rbac_properties;
     pub mod remote_mailbox;
     pub mod request_path;
     pub mod seattle_example;

@@ -9,6 +9,8 @@
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
@@ -24,26 +26,23 @@ pub struct AuditPolicy {
     /// reaches this size (MiB).
     #[serde(default = "default_max_file_mib")]
     pub max_file_mib: u64,
-    /// Closed files whose newest record is older than this many days are
-    /// deleted, as Exchange's AdminAuditLogAgeLimit (default 90); 0 keeps
-    /// them all.
-    #[serde(default = "default_age_limit_days")]
-    pub age_limit_days: u64,
+    /// No longer read: how long closed files are kept is the
+    /// organization's AdminAuditLogAgeLimit (`Set-AdminAuditLogConfig`), one
+    /// setting for every node. Kept so that a `node.toml` still setting it is
+    /// refused with that reason rather than as an unknown key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub age_limit_days: Option<u64>,
 }
 
 fn default_max_file_mib() -> u64 {
     64
 }
 
-fn default_age_limit_days() -> u64 {
-    90
-}
-
 impl Default for AuditPolicy {
     fn default() -> Self {
         Self {
             max_file_mib: default_max_file_mib(),
-            age_limit_days: default_age_limit_days(),
+            age_limit_days: None,
         }
     }
 }
@@ -53,9 +52,23 @@ impl AuditPolicy {
     pub fn max_file_bytes(&self) -> u64 {
         self.max_file_mib.max(1).saturating_mul(1024 * 1024)
     }
+}
 
-    fn age_limit(&self) -> Option<Duration> {
-        (self.age_limit_days > 0).then(|| Duration::from_secs(self.age_limit_days * 86_400))
+/// The age past which closed files are deleted, shared by the log and its
+/// writer thread: the organization's AdminAuditLogAgeLimit, in seconds;
+/// zero (until the node sets it) keeps every file.
+#[derive(Debug, Clone, Default)]
+pub struct AgeLimit(Arc<AtomicU64>);
+
+impl AgeLimit {
+    /// Sets the limit; whether it changed.
+    pub fn set(&self, limit: Duration) -> bool {
+        self.0.swap(limit.as_secs(), Ordering::Relaxed) != limit.as_secs()
+    }
+
+    fn get(&self) -> Option<Duration> {
+        let secs = self.0.load(Ordering::Relaxed);
+        (secs > 0).then(|| Duration::from_secs(secs))
     }
 }
 
@@ -83,7 +96,7 @@ pub fn closed(path: &Path) -> std::io::Result<Vec<(u64, PathBuf)>> {
 /// Closes the file being written at `path` (already flushed and synced):
 /// renames it to the next closed file's name, makes the rename durable, and
 /// deletes closed files past the age limit. Returns the new file to write.
-pub fn rotate(path: &Path, policy: &AuditPolicy) -> std::io::Result<File> {
+pub fn rotate(path: &Path, age_limit: &AgeLimit) -> std::io::Result<File> {
     let next = closed(path)?.last().map_or(1, |(n, _)| n + 1);
     let mut target = path.as_os_str().to_owned();
     target.push(format!(".{next:08}"));
@@ -92,13 +105,13 @@ pub fn rotate(path: &Path, policy: &AuditPolicy) -> std::io::Result<File> {
     if let Some(dir) = path.parent() {
         File::open(dir)?.sync_all()?;
     }
-    prune(path, policy)?;
+    prune(path, age_limit)?;
     Ok(file)
 }
 
 /// Deletes the closed files whose last change is older than the age limit.
-pub fn prune(path: &Path, policy: &AuditPolicy) -> std::io::Result<usize> {
-    let Some(limit) = policy.age_limit() else {
+pub fn prune(path: &Path, age_limit: &AgeLimit) -> std::io::Result<usize> {
+    let Some(limit) = age_limit.get() else {
         return Ok(0);
     };
     let now = SystemTime::now();
@@ -206,18 +219,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("audit.jsonl");
         std::fs::write(&path, "a\n").unwrap();
-        let policy = AuditPolicy {
-            max_file_mib: 1,
-            age_limit_days: 0,
-        };
-        drop(rotate(&path, &policy).unwrap());
+        let keep_all = AgeLimit::default();
+        drop(rotate(&path, &keep_all).unwrap());
         std::fs::write(&path, "b\n").unwrap();
-        drop(rotate(&path, &policy).unwrap());
+        drop(rotate(&path, &keep_all).unwrap());
         let found = closed(&path).unwrap();
         assert_eq!(found.iter().map(|(n, _)| *n).collect::<Vec<_>>(), [1, 2]);
         assert_eq!(std::fs::read_to_string(&found[0].1).unwrap(), "a\n");
         // Nothing is old enough to go, with or without an age limit.
-        assert_eq!(prune(&path, &AuditPolicy::default()).unwrap(), 0);
+        let ninety_days = AgeLimit::default();
+        assert!(ninety_days.set(Duration::from_secs(90 * 86_400)));
+        assert!(!ninety_days.set(Duration::from_secs(90 * 86_400)));
+        assert_eq!(prune(&path, &ninety_days).unwrap(), 0);
         assert_eq!(closed(&path).unwrap().len(), 2);
     }
 }

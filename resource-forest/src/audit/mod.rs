@@ -7,9 +7,11 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub mod config;
 pub mod files;
 pub mod outbox;
 
+pub use config::AdminAuditLogConfig;
 pub use files::AuditPolicy;
 
 /// Parameters whose values never reach the log.
@@ -64,6 +66,7 @@ pub fn redact(name: &str, value: String) -> String {
 pub struct AuditLog {
     path: PathBuf,
     writer: std::sync::mpsc::Sender<Pending>,
+    age_limit: files::AgeLimit,
 }
 
 /// What the writer thread holds: the file being written and the limits.
@@ -71,6 +74,7 @@ struct Writer {
     path: PathBuf,
     file: std::fs::File,
     policy: AuditPolicy,
+    age_limit: files::AgeLimit,
 }
 
 /// A line waiting to be written, and who waits for it to be durable.
@@ -85,20 +89,21 @@ impl AuditLog {
         Self::open_with(path, AuditPolicy::default())
     }
 
-    /// Opens (or creates) the log at `path`, deletes closed files past the
-    /// age limit, and starts its writer thread, which ends when the log is
-    /// dropped.
+    /// Opens (or creates) the log at `path` and starts its writer thread,
+    /// which ends when the log is dropped. Closed files are kept until
+    /// [`Self::set_age_limit`] gives the organization's AdminAuditLogAgeLimit.
     pub fn open_with(path: &Path, policy: AuditPolicy) -> std::io::Result<Self> {
         if let Some(dir) = path.parent() {
             crossforest_shared::private::dir(dir)?;
         }
         let file = open_for_append(path)?;
-        files::prune(path, &policy)?;
         let (writer, pending) = std::sync::mpsc::channel();
+        let age_limit = files::AgeLimit::default();
         let state = Writer {
             path: path.to_owned(),
             file,
             policy,
+            age_limit: age_limit.clone(),
         };
         std::thread::Builder::new()
             .name("audit-log".into())
@@ -106,7 +111,19 @@ impl AuditLog {
         Ok(Self {
             path: path.to_owned(),
             writer,
+            age_limit,
         })
+    }
+
+    /// Sets the age past which closed files are deleted (the organization's
+    /// AdminAuditLogAgeLimit, R-AUDIT-2); when it changes, deletes the
+    /// closed files already past it.
+    pub fn set_age_limit(&self, limit: std::time::Duration) {
+        if self.age_limit.set(limit) {
+            if let Err(e) = files::prune(&self.path, &self.age_limit) {
+                tracing::error!(error = %e, "deleting admin audit log files past the age limit failed");
+            }
+        }
     }
 
     /// Appends one record; returns once it is on disk.
@@ -252,7 +269,7 @@ fn write_groups(mut state: Writer, pending: &std::sync::mpsc::Receiver<Pending>)
             .metadata()
             .is_ok_and(|m| m.len() >= state.policy.max_file_bytes());
         if full {
-            match files::rotate(&state.path, &state.policy) {
+            match files::rotate(&state.path, &state.age_limit) {
                 Ok(file) => state.file = file,
                 // Keep writing the full file rather than lose a record.
                 Err(e) => tracing::error!(error = %e, "closing a full admin audit log file failed"),
@@ -314,7 +331,7 @@ mod tests {
         let path = dir.path().join("audit.jsonl");
         let policy = AuditPolicy {
             max_file_mib: 1,
-            age_limit_days: 90,
+            age_limit_days: None,
         };
         let log = AuditLog::open_with(&path, policy).unwrap();
         let big = "v".repeat(4000);

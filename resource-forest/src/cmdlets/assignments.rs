@@ -6,7 +6,7 @@
 
 use super::parameters::{
     p, req,
-    Kind::{Bool, Switch, Text},
+    Kind::{Bool, List, Switch, Text},
     Param, IDENTITY,
 };
 use super::registry::{
@@ -66,6 +66,14 @@ pub const CMDLETS: &[Cmdlet] = &[
         p("WritableDatabase", Text),
         p("CustomRecipientWriteScope", Text),
         p("ExclusiveRecipientWriteScope", Text),
+        p("RoleAssigneeType", Text),
+        p("AssignmentMethod", List),
+        p("Exclusive", Bool),
+        p("RecipientWriteScope", Text),
+        p("RecipientOrganizationalUnitScope", Text),
+        p("ConfigWriteScope", Text),
+        p("CustomConfigWriteScope", Text),
+        p("ExclusiveConfigWriteScope", Text),
     ])
     .at("Identity"),
     Cmdlet::new(
@@ -89,12 +97,13 @@ pub const CMDLETS: &[Cmdlet] = &[
 ];
 
 /// EMS shows Name, Role, RoleAssigneeName, RoleAssigneeType,
-/// AssignmentMethod, EffectiveUserName; every assignment here is direct.
+/// AssignmentMethod, EffectiveUserName.
 const ASSIGNMENT_VIEW: &[&str] = &[
     "Name",
     "Role",
     "RoleAssigneeName",
     "RoleAssigneeType",
+    "AssignmentMethod",
     "EffectiveUserName",
 ];
 
@@ -383,12 +392,24 @@ fn assignment_record(ctx: &Context<'_>, a: &RoleAssignment) -> Vec<(String, Stri
         ConfigWriteScope::Custom(s) => ("CustomConfigScope".into(), s.clone()),
         ConfigWriteScope::Exclusive(s) => ("ExclusiveConfigScope".into(), s.clone()),
     };
+    let role = ctx.org.rbac.role(&a.role);
     record([
         ("Name", a.name.clone()),
         ("Role", a.role.clone()),
         ("RoleAssigneeName", assignee_name(ctx, &a.assignee)),
         ("RoleAssigneeType", a.assignee.type_name().to_owned()),
+        ("AssignmentMethod", DIRECT.to_owned()),
         ("RoleAssignmentDelegationType", a.delegation.to_string()),
+        (
+            "RecipientReadScope",
+            role.map(|r| r.scopes.recipient_read.to_string())
+                .unwrap_or_default(),
+        ),
+        (
+            "ConfigReadScope",
+            role.map(|r| r.scopes.config_read.to_string())
+                .unwrap_or_default(),
+        ),
         ("RecipientWriteScope", write),
         ("CustomRecipientWriteScope", custom),
         ("RecipientOrganizationalUnitScope", ou),
@@ -450,6 +471,15 @@ pub async fn get_assignment(ctx: &Context<'_>, args: &Args) -> Result<Outcome, C
             sids.extend(ctx.org.security_groups_of(&sid));
             (sid, sids, ctx.org.policies_of(&sid))
         });
+    let shown = shown_filters(ctx, args)?;
+    // How an assignment reaches `-RoleAssignee` (AssignmentMethod).
+    let method = |a: &RoleAssignment| match (&reaching, &a.assignee) {
+        (Some((user, ..)), Assignee::User(s) | Assignee::SecurityGroup(s)) if s == user => DIRECT,
+        (Some(_), Assignee::RoleGroup(_)) => "RoleGroup",
+        (Some(_), Assignee::SecurityGroup(_)) => "SecurityGroup",
+        (Some(_), Assignee::Policy(_)) => "RoleAssignmentPolicy",
+        _ => DIRECT,
+    };
     let reaches = |a: &RoleAssignment, name: &str| match (&reaching, assignee_filter) {
         (_, None) => true,
         (Some((user, sids, policies)), Some(_)) => {
@@ -477,8 +507,13 @@ pub async fn get_assignment(ctx: &Context<'_>, args: &Args) -> Result<Outcome, C
         if !keep {
             continue;
         }
+        let mut record = assignment_record(ctx, a);
+        set(&mut record, "AssignmentMethod", method(a));
+        if !shown.iter().all(|check| check.holds(&record)) {
+            continue;
+        }
         if !effective {
-            records.push(assignment_record(ctx, a));
+            records.push(record);
             continue;
         }
         for (user, sids) in effective_users(ctx, &a.assignee, &mut foreign, &mut warnings).await {
@@ -499,7 +534,7 @@ pub async fn get_assignment(ctx: &Context<'_>, args: &Args) -> Result<Outcome, C
                     continue;
                 }
             }
-            let mut r = assignment_record(ctx, a);
+            let mut r = record.clone();
             r.insert(1, ("EffectiveUserName".into(), user));
             records.push(r);
         }
@@ -508,6 +543,140 @@ pub async fn get_assignment(ctx: &Context<'_>, args: &Args) -> Result<Outcome, C
         warnings,
         ..listed(records)
     })
+}
+
+/// `AssignmentMethod` of an assignment to the assignee itself.
+const DIRECT: &str = "Direct";
+
+/// Sets `property` of a record shown.
+fn set(record: &mut [(String, String)], property: &str, value: &str) {
+    if let Some((_, v)) = record.iter_mut().find(|(k, _)| k == property) {
+        value.clone_into(v);
+    }
+}
+
+/// A filter of `Get-ManagementRoleAssignment` on a property as shown: one of
+/// `values` (case-insensitive), or for `-Exclusive` whether a write scope is
+/// exclusive.
+enum Shown {
+    /// The property is one of the values.
+    OneOf(&'static str, Vec<String>),
+    /// Whether the recipient or configuration write scope is exclusive.
+    Exclusive(bool),
+}
+
+impl Shown {
+    fn holds(&self, record: &[(String, String)]) -> bool {
+        let value = |property: &str| super::shown(record, property).unwrap_or_default();
+        match self {
+            Self::OneOf(property, values) => values
+                .iter()
+                .any(|v| v.eq_ignore_ascii_case(value(property))),
+            Self::Exclusive(e) => {
+                (value("RecipientWriteScope") == "ExclusiveRecipientScope"
+                    || value("ConfigWriteScope") == "ExclusiveConfigScope")
+                    == *e
+            }
+        }
+    }
+}
+
+/// `value` if it is one of `valid` (as spelled there), else an error naming
+/// `parameter` and the valid values.
+fn one_of_values(parameter: &str, value: &str, valid: &[&str]) -> Result<String, CmdletError> {
+    valid
+        .iter()
+        .find(|v| v.eq_ignore_ascii_case(value.trim()))
+        .map(|v| (*v).to_owned())
+        .ok_or_else(|| {
+            invalid(
+                parameter,
+                format!("expects {}; got `{value}`", valid.join(", ")),
+            )
+        })
+}
+
+/// The filters on properties as shown: `-RoleAssigneeType`,
+/// `-AssignmentMethod` (with `-RoleAssignee`), `-Exclusive`, the write scope
+/// kinds and the OU and configuration scopes.
+fn shown_filters(ctx: &Context<'_>, args: &Args) -> Result<Vec<Shown>, CmdletError> {
+    let mut out = Vec::new();
+    let mut one = |property, value: String| out.push(Shown::OneOf(property, vec![value]));
+    if let Some(t) = args.text("RoleAssigneeType") {
+        let valid = ["User", "SecurityGroup", "RoleGroup", "RoleAssignmentPolicy"];
+        one(
+            "RoleAssigneeType",
+            one_of_values("RoleAssigneeType", t, &valid)?,
+        );
+    }
+    if let Some(t) = args.text("RecipientWriteScope") {
+        let valid = [
+            "None",
+            "NotApplicable",
+            "Organization",
+            "MyGAL",
+            "Self",
+            "OU",
+            "CustomRecipientScope",
+            "MyDistributionGroups",
+            "ExclusiveRecipientScope",
+        ];
+        one(
+            "RecipientWriteScope",
+            one_of_values("RecipientWriteScope", t, &valid)?,
+        );
+    }
+    if let Some(t) = args.text("ConfigWriteScope") {
+        let valid = [
+            "None",
+            "NotApplicable",
+            "OrganizationConfig",
+            "CustomConfigScope",
+            "ExclusiveConfigScope",
+        ];
+        one(
+            "ConfigWriteScope",
+            one_of_values("ConfigWriteScope", t, &valid)?,
+        );
+    }
+    if let Some(ou) = args.text("RecipientOrganizationalUnitScope") {
+        one(
+            "RecipientOrganizationalUnitScope",
+            ctx.org.ou(ou)?.to_string(),
+        );
+    }
+    for (parameter, kind) in [
+        ("CustomConfigWriteScope", "CustomConfigScope"),
+        ("ExclusiveConfigWriteScope", "ExclusiveConfigScope"),
+    ] {
+        if let Some(scope) = args.text(parameter) {
+            one("ConfigWriteScope", kind.to_owned());
+            one("CustomConfigWriteScope", scope.to_owned());
+        }
+    }
+    if let Some(methods) = args.list("AssignmentMethod") {
+        if !args.has("RoleAssignee") {
+            return Err(CmdletError::Conflict(
+                "-AssignmentMethod needs -RoleAssignee: it says how assignments reach that assignee"
+                    .into(),
+            ));
+        }
+        let valid = [
+            "Direct",
+            "SecurityGroup",
+            "RoleGroup",
+            "RoleAssignmentPolicy",
+        ];
+        let methods = methods
+            .iter()
+            .map(|m| one_of_values("AssignmentMethod", m, &valid))
+            .collect::<Result<_, _>>()?;
+        out.push(Shown::OneOf("AssignmentMethod", methods));
+    }
+    if let Some(e) = args.boolean("Exclusive") {
+        out.push(Shown::Exclusive(e));
+    }
+    Ok(out)
 }
 
 /// Members of foreign groups, read once per request with the linked credential.

@@ -6,6 +6,7 @@
 
 pub mod args;
 pub mod assignments;
+pub mod audit_config;
 pub mod audit_log;
 pub mod connectors;
 pub mod directory;
@@ -273,6 +274,14 @@ pub fn listed(records: Vec<Vec<(String, String)>>) -> Outcome {
         records,
         ..Outcome::default()
     }
+}
+
+/// The value of `property` in a record shown.
+pub fn shown<'r>(record: &'r [(String, String)], property: &str) -> Option<&'r str> {
+    record
+        .iter()
+        .find(|(k, _)| k == property)
+        .map(|(_, v)| v.as_str())
 }
 
 /// `(name, value)` pairs from string slices.

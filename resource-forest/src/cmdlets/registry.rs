@@ -207,6 +207,7 @@ pub const FAMILIES: &[&[Cmdlet]] = &[
     super::policies::CMDLETS,
     super::servers::CMDLETS,
     super::audit_log::CMDLETS,
+    super::audit_config::CMDLETS,
     super::directory::CMDLETS,
     super::connectors::CMDLETS,
     super::permissions::CMDLETS,
@@ -274,7 +275,7 @@ mod tests {
                 Handler::Sync(_) | Handler::Async(_) => {}
             }
         }
-        assert_eq!(names.len(), 66);
+        assert_eq!(names.len(), 68);
     }
 
     #[test]

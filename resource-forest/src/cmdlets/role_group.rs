@@ -9,7 +9,7 @@ use super::assignments::scopes_from;
 use super::parameters::{
     p, req,
     Kind::{List, Switch, Text},
-    Param, IDENTITY, OPTIONAL_IDENTITY,
+    Param, IDENTITY,
 };
 use super::registry::{
     Cmdlet,
@@ -55,7 +55,11 @@ pub const CMDLETS: &[Cmdlet] = &[
         Handler::Sync(get_role_group),
         ROLE_GROUP_VIEW,
     )
-    .with(OPTIONAL_IDENTITY)
+    .with(&[
+        p("Identity", Text),
+        p("Filter", Text),
+        p("ResultSize", Text),
+    ])
     .at("Identity"),
     Cmdlet::new(
         "Set-RoleGroup",
@@ -186,10 +190,26 @@ fn refuse_standard_under_ad_split(
     ctx.refuse_group_write(what, DIRECTORY_ROLE_GROUP_TOOLS)
 }
 
+/// The role group `identity` names: by name, SID, or as `Get-RoleGroup`
+/// shows its Identity (`contoso.com/Microsoft Exchange Security Groups/x`)
+/// or DistinguishedName (`CN=x,OU=…`), so a pipeline can pass it on.
 fn role_group<'a>(ctx: &'a Context<'_>, identity: &str) -> Result<&'a RoleGroup, CmdletError> {
+    let canonical = format!("{}/{SECURITY_GROUPS}/", ctx.org.forest);
+    let name = match identity.get(..canonical.len()) {
+        Some(prefix) if prefix.eq_ignore_ascii_case(&canonical) => &identity[canonical.len()..],
+        _ => identity,
+    };
+    let by_dn = || {
+        ctx.org
+            .rbac
+            .role_groups
+            .values()
+            .find(|g| group_dn(ctx.org, g).eq_ignore_ascii_case(identity))
+    };
     ctx.org
         .rbac
-        .role_group(identity)
+        .role_group(name)
+        .or_else(|| identity.contains('=').then(by_dn).flatten())
         .ok_or_else(|| crate::org::OrgError::NotFound(identity.to_owned()).into())
 }
 
@@ -335,6 +355,7 @@ pub async fn new_role_group(ctx: &Context<'_>, args: &Args) -> Result<Outcome, C
         sid: next.allocate_sid()?,
         name: name.clone(),
         description: args.text("Description").unwrap_or_default().to_owned(),
+        display_name: display_name(args)?.unwrap_or(&name).to_owned(),
         kind,
         managed_by,
         builtin: false,
@@ -347,6 +368,16 @@ pub async fn new_role_group(ctx: &Context<'_>, args: &Args) -> Result<Outcome, C
         warnings,
         ..changed(next, &name, records)
     })
+}
+
+/// `-DisplayName`: 1 to 256 characters.
+fn display_name(args: &Args) -> Result<Option<&str>, CmdletError> {
+    match args.text("DisplayName").map(str::trim) {
+        Some(d) if d.is_empty() || d.chars().count() > 256 => {
+            Err(super::invalid("DisplayName", "must be 1 to 256 characters"))
+        }
+        other => Ok(other),
+    }
 }
 
 /// Names of `sids`, sorted as Exchange lists them.
@@ -375,12 +406,13 @@ fn group_record(org: &crate::org::Organization, g: &RoleGroup) -> Vec<(String, S
         }
         RoleGroupKind::Linked(link) => (String::new(), link.sid.to_string(), link.name.clone()),
     };
+    let ou = format!("{}/{SECURITY_GROUPS}", org.forest);
     record([
         ("Name", g.name.clone()),
-        (
-            "OrganizationalUnit",
-            format!("{}/Microsoft Exchange Security Groups", org.forest),
-        ),
+        ("Identity", format!("{ou}/{}", g.name)),
+        ("DisplayName", g.display_name().to_owned()),
+        ("DistinguishedName", group_dn(org, g)),
+        ("OrganizationalUnit", ou),
         ("RoleGroupType", g.role_group_type().to_owned()),
         ("LinkedGroup", linked_group),
         ("LinkedForeignGroup", linked_forest),
@@ -393,15 +425,91 @@ fn group_record(org: &crate::org::Organization, g: &RoleGroup) -> Vec<(String, S
     ])
 }
 
-/// `Get-RoleGroup`.
+/// The OU role groups are created in (R-RG-6).
+const SECURITY_GROUPS: &str = "Microsoft Exchange Security Groups";
+
+/// A role group's DN: `CN=<name>,OU=Microsoft Exchange Security Groups,DC=…`.
+fn group_dn(org: &crate::org::Organization, g: &RoleGroup) -> String {
+    format!("{}/{SECURITY_GROUPS}", org.forest)
+        .parse::<crossforest_shared::ou::OrganizationalUnit>()
+        .map(|ou| format!("CN={},{}", escape_rdn(&g.name), ou.distinguished_name()))
+        .unwrap_or_default()
+}
+
+/// A DN attribute value with the characters a DN escapes escaped (names
+/// never hold `,`, `\` or `"`: [`super::check_name`]).
+fn escape_rdn(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for (i, c) in value.chars().enumerate() {
+        let leading = i == 0 && matches!(c, '#' | ' ');
+        if leading || matches!(c, '+' | ';' | '<' | '>' | '=') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    if out.ends_with(' ') {
+        out.insert(out.len() - 1, '\\');
+    }
+    out
+}
+
+/// The properties of a role group `-Filter` may name.
+const FILTERABLE: &[&str] = &[
+    "Name",
+    "Identity",
+    "DisplayName",
+    "DistinguishedName",
+    "Description",
+    "RoleGroupType",
+    "LinkedGroup",
+    "LinkedForeignGroup",
+    "Roles",
+    "RoleAssignments",
+    "Members",
+    "ManagedBy",
+    "SID",
+];
+
+/// A record as a filter reads it.
+struct Shown<'a>(&'a [(String, String)]);
+
+impl crate::rbac::opath::Properties for Shown<'_> {
+    fn property(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// `Get-RoleGroup [-Identity] [-Filter] [-ResultSize]`: `-Filter` is an OPATH
+/// filter over the properties shown (e.g. `DisplayName -like 'Seattle*'`).
 pub fn get_role_group(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError> {
     ctx.authorize(Target::Config, Access::Read)?;
+    let filter = args
+        .text("Filter")
+        .map(|f| {
+            crate::rbac::opath::Filter::parse(f, &|p| {
+                FILTERABLE
+                    .iter()
+                    .copied()
+                    .find(|k| k.eq_ignore_ascii_case(p))
+            })
+        })
+        .transpose()
+        .map_err(|e| super::invalid("Filter", e.to_string()))?;
+    let limit = super::result_size(args)?;
     let groups: Vec<&RoleGroup> = match args.text("Identity") {
         Some(identity) => vec![role_group(ctx, identity)?],
         None => ctx.org.rbac.role_groups.values().collect(),
     };
     Ok(Outcome {
-        records: groups.iter().map(|g| group_record(ctx.org, g)).collect(),
+        records: groups
+            .iter()
+            .map(|g| group_record(ctx.org, g))
+            .filter(|r| filter.as_ref().is_none_or(|f| f.matches(&Shown(r))))
+            .take(limit)
+            .collect(),
         ..Outcome::default()
     })
 }
@@ -503,6 +611,9 @@ pub async fn set_role_group(ctx: &Context<'_>, args: &Args) -> Result<Outcome, C
     }
     if let Some(d) = args.text("Description") {
         updated.description = d.to_owned();
+    }
+    if let Some(d) = display_name(args)? {
+        updated.display_name = d.to_owned();
     }
     if args.has("ManagedBy") {
         updated.managed_by = sids(ctx, args.list("ManagedBy"))?;

@@ -42,7 +42,13 @@ pub const CMDLETS: &[Cmdlet] = &[
         Handler::Sync(get_management_role),
         ROLE_VIEW,
     )
-    .with(&[p("Identity", Text), p("RoleType", Text), p("Cmdlet", Text)])
+    .with(&[
+        p("Identity", Text),
+        p("RoleType", Text),
+        p("Cmdlet", Text),
+        p("CmdletParameters", List),
+        p("GetChildren", Switch),
+    ])
     .at("Identity"),
     Cmdlet::new(
         "Remove-ManagementRole",
@@ -231,17 +237,57 @@ pub fn get_management_role(ctx: &Context<'_>, args: &Args) -> Result<Outcome, Cm
     let identity = args.text("Identity");
     let role_type = args.text("RoleType");
     let cmdlet = args.text("Cmdlet");
+    let parameters = args.list("CmdletParameters").unwrap_or_default();
+    // The role's entries the filters look at: the one for `-Cmdlet`, or all.
+    let has_entry = |r: &ManagementRole| match cmdlet {
+        Some(c) => r
+            .entry(c)
+            .is_some_and(|e| parameters.iter().all(|p| e.grants(p))),
+        None => r
+            .entries
+            .values()
+            .any(|e| parameters.iter().all(|p| e.grants(p))),
+    };
+    // `-GetChildren`: the roles derived directly from the `-Identity` roles.
+    let parents: Option<Vec<&str>> = if args.switch("GetChildren") {
+        let identity = identity.ok_or_else(|| {
+            CmdletError::Conflict(
+                "-GetChildren needs -Identity: the role whose children to list".into(),
+            )
+        })?;
+        let parents: Vec<&str> = ctx
+            .org
+            .rbac
+            .roles
+            .values()
+            .filter(|r| wildcard_match(identity, &r.name))
+            .map(|r| r.name.as_str())
+            .collect();
+        if parents.is_empty() {
+            return Err(not_found(identity));
+        }
+        Some(parents)
+    } else {
+        None
+    };
+    let named = |r: &ManagementRole| match &parents {
+        Some(parents) => r
+            .parent
+            .as_deref()
+            .is_some_and(|p| parents.iter().any(|q| q.eq_ignore_ascii_case(p))),
+        None => identity.is_none_or(|i| wildcard_match(i, &r.name)),
+    };
     let records: Vec<_> = ctx
         .org
         .rbac
         .roles
         .values()
-        .filter(|r| identity.is_none_or(|i| wildcard_match(i, &r.name)))
+        .filter(|r| named(r))
         .filter(|r| role_type.is_none_or(|t| r.role_type.eq_ignore_ascii_case(t)))
-        .filter(|r| cmdlet.is_none_or(|c| r.entry(c).is_some()))
+        .filter(|r| (cmdlet.is_none() && parameters.is_empty()) || has_entry(r))
         .map(role_record)
         .collect();
-    if let (Some(identity), true) = (identity, records.is_empty()) {
+    if let (Some(identity), true, None) = (identity, records.is_empty(), &parents) {
         if !identity.contains('*') {
             return Err(not_found(identity));
         }

@@ -78,13 +78,14 @@ pub const CMDLETS: &[Cmdlet] = &[
 ];
 
 /// EMS shows Name, ScopeRestrictionType, Exclusive, RecipientRoot,
-/// RecipientFilter, ServerFilter; one filter column holds either here.
+/// RecipientFilter, ServerFilter.
 const SCOPE_VIEW: &[&str] = &[
     "Name",
     "ScopeRestrictionType",
     "Exclusive",
     "RecipientRoot",
-    "Filter",
+    "RecipientFilter",
+    "ServerFilter",
 ];
 
 const RULES: [&str; 5] = [
@@ -95,9 +96,20 @@ const RULES: [&str; 5] = [
     "DatabaseRestrictionFilter",
 ];
 
-/// The scope rule given on the command line, if any.
-fn rule_from(ctx: &Context<'_>, args: &Args) -> Result<Option<ScopeRule>, CmdletError> {
+/// The scope rule given on the command line, if any, changing `current`
+/// (the scope's rule, for `Set-ManagementScope`): a recipient scope keeps
+/// its root or filter when only the other is given. `-RecipientRoot` needs
+/// a recipient filter, given or kept, as Exchange requires.
+fn rule_from(
+    ctx: &Context<'_>,
+    args: &Args,
+    current: Option<&ScopeRule>,
+) -> Result<Option<ScopeRule>, CmdletError> {
     let given: Vec<&str> = RULES.into_iter().filter(|r| args.has(r)).collect();
+    let (kept_root, kept_filter) = match current {
+        Some(ScopeRule::Recipients { root, filter }) => (root.clone(), filter.clone()),
+        _ => (None, None),
+    };
     let root = args
         .text("RecipientRoot")
         .map(|r| ctx.org.ou(r))
@@ -123,10 +135,20 @@ fn rule_from(ctx: &Context<'_>, args: &Args) -> Result<Option<ScopeRule>, Cmdlet
                 .map_err(|e| invalid(p, format!("isn't a valid OPATH filter: {e}")))
         };
     Ok(match given.first().copied() {
-        None if root.is_some() => Some(ScopeRule::Recipients { root, filter: None }),
+        None if root.is_some() => match kept_filter {
+            Some(filter) => Some(ScopeRule::Recipients {
+                root,
+                filter: Some(filter),
+            }),
+            None => {
+                return Err(CmdletError::Conflict(
+                    "-RecipientRoot needs -RecipientRestrictionFilter: a recipient scope is a filter, applied under the root".into(),
+                ))
+            }
+        },
         None => None,
         Some(p @ "RecipientRestrictionFilter") => Some(ScopeRule::Recipients {
-            root,
+            root: root.or(kept_root),
             filter: Some(canonical(p, parse_recipient_filter(&text(p)))?),
         }),
         Some(p @ "ServerRestrictionFilter") => Some(ScopeRule::ServerFilter(canonical(
@@ -142,15 +164,28 @@ fn rule_from(ctx: &Context<'_>, args: &Args) -> Result<Option<ScopeRule>, Cmdlet
     })
 }
 
+/// A server or database list as the filter it stands for.
+fn list_filter(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|n| format!("Name -eq '{}'", n.replace('\'', "''")))
+        .collect::<Vec<_>>()
+        .join(" -or ")
+}
+
 fn scope_record(ctx: &Context<'_>, s: &ManagementScope) -> Vec<(String, String)> {
-    let (root, filter) = match &s.rule {
-        ScopeRule::Recipients { root, filter } => (
-            root.as_ref().map(ToString::to_string).unwrap_or_default(),
-            filter.clone().unwrap_or_default(),
-        ),
-        ScopeRule::ServerFilter(f) | ScopeRule::DatabaseFilter(f) => (String::new(), f.clone()),
-        ScopeRule::ServerList(l) | ScopeRule::DatabaseList(l) => (String::new(), l.join(", ")),
-    };
+    let (mut root, mut recipients, mut servers, mut databases) =
+        (String::new(), String::new(), String::new(), String::new());
+    match &s.rule {
+        ScopeRule::Recipients { root: r, filter } => {
+            root = r.as_ref().map(ToString::to_string).unwrap_or_default();
+            recipients = filter.clone().unwrap_or_default();
+        }
+        ScopeRule::ServerFilter(f) => servers = f.clone(),
+        ScopeRule::DatabaseFilter(f) => databases = f.clone(),
+        ScopeRule::ServerList(l) => servers = list_filter(l),
+        ScopeRule::DatabaseList(l) => databases = list_filter(l),
+    }
     let used = ctx
         .org
         .rbac
@@ -163,7 +198,9 @@ fn scope_record(ctx: &Context<'_>, s: &ManagementScope) -> Vec<(String, String)>
         ("ScopeRestrictionType", s.restriction_type().to_string()),
         ("Exclusive", super::ps_bool(s.exclusive)),
         ("RecipientRoot", root),
-        ("Filter", filter),
+        ("RecipientFilter", recipients),
+        ("ServerFilter", servers),
+        ("DatabaseFilter", databases),
         ("Assignments", used.to_string()),
     ])
 }
@@ -176,7 +213,7 @@ pub fn new_scope(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError>
     if ctx.org.rbac.scope(&name).is_some() {
         return Err(crate::org::OrgError::Exists(name).into());
     }
-    let rule = rule_from(ctx, args)?.ok_or_else(|| {
+    let rule = rule_from(ctx, args, None)?.ok_or_else(|| {
         CmdletError::Conflict(
             "a scope needs -RecipientRoot, -RecipientRestrictionFilter, -ServerList, -ServerRestrictionFilter, -DatabaseList or -DatabaseRestrictionFilter".into(),
         )
@@ -250,7 +287,7 @@ pub fn set_scope(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError>
         })
         .map(|a| a.name.clone())
         .collect();
-    if let Some(rule) = rule_from(ctx, args)? {
+    if let Some(rule) = rule_from(ctx, args, Some(&current.rule))? {
         updated.rule = rule;
         if updated.restriction_type() != current.restriction_type() && !users.is_empty() {
             return Err(CmdletError::Refused(format!(

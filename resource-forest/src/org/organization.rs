@@ -80,6 +80,9 @@ pub struct Organization {
     /// before it was recorded (see [`Self::directory_preparation`]).
     #[serde(default)]
     pub preparation: Option<super::preparation::DirectoryPreparation>,
+    /// The admin audit log configuration (`Get-/Set-AdminAuditLogConfig`).
+    #[serde(default)]
+    pub admin_audit_log_config: crate::audit::AdminAuditLogConfig,
 }
 
 impl Organization {
@@ -114,6 +117,7 @@ impl Organization {
             local_accounts: BTreeMap::from([(administrator, "Administrator".to_owned())]),
             recipients: Recipients::new(),
             active_directory_split_permissions: false,
+            admin_audit_log_config: Default::default(),
             servers: Default::default(),
             clusters: Default::default(),
             databases: Default::default(),

@@ -83,6 +83,7 @@ impl RbacConfig {
                     name: group.clone(),
                     sid: domain.with_rid(first_rid + i as u32),
                     description: String::new(),
+                    display_name: String::new(),
                     kind: RoleGroupKind::Standard { members },
                     managed_by: Default::default(),
                     builtin: true,

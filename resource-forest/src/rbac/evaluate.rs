@@ -1182,6 +1182,7 @@ mod tests {
             name: name.into(),
             sid: DOMAIN.with_rid(rid),
             description: String::new(),
+            display_name: String::new(),
             kind: RoleGroupKind::Standard {
                 members: members.iter().copied().collect(),
             },

@@ -300,6 +300,9 @@ pub struct RoleGroup {
     pub sid: Sid,
     /// Free text.
     pub description: String,
+    /// `DisplayName`; empty (groups stored before it existed) shows the name.
+    #[serde(default)]
+    pub display_name: String,
     /// Standard or linked.
     pub kind: RoleGroupKind,
     /// Who may change the group (R-RG-5); empty means Role Management holders.
@@ -309,6 +312,15 @@ pub struct RoleGroup {
 }
 
 impl RoleGroup {
+    /// `DisplayName` as `Get-RoleGroup` shows it: the name unless set.
+    pub fn display_name(&self) -> &str {
+        if self.display_name.is_empty() {
+            &self.name
+        } else {
+            &self.display_name
+        }
+    }
+
     /// `Standard` or `Linked`, as `Get-RoleGroup` shows it.
     pub fn role_group_type(&self) -> &'static str {
         if self.is_linked() {

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use crossforest_shared::limits::MAX_CMDLET_NAME;
 use crossforest_shared::text::{bounded, escape};
 
+use crate::audit::config::Logged;
 use crate::cmdlets::registry::{self, Cmdlet};
 use crate::cmdlets::{self, Args, CmdletError, Context, Outcome, Value};
 use crate::node::{ResourceForest, MAX_IN_FLIGHT};
@@ -126,6 +127,24 @@ impl ResourceForest {
         }
         let cmdlet_shown = escape(&bounded(&entry.cmdlet, MAX_CMDLET_NAME)).into_owned();
         tracing::info!(caller = %caller.display_name, cmdlet = %cmdlet_shown, decision = decision.as_str(), "management request");
+        let snapshot = self.store().snapshot();
+        let config = &snapshot.org.admin_audit_log_config;
+        self.audit()
+            .set_age_limit(config.admin_audit_log_age_limit.duration());
+        // What the configuration may leave out: an allowed read, or a
+        // request that failed or changed nothing (R-AUDIT-2). Denials are
+        // always logged; a change's record went into the store with it.
+        let what = match decision {
+            Decision::Denied | Decision::Refused => Logged::Always,
+            _ if registry::find(cmdlet).is_some_and(|spec| !spec.writes()) => Logged::Read,
+            _ => Logged::Selected,
+        };
+        let parameter_names: Vec<String> = entry.parameters.keys().cloned().collect();
+        let logged = config.logs(what, &entry.cmdlet, &parameter_names);
+        let entry = Entry {
+            caller: caller_name(&snapshot.org, caller),
+            ..entry
+        };
         match result {
             Ok(ran) => {
                 let invoked = Invoked {
@@ -136,25 +155,20 @@ impl ResourceForest {
                 match ran.committed {
                     // Its record went into the store with the change.
                     Some(committed) => committed.audited(self.outbox()).await,
-                    None => {
-                        let entry = Entry {
-                            caller: caller_name(&self.store().snapshot().org, caller),
-                            ..entry
-                        };
+                    None if logged => {
                         let record =
                             self.audit_record(&entry, decision, ran.outcome.target, None, None);
                         self.write_audit(&record).await;
                     }
+                    None => {}
                 }
                 Ok(invoked)
             }
             Err(e) => {
-                let entry = Entry {
-                    caller: caller_name(&self.store().snapshot().org, caller),
-                    ..entry
-                };
-                let record = self.audit_record(&entry, decision, None, Some(&e), None);
-                self.write_audit(&record).await;
+                if logged {
+                    let record = self.audit_record(&entry, decision, None, Some(&e), None);
+                    self.write_audit(&record).await;
+                }
                 Err(e)
             }
         }

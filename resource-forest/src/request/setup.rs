@@ -227,6 +227,11 @@ impl ResourceForest {
                 let next = document
                     .apply(&snapshot.org, &trusts)
                     .map_err(|e| CmdletError::Refused(e.to_string()))?;
+                if next.admin_audit_log_config != snapshot.org.admin_audit_log_config {
+                    // The audit configuration changes only with the roles
+                    // that grant Set-AdminAuditLogConfig (Audit Logs).
+                    crate::cmdlets::audit_config::authorize_set(&snapshot.authorizer, subject)?;
+                }
                 let rbac = &next.rbac;
                 let summary = vec![format!(
                     "imported revision {} of {}: {} roles, {} role groups, {} assignments, {} scopes, {} policies",

@@ -75,6 +75,7 @@ fn hollow(org: &Organization) -> Organization {
         ad_permissions: org.ad_permissions.clone(),
         active_directory_split_permissions: org.active_directory_split_permissions,
         preparation: org.preparation.clone(),
+        admin_audit_log_config: org.admin_audit_log_config.clone(),
     }
 }
 
