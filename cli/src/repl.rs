@@ -14,7 +14,7 @@ use rustyline::history::DefaultHistory;
 use rustyline::validate::Validator;
 use rustyline::{Config, Context, Editor, Helper};
 
-use crate::parse::{incomplete, join_lines, Value, SHELL_CMDLETS};
+use crate::parse::{incomplete, Value, SHELL_CMDLETS};
 use crate::shell::{Ended, Shell};
 
 /// Common parameters every cmdlet takes.
@@ -205,7 +205,7 @@ fn read_statement(
             Err(e) => return Err(e),
         }
     }
-    Ok(Some(join_lines(&text)))
+    Ok(Some(text))
 }
 
 /// Runs the interactive shell until `exit` or end of input; returns the exit
