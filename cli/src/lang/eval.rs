@@ -79,7 +79,9 @@ impl Runtime {
     pub fn set(&mut self, name: &str, value: Val) -> Result<(), String> {
         let lower = name.to_ascii_lowercase();
         match lower.as_str() {
-            "true" | "false" | "null" => Err(format!("`${name}` can't be changed")),
+            // `$null = …` discards, as in PowerShell.
+            "null" => Ok(()),
+            "true" | "false" => Err(format!("`${name}` can't be changed")),
             "erroractionpreference" => {
                 self.preference = Some(ErrorAction::from_value(&value.to_string())?);
                 Ok(())
