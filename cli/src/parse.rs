@@ -81,8 +81,14 @@ impl ErrorAction {
         if let Some(action) = by_number.or_else(|| Self::from_name(text)) {
             return Ok(action);
         }
-        if ["Inquire", "Suspend", "3", "5"].iter().any(|n| n.eq_ignore_ascii_case(text)) {
-            return Err(format!("`{text}` is not supported by this shell; use {}", Self::NAMES));
+        if ["Inquire", "Suspend", "3", "5"]
+            .iter()
+            .any(|n| n.eq_ignore_ascii_case(text))
+        {
+            return Err(format!(
+                "`{text}` is not supported by this shell; use {}",
+                Self::NAMES
+            ));
         }
         Err(format!("takes {}; got `{text}`", Self::NAMES))
     }
@@ -135,13 +141,31 @@ pub fn parse(line: &str) -> Result<CommandLine, ParseError> {
                     Stage::Command(c) => c.column,
                     Stage::Expr(e) => e.column,
                 };
-                return Err(err(column, "one cmdlet is expected here; pipelines run in the shell"));
+                return Err(err(
+                    column,
+                    "one cmdlet is expected here; pipelines run in the shell",
+                ));
             }
-            _ => return Err(err(p.column(), "expected a cmdlet name such as `Get-Mailbox`")),
+            _ => {
+                return Err(err(
+                    p.column(),
+                    "expected a cmdlet name such as `Get-Mailbox`",
+                ))
+            }
         },
         [] => return Err(err(1, "the line is empty")),
-        [_, second, ..] => return Err(err(second.column(), "one cmdlet is expected here; scripts run in the shell")),
-        [other] => return Err(err(other.column(), "expected a cmdlet name such as `Get-Mailbox`")),
+        [_, second, ..] => {
+            return Err(err(
+                second.column(),
+                "one cmdlet is expected here; scripts run in the shell",
+            ))
+        }
+        [other] => {
+            return Err(err(
+                other.column(),
+                "expected a cmdlet name such as `Get-Mailbox`",
+            ))
+        }
     };
     let mut line = CommandLine {
         cmdlet: command.name.clone(),
@@ -160,13 +184,24 @@ pub fn parse(line: &str) -> Result<CommandLine, ParseError> {
         };
         let value = match value {
             None => Value::Switch,
-            Some(e) => literal(&e.kind).ok_or_else(|| err(e.column, "this value needs the shell (`crossforest shell`) to be evaluated"))?,
+            Some(e) => literal(&e.kind).ok_or_else(|| {
+                err(
+                    e.column,
+                    "this value needs the shell (`crossforest shell`) to be evaluated",
+                )
+            })?,
         };
         if crate::lang::cmdlets::shell_common(&name) == Some("ErrorAction") {
             let Value::Text(text) = &value else {
-                return Err(err(column, format!("`-{name}` takes {}", ErrorAction::NAMES)));
+                return Err(err(
+                    column,
+                    format!("`-{name}` takes {}", ErrorAction::NAMES),
+                ));
             };
-            line.error_action = Some(ErrorAction::from_value(text).map_err(|m| err(column, format!("`-{name}`: {m}")))?);
+            line.error_action = Some(
+                ErrorAction::from_value(text)
+                    .map_err(|m| err(column, format!("`-{name}`: {m}")))?,
+            );
             continue;
         }
         line.parameters.push((name, value));
@@ -223,10 +258,14 @@ mod tests {
         let parsed = parse(line).unwrap();
         assert_eq!(
             parsed.parameters[1],
-            ("RecipientRestrictionFilter".into(), t(r#"City -eq "Seattle" -and (Department -like 'S{x}*')"#))
+            (
+                "RecipientRestrictionFilter".into(),
+                t(r#"City -eq "Seattle" -and (Department -like 'S{x}*')"#)
+            )
         );
         assert_eq!(parsed.parameters[2], ("Exclusive".into(), Value::Switch));
-        let error = parse("New-ManagementScope -Name x -RecipientRestrictionFilter {City -eq 'a'").unwrap_err();
+        let error = parse("New-ManagementScope -Name x -RecipientRestrictionFilter {City -eq 'a'")
+            .unwrap_err();
         assert_eq!(error.column, 57);
         assert!(error.message.contains("no closing }"), "{}", error.message);
     }
@@ -236,18 +275,36 @@ mod tests {
         let line = r#"New-RoleGroup -Name "fabrikam Recipient Admins" -LinkedForeignGroup "fabrikam\Exchange Admins" -LinkedDomainController dc1.fabrikam.com -LinkedCredential fabrikam\svc -Roles "Mail Recipients","Mail Recipient Creation""#;
         let parsed = parse(line).unwrap();
         assert_eq!(parsed.cmdlet, "New-RoleGroup");
-        assert_eq!(parsed.parameters[0], ("Name".into(), t("fabrikam Recipient Admins")));
-        assert_eq!(parsed.parameters[1], ("LinkedForeignGroup".into(), t("fabrikam\\Exchange Admins")));
-        assert_eq!(parsed.parameters[3], ("LinkedCredential".into(), t("fabrikam\\svc")));
+        assert_eq!(
+            parsed.parameters[0],
+            ("Name".into(), t("fabrikam Recipient Admins"))
+        );
+        assert_eq!(
+            parsed.parameters[1],
+            ("LinkedForeignGroup".into(), t("fabrikam\\Exchange Admins"))
+        );
+        assert_eq!(
+            parsed.parameters[3],
+            ("LinkedCredential".into(), t("fabrikam\\svc"))
+        );
         assert_eq!(
             parsed.parameters[4],
-            ("Roles".into(), Value::List(vec!["Mail Recipients".into(), "Mail Recipient Creation".into()]))
+            (
+                "Roles".into(),
+                Value::List(vec![
+                    "Mail Recipients".into(),
+                    "Mail Recipient Creation".into()
+                ])
+            )
         );
     }
 
     #[test]
     fn switches_booleans_and_positionals() {
-        let parsed = parse("Set-Mailbox 'Dana Smith' -HiddenFromAddressListsEnabled $true -Confirm:$false -Force").unwrap();
+        let parsed = parse(
+            "Set-Mailbox 'Dana Smith' -HiddenFromAddressListsEnabled $true -Confirm:$false -Force",
+        )
+        .unwrap();
         assert_eq!(
             parsed.parameters,
             vec![
@@ -261,7 +318,8 @@ mod tests {
 
     #[test]
     fn quotes_escape_as_in_powershell() {
-        let parsed = parse(r#"Set-Mailbox x -DisplayName "say ""hi"" `"now`"" -Office 'O''Brien'"#).unwrap();
+        let parsed =
+            parse(r#"Set-Mailbox x -DisplayName "say ""hi"" `"now`"" -Office 'O''Brien'"#).unwrap();
         assert_eq!(parsed.parameters[1].1, t("say \"hi\" \"now\""));
         assert_eq!(parsed.parameters[2].1, t("O'Brien"));
     }
@@ -276,7 +334,11 @@ mod tests {
             ("New-RoleGroup -Roles ,a", 22, "before the comma"),
             ("Get-Mailbox -Id:", 17, "needs a value"),
             ("Get-Mailbox -Id$x y", 16, "unexpected `$`"),
-            ("Get-Mailbox | Format-List", 15, "pipelines run in the shell"),
+            (
+                "Get-Mailbox | Format-List",
+                15,
+                "pipelines run in the shell",
+            ),
             ("Set-Mailbox x -ErrorAction Maybe", 15, "Stop, Continue"),
             ("Set-Mailbox $x", 13, "needs the shell"),
         ];
@@ -294,9 +356,14 @@ mod tests {
         assert_eq!(line.parameters.len(), 2);
         let line = parse("Set-Mailbox x -EA:silentlycontinue").unwrap();
         assert_eq!(line.error_action, Some(ErrorAction::SilentlyContinue));
-        assert_eq!(parse("Set-Mailbox x -ea 0").unwrap().error_action, Some(ErrorAction::SilentlyContinue));
+        assert_eq!(
+            parse("Set-Mailbox x -ea 0").unwrap().error_action,
+            Some(ErrorAction::SilentlyContinue)
+        );
         assert_eq!(ErrorAction::from_value("1"), Ok(ErrorAction::Stop));
-        assert!(ErrorAction::from_value("Inquire").unwrap_err().contains("not supported"));
+        assert!(ErrorAction::from_value("Inquire")
+            .unwrap_err()
+            .contains("not supported"));
     }
 
     #[test]

@@ -235,7 +235,12 @@ fn store_variables(frame: &mut Frame<'_>, stage: &Stage<'_>) {
 }
 
 /// Pushes `items` one at a time through `stages[from..]`.
-async fn push(frame: &mut Frame<'_>, stages: &mut [Stage<'_>], from: usize, items: Vec<Val>) -> R<Vec<Val>> {
+async fn push(
+    frame: &mut Frame<'_>,
+    stages: &mut [Stage<'_>],
+    from: usize,
+    items: Vec<Val>,
+) -> R<Vec<Val>> {
     let mut out = Vec::new();
     for item in items {
         let mut batch = vec![item];
@@ -260,7 +265,11 @@ async fn evaluate(frame: &mut Frame<'_>, command: &Command) -> R<Vec<Evaluated>>
     let mut out = Vec::new();
     for arg in &command.args {
         match arg {
-            Arg::Named { name, column, value } => {
+            Arg::Named {
+                name,
+                column,
+                value,
+            } => {
                 let value = match value {
                     Some(e) => Some(frame.expr(e).await?),
                     None => None,
@@ -283,7 +292,11 @@ async fn evaluate(frame: &mut Frame<'_>, command: &Command) -> R<Vec<Evaluated>>
                     value: Some(v),
                 })),
                 other => {
-                    return frame.fail(*column, format!("`@{name}` splats a hashtable; `${name}` is `{other}`"), None)
+                    return frame.fail(
+                        *column,
+                        format!("`@{name}` splats a hashtable; `${name}` is `{other}`"),
+                        None,
+                    )
                 }
             },
         }
@@ -301,14 +314,18 @@ fn common(args: Vec<Evaluated>, own: bool) -> Result<(Common, Vec<Evaluated>), (
             continue;
         };
         let value = arg.value.clone().unwrap_or(Val::Bool(true));
-        let action = || ErrorAction::from_value(&value.to_string()).map_err(|m| (arg.column, format!("`-{name}`: {m}")));
+        let action = || {
+            ErrorAction::from_value(&value.to_string())
+                .map_err(|m| (arg.column, format!("`-{name}`: {m}")))
+        };
         match shell::shell_common(name) {
             Some("ErrorAction") => common.error_action = Some(action()?),
             Some("WarningAction") => common.warning_action = Some(action()?),
             Some("ErrorVariable") => common.error_variable = Some(variable_name(&value)),
             Some("OutVariable") => common.out_variable = Some(variable_name(&value)),
             Some("WarningVariable") => common.warning_variable = Some(variable_name(&value)),
-            _ if own && shell::common_switch(name).is_some_and(|s| s == "Verbose" || s == "Debug") => {}
+            _ if own
+                && shell::common_switch(name).is_some_and(|s| s == "Verbose" || s == "Debug") => {}
             _ => rest.push(arg),
         }
     }
@@ -327,7 +344,14 @@ impl Bound {
         for arg in args {
             let name = match &arg.name {
                 Some(name) => shell::parameter_of(spec, name).ok_or_else(|| {
-                    (arg.column, format!("`{}` takes -{}; got `-{name}`", spec.name, spec.parameters.join(", -")))
+                    (
+                        arg.column,
+                        format!(
+                            "`{}` takes -{}; got `-{name}`",
+                            spec.name,
+                            spec.parameters.join(", -")
+                        ),
+                    )
                 })?,
                 None => {
                     let free = spec.parameters[..spec.positional]
@@ -335,7 +359,12 @@ impl Bound {
                         .filter(|p| !values.iter().any(|(n, _, _)| n == *p))
                         .nth(next_positional);
                     next_positional += 1;
-                    *free.ok_or_else(|| (arg.column, format!("`{}` takes no more positional values", spec.name)))?
+                    *free.ok_or_else(|| {
+                        (
+                            arg.column,
+                            format!("`{}` takes no more positional values", spec.name),
+                        )
+                    })?
                 }
             };
             values.push((name, arg.value.unwrap_or(Val::Bool(true)), arg.column));
@@ -344,7 +373,10 @@ impl Bound {
     }
 
     fn get(&self, name: &str) -> Option<&Val> {
-        self.values.iter().find(|(n, _, _)| *n == name).map(|(_, v, _)| v)
+        self.values
+            .iter()
+            .find(|(n, _, _)| *n == name)
+            .map(|(_, v, _)| v)
     }
 
     fn flag(&self, name: &str) -> bool {
@@ -368,7 +400,10 @@ impl Bound {
         match self.values.iter().find(|(n, _, _)| *n == name) {
             None => Ok(None),
             Some((_, Val::Block(b), _)) => Ok(Some(b.clone())),
-            Some((_, v, column)) => Err((*column, format!("`-{name}` needs a script block {{ … }}; got `{v}`"))),
+            Some((_, v, column)) => Err((
+                *column,
+                format!("`-{name}` needs a script block {{ … }}; got `{v}`"),
+            )),
         }
     }
 
@@ -394,7 +429,10 @@ impl Bound {
                 let mut chars = text.chars();
                 match (chars.next(), chars.next()) {
                     (Some(c), None) => Ok(c),
-                    _ => Err((*column, format!("`-Delimiter` is one character; got `{text}`"))),
+                    _ => Err((
+                        *column,
+                        format!("`-Delimiter` is one character; got `{text}`"),
+                    )),
                 }
             }
         }
@@ -408,7 +446,10 @@ fn where_kind(args: Vec<Evaluated>, spec: &ShellCmdlet) -> Result<Where, (usize,
         match arg.name.as_deref().and_then(Operator::parse) {
             Some((op, cs)) => {
                 let Some(value) = arg.value.clone() else {
-                    return Err((arg.column, "the operator needs a value to compare with".to_owned()));
+                    return Err((
+                        arg.column,
+                        "the operator needs a value to compare with".to_owned(),
+                    ));
                 };
                 operator = Some((op, cs, value));
             }
@@ -456,7 +497,11 @@ fn shell_kind(spec: &ShellCmdlet, args: Vec<Evaluated>) -> Result<Kind, (usize, 
                 None => (None, b.text("MemberName")),
             };
             if process.is_none() && member.is_none() && b.get("End").is_none() {
-                return Err((1, "`ForEach-Object` needs a script block, as in `ForEach-Object { $_.Name }`".to_owned()));
+                return Err((
+                    1,
+                    "`ForEach-Object` needs a script block, as in `ForEach-Object { $_.Name }`"
+                        .to_owned(),
+                ));
             }
             Kind::ForEach {
                 begin: b.block("Begin")?,
@@ -585,7 +630,12 @@ async fn begin<'p>(frame: &mut Frame<'_>, command: &'p Command, first: bool) -> 
     } = &kind
     {
         let block = block.clone();
-        held = frame.invoke(&block, None).await?.into_iter().map(|v| (v, Vec::new())).collect();
+        held = frame
+            .invoke(&block, None)
+            .await?
+            .into_iter()
+            .map(|v| (v, Vec::new()))
+            .collect();
     }
     Ok(Stage {
         command,
@@ -621,7 +671,12 @@ fn server(command: &Command, args: Vec<Evaluated>) -> Result<Kind, (usize, Strin
 /// The parameters a piped object adds to a call, and the item it names.
 fn bind(server: &Server, item: &Val) -> (Option<String>, Vec<(String, Value)>) {
     let label = identity_of(item);
-    let given = |name: &str| server.parameters.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
+    let given = |name: &str| {
+        server
+            .parameters
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case(name))
+    };
     match item {
         Val::Object(o) if o.by_name => {
             let mut extra = Vec::new();
@@ -629,7 +684,8 @@ fn bind(server: &Server, item: &Val) -> (Option<String>, Vec<(String, Value)>) {
                 let Some(canonical) = server_parameter(&server.cmdlet, name) else {
                     continue;
                 };
-                let empty = matches!(value, Val::Null) || matches!(value, Val::Str(s) if s.is_empty());
+                let empty =
+                    matches!(value, Val::Null) || matches!(value, Val::Str(s) if s.is_empty());
                 if empty || given(canonical) || (canonical == "Identity" && server.has_identity) {
                     continue;
                 }
@@ -641,7 +697,10 @@ fn bind(server: &Server, item: &Val) -> (Option<String>, Vec<(String, Value)>) {
         }
         _ if server.has_identity => (label, Vec::new()),
         _ => match &label {
-            Some(identity) => (label.clone(), vec![("Identity".to_owned(), Value::Text(identity.clone()))]),
+            Some(identity) => (
+                label.clone(),
+                vec![("Identity".to_owned(), Value::Text(identity.clone()))],
+            ),
             None => (None, Vec::new()),
         },
     }
@@ -660,7 +719,11 @@ async fn call(frame: &mut Frame<'_>, stage: &mut Stage<'_>, item: Option<&Val>) 
     }
     let cmdlet = server.cmdlet.clone();
     let Some(session) = frame.session.as_deref_mut() else {
-        return frame.fail(stage.command.column, format!("`{cmdlet}` needs a session with a resource forest"), None);
+        return frame.fail(
+            stage.command.column,
+            format!("`{cmdlet}` needs a session with a resource forest"),
+            None,
+        );
     };
     match session.invoke(&cmdlet, parameters).await {
         Ok(response) => {
@@ -669,7 +732,11 @@ async fn call(frame: &mut Frame<'_>, stage: &mut Stage<'_>, item: Option<&Val>) 
                 match stage.common.warning_action {
                     Some(ErrorAction::SilentlyContinue | ErrorAction::Ignore) => {}
                     Some(ErrorAction::Stop) => {
-                        return frame.fail(stage.command.column, format!("{warning} (-WarningAction Stop)"), stage.common.error_action);
+                        return frame.fail(
+                            stage.command.column,
+                            format!("{warning} (-WarningAction Stop)"),
+                            stage.common.error_action,
+                        );
                     }
                     _ => writeln!(frame.err, "WARNING: {warning}")?,
                 }
@@ -685,7 +752,9 @@ async fn call(frame: &mut Frame<'_>, stage: &mut Stage<'_>, item: Option<&Val>) 
             // pipeline, as a terminating error does in PowerShell, and is
             // not blamed on the item. So does a lost connection: the items
             // after it are not run against a node that came back.
-            let terminating = stage.common.error_action == Some(ErrorAction::Stop) || for_any || error.is_unavailable();
+            let terminating = stage.common.error_action == Some(ErrorAction::Stop)
+                || for_any
+                || error.is_unavailable();
             let failure = Failure {
                 column: column_for(stage.command, &message),
                 item: if for_any { None } else { label },
@@ -746,7 +815,10 @@ async fn project(frame: &mut Frame<'_>, item: &Val, columns: &[Column]) -> R<Val
         }
     }
     let by_name = matches!(item, Val::Object(o) if o.by_name);
-    Ok(Val::Object(Object { properties, by_name }))
+    Ok(Val::Object(Object {
+        properties,
+        by_name,
+    }))
 }
 
 async fn process(frame: &mut Frame<'_>, stage: &mut Stage<'_>, item: Val) -> R<Vec<Val>> {
@@ -765,13 +837,17 @@ async fn process(frame: &mut Frame<'_>, stage: &mut Stage<'_>, item: Val) -> R<V
                     value,
                 } => match compare(*operator, *case_sensitive, &item.member(property), value) {
                     Ok(v) => v.truthy(),
-                    Err(message) => return frame.fail(stage.command.column, message, stage.common.error_action),
+                    Err(message) => {
+                        return frame.fail(stage.command.column, message, stage.common.error_action)
+                    }
                 },
                 Where::Truthy { property, not } => item.member(property).truthy() != *not,
             };
             Ok(if keep { vec![item] } else { Vec::new() })
         }
-        Kind::ForEach { process, member, .. } => {
+        Kind::ForEach {
+            process, member, ..
+        } => {
             let (process, member) = (process.clone(), member.clone());
             let mut out = held(stage);
             match (process, member) {
@@ -808,7 +884,10 @@ async fn process(frame: &mut Frame<'_>, stage: &mut Stage<'_>, item: Val) -> R<V
 }
 
 fn held(stage: &mut Stage<'_>) -> Vec<Val> {
-    std::mem::take(&mut stage.held).into_iter().map(|(v, _)| v).collect()
+    std::mem::take(&mut stage.held)
+        .into_iter()
+        .map(|(v, _)| v)
+        .collect()
 }
 
 async fn end(frame: &mut Frame<'_>, stage: &mut Stage<'_>) -> R<Vec<Val>> {
@@ -848,7 +927,9 @@ async fn end(frame: &mut Frame<'_>, stage: &mut Stage<'_>) -> R<Vec<Val>> {
             };
             range.apply(items)
         }
-        Kind::Sort { descending, unique, .. } => {
+        Kind::Sort {
+            descending, unique, ..
+        } => {
             let (d, u) = (*descending, *unique);
             shell::sort::sort(std::mem::take(&mut stage.held), d, u)
         }
@@ -891,7 +972,9 @@ async fn end(frame: &mut Frame<'_>, stage: &mut Stage<'_>) -> R<Vec<Val>> {
         Kind::ImportCsv { path, delimiter } => {
             let read = std::fs::read_to_string(path)
                 .map_err(|e| format!("reading {path}: {e}"))
-                .and_then(|text| shell::csv::from_csv(&text, *delimiter).map_err(|e| format!("{path}: {e}")));
+                .and_then(|text| {
+                    shell::csv::from_csv(&text, *delimiter).map_err(|e| format!("{path}: {e}"))
+                });
             match read {
                 Ok(rows) => rows,
                 Err(message) => return frame.fail(column, message, action),
@@ -904,7 +987,11 @@ async fn end(frame: &mut Frame<'_>, stage: &mut Stage<'_>) -> R<Vec<Val>> {
         Kind::FromJson(input) => {
             let text = match input {
                 Some(text) => text.clone(),
-                None => held(stage).iter().map(Val::to_string).collect::<Vec<_>>().join("\n"),
+                None => held(stage)
+                    .iter()
+                    .map(Val::to_string)
+                    .collect::<Vec<_>>()
+                    .join("\n"),
             };
             match shell::json::from_json(&text) {
                 Ok(items) => items,
@@ -913,7 +1000,8 @@ async fn end(frame: &mut Frame<'_>, stage: &mut Stage<'_>) -> R<Vec<Val>> {
         }
         Kind::OutFile { path, append } => {
             let (path, append) = (path.clone(), *append);
-            let text = crate::lang::display::render(&held(stage), crate::output::Format::Text, frame.view);
+            let text =
+                crate::lang::display::render(&held(stage), crate::output::Format::Text, frame.view);
             if let Err(e) = write_file(&path, &text, append) {
                 return frame.fail(column, format!("writing {path}: {e}"), action);
             }
@@ -959,15 +1047,24 @@ mod tests {
 
     fn object(pairs: &[(&str, &str)], by_name: bool) -> Val {
         Val::Object(Object {
-            properties: pairs.iter().map(|(n, v)| ((*n).to_owned(), Val::Str((*v).to_owned()))).collect(),
+            properties: pairs
+                .iter()
+                .map(|(n, v)| ((*n).to_owned(), Val::Str((*v).to_owned())))
+                .collect(),
             by_name,
         })
     }
 
     #[test]
     fn piped_records_bind_identity_else_name_and_csv_rows_bind_by_name() {
-        assert_eq!(identity_of(&object(&[("Name", "dana"), ("Identity", "x\\dana")], false)).as_deref(), Some("x\\dana"));
-        assert_eq!(identity_of(&object(&[("Alias", "d"), ("name", "dana")], false)).as_deref(), Some("dana"));
+        assert_eq!(
+            identity_of(&object(&[("Name", "dana"), ("Identity", "x\\dana")], false)).as_deref(),
+            Some("x\\dana")
+        );
+        assert_eq!(
+            identity_of(&object(&[("Alias", "d"), ("name", "dana")], false)).as_deref(),
+            Some("dana")
+        );
         assert_eq!(identity_of(&object(&[("Alias", "d")], false)), None);
         let set = Server {
             cmdlet: "Set-Mailbox".into(),
@@ -975,17 +1072,34 @@ mod tests {
             has_identity: false,
         };
         let (item, extra) = bind(&set, &object(&[("Name", "dana"), ("Office", "1")], false));
-        assert_eq!((item.as_deref(), extra), (Some("dana"), vec![("Identity".to_owned(), Value::Text("dana".into()))]));
+        assert_eq!(
+            (item.as_deref(), extra),
+            (
+                Some("dana"),
+                vec![("Identity".to_owned(), Value::Text("dana".into()))]
+            )
+        );
         let new = Server {
             cmdlet: "New-Mailbox".into(),
             parameters: Vec::new(),
             has_identity: false,
         };
-        let row = object(&[("name", "Dana Smith"), ("Alias", "dana"), ("Notes", "x"), ("Office", "")], true);
+        let row = object(
+            &[
+                ("name", "Dana Smith"),
+                ("Alias", "dana"),
+                ("Notes", "x"),
+                ("Office", ""),
+            ],
+            true,
+        );
         let (_, extra) = bind(&new, &row);
         assert_eq!(
             extra,
-            vec![("Name".to_owned(), Value::Text("Dana Smith".into())), ("Alias".to_owned(), Value::Text("dana".into()))]
+            vec![
+                ("Name".to_owned(), Value::Text("Dana Smith".into())),
+                ("Alias".to_owned(), Value::Text("dana".into()))
+            ]
         );
     }
 
@@ -995,9 +1109,13 @@ mod tests {
         let denial = "you can run `New-ManagementRole` but not with `-UnScopedTopLevel`: no role";
         assert_eq!(column_for(&line, denial), 34);
         let unknown = command("Set-Mailbox dana -Ofice x");
-        let message = "a parameter cannot be found that matches parameter name `Ofice` of `Set-Mailbox`";
+        let message =
+            "a parameter cannot be found that matches parameter name `Ofice` of `Set-Mailbox`";
         assert_eq!(column_for(&unknown, message), 18);
-        assert_eq!(column_for(&unknown, "the term `Set-Mailbox` is not recognized"), 1);
+        assert_eq!(
+            column_for(&unknown, "the term `Set-Mailbox` is not recognized"),
+            1
+        );
     }
 
     #[test]
@@ -1005,9 +1123,14 @@ mod tests {
         assert_eq!(to_value(&Val::Int(5)), Ok(Value::Text("5".into())));
         assert_eq!(to_value(&Val::Bool(false)), Ok(Value::Bool(false)));
         assert_eq!(
-            to_value(&Val::Array(vec![object(&[("Name", "dana")], false), Val::Str("erin".into())])),
+            to_value(&Val::Array(vec![
+                object(&[("Name", "dana")], false),
+                Val::Str("erin".into())
+            ])),
             Ok(Value::List(vec!["dana".into(), "erin".into()]))
         );
-        assert!(to_value(&Val::Hash(Vec::new())).unwrap_err().contains("splats"));
+        assert!(to_value(&Val::Hash(Vec::new()))
+            .unwrap_err()
+            .contains("splats"));
     }
 }

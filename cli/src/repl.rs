@@ -14,7 +14,7 @@ use rustyline::history::DefaultHistory;
 use rustyline::validate::Validator;
 use rustyline::{Config, Context, Editor, Helper};
 
-use crate::parse::{incomplete, Value, SHELL_CMDLETS};
+use crate::parse::{incomplete, join_lines, Value, SHELL_CMDLETS};
 use crate::shell::{Ended, Shell};
 
 /// Common parameters every cmdlet takes.
@@ -241,7 +241,9 @@ pub async fn run(shell: &mut Shell, history: &Path) -> anyhow::Result<u8> {
             continue;
         }
         if keep_in_history(trimmed) {
-            editor.add_history_entry(trimmed)?;
+            // One line in the history; run as typed (line breaks separate
+            // statements in a block).
+            editor.add_history_entry(join_lines(trimmed))?;
         }
         if trimmed.eq_ignore_ascii_case("exit") {
             break;

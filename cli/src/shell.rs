@@ -61,7 +61,11 @@ pub struct Shell {
 
 /// The 1-based line of `text` that `column` (a character offset) is on.
 fn line_number(text: &str, column: usize) -> usize {
-    text.chars().take(column.saturating_sub(1)).filter(|c| *c == '\n').count() + 1
+    text.chars()
+        .take(column.saturating_sub(1))
+        .filter(|c| *c == '\n')
+        .count()
+        + 1
 }
 
 impl Shell {
@@ -166,7 +170,11 @@ impl Shell {
             Ok(script) => script,
             Err(e) => {
                 writeln!(err, "{}", e.pointer(&text))?;
-                writeln!(err, "{origin}:{}: the script stops here", line_number(&text, e.column))?;
+                writeln!(
+                    err,
+                    "{origin}:{}: the script stops here",
+                    line_number(&text, e.column)
+                )?;
                 return Ok(EXIT_ERROR);
             }
         };
@@ -180,7 +188,11 @@ impl Shell {
                 goes_on: false,
             } = ended
             {
-                writeln!(err, "{origin}:{}: the script stops here", line_number(&text, statement.column()))?;
+                writeln!(
+                    err,
+                    "{origin}:{}: the script stops here",
+                    line_number(&text, statement.column())
+                )?;
                 return Ok(code);
             }
         }

@@ -106,7 +106,9 @@ impl Command {
     /// The column of the parameter named `name` (case-insensitive).
     pub fn column_of(&self, name: &str) -> Option<usize> {
         self.args.iter().find_map(|a| match a {
-            Arg::Named { name: n, column, .. } if n.eq_ignore_ascii_case(name) => Some(*column),
+            Arg::Named {
+                name: n, column, ..
+            } if n.eq_ignore_ascii_case(name) => Some(*column),
             _ => None,
         })
     }
@@ -323,6 +325,19 @@ impl fmt::Display for Command {
     }
 }
 
+/// An expression written as the operand of a unary operator or of `.` and
+/// `[]`: a list in parentheses (the comma binds looser than they do).
+struct Operand<'a>(&'a Expr);
+
+impl fmt::Display for Operand<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0.kind {
+            ExprKind::List(_) => write!(f, "({})", self.0),
+            _ => write!(f, "{}", self.0),
+        }
+    }
+}
+
 impl fmt::Display for Expr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
@@ -352,8 +367,8 @@ impl fmt::Display for Expr {
             ExprKind::Int(n) => write!(f, "{n}"),
             ExprKind::Num(n) => write!(f, "{n:?}"),
             ExprKind::Var(name) => write!(f, "${name}"),
-            ExprKind::Member(e, name) => write!(f, "{e}.{name}"),
-            ExprKind::Index(e, i) => write!(f, "{e}[{i}]"),
+            ExprKind::Member(e, name) => write!(f, "{}.{name}", Operand(e)),
+            ExprKind::Index(e, i) => write!(f, "{}[{i}]", Operand(e)),
             ExprKind::Array(s) => write!(f, "@({s})"),
             ExprKind::Sub(s) => write!(f, "$({s})"),
             ExprKind::Paren(p) => write!(f, "({p})"),
@@ -370,8 +385,8 @@ impl fmt::Display for Expr {
             ExprKind::Block(b) => write!(f, "{{ {} }}", b.text),
             ExprKind::List(items) => join(f, items, ", "),
             ExprKind::Binary(op, a, b) => write!(f, "({a} {op} {b})"),
-            ExprKind::Not(e) => write!(f, "(-not {e})"),
-            ExprKind::Neg(e) => write!(f, "(-{e})"),
+            ExprKind::Not(e) => write!(f, "(-not {})", Operand(e)),
+            ExprKind::Neg(e) => write!(f, "(-{})", Operand(e)),
         }
     }
 }

@@ -74,7 +74,11 @@ fn expr(e: &Expr) -> Result<(), ParseError> {
             Ok(body) => check(body),
             Err(e) => Err(e.clone()),
         },
-        ExprKind::Str(_) | ExprKind::Bare(_) | ExprKind::Int(_) | ExprKind::Num(_) | ExprKind::Var(_) => Ok(()),
+        ExprKind::Str(_)
+        | ExprKind::Bare(_)
+        | ExprKind::Int(_)
+        | ExprKind::Num(_)
+        | ExprKind::Var(_) => Ok(()),
     }
 }
 
@@ -97,7 +101,10 @@ fn command(c: &Command, first: bool) -> Result<(), ParseError> {
     let spec = shell_cmdlet(&c.name);
     let server = spec.is_none();
     if server && registry::find(&c.name).is_none() {
-        if cmdlets::POWERSHELL_ONLY.iter().any(|n| n.eq_ignore_ascii_case(&c.name)) {
+        if cmdlets::POWERSHELL_ONLY
+            .iter()
+            .any(|n| n.eq_ignore_ascii_case(&c.name))
+        {
             return Err(err(c.column, unsupported(&c.name)));
         }
         return Err(err(
@@ -109,7 +116,10 @@ fn command(c: &Command, first: bool) -> Result<(), ParseError> {
         if spec.needs_input && first {
             return Err(err(
                 c.column,
-                format!("`{}` needs input: put a cmdlet before it, as in `Get-Mailbox | {} …`", c.name, c.name),
+                format!(
+                    "`{}` needs input: put a cmdlet before it, as in `Get-Mailbox | {} …`",
+                    c.name, c.name
+                ),
             ));
         }
         if spec.name == "Where-Object" && c.args.is_empty() {
@@ -139,7 +149,10 @@ fn command(c: &Command, first: bool) -> Result<(), ParseError> {
             Some(action @ ("ErrorAction" | "WarningAction")) => {
                 let given = value.as_ref().and_then(literal);
                 if value.is_none() {
-                    return Err(err(column, format!("`-{name}` takes {}", ErrorAction::NAMES)));
+                    return Err(err(
+                        column,
+                        format!("`-{name}` takes {}", ErrorAction::NAMES),
+                    ));
                 }
                 if let Some(Err(m)) = given.map(ErrorAction::from_value) {
                     return Err(err(column, format!("`-{action}`: {m}")));
@@ -156,7 +169,13 @@ fn command(c: &Command, first: bool) -> Result<(), ParseError> {
         match cmdlets::common_switch(name) {
             Some("Verbose" | "Debug") => continue,
             Some(other) => {
-                return Err(err(column, format!("`-{other}` on `{}` is not supported by this shell", spec.name)));
+                return Err(err(
+                    column,
+                    format!(
+                        "`-{other}` on `{}` is not supported by this shell",
+                        spec.name
+                    ),
+                ));
             }
             None => {}
         }
@@ -169,7 +188,11 @@ fn command(c: &Command, first: bool) -> Result<(), ParseError> {
         if cmdlets::parameter_of(spec, name).is_none() {
             return Err(err(
                 column,
-                format!("`{}` takes -{}; got `-{name}`", spec.name, spec.parameters.join(", -")),
+                format!(
+                    "`{}` takes -{}; got `-{name}`",
+                    spec.name,
+                    spec.parameters.join(", -")
+                ),
             ));
         }
     }
@@ -189,7 +212,11 @@ mod tests {
     fn mistakes_are_found_before_anything_runs() {
         let cases = [
             ("Get-Mailbox | Sort-Thing Name", 15, "is not recognized"),
-            ("Get-Mailbox | Get-Member", 15, "`Get-Member` is not supported by this shell"),
+            (
+                "Get-Mailbox | Get-Member",
+                15,
+                "`Get-Member` is not supported by this shell",
+            ),
             ("Get-Mailbox; gci", 14, "not supported"),
             ("Where-Object Name -eq a", 1, "needs input"),
             ("Get-Mailbox | Where-Object", 15, "needs a condition"),

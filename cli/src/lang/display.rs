@@ -13,7 +13,10 @@ pub fn render(values: &[Val], format: Format, view: View) -> String {
             let json: Vec<serde_json::Value> = values.iter().map(|v| v.to_json(2)).collect();
             serde_json::to_string_pretty(&json).unwrap_or_default() + "\n"
         }
-        Format::Jsonl => values.iter().map(|v| v.to_json(2).to_string() + "\n").collect(),
+        Format::Jsonl => values
+            .iter()
+            .map(|v| v.to_json(2).to_string() + "\n")
+            .collect(),
         Format::Text => {
             let mut out = String::new();
             let mut records = Vec::new();

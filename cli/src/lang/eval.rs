@@ -155,7 +155,16 @@ pub fn compare(op: Operator, case_sensitive: bool, left: &Val, right: &Val) -> R
             }
             Ok(Val::Bool(found != negated))
         }
-        Operator::In => compare(if negated { Operator::NotContains } else { Operator::Contains }, case_sensitive, right, left),
+        Operator::In => compare(
+            if negated {
+                Operator::NotContains
+            } else {
+                Operator::Contains
+            },
+            case_sensitive,
+            right,
+            left,
+        ),
         _ => match left {
             Val::Array(items) => {
                 let mut kept = Vec::new();
@@ -166,7 +175,11 @@ pub fn compare(op: Operator, case_sensitive: bool, left: &Val, right: &Val) -> R
                 }
                 Ok(Val::Array(kept))
             }
-            left => Ok(Val::Bool(op.holds(&text(left), &text(right), case_sensitive)?)),
+            left => Ok(Val::Bool(op.holds(
+                &text(left),
+                &text(right),
+                case_sensitive,
+            )?)),
         },
     }
 }
@@ -218,7 +231,11 @@ impl Frame<'_> {
         } else {
             writeln!(self.err, "{message}")?;
         }
-        let code = if failure.denied { EXIT_DENIED } else { EXIT_ERROR };
+        let code = if failure.denied {
+            EXIT_DENIED
+        } else {
+            EXIT_ERROR
+        };
         let goes_on = action.is_some_and(ErrorAction::goes_on)
             && !matches!(self.ended, Ended::Failed { goes_on: false, .. });
         self.ended = Ended::Failed { code, goes_on };
@@ -227,7 +244,12 @@ impl Frame<'_> {
 
     /// Reports a failure of the shell itself (a bad value, a missing file)
     /// and ends the pipeline.
-    pub fn fail<T>(&mut self, column: usize, message: impl Into<String>, action: Option<ErrorAction>) -> R<T> {
+    pub fn fail<T>(
+        &mut self,
+        column: usize,
+        message: impl Into<String>,
+        action: Option<ErrorAction>,
+    ) -> R<T> {
         let failure = Failure {
             column,
             item: None,
@@ -350,7 +372,9 @@ impl Frame<'_> {
     pub async fn key(&mut self, item: &Val, key: &Key) -> R<Val> {
         match key {
             Key::Name(name) => Ok(item.member(name)),
-            Key::Block(block) => Ok(Val::from_items(self.invoke(block, Some(item.clone())).await?)),
+            Key::Block(block) => Ok(Val::from_items(
+                self.invoke(block, Some(item.clone())).await?,
+            )),
         }
     }
 
@@ -400,10 +424,18 @@ impl Frame<'_> {
                     let v = self.expr(inner).await?;
                     match v.as_number() {
                         Some(n) => Val::number(-n),
-                        None => return self.fail(e.column, format!("`-` needs a number; got `{v}`"), None),
+                        None => {
+                            return self.fail(
+                                e.column,
+                                format!("`-` needs a number; got `{v}`"),
+                                None,
+                            )
+                        }
                     }
                 }
-                ExprKind::Binary(op, left, right) => self.binary(e.column, *op, left, right).await?,
+                ExprKind::Binary(op, left, right) => {
+                    self.binary(e.column, *op, left, right).await?
+                }
             })
         })
     }
@@ -441,14 +473,38 @@ mod tests {
     #[test]
     fn comparisons_filter_collections_and_search_them() {
         let list = Val::Array(vec![s("a"), s("B"), s("c")]);
-        assert_eq!(compare(Operator::Contains, false, &list, &s("b")), Ok(Val::Bool(true)));
-        assert_eq!(compare(Operator::Contains, true, &list, &s("b")), Ok(Val::Bool(false)));
-        assert_eq!(compare(Operator::NotContains, false, &list, &s("x")), Ok(Val::Bool(true)));
-        assert_eq!(compare(Operator::In, false, &s("C"), &list), Ok(Val::Bool(true)));
-        assert_eq!(compare(Operator::NotIn, false, &s("C"), &list), Ok(Val::Bool(false)));
-        assert_eq!(compare(Operator::Ne, false, &list, &s("b")), Ok(Val::Array(vec![s("a"), s("c")])));
-        assert_eq!(compare(Operator::Gt, false, &Val::Int(10), &s("9")), Ok(Val::Bool(true)));
-        assert_eq!(compare(Operator::Eq, false, &Val::Null, &s("")), Ok(Val::Bool(true)));
+        assert_eq!(
+            compare(Operator::Contains, false, &list, &s("b")),
+            Ok(Val::Bool(true))
+        );
+        assert_eq!(
+            compare(Operator::Contains, true, &list, &s("b")),
+            Ok(Val::Bool(false))
+        );
+        assert_eq!(
+            compare(Operator::NotContains, false, &list, &s("x")),
+            Ok(Val::Bool(true))
+        );
+        assert_eq!(
+            compare(Operator::In, false, &s("C"), &list),
+            Ok(Val::Bool(true))
+        );
+        assert_eq!(
+            compare(Operator::NotIn, false, &s("C"), &list),
+            Ok(Val::Bool(false))
+        );
+        assert_eq!(
+            compare(Operator::Ne, false, &list, &s("b")),
+            Ok(Val::Array(vec![s("a"), s("c")]))
+        );
+        assert_eq!(
+            compare(Operator::Gt, false, &Val::Int(10), &s("9")),
+            Ok(Val::Bool(true))
+        );
+        assert_eq!(
+            compare(Operator::Eq, false, &Val::Null, &s("")),
+            Ok(Val::Bool(true))
+        );
         assert!(compare(Operator::Match, false, &s("a"), &s("(")).is_err());
     }
 
@@ -460,8 +516,14 @@ mod tests {
             arithmetic(BinOp::Add, Val::Array(vec![Val::Int(1)]), Val::Int(2)),
             Ok(Val::Array(vec![Val::Int(1), Val::Int(2)]))
         );
-        assert_eq!(arithmetic(BinOp::Add, Val::Null, Val::Int(2)), Ok(Val::Int(2)));
-        assert_eq!(arithmetic(BinOp::Div, Val::Int(7), Val::Int(2)), Ok(Val::Num(3.5)));
+        assert_eq!(
+            arithmetic(BinOp::Add, Val::Null, Val::Int(2)),
+            Ok(Val::Int(2))
+        );
+        assert_eq!(
+            arithmetic(BinOp::Div, Val::Int(7), Val::Int(2)),
+            Ok(Val::Num(3.5))
+        );
         assert!(arithmetic(BinOp::Div, Val::Int(1), Val::Int(0)).is_err());
         assert!(arithmetic(BinOp::Mul, s("x"), Val::Int(2)).is_err());
     }

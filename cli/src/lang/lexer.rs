@@ -137,7 +137,10 @@ impl Cursor {
                 self.pos += 1;
             }
             if self.peek().is_none() {
-                return Err(err(column, "the variable name starting here has no closing }"));
+                return Err(err(
+                    column,
+                    "the variable name starting here has no closing }",
+                ));
             }
             let name = self.chars[start..self.pos].iter().collect();
             self.pos += 1;
@@ -214,7 +217,8 @@ impl Cursor {
             _ => return None,
         };
         end += suffix.chars().count();
-        if at(end).is_some_and(|c| !ends_word(c) && !matches!(c, '.' | '[' | ']' | '+' | '-' | '*' | '/'))
+        if at(end)
+            .is_some_and(|c| !ends_word(c) && !matches!(c, '.' | '[' | ']' | '+' | '-' | '*' | '/'))
         {
             return None;
         }
@@ -260,7 +264,10 @@ impl Cursor {
                 None => return Err(err(column, "the string starting here has no closing \"")),
                 Some('`') => {
                     let Some(next) = self.peek_at(1) else {
-                        return Err(err(self.column(), "a backtick at the end of the text escapes nothing"));
+                        return Err(err(
+                            self.column(),
+                            "a backtick at the end of the text escapes nothing",
+                        ));
                     };
                     text.push(match next {
                         'n' => '\n',
@@ -334,7 +341,11 @@ impl Cursor {
             }
             j += 1;
         }
-        let what = if open == '{' { "script block" } else { "parenthesis" };
+        let what = if open == '{' {
+            "script block"
+        } else {
+            "parenthesis"
+        };
         Err(err(
             self.column(),
             format!("the {what} starting here has no closing {close}"),

@@ -29,7 +29,9 @@ use std::rc::Rc;
 
 use resource_forest::rbac::compare::Operator;
 
-use super::ast::{Arg, BinOp, Block, Command, Expr, ExprKind, Part, Pipeline, Script, Stage, Statement};
+use super::ast::{
+    Arg, BinOp, Block, Command, Expr, ExprKind, Part, Pipeline, Script, Stage, Statement,
+};
 use super::lexer::{ends_word, Cursor, RawPart};
 
 /// A syntax error, with the column it was found at.
@@ -95,7 +97,10 @@ const MAX_DEPTH: usize = 64;
 /// Parses a script.
 pub fn parse_script(text: &str) -> Result<Script, ParseError> {
     if text.len() > MAX_SCRIPT {
-        return Err(err(1, format!("the script is longer than {MAX_SCRIPT} bytes")));
+        return Err(err(
+            1,
+            format!("the script is longer than {MAX_SCRIPT} bytes"),
+        ));
     }
     let mut parser = Parser {
         c: Cursor::new(text),
@@ -155,7 +160,10 @@ impl Parser {
             .c
             .peek()
             .map_or("the end".to_owned(), |c| format!("`{c}`"));
-        Err(err(self.c.column(), format!("expected `{want}` {context}; found {found}")))
+        Err(err(
+            self.c.column(),
+            format!("expected `{want}` {context}; found {found}"),
+        ))
     }
 
     fn script(&mut self, close: Option<char>) -> Result<Script, ParseError> {
@@ -231,7 +239,10 @@ impl Parser {
             (Some('='), next) if next != Some('=') => false,
             (Some('+'), Some('=')) => true,
             (Some('.' | '['), _) if self.assigns_to_member() => {
-                return Err(err(column, unsupported("assigning to a property or an item")));
+                return Err(err(
+                    column,
+                    unsupported("assigning to a property or an item"),
+                ));
             }
             _ => {
                 self.c.pos = start;
@@ -327,12 +338,18 @@ impl Parser {
         self.expect('(', "after `foreach`")?;
         self.c.skip_space(true);
         if self.c.peek() != Some('$') {
-            return Err(err(self.c.column(), "expected the loop variable, as in `foreach ($m in $mailboxes)`"));
+            return Err(err(
+                self.c.column(),
+                "expected the loop variable, as in `foreach ($m in $mailboxes)`",
+            ));
         }
         let variable = self.c.variable()?;
         self.c.skip_space(true);
         if !self.c.at_keyword("in") {
-            return Err(err(self.c.column(), "expected `in` after the loop variable"));
+            return Err(err(
+                self.c.column(),
+                "expected `in` after the loop variable",
+            ));
         }
         self.c.pos += 2;
         self.c.skip_space(true);
@@ -359,13 +376,20 @@ impl Parser {
             self.c.skip_space(true);
             if ends_arguments(self.c.peek()) {
                 return Err(err(
-                    if self.c.peek() == Some('|') { self.c.column() } else { bar },
+                    if self.c.peek() == Some('|') {
+                        self.c.column()
+                    } else {
+                        bar
+                    },
                     "an empty pipe element is not allowed",
                 ));
             }
             let stage = self.stage()?;
             if let Stage::Expr(e) = &stage {
-                return Err(err(e.column, "expressions are only allowed as the first element of a pipeline"));
+                return Err(err(
+                    e.column,
+                    "expressions are only allowed as the first element of a pipeline",
+                ));
             }
             stages.push(stage);
         }
@@ -381,7 +405,10 @@ impl Parser {
             Some('.') if self.c.peek_at(1).is_some_and(char::is_whitespace) => {
                 Err(err(column, unsupported(". (dot-sourcing)")))
             }
-            Some(c) if c.is_alphabetic() || ((c == '%' || c == '?') && self.c.peek_at(1).is_none_or(ends_word)) => {
+            Some(c)
+                if c.is_alphabetic()
+                    || ((c == '%' || c == '?') && self.c.peek_at(1).is_none_or(ends_word)) =>
+            {
                 self.command().map(Stage::Command)
             }
             _ => self.expression().map(Stage::Expr),
@@ -402,13 +429,23 @@ impl Parser {
                     let value = match self.c.peek() {
                         Some(':') => {
                             self.c.pos += 1;
-                            if self.c.peek().is_none_or(|c| c.is_whitespace() || ends_arguments(Some(c))) {
-                                return Err(err(self.c.column(), format!("`-{param}:` needs a value after the colon")));
+                            if self
+                                .c
+                                .peek()
+                                .is_none_or(|c| c.is_whitespace() || ends_arguments(Some(c)))
+                            {
+                                return Err(err(
+                                    self.c.column(),
+                                    format!("`-{param}:` needs a value after the colon"),
+                                ));
                             }
                             Some(self.arg_value()?)
                         }
                         Some(c) if !ends_word(c) => {
-                            return Err(err(self.c.column(), format!("unexpected `{c}` in parameter name `-{param}`")));
+                            return Err(err(
+                                self.c.column(),
+                                format!("unexpected `{c}` in parameter name `-{param}`"),
+                            ));
                         }
                         _ if super::cmdlets::is_switch(&name, &param) => None,
                         _ => {
@@ -417,7 +454,10 @@ impl Parser {
                                 (c, _) if ends_arguments(c) => None,
                                 (Some('-'), Some(n)) if n.is_alphabetic() => None,
                                 (Some(','), _) => {
-                                    return Err(err(self.c.column(), format!("`-{param}` needs a value before the comma")));
+                                    return Err(err(
+                                        self.c.column(),
+                                        format!("`-{param}` needs a value before the comma"),
+                                    ));
                                 }
                                 _ => Some(self.arg_value()?),
                             }
@@ -507,7 +547,11 @@ impl Parser {
             return None;
         }
         let word: String = (1..)
-            .map_while(|i| self.c.peek_at(i).filter(|c| c.is_alphanumeric() || *c == '_'))
+            .map_while(|i| {
+                self.c
+                    .peek_at(i)
+                    .filter(|c| c.is_alphanumeric() || *c == '_')
+            })
             .collect();
         Some(word)
     }
@@ -525,7 +569,10 @@ impl Parser {
             self.c.dash_word();
             self.c.skip_space(true);
             let right = self.compare()?;
-            left = expr(left.column, ExprKind::Binary(op, Box::new(left), Box::new(right)));
+            left = expr(
+                left.column,
+                ExprKind::Binary(op, Box::new(left), Box::new(right)),
+            );
         }
         self.depth -= 1;
         Ok(left)
@@ -536,7 +583,9 @@ impl Parser {
         loop {
             self.c.skip_space(false);
             let column = self.c.column();
-            let Some(word) = self.peek_dash_word() else { break };
+            let Some(word) = self.peek_dash_word() else {
+                break;
+            };
             let lower = word.to_ascii_lowercase();
             if lower == "and" || lower == "or" {
                 break;
@@ -555,7 +604,11 @@ impl Parser {
             let right = self.additive()?;
             left = expr(
                 left.column,
-                ExprKind::Binary(BinOp::Compare(op, case_sensitive), Box::new(left), Box::new(right)),
+                ExprKind::Binary(
+                    BinOp::Compare(op, case_sensitive),
+                    Box::new(left),
+                    Box::new(right),
+                ),
             );
         }
         Ok(left)
@@ -568,7 +621,11 @@ impl Parser {
             self.c.skip_space(false);
             let op = match (self.c.peek(), self.c.peek_at(1)) {
                 (Some('+'), Some(n)) if n != '=' => BinOp::Add,
-                (Some('-'), Some(n)) if n.is_whitespace() || n.is_ascii_digit() || n == '$' || n == '(' => BinOp::Sub,
+                (Some('-'), Some(n))
+                    if n.is_whitespace() || n.is_ascii_digit() || n == '$' || n == '(' =>
+                {
+                    BinOp::Sub
+                }
                 _ => {
                     self.c.pos = before;
                     break;
@@ -577,7 +634,10 @@ impl Parser {
             self.c.pos += 1;
             self.c.skip_space(true);
             let right = self.multiplicative()?;
-            left = expr(left.column, ExprKind::Binary(op, Box::new(left), Box::new(right)));
+            left = expr(
+                left.column,
+                ExprKind::Binary(op, Box::new(left), Box::new(right)),
+            );
         }
         Ok(left)
     }
@@ -598,7 +658,10 @@ impl Parser {
             self.c.pos += 1;
             self.c.skip_space(true);
             let right = self.list()?;
-            left = expr(left.column, ExprKind::Binary(op, Box::new(left), Box::new(right)));
+            left = expr(
+                left.column,
+                ExprKind::Binary(op, Box::new(left), Box::new(right)),
+            );
         }
         Ok(left)
     }
@@ -656,7 +719,10 @@ impl Parser {
                     let name_column = self.c.column();
                     let name = self.c.name();
                     if self.c.peek() == Some('(') {
-                        return Err(err(name_column, unsupported(&format!(".{name}() (calling a method)"))));
+                        return Err(err(
+                            name_column,
+                            unsupported(&format!(".{name}() (calling a method)")),
+                        ));
                     }
                     e = expr(e.column, ExprKind::Member(Box::new(e), name));
                 }
@@ -714,7 +780,9 @@ impl Parser {
             ('{', _) => Ok(expr(column, ExprKind::Block(Rc::new(self.block()?)))),
             ('[', _) => Err(err(column, unsupported("[type]"))),
             (c, _) if c.is_ascii_digit() => match self.c.number() {
-                Some(n) if n.fract() == 0.0 && n.abs() < 9.0e15 => Ok(expr(column, ExprKind::Int(n as i64))),
+                Some(n) if n.fract() == 0.0 && n.abs() < 9.0e15 => {
+                    Ok(expr(column, ExprKind::Int(n as i64)))
+                }
                 Some(n) => Ok(expr(column, ExprKind::Num(n))),
                 None => Err(err(column, format!("`{}` is not a number", self.c.bare()))),
             },
@@ -794,7 +862,12 @@ impl Parser {
             self.c.skip_space(false);
             match self.c.peek() {
                 Some(';' | '\n' | '}') => {}
-                Some(c) => return Err(err(self.c.column(), format!("unexpected `{c}` in the hashtable"))),
+                Some(c) => {
+                    return Err(err(
+                        self.c.column(),
+                        format!("unexpected `{c}` in the hashtable"),
+                    ))
+                }
                 None => return Err(err(column, "the hashtable starting here has no closing }")),
             }
         }

@@ -223,7 +223,9 @@ impl Val {
             Val::Str(s) => J::String(s.clone()),
             Val::Block(b) => J::String(b.text.clone()),
             Val::Array(items) => J::Array(items.iter().map(nested).collect()),
-            Val::Hash(pairs) => J::Object(pairs.iter().map(|(k, v)| (k.clone(), nested(v))).collect()),
+            Val::Hash(pairs) => {
+                J::Object(pairs.iter().map(|(k, v)| (k.clone(), nested(v))).collect())
+            }
             Val::Object(o) => J::Object(
                 o.properties
                     .iter()
@@ -245,7 +247,10 @@ impl Val {
             J::String(s) => Val::Str(s),
             J::Array(items) => Val::Array(items.into_iter().map(Val::from_json).collect()),
             J::Object(map) => Val::Object(Object {
-                properties: map.into_iter().map(|(k, v)| (k, Val::from_json(v))).collect(),
+                properties: map
+                    .into_iter()
+                    .map(|(k, v)| (k, Val::from_json(v)))
+                    .collect(),
                 by_name: true,
             }),
         }
@@ -273,7 +278,10 @@ impl fmt::Display for Val {
                 }
                 Ok(())
             }
-            Val::Hash(pairs) | Val::Object(Object { properties: pairs, .. }) => {
+            Val::Hash(pairs)
+            | Val::Object(Object {
+                properties: pairs, ..
+            }) => {
                 f.write_str("@{")?;
                 for (i, (k, v)) in pairs.iter().enumerate() {
                     if i > 0 {
@@ -293,7 +301,10 @@ mod tests {
 
     fn object(pairs: &[(&str, Val)]) -> Val {
         Val::Object(Object {
-            properties: pairs.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect(),
+            properties: pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), v.clone()))
+                .collect(),
             by_name: false,
         })
     }
@@ -311,7 +322,10 @@ mod tests {
             Val::Array(vec![Val::Str("dana".into()), Val::Str("erin".into())])
         );
         assert_eq!(both.index(&Val::Int(0)), dana);
-        assert_eq!(both.index(&Val::Int(-1)).member("Name"), Val::Str("erin".into()));
+        assert_eq!(
+            both.index(&Val::Int(-1)).member("Name"),
+            Val::Str("erin".into())
+        );
         assert_eq!(both.index(&Val::Int(5)), Val::Null);
         let hash = Val::Hash(vec![("Office".into(), Val::Int(2))]);
         assert_eq!(hash.member("office"), Val::Int(2));

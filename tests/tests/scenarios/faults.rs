@@ -250,7 +250,10 @@ async fn a_pipeline_cut_by_a_resource_forest_crash_stops_clearly_and_loses_no_ac
 
     // The pipeline stopped at the first lost call, saying so, and naming
     // the item it was for.
-    assert!(matches!(ended.unwrap(), Ended::Failed { code: 1, .. }), "{err}");
+    assert!(
+        matches!(ended.unwrap(), Ended::Failed { code: 1, .. }),
+        "{err}"
+    );
     assert_eq!(err.matches("ERROR").count(), 1, "{err}");
     let cut_at = err
         .split("ERROR (")

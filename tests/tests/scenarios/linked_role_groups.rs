@@ -244,9 +244,14 @@ async fn lookup_principal_without_a_linked_credential_fails() {
 
 /// `(Role, RoleAssignmentDelegationType)` of every assignment of `group`,
 /// sorted.
-async fn assignment_rows(admin: &mut crossforest_tests::Session, group: &str) -> Vec<(String, String)> {
+async fn assignment_rows(
+    admin: &mut crossforest_tests::Session,
+    group: &str,
+) -> Vec<(String, String)> {
     let records = admin
-        .run(&format!("Get-ManagementRoleAssignment -RoleAssignee \"{group}\""))
+        .run(&format!(
+            "Get-ManagementRoleAssignment -RoleAssignee \"{group}\""
+        ))
         .await
         .unwrap();
     let mut rows: Vec<(String, String)> = records
@@ -286,7 +291,10 @@ async fn r_lrg_4_mirroring_reproduces_organization_management_row_by_row() {
     let original = assignment_rows(&mut admin, "Organization Management").await;
     let mirrored = assignment_rows(&mut admin, "fabrikam Organization Management").await;
     assert!(original.len() > 50, "{original:?}");
-    assert_eq!(mirrored, original, "row by row: role, delegating or regular");
+    assert_eq!(
+        mirrored, original,
+        "row by row: role, delegating or regular"
+    );
     // Delegating-only roles stay delegating only: no regular Mailbox Search.
     let delegating_only: Vec<&String> = original
         .iter()
@@ -305,5 +313,8 @@ async fn r_lrg_4_mirroring_reproduces_organization_management_row_by_row() {
     // alice (fabrikam, nested in Exchange Admins) now holds Organization
     // Management's permissions: she may create a role group.
     let mut alice = f.session("fabrikam\\alice").await.unwrap();
-    alice.run("New-RoleGroup -Name \"fabrikam Helpdesk\"").await.unwrap();
+    alice
+        .run("New-RoleGroup -Name \"fabrikam Helpdesk\"")
+        .await
+        .unwrap();
 }

@@ -391,13 +391,20 @@ async fn an_admin_script_uses_variables_sorting_selection_and_csv_rows_as_parame
 
     // Import-Csv | New-Mailbox binds each column to the parameter of the
     // same name (Notes is no parameter of New-Mailbox: not bound).
-    let (ended, out, err) = run(&mut shell, &format!("Import-Csv '{}' | New-Mailbox", csv.display())).await;
+    let (ended, out, err) = run(
+        &mut shell,
+        &format!("Import-Csv '{}' | New-Mailbox", csv.display()),
+    )
+    .await;
     assert_eq!(ended, Ended::Succeeded, "{err}");
     assert_eq!(out.lines().count(), 3, "{out}");
     let mut a = admin.clone();
     let dana = ok(&mut a, "Get-Mailbox dana").await;
     assert_eq!(property(&dana, "Name").as_deref(), Some("Dana Smith"));
-    assert_eq!(property(&dana, "OrganizationalUnit").as_deref(), Some("contoso.com/Sales"));
+    assert_eq!(
+        property(&dana, "OrganizationalUnit").as_deref(),
+        Some("contoso.com/Sales")
+    );
 
     // Variables hold results; `;` separates statements.
     let (ended, out, err) = run(&mut shell, "$x = Get-Mailbox; $x.Count; $x[0].Name; (Get-Mailbox -OrganizationalUnit contoso.com/Sales).Count").await;
@@ -414,7 +421,10 @@ async fn an_admin_script_uses_variables_sorting_selection_and_csv_rows_as_parame
 
     // Wildcard identities, ForEach-Object with $_, Group-Object, Measure-Object.
     let (_, out, err) = run(&mut shell, "Get-Mailbox d* | % { $_.Alias }; Get-Mailbox | Group-Object OrganizationalUnit -NoElement | % { \"$($_.Name)=$($_.Count)\" }; (Get-Mailbox | Measure-Object).Count").await;
-    assert_eq!(out, "\"dana\"\n\"contoso.com/Sales=2\"\n\"contoso.com/Seattle=1\"\n3\n", "{err}");
+    assert_eq!(
+        out, "\"dana\"\n\"contoso.com/Sales=2\"\n\"contoso.com/Seattle=1\"\n3\n",
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -436,7 +446,12 @@ async fn out_and_error_variables_collect_a_pipelines_results_and_failures() {
     assert_eq!(ended, Ended::Succeeded, "{err}");
     assert_eq!(err, "");
     assert_eq!(out, "1\ntrue\n\"dana\"\n\"erin\"\n");
-    let offices = values(&a, "Get-Mailbox | Where-Object Office -eq 'Floor 2'", "Name").await;
+    let offices = values(
+        &a,
+        "Get-Mailbox | Where-Object Office -eq 'Floor 2'",
+        "Name",
+    )
+    .await;
     assert_eq!(offices, ["dana", "erin"]);
 }
 
@@ -449,11 +464,23 @@ async fn an_unsupported_cmdlet_is_reported_once_at_its_column_before_anything_ru
     let mut shell = Shell::new(admin.into(), Format::Text);
     let line = "Get-Mailbox | Set-Mailbox -Office x | Tee-Object changes";
     let (ended, out, err) = run(&mut shell, line).await;
-    assert!(matches!(ended, Ended::Failed { code: 1, goes_on: false }), "{err}");
+    assert!(
+        matches!(
+            ended,
+            Ended::Failed {
+                code: 1,
+                goes_on: false
+            }
+        ),
+        "{err}"
+    );
     assert_eq!(out, "");
     assert_eq!(
         err,
-        format!("{line}\n{}^ `Tee-Object` is not supported by this shell\n", " ".repeat(38))
+        format!(
+            "{line}\n{}^ `Tee-Object` is not supported by this shell\n",
+            " ".repeat(38)
+        )
     );
     // Nothing ran: dana's office is unchanged.
     let dana = ok(&mut a, "Get-Mailbox dana").await;

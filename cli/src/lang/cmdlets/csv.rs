@@ -18,7 +18,13 @@ pub fn to_csv(items: &[Val], delimiter: char, header: bool) -> String {
     let sep = delimiter.to_string();
     let mut out = String::new();
     if header {
-        out.push_str(&names.iter().map(|n| field(n)).collect::<Vec<_>>().join(&sep));
+        out.push_str(
+            &names
+                .iter()
+                .map(|n| field(n))
+                .collect::<Vec<_>>()
+                .join(&sep),
+        );
         out.push('\n');
     }
     for item in items {

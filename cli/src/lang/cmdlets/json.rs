@@ -32,7 +32,8 @@ mod tests {
 
     #[test]
     fn objects_round_trip() {
-        let items = from_json(r#"[{"Name":"dana","Quota":2},{"Name":"erin","Quota":null}]"#).unwrap();
+        let items =
+            from_json(r#"[{"Name":"dana","Quota":2},{"Name":"erin","Quota":null}]"#).unwrap();
         assert_eq!(items.len(), 2);
         assert_eq!(items[0].member("Quota"), Val::Int(2));
         assert_eq!(

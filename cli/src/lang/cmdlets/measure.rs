@@ -48,10 +48,19 @@ pub fn measure(values: &[Val], m: &Measure) -> Result<Val, String> {
     Ok(Val::Object(Object {
         properties: vec![
             ("Count".to_owned(), Val::Int(values.len() as i64)),
-            ("Average".to_owned(), stat(m.average, &|n| total(n) / n.len() as f64)),
+            (
+                "Average".to_owned(),
+                stat(m.average, &|n| total(n) / n.len() as f64),
+            ),
             ("Sum".to_owned(), stat(m.sum, &total)),
-            ("Maximum".to_owned(), stat(m.maximum, &|n| n.iter().copied().fold(f64::MIN, f64::max))),
-            ("Minimum".to_owned(), stat(m.minimum, &|n| n.iter().copied().fold(f64::MAX, f64::min))),
+            (
+                "Maximum".to_owned(),
+                stat(m.maximum, &|n| n.iter().copied().fold(f64::MIN, f64::max)),
+            ),
+            (
+                "Minimum".to_owned(),
+                stat(m.minimum, &|n| n.iter().copied().fold(f64::MAX, f64::min)),
+            ),
             (
                 "Property".to_owned(),
                 m.property.clone().map_or(Val::Null, Val::Str),
@@ -82,7 +91,10 @@ mod tests {
         assert_eq!(m.member("Minimum"), Val::Num(0.5));
         assert_eq!(m.member("Property"), Val::Str("Quota".into()));
         let count = measure(&[Val::Str("x".into())], &Measure::default()).unwrap();
-        assert_eq!((count.member("Count"), count.member("Sum")), (Val::Int(1), Val::Null));
+        assert_eq!(
+            (count.member("Count"), count.member("Sum")),
+            (Val::Int(1), Val::Null)
+        );
         let e = measure(&[Val::Str("x".into())], &all).unwrap_err();
         assert!(e.contains("`x` is not a number"), "{e}");
     }

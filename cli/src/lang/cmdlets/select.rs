@@ -29,7 +29,9 @@ fn key_of(value: &Val) -> Result<Key, String> {
     match value {
         Val::Block(b) => Ok(Key::Block(b.clone())),
         Val::Str(_) => Ok(Key::Name(value.to_string())),
-        other => Err(format!("`{other}` is neither a property name nor a script block")),
+        other => Err(format!(
+            "`{other}` is neither a property name nor a script block"
+        )),
     }
 }
 
@@ -103,9 +105,9 @@ impl Range {
         if self.unique {
             let mut seen: Vec<Val> = Vec::new();
             items.retain(|item| {
-                let fresh = !seen
-                    .iter()
-                    .any(|s| super::sort::compare(s, item).is_eq() && s.to_string() == item.to_string());
+                let fresh = !seen.iter().any(|s| {
+                    super::sort::compare(s, item).is_eq() && s.to_string() == item.to_string()
+                });
                 if fresh {
                     seen.push(item.clone());
                 }
@@ -132,10 +134,35 @@ mod tests {
     fn ranges_take_first_last_skip_and_unique() {
         let items: Vec<Val> = [1, 2, 2, 3, 4].into_iter().map(Val::Int).collect();
         let take = |r: Range| r.apply(items.clone());
-        assert_eq!(take(Range { first: Some(2), ..Range::default() }), [Val::Int(1), Val::Int(2)]);
-        assert_eq!(take(Range { last: Some(1), ..Range::default() }), [Val::Int(4)]);
-        assert_eq!(take(Range { skip: 3, ..Range::default() }), [Val::Int(3), Val::Int(4)]);
-        assert_eq!(take(Range { unique: true, ..Range::default() }).len(), 4);
+        assert_eq!(
+            take(Range {
+                first: Some(2),
+                ..Range::default()
+            }),
+            [Val::Int(1), Val::Int(2)]
+        );
+        assert_eq!(
+            take(Range {
+                last: Some(1),
+                ..Range::default()
+            }),
+            [Val::Int(4)]
+        );
+        assert_eq!(
+            take(Range {
+                skip: 3,
+                ..Range::default()
+            }),
+            [Val::Int(3), Val::Int(4)]
+        );
+        assert_eq!(
+            take(Range {
+                unique: true,
+                ..Range::default()
+            })
+            .len(),
+            4
+        );
     }
 
     #[test]
@@ -146,7 +173,9 @@ mod tests {
         ]);
         let cols = columns(&Val::Array(vec![Val::Str("Name".into()), hash])).unwrap();
         assert!(matches!(&cols[0], Column::Name(n) if n == "Name"));
-        assert!(matches!(&cols[1], Column::Calculated(l, Key::Name(p)) if l == "Mail" && p == "PrimarySmtpAddress"));
+        assert!(
+            matches!(&cols[1], Column::Calculated(l, Key::Name(p)) if l == "Mail" && p == "PrimarySmtpAddress")
+        );
         let bad = Val::Hash(vec![("n".into(), Val::Str("x".into()))]);
         assert!(columns(&bad).unwrap_err().contains("Expression"));
     }

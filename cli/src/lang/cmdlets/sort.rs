@@ -47,7 +47,10 @@ pub fn sort(mut rows: Vec<(Val, Vec<Val>)>, descending: bool, unique: bool) -> V
 pub fn group(rows: Vec<(Val, Vec<Val>)>, no_element: bool) -> Vec<Val> {
     let mut groups: Vec<(Vec<Val>, Vec<Val>)> = Vec::new();
     for (item, key) in rows {
-        match groups.iter_mut().find(|(k, _)| compare_keys(k, &key).is_eq()) {
+        match groups
+            .iter_mut()
+            .find(|(k, _)| compare_keys(k, &key).is_eq())
+        {
             Some((_, items)) => items.push(item),
             None => groups.push((key, vec![item])),
         }
@@ -55,7 +58,11 @@ pub fn group(rows: Vec<(Val, Vec<Val>)>, no_element: bool) -> Vec<Val> {
     groups
         .into_iter()
         .map(|(key, items)| {
-            let name = key.iter().map(Val::to_string).collect::<Vec<_>>().join(", ");
+            let name = key
+                .iter()
+                .map(Val::to_string)
+                .collect::<Vec<_>>()
+                .join(", ");
             let mut properties = vec![
                 ("Count".to_owned(), Val::Int(items.len() as i64)),
                 ("Name".to_owned(), Val::Str(name)),
@@ -87,8 +94,14 @@ mod tests {
             (s("c"), vec![s("10")]),
             (s("d"), vec![Val::Null]),
         ];
-        assert_eq!(sort(rows.clone(), false, false), [s("d"), s("b"), s("a"), s("c")]);
-        assert_eq!(sort(rows.clone(), true, false), [s("a"), s("c"), s("b"), s("d")]);
+        assert_eq!(
+            sort(rows.clone(), false, false),
+            [s("d"), s("b"), s("a"), s("c")]
+        );
+        assert_eq!(
+            sort(rows.clone(), true, false),
+            [s("a"), s("c"), s("b"), s("d")]
+        );
         assert_eq!(sort(rows, false, true), [s("d"), s("b"), s("a")]);
         let names = vec![(s("x"), vec![s("erin")]), (s("y"), vec![s("Dana")])];
         assert_eq!(sort(names, false, false), [s("y"), s("x")]);
@@ -105,7 +118,10 @@ mod tests {
         assert_eq!(groups.len(), 2);
         assert_eq!(groups[0].member("Count"), Val::Int(2));
         assert_eq!(groups[0].member("Name"), s("Sales"));
-        assert_eq!(groups[0].member("Group"), Val::Array(vec![s("dana"), s("erin")]));
+        assert_eq!(
+            groups[0].member("Group"),
+            Val::Array(vec![s("dana"), s("erin")])
+        );
         let bare = group(vec![(s("a"), vec![s("k")])], true);
         assert_eq!(bare[0].member("Group"), Val::Null);
     }
