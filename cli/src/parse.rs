@@ -342,11 +342,7 @@ mod tests {
             ("Set-Mailbox x -ErrorAction Maybe", 15, "Stop, Continue"),
             ("Set-Mailbox $x", 13, "needs the shell"),
         ];
-        for (line, column, text) in cases {
-            let e = parse(line).expect_err(line);
-            assert_eq!(e.column, column, "{line}: {e}");
-            assert!(e.message.contains(text), "{line}: {e}");
-        }
+        crate::lang::parser::expect_errors(parse, &cases);
     }
 
     #[test]

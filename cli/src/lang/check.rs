@@ -229,11 +229,7 @@ mod tests {
             ("if ($true) { Get-Thing }", 14, "not recognized"),
             ("Get-Mailbox | ? { $_.Name -eq }", 27, "needs a value"),
         ];
-        for (text, column, message) in cases {
-            let e = checked(text).expect_err(text);
-            assert_eq!(e.column, column, "{text}: {e}");
-            assert!(e.message.contains(message), "{text}: {e}");
-        }
+        crate::lang::parser::expect_errors(checked, &cases);
     }
 
     #[test]

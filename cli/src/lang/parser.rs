@@ -889,3 +889,17 @@ impl Parser {
         Ok(Block { text, body, column })
     }
 }
+
+/// Asserts that each `(text, column, message)` fails at `column` with a
+/// message containing `message`.
+#[cfg(test)]
+pub(crate) fn expect_errors<T: fmt::Debug>(
+    parse: impl Fn(&str) -> Result<T, ParseError>,
+    cases: &[(&str, usize, &str)],
+) {
+    for (text, column, message) in cases {
+        let e = parse(text).expect_err(text);
+        assert_eq!(e.column, *column, "{text}: {e}");
+        assert!(e.message.contains(message), "{text}: {e}");
+    }
+}

@@ -269,11 +269,7 @@ fn unsupported_constructs_say_so_at_their_column() {
         ("@{a = 1", 1, "no closing }"),
         ("foreach ($x of 1) { }", 13, "expected `in`"),
     ];
-    for (text, column, message) in cases {
-        let e = compile(text).expect_err(text);
-        assert_eq!(e.column, column, "{text}: {e}");
-        assert!(e.message.contains(message), "{text}: {e}");
-    }
+    crate::lang::parser::expect_errors(compile, &cases);
 }
 
 fn reparsed(text: &str) -> String {

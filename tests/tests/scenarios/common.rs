@@ -102,3 +102,19 @@ pub fn audit(f: &Federation) -> Vec<resource_forest::audit::AuditRecord> {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
 }
+
+/// Runs `examples/<name>` through the shell as the resource forest's
+/// Administrator; returns the exit code.
+pub async fn run_example(f: &Federation, name: &str) -> u8 {
+    let script = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples")
+        .join(name);
+    crossforest_cli::shell::run(
+        f.dir().to_owned(),
+        "contoso\\Administrator",
+        crossforest_cli::shell::Input::File(script),
+        crossforest_cli::output::Format::Text,
+    )
+    .await
+    .unwrap()
+}

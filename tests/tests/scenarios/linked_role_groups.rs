@@ -1,6 +1,6 @@
 //! Linked role groups: R-LRG-1..3, 5, 7, and R-TRUST-2.
 
-use super::common::{federation, property};
+use super::common::{federation, property, run_example};
 use crossforest_shared::proto::directory::v1 as dir;
 
 #[tokio::test]
@@ -270,16 +270,7 @@ async fn r_lrg_4_mirroring_reproduces_organization_management_row_by_row() {
     // The documented mirroring script, with variables and ForEach-Object,
     // run by the shell as the Administrator.
     let f = federation().await;
-    let script = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../examples/mirror-organization-management.ps1");
-    let code = crossforest_cli::shell::run(
-        f.dir().to_owned(),
-        "contoso\\Administrator",
-        crossforest_cli::shell::Input::File(script),
-        crossforest_cli::output::Format::Text,
-    )
-    .await
-    .unwrap();
+    let code = run_example(&f, "mirror-organization-management.ps1").await;
     assert_eq!(code, 0, "the script ran to its end");
 
     let mut admin = f.administrator().await.unwrap();

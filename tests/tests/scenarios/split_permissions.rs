@@ -1,7 +1,7 @@
 //! Permission models (SPEC §6): shared by default (R-SPLIT-1), Active
 //! Directory split switched on and off by setup (R-SPLIT-3, R-SPLIT-4).
 
-use super::common::{federation, ok, property, refused};
+use super::common::{federation, ok, property, refused, run_example};
 use crossforest_tests::Session;
 
 async fn regular_holders(admin: &mut Session, role: &str) -> Vec<String> {
@@ -181,16 +181,7 @@ async fn rbac_split_script_leaves_creation_to_directory_administrators() {
         "Add-RoleGroupMember \"Recipient Management\" -Member Rick",
     )
     .await;
-    let script =
-        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/rbac-split.ps1");
-    let code = crossforest_cli::shell::run(
-        f.dir().to_owned(),
-        "contoso\\Administrator",
-        crossforest_cli::shell::Input::File(script),
-        crossforest_cli::output::Format::Text,
-    )
-    .await
-    .unwrap();
+    let code = run_example(&f, "rbac-split.ps1").await;
     assert_eq!(code, 0, "the script ran to its end");
     ok(
         &mut admin,
