@@ -101,7 +101,6 @@ impl Shell {
             err,
             ended: Ended::Succeeded,
             view: View::Auto,
-            format: self.format,
         };
         let (values, exit) = match frame.statement(statement).await {
             Ok(values) => (values, None),

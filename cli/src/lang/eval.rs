@@ -16,7 +16,7 @@ use super::ast::{BinOp, Block, Expr, ExprKind, Part, Script, Statement};
 use super::cmdlets::select::Key;
 use super::parser::pointer;
 use super::values::Val;
-use crate::output::{Format, View};
+use crate::output::View;
 use crate::parse::ErrorAction;
 use crate::session::Session;
 use crate::shell::{Ended, EXIT_DENIED, EXIT_ERROR};
@@ -129,8 +129,6 @@ pub struct Frame<'a> {
     pub ended: Ended,
     /// How the output is laid out (`Format-List` …).
     pub view: View,
-    /// The output format (`Out-File` writes text in it).
-    pub format: Format,
 }
 
 fn text(v: &Val) -> String {

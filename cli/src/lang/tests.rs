@@ -27,7 +27,6 @@ fn run(text: &str) -> (String, String) {
             err: &mut err,
             ended: Ended::Succeeded,
             view: View::Auto,
-            format: Format::Jsonl,
         };
         let values = match runtime.block_on(frame.statement(statement)) {
             Ok(values) => values,

@@ -381,11 +381,6 @@ pub const POWERSHELL_ONLY: &[&str] = &[
     "sls",
 ];
 
-/// A positional value as text, or the reason it is not one.
-pub fn text_of(value: &Val) -> String {
-    value.to_string()
-}
-
 /// A positional or named value as a count (`-First 2`).
 pub fn count_of(value: &Val) -> Option<usize> {
     value
