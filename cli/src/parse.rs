@@ -126,12 +126,22 @@ fn literal(kind: &ExprKind) -> Option<Value> {
     }
 }
 
+/// Longest cmdlet line accepted.
+pub const MAX_LINE: usize = 64 * 1024;
+
 /// Parses one cmdlet line with literal arguments.
 ///
 /// # Errors
 ///
-/// A syntax error, a pipeline, or an argument only the shell evaluates.
+/// A line longer than [`MAX_LINE`], a syntax error, a pipeline, or an
+/// argument only the shell evaluates.
 pub fn parse(line: &str) -> Result<CommandLine, ParseError> {
+    if line.len() > MAX_LINE {
+        return Err(err(
+            MAX_LINE,
+            format!("the line is longer than {MAX_LINE} bytes"),
+        ));
+    }
     let script = crate::lang::parse_script(line)?;
     let command = match script.statements.as_slice() {
         [Statement::Pipeline(p)] => match p.stages.as_slice() {
@@ -341,6 +351,11 @@ mod tests {
             ),
             ("Set-Mailbox x -ErrorAction Maybe", 15, "Stop, Continue"),
             ("Set-Mailbox $x", 13, "needs the shell"),
+            (
+                &format!("Get-Mailbox {}", "-a ".repeat(30_000)),
+                MAX_LINE,
+                "the line is longer than",
+            ),
         ];
         crate::lang::parser::expect_errors(parse, &cases);
     }
