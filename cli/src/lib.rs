@@ -1,7 +1,9 @@
 //! The `crossforest` command: the demo, a local lab, and the management shell.
 //!
 //! # Layout
-//! * [`parse`]: Exchange Management Shell command syntax.
+//! * [`lang`]: the shell's language (a PowerShell subset): parser, checks,
+//!   evaluator, and the utility cmdlets it runs itself.
+//! * [`parse`]: one cmdlet line as sent to the resource forest.
 //! * [`session`]: a management session as one principal (local or foreign).
 //! * [`lab`]: a local lab of forests on disk.
 //! * [`pki`]: `crossforest pki`: list, issue and rotate certificates.
@@ -11,16 +13,16 @@
 //! * [`processes`]: running a lab's nodes as processes.
 //! * [`node_process`]: one node as an OS process, and its signals.
 //! * [`demo`]: `crossforest demo`.
-//! * [`shell`]: `crossforest shell`: one line, scripts, `-ErrorAction`.
+//! * [`shell`]: `crossforest shell`: one line, scripts; one statement at a time.
 //! * [`repl`]: the interactive shell (history, completion, continuation).
-//! * [`pipeline`]: running pipelines, binding piped records to `-Identity`.
-//! * [`where_object`]: `Where-Object` conditions.
+//! * [`pipeline`]: running pipelines, binding piped records to parameters.
 //! * [`output`]: list, table, JSON and JSON-lines output.
 
 pub mod ca_rotation;
 pub mod demo;
 pub mod issue_user;
 pub mod lab;
+pub mod lang;
 pub mod node_process;
 pub mod output;
 pub mod parse;
@@ -31,4 +33,3 @@ pub mod repl;
 pub mod session;
 pub mod shell;
 pub mod sign_in;
-pub mod where_object;

@@ -1,65 +1,58 @@
-//! Running a pipeline: the first cmdlet once, each later cmdlet once per record
-//! it receives, with the record's identity bound to `-Identity` (as PowerShell
-//! binds by property name); `Where-Object`, `Select-Object` and `Format-*` run
-//! here, on the records. Every cmdlet call goes through the resource forest's
-//! RBAC on its own, so one denied item is reported and the others still run;
-//! all of them in one statement, authorised against the permissions the
-//! caller held when the pipeline started (R-SESSION-1).
+//! Running a pipeline: each stage begins (its arguments evaluated once), each
+//! object the stage before it writes is pushed through the stages after it
+//! one at a time, as PowerShell streams them, and each stage then ends (what
+//! `Sort-Object` or `Measure-Object` write comes out then). A cmdlet of the
+//! resource forest runs once without input, or once per piped object: a
+//! record binds its identity to `-Identity`; an `Import-Csv` row binds its
+//! columns to the parameters of the same names. Every call goes through the
+//! resource forest's RBAC on its own, so one denied item is reported and the
+//! others still run; all in one statement of the resource forest, authorised
+//! against the permissions the caller held when it began (R-SESSION-1).
 
-use crossforest_shared::proto::management::v1 as pb;
+use std::io::Write as _;
+use std::rc::Rc;
 
+use resource_forest::rbac::compare::Operator;
+
+use crate::lang::ast::{Arg, Block, Command, Pipeline, Stage as AstStage};
+use crate::lang::cmdlets::select::{self, Column, Key, Range};
+use crate::lang::cmdlets::{self as shell, measure::Measure, server_parameter, ShellCmdlet};
+use crate::lang::eval::{compare, Failure, Frame, Halt, R};
+use crate::lang::values::{Object, Val};
 use crate::output::View;
-use crate::parse::{CommandLine, ErrorAction, Pipeline, Projection, Stage, Value};
-use crate::session::{Session, SessionError};
+use crate::parse::{ErrorAction, Value};
 
-/// One failed cmdlet call of a pipeline.
-#[derive(Debug)]
-pub struct StageError {
-    /// Column of the token the error is about: the parameter the message
-    /// names, else the cmdlet.
-    pub column: usize,
-    /// The item the cmdlet ran for, when it ran on piped input.
-    pub item: Option<String>,
-    /// What failed.
-    pub error: SessionError,
-    /// The cmdlet's `-ErrorAction`, when given.
-    pub action: Option<ErrorAction>,
+/// One evaluated argument: its name (`None` when positional), column and
+/// value (`None` for a switch).
+#[derive(Debug, Clone)]
+pub struct Evaluated {
+    name: Option<String>,
+    column: usize,
+    value: Option<Val>,
 }
 
-/// What a pipeline produced.
+/// The common parameters the shell applies itself.
 #[derive(Debug, Default)]
-pub struct Outcome {
-    /// The records of the last stage.
-    pub records: Vec<pb::Record>,
-    /// Warnings of every call.
-    pub warnings: Vec<String>,
-    /// Every failed call, in order.
-    pub errors: Vec<StageError>,
-    /// How to show the records.
-    pub view: View,
+struct Common {
+    error_action: Option<ErrorAction>,
+    warning_action: Option<ErrorAction>,
+    error_variable: Option<(String, bool)>,
+    out_variable: Option<(String, bool)>,
+    warning_variable: Option<(String, bool)>,
 }
 
-impl Outcome {
-    /// Whether any call was denied by RBAC.
-    pub fn denied(&self) -> bool {
-        self.errors.iter().any(|e| e.error.is_denied())
+/// `-OutVariable x` (or `+x`, appending).
+fn variable_name(value: &Val) -> (String, bool) {
+    let text = value.to_string();
+    match text.strip_prefix('+') {
+        Some(name) => (name.to_owned(), true),
+        None => (text, false),
     }
 }
 
-/// The value piped records bind to `-Identity`: `Identity`, else `Name`.
-pub fn identity_of(record: &pb::Record) -> Option<&str> {
-    ["Identity", "Name"].iter().find_map(|n| {
-        record
-            .properties
-            .iter()
-            .find(|p| p.name.eq_ignore_ascii_case(n))
-            .map(|p| p.value.as_str())
-    })
-}
-
 /// The column an error points at: the parameter its message names, if the
-/// command has it, else the cmdlet.
-pub fn column_for(command: &CommandLine, message: &str) -> usize {
+/// command has it, else the command.
+pub fn column_for(command: &Command, message: &str) -> usize {
     let mut rest = message;
     while let Some(start) = rest.find('`') {
         let after = &rest[start + 1..];
@@ -75,254 +68,1061 @@ pub fn column_for(command: &CommandLine, message: &str) -> usize {
     command.column
 }
 
-fn project(records: Vec<pb::Record>, projection: &Projection) -> Vec<pb::Record> {
-    let limit = projection.first.unwrap_or(usize::MAX);
-    records
-        .into_iter()
-        .take(limit)
-        .map(|record| {
-            if projection.properties.is_empty() {
-                return record;
-            }
-            // In the order asked for, wildcards expanded in record order.
-            let mut properties: Vec<pb::Property> = Vec::new();
-            for wanted in &projection.properties {
-                for p in &record.properties {
-                    if resource_forest::rbac::opath::wildcard_match(wanted, &p.name)
-                        && !properties.iter().any(|q| q.name == p.name)
-                    {
-                        properties.push(p.clone());
-                    }
-                }
-                if !wanted.contains('*')
-                    && !record
-                        .properties
-                        .iter()
-                        .any(|p| p.name.eq_ignore_ascii_case(wanted))
-                {
-                    properties.push(pb::Property {
-                        name: wanted.clone(),
-                        value: String::new(),
-                    });
-                }
-            }
-            pb::Record { properties }
-        })
-        .collect()
+/// The value piped records bind to `-Identity`: `Identity`, else `Name`.
+pub fn identity_of(value: &Val) -> Option<String> {
+    match value {
+        Val::Object(o) => ["Identity", "Name"]
+            .iter()
+            .find_map(|n| o.get(n).filter(|v| **v != Val::Null))
+            .map(Val::to_string),
+        Val::Null | Val::Hash(_) | Val::Block(_) => None,
+        other => Some(other.to_string()),
+    }
 }
 
-/// One call of a cmdlet: the piped item it runs for, and its parameters.
-type Call = (Option<String>, Vec<(String, Value)>);
+/// A shell value as a parameter value of a resource forest cmdlet: an
+/// object passes its identity, as Exchange's cmdlets take one.
+fn to_value(value: &Val) -> Result<Value, String> {
+    let text = |v: &Val| identity_of(v).unwrap_or_default();
+    match value {
+        Val::Bool(b) => Ok(Value::Bool(*b)),
+        Val::Array(items) => Ok(Value::List(items.iter().map(text).collect())),
+        Val::Hash(_) => Err("a hashtable can't be passed to a cmdlet of the resource forest; use its keys as parameters (`@params` splats them)".to_owned()),
+        Val::Block(b) => Ok(Value::Text(b.text.clone())),
+        other => Ok(Value::Text(text(other))),
+    }
+}
 
-/// Runs one cmdlet stage: once without input, or once per input record.
-/// Returns its records, and whether an error ended the pipeline.
-async fn command(
-    session: &mut Session,
-    command: &CommandLine,
-    input: Option<Vec<pb::Record>>,
-    outcome: &mut Outcome,
-) -> (Vec<pb::Record>, bool) {
-    let calls: Vec<Call> = match input {
-        None => vec![(None, command.parameters.clone())],
-        Some(records) => records
-            .iter()
-            .map(|record| {
-                let item = identity_of(record).map(str::to_owned);
-                let mut parameters = command.parameters.clone();
-                if !command.has_identity() {
-                    if let Some(identity) = &item {
-                        parameters
-                            .insert(0, ("Identity".to_owned(), Value::Text(identity.clone())));
-                    }
-                }
-                (item, parameters)
-            })
-            .collect(),
+/// A cmdlet of the resource forest, its parameters bound.
+#[derive(Debug)]
+struct Server {
+    cmdlet: String,
+    parameters: Vec<(String, Value)>,
+    has_identity: bool,
+}
+
+#[derive(Debug)]
+enum Where {
+    Block(Rc<Block>),
+    Compare {
+        property: String,
+        operator: Operator,
+        case_sensitive: bool,
+        value: Val,
+    },
+    Truthy {
+        property: String,
+        not: bool,
+    },
+}
+
+#[derive(Debug)]
+enum Kind {
+    Server(Server),
+    Help(Val),
+    Where(Where),
+    ForEach {
+        begin: Option<Rc<Block>>,
+        process: Option<Rc<Block>>,
+        end: Option<Rc<Block>>,
+        member: Option<String>,
+    },
+    Select {
+        columns: Option<Vec<Column>>,
+        expand: Option<String>,
+        range: Range,
+    },
+    Sort {
+        keys: Vec<Key>,
+        descending: bool,
+        unique: bool,
+    },
+    Measure(Measure),
+    Group {
+        keys: Vec<Key>,
+        no_element: bool,
+    },
+    Format {
+        view: View,
+        columns: Option<Vec<Column>>,
+    },
+    ExportCsv {
+        path: String,
+        append: bool,
+        delimiter: char,
+    },
+    ImportCsv {
+        path: String,
+        delimiter: char,
+    },
+    ToJson {
+        depth: usize,
+        compress: bool,
+    },
+    FromJson(Option<String>),
+    OutFile {
+        path: String,
+        append: bool,
+    },
+    GetDate(Option<String>),
+    WriteHost(Option<Val>),
+    WriteOutput(Option<Val>),
+}
+
+/// A running stage.
+struct Stage<'p> {
+    command: &'p Command,
+    /// Whether it is the pipeline's first stage (a cmdlet of the resource
+    /// forest then runs once, without input).
+    first: bool,
+    common: Common,
+    kind: Kind,
+    /// Objects held until the stage ends.
+    held: Vec<(Val, Vec<Val>)>,
+    /// What it wrote, for `-OutVariable`.
+    output: Vec<Val>,
+    errors: Vec<Val>,
+    warnings: Vec<Val>,
+}
+
+/// Runs `pipeline` in `frame`.
+pub async fn pipeline(frame: &mut Frame<'_>, pipeline: &Pipeline) -> R<Vec<Val>> {
+    let (source, commands): (Vec<Val>, &[AstStage]) = match pipeline.stages.split_first() {
+        Some((AstStage::Expr(e), rest)) => (frame.expr(e).await?.into_items(), rest),
+        _ => (Vec::new(), &pipeline.stages),
     };
-    let mut records = Vec::new();
-    for (item, parameters) in calls {
-        match session.invoke(&command.cmdlet, parameters).await {
-            Ok(response) => {
-                outcome.warnings.extend(response.warnings);
-                records.extend(response.records);
+    let mut stages = Vec::new();
+    for (i, stage) in commands.iter().enumerate() {
+        let AstStage::Command(command) = stage else {
+            continue;
+        };
+        let first = i == 0 && commands.len() == pipeline.stages.len();
+        stages.push(begin(frame, command, first).await?);
+    }
+    let result = stream(frame, &mut stages, source).await;
+    for stage in &stages {
+        store_variables(frame, stage);
+    }
+    result
+}
+
+async fn stream(frame: &mut Frame<'_>, stages: &mut [Stage<'_>], source: Vec<Val>) -> R<Vec<Val>> {
+    let mut out = push(frame, stages, 0, source).await?;
+    for i in 0..stages.len() {
+        let items = end(frame, &mut stages[i]).await?;
+        stages[i].output.extend(items.iter().cloned());
+        out.extend(push(frame, stages, i + 1, items).await?);
+    }
+    Ok(out)
+}
+
+fn store_variables(frame: &mut Frame<'_>, stage: &Stage<'_>) {
+    let targets = [
+        (&stage.common.out_variable, &stage.output),
+        (&stage.common.error_variable, &stage.errors),
+        (&stage.common.warning_variable, &stage.warnings),
+    ];
+    for (target, values) in targets {
+        if let Some((name, append)) = target {
+            let mut all = if *append {
+                frame.rt.get(name).into_items()
+            } else {
+                Vec::new()
+            };
+            all.extend(values.iter().cloned());
+            frame.rt.set(name, Val::Array(all)).ok();
+        }
+    }
+}
+
+/// Pushes `items` one at a time through `stages[from..]`.
+async fn push(
+    frame: &mut Frame<'_>,
+    stages: &mut [Stage<'_>],
+    from: usize,
+    items: Vec<Val>,
+) -> R<Vec<Val>> {
+    let mut out = Vec::new();
+    for item in items {
+        let mut batch = vec![item];
+        for stage in stages.iter_mut().skip(from) {
+            let mut next = Vec::new();
+            for value in batch {
+                let written = process(frame, stage, value).await?;
+                stage.output.extend(written.iter().cloned());
+                next.extend(written);
             }
-            Err(error) => {
-                let column = column_for(command, &error.to_string());
-                // A binding error (unknown parameter, bad value, unknown
-                // cmdlet) or a cmdlet or parameter the caller's roles don't
-                // grant would repeat for every item: it ends the pipeline, as
-                // a terminating error does in PowerShell. So does a lost
-                // connection (the resource forest crashed or is restarting),
-                // as a broken remote session does: the items after it are
-                // not run, rather than run against a node that came back.
-                let terminating = command.error_action == Some(ErrorAction::Stop)
-                    || error.is_for_any_object()
-                    || error.is_unavailable();
-                outcome.errors.push(StageError {
-                    column,
-                    item,
-                    error,
-                    action: command.error_action,
+            batch = next;
+            if batch.is_empty() {
+                break;
+            }
+        }
+        out.extend(batch);
+    }
+    Ok(out)
+}
+
+async fn evaluate(frame: &mut Frame<'_>, command: &Command) -> R<Vec<Evaluated>> {
+    let mut out = Vec::new();
+    for arg in &command.args {
+        match arg {
+            Arg::Named {
+                name,
+                column,
+                value,
+            } => {
+                let value = match value {
+                    Some(e) => Some(frame.expr(e).await?),
+                    None => None,
+                };
+                out.push(Evaluated {
+                    name: Some(name.clone()),
+                    column: *column,
+                    value,
                 });
-                if terminating {
-                    return (records, true);
+            }
+            Arg::Positional(e) => out.push(Evaluated {
+                name: None,
+                column: e.column,
+                value: Some(frame.expr(e).await?),
+            }),
+            Arg::Splat { name, column } => match frame.rt.get(name) {
+                Val::Hash(pairs) => out.extend(pairs.into_iter().map(|(k, v)| Evaluated {
+                    name: Some(k),
+                    column: *column,
+                    value: Some(v),
+                })),
+                other => {
+                    return frame.fail(
+                        *column,
+                        format!("`@{name}` splats a hashtable; `${name}` is `{other}`"),
+                        None,
+                    )
+                }
+            },
+        }
+    }
+    Ok(out)
+}
+
+/// Takes the common parameters the shell applies out of `args`.
+fn common(args: Vec<Evaluated>, own: bool) -> Result<(Common, Vec<Evaluated>), (usize, String)> {
+    let mut common = Common::default();
+    let mut rest = Vec::new();
+    for arg in args {
+        let Some(name) = arg.name.as_deref() else {
+            rest.push(arg);
+            continue;
+        };
+        let value = arg.value.clone().unwrap_or(Val::Bool(true));
+        let action = || {
+            ErrorAction::from_value(&value.to_string())
+                .map_err(|m| (arg.column, format!("`-{name}`: {m}")))
+        };
+        match shell::shell_common(name) {
+            Some("ErrorAction") => common.error_action = Some(action()?),
+            Some("WarningAction") => common.warning_action = Some(action()?),
+            Some("ErrorVariable") => common.error_variable = Some(variable_name(&value)),
+            Some("OutVariable") => common.out_variable = Some(variable_name(&value)),
+            Some("WarningVariable") => common.warning_variable = Some(variable_name(&value)),
+            _ if own
+                && shell::common_switch(name).is_some_and(|s| s == "Verbose" || s == "Debug") => {}
+            _ => rest.push(arg),
+        }
+    }
+    Ok((common, rest))
+}
+
+/// A shell cmdlet's arguments bound to its parameters.
+struct Bound {
+    values: Vec<(&'static str, Val, usize)>,
+}
+
+impl Bound {
+    fn new(spec: &ShellCmdlet, args: Vec<Evaluated>) -> Result<Self, (usize, String)> {
+        let mut values = Vec::new();
+        let mut next_positional = 0;
+        for arg in args {
+            let name = match &arg.name {
+                Some(name) => shell::parameter_of(spec, name).ok_or_else(|| {
+                    (
+                        arg.column,
+                        format!(
+                            "`{}` takes -{}; got `-{name}`",
+                            spec.name,
+                            spec.parameters.join(", -")
+                        ),
+                    )
+                })?,
+                None => {
+                    let free = spec.parameters[..spec.positional]
+                        .iter()
+                        .filter(|p| !values.iter().any(|(n, _, _)| n == *p))
+                        .nth(next_positional);
+                    next_positional += 1;
+                    *free.ok_or_else(|| {
+                        (
+                            arg.column,
+                            format!("`{}` takes no more positional values", spec.name),
+                        )
+                    })?
+                }
+            };
+            values.push((name, arg.value.unwrap_or(Val::Bool(true)), arg.column));
+        }
+        Ok(Self { values })
+    }
+
+    fn get(&self, name: &str) -> Option<&Val> {
+        self.values
+            .iter()
+            .find(|(n, _, _)| *n == name)
+            .map(|(_, v, _)| v)
+    }
+
+    fn flag(&self, name: &str) -> bool {
+        self.get(name).is_some_and(Val::truthy)
+    }
+
+    fn count(&self, name: &str) -> Result<Option<usize>, (usize, String)> {
+        match self.values.iter().find(|(n, _, _)| *n == name) {
+            None => Ok(None),
+            Some((_, v, column)) => shell::count_of(v)
+                .map(Some)
+                .ok_or_else(|| (*column, format!("`-{name}` needs a number; got `{v}`"))),
+        }
+    }
+
+    fn text(&self, name: &str) -> Option<String> {
+        self.get(name).map(Val::to_string)
+    }
+
+    fn block(&self, name: &str) -> Result<Option<Rc<Block>>, (usize, String)> {
+        match self.values.iter().find(|(n, _, _)| *n == name) {
+            None => Ok(None),
+            Some((_, Val::Block(b), _)) => Ok(Some(b.clone())),
+            Some((_, v, column)) => Err((
+                *column,
+                format!("`-{name}` needs a script block {{ … }}; got `{v}`"),
+            )),
+        }
+    }
+
+    fn columns(&self, name: &str) -> Result<Option<Vec<Column>>, (usize, String)> {
+        match self.values.iter().find(|(n, _, _)| *n == name) {
+            None => Ok(None),
+            Some((_, v, column)) => select::columns(v).map(Some).map_err(|m| (*column, m)),
+        }
+    }
+
+    fn keys(&self, name: &str) -> Result<Vec<Key>, (usize, String)> {
+        match self.values.iter().find(|(n, _, _)| *n == name) {
+            None => Ok(Vec::new()),
+            Some((_, v, column)) => select::keys(v).map_err(|m| (*column, m)),
+        }
+    }
+
+    fn delimiter(&self) -> Result<char, (usize, String)> {
+        match self.values.iter().find(|(n, _, _)| *n == "Delimiter") {
+            None => Ok(','),
+            Some((_, v, column)) => {
+                let text = v.to_string();
+                let mut chars = text.chars();
+                match (chars.next(), chars.next()) {
+                    (Some(c), None) => Ok(c),
+                    _ => Err((
+                        *column,
+                        format!("`-Delimiter` is one character; got `{text}`"),
+                    )),
                 }
             }
         }
     }
-    (records, false)
+}
+
+fn where_kind(args: Vec<Evaluated>, spec: &ShellCmdlet) -> Result<Where, (usize, String)> {
+    let mut operator = None;
+    let mut rest = Vec::new();
+    for arg in args {
+        match arg.name.as_deref().and_then(Operator::parse) {
+            Some((op, cs)) => {
+                let Some(value) = arg.value.clone() else {
+                    return Err((
+                        arg.column,
+                        "the operator needs a value to compare with".to_owned(),
+                    ));
+                };
+                operator = Some((op, cs, value));
+            }
+            None => rest.push(arg),
+        }
+    }
+    let bound = Bound::new(spec, rest)?;
+    if let Some(block) = bound.block("FilterScript")? {
+        return Ok(Where::Block(block));
+    }
+    if let Some(Val::Block(block)) = bound.get("Property") {
+        return Ok(Where::Block(block.clone()));
+    }
+    let Some(property) = bound.text("Property") else {
+        return Err((1, "`Where-Object` needs a condition, as in `Where-Object { $_.Office -eq 'Floor 2' }` or `Where-Object Office -eq 'Floor 2'`".to_owned()));
+    };
+    Ok(match operator {
+        Some((operator, case_sensitive, value)) => Where::Compare {
+            property,
+            operator,
+            case_sensitive,
+            value,
+        },
+        None => Where::Truthy {
+            property,
+            not: bound.flag("Not"),
+        },
+    })
+}
+
+fn shell_kind(spec: &ShellCmdlet, args: Vec<Evaluated>) -> Result<Kind, (usize, String)> {
+    if spec.name == "Where-Object" {
+        return where_kind(args, spec).map(Kind::Where);
+    }
+    let b = Bound::new(spec, args)?;
+    let required = |name: &str| {
+        b.text(name)
+            .ok_or_else(|| (1, format!("`{}` needs -{name}", spec.name)))
+    };
+    Ok(match spec.name {
+        "ForEach-Object" => {
+            let (process, member) = match b.get("Process") {
+                Some(Val::Block(block)) => (Some(block.clone()), None),
+                Some(other) => (None, Some(other.to_string())),
+                None => (None, b.text("MemberName")),
+            };
+            if process.is_none() && member.is_none() && b.get("End").is_none() {
+                return Err((
+                    1,
+                    "`ForEach-Object` needs a script block, as in `ForEach-Object { $_.Name }`"
+                        .to_owned(),
+                ));
+            }
+            Kind::ForEach {
+                begin: b.block("Begin")?,
+                process,
+                end: b.block("End")?,
+                member,
+            }
+        }
+        "Select-Object" => Kind::Select {
+            columns: b.columns("Property")?,
+            expand: b.text("ExpandProperty"),
+            range: Range {
+                first: b.count("First")?,
+                last: b.count("Last")?,
+                skip: b.count("Skip")?.unwrap_or(0),
+                unique: b.flag("Unique"),
+            },
+        },
+        "Sort-Object" => Kind::Sort {
+            keys: b.keys("Property")?,
+            descending: b.flag("Descending"),
+            unique: b.flag("Unique"),
+        },
+        "Measure-Object" => Kind::Measure(Measure {
+            property: b.text("Property"),
+            sum: b.flag("Sum"),
+            average: b.flag("Average"),
+            maximum: b.flag("Maximum"),
+            minimum: b.flag("Minimum"),
+        }),
+        "Group-Object" => Kind::Group {
+            keys: b.keys("Property")?,
+            no_element: b.flag("NoElement"),
+        },
+        "Format-Table" | "Format-List" | "Format-Wide" => Kind::Format {
+            view: if spec.name == "Format-List" {
+                View::List
+            } else {
+                View::Table
+            },
+            columns: match (spec.name, b.columns("Property")?) {
+                ("Format-Wide", None) => Some(vec![Column::Name("Name".into())]),
+                (_, columns) => columns,
+            },
+        },
+        "Export-Csv" => Kind::ExportCsv {
+            path: required("Path")?,
+            append: b.flag("Append"),
+            delimiter: b.delimiter()?,
+        },
+        "Import-Csv" => Kind::ImportCsv {
+            path: required("Path")?,
+            delimiter: b.delimiter()?,
+        },
+        "ConvertTo-Json" => Kind::ToJson {
+            depth: b.count("Depth")?.unwrap_or(2),
+            compress: b.flag("Compress"),
+        },
+        "ConvertFrom-Json" => Kind::FromJson(b.text("InputObject")),
+        "Out-File" => Kind::OutFile {
+            path: required("FilePath")?,
+            append: b.flag("Append"),
+        },
+        "Get-Date" => Kind::GetDate(b.text("Format")),
+        "Write-Host" => Kind::WriteHost(b.get("Object").cloned()),
+        _ => Kind::WriteOutput(b.get("InputObject").cloned()),
+    })
 }
 
 /// `Get-Help` of a cmdlet the shell runs itself, answered here: the resource
 /// forest knows only its own cmdlets.
-fn shell_help(command: &CommandLine) -> Option<pb::Record> {
-    if !command.cmdlet.eq_ignore_ascii_case("Get-Help") {
+fn shell_help(command: &Command, args: &[Evaluated]) -> Option<Val> {
+    if !command.name.eq_ignore_ascii_case("Get-Help") {
         return None;
     }
-    let property = |name: &str, value: &str| pb::Property {
-        name: name.to_owned(),
-        value: value.to_owned(),
+    let text = |s: &str| Val::Str(s.to_owned());
+    let record = |pairs: Vec<(&str, Val)>| {
+        Val::Object(Object {
+            properties: pairs.into_iter().map(|(n, v)| (n.to_owned(), v)).collect(),
+            by_name: false,
+        })
     };
-    let cmdlet = match command.parameters.as_slice() {
-        // `Get-Help` alone: how to find your way, as PowerShell's overview.
-        [] => {
-            return Some(pb::Record {
-                properties: vec![
-                    property("Name", "Get-Help"),
-                    property("Synopsis", "Get-Command lists the cmdlets you may run (-Name, -Verb and -Noun take wildcards); Get-Help <cmdlet> shows one, Get-Help <cmdlet> -Parameter <name> its parameters. Pipe with |; filter with Where-Object; shape with Select-Object, Format-Table and Format-List."),
-                ],
-            })
-        }
-        [(name, Value::Text(value))] if name.is_empty() || name.eq_ignore_ascii_case("Name") => {
-            crate::parse::shell_cmdlet(value)?
+    let spec = match args {
+        [] => return Some(record(vec![
+            ("Name", text("Get-Help")),
+            ("Synopsis", text("Get-Command lists the cmdlets you may run (-Name, -Verb and -Noun take wildcards); Get-Help <cmdlet> shows one, Get-Help <cmdlet> -Parameter <name> its parameters. Pipe with |; filter with Where-Object; shape with Select-Object, Sort-Object, Group-Object, Measure-Object, Format-Table and Format-List; store results in $variables; loop with ForEach-Object or foreach.")),
+        ])),
+        [Evaluated { name, value: Some(value), .. }]
+            if name.as_deref().is_none_or(|n| n.eq_ignore_ascii_case("Name")) =>
+        {
+            shell::shell_cmdlet(&value.to_string())?
         }
         _ => return None,
     };
-    Some(pb::Record {
-        properties: vec![
-            property("Name", cmdlet.name),
-            property("Synopsis", cmdlet.synopsis),
-            property("Syntax", cmdlet.syntax),
-            property("Parameters", &cmdlet.parameters.join(", ")),
-        ],
+    Some(record(vec![
+        ("Name", text(spec.name)),
+        ("Synopsis", text(spec.synopsis)),
+        ("Syntax", text(spec.syntax)),
+        ("Parameters", text(&spec.parameters.join(", "))),
+    ]))
+}
+
+async fn begin<'p>(frame: &mut Frame<'_>, command: &'p Command, first: bool) -> R<Stage<'p>> {
+    let args = evaluate(frame, command).await?;
+    let spec = shell::shell_cmdlet(&command.name);
+    let (common, args) = match common(args, spec.is_some()) {
+        Ok(split) => split,
+        Err((column, message)) => return frame.fail(column, message, None),
+    };
+    let kind = match (spec, shell_help(command, &args)) {
+        (_, Some(help)) => Ok(Kind::Help(help)),
+        (Some(spec), None) => shell_kind(spec, args),
+        (None, None) => server(command, args),
+    };
+    let kind = match kind {
+        Ok(kind) => kind,
+        Err((column, message)) => {
+            let column = if column == 1 { command.column } else { column };
+            return frame.fail(column, message, common.error_action);
+        }
+    };
+    // `ForEach-Object -Begin { … }` runs once, before the first object.
+    let mut held = Vec::new();
+    if let Kind::ForEach {
+        begin: Some(block), ..
+    } = &kind
+    {
+        let block = block.clone();
+        held = frame
+            .invoke(&block, None)
+            .await?
+            .into_iter()
+            .map(|v| (v, Vec::new()))
+            .collect();
+    }
+    Ok(Stage {
+        command,
+        first,
+        common,
+        kind,
+        held,
+        output: Vec::new(),
+        errors: Vec::new(),
+        warnings: Vec::new(),
     })
 }
 
-/// The cmdlets of `pipeline` the resource forest runs (not the shell's own).
-fn remote_commands(pipeline: &Pipeline) -> impl Iterator<Item = &CommandLine> {
-    pipeline
-        .stages
-        .iter()
-        .enumerate()
-        .filter_map(|(i, (_, stage))| match stage {
-            Stage::Command(c) if !(i == 0 && shell_help(c).is_some()) => Some(c),
-            _ => None,
-        })
-}
-
-/// Runs `pipeline` in `session` as one statement (R-SESSION-1): opened
-/// before its first cmdlet and closed after its last, so every cmdlet is
-/// authorised against the permissions the caller held when it started.
-/// In a statement the session already has open, it runs in that one.
-pub async fn run(session: &mut Session, pipeline: &Pipeline) -> Outcome {
-    let first = remote_commands(pipeline).next();
-    let opened = match first {
-        Some(command) if session.statement().is_none() => match session.open_statement().await {
-            Ok(_) => true,
-            Err(error) => {
-                let mut outcome = Outcome::default();
-                // Not the cmdlet's error: its `-ErrorAction` does not hide it.
-                outcome.errors.push(StageError {
-                    column: command.column,
-                    item: None,
-                    error,
-                    action: None,
-                });
-                return outcome;
-            }
-        },
-        _ => false,
-    };
-    let outcome = stages(session, pipeline).await;
-    if opened {
-        // A statement that ended on its own (the node said so in a
-        // warning) or a lost connection leaves nothing to close: the node
-        // drops its statements when they are idle.
-        let _ = session.close_statement().await;
-    }
-    outcome
-}
-
-/// Runs the stages of `pipeline`, in whatever statement `session` has open.
-async fn stages(session: &mut Session, pipeline: &Pipeline) -> Outcome {
-    let mut outcome = Outcome::default();
-    let mut records: Option<Vec<pb::Record>> = None;
-    for (_, stage) in &pipeline.stages {
-        let input = records.take();
-        let next = match stage {
-            Stage::Command(c) if input.is_none() && shell_help(c).is_some() => {
-                shell_help(c).into_iter().collect()
-            }
-            Stage::Command(c) => {
-                let (out, terminated) = command(session, c, input, &mut outcome).await;
-                if terminated {
-                    // A terminating error ends the whole pipeline.
-                    outcome.records = Vec::new();
-                    return outcome;
-                }
-                outcome.view = View::Auto;
-                out
-            }
-            Stage::Where(condition) => input
-                .unwrap_or_default()
-                .into_iter()
-                .filter(|r| condition.holds(r))
-                .collect(),
-            Stage::Select(projection) => {
-                outcome.view =
-                    if projection.properties.is_empty() || projection.properties.len() > 4 {
-                        View::Auto
-                    } else {
-                        View::Table
-                    };
-                project(input.unwrap_or_default(), projection)
-            }
-            Stage::Format { list, projection } => {
-                outcome.view = if *list { View::List } else { View::Table };
-                project(input.unwrap_or_default(), projection)
-            }
+fn server(command: &Command, args: Vec<Evaluated>) -> Result<Kind, (usize, String)> {
+    let mut parameters = Vec::new();
+    let mut has_identity = false;
+    for arg in args {
+        let name = arg.name.unwrap_or_default();
+        has_identity |= name.is_empty() || name.eq_ignore_ascii_case("Identity");
+        let value = match &arg.value {
+            None => Value::Switch,
+            Some(v) => to_value(v).map_err(|m| (arg.column, m))?,
         };
-        records = Some(next);
+        parameters.push((name, value));
     }
-    outcome.records = records.unwrap_or_default();
-    outcome
+    Ok(Kind::Server(Server {
+        cmdlet: command.name.clone(),
+        parameters,
+        has_identity,
+    }))
+}
+
+/// The parameters a piped object adds to a call, and the item it names.
+fn bind(server: &Server, item: &Val) -> (Option<String>, Vec<(String, Value)>) {
+    let label = identity_of(item);
+    let given = |name: &str| {
+        server
+            .parameters
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case(name))
+    };
+    match item {
+        Val::Object(o) if o.by_name => {
+            let mut extra = Vec::new();
+            for (name, value) in &o.properties {
+                let Some(canonical) = server_parameter(&server.cmdlet, name) else {
+                    continue;
+                };
+                let empty =
+                    matches!(value, Val::Null) || matches!(value, Val::Str(s) if s.is_empty());
+                if empty || given(canonical) || (canonical == "Identity" && server.has_identity) {
+                    continue;
+                }
+                if let Ok(value) = to_value(value) {
+                    extra.push((canonical.to_owned(), value));
+                }
+            }
+            (label, extra)
+        }
+        _ if server.has_identity => (label, Vec::new()),
+        _ => match &label {
+            Some(identity) => (
+                label.clone(),
+                vec![("Identity".to_owned(), Value::Text(identity.clone()))],
+            ),
+            None => (None, Vec::new()),
+        },
+    }
+}
+
+async fn call(frame: &mut Frame<'_>, stage: &mut Stage<'_>, item: Option<&Val>) -> R<Vec<Val>> {
+    let Kind::Server(server) = &stage.kind else {
+        return Ok(Vec::new());
+    };
+    let mut parameters = server.parameters.clone();
+    let mut label = None;
+    if let Some(item) = item {
+        let (item_label, extra) = bind(server, item);
+        label = item_label;
+        parameters.splice(0..0, extra);
+    }
+    let cmdlet = server.cmdlet.clone();
+    if !frame.opened_statement {
+        // R-SESSION-1: the statement's first call to the resource forest
+        // opens it there; every later call of the statement keeps the
+        // permissions the caller held then. `Shell::run_statement` closes it.
+        let opened = match frame.session.as_deref_mut() {
+            Some(session) => session.open_statement().await.map(|_| ()),
+            None => Ok(()),
+        };
+        if let Err(error) = opened {
+            return frame.fail(stage.command.column, error.to_string(), None);
+        }
+        frame.opened_statement = true;
+    }
+    let Some(session) = frame.session.as_deref_mut() else {
+        return frame.fail(
+            stage.command.column,
+            format!("`{cmdlet}` needs a session with a resource forest"),
+            None,
+        );
+    };
+    match session.invoke(&cmdlet, parameters).await {
+        Ok(response) => {
+            for warning in response.warnings {
+                stage.warnings.push(Val::Str(warning.clone()));
+                match stage.common.warning_action {
+                    Some(ErrorAction::SilentlyContinue | ErrorAction::Ignore) => {}
+                    Some(ErrorAction::Stop) => {
+                        return frame.fail(
+                            stage.command.column,
+                            format!("{warning} (-WarningAction Stop)"),
+                            stage.common.error_action,
+                        );
+                    }
+                    _ => writeln!(frame.err, "WARNING: {warning}")?,
+                }
+            }
+            frame.view = View::Auto;
+            Ok(response.records.into_iter().map(Val::from).collect())
+        }
+        Err(error) => {
+            let message = error.to_string();
+            let for_any = error.is_for_any_object();
+            // A binding error, or a cmdlet or parameter the caller's roles
+            // don't grant, would repeat for every item: it ends the
+            // pipeline, as a terminating error does in PowerShell, and is
+            // not blamed on the item. So does a lost connection: the items
+            // after it are not run against a node that came back.
+            let terminating = stage.common.error_action == Some(ErrorAction::Stop)
+                || for_any
+                || error.is_unavailable();
+            let failure = Failure {
+                column: column_for(stage.command, &message),
+                item: if for_any { None } else { label },
+                message: message.clone(),
+                denied: error.is_denied(),
+            };
+            stage.errors.push(Val::Str(message));
+            frame.report(&failure, stage.common.error_action)?;
+            if terminating {
+                Err(Halt::Pipeline)
+            } else {
+                Ok(Vec::new())
+            }
+        }
+    }
+}
+
+async fn keys_of(frame: &mut Frame<'_>, item: &Val, keys: &[Key]) -> R<Vec<Val>> {
+    if keys.is_empty() {
+        return Ok(vec![item.clone()]);
+    }
+    let mut out = Vec::new();
+    for key in keys {
+        out.push(frame.key(item, key).await?);
+    }
+    Ok(out)
+}
+
+async fn project(frame: &mut Frame<'_>, item: &Val, columns: &[Column]) -> R<Val> {
+    let mut properties: Vec<(String, Val)> = Vec::new();
+    let own: Vec<(String, Val)> = match item {
+        Val::Object(o) => o.properties.clone(),
+        Val::Hash(pairs) => pairs.clone(),
+        _ => Vec::new(),
+    };
+    for column in columns {
+        match column {
+            Column::Name(pattern) if resource_forest::rbac::compare::has_wildcard(pattern) => {
+                for (name, value) in &own {
+                    if resource_forest::rbac::compare::wildcard_match(pattern, name)
+                        && !properties.iter().any(|(n, _)| n == name)
+                    {
+                        properties.push((name.clone(), value.clone()));
+                    }
+                }
+            }
+            Column::Name(name) => {
+                let spelled = own
+                    .iter()
+                    .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                    .map_or(name.clone(), |(n, _)| n.clone());
+                properties.push((spelled, item.member(name)));
+            }
+            Column::Calculated(label, key) => {
+                let value = frame.key(item, key).await?;
+                properties.push((label.clone(), value));
+            }
+        }
+    }
+    let by_name = matches!(item, Val::Object(o) if o.by_name);
+    Ok(Val::Object(Object {
+        properties,
+        by_name,
+    }))
+}
+
+async fn process(frame: &mut Frame<'_>, stage: &mut Stage<'_>, item: Val) -> R<Vec<Val>> {
+    match &stage.kind {
+        Kind::Server(_) => call(frame, stage, Some(&item)).await,
+        Kind::Where(condition) => {
+            let keep = match condition {
+                Where::Block(block) => {
+                    let block = block.clone();
+                    Val::from_items(frame.invoke(&block, Some(item.clone())).await?).truthy()
+                }
+                Where::Compare {
+                    property,
+                    operator,
+                    case_sensitive,
+                    value,
+                } => match compare(*operator, *case_sensitive, &item.member(property), value) {
+                    Ok(v) => v.truthy(),
+                    Err(message) => {
+                        return frame.fail(stage.command.column, message, stage.common.error_action)
+                    }
+                },
+                Where::Truthy { property, not } => item.member(property).truthy() != *not,
+            };
+            Ok(if keep { vec![item] } else { Vec::new() })
+        }
+        Kind::ForEach {
+            process, member, ..
+        } => {
+            let (process, member) = (process.clone(), member.clone());
+            let mut out = held(stage);
+            match (process, member) {
+                (Some(block), _) => out.extend(frame.invoke(&block, Some(item)).await?),
+                (None, Some(member)) => out.extend(item.member(&member).into_items()),
+                (None, None) => {}
+            }
+            Ok(out)
+        }
+        Kind::Sort { keys, .. } | Kind::Group { keys, .. } => {
+            let keys = keys.clone();
+            let key = keys_of(frame, &item, &keys).await?;
+            stage.held.push((item, key));
+            Ok(Vec::new())
+        }
+        Kind::Measure(m) => {
+            let value = match &m.property {
+                Some(p) => item.member(p),
+                None => item.clone(),
+            };
+            stage.held.push((value, Vec::new()));
+            Ok(Vec::new())
+        }
+        Kind::WriteHost(_) => {
+            writeln!(frame.out, "{item}")?;
+            Ok(Vec::new())
+        }
+        Kind::WriteOutput(_) => Ok(vec![item]),
+        _ => {
+            stage.held.push((item, Vec::new()));
+            Ok(Vec::new())
+        }
+    }
+}
+
+fn held(stage: &mut Stage<'_>) -> Vec<Val> {
+    std::mem::take(&mut stage.held)
+        .into_iter()
+        .map(|(v, _)| v)
+        .collect()
+}
+
+async fn end(frame: &mut Frame<'_>, stage: &mut Stage<'_>) -> R<Vec<Val>> {
+    let action = stage.common.error_action;
+    let column = stage.command.column;
+    let out = match &stage.kind {
+        // Once, without input, when first in the pipeline.
+        Kind::Server(_) if stage.first => return call(frame, stage, None).await,
+        Kind::Server(_) => Vec::new(),
+        Kind::Help(help) => vec![help.clone()],
+        Kind::Where(_) => Vec::new(),
+        Kind::ForEach { end, .. } => {
+            let end = end.clone();
+            let mut out = held(stage);
+            if let Some(block) = end {
+                out.extend(frame.invoke(&block, None).await?);
+            }
+            out
+        }
+        Kind::Select {
+            columns,
+            expand,
+            range,
+        } => {
+            let (columns, expand, range) = (columns.clone(), expand.clone(), range.clone());
+            let mut items = Vec::new();
+            for item in held(stage) {
+                match (&expand, &columns) {
+                    (Some(p), _) => items.extend(item.member(p).into_items()),
+                    (None, Some(columns)) => items.push(project(frame, &item, columns).await?),
+                    (None, None) => items.push(item),
+                }
+            }
+            frame.view = match columns {
+                Some(c) if expand.is_none() && c.len() <= 4 => View::Table,
+                _ => View::Auto,
+            };
+            range.apply(items)
+        }
+        Kind::Sort {
+            descending, unique, ..
+        } => {
+            let (d, u) = (*descending, *unique);
+            shell::sort::sort(std::mem::take(&mut stage.held), d, u)
+        }
+        Kind::Group { no_element, .. } => {
+            let n = *no_element;
+            shell::sort::group(std::mem::take(&mut stage.held), n)
+        }
+        Kind::Measure(m) => {
+            let m = m.clone();
+            match shell::measure::measure(&held(stage), &m) {
+                Ok(v) => vec![v],
+                Err(message) => return frame.fail(column, message, action),
+            }
+        }
+        Kind::Format { view, columns } => {
+            let (view, columns) = (*view, columns.clone());
+            let mut items = Vec::new();
+            for item in held(stage) {
+                items.push(match &columns {
+                    Some(c) => project(frame, &item, c).await?,
+                    None => item,
+                });
+            }
+            frame.view = view;
+            items
+        }
+        Kind::ExportCsv {
+            path,
+            append,
+            delimiter,
+        } => {
+            let (path, append, delimiter) = (path.clone(), *append, *delimiter);
+            let exists = std::fs::metadata(&path).is_ok_and(|m| m.len() > 0);
+            let text = shell::csv::to_csv(&held(stage), delimiter, !(append && exists));
+            if let Err(e) = write_file(&path, &text, append) {
+                return frame.fail(column, format!("writing {path}: {e}"), action);
+            }
+            Vec::new()
+        }
+        Kind::ImportCsv { path, delimiter } => {
+            let read = std::fs::read_to_string(path)
+                .map_err(|e| format!("reading {path}: {e}"))
+                .and_then(|text| {
+                    shell::csv::from_csv(&text, *delimiter).map_err(|e| format!("{path}: {e}"))
+                });
+            match read {
+                Ok(rows) => rows,
+                Err(message) => return frame.fail(column, message, action),
+            }
+        }
+        Kind::ToJson { depth, compress } => {
+            let (depth, compress) = (*depth, *compress);
+            vec![Val::Str(shell::json::to_json(held(stage), depth, compress))]
+        }
+        Kind::FromJson(input) => {
+            let text = match input {
+                Some(text) => text.clone(),
+                None => held(stage)
+                    .iter()
+                    .map(Val::to_string)
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            };
+            match shell::json::from_json(&text) {
+                Ok(items) => items,
+                Err(message) => return frame.fail(column, message, action),
+            }
+        }
+        Kind::OutFile { path, append } => {
+            let (path, append) = (path.clone(), *append);
+            let text =
+                crate::lang::display::render(&held(stage), crate::output::Format::Text, frame.view);
+            if let Err(e) = write_file(&path, &text, append) {
+                return frame.fail(column, format!("writing {path}: {e}"), action);
+            }
+            Vec::new()
+        }
+        Kind::GetDate(format) => vec![Val::Str(shell::date::now(format.as_deref()))],
+        Kind::WriteHost(object) => {
+            if let Some(object) = object {
+                writeln!(frame.out, "{object}")?;
+            }
+            Vec::new()
+        }
+        Kind::WriteOutput(object) => object.clone().map(Val::into_items).unwrap_or_default(),
+    };
+    Ok(out)
+}
+
+fn write_file(path: &str, text: &str, append: bool) -> std::io::Result<()> {
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .append(append)
+        .truncate(!append)
+        .open(path)?;
+    file.write_all(text.as_bytes())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::output::record;
-    use crate::parse::parse;
+    use crate::lang::parser::parse_script;
+
+    fn command(line: &str) -> Command {
+        let script = parse_script(line).unwrap();
+        match &script.statements[0] {
+            crate::lang::ast::Statement::Pipeline(p) => match &p.stages[0] {
+                AstStage::Command(c) => c.clone(),
+                other => panic!("{other:?}"),
+            },
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn object(pairs: &[(&str, &str)], by_name: bool) -> Val {
+        Val::Object(Object {
+            properties: pairs
+                .iter()
+                .map(|(n, v)| ((*n).to_owned(), Val::Str((*v).to_owned())))
+                .collect(),
+            by_name,
+        })
+    }
 
     #[test]
-    fn piped_records_bind_identity_else_name() {
+    fn piped_records_bind_identity_else_name_and_csv_rows_bind_by_name() {
         assert_eq!(
-            identity_of(&record(&[("Name", "dana"), ("Identity", "x\\dana")])),
+            identity_of(&object(&[("Name", "dana"), ("Identity", "x\\dana")], false)).as_deref(),
             Some("x\\dana")
         );
         assert_eq!(
-            identity_of(&record(&[("Alias", "d"), ("name", "dana")])),
+            identity_of(&object(&[("Alias", "d"), ("name", "dana")], false)).as_deref(),
             Some("dana")
         );
-        assert_eq!(identity_of(&record(&[("Alias", "d")])), None);
+        assert_eq!(identity_of(&object(&[("Alias", "d")], false)), None);
+        let set = Server {
+            cmdlet: "Set-Mailbox".into(),
+            parameters: vec![("Office".into(), Value::Text("x".into()))],
+            has_identity: false,
+        };
+        let (item, extra) = bind(&set, &object(&[("Name", "dana"), ("Office", "1")], false));
+        assert_eq!(
+            (item.as_deref(), extra),
+            (
+                Some("dana"),
+                vec![("Identity".to_owned(), Value::Text("dana".into()))]
+            )
+        );
+        let new = Server {
+            cmdlet: "New-Mailbox".into(),
+            parameters: Vec::new(),
+            has_identity: false,
+        };
+        let row = object(
+            &[
+                ("name", "Dana Smith"),
+                ("Alias", "dana"),
+                ("Notes", "x"),
+                ("Office", ""),
+            ],
+            true,
+        );
+        let (_, extra) = bind(&new, &row);
+        assert_eq!(
+            extra,
+            vec![
+                ("Name".to_owned(), Value::Text("Dana Smith".into())),
+                ("Alias".to_owned(), Value::Text("dana".into()))
+            ]
+        );
     }
 
     #[test]
     fn errors_point_at_the_parameter_they_name() {
-        let line = parse("New-ManagementRole -Name Scripts -UnScopedTopLevel").unwrap();
+        let line = command("New-ManagementRole -Name Scripts -UnScopedTopLevel");
         let denial = "you can run `New-ManagementRole` but not with `-UnScopedTopLevel`: no role";
         assert_eq!(column_for(&line, denial), 34);
-        let unknown = parse("Set-Mailbox dana -Ofice x").unwrap();
+        let unknown = command("Set-Mailbox dana -Ofice x");
         let message =
             "a parameter cannot be found that matches parameter name `Ofice` of `Set-Mailbox`";
         assert_eq!(column_for(&unknown, message), 18);
@@ -333,29 +1133,18 @@ mod tests {
     }
 
     #[test]
-    fn get_help_of_a_shell_cmdlet_is_answered_by_the_shell() {
-        let help = shell_help(&parse("Get-Help where").unwrap()).unwrap();
-        assert_eq!(help.properties[0].value, "Where-Object");
-        assert!(help.properties[2].value.contains("-notmatch"));
-        assert!(shell_help(&parse("Get-Help Set-Mailbox").unwrap()).is_none());
-        assert!(shell_help(&parse("Get-Help ft -Parameter x").unwrap()).is_none());
-        let overview = shell_help(&parse("get-help").unwrap()).unwrap();
-        assert!(overview.properties[1].value.contains("Get-Command"));
-    }
-
-    #[test]
-    fn projections_keep_the_properties_asked_for_in_order() {
-        let records = vec![
-            record(&[("Name", "a"), ("Office", "1"), ("CustomAttribute1", "x")]),
-            record(&[("Name", "b"), ("Office", "2")]),
-        ];
-        let projection = Projection {
-            properties: vec!["office".into(), "Custom*".into(), "Name".into()],
-            first: Some(1),
-        };
-        let out = project(records, &projection);
-        assert_eq!(out.len(), 1);
-        let names: Vec<&str> = out[0].properties.iter().map(|p| p.name.as_str()).collect();
-        assert_eq!(names, ["Office", "CustomAttribute1", "Name"]);
+    fn values_pass_to_the_resource_forest_as_text_lists_and_identities() {
+        assert_eq!(to_value(&Val::Int(5)), Ok(Value::Text("5".into())));
+        assert_eq!(to_value(&Val::Bool(false)), Ok(Value::Bool(false)));
+        assert_eq!(
+            to_value(&Val::Array(vec![
+                object(&[("Name", "dana")], false),
+                Val::Str("erin".into())
+            ])),
+            Ok(Value::List(vec!["dana".into(), "erin".into()]))
+        );
+        assert!(to_value(&Val::Hash(Vec::new()))
+            .unwrap_err()
+            .contains("splats"));
     }
 }

@@ -205,7 +205,7 @@ fn read_statement(
             Err(e) => return Err(e),
         }
     }
-    Ok(Some(join_lines(&text)))
+    Ok(Some(text))
 }
 
 /// Runs the interactive shell until `exit` or end of input; returns the exit
@@ -241,7 +241,9 @@ pub async fn run(shell: &mut Shell, history: &Path) -> anyhow::Result<u8> {
             continue;
         }
         if keep_in_history(trimmed) {
-            editor.add_history_entry(trimmed)?;
+            // One line in the history; run as typed (line breaks separate
+            // statements in a block).
+            editor.add_history_entry(join_lines(trimmed))?;
         }
         if trimmed.eq_ignore_ascii_case("exit") {
             break;

@@ -1,21 +1,24 @@
-//! `crossforest shell`: run Exchange Management Shell lines against a lab's
+//! `crossforest shell`: run Exchange Management Shell scripts against a lab's
 //! resource forest as one principal: one line (`-c`), a script (`--file` or
 //! piped standard input) or, on a terminal, the interactive shell
-//! ([`crate::repl`]). Each statement (a line, continuation lines joined) is
-//! one statement of the resource forest too: authorised against the
-//! permissions the caller held when it started (R-SESSION-1).
+//! ([`crate::repl`]). The language is [`crate::lang`]. Each top-level
+//! statement is one statement of the resource forest too: authorised against
+//! the permissions the caller held when it began (R-SESSION-1).
 //!
-//! A script stops at its first failing line (exit code 3 when RBAC denied it,
-//! 1 for any other error) unless that line says `-ErrorAction Continue` (or
+//! A script is read and checked whole before anything runs. It stops at the
+//! first failing statement (exit code 3 when RBAC denied it, 1 for any other
+//! error) unless that statement says `-ErrorAction Continue` (or
 //! `SilentlyContinue`), or `$ErrorActionPreference = 'Continue'` came before.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 use crate::lab::Lab;
-use crate::output::{render_view, Format};
-use crate::parse::{incomplete, join_lines, parse_statement, ErrorAction, ParseError, Statement};
-use crate::pipeline::{self, StageError};
+use crate::lang::ast::Statement;
+use crate::lang::display::render;
+use crate::lang::eval::{Frame, Halt, Runtime};
+use crate::output::{Format, View};
+use crate::parse::join_lines;
 use crate::session::Session;
 
 /// Exit code when RBAC denied a command.
@@ -49,21 +52,22 @@ pub enum Ended {
     },
 }
 
-/// A shell over one session: the output format and `$ErrorActionPreference`.
+/// A shell over one session: the output format, variables and
+/// `$ErrorActionPreference`.
 #[derive(Debug)]
 pub struct Shell {
     session: Session,
+    runtime: Runtime,
     format: Format,
-    preference: Option<ErrorAction>,
 }
 
-/// `line` with a caret under `column` and `message` after it.
-fn pointer(line: &str, column: usize, message: &str) -> String {
-    ParseError {
-        column,
-        message: message.to_owned(),
-    }
-    .pointer(line)
+/// The 1-based line of `text` that `column` (a character offset) is on.
+fn line_number(text: &str, column: usize) -> usize {
+    text.chars()
+        .take(column.saturating_sub(1))
+        .filter(|c| *c == '\n')
+        .count()
+        + 1
 }
 
 impl Shell {
@@ -71,8 +75,8 @@ impl Shell {
     pub fn new(session: Session, format: Format) -> Self {
         Self {
             session,
+            runtime: Runtime::default(),
             format,
-            preference: None,
         }
     }
 
@@ -81,73 +85,83 @@ impl Shell {
         &mut self.session
     }
 
-    fn report(line: &str, e: &StageError, err: &mut dyn Write) -> std::io::Result<()> {
-        let kind = if e.error.is_denied() {
-            "DENIED"
-        } else {
-            "ERROR"
+    /// Runs one top-level statement of `text`: one statement is one
+    /// pipeline run (with whatever its blocks run), from its first cmdlet
+    /// to its output. Returns how it ended, and `Some(code)` on `exit`.
+    async fn run_statement(
+        &mut self,
+        text: &str,
+        statement: &Statement,
+        out: &mut dyn Write,
+        err: &mut dyn Write,
+    ) -> std::io::Result<(Ended, Option<u8>)> {
+        let mut frame = Frame {
+            rt: &mut self.runtime,
+            session: Some(&mut self.session),
+            text,
+            out,
+            err,
+            ended: Ended::Succeeded,
+            view: View::Auto,
+            opened_statement: false,
         };
-        let message = match &e.item {
-            Some(item) => format!("{kind} ({item}): {}", e.error),
-            None => format!("{kind}: {}", e.error),
-        };
-        if e.column > 1 {
-            writeln!(err, "{}", pointer(line, e.column, &message))
-        } else {
-            writeln!(err, "{message}")
+        let result = frame.statement(statement).await;
+        let (ended, view, opened) = (frame.ended, frame.view, frame.opened_statement);
+        if opened {
+            // A statement the node ended on its own (it said so in a
+            // warning) or a lost connection leaves nothing to close: the
+            // node drops idle statements itself.
+            let _ = self.session.close_statement().await;
         }
+        let (values, exit) = match result {
+            Ok(values) => (values, None),
+            Err(Halt::Io(e)) => return Err(e),
+            Err(Halt::Exit(code)) => (Vec::new(), Some(code)),
+            Err(Halt::Stop(_) | Halt::Pipeline) => (Vec::new(), None),
+        };
+        if !values.is_empty() || self.format == Format::Json {
+            out.write_all(render(&values, self.format, view).as_bytes())?;
+        }
+        Ok((ended, exit))
     }
 
-    /// Runs one statement (continuation lines already joined): records to
-    /// `out`, warnings and errors to `err`.
+    /// Runs `text` (one or more statements; continuation lines already
+    /// joined or not): output to `out`, warnings and errors to `err`. A
+    /// syntax error or unsupported construct is reported before anything
+    /// runs.
     pub async fn statement(
         &mut self,
-        line: &str,
+        text: &str,
         out: &mut dyn Write,
         err: &mut dyn Write,
     ) -> std::io::Result<Ended> {
-        let pipeline = match parse_statement(line) {
-            Ok(Statement::Preference(action)) => {
-                self.preference = Some(action);
-                return Ok(Ended::Succeeded);
-            }
-            Ok(Statement::Pipeline(p)) => p,
+        let stopped = Ended::Failed {
+            code: EXIT_ERROR,
+            goes_on: false,
+        };
+        let script = match crate::lang::compile(text) {
+            Ok(script) => script,
             Err(e) => {
-                writeln!(err, "{}", e.pointer(line))?;
-                return Ok(Ended::Failed {
-                    code: EXIT_ERROR,
-                    goes_on: false,
-                });
+                writeln!(err, "{}", e.pointer(text))?;
+                return Ok(stopped);
             }
         };
-        let outcome = pipeline::run(&mut self.session, &pipeline).await;
-        for warning in &outcome.warnings {
-            writeln!(err, "WARNING: {warning}")?;
-        }
-        out.write_all(render_view(&outcome.records, self.format, outcome.view).as_bytes())?;
-        let mut ended = Ended::Succeeded;
-        for e in &outcome.errors {
-            let action = e.action.or(self.preference);
-            if !action.is_none_or(ErrorAction::reports) {
-                continue;
+        let mut last = Ended::Succeeded;
+        for statement in &script.statements {
+            let (ended, exit) = self.run_statement(text, statement, out, err).await?;
+            if ended != Ended::Succeeded {
+                last = ended;
             }
-            Self::report(line, e, err)?;
-            let code = if e.error.is_denied() {
-                EXIT_DENIED
-            } else {
-                EXIT_ERROR
-            };
-            let goes_on = action.is_some_and(ErrorAction::goes_on)
-                && !matches!(ended, Ended::Failed { goes_on: false, .. });
-            ended = Ended::Failed { code, goes_on };
+            if exit.is_some() || matches!(ended, Ended::Failed { goes_on: false, .. }) {
+                break;
+            }
         }
-        Ok(ended)
+        Ok(last)
     }
 
-    /// Runs a script read line by line: continuation lines (trailing `|` or
-    /// backtick, open quote or script block) are joined; `#` lines and blank
-    /// lines are skipped; `exit` ends it. Returns the exit code: that of the
-    /// line the script stopped at, else 0 (failures on lines that said
+    /// Runs a script: read whole, checked, then run statement by statement;
+    /// `exit` ends it. Returns the exit code: that of the statement the
+    /// script stopped at, else 0 (failures of statements that said
     /// `-ErrorAction Continue` are reported, and tolerated).
     pub async fn script(
         &mut self,
@@ -156,35 +170,38 @@ impl Shell {
         out: &mut dyn Write,
         err: &mut dyn Write,
     ) -> std::io::Result<u8> {
-        let mut buffer = String::new();
-        let mut first_line = 0;
-        let mut lines = lines.enumerate().peekable();
-        while let Some((number, line)) = lines.next() {
-            let line = line?;
-            if buffer.is_empty() {
-                let trimmed = line.trim();
-                if trimmed.is_empty() || trimmed.starts_with('#') {
-                    continue;
-                }
-                if trimmed.eq_ignore_ascii_case("exit") {
-                    break;
-                }
-                first_line = number + 1;
-                buffer = trimmed.to_owned();
-            } else {
-                buffer.push('\n');
-                buffer.push_str(line.trim_end());
+        let mut text = String::new();
+        for line in lines {
+            text.push_str(&line?);
+            text.push('\n');
+        }
+        let script = match crate::lang::compile(&text) {
+            Ok(script) => script,
+            Err(e) => {
+                writeln!(err, "{}", e.pointer(&text))?;
+                writeln!(
+                    err,
+                    "{origin}:{}: the script stops here",
+                    line_number(&text, e.column)
+                )?;
+                return Ok(EXIT_ERROR);
             }
-            if incomplete(&buffer) && lines.peek().is_some() {
-                continue;
+        };
+        for statement in &script.statements {
+            let (ended, exit) = self.run_statement(&text, statement, out, err).await?;
+            if let Some(code) = exit {
+                return Ok(code);
             }
-            let statement = join_lines(&std::mem::take(&mut buffer));
             if let Ended::Failed {
                 code,
                 goes_on: false,
-            } = self.statement(&statement, out, err).await?
+            } = ended
             {
-                writeln!(err, "{origin}:{first_line}: the script stops here")?;
+                writeln!(
+                    err,
+                    "{origin}:{}: the script stops here",
+                    line_number(&text, statement.column())
+                )?;
                 return Ok(code);
             }
         }

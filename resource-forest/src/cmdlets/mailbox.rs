@@ -492,8 +492,13 @@ pub fn get_recipients(
         .map_err(|e| invalid("Filter", e.to_string()))?;
     let details = args.list("RecipientTypeDetails").unwrap_or_default();
     let anr = args.text("Anr").map(str::to_ascii_lowercase);
+    // A wildcard identity (`Get-Mailbox d*`) lists what it matches, as
+    // Exchange's Get- cmdlets do.
+    let pattern = args
+        .text("Identity")
+        .filter(|i| crate::rbac::compare::has_wildcard(i));
     let chosen: Vec<&Recipient> = match args.text("Identity") {
-        Some(identity) => {
+        Some(identity) if pattern.is_none() => {
             let r = org.recipient(identity, types)?;
             // Outside the read scope the object does not exist for the caller.
             if !ctx.can_read(target(r)) {
@@ -501,10 +506,17 @@ pub fn get_recipients(
             }
             vec![r]
         }
-        None => org
+        _ => org
             .recipients
             .values()
             .filter(|r| types.contains(&r.recipient_type))
+            .filter(|r| {
+                pattern.is_none_or(|p| {
+                    [&r.name, &r.alias, &r.display_name]
+                        .iter()
+                        .any(|v| crate::rbac::compare::wildcard_match(p, v))
+                })
+            })
             .filter(|r| {
                 ou.as_ref()
                     .is_none_or(|ou| r.organizational_unit.is_within(ou))

@@ -7,7 +7,8 @@
 //! # Layout
 //! * [`model`]: roles, entries, assignments, role groups.
 //! * [`scope`]: management scopes and what they match; [`opath`]: the filter
-//!   language.
+//!   language; [`compare`]: its operators and wildcards, which the shell
+//!   shares.
 //! * [`config`]: the stored configuration; [`catalogue`]: the built-in one.
 //! * [`common_parameters`]: PowerShell's, which no role entry lists.
 //! * [`evaluate`]: the compiled [`Authorizer`]; [`explain`]: why it decided.
@@ -15,6 +16,7 @@
 
 pub mod catalogue;
 pub mod common_parameters;
+pub mod compare;
 pub mod config;
 pub mod evaluate;
 pub mod explain;

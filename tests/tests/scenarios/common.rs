@@ -105,16 +105,7 @@ pub async fn dora_and_rick() -> (Federation, Session) {
 /// `examples/rbac-split.ps1`, as the Administrator through the shell, then
 /// adds `member` to the new "Active Directory Administrators" group.
 pub async fn rbac_split(f: &Federation, admin: &mut Session, member: &str) {
-    let script =
-        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/rbac-split.ps1");
-    let code = crossforest_cli::shell::run(
-        f.dir().to_owned(),
-        "contoso\\Administrator",
-        crossforest_cli::shell::Input::File(script),
-        crossforest_cli::output::Format::Text,
-    )
-    .await
-    .unwrap();
+    let code = run_example(f, "rbac-split.ps1").await;
     assert_eq!(code, 0, "the script ran to its end");
     ok(
         admin,
@@ -140,4 +131,20 @@ pub fn audit(f: &Federation) -> Vec<resource_forest::audit::AuditRecord> {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
+}
+
+/// Runs `examples/<name>` through the shell as the resource forest's
+/// Administrator; returns the exit code.
+pub async fn run_example(f: &Federation, name: &str) -> u8 {
+    let script = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples")
+        .join(name);
+    crossforest_cli::shell::run(
+        f.dir().to_owned(),
+        "contoso\\Administrator",
+        crossforest_cli::shell::Input::File(script),
+        crossforest_cli::output::Format::Text,
+    )
+    .await
+    .unwrap()
 }

@@ -8,6 +8,8 @@
 
 use super::common::{builder, populate, property};
 use super::freshness::{denied, directory_as, until, until_link_unavailable};
+use crossforest_cli::output::Format;
+use crossforest_cli::shell::{Ended, Shell};
 use crossforest_shared::pki::IssuedCertificate;
 use crossforest_shared::proto::directory::v1 as dir;
 use crossforest_tests::Federation;
@@ -229,27 +231,36 @@ async fn a_pipeline_cut_by_a_resource_forest_crash_stops_clearly_and_loses_no_ac
             .unwrap();
     }
     let line = "Get-Mailbox -ResultSize Unlimited | Set-Mailbox -CustomAttribute1 Piped";
-    let pipeline = crossforest_cli::parse::parse_pipeline(line).unwrap();
-    let mut piping = f.administrator().await.unwrap();
-    let running =
-        tokio::spawn(async move { crossforest_cli::pipeline::run(piping.cli(), &pipeline).await });
-    // Once the pipeline has changed its first mailbox, the resource forest
-    // crashes.
+    let mut shell = Shell::new(f.administrator().await.unwrap().into(), Format::Text);
+    let (mut out, mut err) = (Vec::new(), Vec::new());
     let mut observer = f.administrator().await.unwrap();
-    loop {
-        let first = observer.run("Get-Mailbox m000").await.unwrap();
-        if property(&first, "CustomAttribute1").as_deref() == Some("Piped") {
-            break;
+    let crash = async {
+        // Once the pipeline has changed its first mailbox, the resource
+        // forest crashes.
+        loop {
+            let first = observer.run("Get-Mailbox m000").await.unwrap();
+            if property(&first, "CustomAttribute1").as_deref() == Some("Piped") {
+                break;
+            }
         }
-    }
-    f.kill("contoso.com").await.unwrap();
-    let outcome = running.await.unwrap();
+        f.kill("contoso.com").await.unwrap();
+    };
+    let (ended, ()) = tokio::join!(shell.statement(line, &mut out, &mut err), crash);
+    let err = String::from_utf8(err).unwrap();
 
-    // The pipeline stopped at the first lost call, saying so.
-    assert_eq!(outcome.errors.len(), 1, "{:?}", outcome.errors);
-    let cut = &outcome.errors[0];
-    assert!(cut.error.is_unavailable(), "{:?}", cut.error);
-    let cut_at = cut.item.clone().expect("the call was for a piped mailbox");
+    // The pipeline stopped at the first lost call, saying so, and naming
+    // the item it was for.
+    assert!(
+        matches!(ended.unwrap(), Ended::Failed { code: 1, .. }),
+        "{err}"
+    );
+    assert_eq!(err.matches("ERROR").count(), 1, "{err}");
+    let cut_at = err
+        .split("ERROR (")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .expect("the call was for a piped mailbox")
+        .to_owned();
 
     f.restart("contoso.com").await.unwrap();
     let last = until(&mut admin, "Get-Mailbox", Result::is_ok).await;
@@ -277,12 +288,10 @@ async fn a_pipeline_cut_by_a_resource_forest_crash_stops_clearly_and_loses_no_ac
     assert!(lost.is_empty(), "acknowledged but lost: {lost:?}");
 
     // Run again, the pipeline completes.
-    let outcome = crossforest_cli::pipeline::run(
-        admin.cli(),
-        &crossforest_cli::parse::parse_pipeline(line).unwrap(),
-    )
-    .await;
-    assert!(outcome.errors.is_empty(), "{:?}", outcome.errors);
+    let mut shell = Shell::new(admin.clone().into(), Format::Text);
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let ended = shell.statement(line, &mut out, &mut err).await.unwrap();
+    assert_eq!(ended, Ended::Succeeded, "{}", String::from_utf8_lossy(&err));
     let state = custom_attributes(&mut admin).await;
     assert!(state.iter().all(|(_, value)| value == "Piped"), "{state:?}");
 }

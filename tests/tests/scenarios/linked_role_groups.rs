@@ -1,6 +1,6 @@
 //! Linked role groups: R-LRG-1..3, 5, 7, and R-TRUST-2.
 
-use super::common::{federation, property};
+use super::common::{federation, property, run_example};
 use crossforest_shared::proto::directory::v1 as dir;
 
 #[tokio::test]
@@ -240,4 +240,72 @@ async fn lookup_principal_without_a_linked_credential_fails() {
         found.principal.unwrap().kind,
         dir::PrincipalKind::UniversalSecurityGroup as i32
     );
+}
+
+/// `(Role, RoleAssignmentDelegationType)` of every assignment of `group`,
+/// sorted.
+async fn assignment_rows(
+    admin: &mut crossforest_tests::Session,
+    group: &str,
+) -> Vec<(String, String)> {
+    let records = admin
+        .run(&format!(
+            "Get-ManagementRoleAssignment -RoleAssignee \"{group}\""
+        ))
+        .await
+        .unwrap();
+    let mut rows: Vec<(String, String)> = records
+        .iter()
+        .map(|r| {
+            let get = |n: &str| r.get(n).unwrap_or_default().to_owned();
+            (get("Role"), get("RoleAssignmentDelegationType"))
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
+#[tokio::test]
+async fn r_lrg_4_mirroring_reproduces_organization_management_row_by_row() {
+    // The documented mirroring script, with variables and ForEach-Object,
+    // run by the shell as the Administrator.
+    let f = federation().await;
+    let code = run_example(&f, "mirror-organization-management.ps1").await;
+    assert_eq!(code, 0, "the script ran to its end");
+
+    let mut admin = f.administrator().await.unwrap();
+    let group = admin
+        .run("Get-RoleGroup \"fabrikam Organization Management\"")
+        .await
+        .unwrap();
+    assert_eq!(property(&group, "RoleGroupType").as_deref(), Some("Linked"));
+    let original = assignment_rows(&mut admin, "Organization Management").await;
+    let mirrored = assignment_rows(&mut admin, "fabrikam Organization Management").await;
+    assert!(original.len() > 50, "{original:?}");
+    assert_eq!(
+        mirrored, original,
+        "row by row: role, delegating or regular"
+    );
+    // Delegating-only roles stay delegating only: no regular Mailbox Search.
+    let delegating_only: Vec<&String> = original
+        .iter()
+        .filter(|(role, kind)| {
+            kind == "Delegating" && !original.iter().any(|(r, k)| r == role && k != kind)
+        })
+        .map(|(role, _)| role)
+        .collect();
+    assert!(!delegating_only.is_empty(), "{original:?}");
+    for role in delegating_only {
+        assert!(
+            !mirrored.iter().any(|(r, k)| r == role && k == "Regular"),
+            "{role} was handed out as a regular assignment"
+        );
+    }
+    // alice (fabrikam, nested in Exchange Admins) now holds Organization
+    // Management's permissions: she may create a role group.
+    let mut alice = f.session("fabrikam\\alice").await.unwrap();
+    alice
+        .run("New-RoleGroup -Name \"fabrikam Helpdesk\"")
+        .await
+        .unwrap();
 }

@@ -315,12 +315,13 @@ async fn errors_point_at_the_token_that_was_wrong() {
         "{err}"
     );
 
-    // A binding error ends the pipeline: reported once, not once per item.
+    // A binding error ends the pipeline: reported once, not once per item,
+    // and not blamed on the first item (issue 18).
     let line = "Get-Mailbox | Set-Mailbox -Ofice x";
     let (ended, _, err) = run(&mut shell, line).await;
     assert!(matches!(ended, Ended::Failed { code: 1, .. }));
     assert!(
-        err.starts_with(&format!("{line}\n{}^ ERROR (dana): ", " ".repeat(26))),
+        err.starts_with(&format!("{line}\n{}^ ERROR: ", " ".repeat(26))),
         "{err}"
     );
     assert_eq!(err.matches("ERROR").count(), 1, "{err}");
@@ -372,4 +373,116 @@ async fn a_role_group_manager_sees_what_managed_by_lets_them_run() {
     // What it lists works.
     let mut b = brian.clone();
     ok(&mut b, "Add-RoleGroupMember Helpdesk -Member Nora").await;
+}
+
+#[tokio::test]
+async fn an_admin_script_uses_variables_sorting_selection_and_csv_rows_as_parameters() {
+    // Issue 18: the everyday idioms of an Exchange administrator's script.
+    let f = federation().await;
+    let admin = f.administrator().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("new-users.csv");
+    std::fs::write(
+        &csv,
+        "Name,Alias,OrganizationalUnit,Notes\n\"Dana Smith\",dana,contoso.com/Sales,first\nerin,erin,contoso.com/Sales,\nfrank,frank,contoso.com/Seattle,x\n",
+    )
+    .unwrap();
+    let mut shell = Shell::new(admin.clone().into(), Format::Jsonl);
+
+    // Import-Csv | New-Mailbox binds each column to the parameter of the
+    // same name (Notes is no parameter of New-Mailbox: not bound).
+    let (ended, out, err) = run(
+        &mut shell,
+        &format!("Import-Csv '{}' | New-Mailbox", csv.display()),
+    )
+    .await;
+    assert_eq!(ended, Ended::Succeeded, "{err}");
+    assert_eq!(out.lines().count(), 3, "{out}");
+    let mut a = admin.clone();
+    let dana = ok(&mut a, "Get-Mailbox dana").await;
+    assert_eq!(property(&dana, "Name").as_deref(), Some("Dana Smith"));
+    assert_eq!(
+        property(&dana, "OrganizationalUnit").as_deref(),
+        Some("contoso.com/Sales")
+    );
+
+    // Variables hold results; `;` separates statements.
+    let (ended, out, err) = run(&mut shell, "$x = Get-Mailbox; $x.Count; $x[0].Name; (Get-Mailbox -OrganizationalUnit contoso.com/Sales).Count").await;
+    assert_eq!(ended, Ended::Succeeded, "{err}");
+    assert_eq!(out, "3\n\"Dana Smith\"\n2\n");
+
+    let (ended, out, err) = run(
+        &mut shell,
+        "Get-Mailbox | Sort-Object Name -Descending | Select-Object -First 2 -ExpandProperty Name",
+    )
+    .await;
+    assert_eq!(ended, Ended::Succeeded, "{err}");
+    assert_eq!(out, "\"frank\"\n\"erin\"\n");
+
+    // Wildcard identities, ForEach-Object with $_, Group-Object, Measure-Object.
+    let (_, out, err) = run(&mut shell, "Get-Mailbox d* | % { $_.Alias }; Get-Mailbox | Group-Object OrganizationalUnit -NoElement | % { \"$($_.Name)=$($_.Count)\" }; (Get-Mailbox | Measure-Object).Count").await;
+    assert_eq!(
+        out, "\"dana\"\n\"contoso.com/Sales=2\"\n\"contoso.com/Seattle=1\"\n3\n",
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn out_and_error_variables_collect_a_pipelines_results_and_failures() {
+    let f = federation().await;
+    let admin = f.administrator().await.unwrap();
+    let mut a = admin.clone();
+    for name in ["dana", "erin"] {
+        ok(&mut a, &format!("New-Mailbox -Name {name}")).await;
+    }
+    let mut shell = Shell::new(admin.into(), Format::Jsonl);
+    // -ea 0 silences the failure; -ErrorVariable keeps it; -OutVariable
+    // keeps what succeeded.
+    let (ended, out, err) = run(
+        &mut shell,
+        "'dana', 'nobody', 'erin' | Set-Mailbox -Office 'Floor 2' -ea 0 -ErrorVariable failed; $failed.Count; $failed[0] -like '*nobody*'; $null = Get-Mailbox -OutVariable all; $all.Name",
+    )
+    .await;
+    assert_eq!(ended, Ended::Succeeded, "{err}");
+    assert_eq!(err, "");
+    assert_eq!(out, "1\ntrue\n\"dana\"\n\"erin\"\n");
+    let offices = values(
+        &a,
+        "Get-Mailbox | Where-Object Office -eq 'Floor 2'",
+        "Name",
+    )
+    .await;
+    assert_eq!(offices, ["dana", "erin"]);
+}
+
+#[tokio::test]
+async fn an_unsupported_cmdlet_is_reported_once_at_its_column_before_anything_runs() {
+    let f = federation().await;
+    let admin = f.administrator().await.unwrap();
+    let mut a = admin.clone();
+    ok(&mut a, "New-Mailbox -Name dana").await;
+    let mut shell = Shell::new(admin.into(), Format::Text);
+    let line = "Get-Mailbox | Set-Mailbox -Office x | Tee-Object changes";
+    let (ended, out, err) = run(&mut shell, line).await;
+    assert!(
+        matches!(
+            ended,
+            Ended::Failed {
+                code: 1,
+                goes_on: false
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(out, "");
+    assert_eq!(
+        err,
+        format!(
+            "{line}\n{}^ `Tee-Object` is not supported by this shell\n",
+            " ".repeat(38)
+        )
+    );
+    // Nothing ran: dana's office is unchanged.
+    let dana = ok(&mut a, "Get-Mailbox dana").await;
+    assert_ne!(property(&dana, "Office").as_deref(), Some("x"));
 }
