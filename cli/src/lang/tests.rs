@@ -180,7 +180,7 @@ fn sort_group_and_select() {
     );
     assert_eq!(
         run("$p | Select-Object -First 1 Name, @{n='Mail'; e={ \"$($_.Name)@contoso.com\" }}, @{Name='Q'; Expression='Quota'}"),
-        "{\"Mail\":\"dana@contoso.com\",\"Name\":\"dana\",\"Q\":\"10\"}\n"
+        "{\"Name\":\"dana\",\"Mail\":\"dana@contoso.com\",\"Q\":\"10\"}\n"
     );
     assert_eq!(
         run("$p | Group-Object City | % { \"$($_.Name)=$($_.Count)\" }"),
