@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use anyhow::{bail, Context as _};
+use crossforest_shared::telemetry::LogFormat;
 use crossforest_shared::ForestName;
 
 use crate::lab::{Lab, LabSpec};
@@ -60,19 +61,10 @@ fn say(text: &str) {
     println!("\n### {text}\n");
 }
 
-/// Creates a fresh lab in `dir` (replacing a previous lab there), starts it, runs
-/// the transcript, and stops the nodes. The lab stays on disk for `up` and `shell`.
-pub async fn run(dir: &Path) -> anyhow::Result<()> {
-    if dir.join("lab.toml").exists() {
-        std::fs::remove_dir_all(dir)
-            .with_context(|| format!("cannot replace the previous lab in `{}`", dir.display()))?;
-    } else if dir.exists() && std::fs::read_dir(dir)?.next().is_some() {
-        bail!(
-            "`{}` exists and is not a crossforest lab; choose another --dir",
-            dir.display()
-        );
-    }
-    say("Creating three forests, each with its own CA, and one-way trusts contoso.com -> fabrikam.com, tailspin.com");
+/// Writes the demo's lab into `dir`: contoso.com trusting fabrikam.com and
+/// tailspin.com, on free loopback ports, each node serving `/metrics`
+/// (`crossforest up` creates the same lab when `--dir` holds none).
+pub fn generate(dir: &Path) -> anyhow::Result<Lab> {
     let spec = LabSpec {
         resource: (forest(RESOURCE)?, free_loopback_address()?),
         accounts: vec![
@@ -85,8 +77,28 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
         store: Default::default(),
     };
     let lab = Lab::create(dir, &spec)?;
+    lab.serve_metrics()?;
+    Ok(lab)
+}
+
+/// Creates a fresh lab in `dir` (replacing a previous lab there), starts it, runs
+/// the transcript, and stops the nodes. The lab stays on disk for `up` and `shell`.
+pub async fn run(dir: &Path, log_format: LogFormat) -> anyhow::Result<()> {
+    if dir.join("lab.toml").exists() {
+        // Not from under running nodes.
+        crate::processes::refuse_running(&Lab::open(dir)?)?;
+        std::fs::remove_dir_all(dir)
+            .with_context(|| format!("cannot replace the previous lab in `{}`", dir.display()))?;
+    } else if dir.exists() && std::fs::read_dir(dir)?.next().is_some() {
+        bail!(
+            "`{}` exists and is not a crossforest lab; choose another --dir",
+            dir.display()
+        );
+    }
+    say("Creating three forests, each with its own CA, and one-way trusts contoso.com -> fabrikam.com, tailspin.com");
+    let lab = generate(dir)?;
     println!("lab written to {}", dir.display());
-    let running = Running::start(&lab).await?;
+    let running = Running::start(&lab, log_format).await?;
     let result = transcript(&lab).await;
     running.stop().await;
     result?;
