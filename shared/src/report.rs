@@ -52,10 +52,8 @@ mod tests {
             path: "data/directory.redb",
             source: io,
         });
-        let mut causes: Vec<&(dyn Error + 'static)> = vec![&error];
-        while let Some(next) = causes.last().and_then(|c| c.source()) {
-            causes.push(next);
-        }
+        let causes =
+            std::iter::successors(Some(&error as &(dyn Error + 'static)), |c| (*c).source());
         let text = error_chain(causes);
         assert_eq!(
             text,
