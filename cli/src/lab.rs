@@ -350,13 +350,12 @@ impl Lab {
     /// Opens a management session as `DOMAIN\user` or `user@forest`, in any
     /// case ([`Lab::identity`]).
     pub async fn session(&self, identity: &str) -> anyhow::Result<Session> {
-        Ok(self
-            .open_session(identity)
+        self.open_session(identity)
             .await
             .map_err(|e| match e.downcast::<SessionError>() {
                 Ok(e) => anyhow::Error::new(self.not_running(e)),
                 Err(e) => e,
-            })?)
+            })
     }
 
     /// `error`, saying how to start the lab when it is a connection that
