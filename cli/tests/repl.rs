@@ -5,42 +5,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+mod common;
 
-const EXE: &str = env!("CARGO_BIN_EXE_crossforest");
+use std::process::Command;
 
-/// A running lab; stopped with Ctrl-C (SIGINT) when dropped, so that it
-/// stops its nodes.
-struct Up(Child);
-
-impl Drop for Up {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-INT", &self.0.id().to_string()])
-            .status();
-        let _ = self.0.wait();
-    }
-}
-
-fn up(dir: &std::path::Path) -> Up {
-    let mut child = Command::new(EXE)
-        .args(["up", "--dir"])
-        .arg(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let up = Up(child);
-    for line in BufReader::new(stderr).lines() {
-        let line = line.unwrap();
-        if line.contains("lab running") {
-            return up;
-        }
-    }
-    panic!("the lab did not start");
-}
+use common::{up, EXE};
 
 /// Types `text` (the pty's input is buffered until flushed).
 fn keys(p: &mut rexpect::session::PtySession, text: &str) {
@@ -60,7 +29,7 @@ fn interactive(lab: &std::path::Path, identity: &str) -> rexpect::session::PtySe
 fn the_interactive_shell_completes_continues_and_keeps_history() {
     let dir = tempfile::tempdir().unwrap();
     let lab = dir.path().join("lab");
-    let _up = up(&lab);
+    let _up = up(&lab, &[]);
     let mut p = interactive(&lab, "contoso\\Administrator");
 
     // Tab completes the cmdlet and the parameter (the line would fail otherwise).
