@@ -19,7 +19,7 @@ async fn main() -> std::process::ExitCode {
     match account_forest::cli::run(cli.command).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            crossforest_shared::report::print_error(error.chain());
             std::process::ExitCode::FAILURE
         }
     }

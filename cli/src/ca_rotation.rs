@@ -210,7 +210,8 @@ pub fn begin(lab: &Lab, forest: &ForestName) -> anyhow::Result<CaRotation> {
     let in_bundle = certificates_der(old.trust_bundle_pem(), "trust bundle")?.len();
     if in_bundle > 1 {
         bail!(
-            "a rotation of the CA of {forest} is already in progress (its trust bundle holds {in_bundle} CA certificates); end it first with `crossforest pki rotate --what ca --forest {forest} --finish`"
+            "a rotation of the CA of {forest} is already in progress (its trust bundle holds {in_bundle} CA certificates); end it first with `{}`",
+            crate::pki::command(lab, &format!("rotate --what ca --forest {forest} --finish"))
         );
     }
     let new = old.successor()?;
@@ -263,7 +264,8 @@ pub fn finish(lab: &Lab, forest: &ForestName) -> anyhow::Result<CaRotation> {
     let in_bundle = certificates_der(ca.trust_bundle_pem(), "trust bundle")?.len();
     if in_bundle < 2 {
         bail!(
-            "no rotation of the CA of {forest} is in progress (its trust bundle holds one CA certificate); begin one with `crossforest pki rotate --what ca --forest {forest}`"
+            "no rotation of the CA of {forest} is in progress (its trust bundle holds one CA certificate); begin one with `{}`",
+            crate::pki::command(lab, &format!("rotate --what ca --forest {forest}"))
         );
     }
     let issuing = summarize(ca.certificate_der())?;
@@ -274,10 +276,11 @@ pub fn finish(lab: &Lab, forest: &ForestName) -> anyhow::Result<CaRotation> {
         let s = summarize_pem(&read_text(path)?, &path.display().to_string())?;
         if s.issuer != issuing.subject {
             bail!(
-                "`{}` was issued by `{}`, not by the new CA `{}`: finishing now would leave it untrusted; issue it anew from the new CA first (`crossforest pki rotate --what server` for a server certificate)",
+                "`{}` was issued by `{}`, not by the new CA `{}`: finishing now would leave it untrusted; issue it anew from the new CA first (`{}` for a server certificate)",
                 path.display(),
                 s.issuer,
-                issuing.subject
+                issuing.subject,
+                crate::pki::command(lab, &format!("rotate --what server --forest {forest}"))
             );
         }
     }
@@ -310,8 +313,8 @@ pub fn finish(lab: &Lab, forest: &ForestName) -> anyhow::Result<CaRotation> {
     })
 }
 
-/// Prints what a rotation step did.
-pub fn print(forest: &ForestName, finished: bool, r: &CaRotation) {
+/// Prints what a rotation step did, and the next steps as commands to run.
+pub fn print(lab: &Lab, forest: &ForestName, finished: bool, r: &CaRotation) {
     if finished {
         println!("finished the rotation of the CA of {forest}: the old CA is no longer trusted");
     } else {
@@ -329,13 +332,52 @@ pub fn print(forest: &ForestName, finished: bool, r: &CaRotation) {
     }
     for file in &r.retired_credentials {
         println!(
-            "  refused from now on (issued by the old CA; `crossforest pki reissue` gives a new one): {}",
-            file.display()
+            "  refused from now on (issued by the old CA): {}; a new one: {}",
+            file.display(),
+            reissue_command(lab, forest, file)
         );
     }
     if finished {
         println!("a running node uses the new trust bundle within its reload interval, or at once on SIGHUP");
-    } else {
-        println!("a running node uses the new CA within its reload interval, or at once on SIGHUP; give users credentials from the new CA (`crossforest pki reissue --forest {forest} --user <name>`), then run `crossforest pki rotate --what ca --forest {forest} --finish`");
+        return;
     }
+    println!("a running node uses the new CA within its reload interval, or at once on SIGHUP");
+    println!("next, give users credentials from the new CA:");
+    for file in user_credentials(lab, forest) {
+        println!("  {}", reissue_command(lab, forest, &file));
+    }
+    println!(
+        "then end the overlap: {}",
+        crate::pki::command(lab, &format!("rotate --what ca --forest {forest} --finish"))
+    );
+}
+
+/// The users' credential files of `forest` in the lab, relative to it.
+fn user_credentials(lab: &Lab, forest: &ForestName) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(lab.node_dir(forest).join("credentials")) else {
+        return Vec::new();
+    };
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "pem"))
+        .map(|p| p.strip_prefix(lab.dir()).map(Path::to_owned).unwrap_or(p))
+        .collect();
+    paths.sort();
+    paths
+}
+
+/// `crossforest pki reissue …` for the credential `file`
+/// (`<forest>/credentials/<user>.pem`).
+fn reissue_command(lab: &Lab, forest: &ForestName, file: &Path) -> String {
+    let user = file
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    crate::pki::command(
+        lab,
+        &format!(
+            "reissue --forest {forest} --user {}",
+            crate::pki::quoted(&user)
+        ),
+    )
 }

@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use anyhow::{bail, Context as _};
+use crossforest_shared::telemetry::LogFormat;
 use crossforest_shared::ForestName;
 
 use crate::lab::{Lab, LabSpec};
@@ -60,23 +61,12 @@ fn say(text: &str) {
     println!("\n### {text}\n");
 }
 
-/// Creates a fresh lab in `dir` (replacing a previous lab there), starts it, runs
-/// the transcript, and stops the nodes. The lab stays on disk for `up` and
-/// `shell`. With `active_directory_split_permissions` the organization is
-/// installed with Active Directory split permissions and the transcript
-/// creates the mailbox as that model requires: a directory user first, then
-/// mail-enabled.
-pub async fn run(dir: &Path, active_directory_split_permissions: bool) -> anyhow::Result<()> {
-    if dir.join("lab.toml").exists() {
-        std::fs::remove_dir_all(dir)
-            .with_context(|| format!("cannot replace the previous lab in `{}`", dir.display()))?;
-    } else if dir.exists() && std::fs::read_dir(dir)?.next().is_some() {
-        bail!(
-            "`{}` exists and is not a crossforest lab; choose another --dir",
-            dir.display()
-        );
-    }
-    say("Creating three forests, each with its own CA, and one-way trusts contoso.com -> fabrikam.com, tailspin.com");
+/// Writes the demo's lab into `dir`: contoso.com trusting fabrikam.com and
+/// tailspin.com, on free loopback ports, each node serving `/metrics`
+/// (`crossforest up` creates the same lab when `--dir` holds none); with
+/// `active_directory_split_permissions` the organization is installed with
+/// Active Directory split permissions.
+pub fn generate(dir: &Path, active_directory_split_permissions: bool) -> anyhow::Result<Lab> {
     let spec = LabSpec {
         resource: (forest(RESOURCE)?, free_loopback_address()?),
         accounts: vec![
@@ -89,6 +79,34 @@ pub async fn run(dir: &Path, active_directory_split_permissions: bool) -> anyhow
         store: Default::default(),
     };
     let lab = Lab::create(dir, &spec)?;
+    lab.serve_metrics()?;
+    Ok(lab)
+}
+
+/// Creates a fresh lab in `dir` (replacing a previous lab there), starts it, runs
+/// the transcript, and stops the nodes. The lab stays on disk for `up` and
+/// `shell`. With `active_directory_split_permissions` the organization is
+/// installed with Active Directory split permissions and the transcript
+/// creates the mailbox as that model requires: a directory user first, then
+/// mail-enabled.
+pub async fn run(
+    dir: &Path,
+    active_directory_split_permissions: bool,
+    log_format: LogFormat,
+) -> anyhow::Result<()> {
+    if dir.join("lab.toml").exists() {
+        // Not from under running nodes.
+        crate::processes::refuse_running(&Lab::open(dir)?)?;
+        std::fs::remove_dir_all(dir)
+            .with_context(|| format!("cannot replace the previous lab in `{}`", dir.display()))?;
+    } else if dir.exists() && std::fs::read_dir(dir)?.next().is_some() {
+        bail!(
+            "`{}` exists and is not a crossforest lab; choose another --dir",
+            dir.display()
+        );
+    }
+    say("Creating three forests, each with its own CA, and one-way trusts contoso.com -> fabrikam.com, tailspin.com");
+    let lab = generate(dir, active_directory_split_permissions)?;
     println!(
         "lab written to {}{}",
         dir.display(),
@@ -98,7 +116,7 @@ pub async fn run(dir: &Path, active_directory_split_permissions: bool) -> anyhow
             ""
         }
     );
-    let running = Running::start(&lab).await?;
+    let running = Running::start(&lab, log_format).await?;
     let result = transcript(&lab, active_directory_split_permissions).await;
     running.stop().await;
     result?;

@@ -42,7 +42,10 @@ pub struct IssuedUser {
 
 /// Whether the resource forest could not be reached at all.
 fn unreachable(error: &SessionError) -> bool {
-    matches!(error, SessionError::Connect(_)) || error.is_unavailable()
+    matches!(
+        error,
+        SessionError::Connect(_) | SessionError::LabNotRunning(..)
+    ) || error.is_unavailable()
 }
 
 /// Looks `user` up in the running resource forest with `Get-User`, as its

@@ -14,13 +14,13 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _};
-use crossforest_shared::client::ForestEndpoint;
+use crossforest_shared::client::{ConnectError, ForestEndpoint};
 use crossforest_shared::config::{read_toml, write_toml};
 use crossforest_shared::pki::{read_text, write_private, write_public, IssuedCertificate};
 use crossforest_shared::{DomainSid, ForestName};
 use serde::{Deserialize, Serialize};
 
-use crate::session::{ForeignLogon, Session};
+use crate::session::{ForeignLogon, Session, SessionError};
 
 /// `lab.toml`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -165,6 +165,28 @@ impl Lab {
             dir: dir.to_owned(),
             file,
         })
+    }
+
+    /// Gives every node of the lab a `/metrics` endpoint on a free loopback
+    /// port (`operations.metrics_listen` in its `node.toml`), as a generated
+    /// lab has; `crossforest up` prints where.
+    pub fn serve_metrics(&self) -> anyhow::Result<()> {
+        for forest in self.forests() {
+            let path = self.node_dir(forest).join("node.toml");
+            let mut config: toml::Table = read_toml(&path)?;
+            let operations = config
+                .entry("operations")
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            let Some(operations) = operations.as_table_mut() else {
+                bail!("{}: `operations` is not a table", path.display());
+            };
+            operations.insert(
+                "metrics_listen".into(),
+                toml::Value::String(crate::processes::free_loopback_address()?),
+            );
+            write_toml(&path, &config)?;
+        }
+        Ok(())
     }
 
     /// Reads the lab in `dir`.
@@ -328,6 +350,31 @@ impl Lab {
     /// Opens a management session as `DOMAIN\user` or `user@forest`, in any
     /// case ([`Lab::identity`]).
     pub async fn session(&self, identity: &str) -> anyhow::Result<Session> {
+        self.open_session(identity)
+            .await
+            .map_err(|e| match e.downcast::<SessionError>() {
+                Ok(e) => anyhow::Error::new(self.not_running(e)),
+                Err(e) => e,
+            })
+    }
+
+    /// `error`, saying how to start the lab when it is a connection that
+    /// nothing accepted (not a refused or failed TLS handshake).
+    fn not_running(&self, error: SessionError) -> SessionError {
+        let nothing_listens = matches!(
+            &error,
+            SessionError::Connect(ConnectError::Unreachable { address, .. })
+                if std::net::TcpStream::connect(address.as_str()).is_err()
+        );
+        match error {
+            SessionError::Connect(e) if nothing_listens => {
+                SessionError::LabNotRunning(e, self.dir.display().to_string())
+            }
+            other => other,
+        }
+    }
+
+    async fn open_session(&self, identity: &str) -> anyhow::Result<Session> {
         let identity = self.identity(identity)?;
         let (forest, user) = (&identity.forest, identity.user.as_str());
         let resource = self.endpoint(&self.file.resource)?;

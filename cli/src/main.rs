@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use crossforest_cli::output::Format;
 use crossforest_cli::shell::{Input, EXIT_ERROR};
+use crossforest_shared::telemetry::LogFormat;
 
 /// Exchange cross-forest administration: a resource forest trusting account
 /// forests one way over mutual TLS, with linked role groups and RBAC.
@@ -154,9 +155,13 @@ enum Command {
     ResourceForest(resource_forest::cli::Command),
 }
 
-async fn up(dir: PathBuf, active_directory_split_permissions: bool) -> anyhow::Result<()> {
-    use crossforest_cli::lab::{Lab, LabSpec};
-    use crossforest_cli::processes::{free_loopback_address, Running};
+async fn up(
+    dir: PathBuf,
+    active_directory_split_permissions: bool,
+    log_format: LogFormat,
+) -> anyhow::Result<()> {
+    use crossforest_cli::lab::Lab;
+    use crossforest_cli::processes::Running;
     let lab = if dir.join("lab.toml").exists() {
         if active_directory_split_permissions {
             anyhow::bail!(
@@ -166,26 +171,6 @@ async fn up(dir: PathBuf, active_directory_split_permissions: bool) -> anyhow::R
         }
         Lab::open(&dir)?
     } else {
-        let spec = LabSpec {
-            resource: (
-                crossforest_cli::demo::RESOURCE.parse()?,
-                free_loopback_address()?,
-            ),
-            accounts: vec![
-                (
-                    crossforest_cli::demo::FABRIKAM.parse()?,
-                    free_loopback_address()?,
-                ),
-                (
-                    crossforest_cli::demo::TAILSPIN.parse()?,
-                    free_loopback_address()?,
-                ),
-            ],
-            untrusted: Vec::new(),
-            organizational_units: vec!["Sales".into(), "Seattle".into()],
-            active_directory_split_permissions,
-            store: Default::default(),
-        };
         eprintln!(
             "creating a lab in {}{}",
             dir.display(),
@@ -195,9 +180,9 @@ async fn up(dir: PathBuf, active_directory_split_permissions: bool) -> anyhow::R
                 ""
             }
         );
-        Lab::create(&dir, &spec)?
+        crossforest_cli::demo::generate(&dir, active_directory_split_permissions)?
     };
-    let running = Running::start(&lab).await?;
+    let running = Running::start(&lab, log_format).await?;
     eprintln!("lab running; Ctrl-C stops it. Try: crossforest shell --lab {} --as 'contoso\\Administrator' -c 'Get-RoleGroup'", dir.display());
     running.wait().await
 }
@@ -263,17 +248,18 @@ async fn main() -> ExitCode {
         if quiet { "warn" } else { "info" },
         cli.logging.log_format,
     );
+    let log_format = cli.logging.log_format;
     let result = match cli.command {
         Command::Demo {
             dir,
             active_directory_split_permissions,
-        } => crossforest_cli::demo::run(&dir, active_directory_split_permissions)
+        } => crossforest_cli::demo::run(&dir, active_directory_split_permissions, log_format)
             .await
             .map(|()| 0),
         Command::Up {
             dir,
             active_directory_split_permissions,
-        } => up(dir, active_directory_split_permissions)
+        } => up(dir, active_directory_split_permissions, log_format)
             .await
             .map(|()| 0),
         Command::Pki(command) => crossforest_cli::pki::run(command).await.map(|()| 0),
@@ -354,7 +340,7 @@ async fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
-            eprintln!("error: {error:#}");
+            crossforest_shared::report::print_error(error.chain());
             ExitCode::from(EXIT_ERROR)
         }
     }

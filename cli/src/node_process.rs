@@ -77,7 +77,46 @@ pub struct NodeProcess {
     /// Locked only by [`NodeProcess::is_running`], to reap an ended process.
     child: std::sync::Mutex<Child>,
     log: PathBuf,
+    /// `<node_dir>/node.pid`: the process id while it runs, so that a second
+    /// start of the lab finds it ([`running_pid`]).
+    pid: PathBuf,
     address: String,
+}
+
+/// Where a node's process id is kept while it runs.
+fn pid_path(node_dir: &Path) -> PathBuf {
+    node_dir.join("node.pid")
+}
+
+/// The process id of the node of `node_dir` if one started by
+/// [`NodeProcess::start`] still runs: its `node.pid` names a live process
+/// that serves this node's `node.toml` (a process id reused by another
+/// program does not count).
+pub fn running_pid(node_dir: &Path) -> Option<u32> {
+    let pid: u32 = std::fs::read_to_string(pid_path(node_dir))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    let raw = nix::unistd::Pid::from_raw(i32::try_from(pid).ok()?);
+    match nix::sys::signal::kill(raw, None) {
+        Ok(()) | Err(nix::errno::Errno::EPERM) => {}
+        Err(_) => return None,
+    }
+    // Where /proc tells what the process runs, it must be this node.
+    let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+        return Some(pid);
+    };
+    let config = std::fs::canonicalize(node_dir.join("node.toml")).ok()?;
+    let cwd = std::fs::read_link(format!("/proc/{pid}/cwd")).unwrap_or_default();
+    cmdline
+        .split(|b| *b == 0)
+        .filter(|arg| arg.ends_with(b"node.toml"))
+        .any(|arg| {
+            let arg = cwd.join(String::from_utf8_lossy(arg).as_ref());
+            std::fs::canonicalize(arg).is_ok_and(|a| a == config)
+        })
+        .then_some(pid)
 }
 
 impl NodeProcess {
@@ -127,10 +166,16 @@ impl NodeProcess {
             .kill_on_drop(true)
             .spawn()
             .with_context(|| format!("cannot start the {forest} node with {binaries:?}"))?;
+        let pid = pid_path(node_dir);
+        if let Some(id) = child.id() {
+            crossforest_shared::config::write_atomic(&pid, format!("{id}\n").as_bytes())
+                .with_context(|| format!("cannot write {}", pid.display()))?;
+        }
         let mut node = Self {
             forest,
             child: std::sync::Mutex::new(child),
             log,
+            pid,
             address: String::new(),
         };
         node.address = node.wait_listening(&ready).await?;
@@ -225,7 +270,14 @@ impl NodeProcess {
             self.child().start_kill()?;
         }
         self.child().wait().await?;
+        self.ended();
         Ok(())
+    }
+
+    /// Forgets the process id of an ended process.
+    fn ended(&self) {
+        // Already gone is fine.
+        let _ = std::fs::remove_file(&self.pid);
     }
 
     /// SIGTERM (a graceful stop: no new connections, in-flight requests drain
@@ -242,6 +294,7 @@ impl NodeProcess {
         match tokio::time::timeout(grace, self.child().wait()).await {
             Ok(status) => {
                 status?;
+                self.ended();
                 Ok(())
             }
             Err(_) => {
@@ -258,11 +311,17 @@ impl NodeProcess {
 
     /// Waits for the process to end on its own.
     pub async fn wait(&mut self) -> anyhow::Result<std::process::ExitStatus> {
-        Ok(self.child().wait().await?)
+        let status = self.child().wait().await?;
+        self.ended();
+        Ok(status)
     }
 
     /// Whether the process has ended, with its status.
     pub fn try_wait(&mut self) -> anyhow::Result<Option<std::process::ExitStatus>> {
-        Ok(self.child().try_wait()?)
+        let status = self.child().try_wait()?;
+        if status.is_some() {
+            self.ended();
+        }
+        Ok(status)
     }
 }

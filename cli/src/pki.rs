@@ -31,6 +31,15 @@ pub enum RotateWhat {
     Ca,
 }
 
+/// How `pki list` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    /// `Name : value` lines, one block per certificate.
+    Text,
+    /// One JSON array of objects.
+    Json,
+}
+
 /// `crossforest pki …`.
 #[derive(Debug, Subcommand)]
 pub enum PkiCommand {
@@ -40,6 +49,10 @@ pub enum PkiCommand {
         /// The lab directory.
         #[arg(long, default_value = "crossforest-lab")]
         lab: PathBuf,
+        /// `text`: one list per certificate, within 100 columns; `json`: an
+        /// array of objects with the same properties.
+        #[arg(long, value_enum, default_value = "text")]
+        output: ListFormat,
     },
     /// Issue a new server certificate for a forest's node from its CA.
     IssueServer {
@@ -120,6 +133,96 @@ pub struct ListedCertificate {
     pub file: PathBuf,
     /// What it says.
     pub summary: CertificateSummary,
+}
+
+impl ListedCertificate {
+    /// Its properties in order: name, and values (several for the SANs).
+    fn properties(&self) -> [(&'static str, Vec<String>); 8] {
+        let s = &self.summary;
+        [
+            ("File", vec![self.file.display().to_string()]),
+            ("Subject", vec![s.subject.clone()]),
+            ("Issuer", vec![s.issuer.clone()]),
+            ("SerialNumber", vec![s.serial.clone()]),
+            ("NotBefore", vec![s.not_before.clone()]),
+            ("NotAfter", vec![s.not_after.clone()]),
+            ("IsCA", vec![s.is_ca.to_string()]),
+            ("SANs", s.sans.clone()),
+        ]
+    }
+
+    /// The certificate as a JSON object (`SANs` an array, `IsCA` a boolean).
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut object = serde_json::Map::new();
+        for (name, values) in self.properties() {
+            let value = match name {
+                "SANs" => serde_json::Value::from(values),
+                "IsCA" => serde_json::Value::from(self.summary.is_ca),
+                _ => serde_json::Value::from(values.concat()),
+            };
+            object.insert(name.to_owned(), value);
+        }
+        serde_json::Value::Object(object)
+    }
+}
+
+/// The width `pki list` keeps to.
+pub const LIST_WIDTH: usize = 100;
+
+/// `Name : value` lines for each certificate, a blank line between them, as
+/// `Format-List` shows objects; each SAN on a line of its own, and a value
+/// too long for [`LIST_WIDTH`] continued on the next lines.
+pub fn render_list(rows: &[ListedCertificate]) -> String {
+    const NAME: usize = "SerialNumber".len();
+    let mut out = String::new();
+    for row in rows {
+        out.push('\n');
+        for (name, values) in row.properties() {
+            let values = if values.is_empty() {
+                vec![String::new()]
+            } else {
+                values
+            };
+            for (i, value) in values.iter().enumerate() {
+                let label = if i == 0 { name } else { "" };
+                let prefix = format!("{label:NAME$} {} ", if i == 0 { ':' } else { ' ' });
+                let chars: Vec<char> = value.chars().collect();
+                let room = LIST_WIDTH - prefix.len();
+                let mut chunks = chars.chunks(room);
+                let first: String = chunks.next().unwrap_or_default().iter().collect();
+                out.push_str(format!("{prefix}{first}").trim_end());
+                out.push('\n');
+                for chunk in chunks {
+                    out.push_str(&" ".repeat(prefix.len()));
+                    out.extend(chunk);
+                    out.push('\n');
+                }
+            }
+        }
+    }
+    out
+}
+
+/// `crossforest pki <args> --lab <lab>`: a hint the user can run as printed.
+pub fn command(lab: &Lab, args: &str) -> String {
+    format!(
+        "crossforest pki {args} --lab {}",
+        quoted(&lab.dir().display().to_string())
+    )
+}
+
+/// `text` as one shell word: as it is when it holds only characters no
+/// shell treats specially, else in single quotes.
+pub fn quoted(text: &str) -> String {
+    let plain = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:@,+=".contains(c));
+    if plain {
+        text.to_owned()
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
 }
 
 /// Every certificate (`*.pem`) under each forest's `pki/`, `trusts/` and
@@ -208,34 +311,15 @@ fn print_issued(what: &str, file: &Path, s: &CertificateSummary) {
 /// Runs one `pki` subcommand.
 pub async fn run(command: PkiCommand) -> anyhow::Result<()> {
     match command {
-        PkiCommand::List { lab } => {
+        PkiCommand::List { lab, output } => {
             let lab = Lab::open(&lab)?;
             let rows = list(&lab)?;
-            let file_width = rows
-                .iter()
-                .map(|r| r.file.display().to_string().len())
-                .max()
-                .unwrap_or(4);
-            let subject_width = rows
-                .iter()
-                .map(|r| r.summary.subject.len())
-                .max()
-                .unwrap_or(7);
-            println!(
-                "{:file_width$}  {:subject_width$}  {:32}  {:20}  {:20}  SANs",
-                "File", "Subject", "Serial", "NotBefore", "NotAfter"
-            );
-            for r in rows {
-                let s = &r.summary;
-                println!(
-                    "{:file_width$}  {:subject_width$}  {:32}  {:20}  {:20}  {}",
-                    r.file.display().to_string(),
-                    s.subject,
-                    s.serial,
-                    s.not_before,
-                    s.not_after,
-                    s.sans.join(", ")
-                );
+            match output {
+                ListFormat::Text => print!("{}", render_list(&rows)),
+                ListFormat::Json => {
+                    let json: Vec<_> = rows.iter().map(ListedCertificate::to_json).collect();
+                    println!("{}", serde_json::to_string_pretty(&json)?);
+                }
             }
         }
         PkiCommand::IssueServer {
@@ -301,11 +385,11 @@ pub async fn run(command: PkiCommand) -> anyhow::Result<()> {
                 }
                 RotateWhat::Ca if finish => {
                     let r = crate::ca_rotation::finish(&lab, &forest)?;
-                    crate::ca_rotation::print(&forest, true, &r);
+                    crate::ca_rotation::print(&lab, &forest, true, &r);
                 }
                 RotateWhat::Ca => {
                     let r = crate::ca_rotation::begin(&lab, &forest)?;
-                    crate::ca_rotation::print(&forest, false, &r);
+                    crate::ca_rotation::print(&lab, &forest, false, &r);
                 }
             }
         }

@@ -6,7 +6,8 @@ use std::time::Duration;
 use anyhow::{bail, Context as _};
 
 use crate::lab::Lab;
-use crate::node_process::{NodeBinaries, NodeKind, NodeProcess};
+use crate::node_process::{running_pid, NodeBinaries, NodeKind, NodeProcess};
+use crossforest_shared::telemetry::LogFormat;
 
 /// One running node.
 #[derive(Debug)]
@@ -24,10 +25,17 @@ pub struct Running {
 
 impl Running {
     /// Starts every node of `lab` (account forests first), each logging to
-    /// `<node>/node.log`, and waits until each listens.
-    pub async fn start(lab: &Lab) -> anyhow::Result<Self> {
+    /// `<node>/node.log` in `log_format`, saying what it waits for, and waits
+    /// until each listens. A lab whose nodes already run is refused before
+    /// anything starts.
+    pub async fn start(lab: &Lab, log_format: LogFormat) -> anyhow::Result<Self> {
+        refuse_running(lab)?;
         let exe = std::env::current_exe().context("cannot find the crossforest executable")?;
         let binaries = NodeBinaries::Combined(exe);
+        let options = match log_format {
+            LogFormat::Text => ["--log-format", "text"],
+            LogFormat::Json => ["--log-format", "json"],
+        };
         let mut running = Self { nodes: Vec::new() };
         let file = lab.file().clone();
         let order: Vec<_> = file
@@ -41,24 +49,40 @@ impl Running {
             )))
             .collect();
         for (forest, kind) in order {
-            let drain_secs = match kind {
-                NodeKind::ResourceForest => lab.resource_config()?.operations.drain_timeout_secs,
+            let (listen, operations) = match kind {
+                NodeKind::ResourceForest => {
+                    let config = lab.resource_config()?;
+                    (config.listen, config.operations)
+                }
                 NodeKind::AccountForest => {
-                    lab.account_config(&forest)?.operations.drain_timeout_secs
+                    let config = lab.account_config(&forest)?;
+                    (config.listen, config.operations)
                 }
             };
+            let role = match kind {
+                NodeKind::ResourceForest => "resource forest",
+                NodeKind::AccountForest => "account forest",
+            };
+            eprintln!("  waiting for {forest} ({role}) on {listen} to listen …");
             let node_dir = lab.node_dir(&forest);
-            let process = NodeProcess::start(&binaries, kind, forest, &node_dir).await?;
+            let process =
+                NodeProcess::start_with_options(&binaries, kind, forest, &node_dir, &options)
+                    .await?;
             eprintln!(
-                "  started {} {} on {} (pid {})",
+                "  started {} {} on {} (pid {}){}",
                 kind.name(),
                 process.forest(),
                 process.address(),
-                process.id().unwrap_or(0)
+                process.id().unwrap_or(0),
+                operations
+                    .metrics_listen
+                    .as_deref()
+                    .map(|m| format!("; metrics on http://{m}/metrics"))
+                    .unwrap_or_default()
             );
             running.nodes.push(Node {
                 process,
-                drain: Duration::from_secs(drain_secs),
+                drain: Duration::from_secs(operations.drain_timeout_secs),
             });
         }
         Ok(running)
@@ -70,7 +94,10 @@ impl Running {
     pub async fn stop(mut self) {
         for node in self.nodes.iter_mut().rev() {
             if let Err(error) = node.process.terminate(node.drain).await {
-                eprintln!("  {error:#}");
+                eprintln!(
+                    "  {}",
+                    crossforest_shared::report::error_chain(error.chain())
+                );
             }
         }
     }
@@ -97,6 +124,23 @@ impl Running {
         }
         Ok(())
     }
+}
+
+/// Refuses to start `lab` while any of its nodes runs (a second `up`, or
+/// nodes left from one that was killed): each node's store is open there.
+pub fn refuse_running(lab: &Lab) -> anyhow::Result<()> {
+    let pids: Vec<String> = lab
+        .forests()
+        .filter_map(|f| running_pid(&lab.node_dir(f)).map(|pid| format!("{f} {pid}")))
+        .collect();
+    if !pids.is_empty() {
+        bail!(
+            "the lab in `{}` is already running (pids: {}); use it as it is, or stop it first (Ctrl-C where `crossforest up` runs, or `kill` those pids)",
+            lab.dir().display(),
+            pids.join(", ")
+        );
+    }
+    Ok(())
 }
 
 /// A free loopback port, for a lab's listen addresses.

@@ -1,17 +1,19 @@
 //! The interactive shell on a terminal: a `PS DOMAIN\user> ` prompt, history
-//! (kept in the lab, lines that look like they hold secrets left out), tab
-//! completion of the cmdlets and parameters the caller may use (fetched once
-//! with `Get-Command`), and continuation lines on a `>> ` prompt after an
-//! open quote or script block, a trailing backtick or a trailing `|`.
+//! (kept in the lab for each identity, lines that look like they hold secrets
+//! left out), tab completion of the cmdlets and parameters the caller may use
+//! (fetched once with `Get-Command`, offered in case-insensitive order), and
+//! statements continued on further lines after an open quote or script
+//! block, a trailing backtick or a trailing `|` (the editor's validator keeps
+//! the statement open; a blank line ends it, as in PowerShell).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use rustyline::completion::{Completer, Pair};
 use rustyline::error::ReadlineError;
 use rustyline::highlight::Highlighter;
 use rustyline::hint::Hinter;
 use rustyline::history::DefaultHistory;
-use rustyline::validate::Validator;
+use rustyline::validate::{ValidationContext, ValidationResult, Validator};
 use rustyline::{Config, Context, Editor, Helper};
 
 use crate::parse::{incomplete, join_lines, Value, SHELL_CMDLETS};
@@ -94,7 +96,7 @@ impl ShellHelper {
             }
             (Some(_), None) => Vec::new(),
         };
-        out.sort();
+        out.sort_by_key(|w| w.to_lowercase());
         out.dedup();
         (start, out)
     }
@@ -129,8 +131,46 @@ impl Hinter for ShellHelper {
 
 impl Highlighter for ShellHelper {}
 
-/// Lines are always accepted: continuation is the `>> ` prompt's job.
-impl Validator for ShellHelper {}
+/// A statement goes on while it is [`incomplete`], until a blank line ends
+/// it (it then runs, and what is missing is reported as a syntax error).
+impl Validator for ShellHelper {
+    fn validate(&self, ctx: &mut ValidationContext<'_>) -> rustyline::Result<ValidationResult> {
+        Ok(if continues(ctx.input()) {
+            ValidationResult::Incomplete
+        } else {
+            ValidationResult::Valid(None)
+        })
+    }
+}
+
+/// Whether the text typed so far continues on another line: it is
+/// [`incomplete`] and its last line is not blank.
+pub fn continues(input: &str) -> bool {
+    let blank_last_line = input.contains('\n')
+        && input
+            .rsplit('\n')
+            .next()
+            .is_some_and(|line| line.trim().is_empty());
+    incomplete(input) && !blank_last_line
+}
+
+/// The history file of `identity` in the lab `lab`:
+/// `<lab>/.crossforest_history.d/<domain>_<user>` (in lower case, as an
+/// identity is named in any case).
+pub fn history_file(lab: &Path, identity: &str) -> PathBuf {
+    let name: String = identity
+        .to_lowercase()
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    lab.join(".crossforest_history.d").join(name)
+}
 
 impl Helper for ShellHelper {}
 
@@ -182,35 +222,29 @@ async fn catalogue(shell: &mut Shell) -> Vec<(String, Vec<String>)> {
         .collect()
 }
 
-/// Reads one statement: the first line on `prompt`, continuation lines on `>> `.
+/// Reads one statement, continued over as many lines as it takes.
 fn read_statement(
     editor: &mut Editor<ShellHelper, DefaultHistory>,
     prompt: &str,
 ) -> Result<Option<String>, ReadlineError> {
-    let mut text = match editor.readline(prompt) {
-        Ok(line) => line,
-        Err(ReadlineError::Interrupted) => return Ok(Some(String::new())),
-        Err(ReadlineError::Eof) => return Ok(None),
-        Err(e) => return Err(e),
-    };
-    while incomplete(&text) {
-        match editor.readline(">> ") {
-            Ok(line) => {
-                text.push('\n');
-                text.push_str(&line);
-            }
-            // Ctrl-C abandons the statement, as PowerShell does.
-            Err(ReadlineError::Interrupted) => return Ok(Some(String::new())),
-            Err(ReadlineError::Eof) => break,
-            Err(e) => return Err(e),
-        }
+    match editor.readline(prompt) {
+        // Run as typed, line breaks kept (a `foreach` over several lines).
+        Ok(text) => Ok(Some(text.trim_end().to_owned())),
+        // Ctrl-C abandons the statement, as PowerShell does.
+        Err(ReadlineError::Interrupted) => Ok(Some(String::new())),
+        Err(ReadlineError::Eof) => Ok(None),
+        Err(e) => Err(e),
     }
-    Ok(Some(text))
 }
 
-/// Runs the interactive shell until `exit` or end of input; returns the exit
-/// code of the last statement.
-pub async fn run(shell: &mut Shell, history: &Path) -> anyhow::Result<u8> {
+/// Runs the interactive shell for the lab in `lab` until `exit` or end of
+/// input; returns the exit code of the last statement.
+pub async fn run(shell: &mut Shell, lab: &Path) -> anyhow::Result<u8> {
+    let history = &history_file(lab, shell.session().identity());
+    if let Some(dir) = history.parent() {
+        // Without it the history is not saved, which is said at the end.
+        let _ = crossforest_shared::private::dir(dir);
+    }
     let helper = ShellHelper::new(catalogue(shell).await);
     let config = Config::builder()
         .auto_add_history(false)
@@ -314,6 +348,38 @@ mod tests {
             .candidates("Set-Mailbox x -Office Flo")
             .1
             .is_empty());
+    }
+
+    #[test]
+    fn candidates_come_in_case_insensitive_order() {
+        let helper = ShellHelper::new(vec![
+            ("Get-MailContact".into(), Vec::new()),
+            ("Get-MailUser".into(), Vec::new()),
+            ("Get-Mailbox".into(), Vec::new()),
+        ]);
+        assert_eq!(
+            helper.candidates("get-mail").1,
+            ["Get-Mailbox", "Get-MailContact", "Get-MailUser"]
+        );
+    }
+
+    #[test]
+    fn a_blank_line_ends_a_continued_statement() {
+        assert!(continues("Get-RoleGroup |"));
+        assert!(continues("Get-RoleGroup |\nWhere-Object {"));
+        assert!(continues("Set-Mailbox dana `"));
+        assert!(!continues("Get-RoleGroup |\n"));
+        assert!(!continues("Get-RoleGroup |\nWhere-Object {\n  "));
+        assert!(!continues("Get-RoleGroup"));
+    }
+
+    #[test]
+    fn each_identity_has_a_history_file_of_its_own() {
+        let lab = Path::new("lab");
+        let contoso = history_file(lab, "contoso\\Administrator");
+        assert_eq!(contoso, history_file(lab, "CONTOSO\\administrator"));
+        assert_ne!(contoso, history_file(lab, "fabrikam\\Administrator"));
+        assert!(contoso.starts_with(lab));
     }
 
     #[test]

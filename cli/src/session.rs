@@ -21,6 +21,10 @@ pub enum SessionError {
     /// Could not connect.
     #[error(transparent)]
     Connect(ConnectError),
+    /// Nothing listens where a lab's forest should: the lab (its directory)
+    /// is not running.
+    #[error("{0} — is the lab running? start it with `crossforest up --dir {1}`")]
+    LabNotRunning(ConnectError, String),
     /// The resource forest refused the client certificate in the TLS
     /// handshake (when connecting, or at the first call: with TLS 1.3 the
     /// server's verdict arrives after the client has finished its side).

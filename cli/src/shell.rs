@@ -234,7 +234,7 @@ pub async fn run(lab: PathBuf, identity: &str, input: Input, format: Format) -> 
                 .await?
         }
         Input::Stdin if std::io::stdin().is_terminal() => {
-            crate::repl::run(&mut shell, &lab_dir.join(".crossforest_history")).await?
+            crate::repl::run(&mut shell, &lab_dir).await?
         }
         Input::Stdin => {
             shell

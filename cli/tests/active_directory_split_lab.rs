@@ -23,7 +23,7 @@ fn text(bytes: &[u8]) -> String {
 fn r_split_3_up_installs_a_new_lab_with_active_directory_split_permissions() {
     let dir = tempfile::tempdir().unwrap();
     let lab = dir.path().join("lab");
-    let running = up(&lab, &["--active-directory-split-permissions"]);
+    let running = up(&lab, &[], &["--active-directory-split-permissions"]);
     assert!(
         running
             .stderr

@@ -50,7 +50,10 @@ pub enum Command {
     },
     /// Export the organization's RBAC configuration (roles, role groups,
     /// assignments, scopes, policies, trusts) as a versioned JSON document
-    /// (`crossforest.rbac/1`), to standard output or `--output`.
+    /// (`crossforest.rbac/1`), to standard output or `--output`. A running
+    /// node with an embedded store is asked over its management API, as the
+    /// Administrator (`credentials/Administrator.pem` beside the
+    /// configuration): one consistent snapshot, audited.
     Export {
         /// The node's configuration file.
         #[arg(long)]
@@ -158,18 +161,25 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             }
             println!("organization revision {revision}");
         }
-        Command::Export { config, output } => {
-            let config = NodeConfig::load(&config)?;
-            if config.store.is_embedded() {
-                refuse_running(&config, "stop it first (its store is open)")?;
-            }
-            let node = ResourceForest::load(config.clone()).await?;
-            let snapshot = node.store().snapshot();
-            let document = crate::rbac_document::RbacDocument::export(
-                &snapshot.org,
-                snapshot.revision,
-                &config.trusts,
-            );
+        Command::Export {
+            config: path,
+            output,
+        } => {
+            let config = NodeConfig::load(&path)?;
+            let document = match running_address(&config) {
+                Some(address) if config.store.is_embedded() => {
+                    export_running(&config, &path, &address).await?
+                }
+                _ => {
+                    let node = ResourceForest::load(config.clone()).await?;
+                    let snapshot = node.store().snapshot();
+                    crate::rbac_document::RbacDocument::export(
+                        &snapshot.org,
+                        snapshot.revision,
+                        &config.trusts,
+                    )
+                }
+            };
             let mut text = serde_json::to_string_pretty(&document)?;
             text.push('\n');
             match output {
@@ -262,15 +272,60 @@ pub fn domains(all: bool, one: Option<String>) -> Option<crate::org::preparation
     }
 }
 
+/// Where the node serves, if it does: the address it announced in
+/// `<data_dir>/listening`, when that accepts connections.
+fn running_address(config: &NodeConfig) -> Option<String> {
+    let address = std::fs::read_to_string(config.data_dir.join("listening")).ok()?;
+    let address = address.trim();
+    std::net::TcpStream::connect(address)
+        .is_ok()
+        .then(|| address.to_owned())
+}
+
 /// Refuses an offline command while the node is serving (`why` says what to
 /// do instead).
 fn refuse_running(config: &NodeConfig, why: &str) -> anyhow::Result<()> {
-    if let Ok(address) = std::fs::read_to_string(config.data_dir.join("listening")) {
-        if std::net::TcpStream::connect(address.trim()).is_ok() {
-            anyhow::bail!("the node is running on {}: {why}", address.trim());
-        }
+    if let Some(address) = running_address(config) {
+        anyhow::bail!("the node is running on {address}: {why}");
     }
     Ok(())
+}
+
+/// Exports the RBAC configuration of the node serving on `address` (its
+/// embedded store is open there) over its management API, as the
+/// organization's Administrator (`credentials/Administrator.pem` beside
+/// `config_path`): one consistent snapshot, authorised and audited like
+/// any caller's request.
+async fn export_running(
+    config: &NodeConfig,
+    config_path: &std::path::Path,
+    address: &str,
+) -> anyhow::Result<crate::rbac_document::RbacDocument> {
+    use anyhow::Context as _;
+    use crossforest_shared::proto::management::v1 as pb;
+    let dir = config_path.parent().unwrap_or(std::path::Path::new("."));
+    let credential_path = crate::init::credential_path(dir, "Administrator");
+    let credential = crossforest_shared::pki::IssuedCertificate::read_combined(&credential_path)
+        .with_context(|| {
+            format!(
+                "the node is running on {address}: a running node's configuration is exported over its management API as the Administrator, whose credential `{}` cannot be read",
+                credential_path.display()
+            )
+        })?;
+    let endpoint = crossforest_shared::client::ForestEndpoint {
+        forest: config.forest.clone(),
+        address: address.to_owned(),
+        ca_pem: crossforest_shared::pki::read_text(&config.pki_dir.join("ca.pem"))?,
+    };
+    let channel = crossforest_shared::client::connect(&endpoint, &credential).await?;
+    let response = pb::management_client::ManagementClient::new(channel)
+        .export_rbac(pb::ExportRbacRequest {})
+        .await
+        .map_err(|status| anyhow::anyhow!("{address} refused the export: {}", status.message()))?
+        .into_inner();
+    crate::rbac_document::RbacDocument::parse(&response.document).map_err(|e| {
+        anyhow::anyhow!("the node on {address} sent an RBAC document that does not parse: {e}")
+    })
 }
 
 /// Offline commands run as the organization's installing administrator.

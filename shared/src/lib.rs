@@ -42,6 +42,7 @@ pub mod ou;
 pub mod pki;
 pub mod private;
 pub mod rate_limit;
+pub mod report;
 pub mod serve;
 pub mod sid;
 pub mod store;

@@ -230,7 +230,8 @@ impl From<SessionError> for Error {
             }
             SessionError::Connect(
                 ConnectError::Address { .. } | ConnectError::Unreachable { .. },
-            ) => Self::Unavailable { message },
+            )
+            | SessionError::LabNotRunning(..) => Self::Unavailable { message },
             SessionError::Status(status) => match EdgeError::from_status(&status) {
                 Some(edge) => Self::from(edge),
                 None if status.code() == tonic::Code::Unavailable => Self::Unavailable { message },

@@ -1,13 +1,17 @@
-//! Starting a lab with the `crossforest` binary, shared by the CLI tests.
+//! What the command-line tests share: the `crossforest` executable and a
+//! lab started with `crossforest up`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, dead_code)]
 
 use std::io::{BufRead, BufReader};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
-/// The binary under test.
+/// The `crossforest` executable under test.
 pub const EXE: &str = env!("CARGO_BIN_EXE_crossforest");
 
-/// A running lab; stopped with Ctrl-C (SIGINT) when dropped, so that it
-/// stops its nodes.
+/// A running `crossforest up`; stopped with Ctrl-C (SIGINT) when dropped,
+/// so that it stops its nodes.
 pub struct Up {
     child: Child,
     /// What `up` wrote to standard error until the lab ran.
@@ -23,12 +27,14 @@ impl Drop for Up {
     }
 }
 
-/// `crossforest up --dir <dir> <extra…>`, once the lab runs.
-pub fn up(dir: &std::path::Path, extra: &[&str]) -> Up {
+/// Starts `crossforest <options> up --dir <dir> <up_options>`; returns it
+/// once the lab runs.
+pub fn up(dir: &Path, options: &[&str], up_options: &[&str]) -> Up {
     let mut child = Command::new(EXE)
+        .args(options)
         .args(["up", "--dir"])
         .arg(dir)
-        .args(extra)
+        .args(up_options)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -46,5 +52,5 @@ pub fn up(dir: &std::path::Path, extra: &[&str]) -> Up {
             return up;
         }
     }
-    panic!("the lab did not start: {:?}", up.stderr);
+    panic!("the lab did not start: {:#?}", up.stderr);
 }

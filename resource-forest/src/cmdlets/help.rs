@@ -4,8 +4,12 @@
 //! Every authenticated caller may ask (the cmdlets authorise themselves). A
 //! role group's managers also see what ManagedBy lets them run (R-RG-5).
 
-use super::parameters::{p, req, Kind, Kind::Text, Param};
-use super::registry::{self, Cmdlet, Handler};
+use super::parameters::{
+    p, req, Kind,
+    Kind::{Switch, Text},
+    Param,
+};
+use super::registry::{self, example, Cmdlet, Example, Handler};
 use super::{invalid, listed, record, Args, CmdletError, Context, Outcome};
 use crate::rbac::opath::wildcard_match;
 
@@ -17,6 +21,7 @@ pub const CMDLETS: &[Cmdlet] = &[
         Handler::Sync(get_command),
         &["CommandType", "Name", "Synopsis"],
     )
+    .examples(GET_COMMAND_EXAMPLES)
     .with(&[p("Name", Text), p("Verb", Text), p("Noun", Text)])
     .at("Name")
     .for_anyone(&["Name", "Verb", "Noun"]),
@@ -26,9 +31,39 @@ pub const CMDLETS: &[Cmdlet] = &[
         Handler::Sync(get_help),
         &["Name", "Synopsis"],
     )
-    .with(&[req("Name", Text), p("Parameter", Text)])
+    .examples(GET_HELP_EXAMPLES)
+    .with(&[
+        req("Name", Text),
+        p("Parameter", Text),
+        p("Examples", Switch),
+        p("Detailed", Switch),
+        p("Full", Switch),
+    ])
     .at("Name")
-    .for_anyone(&["Name", "Parameter"]),
+    .for_anyone(&["Name", "Parameter", "Examples", "Detailed", "Full"]),
+];
+
+const GET_COMMAND_EXAMPLES: &[Example] = &[
+    example("Get-Command", "Lists every cmdlet you may run."),
+    example(
+        "Get-Command -Noun RoleGroup*",
+        "Lists the cmdlets you may run on role groups and their members.",
+    ),
+];
+
+const GET_HELP_EXAMPLES: &[Example] = &[
+    example(
+        "Get-Help Set-Mailbox",
+        "Shows the synopsis and syntax of Set-Mailbox.",
+    ),
+    example(
+        "Get-Help Set-Mailbox -Examples",
+        "Shows examples of Set-Mailbox.",
+    ),
+    example(
+        "Get-Help Set-Mailbox -Full",
+        "Shows everything: syntax, each parameter, examples.",
+    ),
 ];
 
 /// A cmdlet available to the caller, with the parameters it may use.
@@ -131,6 +166,25 @@ fn type_name(kind: Kind) -> &'static str {
     }
 }
 
+/// The type a parameter takes, as Exchange's help names it: an object's
+/// identity parameter is named for the object (`MailboxIdParameter`).
+fn parameter_type(spec: &Cmdlet, p: &Param) -> String {
+    if p.name != "Identity" || p.kind != Kind::Text {
+        return type_name(p.kind).to_owned();
+    }
+    let (_, noun) = verb_noun(spec.name);
+    let object = match noun {
+        "ManagementRoleAssignment" => "RoleAssignment",
+        "ManagementRole" => "Role",
+        "ManagementRoleEntry" => "RoleEntry",
+        "RoleGroupMember" => "RoleGroup",
+        "DistributionGroupMember" => "DistributionGroup",
+        "" => return type_name(p.kind).to_owned(),
+        noun => noun,
+    };
+    format!("{object}IdParameter")
+}
+
 /// One parameter in PowerShell's syntax notation.
 fn syntax_of(spec: &Cmdlet, p: &Param) -> String {
     let positional = spec.positional == Some(p.name);
@@ -141,7 +195,7 @@ fn syntax_of(spec: &Cmdlet, p: &Param) -> String {
     };
     let text = match p.kind {
         Kind::Switch => name,
-        kind => format!("{name} <{}>", type_name(kind)),
+        _ => format!("{name} <{}>", parameter_type(spec, p)),
     };
     if p.required {
         text
@@ -180,7 +234,7 @@ pub fn get_help(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError> 
             .map(|p| {
                 record([
                     ("Name", p.name.to_owned()),
-                    ("Type", type_name(p.kind).to_owned()),
+                    ("Type", parameter_type(spec, p)),
                     ("Required", super::ps_bool(p.required)),
                     (
                         "Position",
@@ -204,20 +258,130 @@ pub fn get_help(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError> 
         }
         return Ok(listed(records));
     }
-    Ok(listed(vec![record([
+    Ok(listed(vec![help_record(
+        spec,
+        &cmdlet.parameters,
+        Depth::of(args),
+    )]))
+}
+
+/// How much `Get-Help` shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Depth {
+    /// Synopsis, syntax, the parameters' names and where to read more.
+    Default,
+    /// `-Examples`: synopsis and examples.
+    Examples,
+    /// `-Detailed`: syntax, each parameter with its type, examples.
+    Detailed,
+    /// `-Full`: as detailed, and each parameter's binding facts and the
+    /// cmdlet's confirm impact.
+    Full,
+}
+
+impl Depth {
+    fn of(args: &Args) -> Self {
+        if args.switch("Full") {
+            Self::Full
+        } else if args.switch("Detailed") {
+            Self::Detailed
+        } else if args.switch("Examples") {
+            Self::Examples
+        } else {
+            Self::Default
+        }
+    }
+}
+
+/// Continuation lines of a multi-line help property, indented.
+const INDENT: &str = "    ";
+
+/// The help of `spec` with the `parameters` the caller may use, at `depth`.
+fn help_record(spec: &Cmdlet, parameters: &[Param], depth: Depth) -> Vec<(String, String)> {
+    let mut properties = vec![
         ("Name", spec.name.to_owned()),
         ("Synopsis", spec.synopsis.to_owned()),
-        ("Syntax", syntax(spec, &cmdlet.parameters)),
-        (
+    ];
+    if depth != Depth::Examples {
+        properties.push(("Syntax", syntax(spec, parameters)));
+    }
+    match depth {
+        Depth::Default => properties.push((
             "Parameters",
-            cmdlet
-                .parameters
+            parameters
                 .iter()
                 .map(|p| p.name)
                 .collect::<Vec<_>>()
                 .join(", "),
-        ),
-    ])]))
+        )),
+        Depth::Examples => {}
+        Depth::Detailed | Depth::Full => properties.push((
+            "Parameters",
+            parameters
+                .iter()
+                .map(|p| parameter_help(spec, p, depth == Depth::Full))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        )),
+    }
+    if depth == Depth::Default {
+        properties.push((
+            "Remarks",
+            format!(
+                "To see the examples, type: Get-Help {0} -Examples; for more information: Get-Help {0} -Detailed; for technical information: Get-Help {0} -Full",
+                spec.name
+            ),
+        ));
+    } else {
+        properties.push(("Examples", examples(spec)));
+    }
+    if depth == Depth::Full {
+        properties.push(("ConfirmImpact", format!("{:?}", spec.confirm_impact())));
+    }
+    properties
+        .into_iter()
+        .map(|(name, value)| (name.to_owned(), value))
+        .collect()
+}
+
+/// `-Name <Type>`, and with `full` whether it is required and its position.
+fn parameter_help(spec: &Cmdlet, p: &Param, full: bool) -> String {
+    let head = match p.kind {
+        Kind::Switch => format!("-{}", p.name),
+        _ => format!("-{} <{}>", p.name, parameter_type(spec, p)),
+    };
+    if !full {
+        return head;
+    }
+    let position = if spec.positional == Some(p.name) {
+        "0"
+    } else {
+        "Named"
+    };
+    format!(
+        "{head}\n{INDENT}Required? {}  Position? {position}",
+        p.required
+    )
+}
+
+/// The cmdlet's examples, numbered as PowerShell numbers them.
+fn examples(spec: &Cmdlet) -> String {
+    if spec.examples.is_empty() {
+        return format!("(no examples; Get-Help {} shows its syntax)", spec.name);
+    }
+    spec.examples
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            format!(
+                "-------------------------- Example {} --------------------------\n{INDENT}{}\n{INDENT}{}",
+                i + 1,
+                e.code,
+                e.remarks
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[cfg(test)]
@@ -241,10 +405,53 @@ mod tests {
         let spec = registry::find("Set-Mailbox").unwrap();
         let identity = spec.parameter("Identity").unwrap();
         let office = spec.parameter("Office").unwrap();
-        assert_eq!(syntax_of(spec, &identity), "[-Identity] <String>");
+        assert_eq!(
+            syntax_of(spec, &identity),
+            "[-Identity] <MailboxIdParameter>"
+        );
         assert_eq!(syntax_of(spec, &office), "[-Office <String>]");
         let scope = registry::find("New-ManagementScope").unwrap();
         let exclusive = scope.parameter("Exclusive").unwrap();
         assert_eq!(syntax_of(scope, &exclusive), "[-Exclusive]");
+        let assignment = registry::find("Get-ManagementRoleAssignment").unwrap();
+        let identity = assignment.parameter("Identity").unwrap();
+        assert_eq!(
+            syntax_of(assignment, &identity),
+            "[[-Identity] <RoleAssignmentIdParameter>]"
+        );
+    }
+
+    #[test]
+    fn help_depths_show_what_powershell_shows() {
+        let spec = registry::find("Set-Mailbox").unwrap();
+        let help = |depth| -> Vec<String> {
+            help_record(spec, spec.parameters, depth)
+                .into_iter()
+                .map(|(name, _)| name)
+                .collect()
+        };
+        assert_eq!(
+            help(Depth::Default),
+            ["Name", "Synopsis", "Syntax", "Parameters", "Remarks"]
+        );
+        assert_eq!(help(Depth::Examples), ["Name", "Synopsis", "Examples"]);
+        assert_eq!(
+            help(Depth::Full),
+            [
+                "Name",
+                "Synopsis",
+                "Syntax",
+                "Parameters",
+                "Examples",
+                "ConfirmImpact"
+            ]
+        );
+        let full = help_record(spec, spec.parameters, Depth::Full);
+        let parameters = &full[3].1;
+        assert!(
+            parameters.contains("-Identity <MailboxIdParameter>\n    Required? true  Position? 0"),
+            "{parameters}"
+        );
+        assert!(full[4].1.contains("Example 1"), "{}", full[4].1);
     }
 }

@@ -10,15 +10,42 @@ use super::parameters::{
     Param, IDENTITY,
 };
 use super::registry::{
-    Cmdlet,
+    example, Cmdlet,
     ConfirmImpact::{High, Medium},
-    Handler,
+    Example, Handler,
 };
 use super::{changed, invalid, listed, record, Args, CmdletError, Context, Outcome};
 use crate::org::recipients::{Recipient, RecipientType};
 use crate::org::OrgError;
 use crate::rbac::scope::parse_recipient_filter;
 use crate::rbac::{Access, Target};
+
+const NEW_MAILBOX_EXAMPLES: &[Example] = &[example(
+    "New-Mailbox -Name dana -OrganizationalUnit contoso.com/Sales",
+    "Creates the user dana and her mailbox in the Sales OU.",
+)];
+
+const GET_MAILBOX_EXAMPLES: &[Example] = &[
+    example(
+        "Get-Mailbox -OrganizationalUnit contoso.com/Sales",
+        "Lists the mailboxes of the Sales OU.",
+    ),
+    example(
+        "Get-Mailbox dana | Format-List",
+        "Shows every property of dana's mailbox.",
+    ),
+];
+
+const SET_MAILBOX_EXAMPLES: &[Example] = &[
+    example(
+        "Set-Mailbox -Identity dana -Office Seattle",
+        "Sets the office of dana's mailbox.",
+    ),
+    example(
+        "Get-Mailbox -OrganizationalUnit contoso.com/Sales | Set-Mailbox -CustomAttribute1 Sales",
+        "Sets CustomAttribute1 on every mailbox of the Sales OU.",
+    ),
+];
 
 /// The recipient cmdlets.
 pub const CMDLETS: &[Cmdlet] = &[
@@ -28,6 +55,7 @@ pub const CMDLETS: &[Cmdlet] = &[
         Handler::Sync(|ctx, args| new_recipient(ctx, args, RecipientType::UserMailbox)),
         MAILBOX_VIEW,
     )
+    .examples(NEW_MAILBOX_EXAMPLES)
     .with(NEW_RECIPIENT)
     .at("Name")
     .changes(Medium),
@@ -78,6 +106,7 @@ pub const CMDLETS: &[Cmdlet] = &[
         Handler::Sync(|ctx, args| get_recipients(ctx, args, MAILBOXES)),
         MAILBOX_VIEW,
     )
+    .examples(GET_MAILBOX_EXAMPLES)
     .with(GET_RECIPIENT)
     .at("Identity"),
     Cmdlet::new(
@@ -118,6 +147,7 @@ pub const CMDLETS: &[Cmdlet] = &[
         Handler::Sync(|ctx, args| set_recipient(ctx, args, MAILBOXES)),
         MAILBOX_VIEW,
     )
+    .examples(SET_MAILBOX_EXAMPLES)
     .with(SET_MAILBOX)
     .at("Identity")
     .changes(Medium),

@@ -82,6 +82,20 @@ impl fmt::Debug for Handler {
     }
 }
 
+/// One example of a cmdlet's use, as `Get-Help -Examples` shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Example {
+    /// The command line.
+    pub code: &'static str,
+    /// What it does.
+    pub remarks: &'static str,
+}
+
+/// An [`Example`].
+pub const fn example(code: &'static str, remarks: &'static str) -> Example {
+    Example { code, remarks }
+}
+
 /// One cmdlet: how it binds, who authorises it, what runs it, how it is
 /// described and shown.
 #[derive(Debug, Clone, Copy)]
@@ -111,6 +125,8 @@ pub struct Cmdlet {
     /// Parameters a role group's managers may use on the groups they manage,
     /// whatever their roles (R-RG-5).
     pub managers: &'static [&'static str],
+    /// Examples of its use (`Get-Help -Examples`).
+    pub examples: &'static [Example],
 }
 
 impl Cmdlet {
@@ -133,7 +149,14 @@ impl Cmdlet {
             self_authorizing: false,
             anyone: &[],
             managers: &[],
+            examples: &[],
         }
+    }
+
+    /// Shows `examples` in its help.
+    pub const fn examples(mut self, examples: &'static [Example]) -> Self {
+        self.examples = examples;
+        self
     }
 
     /// Takes `parameters`.

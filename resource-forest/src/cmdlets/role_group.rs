@@ -12,9 +12,9 @@ use super::parameters::{
     Param, IDENTITY,
 };
 use super::registry::{
-    Cmdlet,
+    example, Cmdlet,
     ConfirmImpact::{High, Medium},
-    Handler,
+    Example, Handler,
 };
 use super::{changed, record, Args, CmdletError, Context, Outcome};
 use crate::rbac::config::new_role_group_assignment_name;
@@ -24,6 +24,22 @@ use crate::rbac::model::{
 use crate::rbac::{Access, Target};
 use crate::trust::linked::resolve_foreign_group;
 use crate::trust::Trusts;
+
+const GET_ROLE_GROUP_EXAMPLES: &[Example] = &[
+    example(
+        "Get-RoleGroup",
+        "Lists every role group with its roles, members and links.",
+    ),
+    example(
+        "Get-RoleGroup \"Recipient Management\" | Format-List",
+        "Shows every property of the Recipient Management role group.",
+    ),
+];
+
+const ADD_ROLE_GROUP_MEMBER_EXAMPLES: &[Example] = &[example(
+    "Add-RoleGroupMember \"Recipient Management\" -Member dana",
+    "Makes dana a member of Recipient Management.",
+)];
 
 /// The role group cmdlets.
 pub const CMDLETS: &[Cmdlet] = &[
@@ -55,6 +71,7 @@ pub const CMDLETS: &[Cmdlet] = &[
         Handler::Sync(get_role_group),
         ROLE_GROUP_VIEW,
     )
+    .examples(GET_ROLE_GROUP_EXAMPLES)
     .with(&[
         p("Identity", Text),
         p("Filter", Text),
@@ -105,6 +122,7 @@ pub const CMDLETS: &[Cmdlet] = &[
         Handler::Sync(|ctx, args| change_member(ctx, args, true)),
         MEMBER_VIEW,
     )
+    .examples(ADD_ROLE_GROUP_MEMBER_EXAMPLES)
     .with(MEMBER)
     .at("Identity")
     .changes(Medium)

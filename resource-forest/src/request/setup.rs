@@ -249,6 +249,49 @@ impl ResourceForest {
         .await
     }
 
+    /// The organization's RBAC configuration as an RBAC document, from one
+    /// snapshot, for `caller`, a member of Organization Management or
+    /// View-Only Organization Management (what lets an administrator read
+    /// the whole configuration); audited, allowed or denied, as
+    /// `Export-RbacConfiguration`.
+    pub async fn export_rbac(
+        self: &Arc<Self>,
+        caller: &Caller,
+    ) -> Result<crate::rbac_document::RbacDocument, CmdletError> {
+        let snapshot = self.store().snapshot();
+        let principal = Principal::resolve(&snapshot.org, caller);
+        let subject = principal.subject();
+        let readers = [
+            crate::rbac::catalogue::ORGANIZATION_MANAGEMENT,
+            "View-Only Organization Management",
+        ];
+        let result = if readers
+            .iter()
+            .any(|group| snapshot.authorizer.is_member(&subject, group))
+        {
+            Ok(crate::rbac_document::RbacDocument::export(
+                &snapshot.org,
+                snapshot.revision,
+                &self.config().trusts,
+            ))
+        } else {
+            Err(CmdletError::Forbidden(
+                "exporting the RBAC configuration needs a member of Organization Management or View-Only Organization Management".into(),
+            ))
+        };
+        let entry = Self::setup_entry(caller, "Export-RbacConfiguration", BTreeMap::new());
+        let target = Some(self.config().forest.to_string());
+        self.audit_outcome(
+            caller,
+            entry,
+            Decision::of(&result),
+            target,
+            result.as_ref().err(),
+        )
+        .await;
+        result
+    }
+
     /// A delegated-setup operation (SPEC §7) for `caller`: checked,
     /// committed whole and audited like a cmdlet.
     pub async fn server_setup(

@@ -317,6 +317,24 @@ impl pb::management_server::Management for ManagementService {
         Ok(Response::new(pb::ServerSetupResponse { changes, revision }))
     }
 
+    async fn export_rbac(
+        &self,
+        request: Request<pb::ExportRbacRequest>,
+    ) -> Result<Response<pb::ExportRbacResponse>, Status> {
+        let caller = self.caller(&request)?;
+        let pb::ExportRbacRequest {} = request.into_inner();
+        let document = self
+            .node
+            .export_rbac(&caller)
+            .await
+            .map_err(|e| status(&e))?;
+        Ok(Response::new(pb::ExportRbacResponse {
+            revision: document.revision,
+            document: serde_json::to_string(&document)
+                .map_err(|e| Status::internal(format!("cannot write the RBAC document: {e}")))?,
+        }))
+    }
+
     async fn who_am_i(
         &self,
         request: Request<pb::WhoAmIRequest>,

@@ -98,7 +98,7 @@ async fn get_command_and_get_help_list_only_what_the_callers_roles_grant() {
     let help = ok(&mut admin_session, "Get-Help Set-Mailbox").await;
     let syntax = property(&help, "Syntax").unwrap();
     assert!(
-        syntax.starts_with("Set-Mailbox [-Identity] <String>")
+        syntax.starts_with("Set-Mailbox [-Identity] <MailboxIdParameter>")
             && syntax.contains("[-CustomAttribute1 <String>]")
             && syntax.ends_with("[-WhatIf] [<CommonParameters>]"),
         "{syntax}"
@@ -115,6 +115,47 @@ async fn get_command_and_get_help_list_only_what_the_callers_roles_grant() {
     assert_eq!(custom.len(), 15);
     assert_eq!(property(&custom, "Type").as_deref(), Some("String"));
     assert_eq!(property(&custom, "Position").as_deref(), Some("Named"));
+}
+
+/// R-ROLE-1: `Get-Help -Examples`, `-Detailed` and `-Full` answer for a
+/// cmdlet the caller's roles grant, with the parameters they grant, and for
+/// no other.
+#[tokio::test]
+async fn get_help_examples_detailed_and_full_show_only_what_the_callers_roles_grant() {
+    let f = federation().await;
+    let mut bob = f.session("fabrikam\\bob").await.unwrap();
+    let mut carol = f.session("tailspin\\carol").await.unwrap();
+
+    let examples = ok(&mut bob, "Get-Help Set-Mailbox -Examples").await;
+    assert_eq!(property(&examples, "Syntax"), None);
+    let text = property(&examples, "Examples").unwrap();
+    assert!(
+        text.contains("Example 1") && text.contains("Set-Mailbox -Identity dana -Office Seattle"),
+        "{text}"
+    );
+    let detailed = ok(&mut bob, "Get-Help Set-Mailbox -Detailed").await;
+    let parameters = property(&detailed, "Parameters").unwrap();
+    assert!(
+        parameters.contains("-Identity <MailboxIdParameter>")
+            && parameters.contains("-Office <String>"),
+        "{parameters}"
+    );
+    let full = ok(&mut bob, "Get-Help Set-Mailbox -Full").await;
+    let parameters = property(&full, "Parameters").unwrap();
+    assert!(
+        parameters.contains("Required? true  Position? 0"),
+        "{parameters}"
+    );
+    assert_eq!(property(&full, "ConfirmImpact").as_deref(), Some("Medium"));
+
+    // View-Only Recipients: Set-Mailbox does not exist, at any depth.
+    for depth in ["-Examples", "-Detailed", "-Full"] {
+        let (denied, why) = refused(&mut carol, &format!("Get-Help Set-Mailbox {depth}")).await;
+        assert!(
+            !denied && why.contains("`Set-Mailbox` is not recognized"),
+            "{depth}: {why}"
+        );
+    }
 }
 
 #[tokio::test]
