@@ -94,6 +94,9 @@ pub struct Cmdlet {
     pub handler: Handler,
     /// The properties the default table view shows, in order.
     pub default_columns: &'static [&'static str],
+    /// Its objects show as a list by default, not as a table (e.g.
+    /// `Get-AdminAuditLogConfig`).
+    pub list_view: bool,
     /// The parameter a positional value binds to.
     pub positional: Option<&'static str>,
     /// Parameters, common ones excluded.
@@ -127,6 +130,7 @@ impl Cmdlet {
             synopsis,
             handler,
             default_columns,
+            list_view: false,
             positional: None,
             parameters: &[],
             effect: Effect::Reads,
@@ -145,6 +149,12 @@ impl Cmdlet {
     /// Binds a positional value to `parameter`.
     pub const fn at(mut self, parameter: &'static str) -> Self {
         self.positional = Some(parameter);
+        self
+    }
+
+    /// Shows its objects as a list by default.
+    pub const fn listed(mut self) -> Self {
+        self.list_view = true;
         self
     }
 
