@@ -7,7 +7,7 @@ use anyhow::{bail, Context as _};
 use crossforest_shared::ForestName;
 
 use crate::lab::{Lab, LabSpec};
-use crate::output::{render, Format};
+use crate::output::{render_view, Format, View};
 use crate::processes::{free_loopback_address, Running};
 
 /// The demo's forests.
@@ -37,7 +37,10 @@ async fn step(lab: &Lab, identity: &str, line: &str, expect: Expect) -> anyhow::
             for warning in &response.warnings {
                 println!("WARNING: {warning}");
             }
-            print!("{}", render(&response.records, Format::Text));
+            print!(
+                "{}",
+                render_view(&response.records, Format::Text, View::of(&response))
+            );
             println!();
             Ok(())
         }

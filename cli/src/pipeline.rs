@@ -103,6 +103,7 @@ fn project(records: Vec<pb::Record>, projection: &Projection) -> Vec<pb::Record>
                     properties.push(pb::Property {
                         name: wanted.clone(),
                         value: String::new(),
+                        typed: None,
                     });
                 }
             }
@@ -143,6 +144,7 @@ async fn command(
     for (item, parameters) in calls {
         match session.invoke(&command.cmdlet, parameters).await {
             Ok(response) => {
+                outcome.view = View::of(&response);
                 outcome.warnings.extend(response.warnings);
                 records.extend(response.records);
             }
@@ -182,6 +184,7 @@ fn shell_help(command: &CommandLine) -> Option<pb::Record> {
     let property = |name: &str, value: &str| pb::Property {
         name: name.to_owned(),
         value: value.to_owned(),
+        typed: None,
     };
     let cmdlet = match command.parameters.as_slice() {
         // `Get-Help` alone: how to find your way, as PowerShell's overview.
@@ -270,7 +273,6 @@ async fn stages(session: &mut Session, pipeline: &Pipeline) -> Outcome {
                     outcome.records = Vec::new();
                     return outcome;
                 }
-                outcome.view = View::Auto;
                 out
             }
             Stage::Where(condition) => input

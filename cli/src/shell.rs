@@ -121,8 +121,9 @@ impl Shell {
             }
         };
         let outcome = pipeline::run(&mut self.session, &pipeline).await;
+        let colour = std::io::stderr().is_terminal();
         for warning in &outcome.warnings {
-            writeln!(err, "WARNING: {warning}")?;
+            write!(err, "{}", crate::output::warning(warning, colour))?;
         }
         out.write_all(render_view(&outcome.records, self.format, outcome.view).as_bytes())?;
         let mut ended = Ended::Succeeded;

@@ -147,7 +147,10 @@ mod tests {
     #[test]
     fn text_as_printed_type_as_kept() {
         let (text, typed) = Field::from(true).into_value();
-        assert_eq!((text.as_str(), typed.kind), ("True", Some(Kind::Boolean(true))));
+        assert_eq!(
+            (text.as_str(), typed.kind),
+            ("True", Some(Kind::Boolean(true)))
+        );
         let (text, typed) = Field::from(90_i64).into_value();
         assert_eq!((text.as_str(), typed.kind), ("90", Some(Kind::Integer(90))));
         let list = Field::from(vec!["a".to_owned(), "b".to_owned()]);

@@ -531,7 +531,9 @@ pub fn get_recipients(
     };
     super::first_results(
         args,
-        chosen.into_iter().map(super::recipient_view::recipient_record),
+        chosen
+            .into_iter()
+            .map(super::recipient_view::recipient_record),
     )
 }
 

@@ -56,10 +56,7 @@ pub const CMDLETS: &[Cmdlet] = &[
 /// EMS shows Name, AssignedRoles, RoleAssignments, IsDefault.
 const POLICY_VIEW: &[&str] = &["Name", "AssignedRoles", "IsDefault"];
 
-fn policy_record(
-    org: &crate::org::Organization,
-    p: &RoleAssignmentPolicy,
-) -> Record {
+fn policy_record(org: &crate::org::Organization, p: &RoleAssignmentPolicy) -> Record {
     let roles: Vec<String> = org
         .rbac
         .assignments

@@ -22,9 +22,16 @@ const PROHIBIT_SEND_QUOTA: &str = "ProhibitSendQuota";
 /// organization without databases leaves it unplaced.
 pub fn place(org: &Organization, args: &Args, mailbox: &mut Recipient) -> Result<(), CmdletError> {
     let database = match args.text(DATABASE) {
-        Some(name) => Some(org.databases.get(&name.to_ascii_lowercase()).ok_or_else(|| {
-            invalid(DATABASE, format!("`{name}` is not a mailbox database of this organization"))
-        })?),
+        Some(name) => Some(
+            org.databases
+                .get(&name.to_ascii_lowercase())
+                .ok_or_else(|| {
+                    invalid(
+                        DATABASE,
+                        format!("`{name}` is not a mailbox database of this organization"),
+                    )
+                })?,
+        ),
         None => org.databases.values().next(),
     };
     if let Some(database) = database {
@@ -59,7 +66,10 @@ pub fn recipient_record(r: &Recipient) -> Record {
     let mailbox = r.recipient_type == RecipientType::UserMailbox;
     let mut out: Record = vec![
         ("Name".to_owned(), r.name.as_str().into()),
-        ("RecipientType".to_owned(), r.recipient_type.to_string().into()),
+        (
+            "RecipientType".to_owned(),
+            r.recipient_type.to_string().into(),
+        ),
         (
             "RecipientTypeDetails".to_owned(),
             r.recipient_type.details().into(),
@@ -93,7 +103,10 @@ pub fn recipient_record(r: &Recipient) -> Record {
         r.primary_smtp_address.as_str().into(),
     ));
     if let Some(parameter) = r.recipient_type.external_address_parameter() {
-        out.push((parameter.to_owned(), r.external_email_address.as_str().into()));
+        out.push((
+            parameter.to_owned(),
+            r.external_email_address.as_str().into(),
+        ));
     }
     out.push(("SID".to_owned(), r.sid.to_string().into()));
     if mailbox {
@@ -118,7 +131,10 @@ mod tests {
     use crate::cmdlets::field::Typed;
 
     fn value<'r>(record: &'r Record, name: &str) -> Option<&'r Typed> {
-        record.iter().find(|(k, _)| k == name).map(|(_, v)| v.typed())
+        record
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.typed())
     }
 
     #[test]
@@ -129,13 +145,19 @@ mod tests {
         r.attributes.insert("HiddenFromAddressListsEnabled", "True");
         r.attributes.insert("Languages", "en-US, fr-FR");
         let record = recipient_record(&r);
-        assert_eq!(value(&record, "HiddenFromAddressListsEnabled"), Some(&Typed::Boolean(true)));
+        assert_eq!(
+            value(&record, "HiddenFromAddressListsEnabled"),
+            Some(&Typed::Boolean(true))
+        );
         assert_eq!(
             value(&record, "Languages"),
             Some(&Typed::List(vec!["en-US".into(), "fr-FR".into()]))
         );
         assert_eq!(value(&record, "ServerName"), Some(&Typed::Null));
-        assert_eq!(super::super::shown(&record, "ProhibitSendQuota"), Some("Unlimited"));
+        assert_eq!(
+            super::super::shown(&record, "ProhibitSendQuota"),
+            Some("Unlimited")
+        );
         assert_eq!(value(&record, "Department"), Some(&Typed::Text));
         assert_eq!(value(&record, "DisplayName"), Some(&Typed::Null));
         Ok(())

@@ -11,8 +11,8 @@ use super::registry::{
     ConfirmImpact::{High, Medium},
     Handler,
 };
-use super::{Field, Record};
 use super::{changed, invalid, listed, not_found, record, Args, CmdletError, Context, Outcome};
+use super::{Field, Record};
 use crate::rbac::scope::{parse_config_filter, parse_recipient_filter, ManagementScope, ScopeRule};
 use crate::rbac::{Access, Target};
 
@@ -196,7 +196,10 @@ fn scope_record(ctx: &Context<'_>, s: &ManagementScope) -> Record {
         .count();
     record([
         ("Name", s.name.as_str().into()),
-        ("ScopeRestrictionType", s.restriction_type().to_string().into()),
+        (
+            "ScopeRestrictionType",
+            s.restriction_type().to_string().into(),
+        ),
         ("Exclusive", s.exclusive.into()),
         ("RecipientRoot", root.into()),
         ("RecipientFilter", recipients.into()),

@@ -9,8 +9,8 @@ use super::parameters::{
     OPTIONAL_IDENTITY,
 };
 use super::registry::{Cmdlet, ConfirmImpact::Medium, Handler};
-use super::{Field, Record};
 use super::{changed, invalid, listed, not_found, record, Args, CmdletError, Context, Outcome};
+use super::{Field, Record};
 use crate::org::servers::{ExchangeServer, MailboxDatabase, ServerState};
 use crate::rbac::{Access, Target};
 
