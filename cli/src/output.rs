@@ -139,9 +139,9 @@ pub fn render_at(records: &[pb::Record], format: Format, view: &View, width: u16
     }
 }
 
-/// A record from (name, value) pairs, for tests.
-#[cfg(test)]
-pub(crate) fn record(pairs: &[(&str, &str)]) -> pb::Record {
+/// A record from (name, value) pairs, text only (as a node without types
+/// sends them): for tests.
+pub fn record(pairs: &[(&str, &str)]) -> pb::Record {
     pb::Record {
         properties: pairs
             .iter()

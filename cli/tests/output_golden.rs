@@ -8,22 +8,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use crossforest_cli::output::{render_at, CmdletView, Format, View};
+use crossforest_cli::output::{record, render_at, CmdletView, Format, View};
 use crossforest_shared::proto::management::v1 as pb;
 use resource_forest::cmdlets::registry;
-
-fn record(pairs: &[(&str, &str)]) -> pb::Record {
-    pb::Record {
-        properties: pairs
-            .iter()
-            .map(|(n, v)| pb::Property {
-                name: (*n).to_owned(),
-                value: (*v).to_owned(),
-                typed: None,
-            })
-            .collect(),
-    }
-}
 
 fn view(cmdlet: &str) -> View {
     let c = registry::find(cmdlet).unwrap();

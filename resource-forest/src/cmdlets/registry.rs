@@ -385,6 +385,26 @@ mod tests {
     }
 
     #[test]
+    fn default_views_are_ems_views() {
+        let columns = |name: &str| find(name).map(|c| (c.default_columns, c.list_view));
+        assert_eq!(
+            columns("Get-Mailbox"),
+            Some((
+                &["Name", "Alias", "ServerName", "ProhibitSendQuota"][..],
+                false
+            ))
+        );
+        assert_eq!(
+            columns("Get-MailboxDatabase"),
+            Some((
+                &["Name", "Server", "Recovery", "ReplicationType"][..],
+                false
+            ))
+        );
+        assert_eq!(columns("Get-AdminAuditLogConfig").map(|c| c.1), Some(true));
+    }
+
+    #[test]
     fn look_ups_ignore_case() {
         for name in ["get-mailbox", "GET-MAILBOX", "Get-Mailbox"] {
             assert_eq!(find(name).map(|c| c.name), Some("Get-Mailbox"));
