@@ -8,7 +8,7 @@ use crossforest_shared::telemetry::LogFormat;
 use crossforest_shared::ForestName;
 
 use crate::lab::{Lab, LabSpec};
-use crate::output::{render, Format};
+use crate::output::{render_view, Format, View};
 use crate::processes::{free_loopback_address, Running};
 
 /// The demo's forests.
@@ -38,7 +38,10 @@ async fn step(lab: &Lab, identity: &str, line: &str, expect: Expect) -> anyhow::
             for warning in &response.warnings {
                 println!("WARNING: {warning}");
             }
-            print!("{}", render(&response.records, Format::Text));
+            print!(
+                "{}",
+                render_view(&response.records, Format::Text, View::of(&response))
+            );
             println!();
             Ok(())
         }

@@ -1,6 +1,7 @@
-//! Printing cmdlet results the way the Exchange Management Shell does: a list for
-//! one object, a table for several (or what `Format-List` / `Format-Table`
-//! asked for), or JSON for machines.
+//! Printing cmdlet results the way the Exchange Management Shell does: each
+//! cmdlet's default view (a table of its columns, one row for one object, or
+//! a list), what `Format-List` / `Format-Table` asked for, or JSON for
+//! machines with the values' types kept.
 
 use crossforest_shared::proto::management::v1 as pb;
 
@@ -16,36 +17,60 @@ pub enum Format {
     Jsonl,
 }
 
+mod json;
+mod table;
+
+pub use table::{terminal_width, FALLBACK_WIDTH};
+
 /// How text output lays records out.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum View {
-    /// A list for one record, a table of the first columns for several.
+    /// Records without a view of their own (the shell's): a list for one
+    /// record, a table of the first columns for several.
     #[default]
     Auto,
     /// `Format-List`: every record as a list.
     List,
     /// `Format-Table`: one table with every property.
     Table,
+    /// The cmdlet's default view, as the resource forest declares it.
+    Cmdlet(CmdletView),
 }
 
-const TABLE_COLUMNS: usize = 4;
-const MAX_CELL: usize = 40;
+/// A cmdlet's default view: a table of these columns (one row for one
+/// object, as EMS), or a list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CmdletView {
+    /// The columns of its table, in order.
+    pub columns: Vec<String>,
+    /// Its objects show as a list.
+    pub list: bool,
+}
 
-fn cell(text: &str) -> String {
-    if text.chars().count() > MAX_CELL {
-        let cut: String = text.chars().take(MAX_CELL - 3).collect();
-        format!("{cut}...")
-    } else {
-        text.to_owned()
+impl View {
+    /// The view of a cmdlet's response: its default view when the node
+    /// declares one, else [`View::Auto`].
+    pub fn of(response: &pb::InvokeResponse) -> Self {
+        if response.default_columns.is_empty() && !response.list_view {
+            return Self::Auto;
+        }
+        Self::Cmdlet(CmdletView {
+            columns: response.default_columns.clone(),
+            list: response.list_view,
+        })
     }
 }
 
-fn object(record: &pb::Record) -> serde_json::Map<String, serde_json::Value> {
-    record
-        .properties
-        .iter()
-        .map(|p| (p.name.clone(), serde_json::Value::String(p.value.clone())))
-        .collect()
+/// Columns of a table of records without a view of their own.
+const TABLE_COLUMNS: usize = 4;
+
+/// A warning as the shell prints it: `WARNING: …`, yellow on a terminal.
+pub fn warning(text: &str, colour: bool) -> String {
+    if colour {
+        format!("\x1b[33mWARNING: {text}\x1b[0m\n")
+    } else {
+        format!("WARNING: {text}\n")
+    }
 }
 
 fn list(record: &pb::Record) -> String {
@@ -57,48 +82,8 @@ fn list(record: &pb::Record) -> String {
         .collect()
 }
 
-fn table(records: &[pb::Record], names: &[&str]) -> String {
-    let rows: Vec<Vec<String>> = records
-        .iter()
-        .map(|r| {
-            names
-                .iter()
-                .map(|n| {
-                    cell(
-                        r.properties
-                            .iter()
-                            .find(|p| p.name == *n)
-                            .map_or("", |p| &p.value),
-                    )
-                })
-                .collect()
-        })
-        .collect();
-    let widths: Vec<usize> = names
-        .iter()
-        .enumerate()
-        .map(|(i, n)| {
-            rows.iter()
-                .map(|r| r[i].chars().count())
-                .max()
-                .unwrap_or(0)
-                .max(n.len())
-        })
-        .collect();
-    let line = |cells: Vec<String>| -> String {
-        let joined: Vec<String> = cells
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
-        format!("{}\n", joined.join(" ").trim_end())
-    };
-    let mut out = line(names.iter().map(|n| (*n).to_owned()).collect());
-    out.push_str(&line(widths.iter().map(|w| "-".repeat(*w)).collect()));
-    for row in rows {
-        out.push_str(&line(row));
-    }
-    out
+fn lists(records: &[pb::Record]) -> String {
+    records.iter().map(list).collect::<Vec<_>>().join("\n")
 }
 
 /// Renders records as `Auto`.
@@ -106,51 +91,64 @@ pub fn render(records: &[pb::Record], format: Format) -> String {
     render_view(records, format, View::Auto)
 }
 
-/// Renders records in `format`, text laid out as `view`.
+/// Renders records in `format`, text laid out as `view` in the terminal's
+/// width.
 pub fn render_view(records: &[pb::Record], format: Format, view: View) -> String {
+    render_at(records, format, &view, terminal_width())
+}
+
+/// Renders records in `format`, text laid out as `view` in `width` columns.
+pub fn render_at(records: &[pb::Record], format: Format, view: &View, width: u16) -> String {
     match format {
         Format::Json => {
-            let objects: Vec<_> = records.iter().map(object).collect();
+            let objects: Vec<_> = records.iter().map(json::object).collect();
             serde_json::to_string_pretty(&objects).unwrap_or_default() + "\n"
         }
         Format::Jsonl => records
             .iter()
-            .map(|r| serde_json::Value::Object(object(r)).to_string() + "\n")
+            .map(|r| serde_json::Value::Object(json::object(r)).to_string() + "\n")
             .collect(),
         Format::Text if records.is_empty() => String::new(),
-        Format::Text if view == View::List || (view == View::Auto && records.len() == 1) => {
-            records.iter().map(list).collect::<Vec<_>>().join("\n")
-        }
-        Format::Text if view == View::Table => {
-            let mut names: Vec<&str> = Vec::new();
-            for p in records.iter().flat_map(|r| &r.properties) {
-                if !names.contains(&p.name.as_str()) {
-                    names.push(&p.name);
-                }
+        Format::Text => match view {
+            View::List => lists(records),
+            View::Cmdlet(CmdletView { list: true, .. }) => lists(records),
+            View::Cmdlet(CmdletView { columns, .. }) => {
+                let names: Vec<&str> = columns.iter().map(String::as_str).collect();
+                table::table(records, &names, width)
             }
-            table(records, &names)
-        }
-        Format::Text => {
-            let names: Vec<&str> = records[0]
-                .properties
-                .iter()
-                .take(TABLE_COLUMNS)
-                .map(|p| p.name.as_str())
-                .collect();
-            table(records, &names)
-        }
+            View::Table => {
+                let mut names: Vec<&str> = Vec::new();
+                for p in records.iter().flat_map(|r| &r.properties) {
+                    if !names.contains(&p.name.as_str()) {
+                        names.push(&p.name);
+                    }
+                }
+                table::table(records, &names, width)
+            }
+            View::Auto if records.len() == 1 => lists(records),
+            View::Auto => {
+                let names: Vec<&str> = records[0]
+                    .properties
+                    .iter()
+                    .take(TABLE_COLUMNS)
+                    .map(|p| p.name.as_str())
+                    .collect();
+                table::table(records, &names, width)
+            }
+        },
     }
 }
 
-/// A record from (name, value) pairs, for tests.
-#[cfg(test)]
-pub(crate) fn record(pairs: &[(&str, &str)]) -> pb::Record {
+/// A record from (name, value) pairs, text only (as a node without types
+/// sends them): for tests.
+pub fn record(pairs: &[(&str, &str)]) -> pb::Record {
     pb::Record {
         properties: pairs
             .iter()
             .map(|(n, v)| pb::Property {
                 name: (*n).to_owned(),
                 value: (*v).to_owned(),
+                typed: None,
             })
             .collect(),
     }
@@ -178,7 +176,7 @@ mod tests {
         );
         let tabled = render_view(&records[..1], Format::Text, View::Table);
         assert!(
-            tabled.starts_with("Name Office\n---- -------\ndana Floor 2\n"),
+            tabled.starts_with("Name Office\n---- ------\ndana Floor 2\n"),
             "{tabled}"
         );
         let json: serde_json::Value =

@@ -9,7 +9,7 @@
 //! others still run; all in one statement of the resource forest, authorised
 //! against the permissions the caller held when it began (R-SESSION-1).
 
-use std::io::Write as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::rc::Rc;
 
 use resource_forest::rbac::compare::Operator;
@@ -741,6 +741,7 @@ async fn call(frame: &mut Frame<'_>, stage: &mut Stage<'_>, item: Option<&Val>) 
     };
     match session.invoke(&cmdlet, parameters).await {
         Ok(response) => {
+            let view = View::of(&response);
             for warning in response.warnings {
                 stage.warnings.push(Val::Str(warning.clone()));
                 match stage.common.warning_action {
@@ -752,10 +753,13 @@ async fn call(frame: &mut Frame<'_>, stage: &mut Stage<'_>, item: Option<&Val>) 
                             stage.common.error_action,
                         );
                     }
-                    _ => writeln!(frame.err, "WARNING: {warning}")?,
+                    _ => {
+                        let colour = std::io::stderr().is_terminal();
+                        write!(frame.err, "{}", crate::output::warning(&warning, colour))?;
+                    }
                 }
             }
-            frame.view = View::Auto;
+            frame.view = view;
             Ok(response.records.into_iter().map(Val::from).collect())
         }
         Err(error) => {
@@ -959,7 +963,7 @@ async fn end(frame: &mut Frame<'_>, stage: &mut Stage<'_>) -> R<Vec<Val>> {
             }
         }
         Kind::Format { view, columns } => {
-            let (view, columns) = (*view, columns.clone());
+            let (view, columns) = (view.clone(), columns.clone());
             let mut items = Vec::new();
             for item in held(stage) {
                 items.push(match &columns {
@@ -1014,8 +1018,11 @@ async fn end(frame: &mut Frame<'_>, stage: &mut Stage<'_>) -> R<Vec<Val>> {
         }
         Kind::OutFile { path, append } => {
             let (path, append) = (path.clone(), *append);
-            let text =
-                crate::lang::display::render(&held(stage), crate::output::Format::Text, frame.view);
+            let text = crate::lang::display::render(
+                &held(stage),
+                crate::output::Format::Text,
+                frame.view.clone(),
+            );
             if let Err(e) = write_file(&path, &text, append) {
                 return frame.fail(column, format!("writing {path}: {e}"), action);
             }

@@ -40,7 +40,7 @@ impl From<pb::Record> for Record {
         Self {
             properties: properties
                 .into_iter()
-                .map(|pb::Property { name, value }| (name, value))
+                .map(|pb::Property { name, value, .. }| (name, value))
                 .collect(),
         }
     }
@@ -80,6 +80,8 @@ impl From<pb::InvokeResponse> for Records {
             records,
             warnings,
             statement_not_open: _,
+            default_columns: _,
+            list_view: _,
         } = response;
         Self {
             records: records.into_iter().map(Record::from).collect(),

@@ -10,6 +10,7 @@ mod scenarios {
     pub mod ca_rotation;
     pub mod common;
     pub mod delegated_setup;
+    pub mod ems_output;
     pub mod expiry;
     pub mod faults;
     pub mod freshness;

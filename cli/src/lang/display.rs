@@ -24,7 +24,11 @@ pub fn render(values: &[Val], format: Format, view: View) -> String {
                 match value {
                     Val::Object(o) => records.push(o.to_record()),
                     other => {
-                        out.push_str(&render_view(&std::mem::take(&mut records), format, view));
+                        out.push_str(&render_view(
+                            &std::mem::take(&mut records),
+                            format,
+                            view.clone(),
+                        ));
                         out.push_str(&other.to_string());
                         out.push('\n');
                     }

@@ -53,7 +53,9 @@ impl Object {
             .map(|(_, v)| v)
     }
 
-    /// The record the output formatter shows.
+    /// The record the output formatter shows: each value's text as a table
+    /// cell shows it (a list's items joined by `, `, as the resource forest
+    /// sends them) and its type.
     pub fn to_record(&self) -> pb::Record {
         pb::Record {
             properties: self
@@ -61,9 +63,49 @@ impl Object {
                 .iter()
                 .map(|(name, value)| pb::Property {
                     name: name.clone(),
-                    value: value.to_string(),
+                    value: match value {
+                        Val::Array(items) => items
+                            .iter()
+                            .map(Val::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        other => other.to_string(),
+                    },
+                    typed: value.typed(),
                 })
                 .collect(),
+        }
+    }
+}
+
+impl Val {
+    /// The value as the wire types it, where it has such a type.
+    fn typed(&self) -> Option<pb::PropertyValue> {
+        use pb::property_value::Kind;
+        let kind = match self {
+            Val::Null => Kind::Null(true),
+            Val::Bool(b) => Kind::Boolean(*b),
+            Val::Int(n) => Kind::Integer(*n),
+            Val::Str(s) => Kind::Text(s.clone()),
+            Val::Array(items) => Kind::List(pb::StringList {
+                values: items.iter().map(Val::to_string).collect(),
+            }),
+            Val::Num(_) | Val::Hash(_) | Val::Object(_) | Val::Block(_) => return None,
+        };
+        Some(pb::PropertyValue { kind: Some(kind) })
+    }
+
+    /// A property the resource forest sent, as the type it gave (its text
+    /// from a node that sends no types).
+    fn of_property(property: pb::Property) -> Val {
+        use pb::property_value::Kind;
+        match property.typed.and_then(|t| t.kind) {
+            Some(Kind::Text(t)) => Val::Str(t),
+            Some(Kind::Integer(n)) => Val::Int(n),
+            Some(Kind::Boolean(b)) => Val::Bool(b),
+            Some(Kind::List(l)) => Val::Array(l.values.into_iter().map(Val::Str).collect()),
+            Some(Kind::Null(_)) => Val::Null,
+            None => Val::Str(property.value),
         }
     }
 }
@@ -74,7 +116,7 @@ impl From<pb::Record> for Val {
             properties: record
                 .properties
                 .into_iter()
-                .map(|p| (p.name, Val::Str(p.value)))
+                .map(|p| (p.name.clone(), Val::of_property(p)))
                 .collect(),
             by_name: false,
         })

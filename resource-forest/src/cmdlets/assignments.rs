@@ -14,6 +14,7 @@ use super::registry::{
     ConfirmImpact::{High, Medium},
     Handler,
 };
+use super::Record;
 use super::{changed, invalid, listed, not_found, record, Args, CmdletError, Context, Outcome};
 use crate::org::recipients::RecipientType;
 use crate::rbac::config::builtin_assignment_name;
@@ -362,7 +363,7 @@ fn assignee_name(ctx: &Context<'_>, a: &Assignee) -> String {
     }
 }
 
-fn assignment_record(ctx: &Context<'_>, a: &RoleAssignment) -> Vec<(String, String)> {
+fn assignment_record(ctx: &Context<'_>, a: &RoleAssignment) -> Record {
     let (write, custom, ou) = match &a.recipient_write_scope {
         RecipientWriteScope::Implicit => (
             ctx.org
@@ -535,7 +536,7 @@ pub async fn get_assignment(ctx: &Context<'_>, args: &Args) -> Result<Outcome, C
                 }
             }
             let mut r = record.clone();
-            r.insert(1, ("EffectiveUserName".into(), user));
+            r.insert(1, ("EffectiveUserName".into(), user.into()));
             records.push(r);
         }
     }
@@ -549,9 +550,9 @@ pub async fn get_assignment(ctx: &Context<'_>, args: &Args) -> Result<Outcome, C
 const DIRECT: &str = "Direct";
 
 /// Sets `property` of a record shown.
-fn set(record: &mut [(String, String)], property: &str, value: &str) {
+fn set(record: &mut [(String, super::Field)], property: &str, value: &str) {
     if let Some((_, v)) = record.iter_mut().find(|(k, _)| k == property) {
-        value.clone_into(v);
+        *v = value.into();
     }
 }
 
@@ -566,7 +567,7 @@ enum Shown {
 }
 
 impl Shown {
-    fn holds(&self, record: &[(String, String)]) -> bool {
+    fn holds(&self, record: &[(String, super::Field)]) -> bool {
         let value = |property: &str| super::shown(record, property).unwrap_or_default();
         match self {
             Self::OneOf(property, values) => values

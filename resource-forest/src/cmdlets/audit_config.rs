@@ -9,6 +9,7 @@ use super::parameters::{
     Param,
 };
 use super::registry::{Cmdlet, ConfirmImpact::Medium, Handler};
+use super::Record;
 use super::{changed, invalid, listed, ps_bool, record, Args, CmdletError, Context, Outcome};
 use crate::audit::config::{AgeLimit, LogLevel, SET_ADMIN_AUDIT_LOG_CONFIG};
 use crate::audit::AdminAuditLogConfig;
@@ -21,13 +22,15 @@ pub const CMDLETS: &[Cmdlet] = &[
         "Shows which requests the admin audit log records and how long it keeps them.",
         Handler::Sync(get_config),
         VIEW,
-    ),
+    )
+    .listed(),
     Cmdlet::new(
         SET_ADMIN_AUDIT_LOG_CONFIG,
         "Changes which requests the admin audit log records and how long it keeps them.",
         Handler::Sync(set_config),
         VIEW,
     )
+    .listed()
     .with(SET_PARAMETERS)
     .changes(Medium),
 ];
@@ -56,7 +59,7 @@ const VIEW: &[&str] = &[
 /// The one settings object's name, as Exchange names it.
 const NAME: &str = "Admin Audit Log Settings";
 
-fn config_record(c: &AdminAuditLogConfig) -> Vec<(String, String)> {
+fn config_record(c: &AdminAuditLogConfig) -> Record {
     let list = |l: &[String]| l.join(", ");
     record([
         ("Name", NAME.to_owned()),

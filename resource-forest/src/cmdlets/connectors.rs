@@ -9,6 +9,7 @@ use super::parameters::{
     IDENTITY, OPTIONAL_IDENTITY,
 };
 use super::registry::{Cmdlet, ConfirmImpact::Medium, Handler};
+use super::Record;
 use super::{changed, invalid, listed, not_found, record, Args, CmdletError, Context, Outcome};
 use crate::org::connectors::{AdPermission, ReceiveConnector};
 use crate::rbac::{Access, Target};
@@ -68,7 +69,7 @@ const CONNECTOR_VIEW: &[&str] = &["Identity", "Bindings"];
 /// permission here is an explicit allow.
 const PERMISSION_VIEW: &[&str] = &["Identity", "User", "Rights"];
 
-fn connector_record(c: &ReceiveConnector) -> Vec<(String, String)> {
+fn connector_record(c: &ReceiveConnector) -> Record {
     record([
         ("Identity", c.identity()),
         ("Name", c.name.clone()),
@@ -201,7 +202,7 @@ pub fn add_ad_permission(ctx: &Context<'_>, args: &Args) -> Result<Outcome, Cmdl
     Ok(changed(next, &object_id, records))
 }
 
-fn permission_record(p: &AdPermission) -> Vec<(String, String)> {
+fn permission_record(p: &AdPermission) -> Record {
     record([
         ("Identity", p.object.clone()),
         ("Partition", p.partition.clone()),

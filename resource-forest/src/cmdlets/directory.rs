@@ -43,7 +43,7 @@ pub fn new_ad_user(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletErro
     let mut user = super::mailbox::build_user(ctx, args, &mut next)?;
     user.recipient_type = RecipientType::User;
     user.primary_smtp_address = String::new();
-    let records = vec![user.properties()];
+    let records = vec![super::recipient_view::recipient_record(&user)];
     let name = user.name.clone();
     next.recipients.insert(name.to_ascii_lowercase(), user);
     Ok(changed(next, &name, records))

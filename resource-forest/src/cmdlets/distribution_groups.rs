@@ -17,6 +17,7 @@ use super::registry::{
     ConfirmImpact::{High, Medium},
     Handler,
 };
+use super::Record;
 use super::{changed, invalid, listed, record, Args, CmdletError, Context, Outcome};
 use crate::org::recipients::{Recipient, RecipientType};
 use crate::rbac::Access;
@@ -176,7 +177,7 @@ pub fn new_distribution_group(ctx: &Context<'_>, args: &Args) -> Result<Outcome,
     Ok(changed(next, &name, records))
 }
 
-fn group_record(ctx: &Context<'_>, g: &Recipient) -> Vec<(String, String)> {
+fn group_record(ctx: &Context<'_>, g: &Recipient) -> Record {
     let names = |sids: &mut dyn Iterator<Item = &Sid>| {
         sids.map(|s| ctx.org.sid_name(s))
             .collect::<Vec<_>>()

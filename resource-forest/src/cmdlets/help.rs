@@ -10,7 +10,7 @@ use super::parameters::{
     Param,
 };
 use super::registry::{self, example, Cmdlet, Example, Handler};
-use super::{invalid, listed, record, Args, CmdletError, Context, Outcome};
+use super::{invalid, listed, record, Args, CmdletError, Context, Outcome, Record};
 use crate::rbac::opath::wildcard_match;
 
 /// `Get-Command` and `Get-Help`. Anyone may ask.
@@ -297,7 +297,7 @@ impl Depth {
 const INDENT: &str = "    ";
 
 /// The help of `spec` with the `parameters` the caller may use, at `depth`.
-fn help_record(spec: &Cmdlet, parameters: &[Param], depth: Depth) -> Vec<(String, String)> {
+fn help_record(spec: &Cmdlet, parameters: &[Param], depth: Depth) -> Record {
     let mut properties = vec![
         ("Name", spec.name.to_owned()),
         ("Synopsis", spec.synopsis.to_owned()),
@@ -340,7 +340,7 @@ fn help_record(spec: &Cmdlet, parameters: &[Param], depth: Depth) -> Vec<(String
     }
     properties
         .into_iter()
-        .map(|(name, value)| (name.to_owned(), value))
+        .map(|(name, value)| (name.to_owned(), value.into()))
         .collect()
 }
 
@@ -447,11 +447,15 @@ mod tests {
             ]
         );
         let full = help_record(spec, spec.parameters, Depth::Full);
-        let parameters = &full[3].1;
+        let parameters = full[3].1.text();
         assert!(
             parameters.contains("-Identity <MailboxIdParameter>\n    Required? true  Position? 0"),
             "{parameters}"
         );
-        assert!(full[4].1.contains("Example 1"), "{}", full[4].1);
+        assert!(
+            full[4].1.text().contains("Example 1"),
+            "{}",
+            full[4].1.text()
+        );
     }
 }

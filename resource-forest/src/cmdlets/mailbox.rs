@@ -14,7 +14,7 @@ use super::registry::{
     ConfirmImpact::{High, Medium},
     Example, Handler,
 };
-use super::{changed, invalid, listed, record, Args, CmdletError, Context, Outcome};
+use super::{changed, invalid, record, Args, CmdletError, Context, Outcome};
 use crate::org::recipients::{Recipient, RecipientType};
 use crate::org::OrgError;
 use crate::rbac::scope::parse_recipient_filter;
@@ -189,9 +189,8 @@ pub const CMDLETS: &[Cmdlet] = &[
     .changes(High),
 ];
 
-/// EMS shows Name, Alias, ServerName, ProhibitSendQuota; there are no
-/// servers per mailbox here.
-const MAILBOX_VIEW: &[&str] = &["Name", "Alias", "ProhibitSendQuota"];
+/// As EMS: Name, Alias, ServerName, ProhibitSendQuota.
+const MAILBOX_VIEW: &[&str] = &["Name", "Alias", "ServerName", "ProhibitSendQuota"];
 const MAIL_USER_VIEW: &[&str] = &["Name", "RecipientType"];
 const MAIL_CONTACT_VIEW: &[&str] = &["Name", "Alias", "RecipientType"];
 const USER_VIEW: &[&str] = &["Name", "RecipientType"];
@@ -448,9 +447,12 @@ pub fn new_recipient(
     recipient_type: RecipientType,
 ) -> Result<Outcome, CmdletError> {
     let mut next = ctx.org.clone();
-    let recipient = build(ctx, args, &mut next, recipient_type)?;
+    let mut recipient = build(ctx, args, &mut next, recipient_type)?;
+    if recipient_type == RecipientType::UserMailbox {
+        super::recipient_view::place(ctx.org, args, &mut recipient)?;
+    }
     ctx.authorize(target(&recipient), Access::Write)?;
-    let records = vec![recipient.properties()];
+    let records = vec![super::recipient_view::recipient_record(&recipient)];
     let name = recipient.name.clone();
     next.recipients.insert(name.to_ascii_lowercase(), recipient);
     Ok(changed(next, &name, records))
@@ -472,6 +474,7 @@ pub fn enable_mailbox(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletE
     ctx.authorize(target(current), Access::Write)?;
     let mut enabled = current.clone();
     enabled.recipient_type = RecipientType::UserMailbox;
+    super::recipient_view::place(ctx.org, args, &mut enabled)?;
     enabled.alias = match args.text("Alias") {
         Some(_) => alias_for(args, &current.name)?,
         None if enabled.alias.is_empty() => alias_for(args, &current.name)?,
@@ -483,7 +486,7 @@ pub fn enable_mailbox(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletE
     };
     ctx.authorize(target(&enabled), Access::Write)?;
     let mut next = ctx.org.clone();
-    let records = vec![enabled.properties()];
+    let records = vec![super::recipient_view::recipient_record(&enabled)];
     next.recipients
         .insert(enabled.name.to_ascii_lowercase(), enabled);
     Ok(changed(next, &current.name, records))
@@ -499,7 +502,7 @@ pub fn disable_mailbox(ctx: &Context<'_>, args: &Args) -> Result<Outcome, Cmdlet
     user.recipient_type = RecipientType::User;
     user.primary_smtp_address = String::new();
     let mut next = ctx.org.clone();
-    let records = vec![user.properties()];
+    let records = vec![super::recipient_view::recipient_record(&user)];
     next.recipients.insert(user.name.to_ascii_lowercase(), user);
     Ok(changed(next, &current.name, records))
 }
@@ -514,7 +517,7 @@ pub fn get_recipients(
 ) -> Result<Outcome, CmdletError> {
     let org = ctx.org;
     let ou = organizational_unit(args).map(|o| org.ou(o)).transpose()?;
-    let limit = super::result_size(args)?;
+    super::result_size(args)?;
     let filter = args
         .text("Filter")
         .map(parse_recipient_filter)
@@ -566,10 +569,14 @@ pub fn get_recipients(
                 })
             })
             .filter(|r| ctx.can_read(target(r)))
-            .take(limit)
             .collect(),
     };
-    Ok(listed(chosen.iter().map(|r| r.properties()).collect()))
+    super::first_results(
+        args,
+        chosen
+            .into_iter()
+            .map(super::recipient_view::recipient_record),
+    )
 }
 
 /// `Set-Mailbox`, `Set-User`: the recipient must be in write scope before and

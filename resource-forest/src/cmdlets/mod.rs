@@ -11,12 +11,14 @@ pub mod audit_log;
 pub mod connectors;
 pub mod directory;
 pub mod distribution_groups;
+pub mod field;
 pub mod help;
 pub mod mailbox;
 pub mod parameters;
 pub mod permissions;
 pub mod policies;
 pub mod query;
+pub mod recipient_view;
 pub mod registry;
 pub mod remote_mailbox;
 pub mod role_group;
@@ -32,6 +34,7 @@ use crate::trust::authenticate::Caller;
 use crate::trust::linked::LinkedError;
 use crate::trust::Trusts;
 pub use args::{Args, Value};
+pub use field::{Field, Record};
 pub use registry::{Cmdlet, ConfirmImpact, Handler};
 
 /// Why a cmdlet failed. Nothing has changed when one of these is returned.
@@ -112,7 +115,7 @@ pub enum CmdletError {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Outcome {
     /// Objects, each a list of (property, value) in display order.
-    pub records: Vec<Vec<(String, String)>>,
+    pub records: Vec<Record>,
     /// Warnings for the caller.
     pub warnings: Vec<String>,
     /// The organization after the change, for write cmdlets.
@@ -219,10 +222,17 @@ pub fn ps_bool(b: bool) -> String {
     if b { "True" } else { "False" }.to_owned()
 }
 
+/// The default `-ResultSize`, as Exchange.
+pub const DEFAULT_RESULT_SIZE: usize = 1000;
+
+/// Exchange's warning when a read stopped at the default `-ResultSize` with
+/// more objects left.
+pub const RESULT_SIZE_WARNING: &str = "By default, only the first 1000 items are returned. Use the ResultSize parameter to specify the number of items returned. To return all items, specify \"-ResultSize Unlimited\". Be aware that, depending upon the actual number of items, returning all items can take a long time and consume a large amount of memory. Also, we don't recommend storing the results in a variable; instead, pipe the results to another task or script to perform batch changes.";
+
 /// `-ResultSize`: a number or `Unlimited`; 1000 when not given, as Exchange.
 pub fn result_size(args: &Args) -> Result<usize, CmdletError> {
     match args.text("ResultSize") {
-        None => Ok(1000),
+        None => Ok(DEFAULT_RESULT_SIZE),
         Some(s) if s.eq_ignore_ascii_case("unlimited") => Ok(usize::MAX),
         Some(s) => s.parse().map_err(|_| {
             invalid(
@@ -231,6 +241,29 @@ pub fn result_size(args: &Args) -> Result<usize, CmdletError> {
             )
         }),
     }
+}
+
+/// The first `-ResultSize` records of `records`, with Exchange's warning
+/// when the default size cut some off (a size the caller gave does not
+/// warn).
+pub fn first_results(
+    args: &Args,
+    records: impl Iterator<Item = Record>,
+) -> Result<Outcome, CmdletError> {
+    let limit = result_size(args)?;
+    let mut records: Vec<Record> = records.take(limit.saturating_add(1)).collect();
+    let mut warnings = Vec::new();
+    if records.len() > limit {
+        records.truncate(limit);
+        if args.text("ResultSize").is_none() {
+            warnings.push(RESULT_SIZE_WARNING.to_owned());
+        }
+    }
+    Ok(Outcome {
+        records,
+        warnings,
+        ..Outcome::default()
+    })
 }
 
 /// The error for a missing object.
@@ -259,7 +292,7 @@ pub fn check_name(parameter: &str, name: &str) -> Result<String, CmdletError> {
 }
 
 /// A change: the next organization, the records to show and the target.
-pub fn changed(next: Organization, target: &str, records: Vec<Vec<(String, String)>>) -> Outcome {
+pub fn changed(next: Organization, target: &str, records: Vec<Record>) -> Outcome {
     Outcome {
         records,
         warnings: Vec::new(),
@@ -269,7 +302,7 @@ pub fn changed(next: Organization, target: &str, records: Vec<Vec<(String, Strin
 }
 
 /// Records to show, without a change.
-pub fn listed(records: Vec<Vec<(String, String)>>) -> Outcome {
+pub fn listed(records: Vec<Record>) -> Outcome {
     Outcome {
         records,
         ..Outcome::default()
@@ -277,14 +310,17 @@ pub fn listed(records: Vec<Vec<(String, String)>>) -> Outcome {
 }
 
 /// The value of `property` in a record shown.
-pub fn shown<'r>(record: &'r [(String, String)], property: &str) -> Option<&'r str> {
+pub fn shown<'r>(record: &'r [(String, Field)], property: &str) -> Option<&'r str> {
     record
         .iter()
         .find(|(k, _)| k == property)
-        .map(|(_, v)| v.as_str())
+        .map(|(_, v)| v.text())
 }
 
-/// `(name, value)` pairs from string slices.
-pub fn record<const N: usize>(pairs: [(&str, String); N]) -> Vec<(String, String)> {
-    pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+/// A record from `(name, value)` pairs; values of mixed types take `.into()`.
+pub fn record<V: Into<Field>, const N: usize>(pairs: [(&str, V); N]) -> Record {
+    pairs
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.into()))
+        .collect()
 }

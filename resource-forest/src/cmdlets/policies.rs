@@ -7,6 +7,7 @@ use super::parameters::{
     OPTIONAL_IDENTITY,
 };
 use super::registry::{Cmdlet, ConfirmImpact::Medium, Handler};
+use super::Record;
 use super::{changed, listed, not_found, record, Args, CmdletError, Context, Outcome};
 use crate::rbac::config::{builtin_assignment_name, RoleAssignmentPolicy};
 use crate::rbac::model::{Assignee, Delegation, RoleAssignment};
@@ -55,10 +56,7 @@ pub const CMDLETS: &[Cmdlet] = &[
 /// EMS shows Name, AssignedRoles, RoleAssignments, IsDefault.
 const POLICY_VIEW: &[&str] = &["Name", "AssignedRoles", "IsDefault"];
 
-fn policy_record(
-    org: &crate::org::Organization,
-    p: &RoleAssignmentPolicy,
-) -> Vec<(String, String)> {
+fn policy_record(org: &crate::org::Organization, p: &RoleAssignmentPolicy) -> Record {
     let roles: Vec<String> = org
         .rbac
         .assignments
@@ -74,7 +72,7 @@ fn policy_record(
     ])
 }
 
-fn records_of(next: &crate::org::Organization, name: &str) -> Vec<Vec<(String, String)>> {
+fn records_of(next: &crate::org::Organization, name: &str) -> Vec<Record> {
     next.rbac
         .policy(name)
         .map(|p| vec![policy_record(next, p)])

@@ -108,6 +108,9 @@ pub struct Cmdlet {
     pub handler: Handler,
     /// The properties the default table view shows, in order.
     pub default_columns: &'static [&'static str],
+    /// Its objects show as a list by default, not as a table (e.g.
+    /// `Get-AdminAuditLogConfig`).
+    pub list_view: bool,
     /// The parameter a positional value binds to.
     pub positional: Option<&'static str>,
     /// Parameters, common ones excluded.
@@ -143,6 +146,7 @@ impl Cmdlet {
             synopsis,
             handler,
             default_columns,
+            list_view: false,
             positional: None,
             parameters: &[],
             effect: Effect::Reads,
@@ -168,6 +172,12 @@ impl Cmdlet {
     /// Binds a positional value to `parameter`.
     pub const fn at(mut self, parameter: &'static str) -> Self {
         self.positional = Some(parameter);
+        self
+    }
+
+    /// Shows its objects as a list by default.
+    pub const fn listed(mut self) -> Self {
+        self.list_view = true;
         self
     }
 
@@ -395,6 +405,26 @@ mod tests {
         }
         assert!(entries > 0);
         Ok(())
+    }
+
+    #[test]
+    fn default_views_are_ems_views() {
+        let columns = |name: &str| find(name).map(|c| (c.default_columns, c.list_view));
+        assert_eq!(
+            columns("Get-Mailbox"),
+            Some((
+                &["Name", "Alias", "ServerName", "ProhibitSendQuota"][..],
+                false
+            ))
+        );
+        assert_eq!(
+            columns("Get-MailboxDatabase"),
+            Some((
+                &["Name", "Server", "Recovery", "ReplicationType"][..],
+                false
+            ))
+        );
+        assert_eq!(columns("Get-AdminAuditLogConfig").map(|c| c.1), Some(true));
     }
 
     #[test]

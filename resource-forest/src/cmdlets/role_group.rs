@@ -16,6 +16,7 @@ use super::registry::{
     ConfirmImpact::{High, Medium},
     Example, Handler,
 };
+use super::Record;
 use super::{changed, record, Args, CmdletError, Context, Outcome};
 use crate::rbac::config::new_role_group_assignment_name;
 use crate::rbac::model::{
@@ -405,7 +406,7 @@ fn sorted_names(org: &crate::org::Organization, sids: &BTreeSet<Sid>) -> String 
     names.join(", ")
 }
 
-fn group_record(org: &crate::org::Organization, g: &RoleGroup) -> Vec<(String, String)> {
+fn group_record(org: &crate::org::Organization, g: &RoleGroup) -> Record {
     let roles: Vec<String> = org
         .rbac
         .assignments_of_group(&g.name)
@@ -489,14 +490,14 @@ const FILTERABLE: &[&str] = &[
 ];
 
 /// A record as a filter reads it.
-struct Shown<'a>(&'a [(String, String)]);
+struct Shown<'a>(&'a [(String, super::Field)]);
 
 impl crate::rbac::opath::Properties for Shown<'_> {
     fn property(&self, name: &str) -> Option<&str> {
         self.0
             .iter()
             .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v.text())
     }
 }
 
@@ -516,20 +517,18 @@ pub fn get_role_group(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletE
         })
         .transpose()
         .map_err(|e| super::invalid("Filter", e.to_string()))?;
-    let limit = super::result_size(args)?;
+    super::result_size(args)?;
     let groups: Vec<&RoleGroup> = match args.text("Identity") {
         Some(identity) => vec![role_group(ctx, identity)?],
         None => ctx.org.rbac.role_groups.values().collect(),
     };
-    Ok(Outcome {
-        records: groups
+    super::first_results(
+        args,
+        groups
             .iter()
             .map(|g| group_record(ctx.org, g))
-            .filter(|r| filter.as_ref().is_none_or(|f| f.matches(&Shown(r))))
-            .take(limit)
-            .collect(),
-        ..Outcome::default()
-    })
+            .filter(|r| filter.as_ref().is_none_or(|f| f.matches(&Shown(r)))),
+    )
 }
 
 /// The SIDs that make the caller a manager when a ManagedBy lists one

@@ -15,6 +15,7 @@ use super::registry::{
     ConfirmImpact::{High, Medium},
     Handler,
 };
+use super::Record;
 use super::{changed, invalid, listed, not_found, record, Args, CmdletError, Context, Outcome};
 use crate::rbac::model::{ManagementRole, RoleEntry};
 use crate::rbac::opath::wildcard_match;
@@ -122,7 +123,7 @@ fn role<'a>(ctx: &'a Context<'_>, identity: &str) -> Result<&'a ManagementRole, 
         .ok_or_else(|| not_found(identity))
 }
 
-fn role_record(r: &ManagementRole) -> Vec<(String, String)> {
+fn role_record(r: &ManagementRole) -> Record {
     record([
         ("Name", r.name.clone()),
         (

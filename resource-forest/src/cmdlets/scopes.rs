@@ -12,6 +12,7 @@ use super::registry::{
     Handler,
 };
 use super::{changed, invalid, listed, not_found, record, Args, CmdletError, Context, Outcome};
+use super::{Field, Record};
 use crate::rbac::scope::{parse_config_filter, parse_recipient_filter, ManagementScope, ScopeRule};
 use crate::rbac::{Access, Target};
 
@@ -173,7 +174,7 @@ fn list_filter(names: &[String]) -> String {
         .join(" -or ")
 }
 
-fn scope_record(ctx: &Context<'_>, s: &ManagementScope) -> Vec<(String, String)> {
+fn scope_record(ctx: &Context<'_>, s: &ManagementScope) -> Record {
     let (mut root, mut recipients, mut servers, mut databases) =
         (String::new(), String::new(), String::new(), String::new());
     match &s.rule {
@@ -194,14 +195,17 @@ fn scope_record(ctx: &Context<'_>, s: &ManagementScope) -> Vec<(String, String)>
         .filter(|a| a.scope_names().any(|n| n.eq_ignore_ascii_case(&s.name)))
         .count();
     record([
-        ("Name", s.name.clone()),
-        ("ScopeRestrictionType", s.restriction_type().to_string()),
-        ("Exclusive", super::ps_bool(s.exclusive)),
-        ("RecipientRoot", root),
-        ("RecipientFilter", recipients),
-        ("ServerFilter", servers),
-        ("DatabaseFilter", databases),
-        ("Assignments", used.to_string()),
+        ("Name", s.name.as_str().into()),
+        (
+            "ScopeRestrictionType",
+            s.restriction_type().to_string().into(),
+        ),
+        ("Exclusive", s.exclusive.into()),
+        ("RecipientRoot", root.into()),
+        ("RecipientFilter", recipients.into()),
+        ("ServerFilter", servers.into()),
+        ("DatabaseFilter", databases.into()),
+        ("Assignments", Field::from(used)),
     ])
 }
 
@@ -255,7 +259,7 @@ pub fn get_scope(ctx: &Context<'_>, args: &Args) -> Result<Outcome, CmdletError>
             .into_iter()
             .filter(|s| exclusive.is_none_or(|e| s.exclusive == e))
             .map(|s| scope_record(ctx, s))
-            .filter(|r| !orphan || r.iter().any(|(k, v)| k == "Assignments" && v == "0"))
+            .filter(|r| !orphan || super::shown(r, "Assignments") == Some("0"))
             .collect(),
     ))
 }

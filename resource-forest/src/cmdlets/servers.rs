@@ -10,6 +10,7 @@ use super::parameters::{
 };
 use super::registry::{Cmdlet, ConfirmImpact::Medium, Handler};
 use super::{changed, invalid, listed, not_found, record, Args, CmdletError, Context, Outcome};
+use super::{Field, Record};
 use crate::org::servers::{ExchangeServer, MailboxDatabase, ServerState};
 use crate::rbac::{Access, Target};
 
@@ -71,11 +72,11 @@ pub const CMDLETS: &[Cmdlet] = &[
 /// EMS shows Name, Site, ServerRole, Edition, AdminDisplayVersion; there
 /// are no editions or versions here.
 const SERVER_VIEW: &[&str] = &["Name", "Site", "ServerRole"];
-/// EMS shows Name, Server, Recovery, ReplicationType; there are no
-/// recovery or replicated databases here.
-const DATABASE_VIEW: &[&str] = &["Name", "Server"];
+/// As EMS: Name, Server, Recovery, ReplicationType (there are no recovery
+/// or replicated databases here).
+const DATABASE_VIEW: &[&str] = &["Name", "Server", "Recovery", "ReplicationType"];
 
-fn server_record(s: &ExchangeServer) -> Vec<(String, String)> {
+fn server_record(s: &ExchangeServer) -> Record {
     let (state, delegate) = match &s.state {
         ServerState::Provisioned { delegate_name, .. } => ("Provisioned", delegate_name.clone()),
         ServerState::Installed => ("Installed", String::new()),
@@ -140,17 +141,20 @@ pub fn set_exchange_server(ctx: &Context<'_>, args: &Args) -> Result<Outcome, Cm
     Ok(changed(next, &current.name, records))
 }
 
-fn database_record(d: &MailboxDatabase) -> Vec<(String, String)> {
-    record([
-        ("Name", d.name.clone()),
-        ("Server", d.server.clone()),
+fn database_record(d: &MailboxDatabase) -> Record {
+    record::<Field, 5>([
+        ("Name", d.name.as_str().into()),
+        ("Server", d.server.as_str().into()),
+        ("Recovery", false.into()),
+        ("ReplicationType", "None".into()),
         (
             "Settings",
             d.settings
                 .iter()
                 .map(|(k, v)| format!("{k}={v}"))
                 .collect::<Vec<_>>()
-                .join(", "),
+                .join(", ")
+                .into(),
         ),
     ])
 }

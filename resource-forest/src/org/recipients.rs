@@ -187,47 +187,6 @@ impl Recipient {
             .and_then(|tail| tail.strip_prefix('/'))
             .is_some_and(|name| name.eq_ignore_ascii_case(&self.name))
     }
-
-    /// Properties in Exchange's display order.
-    pub fn properties(&self) -> Vec<(String, String)> {
-        let mut out = vec![
-            ("Name".to_owned(), self.name.clone()),
-            ("RecipientType".to_owned(), self.recipient_type.to_string()),
-            (
-                "RecipientTypeDetails".to_owned(),
-                self.recipient_type.details().to_owned(),
-            ),
-            ("Alias".to_owned(), self.alias.clone()),
-            ("DisplayName".to_owned(), self.display_name.clone()),
-            (
-                "OrganizationalUnit".to_owned(),
-                self.organizational_unit.to_string(),
-            ),
-        ];
-        let mut optional = |name: &str, value: &str| {
-            if !value.is_empty() {
-                out.push((name.to_owned(), value.to_owned()));
-            }
-        };
-        optional("UserPrincipalName", &self.user_principal_name);
-        optional("PrimarySmtpAddress", &self.primary_smtp_address);
-        if let Some(parameter) = self.recipient_type.external_address_parameter() {
-            optional(parameter, &self.external_email_address);
-        }
-        out.push(("SID".to_owned(), self.sid.to_string()));
-        if self.recipient_type == RecipientType::UserMailbox {
-            out.push((
-                "RoleAssignmentPolicy".to_owned(),
-                self.role_assignment_policy.clone(),
-            ));
-        }
-        out.extend(
-            self.attributes
-                .iter()
-                .map(|(k, v)| (k.to_owned(), v.to_owned())),
-        );
-        out
-    }
 }
 
 impl Properties for Recipient {
@@ -338,19 +297,6 @@ mod tests {
         let names: Vec<&str> = r.attributes.iter().map(|(k, _)| k).collect();
         assert_eq!(names, ["City", "CustomAttribute15", "Department"]);
         assert_eq!(serde_json::to_string(&r)?, STORED_ROW);
-        let shown = r.properties();
-        let tail: Vec<(&str, &str)> = shown[shown.len() - 3..]
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        assert_eq!(
-            tail,
-            [
-                ("City", "Seattle"),
-                ("CustomAttribute15", "VIP"),
-                ("Department", "Sales")
-            ]
-        );
         Ok(())
     }
 }

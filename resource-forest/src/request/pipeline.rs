@@ -13,7 +13,7 @@ use crossforest_shared::text::{bounded, escape};
 
 use crate::audit::config::Logged;
 use crate::cmdlets::registry::{self, Cmdlet};
-use crate::cmdlets::{self, Args, CmdletError, Context, Outcome, Value};
+use crate::cmdlets::{self, Args, CmdletError, Context, Outcome, Record, Value};
 use crate::node::{ResourceForest, MAX_IN_FLIGHT};
 use crate::rbac::model::LinkedGroup;
 use crate::rbac::{Access, Authorizer, Request, Target};
@@ -30,11 +30,14 @@ use super::what_if::permission_diff;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Invoked {
     /// The cmdlet's records.
-    pub records: Vec<Vec<(String, String)>>,
+    pub records: Vec<Record>,
     /// Warnings.
     pub warnings: Vec<String>,
     /// Organization revision after the request.
     pub revision: u64,
+    /// The cmdlet whose default view shows the records (its name); `None`
+    /// when they are a what-if's permission changes.
+    pub view: Option<&'static str>,
 }
 
 /// How many times a request runs when other nodes keep changing the
@@ -45,6 +48,7 @@ pub const MAX_ATTEMPTS: u32 = 5;
 /// committed (`None` for a read or a what-if).
 struct Ran {
     outcome: Outcome,
+    view: Option<&'static str>,
     revision: u64,
     committed: Option<Committed>,
 }
@@ -151,6 +155,7 @@ impl ResourceForest {
                     records: ran.outcome.records,
                     warnings: ran.outcome.warnings,
                     revision: ran.revision,
+                    view: ran.view,
                 };
                 match ran.committed {
                     // Its record went into the store with the change.
@@ -341,7 +346,9 @@ impl ResourceForest {
             )?;
         }
         let mut outcome = spec.handler.run(&ctx, args).await?;
-        if spec.writes() && args.switch("WhatIf") {
+        let what_if = spec.writes() && args.switch("WhatIf");
+        let view = (!what_if).then_some(spec.name);
+        if what_if {
             // What if: the change is computed and authorised, then shown as
             // who gains and loses which cmdlets; nothing is committed. A
             // what-if is refused exactly as the change would be (lockout
@@ -385,12 +392,14 @@ impl ResourceForest {
                 .await?;
                 Ok(Ran {
                     outcome,
+                    view,
                     revision: committed.revision,
                     committed: Some(committed),
                 })
             }
             _ => Ok(Ran {
                 outcome,
+                view,
                 revision: snapshot.revision,
                 committed: None,
             }),

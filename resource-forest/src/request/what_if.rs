@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use crossforest_shared::Sid;
 
 use super::principal::principal_name;
+use crate::cmdlets::Record;
 use crate::org::Organization;
 use crate::rbac::{Authorizer, Subject};
 
@@ -23,11 +24,11 @@ pub struct PermissionChange {
 
 impl PermissionChange {
     /// The change as a record: Principal, Gains, Loses.
-    pub fn record(self) -> Vec<(String, String)> {
+    pub fn record(self) -> Record {
         vec![
-            ("Principal".to_owned(), self.principal),
-            ("Gains".to_owned(), self.gained.join(", ")),
-            ("Loses".to_owned(), self.lost.join(", ")),
+            ("Principal".to_owned(), self.principal.into()),
+            ("Gains".to_owned(), self.gained.into()),
+            ("Loses".to_owned(), self.lost.into()),
         ]
     }
 

@@ -12,7 +12,7 @@ use crossforest_shared::token::from_authorization;
 use tonic::{Request, Response, Status};
 
 use super::status::{edge, statement_status, status};
-use crate::cmdlets::{CmdletError, Value};
+use crate::cmdlets::{registry, CmdletError, Value};
 use crate::node::ResourceForest;
 use crate::org::servers::SetupOperation;
 use crate::request::statement::not_open_warning;
@@ -207,6 +207,13 @@ impl pb::management_server::Management for ManagementService {
                 None => status(&e),
             })?;
         invoked.warnings.extend(not_open.iter().cloned());
+        let view = invoked.view.and_then(registry::find);
+        let (default_columns, list_view) = view.map_or((Vec::new(), false), |c| {
+            (
+                c.default_columns.iter().map(|&n| n.to_owned()).collect(),
+                c.list_view,
+            )
+        });
         Ok(Response::new(pb::InvokeResponse {
             records: invoked
                 .records
@@ -214,12 +221,21 @@ impl pb::management_server::Management for ManagementService {
                 .map(|r| pb::Record {
                     properties: r
                         .into_iter()
-                        .map(|(name, value)| pb::Property { name, value })
+                        .map(|(name, field)| {
+                            let (value, typed) = field.into_value();
+                            pb::Property {
+                                name,
+                                value,
+                                typed: Some(typed),
+                            }
+                        })
                         .collect(),
                 })
                 .collect(),
             warnings: invoked.warnings,
             statement_not_open: not_open.is_some(),
+            default_columns,
+            list_view,
         }))
     }
 
