@@ -26,6 +26,7 @@ pub mod init;
 pub mod node;
 pub mod org;
 pub mod rbac;
+pub mod model;
 pub mod rbac_document;
 pub mod request;
 pub mod server;
