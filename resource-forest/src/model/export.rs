@@ -85,12 +85,7 @@ pub fn export(document: &RbacDocument) -> Result<ModelFile, ModelError> {
             )));
         }
     }
-    let roles = rbac
-        .roles
-        .values()
-        .filter(|r| !r.builtin)
-        .map(role_spec)
-        .collect();
+    let roles = parents_first(&rbac).into_iter().map(role_spec).collect();
     let scopes = rbac.scopes.values().map(scope_spec).collect();
     let mut role_groups = Vec::new();
     for (key, group) in &rbac.role_groups {
@@ -140,6 +135,30 @@ pub fn export(document: &RbacDocument) -> Result<ModelFile, ModelError> {
         assignments,
         sids: namer.sids,
     })
+}
+
+/// The custom roles, each after its parent (a file is read in order).
+fn parents_first(rbac: &RbacConfig) -> Vec<&ManagementRole> {
+    let mut out: Vec<&ManagementRole> = Vec::new();
+    let mut left: Vec<&ManagementRole> = rbac.roles.values().filter(|r| !r.builtin).collect();
+    while !left.is_empty() {
+        let before = left.len();
+        left.retain(|r| {
+            let ready = r.parent.as_ref().is_none_or(|p| {
+                rbac.role(p).is_none_or(|p| p.builtin)
+                    || out.iter().any(|o| o.name.eq_ignore_ascii_case(p))
+            });
+            if ready {
+                out.push(r);
+            }
+            !ready
+        });
+        if left.len() == before {
+            // A cycle (no store makes one): keep the rest in name order.
+            out.append(&mut left);
+        }
+    }
+    out
 }
 
 fn role_spec(role: &ManagementRole) -> RoleSpec {
