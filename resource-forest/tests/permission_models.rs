@@ -3,6 +3,9 @@
 //! explains it, export → model → configuration is the identity, and the
 //! committed JSON Schema is the generated one.
 
+// Test helpers fail the test by panicking, as the tests themselves do.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::PathBuf;
 
 use resource_forest::model::tests_file::TestsFile;
@@ -32,7 +35,11 @@ fn split_permission_and_seattle_example_models_pass_their_tests() {
         );
         assert!(outcomes.len() >= 4, "{name}: {outcomes:?}");
         let failed: Vec<_> = outcomes.iter().filter(|o| !o.passed).collect();
-        assert!(failed.is_empty(), "{name}: {}", report::text(&outcomes, true));
+        assert!(
+            failed.is_empty(),
+            "{name}: {}",
+            report::text(&outcomes, true)
+        );
     }
 }
 
@@ -67,21 +74,36 @@ fn a_broken_assertion_fails_with_its_nearest_miss_or_chain_in_the_report_and_jun
     let text = report::text(&outcomes, false);
     // R-ASG-3: the nearest miss names the scope that doesn't cover Tom.
     assert!(text.contains("✗ Ray changes Tom"), "{text}");
-    assert!(text.contains("nearest miss: `Tom` isn't within the write scope"), "{text}");
-    assert!(text.contains("scope `Seattle Users` (filter City -eq 'Seattle')"), "{text}");
+    assert!(
+        text.contains("nearest miss: `Tom` isn't within the write scope"),
+        "{text}"
+    );
+    assert!(
+        text.contains("scope `Seattle Users` (filter City -eq 'Seattle')"),
+        "{text}"
+    );
     // The chain that allows what was asserted impossible.
     assert!(
         text.contains("allowed by: contoso\\Ray → role group Seattle Recipient Management → assignment Mail Recipients_Seattle Recipient Management → role Mail Recipients"),
         "{text}"
     );
     // Who-can names the one that can but wasn't expected, and the one missing.
-    assert!(text.contains("can but not expected: contoso\\Administrator"), "{text}");
+    assert!(
+        text.contains("can but not expected: contoso\\Administrator"),
+        "{text}"
+    );
     assert!(text.contains("expected but can't: contoso\\Ray"), "{text}");
     assert!(text.ends_with("0 passed, 3 failed\n"), "{text}");
     let junit = report::junit("seattle", &outcomes);
-    assert!(junit.contains(r#"<testsuite name="seattle" tests="3" failures="3">"#), "{junit}");
+    assert!(
+        junit.contains(r#"<testsuite name="seattle" tests="3" failures="3">"#),
+        "{junit}"
+    );
     assert_eq!(junit.matches("<failure message=").count(), 3, "{junit}");
-    assert!(junit.contains("isn&apos;t within") || junit.contains("isn't within"), "{junit}");
+    assert!(
+        junit.contains("isn&apos;t within") || junit.contains("isn't within"),
+        "{junit}"
+    );
 }
 
 #[test]
@@ -100,9 +122,15 @@ Parameters = ["CustomAtribute1"]
 "#;
     let outcomes = run(&read("examples/models/seattle.toml"), tests);
     assert!(!outcomes[0].passed);
-    assert!(outcomes[0].lines[0].contains("`contoso\\Rya` is neither named by the model"), "{outcomes:?}");
+    assert!(
+        outcomes[0].lines[0].contains("`contoso\\Rya` is neither named by the model"),
+        "{outcomes:?}"
+    );
     assert!(!outcomes[1].passed);
-    assert!(outcomes[1].lines[0].contains("CustomAtribute1"), "{outcomes:?}");
+    assert!(
+        outcomes[1].lines[0].contains("CustomAtribute1"),
+        "{outcomes:?}"
+    );
 }
 
 #[test]
@@ -118,7 +146,12 @@ Parent = "Mail Recipients"
 Entries = ["Set-Mailbox -Identity -NoSuchParameter"]
 "#;
     let error = Model::parse(model).expect_err("R-ROLE-2");
-    assert!(error.to_string().contains("only removes entries and parameters (R-ROLE-2)"), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("only removes entries and parameters (R-ROLE-2)"),
+        "{error}"
+    );
 }
 
 /// A model through the organization, the RBAC document and the export back

@@ -71,7 +71,9 @@ fn world(model: &Model, tests: &TestsFile) -> Result<World, ModelError> {
     for p in &tests.principals {
         let what = format!("[[Principal]] `{}`", p.name);
         let Some((domain, _)) = names::split(&p.name) else {
-            return Err(ModelError::Invalid(format!("{what}: write it `DOMAIN\\name`")));
+            return Err(ModelError::Invalid(format!(
+                "{what}: write it `DOMAIN\\name`"
+            )));
         };
         let user = names::principal(&mut model, &none, &p.name)?;
         let mut sids = vec![user];
@@ -156,7 +158,10 @@ fn recipient(model: &mut Model, name: &str, spec: &ObjectSpec) -> Result<Recipie
             .into_iter()
             .find(|k| k.details().eq_ignore_ascii_case(t))
             .ok_or_else(|| {
-                ModelError::Invalid(format!("{what}: RecipientType `{t}` is not one of {}", kinds.map(|k| k.details()).join(", ")))
+                ModelError::Invalid(format!(
+                    "{what}: RecipientType `{t}` is not one of {}",
+                    kinds.map(|k| k.details()).join(", ")
+                ))
             })?,
     };
     let ou = spec
@@ -206,7 +211,9 @@ fn access(a: &AssertSpec) -> Result<Option<bool>, ModelError> {
         None => Ok(None),
         Some(x) if x.eq_ignore_ascii_case("write") => Ok(Some(true)),
         Some(x) if x.eq_ignore_ascii_case("read") => Ok(Some(false)),
-        Some(x) => Err(ModelError::Invalid(format!("Access `{x}` is not Read or Write"))),
+        Some(x) => Err(ModelError::Invalid(format!(
+            "Access `{x}` is not Read or Write"
+        ))),
     }
 }
 
@@ -214,9 +221,17 @@ fn access(a: &AssertSpec) -> Result<Option<bool>, ModelError> {
 /// the target's name.
 fn target_org(world: &World, a: &AssertSpec) -> Result<(Organization, String), ModelError> {
     match (&a.target, &a.object) {
-        (Some(_), Some(_)) => Err(ModelError::Invalid("give Target or Object, not both".into())),
+        (Some(_), Some(_)) => Err(ModelError::Invalid(
+            "give Target or Object, not both".into(),
+        )),
         (Some(t), None) => {
-            if world.model.org.recipients.get(&t.to_ascii_lowercase()).is_none() {
+            if world
+                .model
+                .org
+                .recipients
+                .get(&t.to_ascii_lowercase())
+                .is_none()
+            {
                 return Err(ModelError::Invalid(format!(
                     "Target `{t}` is not an [[Object]] of the tests file"
                 )));
@@ -224,7 +239,10 @@ fn target_org(world: &World, a: &AssertSpec) -> Result<(Organization, String), M
             Ok((world.model.org.clone(), t.clone()))
         }
         (None, Some(o)) => {
-            let name = o.name.clone().unwrap_or_else(|| "the object described".into());
+            let name = o
+                .name
+                .clone()
+                .unwrap_or_else(|| "the object described".into());
             let mut model = world.model.clone();
             let r = recipient(&mut model, &name, o)?;
             model.org.recipients.insert(name.to_ascii_lowercase(), r);
@@ -253,7 +271,12 @@ fn check(world: &World, a: &AssertSpec) -> Result<(bool, Vec<String>), ModelErro
     what_can(world, a, a.what_can.as_deref().unwrap_or_default())
 }
 
-fn can(world: &World, a: &AssertSpec, who: &str, expected: bool) -> Result<(bool, Vec<String>), ModelError> {
+fn can(
+    world: &World,
+    a: &AssertSpec,
+    who: &str,
+    expected: bool,
+) -> Result<(bool, Vec<String>), ModelError> {
     let cmdlet = a
         .cmdlet
         .as_deref()
@@ -290,9 +313,11 @@ fn can(world: &World, a: &AssertSpec, who: &str, expected: bool) -> Result<(bool
         lines.push(format!("denied: {why}"));
     }
     match &explanation {
-        Explanation::Allowed(chains) => {
-            lines.extend(chains.iter().map(|c| format!("allowed by: {}", chain_text(&world.model, c))))
-        }
+        Explanation::Allowed(chains) => lines.extend(
+            chains
+                .iter()
+                .map(|c| format!("allowed by: {}", chain_text(&world.model, c))),
+        ),
         Explanation::Denied(denial) => lines.push(format!("nearest miss: {denial}")),
     }
     Ok((allowed == expected, lines))
@@ -310,10 +335,9 @@ fn chain_text(model: &Model, chain: &crate::rbac::Chain) -> String {
 }
 
 fn who_can(world: &World, a: &AssertSpec, cmdlet: &str) -> Result<(bool, Vec<String>), ModelError> {
-    let expected = a
-        .equals
-        .as_ref()
-        .ok_or_else(|| ModelError::Invalid("WhoCan needs Equals (a list, possibly empty)".into()))?;
+    let expected = a.equals.as_ref().ok_or_else(|| {
+        ModelError::Invalid("WhoCan needs Equals (a list, possibly empty)".into())
+    })?;
     let (org, target) = target_org(world, a)?;
     let resolved = resolve(
         &org,
@@ -337,15 +361,26 @@ fn who_can(world: &World, a: &AssertSpec, cmdlet: &str) -> Result<(bool, Vec<Str
                     WhoCan::Principal(sid) => world.model.name_of(&sid),
                     WhoCan::Policy(p) => p,
                 };
-                (name, chains.iter().map(|c| chain_text(&world.model, c)).collect())
+                (
+                    name,
+                    chains.iter().map(|c| chain_text(&world.model, c)).collect(),
+                )
             })
             .collect()
     };
     let has = |list: &[String], n: &str| list.iter().any(|x| x.eq_ignore_ascii_case(n));
     let names: Vec<String> = found.iter().map(|(n, _)| n.clone()).collect();
     let missing: Vec<&String> = expected.iter().filter(|e| !has(&names, e)).collect();
-    let extra: Vec<&(String, Vec<String>)> = found.iter().filter(|(n, _)| !has(expected, n)).collect();
-    let mut lines = vec![format!("who can: {}", if names.is_empty() { "no one".into() } else { names.join(", ") })];
+    let extra: Vec<&(String, Vec<String>)> =
+        found.iter().filter(|(n, _)| !has(expected, n)).collect();
+    let mut lines = vec![format!(
+        "who can: {}",
+        if names.is_empty() {
+            "no one".into()
+        } else {
+            names.join(", ")
+        }
+    )];
     for m in &missing {
         lines.push(format!("expected but can't: {m}"));
     }
@@ -369,7 +404,9 @@ fn what_can(world: &World, a: &AssertSpec, who: &str) -> Result<(bool, Vec<Strin
     for item in &a.contains {
         let mut words = item.split_whitespace();
         let cmdlet = words.next().unwrap_or_default();
-        let wanted: Vec<String> = words.map(|w| w.trim_start_matches('-').to_owned()).collect();
+        let wanted: Vec<String> = words
+            .map(|w| w.trim_start_matches('-').to_owned())
+            .collect();
         let resolved = resolve(
             &world.model.org,
             &Query {
@@ -387,7 +424,9 @@ fn what_can(world: &World, a: &AssertSpec, who: &str) -> Result<(bool, Vec<Strin
         let missing: Vec<&String> = resolved
             .parameters
             .iter()
-            .filter(|p| !held.is_some_and(|h| h.parameters.iter().any(|q| q.eq_ignore_ascii_case(p))))
+            .filter(|p| {
+                !held.is_some_and(|h| h.parameters.iter().any(|q| q.eq_ignore_ascii_case(p)))
+            })
             .collect();
         if held.is_some() && missing.is_empty() {
             lines.push(format!("has: {item}"));

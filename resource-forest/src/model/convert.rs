@@ -17,8 +17,7 @@ use crate::rbac::catalogue;
 use crate::rbac::config::{builtin_assignment_name, RoleAssignmentPolicy};
 use crate::rbac::model::{
     Assignee, ConfigScope, ConfigWriteScope, Delegation, ImplicitScopes, LinkedGroup,
-    ManagementRole, RecipientScope, RecipientWriteScope, RoleAssignment, RoleGroup,
-    RoleGroupKind,
+    ManagementRole, RecipientScope, RecipientWriteScope, RoleAssignment, RoleGroup, RoleGroupKind,
 };
 use crate::rbac::scope::{parse_config_filter, parse_recipient_filter, ManagementScope, ScopeRule};
 
@@ -41,7 +40,11 @@ fn invalid(message: String) -> ModelError {
 /// and policy, the Administrator in Organization Management, and under
 /// Active Directory split permissions what `/PrepareAD
 /// /ActiveDirectorySplitPermissions:true` leaves.
-pub fn base(forest: &ForestName, domain: DomainSid, split: bool) -> Result<Organization, ModelError> {
+pub fn base(
+    forest: &ForestName,
+    domain: DomainSid,
+    split: bool,
+) -> Result<Organization, ModelError> {
     let catalogue = catalogue::builtin().map_err(|e| invalid(e.to_string()))?;
     let org = Organization::new(forest.clone(), domain, &catalogue, &[])
         .map_err(|e| invalid(e.to_string()))?;
@@ -115,12 +118,16 @@ fn add_role(model: &mut Model, spec: &RoleSpec) -> Result<(), ModelError> {
     let rbac = &model.org.rbac;
     let what = format!("[[ManagementRole]] `{}`", spec.name);
     if rbac.role(&spec.name).is_some() {
-        return Err(invalid(format!("{what}: a role of that name exists already")));
+        return Err(invalid(format!(
+            "{what}: a role of that name exists already"
+        )));
     }
     let mut role = match (&spec.parent, spec.unscoped_top_level) {
         (Some(parent), false) => {
             let parent = rbac.role(parent).ok_or_else(|| {
-                invalid(format!("{what}: Parent `{parent}` is not a role of the model"))
+                invalid(format!(
+                    "{what}: Parent `{parent}` is not a role of the model"
+                ))
             })?;
             ManagementRole {
                 name: spec.name.clone(),
@@ -156,9 +163,8 @@ fn add_role(model: &mut Model, spec: &RoleSpec) -> Result<(), ModelError> {
         let parent = role.entries.clone();
         role.entries.clear();
         for line in lines {
-            let entry = catalogue::parse_entry(line).ok_or_else(|| {
-                invalid(format!("{what}: `{line}` is not `Cmdlet -Parameter …`"))
-            })?;
+            let entry = catalogue::parse_entry(line)
+                .ok_or_else(|| invalid(format!("{what}: `{line}` is not `Cmdlet -Parameter …`")))?;
             if !role.unscoped {
                 let granted = parent.get(&entry.cmdlet.to_ascii_lowercase());
                 let extra: Vec<&String> = entry
@@ -178,7 +184,8 @@ fn add_role(model: &mut Model, spec: &RoleSpec) -> Result<(), ModelError> {
                     )));
                 }
             }
-            role.entries.insert(entry.cmdlet.to_ascii_lowercase(), entry);
+            role.entries
+                .insert(entry.cmdlet.to_ascii_lowercase(), entry);
         }
     }
     model
@@ -219,11 +226,15 @@ fn add_scope(model: &mut Model, spec: &ScopeSpec) -> Result<(), ModelError> {
                     .transpose()?,
             })
         }),
-        spec.server_list.clone().map(|l| Ok(ScopeRule::ServerList(l))),
+        spec.server_list
+            .clone()
+            .map(|l| Ok(ScopeRule::ServerList(l))),
         spec.server_restriction_filter
             .as_ref()
             .map(|f| filter(f, false).map(ScopeRule::ServerFilter)),
-        spec.database_list.clone().map(|l| Ok(ScopeRule::DatabaseList(l))),
+        spec.database_list
+            .clone()
+            .map(|l| Ok(ScopeRule::DatabaseList(l))),
         spec.database_restriction_filter
             .as_ref()
             .map(|f| filter(f, false).map(ScopeRule::DatabaseFilter)),
@@ -306,15 +317,17 @@ fn fill_role_group(
                     "{what}: a linked role group has no Members of its own; its membership is `{foreign}`'s (R-LRG-3)"
                 )));
             }
-            let Some((domain, _)) = names::split(foreign)
-                .filter(|(d, _)| !model.org.forest.answers_to(d))
+            let Some((domain, _)) =
+                names::split(foreign).filter(|(d, _)| !model.org.forest.answers_to(d))
             else {
                 return Err(invalid(format!(
                     "{what}: LinkedForeignGroup `{foreign}` must be `DOMAIN\\name` of another forest (R-LRG-7)"
                 )));
             };
             let dc = spec.linked_domain_controller.clone().ok_or_else(|| {
-                invalid(format!("{what}: LinkedForeignGroup requires LinkedDomainController (R-LRG-7)"))
+                invalid(format!(
+                    "{what}: LinkedForeignGroup requires LinkedDomainController (R-LRG-7)"
+                ))
             })?;
             let forest = match &spec.linked_forest {
                 Some(f) => f.clone(),
@@ -356,7 +369,9 @@ pub fn forest_of(domain_controller: &str, netbios: &str) -> Option<String> {
         .rsplit_once(':')
         .map_or(domain_controller, |(h, _)| h);
     let labels: Vec<&str> = host.split('.').collect();
-    let at = labels.iter().position(|l| l.eq_ignore_ascii_case(netbios))?;
+    let at = labels
+        .iter()
+        .position(|l| l.eq_ignore_ascii_case(netbios))?;
     (at + 1 < labels.len()).then(|| labels[at..].join(".").to_ascii_lowercase())
 }
 
@@ -390,7 +405,12 @@ fn add_assignment(
         .org
         .rbac
         .role(&spec.role)
-        .ok_or_else(|| invalid(format!("{what}: Role `{}` is not a role of the model", spec.role)))?
+        .ok_or_else(|| {
+            invalid(format!(
+                "{what}: Role `{}` is not a role of the model",
+                spec.role
+            ))
+        })?
         .name
         .clone();
     let (assignee, assignee_name) = match (&spec.security_group, &spec.user, &spec.policy) {
@@ -398,7 +418,8 @@ fn add_assignment(
             Some(group) => (Assignee::RoleGroup(group.name.clone()), group.name.clone()),
             None => (
                 Assignee::SecurityGroup(
-                    names::principal(model, table, g).map_err(|e| invalid(format!("{what}: {e}")))?,
+                    names::principal(model, table, g)
+                        .map_err(|e| invalid(format!("{what}: {e}")))?,
                 ),
                 names::split(g).map_or(g.clone(), |(_, n)| n.to_owned()),
             ),
@@ -411,7 +432,9 @@ fn add_assignment(
         ),
         (None, None, Some(p)) => {
             let policy = model.org.rbac.policy(p).ok_or_else(|| {
-                invalid(format!("{what}: Policy `{p}` is not a role assignment policy of the model"))
+                invalid(format!(
+                    "{what}: Policy `{p}` is not a role assignment policy of the model"
+                ))
             })?;
             (Assignee::Policy(policy.name.clone()), policy.name.clone())
         }
@@ -436,7 +459,11 @@ fn add_assignment(
             .rbac
             .scope(s)
             .map(|s| s.name.clone())
-            .ok_or_else(|| invalid(format!("{what}: scope `{s}` is not a management scope of the model")))
+            .ok_or_else(|| {
+                invalid(format!(
+                    "{what}: scope `{s}` is not a management scope of the model"
+                ))
+            })
     };
     let recipient: Vec<RecipientWriteScope> = [
         spec.recipient_relative_write_scope
@@ -484,7 +511,10 @@ fn add_assignment(
             .into_iter()
             .next()
             .unwrap_or(RecipientWriteScope::Implicit),
-        config_write_scope: config.into_iter().next().unwrap_or(ConfigWriteScope::Implicit),
+        config_write_scope: config
+            .into_iter()
+            .next()
+            .unwrap_or(ConfigWriteScope::Implicit),
         enabled: spec.enabled,
     };
     model.org.rbac_mut().insert_assignment(assignment);

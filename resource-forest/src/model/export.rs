@@ -203,7 +203,9 @@ fn role_group_spec(group: &RoleGroup, namer: &mut Namer<'_>) -> RoleGroupSpec {
             spec.members = members.iter().map(|s| namer.name(s)).collect();
         }
         RoleGroupKind::Linked(linked) => {
-            namer.sids.insert(linked.name.clone(), linked.sid.to_string());
+            namer
+                .sids
+                .insert(linked.name.clone(), linked.sid.to_string());
             let netbios = linked.forest.netbios();
             spec.linked_foreign_group = Some(linked.name.clone());
             spec.linked_domain_controller = Some(linked.domain_controller.clone());
@@ -212,8 +214,7 @@ fn role_group_spec(group: &RoleGroup, namer: &mut Namer<'_>) -> RoleGroupSpec {
             {
                 spec.linked_forest = Some(linked.forest.to_string());
             }
-            spec.linked_credential =
-                Some(linked.credential.clone()).filter(|c| !c.is_empty());
+            spec.linked_credential = Some(linked.credential.clone()).filter(|c| !c.is_empty());
         }
     }
     spec
@@ -251,7 +252,9 @@ fn assignment_spec(a: &RoleAssignment, namer: &mut Namer<'_>) -> AssignmentSpec 
     }
     match &a.recipient_write_scope {
         RecipientWriteScope::Implicit => {}
-        RecipientWriteScope::Relative(s) => spec.recipient_relative_write_scope = Some(s.to_string()),
+        RecipientWriteScope::Relative(s) => {
+            spec.recipient_relative_write_scope = Some(s.to_string())
+        }
         RecipientWriteScope::OrganizationalUnit(ou) => {
             spec.recipient_organizational_unit_scope = Some(ou.to_string())
         }

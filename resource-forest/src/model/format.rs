@@ -21,21 +21,37 @@ pub struct ModelFile {
     pub model: Header,
     /// Custom management roles (built-in roles come from the base and are
     /// referred to by name).
-    #[serde(rename = "ManagementRole", default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        rename = "ManagementRole",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub roles: Vec<RoleSpec>,
     /// Management scopes.
-    #[serde(rename = "ManagementScope", default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        rename = "ManagementScope",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub scopes: Vec<ScopeSpec>,
     /// Role groups: new ones, and built-in ones whose members, managers or
     /// description differ from the base.
     #[serde(rename = "RoleGroup", default, skip_serializing_if = "Vec::is_empty")]
     pub role_groups: Vec<RoleGroupSpec>,
     /// Role assignment policies other than the base's.
-    #[serde(rename = "RoleAssignmentPolicy", default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        rename = "RoleAssignmentPolicy",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub policies: Vec<PolicySpec>,
     /// Role assignments beyond the base's, or replacing one of them (same
     /// name).
-    #[serde(rename = "ManagementRoleAssignment", default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        rename = "ManagementRoleAssignment",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub assignments: Vec<AssignmentSpec>,
     /// The SID behind a name (`contoso\Ray`, a role group, a foreign group).
     /// Written by export; names left out get SIDs of their own.
@@ -67,7 +83,11 @@ pub struct Header {
     pub active_directory_split_permissions: bool,
     /// Assignments of the base this model doesn't have, by name (e.g.
     /// `Mail Recipient Creation-Recipient Management`).
-    #[serde(rename = "RemovedAssignments", default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        rename = "RemovedAssignments",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub removed_assignments: Vec<String>,
     /// The organization's domain SID (written by export).
     #[serde(rename = "DomainSid", default, skip_serializing_if = "Option::is_none")]
@@ -87,10 +107,18 @@ pub struct RoleSpec {
     pub parent: Option<String>,
     /// `-UnScopedTopLevel`: no parent, no scopes, scripts and non-Exchange
     /// cmdlets only.
-    #[serde(rename = "UnScopedTopLevel", default, skip_serializing_if = "std::ops::Not::not")]
+    #[serde(
+        rename = "UnScopedTopLevel",
+        default,
+        skip_serializing_if = "std::ops::Not::not"
+    )]
     pub unscoped_top_level: bool,
     /// `-Description`.
-    #[serde(rename = "Description", default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        rename = "Description",
+        default,
+        skip_serializing_if = "String::is_empty"
+    )]
     pub description: String,
     /// Role entries as `Cmdlet -Parameter -Parameter`; each must be the
     /// parent's (a custom role only removes). Absent: a copy of the parent.
@@ -106,26 +134,54 @@ pub struct ScopeSpec {
     #[serde(rename = "Name")]
     pub name: String,
     /// `-RecipientRoot`: an OU, e.g. `contoso.com/Seattle`.
-    #[serde(rename = "RecipientRoot", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "RecipientRoot",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub recipient_root: Option<String>,
     /// `-RecipientRestrictionFilter`, in OPATH: `City -eq 'Seattle'`.
-    #[serde(rename = "RecipientRestrictionFilter", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "RecipientRestrictionFilter",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub recipient_restriction_filter: Option<String>,
     /// `-ServerList`.
-    #[serde(rename = "ServerList", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "ServerList",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub server_list: Option<Vec<String>>,
     /// `-ServerRestrictionFilter`.
-    #[serde(rename = "ServerRestrictionFilter", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "ServerRestrictionFilter",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub server_restriction_filter: Option<String>,
     /// `-DatabaseList`.
-    #[serde(rename = "DatabaseList", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "DatabaseList",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub database_list: Option<Vec<String>>,
     /// `-DatabaseRestrictionFilter`.
-    #[serde(rename = "DatabaseRestrictionFilter", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "DatabaseRestrictionFilter",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub database_restriction_filter: Option<String>,
     /// `-Exclusive`: what the scope matches is written only through
     /// assignments that use an exclusive scope matching it.
-    #[serde(rename = "Exclusive", default, skip_serializing_if = "std::ops::Not::not")]
+    #[serde(
+        rename = "Exclusive",
+        default,
+        skip_serializing_if = "std::ops::Not::not"
+    )]
     pub exclusive: bool,
 }
 
@@ -138,10 +194,18 @@ pub struct RoleGroupSpec {
     #[serde(rename = "Name")]
     pub name: String,
     /// `-DisplayName`.
-    #[serde(rename = "DisplayName", default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        rename = "DisplayName",
+        default,
+        skip_serializing_if = "String::is_empty"
+    )]
     pub display_name: String,
     /// `-Description`.
-    #[serde(rename = "Description", default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        rename = "Description",
+        default,
+        skip_serializing_if = "String::is_empty"
+    )]
     pub description: String,
     /// `-Members`: `contoso\Ray`, a security group `contoso\Helpdesk`, a
     /// role group by name, or a foreign principal `fabrikam\alice`.
@@ -153,18 +217,34 @@ pub struct RoleGroupSpec {
     pub managed_by: Vec<String>,
     /// `-LinkedForeignGroup`: the account forest's universal security group
     /// this linked role group stands for, `fabrikam\Exchange Admins`.
-    #[serde(rename = "LinkedForeignGroup", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "LinkedForeignGroup",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub linked_foreign_group: Option<String>,
     /// `-LinkedDomainController`: a directory server of the account forest,
     /// or its DNS name (`fabrikam.com`), which names the forest.
-    #[serde(rename = "LinkedDomainController", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "LinkedDomainController",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub linked_domain_controller: Option<String>,
     /// The account forest's DNS name, when `LinkedDomainController` doesn't
     /// name it (an address).
-    #[serde(rename = "LinkedForest", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "LinkedForest",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub linked_forest: Option<String>,
     /// `-LinkedCredential`: the account forest's service account.
-    #[serde(rename = "LinkedCredential", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "LinkedCredential",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub linked_credential: Option<String>,
 }
 
@@ -176,10 +256,18 @@ pub struct PolicySpec {
     #[serde(rename = "Name")]
     pub name: String,
     /// `-Description`.
-    #[serde(rename = "Description", default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        rename = "Description",
+        default,
+        skip_serializing_if = "String::is_empty"
+    )]
     pub description: String,
     /// `-IsDefault`.
-    #[serde(rename = "IsDefault", default, skip_serializing_if = "std::ops::Not::not")]
+    #[serde(
+        rename = "IsDefault",
+        default,
+        skip_serializing_if = "std::ops::Not::not"
+    )]
     pub is_default: bool,
 }
 
@@ -197,7 +285,11 @@ pub struct AssignmentSpec {
     pub role: String,
     /// `-SecurityGroup`: a role group by name, or a universal security
     /// group `contoso\Helpdesk`.
-    #[serde(rename = "SecurityGroup", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "SecurityGroup",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub security_group: Option<String>,
     /// `-User`: `contoso\Ray`.
     #[serde(rename = "User", default, skip_serializing_if = "Option::is_none")]
@@ -206,29 +298,61 @@ pub struct AssignmentSpec {
     #[serde(rename = "Policy", default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<String>,
     /// `-Delegating`: the right to assign the role, not to use it.
-    #[serde(rename = "Delegating", default, skip_serializing_if = "std::ops::Not::not")]
+    #[serde(
+        rename = "Delegating",
+        default,
+        skip_serializing_if = "std::ops::Not::not"
+    )]
     pub delegating: bool,
     /// `-Enabled:$false` switches the assignment off.
-    #[serde(rename = "Enabled", default = "yes", skip_serializing_if = "Clone::clone")]
+    #[serde(
+        rename = "Enabled",
+        default = "yes",
+        skip_serializing_if = "Clone::clone"
+    )]
     pub enabled: bool,
     /// `-RecipientRelativeWriteScope`: `Organization`, `MyGAL`, `Self`,
     /// `MyDistributionGroups` or `None`.
-    #[serde(rename = "RecipientRelativeWriteScope", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "RecipientRelativeWriteScope",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub recipient_relative_write_scope: Option<String>,
     /// `-RecipientOrganizationalUnitScope`: an OU and its subtree.
-    #[serde(rename = "RecipientOrganizationalUnitScope", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "RecipientOrganizationalUnitScope",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub recipient_organizational_unit_scope: Option<String>,
     /// `-CustomRecipientWriteScope`: a management scope.
-    #[serde(rename = "CustomRecipientWriteScope", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "CustomRecipientWriteScope",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub custom_recipient_write_scope: Option<String>,
     /// `-ExclusiveRecipientWriteScope`: an exclusive management scope.
-    #[serde(rename = "ExclusiveRecipientWriteScope", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "ExclusiveRecipientWriteScope",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub exclusive_recipient_write_scope: Option<String>,
     /// `-CustomConfigWriteScope`: a server or database scope.
-    #[serde(rename = "CustomConfigWriteScope", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "CustomConfigWriteScope",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub custom_config_write_scope: Option<String>,
     /// `-ExclusiveConfigWriteScope`: an exclusive server or database scope.
-    #[serde(rename = "ExclusiveConfigWriteScope", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "ExclusiveConfigWriteScope",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub exclusive_config_write_scope: Option<String>,
 }
 

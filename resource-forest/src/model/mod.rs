@@ -58,8 +58,7 @@ pub struct Model {
 impl Model {
     /// Parses and converts a model file's text.
     pub fn parse(text: &str) -> Result<Self, ModelError> {
-        let file: ModelFile =
-            toml::from_str(text).map_err(|e| ModelError::Parse(e.to_string()))?;
+        let file: ModelFile = toml::from_str(text).map_err(|e| ModelError::Parse(e.to_string()))?;
         convert::to_model(&file)
     }
 

@@ -39,7 +39,8 @@ impl SidTable {
 
 /// `DOMAIN\name` split at the backslash.
 pub fn split(name: &str) -> Option<(&str, &str)> {
-    name.split_once('\\').filter(|(d, n)| !d.is_empty() && !n.is_empty())
+    name.split_once('\\')
+        .filter(|(d, n)| !d.is_empty() && !n.is_empty())
 }
 
 /// The domain SID a model gives a forest it has no SID for: derived from the
@@ -86,7 +87,14 @@ pub fn find(model: &Model, name: &str) -> Option<Sid> {
             .iter()
             .find(|(_, n)| n.eq_ignore_ascii_case(account))
             .map(|(sid, _)| *sid)
-            .or_else(|| model.org.recipients.named(account, "", "").next().map(|r| r.sid));
+            .or_else(|| {
+                model
+                    .org
+                    .recipients
+                    .named(account, "", "")
+                    .next()
+                    .map(|r| r.sid)
+            });
     }
     model
         .foreign

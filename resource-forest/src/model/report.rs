@@ -8,7 +8,11 @@ use super::assertions::Outcome;
 pub fn text(outcomes: &[Outcome], verbose: bool) -> String {
     let mut out = String::new();
     for o in outcomes {
-        out.push_str(&format!("{} {}\n", if o.passed { "✓" } else { "✗" }, o.name));
+        out.push_str(&format!(
+            "{} {}\n",
+            if o.passed { "✓" } else { "✗" },
+            o.name
+        ));
         if !o.passed || verbose {
             for line in &o.lines {
                 out.push_str(&format!("    {line}\n"));
