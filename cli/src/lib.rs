@@ -23,6 +23,7 @@ pub mod demo;
 pub mod issue_user;
 pub mod lab;
 pub mod lang;
+pub mod model;
 pub mod node_process;
 pub mod output;
 pub mod parse;

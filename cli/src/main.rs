@@ -147,6 +147,10 @@ enum Command {
         #[arg(long = "as")]
         identity: Option<String>,
     },
+    /// Permission models as code: test a model file offline against
+    /// assertions, export a lab's configuration as one, print its schema.
+    #[command(subcommand)]
+    Model(crossforest_cli::model::ModelCommand),
     /// Run or administer an account forest node.
     #[command(subcommand)]
     AccountForest(account_forest::cli::Command),
@@ -242,7 +246,11 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let quiet = matches!(
         cli.command,
-        Command::Demo { .. } | Command::Shell { .. } | Command::Up { .. } | Command::Setup { .. }
+        Command::Demo { .. }
+            | Command::Shell { .. }
+            | Command::Up { .. }
+            | Command::Setup { .. }
+            | Command::Model(_)
     );
     crossforest_shared::telemetry::init_with(
         if quiet { "warn" } else { "info" },
@@ -334,6 +342,7 @@ async fn main() -> ExitCode {
             };
             setup(lab, identity, what_if, operation).await
         }
+        Command::Model(command) => crossforest_cli::model::run(command).await,
         Command::AccountForest(command) => account_forest::cli::run(command).await.map(|()| 0),
         Command::ResourceForest(command) => resource_forest::cli::run(command).await.map(|()| 0),
     };

@@ -443,6 +443,16 @@ impl Session {
             .map_err(|s| self.failed(s))
     }
 
+    /// The organization's RBAC configuration as an RBAC document (JSON).
+    pub async fn export_rbac(&mut self) -> Result<pb::ExportRbacResponse, SessionError> {
+        let request = self.request(pb::ExportRbacRequest {});
+        self.client
+            .export_rbac(request)
+            .await
+            .map(tonic::Response::into_inner)
+            .map_err(|s| self.failed(s))
+    }
+
     /// Who the resource forest thinks the caller is.
     pub async fn who_am_i(&mut self) -> Result<pb::WhoAmIResponse, SessionError> {
         let request = self.request(pb::WhoAmIRequest {});

@@ -61,6 +61,10 @@ pub enum Command {
         /// Write the document here instead of standard output.
         #[arg(long)]
         output: Option<PathBuf>,
+        /// `json` (the document `import` reads) or `model` (a permission
+        /// model file for `crossforest model test`).
+        #[arg(long, default_value = "json", value_parser = ["json", "model"])]
+        format: String,
     },
     /// Import an RBAC document written by `export`: validated whole (every
     /// reference and the lockout rules) before anything changes, then
@@ -164,6 +168,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::Export {
             config: path,
             output,
+            format,
         } => {
             let config = NodeConfig::load(&path)?;
             let document = match running_address(&config) {
@@ -180,8 +185,13 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
                     )
                 }
             };
-            let mut text = serde_json::to_string_pretty(&document)?;
-            text.push('\n');
+            let text = if format == "model" {
+                crate::model::export::to_toml(&crate::model::export::export(&document)?)?
+            } else {
+                let mut text = serde_json::to_string_pretty(&document)?;
+                text.push('\n');
+                text
+            };
             match output {
                 Some(path) => crossforest_shared::config::write_atomic(&path, text.as_bytes())?,
                 None => print!("{text}"),

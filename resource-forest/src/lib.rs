@@ -23,6 +23,7 @@ pub mod cli;
 pub mod cmdlets;
 pub mod config;
 pub mod init;
+pub mod model;
 pub mod node;
 pub mod org;
 pub mod rbac;

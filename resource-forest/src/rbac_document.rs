@@ -17,7 +17,7 @@
 
 use std::collections::BTreeMap;
 
-use crossforest_shared::{DomainSid, ForestName};
+use crossforest_shared::{DomainSid, ForestName, Sid};
 use serde::{Deserialize, Serialize};
 
 use crate::audit::AdminAuditLogConfig;
@@ -72,6 +72,18 @@ pub struct RbacDocument {
     /// document without it leaves the organization's as it is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub admin_audit_log_config: Option<AdminAuditLogConfig>,
+    /// The organization's domain SID; for readers, import ignores it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain_sid: Option<DomainSid>,
+    /// Whether setup installed Active Directory split permissions; for
+    /// readers (setup switches them), import ignores it.
+    #[serde(default)]
+    pub active_directory_split_permissions: bool,
+    /// `DOMAIN\name` of every principal the configuration names by SID
+    /// (members, managers, assignees, foreign groups); for readers and the
+    /// permission model export, import ignores it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub names: BTreeMap<Sid, String>,
 }
 
 /// Why a document cannot be imported; nothing was changed.
@@ -122,6 +134,11 @@ impl RbacDocument {
             scopes: rbac.scopes.clone(),
             policies: rbac.policies.clone(),
             admin_audit_log_config: Some(org.admin_audit_log_config.clone()),
+            domain_sid: Some(org.domain_sid),
+            active_directory_split_permissions: org.active_directory_split_permissions,
+            names: referenced_sids(rbac)
+                .map(|sid| (sid, crate::request::principal::principal_name(org, &sid)))
+                .collect(),
         }
     }
 
@@ -174,6 +191,24 @@ impl RbacDocument {
         }
         Ok(next)
     }
+}
+
+/// Every SID `rbac` names a principal by, role groups' own excepted.
+fn referenced_sids(rbac: &RbacConfig) -> impl Iterator<Item = Sid> + '_ {
+    let groups = rbac.role_groups.values().flat_map(|g| {
+        let members: Vec<Sid> = match &g.kind {
+            RoleGroupKind::Standard { members } => members.iter().copied().collect(),
+            RoleGroupKind::Linked(l) => vec![l.sid],
+        };
+        members.into_iter().chain(g.managed_by.iter().copied())
+    });
+    let assignees = rbac.assignments.values().filter_map(|a| match a.assignee {
+        Assignee::User(sid) | Assignee::SecurityGroup(sid) => Some(sid),
+        _ => None,
+    });
+    groups
+        .chain(assignees)
+        .filter(|sid| rbac.role_group_by_sid(sid).is_none())
 }
 
 fn invalid(message: String) -> ImportError {

@@ -33,6 +33,7 @@ async fn export(config: &Path, dir: &Path) -> RbacDocument {
     run(Command::Export {
         config: config.to_owned(),
         output: Some(output.clone()),
+        format: "json".into(),
     })
     .await
     .unwrap();
@@ -108,6 +109,27 @@ async fn export_then_import_round_trips_and_is_audited() {
     let audit = std::fs::read_to_string(audit).unwrap();
     // Two imports and the what-if, each audited.
     assert_eq!(audit.matches("Import-RbacConfiguration").count(), 3);
+}
+
+#[tokio::test]
+async fn a_stopped_node_exports_a_permission_model_that_converts_back_to_its_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = node(dir.path());
+    let output = dir.path().join("model.toml");
+    run(Command::Export {
+        config: config.clone(),
+        output: Some(output.clone()),
+        format: "model".into(),
+    })
+    .await
+    .unwrap();
+    let text = std::fs::read_to_string(&output).unwrap();
+    assert!(text.contains("[Model]") && text.contains("Base = \"exchange-2013\""), "{text}");
+    let model = resource_forest::model::Model::parse(&text).unwrap();
+    let document = export(&config, dir.path()).await;
+    assert_eq!(model.org.rbac.role_groups, document.role_groups, "{text}");
+    assert_eq!(model.org.rbac.assignments, document.assignments, "{text}");
+    assert_eq!(model.org.rbac.roles, document.roles);
 }
 
 #[tokio::test]

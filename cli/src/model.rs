@@ -1,0 +1,98 @@
+//! `crossforest model`: permission models as code — test a model offline
+//! against assertions, export a running lab's configuration as a model, print
+//! the model file's JSON Schema.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use clap::Subcommand;
+use resource_forest::model::{assertions, export, format, report, tests_file::TestsFile, Model};
+
+/// What `crossforest model` does.
+#[derive(Debug, Subcommand)]
+pub enum ModelCommand {
+    /// Check a model against a tests file, offline (no servers): exit code 0
+    /// when every assertion holds, 1 when one fails (its chain or nearest
+    /// miss is printed).
+    Test {
+        /// The model file (TOML).
+        model: PathBuf,
+        /// The tests file (TOML): `[[Principal]]`, `[[Object]]`, `[[Assert]]`.
+        tests: PathBuf,
+        /// Also write the outcomes as JUnit XML here, for CI.
+        #[arg(long)]
+        junit: Option<PathBuf>,
+        /// Print the chain of passing assertions too.
+        #[arg(long, short)]
+        verbose: bool,
+    },
+    /// Write a running lab's RBAC configuration as a model file: only what
+    /// differs from what setup installs, principals by name.
+    Export {
+        /// The lab directory.
+        #[arg(long, default_value = "crossforest-lab")]
+        lab: PathBuf,
+        /// Who reads it (a member of Organization Management or View-Only
+        /// Organization Management); default the Administrator.
+        #[arg(long = "as")]
+        identity: Option<String>,
+        /// Write the model here instead of standard output.
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+    /// Print the model file's JSON Schema (also in docs/model.schema.json).
+    Schema,
+}
+
+fn read(path: &Path) -> anyhow::Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("cannot read `{}`", path.display()))
+}
+
+/// Runs `command`; returns the exit code.
+pub async fn run(command: ModelCommand) -> anyhow::Result<u8> {
+    match command {
+        ModelCommand::Test {
+            model,
+            tests,
+            junit,
+            verbose,
+        } => {
+            let parsed = Model::parse(&read(&model)?)
+                .with_context(|| format!("model `{}`", model.display()))?;
+            let file: TestsFile = toml::from_str(&read(&tests)?)
+                .with_context(|| format!("tests `{}`", tests.display()))?;
+            let outcomes = assertions::run(&parsed, &file)
+                .with_context(|| format!("tests `{}`", tests.display()))?;
+            print!("{}", report::text(&outcomes, verbose));
+            if let Some(path) = junit {
+                let suite = tests.display().to_string();
+                std::fs::write(&path, report::junit(&suite, &outcomes))
+                    .with_context(|| format!("cannot write `{}`", path.display()))?;
+            }
+            Ok(u8::from(outcomes.iter().any(|o| !o.passed)))
+        }
+        ModelCommand::Export {
+            lab,
+            identity,
+            output,
+        } => {
+            let lab = crate::lab::Lab::open(&lab)?;
+            let identity = identity
+                .unwrap_or_else(|| format!("{}\\Administrator", lab.file().resource.netbios()));
+            let mut session = lab.session(&identity).await?;
+            let response = session.export_rbac().await?;
+            let document = resource_forest::rbac_document::RbacDocument::parse(&response.document)?;
+            let text = export::to_toml(&export::export(&document)?)?;
+            match output {
+                Some(path) => std::fs::write(&path, text)
+                    .with_context(|| format!("cannot write `{}`", path.display()))?,
+                None => print!("{text}"),
+            }
+            Ok(0)
+        }
+        ModelCommand::Schema => {
+            print!("{}", format::schema());
+            Ok(0)
+        }
+    }
+}
