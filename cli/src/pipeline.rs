@@ -867,6 +867,9 @@ async fn process(frame: &mut Frame<'_>, stage: &mut Stage<'_>, item: Val) -> R<V
             process, member, ..
         } => {
             let (process, member) = (process.clone(), member.clone());
+            // What it writes is its own, not the objects of a cmdlet's view;
+            // a cmdlet after it sets its own view again.
+            frame.view = View::Auto;
             let mut out = held(stage);
             match (process, member) {
                 (Some(block), _) => out.extend(frame.invoke(&block, Some(item)).await?),
@@ -911,6 +914,18 @@ fn held(stage: &mut Stage<'_>) -> Vec<Val> {
 async fn end(frame: &mut Frame<'_>, stage: &mut Stage<'_>) -> R<Vec<Val>> {
     let action = stage.common.error_action;
     let column = stage.command.column;
+    // Stages that write objects of their own (not the cmdlet's they were
+    // given) show them as themselves, before a later cmdlet sets its view.
+    if matches!(
+        stage.kind,
+        Kind::Group { .. }
+            | Kind::Measure(_)
+            | Kind::ImportCsv { .. }
+            | Kind::FromJson(_)
+            | Kind::ForEach { end: Some(_), .. }
+    ) {
+        frame.view = View::Auto;
+    }
     let out = match &stage.kind {
         // Once, without input, when first in the pipeline.
         Kind::Server(_) if stage.first => return call(frame, stage, None).await,
@@ -939,8 +954,10 @@ async fn end(frame: &mut Frame<'_>, stage: &mut Stage<'_>) -> R<Vec<Val>> {
                     (None, None) => items.push(item),
                 }
             }
-            frame.view = match columns {
-                Some(c) if expand.is_none() && c.len() <= 4 => View::Table,
+            frame.view = match (&columns, &expand) {
+                (Some(c), None) if c.len() <= 4 => View::Table,
+                // `-First`/`-Last`/`-Skip` alone keep the objects and their view.
+                (None, None) => frame.view.clone(),
                 _ => View::Auto,
             };
             range.apply(items)

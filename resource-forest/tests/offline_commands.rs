@@ -124,7 +124,10 @@ async fn a_stopped_node_exports_a_permission_model_that_converts_back_to_its_con
     .await
     .unwrap();
     let text = std::fs::read_to_string(&output).unwrap();
-    assert!(text.contains("[Model]") && text.contains("Base = \"exchange-2013\""), "{text}");
+    assert!(
+        text.contains("[Model]") && text.contains("Base = \"exchange-2013\""),
+        "{text}"
+    );
     let model = resource_forest::model::Model::parse(&text).unwrap();
     let document = export(&config, dir.path()).await;
     assert_eq!(model.org.rbac.role_groups, document.role_groups, "{text}");
