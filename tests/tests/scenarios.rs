@@ -9,6 +9,7 @@ mod scenarios {
     pub mod authorization_service;
     pub mod ca_rotation;
     pub mod common;
+    pub mod confirmation;
     pub mod delegated_setup;
     pub mod expiry;
     pub mod faults;
