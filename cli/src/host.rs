@@ -7,13 +7,18 @@
 //! `-c`, piped standard input) can't answer, so a cmdlet that would ask is
 //! refused there unless the script says `-Confirm:$false`.
 
+use std::future::Future;
 use std::io::Write;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// An answer being read.
+pub type Reading = Pin<Box<dyn Future<Output = Option<String>>>>;
+
 /// Reads one answer to a confirmation prompt (`None`: no more input).
-pub type Reader = Box<dyn FnMut() -> Option<String>>;
+pub type Reader = Box<dyn FnMut() -> Reading>;
 
 /// The exit code of a statement stopped by Ctrl-C, as a shell's (128 + SIGINT).
 pub const EXIT_INTERRUPTED: u8 = 130;
@@ -32,6 +37,9 @@ pub struct Host {
     pub reader: Option<Reader>,
     /// Ctrl-C presses since the running script began.
     pub interrupts: Arc<AtomicUsize>,
+    /// Whether Ctrl-C is to be counted (the process's own shell), and
+    /// whether it is yet.
+    pub counts_ctrl_c: (bool, bool),
     /// Whether progress lines are shown (standard error is a terminal).
     pub progress: bool,
     /// The progress line shown now, if any.
@@ -54,6 +62,17 @@ impl Host {
         self.interrupts.load(Ordering::SeqCst) > 0
     }
 
+    /// Starts counting Ctrl-C, if asked to and not yet: when the first
+    /// statement starts, after the interactive shell's line editor has set
+    /// up the terminal (and its own SIGINT handler, which would otherwise
+    /// replace this one).
+    pub fn count_ctrl_c(&mut self) {
+        if self.counts_ctrl_c == (true, false) {
+            count_interrupts(self.interrupts.clone());
+            self.counts_ctrl_c.1 = true;
+        }
+    }
+
     /// Clears the progress line, if one is shown, so that a message starts
     /// on a clean line.
     pub fn clear_progress(&mut self, err: &mut dyn Write) -> std::io::Result<()> {
@@ -69,8 +88,7 @@ impl Host {
 /// is stopping ends the process at once (a call in flight still completes
 /// or fails whole on the resource forest).
 pub fn count_interrupts(interrupts: Arc<AtomicUsize>) {
-    let Ok(mut signals) =
-        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+    let Ok(mut signals) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
     else {
         return;
     };
@@ -84,14 +102,22 @@ pub fn count_interrupts(interrupts: Arc<AtomicUsize>) {
     });
 }
 
-/// A Reader of standard input, for the interactive shell.
+/// A Reader of standard input, for the interactive shell: the line is read
+/// on a blocking thread, so that Ctrl-C is counted while the prompt waits.
 pub fn stdin_reader() -> Reader {
     Box::new(|| {
-        let mut line = String::new();
-        match std::io::stdin().read_line(&mut line) {
-            Ok(0) | Err(_) => None,
-            Ok(_) => Some(line),
-        }
+        Box::pin(async {
+            tokio::task::spawn_blocking(|| {
+                let mut line = String::new();
+                match std::io::stdin().read_line(&mut line) {
+                    Ok(0) | Err(_) => None,
+                    Ok(_) => Some(line),
+                }
+            })
+            .await
+            .ok()
+            .flatten()
+        })
     })
 }
 
@@ -118,7 +144,11 @@ L - Skip this operation and all subsequent operations.";
 
 /// Asks, as PowerShell does, whether to perform `action`
 /// (`Removing mailbox "hank"`), until answered; no more input is No to All.
-pub fn confirm(reader: &mut Reader, action: &str, err: &mut dyn Write) -> std::io::Result<Answer> {
+pub async fn confirm(
+    reader: &mut Reader,
+    action: &str,
+    err: &mut dyn Write,
+) -> std::io::Result<Answer> {
     writeln!(
         err,
         "\nConfirm\nAre you sure you want to perform this action?\n{action}."
@@ -126,7 +156,7 @@ pub fn confirm(reader: &mut Reader, action: &str, err: &mut dyn Write) -> std::i
     loop {
         write!(err, "{CHOICES}")?;
         err.flush()?;
-        let Some(line) = reader() else {
+        let Some(line) = reader().await else {
             writeln!(err)?;
             return Ok(Answer::NoToAll);
         };
@@ -200,14 +230,16 @@ mod tests {
 
     fn answers(lines: &[&str]) -> Reader {
         let mut lines: Vec<String> = lines.iter().rev().map(|l| format!("{l}\n")).collect();
-        Box::new(move || lines.pop())
+        Box::new(move || Box::pin(std::future::ready(lines.pop())))
     }
 
-    #[test]
-    fn the_prompt_is_powershells_and_help_asks_again() {
+    #[tokio::test]
+    async fn the_prompt_is_powershells_and_help_asks_again() {
         let mut err = Vec::new();
         let mut reader = answers(&["?", "x", "a"]);
-        let answer = confirm(&mut reader, "Removing mailbox \"hank\"", &mut err).unwrap();
+        let answer = confirm(&mut reader, "Removing mailbox \"hank\"", &mut err)
+            .await
+            .unwrap();
         assert_eq!(answer, Answer::YesToAll);
         let text = String::from_utf8(err).unwrap();
         assert!(text.starts_with(
@@ -222,11 +254,14 @@ mod tests {
             ("L", Answer::NoToAll),
         ] {
             let mut reader = answers(&[typed]);
-            assert_eq!(confirm(&mut reader, "x", &mut Vec::new()).unwrap(), expected);
+            assert_eq!(
+                confirm(&mut reader, "x", &mut Vec::new()).await.unwrap(),
+                expected
+            );
         }
         let mut closed = answers(&[]);
         assert_eq!(
-            confirm(&mut closed, "x", &mut Vec::new()).unwrap(),
+            confirm(&mut closed, "x", &mut Vec::new()).await.unwrap(),
             Answer::NoToAll
         );
     }

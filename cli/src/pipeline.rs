@@ -17,10 +17,10 @@ use resource_forest::cmdlets::should_process::action;
 use resource_forest::cmdlets::ConfirmImpact;
 use resource_forest::rbac::compare::Operator;
 
+use crate::host::{self, Answer, Progress, PROGRESS_FROM};
 use crate::lang::ast::{Arg, Block, Command, Pipeline, Stage as AstStage};
 use crate::lang::cmdlets::select::{self, Column, Key, Range};
 use crate::lang::cmdlets::{self as shell, measure::Measure, server_parameter, ShellCmdlet};
-use crate::host::{self, Answer, Progress, PROGRESS_FROM};
 use crate::lang::eval::{compare, outermost, Failure, Frame, Halt, R};
 use crate::lang::values::{Object, Val};
 use crate::output::View;
@@ -252,8 +252,7 @@ async fn push(
     items: Vec<Val>,
 ) -> R<Vec<Val>> {
     let total = items.len();
-    let shows =
-        total >= PROGRESS_FROM && frame.rt.host.progress && frame.rt.host.shown.is_none();
+    let shows = total >= PROGRESS_FROM && frame.rt.host.progress && frame.rt.host.shown.is_none();
     if shows {
         frame.rt.host.shown = Some(Progress::new(&progress_label(stages, from), total));
     }
@@ -271,9 +270,9 @@ async fn push(
 fn progress_label(stages: &[Stage<'_>], from: usize) -> String {
     let rest = stages.get(from..).unwrap_or_default();
     let server = rest.iter().find_map(|s| match &s.kind {
-        Kind::Server(server) => Some(
-            registry::find(&server.cmdlet).map_or(server.cmdlet.as_str(), |c| c.name),
-        ),
+        Kind::Server(server) => {
+            Some(registry::find(&server.cmdlet).map_or(server.cmdlet.as_str(), |c| c.name))
+        }
         _ => None,
     });
     server
@@ -815,7 +814,7 @@ async fn confirmed(frame: &mut Frame<'_>, stage: &mut Stage<'_>, label: Option<&
     let Some(reader) = frame.rt.host.reader.as_mut() else {
         return frame.fail(stage.command.column, unanswerable(server), None);
     };
-    let answer = host::confirm(reader, &action, frame.err)?;
+    let answer = host::confirm(reader, &action, frame.err).await?;
     // Ctrl-C at the prompt stops the statement, the call unmade.
     if frame.rt.host.interrupted() {
         return Err(Halt::Interrupted(None));

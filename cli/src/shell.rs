@@ -9,6 +9,11 @@
 //! first failing statement (exit code 3 when RBAC denied it, 1 for any other
 //! error) unless that statement says `-ErrorAction Continue` (or
 //! `SilentlyContinue`), or `$ErrorActionPreference = 'Continue'` came before.
+//!
+//! The terminal side ([`crate::host`]): only the interactive shell asks for
+//! confirmation; Ctrl-C stops a statement at its next record boundary
+//! (exit code 130); a long pipeline shows progress when standard error is a
+//! terminal.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -106,7 +111,13 @@ impl Shell {
         self.runtime.host.interrupts.clone()
     }
 
-    fn start(&self) {
+    /// Ctrl-C stops the running statement, not the process.
+    pub fn stop_on_ctrl_c(&mut self) {
+        self.runtime.host.counts_ctrl_c.0 = true;
+    }
+
+    fn start(&mut self) {
+        self.runtime.host.count_ctrl_c();
         self.runtime.host.interrupts.store(0, Ordering::SeqCst);
     }
 
@@ -262,8 +273,7 @@ pub async fn run(lab: PathBuf, identity: &str, input: Input, format: Format) -> 
     let mut shell = Shell::new(session, format);
     let mut out = std::io::stdout();
     let mut err = std::io::stderr();
-    // Ctrl-C stops the running statement, not the shell.
-    crate::host::count_interrupts(shell.interrupts());
+    shell.stop_on_ctrl_c();
     shell.show_progress(err.is_terminal());
     Ok(match input {
         Input::Command(line) => match shell

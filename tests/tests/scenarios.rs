@@ -20,6 +20,7 @@ mod scenarios {
     pub mod linked_role_groups;
     pub mod load;
     pub mod mtls;
+    pub mod one_liners;
     pub mod operations;
     pub mod organization_management;
     pub mod prepare_domains;

@@ -74,9 +74,7 @@ fn impact_named(name: &str) -> Result<ConfirmImpact, String> {
     ]
     .into_iter()
     .find(|i| format!("{i:?}").eq_ignore_ascii_case(name.trim()))
-    .ok_or_else(|| {
-        format!("`$ConfirmPreference` is None, Low, Medium or High; got `{name}`")
-    })
+    .ok_or_else(|| format!("`$ConfirmPreference` is None, Low, Medium or High; got `{name}`"))
 }
 
 impl Runtime {

@@ -34,7 +34,7 @@ fn answering(session: &Session, answers: &[&str]) -> (Shell, Rc<Cell<usize>>) {
     shell.answer_with(Box::new(move || {
         let n = count.get();
         count.set(n + 1);
-        answers.get(n).cloned()
+        Box::pin(std::future::ready(answers.get(n).cloned()))
     }));
     (shell, asked)
 }
@@ -140,9 +140,15 @@ async fn confirmation_a_script_is_refused_a_cmdlet_that_would_ask_unless_it_says
     // none removed.
     let (code, err) = script("New-Mailbox -Name jo | Remove-Mailbox").await;
     assert_eq!(code, 1, "{err}");
-    assert!(err.contains("`Remove-Mailbox` asks for confirmation"), "{err}");
+    assert!(
+        err.contains("`Remove-Mailbox` asks for confirmation"),
+        "{err}"
+    );
     assert!(err.contains("add `-Confirm:$false`"), "{err}");
-    assert!(err.contains("cleanup.ps1:1: the script stops here"), "{err}");
+    assert!(
+        err.contains("cleanup.ps1:1: the script stops here"),
+        "{err}"
+    );
     let left = names(&mut admin).await;
     assert!(left.contains(&"hank".to_owned()) && !left.contains(&"jo".to_owned()));
     let (code, err) = script("Set-Mailbox ivy -Office x -Confirm").await;
@@ -198,7 +204,10 @@ async fn ctrl_c_stops_a_statement_at_a_record_boundary_and_reports_how_many_were
     let total = names(&mut admin).await.len();
 
     for (line, office) in [
-        ("Get-Mailbox | Set-Mailbox -Office Floor9 -Confirm", "Floor9"),
+        (
+            "Get-Mailbox | Set-Mailbox -Office Floor9 -Confirm",
+            "Floor9",
+        ),
         (
             "foreach ($m in Get-Mailbox) { Set-Mailbox $m.Name -Office Floor7 -Confirm }",
             "Floor7",
@@ -215,7 +224,7 @@ async fn ctrl_c_stops_a_statement_at_a_record_boundary_and_reports_how_many_were
             if count.get() == 4 {
                 interrupts.fetch_add(1, Ordering::SeqCst);
             }
-            Some("y\n".to_owned())
+            Box::pin(std::future::ready(Some("y\n".to_owned())))
         }));
         let before = audit(&f).len();
         let (ended, err) = run(&mut shell, line).await;
