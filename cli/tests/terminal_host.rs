@@ -90,10 +90,11 @@ fn a_terminal_shows_progress_asks_before_removing_and_ctrl_c_stops_at_a_record()
     p.exp_string("(default is \"Y\"): ").unwrap();
     p.send_control('c').unwrap();
     keys(&mut p, "\r");
+    let stopped = Regex::new(r"Stopped: \d+ of \d+ records processed\.").unwrap();
     let done = loop {
         let (_, found) = p
             .exp_any(vec![
-                ReadUntil::Regex(Regex::new(r"Stopped: \d+ of \d+ records processed\.").unwrap()),
+                ReadUntil::Regex(stopped.clone()),
                 ReadUntil::String("(default is \"Y\"): ".into()),
             ])
             .unwrap();
