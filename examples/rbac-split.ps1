@@ -25,9 +25,10 @@ New-ManagementRoleAssignment -Role "Security Group Creation and Membership" -Sec
 #    Organization Management's delegating assignment may go because the new
 #    group holds one now: it moves. One pipeline is one statement, run with
 #    the permissions it started with, so it runs to its end even though it
-#    takes away the delegating assignment that allows it.
-Get-ManagementRoleAssignment -Role "Mail Recipient Creation" | Where-Object { $_.RoleAssigneeName -ne "Active Directory Administrators" } | Remove-ManagementRoleAssignment
+#    takes away the delegating assignment that allows it. A script can't
+#    answer the confirmation a removal asks for: -Confirm:$false.
+Get-ManagementRoleAssignment -Role "Mail Recipient Creation" | Where-Object { $_.RoleAssigneeName -ne "Active Directory Administrators" } | Remove-ManagementRoleAssignment -Confirm:$false
 
 # 6. The same for Security Group Creation and Membership (Organization
 #    Management's).
-Get-ManagementRoleAssignment -Role "Security Group Creation and Membership" | Where-Object { $_.RoleAssigneeName -ne "Active Directory Administrators" } | Remove-ManagementRoleAssignment
+Get-ManagementRoleAssignment -Role "Security Group Creation and Membership" | Where-Object { $_.RoleAssigneeName -ne "Active Directory Administrators" } | Remove-ManagementRoleAssignment -Confirm:$false

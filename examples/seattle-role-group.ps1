@@ -60,6 +60,6 @@ New-RoleGroup -Name "Seattle Recipient Management" -Roles "Mail Recipients", "Di
 #
 # Katie, a member and a manager, does both:
 #   crossforest shell --lab crossforest-lab --as 'contoso\Katie' -c 'Set-Mailbox Ana -CustomAttribute2 "checked by Katie"'
-#   crossforest shell --lab crossforest-lab --as 'contoso\Katie' -c 'Remove-RoleGroupMember "Seattle Recipient Management" -Member Nora'
+#   crossforest shell --lab crossforest-lab --as 'contoso\Katie' -c 'Remove-RoleGroupMember "Seattle Recipient Management" -Member Nora -Confirm:$false'
 #   crossforest shell --lab crossforest-lab --as 'contoso\Katie' -c 'Set-Mailbox Tom -CustomAttribute2 "checked by Katie"'
 #     DENIED: Tom is outside the write scope "Seattle Users"

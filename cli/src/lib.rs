@@ -20,6 +20,7 @@
 
 pub mod ca_rotation;
 pub mod demo;
+pub mod host;
 pub mod issue_user;
 pub mod lab;
 pub mod lang;

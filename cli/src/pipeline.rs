@@ -12,12 +12,16 @@
 use std::io::{IsTerminal as _, Write as _};
 use std::rc::Rc;
 
+use resource_forest::cmdlets::registry;
+use resource_forest::cmdlets::should_process::action;
+use resource_forest::cmdlets::ConfirmImpact;
 use resource_forest::rbac::compare::Operator;
 
+use crate::host::{self, Answer, Progress, PROGRESS_FROM};
 use crate::lang::ast::{Arg, Block, Command, Pipeline, Stage as AstStage};
 use crate::lang::cmdlets::select::{self, Column, Key, Range};
 use crate::lang::cmdlets::{self as shell, measure::Measure, server_parameter, ShellCmdlet};
-use crate::lang::eval::{compare, Failure, Frame, Halt, R};
+use crate::lang::eval::{compare, outermost, Failure, Frame, Halt, R};
 use crate::lang::values::{Object, Val};
 use crate::output::View;
 use crate::parse::{ErrorAction, Value};
@@ -179,6 +183,9 @@ struct Stage<'p> {
     kind: Kind,
     /// Objects held until the stage ends.
     held: Vec<(Val, Vec<Val>)>,
+    /// `[A] Yes to All` (`true`) or `[L] No to All` (`false`), once
+    /// answered: the rest of the stage's calls are not asked about.
+    decided: Option<bool>,
     /// What it wrote, for `-OutVariable`.
     output: Vec<Val>,
     errors: Vec<Val>,
@@ -235,20 +242,66 @@ fn store_variables(frame: &mut Frame<'_>, stage: &Stage<'_>) {
     }
 }
 
-/// Pushes `items` one at a time through `stages[from..]`.
+/// Pushes `items` one at a time through `stages[from..]`. Each item is a
+/// record boundary: Ctrl-C stops the statement there, and a progress line
+/// counts them on a terminal when there are many.
 async fn push(
     frame: &mut Frame<'_>,
     stages: &mut [Stage<'_>],
     from: usize,
     items: Vec<Val>,
 ) -> R<Vec<Val>> {
+    let total = items.len();
+    let shows = total >= PROGRESS_FROM && frame.rt.host.progress && frame.rt.host.shown.is_none();
+    if shows {
+        frame.rt.host.shown = Some(Progress::new(&progress_label(stages, from), total));
+    }
+    let result = push_each(frame, stages, from, items, shows).await;
+    if shows {
+        if let Some(mut progress) = frame.rt.host.shown.take() {
+            progress.clear(frame.err)?;
+        }
+    }
+    result
+}
+
+/// What a progress line names: the first cmdlet of the resource forest the
+/// records go through, else the first command.
+fn progress_label(stages: &[Stage<'_>], from: usize) -> String {
+    let rest = stages.get(from..).unwrap_or_default();
+    let server = rest.iter().find_map(|s| match &s.kind {
+        Kind::Server(server) => {
+            Some(registry::find(&server.cmdlet).map_or(server.cmdlet.as_str(), |c| c.name))
+        }
+        _ => None,
+    });
+    server
+        .or_else(|| rest.first().map(|s| s.command.name.as_str()))
+        .unwrap_or_default()
+        .to_owned()
+}
+
+async fn push_each(
+    frame: &mut Frame<'_>,
+    stages: &mut [Stage<'_>],
+    from: usize,
+    items: Vec<Val>,
+    shows: bool,
+) -> R<Vec<Val>> {
+    let total = items.len();
     let mut out = Vec::new();
-    for item in items {
+    for (done, item) in items.into_iter().enumerate() {
+        frame.boundary(done, total)?;
+        if shows {
+            if let Some(progress) = &mut frame.rt.host.shown {
+                progress.tick(done, frame.err)?;
+            }
+        }
         let mut batch = vec![item];
         for stage in stages.iter_mut().skip(from) {
             let mut next = Vec::new();
             for value in batch {
-                let written = process(frame, stage, value).await?;
+                let written = outermost(process(frame, stage, value).await, done, total)?;
                 stage.output.extend(written.iter().cloned());
                 next.extend(written);
             }
@@ -624,6 +677,13 @@ async fn begin<'p>(frame: &mut Frame<'_>, command: &'p Command, first: bool) -> 
             return frame.fail(column, message, common.error_action);
         }
     };
+    // Nobody can answer a script: a cmdlet that would ask is refused
+    // before anything in the pipeline runs.
+    if let Kind::Server(server) = &kind {
+        if asks(frame, server) && frame.rt.host.reader.is_none() {
+            return frame.fail(command.column, unanswerable(server), None);
+        }
+    }
     // `ForEach-Object -Begin { … }` runs once, before the first object.
     let mut held = Vec::new();
     if let Kind::ForEach {
@@ -644,6 +704,7 @@ async fn begin<'p>(frame: &mut Frame<'_>, command: &'p Command, first: bool) -> 
         common,
         kind,
         held,
+        decided: None,
         output: Vec::new(),
         errors: Vec::new(),
         warnings: Vec::new(),
@@ -667,6 +728,106 @@ fn server(command: &Command, args: Vec<Evaluated>) -> Result<Kind, (usize, Strin
         parameters,
         has_identity,
     }))
+}
+
+/// `-Confirm`, `-WhatIf` (or their aliases) as given: `Some(true)` for the
+/// switch or `:$true`, `Some(false)` for `:$false`.
+fn risk_switch(server: &Server, name: &str) -> Option<bool> {
+    server
+        .parameters
+        .iter()
+        .rfind(|(n, _)| shell::common_switch(n) == Some(name))
+        .map(|(_, value)| match value {
+            Value::Switch => true,
+            Value::Bool(b) => *b,
+            Value::Text(t) => !["false", "0", "$false"].contains(&t.to_ascii_lowercase().as_str()),
+            Value::List(_) => true,
+        })
+}
+
+/// Whether a call of `server` asks before it changes anything, as
+/// PowerShell decides: `-Confirm` asks for any cmdlet that changes the
+/// organization, `-Confirm:$false` and `-WhatIf` never ask, else one whose
+/// confirm impact is at least `$ConfirmPreference` asks.
+fn asks(frame: &Frame<'_>, server: &Server) -> bool {
+    let impact = registry::find(&server.cmdlet).map_or(ConfirmImpact::None, |c| c.confirm_impact());
+    if impact == ConfirmImpact::None || risk_switch(server, "WhatIf") == Some(true) {
+        return false;
+    }
+    match risk_switch(server, "Confirm") {
+        Some(given) => given,
+        None => {
+            let from = frame.rt.confirms_from();
+            from != ConfirmImpact::None && impact >= from
+        }
+    }
+}
+
+/// Why a script may not run `server` as written.
+fn unanswerable(server: &Server) -> String {
+    let name = registry::find(&server.cmdlet).map_or(server.cmdlet.as_str(), |c| c.name);
+    if risk_switch(server, "Confirm") == Some(true) {
+        return format!("`{name} -Confirm` asks for confirmation, and nobody can answer in a script: leave out `-Confirm`, or add `-WhatIf` to see what it would do");
+    }
+    format!("`{name}` asks for confirmation before it changes anything (its confirm impact is High, at least `$ConfirmPreference`), and nobody can answer in a script: add `-Confirm:$false` to run it without asking")
+}
+
+/// What a call acts on, for the confirmation prompt: the piped item, else
+/// its `-Identity` (or positional value), else its `-Name`.
+fn target_of(server: &Server, label: Option<&str>) -> Option<String> {
+    if let Some(label) = label {
+        return Some(label.to_owned());
+    }
+    let named = |wanted: &str| {
+        server.parameters.iter().find(|(n, _)| {
+            if wanted == "Identity" {
+                n.is_empty() || n.eq_ignore_ascii_case(wanted)
+            } else {
+                n.eq_ignore_ascii_case(wanted)
+            }
+        })
+    };
+    named("Identity")
+        .or_else(|| named("Name"))
+        .map(|(_, value)| match value {
+            Value::Text(t) => t.clone(),
+            Value::List(items) => items.join(", "),
+            Value::Bool(b) => b.to_string(),
+            Value::Switch => String::new(),
+        })
+}
+
+/// Asks, if the call asks, whether to make it; `false` skips it.
+async fn confirmed(frame: &mut Frame<'_>, stage: &mut Stage<'_>, label: Option<&str>) -> R<bool> {
+    let Kind::Server(server) = &stage.kind else {
+        return Ok(true);
+    };
+    if !asks(frame, server) {
+        return Ok(true);
+    }
+    if let Some(decided) = stage.decided {
+        return Ok(decided);
+    }
+    let name = registry::find(&server.cmdlet).map_or(server.cmdlet.as_str(), |c| c.name);
+    let action = action(name, target_of(server, label).as_deref());
+    frame.rt.host.clear_progress(frame.err)?;
+    let Some(reader) = frame.rt.host.reader.as_mut() else {
+        return frame.fail(stage.command.column, unanswerable(server), None);
+    };
+    let answer = host::confirm(reader, &action, frame.err).await?;
+    // Ctrl-C at the prompt stops the statement, the call unmade.
+    if frame.rt.host.interrupted() {
+        return Err(Halt::Interrupted(None));
+    }
+    Ok(match answer {
+        Answer::Yes => true,
+        Answer::No => false,
+        Answer::YesToAll | Answer::NoToAll => {
+            let all = answer == Answer::YesToAll;
+            stage.decided = Some(all);
+            all
+        }
+    })
 }
 
 /// The parameters a piped object adds to a call, and the item it names.
@@ -719,6 +880,9 @@ async fn call(frame: &mut Frame<'_>, stage: &mut Stage<'_>, item: Option<&Val>) 
         parameters.splice(0..0, extra);
     }
     let cmdlet = server.cmdlet.clone();
+    if !confirmed(frame, stage, label.as_deref()).await? {
+        return Ok(Vec::new());
+    }
     if !frame.opened_statement {
         // R-SESSION-1: the statement's first call to the resource forest
         // opens it there; every later call of the statement keeps the
@@ -754,8 +918,15 @@ async fn call(frame: &mut Frame<'_>, stage: &mut Stage<'_>, item: Option<&Val>) 
                         );
                     }
                     _ => {
-                        let colour = std::io::stderr().is_terminal();
-                        write!(frame.err, "{}", crate::output::warning(&warning, colour))?;
+                        frame.rt.host.clear_progress(frame.err)?;
+                        // What -WhatIf would do is said plainly, as
+                        // PowerShell says it.
+                        if warning.starts_with("What if: ") {
+                            writeln!(frame.err, "{warning}")?;
+                        } else {
+                            let colour = std::io::stderr().is_terminal();
+                            write!(frame.err, "{}", crate::output::warning(&warning, colour))?;
+                        }
                     }
                 }
             }
@@ -893,6 +1064,7 @@ async fn process(frame: &mut Frame<'_>, stage: &mut Stage<'_>, item: Val) -> R<V
             Ok(Vec::new())
         }
         Kind::WriteHost(_) => {
+            frame.rt.host.clear_progress(frame.err)?;
             writeln!(frame.out, "{item}")?;
             Ok(Vec::new())
         }

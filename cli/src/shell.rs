@@ -9,10 +9,18 @@
 //! first failing statement (exit code 3 when RBAC denied it, 1 for any other
 //! error) unless that statement says `-ErrorAction Continue` (or
 //! `SilentlyContinue`), or `$ErrorActionPreference = 'Continue'` came before.
+//!
+//! The terminal side ([`crate::host`]): only the interactive shell asks for
+//! confirmation; Ctrl-C stops a statement at its next record boundary
+//! (exit code 130); a long pipeline shows progress when standard error is a
+//! terminal.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
+use crate::host::{Reader, EXIT_INTERRUPTED};
 use crate::lab::Lab;
 use crate::lang::ast::Statement;
 use crate::lang::display::render;
@@ -85,6 +93,34 @@ impl Shell {
         &mut self.session
     }
 
+    /// Asks for confirmation before a change, reading answers from `reader`
+    /// (the interactive shell reads the terminal); without one, a cmdlet
+    /// that would ask is refused.
+    pub fn answer_with(&mut self, reader: Reader) {
+        self.runtime.host.reader = Some(reader);
+    }
+
+    /// Shows a progress line on standard error for long pipelines.
+    pub fn show_progress(&mut self, on: bool) {
+        self.runtime.host.progress = on;
+    }
+
+    /// The Ctrl-C counter: pressing Ctrl-C adds one; the running statement
+    /// stops at its next record boundary. Each script and line starts at 0.
+    pub fn interrupts(&self) -> Arc<AtomicUsize> {
+        self.runtime.host.interrupts.clone()
+    }
+
+    /// Ctrl-C stops the running statement, not the process.
+    pub fn stop_on_ctrl_c(&mut self) {
+        self.runtime.host.counts_ctrl_c.0 = true;
+    }
+
+    fn start(&mut self) {
+        self.runtime.host.count_ctrl_c();
+        self.runtime.host.interrupts.store(0, Ordering::SeqCst);
+    }
+
     /// Runs one top-level statement of `text`: one statement is one
     /// pipeline run (with whatever its blocks run), from its first cmdlet
     /// to its output. Returns how it ended, and `Some(code)` on `exit`.
@@ -105,8 +141,13 @@ impl Shell {
             view: View::Auto,
             opened_statement: false,
         };
-        let result = frame.statement(statement).await;
-        let (ended, view, opened) = (frame.ended, frame.view, frame.opened_statement);
+        let result = if frame.rt.host.interrupted() {
+            // Ctrl-C between two statements of a line or script.
+            Err(Halt::Interrupted(None))
+        } else {
+            frame.statement(statement).await
+        };
+        let (mut ended, view, opened) = (frame.ended, frame.view, frame.opened_statement);
         if opened {
             // A statement the node ended on its own (it said so in a
             // warning) or a lost connection leaves nothing to close: the
@@ -118,6 +159,19 @@ impl Shell {
             Err(Halt::Io(e)) => return Err(e),
             Err(Halt::Exit(code)) => (Vec::new(), Some(code)),
             Err(Halt::Stop(_) | Halt::Pipeline) => (Vec::new(), None),
+            Err(Halt::Interrupted(counts)) => {
+                match counts {
+                    Some((done, total)) => {
+                        writeln!(err, "Stopped: {done} of {total} records processed.")?
+                    }
+                    None => writeln!(err, "Stopped.")?,
+                }
+                ended = Ended::Failed {
+                    code: EXIT_INTERRUPTED,
+                    goes_on: false,
+                };
+                (Vec::new(), None)
+            }
         };
         if !values.is_empty() || self.format == Format::Json {
             out.write_all(render(&values, self.format, view).as_bytes())?;
@@ -135,6 +189,7 @@ impl Shell {
         out: &mut dyn Write,
         err: &mut dyn Write,
     ) -> std::io::Result<Ended> {
+        self.start();
         let stopped = Ended::Failed {
             code: EXIT_ERROR,
             goes_on: false,
@@ -170,6 +225,7 @@ impl Shell {
         out: &mut dyn Write,
         err: &mut dyn Write,
     ) -> std::io::Result<u8> {
+        self.start();
         let mut text = String::new();
         for line in lines {
             text.push_str(&line?);
@@ -217,6 +273,8 @@ pub async fn run(lab: PathBuf, identity: &str, input: Input, format: Format) -> 
     let mut shell = Shell::new(session, format);
     let mut out = std::io::stdout();
     let mut err = std::io::stderr();
+    shell.stop_on_ctrl_c();
+    shell.show_progress(err.is_terminal());
     Ok(match input {
         Input::Command(line) => match shell
             .statement(&join_lines(&line), &mut out, &mut err)
@@ -234,6 +292,7 @@ pub async fn run(lab: PathBuf, identity: &str, input: Input, format: Format) -> 
                 .await?
         }
         Input::Stdin if std::io::stdin().is_terminal() => {
+            shell.answer_with(crate::host::stdin_reader());
             crate::repl::run(&mut shell, &lab_dir).await?
         }
         Input::Stdin => {

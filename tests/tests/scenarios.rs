@@ -9,6 +9,7 @@ mod scenarios {
     pub mod authorization_service;
     pub mod ca_rotation;
     pub mod common;
+    pub mod confirmation;
     pub mod delegated_setup;
     pub mod ems_output;
     pub mod expiry;
@@ -20,6 +21,7 @@ mod scenarios {
     pub mod linked_role_groups;
     pub mod load;
     pub mod mtls;
+    pub mod one_liners;
     pub mod operations;
     pub mod organization_management;
     pub mod prepare_domains;

@@ -10,12 +10,14 @@ use std::io::Write;
 use std::pin::Pin;
 use std::rc::Rc;
 
+use resource_forest::cmdlets::ConfirmImpact;
 use resource_forest::rbac::compare::Operator;
 
 use super::ast::{BinOp, Block, Expr, ExprKind, Part, Script, Statement};
 use super::cmdlets::select::Key;
 use super::parser::pointer;
 use super::values::Val;
+use crate::host::Host;
 use crate::output::View;
 use crate::parse::ErrorAction;
 use crate::session::Session;
@@ -33,6 +35,9 @@ pub enum Halt {
     Exit(u8),
     /// A terminating error (reported) ended the pipeline running.
     Pipeline,
+    /// Ctrl-C stopped the statement at a record boundary: how many records
+    /// of how many the outermost loop had processed, when it was one.
+    Interrupted(Option<(usize, usize)>),
     /// Writing output failed.
     Io(std::io::Error),
 }
@@ -46,13 +51,30 @@ impl From<std::io::Error> for Halt {
 /// What evaluation returns.
 pub type R<T> = Result<T, Halt>;
 
-/// The shell's state across statements: variables and
-/// `$ErrorActionPreference`.
+/// The shell's state across statements: variables,
+/// `$ErrorActionPreference`, `$ConfirmPreference` and the terminal.
 #[derive(Debug, Default)]
 pub struct Runtime {
     variables: HashMap<String, Val>,
     /// `$ErrorActionPreference`, when set.
     pub preference: Option<ErrorAction>,
+    /// `$ConfirmPreference`, when set (High otherwise).
+    pub confirm_preference: Option<ConfirmImpact>,
+    /// The terminal: confirmation prompts, Ctrl-C, progress.
+    pub host: Host,
+}
+
+/// A confirm impact by its PowerShell name (`$ConfirmPreference`).
+fn impact_named(name: &str) -> Result<ConfirmImpact, String> {
+    [
+        ConfirmImpact::None,
+        ConfirmImpact::Low,
+        ConfirmImpact::Medium,
+        ConfirmImpact::High,
+    ]
+    .into_iter()
+    .find(|i| format!("{i:?}").eq_ignore_ascii_case(name.trim()))
+    .ok_or_else(|| format!("`$ConfirmPreference` is None, Low, Medium or High; got `{name}`"))
 }
 
 impl Runtime {
@@ -67,11 +89,19 @@ impl Runtime {
                 "{:?}",
                 self.preference.unwrap_or(ErrorAction::Stop)
             )),
+            "confirmpreference" => Val::Str(format!("{:?}", self.confirms_from())),
             lower => self.variables.get(lower).cloned().unwrap_or(Val::Null),
         }
     }
 
-    /// Sets `$name`; `$ErrorActionPreference` takes an action's name.
+    /// `$ConfirmPreference`: cmdlets of at least this impact ask before
+    /// they change anything (`None`: none ask).
+    pub fn confirms_from(&self) -> ConfirmImpact {
+        self.confirm_preference.unwrap_or(ConfirmImpact::High)
+    }
+
+    /// Sets `$name`; `$ErrorActionPreference` takes an action's name,
+    /// `$ConfirmPreference` an impact's.
     ///
     /// # Errors
     ///
@@ -84,6 +114,10 @@ impl Runtime {
             "true" | "false" => Err(format!("`${name}` can't be changed")),
             "erroractionpreference" => {
                 self.preference = Some(ErrorAction::from_value(&value.to_string())?);
+                Ok(())
+            }
+            "confirmpreference" => {
+                self.confirm_preference = Some(impact_named(&value.to_string())?);
                 Ok(())
             }
             "psitem" => {
@@ -213,6 +247,16 @@ fn arithmetic(op: BinOp, left: Val, right: Val) -> Result<Val, String> {
     }
 }
 
+/// `result` of processing record `done` of `total`: stopped by Ctrl-C
+/// inside it, the statement reports this loop's count (the outermost loop's,
+/// once every loop has said its own).
+pub fn outermost<T>(result: R<T>, done: usize, total: usize) -> R<T> {
+    match result {
+        Err(Halt::Interrupted(_)) => Err(Halt::Interrupted(Some((done, total)))),
+        other => other,
+    }
+}
+
 impl Frame<'_> {
     /// Reports a failure under `action` (else `$ErrorActionPreference`):
     /// shown unless silenced; the statement has then failed, and the script
@@ -222,6 +266,7 @@ impl Frame<'_> {
         if !action.is_none_or(ErrorAction::reports) {
             return Ok(());
         }
+        self.rt.host.clear_progress(self.err)?;
         let kind = if failure.denied { "DENIED" } else { "ERROR" };
         let message = match &failure.item {
             Some(item) => format!("{kind} ({item}): {}", failure.message),
@@ -259,6 +304,15 @@ impl Frame<'_> {
         };
         self.report(&failure, action)?;
         Err(Halt::Pipeline)
+    }
+
+    /// A record boundary: `done` of `total` records are processed; Ctrl-C
+    /// stops the statement here.
+    pub fn boundary(&self, done: usize, total: usize) -> R<()> {
+        if self.rt.host.interrupted() {
+            return Err(Halt::Interrupted(Some((done, total))));
+        }
+        Ok(())
     }
 
     fn check(&self) -> R<()> {
@@ -325,10 +379,12 @@ impl Frame<'_> {
                 body,
             } => {
                 let items = self.pipeline(collection).await?;
+                let total = items.len();
                 let mut out = Vec::new();
-                for item in items {
+                for (done, item) in items.into_iter().enumerate() {
+                    self.boundary(done, total)?;
                     self.rt.set(variable, item).ok();
-                    out.extend(self.script(body).await?);
+                    out.extend(outermost(self.script(body).await, done, total)?);
                 }
                 out
             }

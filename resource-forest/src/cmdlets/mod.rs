@@ -25,6 +25,7 @@ pub mod role_group;
 pub mod roles;
 pub mod scopes;
 pub mod servers;
+pub mod should_process;
 
 use crate::org::{OrgError, Organization};
 use crate::rbac::lockout::LockoutError;

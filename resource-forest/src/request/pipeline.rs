@@ -353,7 +353,12 @@ impl ResourceForest {
             // who gains and loses which cmdlets; nothing is committed. A
             // what-if is refused exactly as the change would be (lockout
             // rules included).
-            let changes = match outcome.change.take() {
+            let next = outcome.change.take();
+            let target = outcome
+                .target
+                .as_deref()
+                .map(|t| what_if_target(&snapshot.org, next.as_ref(), t));
+            let changes = match next {
                 Some(next) => {
                     crate::rbac::lockout::check(&snapshot.org.rbac, &next.rbac)?;
                     permission_diff((&snapshot.org, &snapshot.authorizer), &next)
@@ -361,8 +366,11 @@ impl ResourceForest {
                 None => Vec::new(),
             };
             outcome.warnings.push(format!(
-                "What if: `{}` would succeed; nothing was changed. {} principal(s) would gain or lose cmdlets",
-                spec.name,
+                "What if: {}.",
+                cmdlets::should_process::action(spec.name, target.as_deref())
+            ));
+            outcome.warnings.push(format!(
+                "Nothing was changed; {} principal(s) would gain or lose cmdlets.",
                 changes.len()
             ));
             outcome.records = changes.into_iter().map(|c| c.record()).collect();
@@ -405,6 +413,24 @@ impl ResourceForest {
             }),
         }
     }
+}
+
+/// The target a what-if names: a recipient by its canonical name
+/// (`contoso.com/Users/hank`), as Exchange names it, found before or after
+/// the change; anything else by the name the audit log records.
+fn what_if_target(
+    before: &crate::org::Organization,
+    after: Option<&crate::org::Organization>,
+    target: &str,
+) -> String {
+    before
+        .recipient(target, &[])
+        .ok()
+        .or_else(|| after.and_then(|org| org.recipient(target, &[]).ok()))
+        .map_or_else(
+            || target.to_owned(),
+            |r| format!("{}/{}", r.organizational_unit, r.name),
+        )
 }
 
 /// The caller and the RBAC a request is authorised against: those `pinned`

@@ -101,7 +101,7 @@ async fn seattle_example_script_runs_as_documented() {
         ),
         (
             "contoso\\Katie",
-            "Remove-RoleGroupMember \"Seattle Recipient Management\" -Member Nora",
+            "Remove-RoleGroupMember \"Seattle Recipient Management\" -Member Nora -Confirm:$false",
             Done,
         ),
         (

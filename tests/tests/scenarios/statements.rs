@@ -69,7 +69,7 @@ async fn r_session_1_the_next_statement_sees_the_new_permissions() {
     .await;
     let mut shell = Shell::new(admin.clone().into(), Format::Text);
     let (mut out, mut err) = (Vec::new(), Vec::new());
-    let removal = "Get-ManagementRoleAssignment -Role \"Mail Recipient Creation\" | Where-Object { $_.RoleAssigneeName -eq \"Organization Management\" } | Remove-ManagementRoleAssignment";
+    let removal = "Get-ManagementRoleAssignment -Role \"Mail Recipient Creation\" | Where-Object { $_.RoleAssigneeName -eq \"Organization Management\" } | Remove-ManagementRoleAssignment -Confirm:$false";
     let ended = shell.statement(removal, &mut out, &mut err).await.unwrap();
     let said = String::from_utf8_lossy(&err);
     assert_eq!(ended, Ended::Succeeded, "{said}");
