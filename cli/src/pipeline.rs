@@ -1160,7 +1160,17 @@ async fn end(frame: &mut Frame<'_>, stage: &mut Stage<'_>) -> R<Vec<Val>> {
                     None => item,
                 });
             }
-            frame.view = view;
+            frame.view = match (&view, &columns, &frame.view) {
+                // `Format-Table` alone shows a cmdlet's default columns, as
+                // PowerShell's table view does.
+                (View::Table, None, View::Cmdlet(c)) if !c.columns.is_empty() => {
+                    View::Cmdlet(crate::output::CmdletView {
+                        columns: c.columns.clone(),
+                        list: false,
+                    })
+                }
+                _ => view,
+            };
             items
         }
         Kind::ExportCsv {

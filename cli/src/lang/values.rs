@@ -64,9 +64,17 @@ impl Object {
                 .map(|(name, value)| pb::Property {
                     name: name.clone(),
                     value: match value {
+                        // An object in a cell shows as its name, as
+                        // `Group-Object`'s Group column does.
                         Val::Array(items) => items
                             .iter()
-                            .map(Val::to_string)
+                            .map(|item| match item {
+                                Val::Object(o) => o
+                                    .get("Name")
+                                    .or_else(|| o.get("Identity"))
+                                    .map_or_else(|| item.to_string(), Val::to_string),
+                                other => other.to_string(),
+                            })
                             .collect::<Vec<_>>()
                             .join(", "),
                         other => other.to_string(),
