@@ -109,3 +109,39 @@ async fn get_mailbox_stops_at_1000_with_the_ems_warning() {
     let ten = ok(&mut admin, "Get-Mailbox -ResultSize 10").await;
     assert_eq!((ten.len(), ten.warnings().len()), (10, 0));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cmdlet_view_survives_sorting_and_format_table_and_shell_objects_show_as_themselves() {
+    let (_federation, mut admin) = administrator().await;
+    for name in ["Dana Smith", "Hank Hill"] {
+        ok(&mut admin, &format!("New-Mailbox -Name \"{name}\"")).await;
+    }
+    let (plain, _) = run(&admin, Format::Text, "Get-Mailbox").await;
+    let (sorted, _) = run(
+        &admin,
+        Format::Text,
+        "Get-Mailbox | Sort-Object Name | ft -AutoSize",
+    )
+    .await;
+    assert_eq!(
+        plain, sorted,
+        "Format-Table alone keeps the default columns"
+    );
+    let (first, _) = run(&admin, Format::Text, "Get-Mailbox | Select-Object -First 1").await;
+    assert!(first.starts_with("Name "), "{first}");
+    assert!(first.contains("ProhibitSendQuota"), "{first}");
+    // Objects the shell makes are not shown in the cmdlet's columns.
+    let (measured, _) = run(&admin, Format::Text, "Get-Mailbox | Measure-Object").await;
+    assert!(measured.contains("Count    : 2"), "{measured}");
+    assert!(!measured.contains("ProhibitSendQuota"), "{measured}");
+    let (grouped, _) = run(
+        &admin,
+        Format::Text,
+        "Get-Mailbox | Group-Object RecipientType",
+    )
+    .await;
+    assert!(
+        grouped.contains("Group : Dana Smith, Hank Hill"),
+        "{grouped}"
+    );
+}
