@@ -1,4 +1,4 @@
-# A linked role group that mirrors Organization Management (SPEC R-LRG-4;
+# A linked role group that mirrors Organization Management (docs/rules.md, R-LRG-4;
 # "Create linked role groups that mirror built-in role groups").
 # Run as a member of Organization Management:
 #   crossforest shell --lab crossforest-lab --as 'contoso\Administrator' --file examples/mirror-organization-management.ps1

@@ -1,5 +1,5 @@
 # A role group for Seattle's recipient administrators: the role group creation
-# workflow of "Understanding management role groups" (R-RG-5, R-RG-6).
+# workflow of "Understanding management role groups" (docs/rules.md, R-RG-5, R-RG-6).
 # Run once, on a lab after `crossforest demo` or `crossforest up`, as a member of
 # Organization Management:
 #   crossforest shell --lab crossforest-lab --as 'contoso\Administrator' --file examples/seattle-role-group.ps1
