@@ -328,12 +328,12 @@ fn witness(
         return Ok(None);
     }
     let roots: Vec<&OrganizationalUnit> = chosen.iter().filter_map(|a| a.root.as_ref()).collect();
-    let Some(ou) = roots
-        .iter()
-        .find(|r| roots.iter().all(|o| r.is_within(o)))
-        .map(|r| (*r).clone())
-    else {
-        return Ok(None);
+    // The deepest root, when every other contains it; none: the Users
+    // container the object is made in.
+    let ou = match roots.iter().find(|r| roots.iter().all(|o| r.is_within(o))) {
+        Some(r) => Some((*r).clone()),
+        None if roots.is_empty() => None,
+        None => return Ok(None),
     };
     let filters: Vec<&Filter> = chosen.iter().filter_map(|a| a.filter.as_ref()).collect();
     let mut values: Vec<(&'static str, Vec<String>)> = Vec::new();
@@ -359,7 +359,9 @@ fn witness(
     let labels: Vec<&str> = chosen.iter().map(|a| a.label.as_str()).collect();
     let name = format!("an object in {}", labels.join(" and "));
     let mut base = recipient(model, &name, &ObjectSpec::default())?;
-    base.organizational_unit = ou;
+    if let Some(ou) = ou {
+        base.organizational_unit = ou;
+    }
     let combinations = values
         .iter()
         .map(|(_, v)| v.len())
