@@ -53,7 +53,10 @@ fn holds(outcomes: &[Outcome], name: &str) {
 #[test]
 fn example_models_verify_clean() {
     for name in ["shared", "rbac-split", "ad-split", "seattle"] {
-        let outcomes = verify(&example(name), &read(&format!("examples/models/{name}.tests.toml")));
+        let outcomes = verify(
+            &example(name),
+            &read(&format!("examples/models/{name}.tests.toml")),
+        );
         assert!(outcomes.len() >= 5, "{name}: {outcomes:?}");
         assert!(
             outcomes.iter().all(|o| o.passed),
@@ -70,7 +73,11 @@ fn lockout_invariant_names_the_broken_rule() {
         "Base = \"exchange-2013\"",
         "Base = \"exchange-2013\"\nRemovedAssignments = [\"Mail Recipients-Organization Management-Delegating\"]",
     );
-    fails_with(&verify(&model, ""), "lockout", &["Mail Recipients", "R-LOCK-1"]);
+    fails_with(
+        &verify(&model, ""),
+        "lockout",
+        &["Mail Recipients", "R-LOCK-1"],
+    );
     holds(&verify(&example("shared"), ""), "lockout");
 }
 
@@ -85,7 +92,12 @@ fn permission_model_rbac_split_only_the_directory_group_creates() {
     fails_with(
         &verify(&model, tests),
         "permission-model",
-        &["contoso\\Erin", "New-Mailbox", "role group Recipient Management", "chain: "],
+        &[
+            "contoso\\Erin",
+            "New-Mailbox",
+            "role group Recipient Management",
+            "chain: ",
+        ],
     );
     holds(&verify(&example("rbac-split"), tests), "permission-model");
     // A shared model declared RBAC split fails; AD split needs the setting.
@@ -95,7 +107,10 @@ fn permission_model_rbac_split_only_the_directory_group_creates() {
         &["Recipient Management", "New-Mailbox"],
     );
     fails_with(
-        &verify(&example("shared"), "PermissionModel = \"ActiveDirectorySplit\"\n"),
+        &verify(
+            &example("shared"),
+            "PermissionModel = \"ActiveDirectorySplit\"\n",
+        ),
         "permission-model",
         &["ActiveDirectorySplitPermissions is false"],
     );
@@ -110,7 +125,12 @@ fn no_account_forest_reaches_role_management() {
     fails_with(
         &verify(&model, ""),
         "no-account-forest-reaches-role-management",
-        &["fabrikam\\Exchange Admins", "holds Role Management", "linked foreign group", "chain: "],
+        &[
+            "fabrikam\\Exchange Admins",
+            "holds Role Management",
+            "linked foreign group",
+            "chain: ",
+        ],
     );
     holds(
         &verify(&example("shared"), ""),
@@ -162,7 +182,11 @@ fn no_dead_assignment_finds_shadowed_and_unreachable_assignments() {
     fails_with(
         &outcomes,
         "no-dead-assignment",
-        &["Mail Recipients_Seattle", "exclusive scope `Seattle Executives`", "R-SCOPE-3"],
+        &[
+            "Mail Recipients_Seattle",
+            "exclusive scope `Seattle Executives`",
+            "R-SCOPE-3",
+        ],
     );
     let text = outcome(&outcomes, "no-dead-assignment").lines.join("\n");
     assert!(!text.contains("Mail Recipients_Executives"), "{text}");
@@ -171,7 +195,11 @@ fn no_dead_assignment_finds_shadowed_and_unreachable_assignments() {
         "{}\n[[RoleGroup]]\nName = \"Nobody Yet\"\n\n[[ManagementRoleAssignment]]\nRole = \"Mail Recipients\"\nSecurityGroup = \"Nobody Yet\"\n",
         example("shared")
     );
-    fails_with(&verify(&empty, ""), "no-dead-assignment", &["no one reaches role group `Nobody Yet`"]);
+    fails_with(
+        &verify(&empty, ""),
+        "no-dead-assignment",
+        &["no one reaches role group `Nobody Yet`"],
+    );
     // Narrowing the exclusive scope revives the regular assignment.
     let revived = SHADOWED.replace(
         "RecipientRestrictionFilter = \"City -eq 'Seattle'\"\nExclusive = true",
@@ -200,7 +228,10 @@ fn exclusive_scopes_are_written_only_through_exclusive_assignments() {
     fails_with(
         &verify(&misused, ""),
         "exclusive-scopes-through-exclusive-assignments",
-        &["Mail Recipients_Executives", "exclusive scope `Seattle Executives` as a regular"],
+        &[
+            "Mail Recipients_Executives",
+            "exclusive scope `Seattle Executives` as a regular",
+        ],
     );
 }
 
@@ -229,7 +260,12 @@ fn tests_file_invariants_pass_and_fail_with_counterexamples() {
     fails_with(
         &outcomes,
         "fabrikam never sets custom attributes",
-        &["fabrikam\\Exchange Admins", "Set-Mailbox -Identity -CustomAttribute1", "fabrikam Recipient Admins", "chain: "],
+        &[
+            "fabrikam\\Exchange Admins",
+            "Set-Mailbox -Identity -CustomAttribute1",
+            "fabrikam Recipient Admins",
+            "chain: ",
+        ],
     );
     fails_with(
         &outcomes,
@@ -241,9 +277,15 @@ fn tests_file_invariants_pass_and_fail_with_counterexamples() {
     holds(&split, "fabrikam never sets custom attributes");
     // The report and JUnit carry the counterexample.
     let text = report::text(&outcomes, false);
-    assert!(text.contains("✗ fabrikam never sets custom attributes"), "{text}");
+    assert!(
+        text.contains("✗ fabrikam never sets custom attributes"),
+        "{text}"
+    );
     let junit = report::junit("shared.toml", &outcomes);
-    assert!(junit.contains("<failure message=\"counterexample: "), "{junit}");
+    assert!(
+        junit.contains("<failure message=\"counterexample: "),
+        "{junit}"
+    );
 }
 
 #[test]

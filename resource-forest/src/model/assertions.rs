@@ -141,7 +141,11 @@ fn world(model: &Model, tests: &TestsFile) -> Result<World, ModelError> {
 }
 
 /// The recipient `spec` describes, named `name`.
-pub(crate) fn recipient(model: &mut Model, name: &str, spec: &ObjectSpec) -> Result<Recipient, ModelError> {
+pub(crate) fn recipient(
+    model: &mut Model,
+    name: &str,
+    spec: &ObjectSpec,
+) -> Result<Recipient, ModelError> {
     let what = format!("object `{name}`");
     let kinds = [
         RecipientType::UserMailbox,

@@ -761,9 +761,9 @@ impl Authorizer {
             target,
             access: Access::Write,
         };
-        self.assignments.get(index).is_some_and(|a| {
-            self.in_scope(a, subject, &request, &Protected::new(target))
-        })
+        self.assignments
+            .get(index)
+            .is_some_and(|a| self.in_scope(a, subject, &request, &Protected::new(target)))
     }
 
     fn grants(&self, a: u32, cmdlet: u32, parameter: u32) -> bool {

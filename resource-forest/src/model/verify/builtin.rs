@@ -45,7 +45,11 @@ fn live(v: &Verifier) -> impl Iterator<Item = &RoleAssignment> {
 
 fn lockout_rules(v: &Verifier) -> Result<Outcome, ModelError> {
     let org = &v.model.org;
-    let base = convert::base(&org.forest, org.domain_sid, org.active_directory_split_permissions)?;
+    let base = convert::base(
+        &org.forest,
+        org.domain_sid,
+        org.active_directory_split_permissions,
+    )?;
     let violations = match lockout::check(&base.rbac, &org.rbac) {
         Ok(()) => Vec::new(),
         Err(e) => vec![vec![format!(
@@ -127,13 +131,21 @@ fn permission_model(v: &Verifier, declared: Option<&str>) -> Result<Outcome, Mod
     match chosen {
         PermissionModel::Shared => {
             for (who, role_type, role) in [
-                (ORGANIZATION_MANAGEMENT, recipients, "Mail Recipient Creation"),
+                (
+                    ORGANIZATION_MANAGEMENT,
+                    recipients,
+                    "Mail Recipient Creation",
+                ),
                 (
                     ORGANIZATION_MANAGEMENT,
                     groups,
                     "Security Group Creation and Membership",
                 ),
-                ("Recipient Management", recipients, "Mail Recipient Creation"),
+                (
+                    "Recipient Management",
+                    recipients,
+                    "Mail Recipient Creation",
+                ),
             ] {
                 if !holds(who, role_type, Delegation::Regular) {
                     violations.push(vec![format!(
@@ -184,9 +196,8 @@ fn rbac_split(v: &Verifier) -> Vec<Vec<String>> {
             [Delegation::Regular, Delegation::Delegating]
                 .iter()
                 .all(|d| {
-                    live(v).any(|b| {
-                        b.assignee == a.assignee && b.delegation == *d && creates(v, b, t)
-                    })
+                    live(v)
+                        .any(|b| b.assignee == a.assignee && b.delegation == *d && creates(v, b, t))
                 })
         });
         if all && !directory.contains(&&a.assignee) {
@@ -315,7 +326,11 @@ fn role_management(v: &Verifier) -> Outcome {
                 let mut lines = vec![format!(
                     "`{}` of {forest} {} {role}",
                     v.model.name_of(sid),
-                    if regular { "holds" } else { "may assign itself" }
+                    if regular {
+                        "holds"
+                    } else {
+                        "may assign itself"
+                    }
                 )];
                 if let Some(cmdlet) = org
                     .rbac
@@ -421,7 +436,10 @@ fn dead(v: &Verifier) -> Outcome {
         checked += 1;
         let why = if rbac.role(&a.role).is_none() {
             Some(format!("role `{}` doesn't exist", a.role))
-        } else if let Some(s) = a.scope_names().find(|s| !rbac.scopes.contains_key(&s.to_ascii_lowercase())) {
+        } else if let Some(s) = a
+            .scope_names()
+            .find(|s| !rbac.scopes.contains_key(&s.to_ascii_lowercase()))
+        {
             Some(format!("its scope `{s}` doesn't exist"))
         } else if let Assignee::RoleGroup(g) = &a.assignee {
             match rbac.role_group(g) {
@@ -487,7 +505,9 @@ fn shadowed(v: &Verifier, a: &RoleAssignment, classes: &[usize]) -> String {
         })
         .collect();
     let example = &v.representative(class).name;
-    if !exclusive.is_empty() && !matches!(a.recipient_write_scope, RecipientWriteScope::Exclusive(_)) {
+    if !exclusive.is_empty()
+        && !matches!(a.recipient_write_scope, RecipientWriteScope::Exclusive(_))
+    {
         format!(
             "every object in its write scope is protected by exclusive scope {} (e.g. `{example}`), so it writes none (R-SCOPE-3)",
             exclusive
@@ -512,7 +532,11 @@ fn exclusive(v: &Verifier) -> Outcome {
             (RecipientWriteScope::Custom(s), _) | (_, ConfigWriteScope::Custom(s)) => Some(s),
             _ => None,
         };
-        if let Some(s) = named.filter(|s| rbac.scopes.get(&s.to_ascii_lowercase()).is_some_and(|m| m.exclusive)) {
+        if let Some(s) = named.filter(|s| {
+            rbac.scopes
+                .get(&s.to_ascii_lowercase())
+                .is_some_and(|m| m.exclusive)
+        }) {
             violations.push(vec![format!(
                 "assignment `{}` uses exclusive scope `{s}` as a regular (custom) scope",
                 a.name

@@ -50,8 +50,8 @@ pub struct Atom {
 /// A class of objects: those matched by exactly the same atoms.
 #[derive(Debug, Clone)]
 pub struct Class {
-    /// The representative's key in the organization's recipients.
-    pub representative: String,
+    /// The object that stands for the class.
+    pub representative: Recipient,
     /// Atoms matching, as a bitset over [`Regions::atoms`].
     pub bits: Vec<u64>,
     /// Recipients of the model in the class (0: only a synthetic object).
@@ -239,7 +239,7 @@ impl<'a> Classifier<'a> {
         let i = self.classes.len();
         self.by_bits.insert(bits.clone(), i);
         self.classes.push(Class {
-            representative: r.name.to_ascii_lowercase(),
+            representative: r.clone(),
             bits,
             objects: 0,
         });

@@ -63,7 +63,7 @@ fn principals(v: &Verifier, for_all: Option<&str>) -> Result<(Vec<Sid>, String),
         .filter(|s| forest_of(v, s).is_some_and(|f| matches(&f)))
         .collect();
     sids.sort_unstable();
-    Ok((sids, format!("every {text}")))
+    Ok((sids, text.to_owned()))
 }
 
 fn cannot(v: &Verifier, spec: &InvariantSpec, c: &CmdletSpec) -> Result<Outcome, ModelError> {
@@ -121,7 +121,10 @@ fn cannot(v: &Verifier, spec: &InvariantSpec, c: &CmdletSpec) -> Result<Outcome,
             target: rep.map_or(Target::None, |r| Target::Recipient(r)),
             access: resolved.access,
         };
-        let user = rep.map_or_else(|| sids.first().copied().unwrap_or_else(super::nobody), |r| r.sid);
+        let user = rep.map_or_else(
+            || sids.first().copied().unwrap_or_else(super::nobody),
+            |r| r.sid,
+        );
         let union = Subject {
             user,
             sids: &sids,
@@ -194,7 +197,11 @@ fn cannot(v: &Verifier, spec: &InvariantSpec, c: &CmdletSpec) -> Result<Outcome,
     Ok(outcome(&spec.name, covered, violations))
 }
 
-fn only_these(v: &Verifier, spec: &InvariantSpec, allowed: &[String]) -> Result<Outcome, ModelError> {
+fn only_these(
+    v: &Verifier,
+    spec: &InvariantSpec,
+    allowed: &[String],
+) -> Result<Outcome, ModelError> {
     if spec.cmdlets.is_empty() {
         return Err(ModelError::Invalid("Only needs Cmdlets".into()));
     }
