@@ -14,3 +14,4 @@ pub mod rules;
 pub mod scale;
 pub mod stats;
 pub mod stream;
+pub mod verify;

@@ -98,6 +98,13 @@ enum Command {
         #[arg(long, default_value = "docs/scale.svg")]
         svg: std::path::PathBuf,
     },
+    /// `crossforest model verify` on the organization (100,000 recipients,
+    /// 10,000 assignments): the report and the time it took.
+    Verify {
+        /// A small organization (CI).
+        #[arg(long)]
+        quick: bool,
+    },
     /// One point of the scale curve, measured in this process (used by `scale`).
     #[command(hide = true)]
     ScalePoint {
@@ -180,6 +187,11 @@ fn main() -> Result<()> {
             summary.print(&flamegraph, 15);
             Ok(())
         }
+        Command::Verify { quick } => crossforest_bench::verify::run(if quick {
+            Shape::SMALL
+        } else {
+            Shape::ORGANIZATION
+        }),
         Command::Scale { svg } => crossforest_bench::scale::run(&svg),
         Command::ScalePoint {
             recipients,

@@ -1,12 +1,14 @@
 //! `crossforest model`: permission models as code — test a model offline
-//! against assertions, export a running lab's configuration as a model, print
+//! against assertions, verify its invariants exhaustively, export a running lab's configuration as a model, print
 //! the model file's JSON Schema.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use clap::Subcommand;
-use resource_forest::model::{assertions, export, format, report, tests_file::TestsFile, Model};
+use resource_forest::model::{
+    assertions, export, format, report, tests_file::TestsFile, verify, Model,
+};
 
 /// What `crossforest model` does.
 #[derive(Debug, Subcommand)]
@@ -23,6 +25,26 @@ pub enum ModelCommand {
         #[arg(long)]
         junit: Option<PathBuf>,
         /// Print the chain of passing assertions too.
+        #[arg(long, short)]
+        verbose: bool,
+    },
+    /// Check a model's invariants exhaustively, offline: the lockout rules,
+    /// its permission model, no account forest reaching Role Management, no
+    /// dead assignment, exclusive scopes written only through exclusive
+    /// assignments, and the tests file's `[[Invariant]]`s, for every
+    /// principal and every class of objects the scopes carve out. Exit code
+    /// 0 when all hold, 1 when one fails (with a counterexample and its
+    /// chain).
+    Verify {
+        /// The model file (TOML).
+        model: PathBuf,
+        /// A tests file: `PermissionModel`, `[[Object]]`s, `[[Invariant]]`s.
+        #[arg(long)]
+        tests: Option<PathBuf>,
+        /// Also write the outcomes as JUnit XML here, for CI.
+        #[arg(long)]
+        junit: Option<PathBuf>,
+        /// Print what each invariant covered when it holds too.
         #[arg(long, short)]
         verbose: bool,
     },
@@ -66,6 +88,29 @@ pub async fn run(command: ModelCommand) -> anyhow::Result<u8> {
             print!("{}", report::text(&outcomes, verbose));
             if let Some(path) = junit {
                 let suite = tests.display().to_string();
+                std::fs::write(&path, report::junit(&suite, &outcomes))
+                    .with_context(|| format!("cannot write `{}`", path.display()))?;
+            }
+            Ok(u8::from(outcomes.iter().any(|o| !o.passed)))
+        }
+        ModelCommand::Verify {
+            model,
+            tests,
+            junit,
+            verbose,
+        } => {
+            let parsed = Model::parse(&read(&model)?)
+                .with_context(|| format!("model `{}`", model.display()))?;
+            let file: TestsFile = match &tests {
+                Some(path) => toml::from_str(&read(path)?)
+                    .with_context(|| format!("tests `{}`", path.display()))?,
+                None => TestsFile::default(),
+            };
+            let outcomes = verify::run(&parsed, &file)
+                .with_context(|| format!("model `{}`", model.display()))?;
+            print!("{}", report::text(&outcomes, verbose));
+            if let Some(path) = junit {
+                let suite = model.display().to_string();
                 std::fs::write(&path, report::junit(&suite, &outcomes))
                     .with_context(|| format!("cannot write `{}`", path.display()))?;
             }

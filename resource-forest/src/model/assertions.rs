@@ -141,7 +141,11 @@ fn world(model: &Model, tests: &TestsFile) -> Result<World, ModelError> {
 }
 
 /// The recipient `spec` describes, named `name`.
-fn recipient(model: &mut Model, name: &str, spec: &ObjectSpec) -> Result<Recipient, ModelError> {
+pub(crate) fn recipient(
+    model: &mut Model,
+    name: &str,
+    spec: &ObjectSpec,
+) -> Result<Recipient, ModelError> {
     let what = format!("object `{name}`");
     let kinds = [
         RecipientType::UserMailbox,
@@ -324,7 +328,7 @@ fn can(
 }
 
 /// A chain with SIDs shown by name.
-fn chain_text(model: &Model, chain: &crate::rbac::Chain) -> String {
+pub(crate) fn chain_text(model: &Model, chain: &crate::rbac::Chain) -> String {
     let mut text = chain.to_string();
     for link in &chain.links {
         if let crate::rbac::Link::Sid(sid) = link {

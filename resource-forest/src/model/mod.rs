@@ -25,6 +25,7 @@ pub mod format;
 pub mod names;
 pub mod report;
 pub mod tests_file;
+pub mod verify;
 
 use std::collections::BTreeMap;
 

@@ -1,6 +1,7 @@
 //! The assertion file of `crossforest model test`: principals (with the
 //! groups their tokens carry), objects (recipients with their attributes) and
-//! assertions (`Can`, `Cannot`, `WhoCan`, `WhatCan`).
+//! assertions (`Can`, `Cannot`, `WhoCan`, `WhatCan`), and for
+//! `crossforest model verify` invariants over every principal and object.
 
 use std::collections::BTreeMap;
 
@@ -20,6 +21,54 @@ pub struct TestsFile {
     /// The assertions, in order.
     #[serde(rename = "Assert", default)]
     pub asserts: Vec<AssertSpec>,
+    /// `model verify`: the permission model the organization follows,
+    /// `Shared`, `RbacSplit` or `ActiveDirectorySplit`; default: the one
+    /// its assignments show.
+    #[serde(rename = "PermissionModel", default)]
+    pub permission_model: Option<String>,
+    /// `model verify`: invariants checked for every principal and object.
+    #[serde(rename = "Invariant", default)]
+    pub invariants: Vec<InvariantSpec>,
+}
+
+/// `[[Invariant]]` of `model verify`: `Cannot` (no principal of `ForAll` may
+/// run a cmdlet, on `Objects` if given) or `Only` (no one but these may run
+/// `Cmdlets`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InvariantSpec {
+    /// What the invariant says, for the report.
+    #[serde(rename = "Name")]
+    pub name: String,
+    /// `principals` (default) or `principals of fabrikam.com`.
+    #[serde(rename = "ForAll", default)]
+    pub for_all: Option<String>,
+    /// The cmdlet (and parameters) none of them may run.
+    #[serde(rename = "Cannot", default)]
+    pub cannot: Option<CmdletSpec>,
+    /// `all`, or a management scope's name: the objects `Cannot` is checked
+    /// on; absent, the cmdlet itself (no object).
+    #[serde(rename = "Objects", default)]
+    pub objects: Option<String>,
+    /// Role groups, `DOMAIN\name` principals or policies: the only assignees
+    /// that may grant `Cmdlets`.
+    #[serde(rename = "Only", default)]
+    pub only: Option<Vec<String>>,
+    /// The cmdlets of `Only`.
+    #[serde(rename = "Cmdlets", default)]
+    pub cmdlets: Vec<String>,
+}
+
+/// A cmdlet with the parameters used, without the dash.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CmdletSpec {
+    /// The cmdlet.
+    #[serde(rename = "Cmdlet")]
+    pub cmdlet: String,
+    /// Parameters used.
+    #[serde(rename = "Parameters", default)]
+    pub parameters: Vec<String>,
 }
 
 /// `[[Principal]]`: a user of the organization (`contoso\Ray`) or of an

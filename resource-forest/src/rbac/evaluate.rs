@@ -745,6 +745,27 @@ impl Authorizer {
             .any(|a| self.in_scope(a, subject, &request, &protected))
     }
 
+    /// The names of the regular, enabled assignments, numbered as
+    /// [`Authorizer::writes_at`] takes them.
+    pub fn regular_assignment_names(&self) -> Vec<&str> {
+        self.assignments.iter().map(|a| a.name.as_str()).collect()
+    }
+
+    /// [`Authorizer::assignment_writes`] for the assignment numbered `index`
+    /// in [`Authorizer::regular_assignment_names`]: one look-up, for
+    /// verifiers that ask about every assignment.
+    pub fn writes_at(&self, index: usize, subject: &Subject<'_>, target: Target<'_>) -> bool {
+        let request = Request {
+            cmdlet: "",
+            parameters: &[],
+            target,
+            access: Access::Write,
+        };
+        self.assignments
+            .get(index)
+            .is_some_and(|a| self.in_scope(a, subject, &request, &Protected::new(target)))
+    }
+
     fn grants(&self, a: u32, cmdlet: u32, parameter: u32) -> bool {
         self.roles[self.assignments[a as usize].role as usize]
             .entries

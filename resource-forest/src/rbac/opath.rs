@@ -150,6 +150,30 @@ impl Node {
         }
     }
 
+    fn collect_values(&self, out: &mut Vec<(&'static str, String)>) {
+        match self {
+            Self::Compare {
+                property, value, ..
+            } => {
+                let text = match value {
+                    Value::Null => String::new(),
+                    Value::True => "True".to_owned(),
+                    Value::False => "False".to_owned(),
+                    Value::Text(t) => t.clone(),
+                };
+                if !out.iter().any(|(p, v)| p == property && *v == text) {
+                    out.push((property, text));
+                }
+            }
+            Self::And(items) | Self::Or(items) => {
+                for item in items {
+                    item.collect_values(out);
+                }
+            }
+            Self::Not(inner) => inner.collect_values(out),
+        }
+    }
+
     /// How tightly the node's operator binds: `-or` 1, `-and` 2, `-not` and
     /// comparisons 3.
     fn precedence(&self) -> u8 {
@@ -318,6 +342,15 @@ impl Filter {
     pub fn properties(&self) -> Vec<&'static str> {
         let mut out = Vec::new();
         self.root.collect_properties(&mut out);
+        out
+    }
+
+    /// Every comparison's property and value as written (`$true` as `True`,
+    /// `$null` as empty), without duplicates: the values a search for an
+    /// object the filter matches starts from.
+    pub fn compared_values(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        self.root.collect_values(&mut out);
         out
     }
 }
