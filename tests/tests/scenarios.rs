@@ -19,6 +19,7 @@ mod scenarios {
     pub mod lab_sign_in;
     pub mod linked_role_groups;
     pub mod load;
+    pub mod model_plan;
     pub mod mtls;
     pub mod operations;
     pub mod organization_management;
