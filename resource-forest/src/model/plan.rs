@@ -448,25 +448,21 @@ fn role_groups(
                 cmdlets.push(set.bypass(&o.name));
             }
             let (was, is) = (members(o), members(n));
-            for sid in is.difference(&was) {
-                let name = names.of(sid);
-                detail.push(format!("Members +{name}"));
-                cmdlets.push(
-                    Invocation::new("Add-RoleGroupMember")
-                        .text("Identity", &o.name)
-                        .text("Member", name)
-                        .bypass(&o.name),
-                );
-            }
-            for sid in was.difference(&is) {
-                let name = names.of(sid);
-                detail.push(format!("Members -{name}"));
-                cmdlets.push(
-                    Invocation::new("Remove-RoleGroupMember")
-                        .text("Identity", &o.name)
-                        .text("Member", name)
-                        .bypass(&o.name),
-                );
+            let moves = [
+                ('+', "Add-RoleGroupMember", is.difference(&was)),
+                ('-', "Remove-RoleGroupMember", was.difference(&is)),
+            ];
+            for (sign, cmdlet, sids) in moves {
+                for sid in sids {
+                    let name = names.of(sid);
+                    detail.push(format!("Members {sign}{name}"));
+                    cmdlets.push(
+                        Invocation::new(cmdlet)
+                            .text("Identity", &o.name)
+                            .text("Member", name)
+                            .bypass(&o.name),
+                    );
+                }
             }
             with(
                 object(Action::Change, KIND, &n.name, detail.join(", ")),
@@ -483,10 +479,12 @@ fn policies(
 ) -> Result<Vec<ObjectChange>, ModelError> {
     const KIND: &str = "RoleAssignmentPolicy";
     Ok(match (old, new) {
-        (Some(o), None) => return Err(invalid(format!(
+        (Some(o), None) => {
+            return Err(invalid(format!(
             "role assignment policy `{}` isn't in the model, and no cmdlet here removes a policy",
             o.name
-        ))),
+        )))
+        }
         (None, Some(n)) => {
             let mut call = Invocation::new("New-RoleAssignmentPolicy").text("Name", &n.name);
             if !n.description.is_empty() {
