@@ -25,6 +25,7 @@ pub mod issue_user;
 pub mod lab;
 pub mod lang;
 pub mod model;
+pub mod model_plan;
 pub mod node_process;
 pub mod output;
 pub mod parse;

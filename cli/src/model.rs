@@ -1,6 +1,7 @@
 //! `crossforest model`: permission models as code — test a model offline
-//! against assertions, verify its invariants exhaustively, export a running lab's configuration as a model, print
-//! the model file's JSON Schema.
+//! against assertions, verify its invariants exhaustively, export a running
+//! lab's configuration as a model, plan and apply a model on a running lab
+//! (see [`crate::model_plan`]), print the model file's JSON Schema.
 
 use std::path::{Path, PathBuf};
 
@@ -61,6 +62,37 @@ pub enum ModelCommand {
         /// Write the model here instead of standard output.
         #[arg(long)]
         output: Option<PathBuf>,
+    },
+    /// Show what applying a model to a running lab would change: the objects
+    /// (with the cmdlets that make each change) and who would gain or lose
+    /// which cmdlets, each change authorised for the caller and the lockout
+    /// rules checked. Exit code 0: no changes; 2: changes pending; 1: error
+    /// (a change the caller may not make, a lockout, a bad model).
+    Plan {
+        /// The lab directory.
+        #[arg(long, default_value = "crossforest-lab")]
+        lab: PathBuf,
+        /// Who plans it (default the Administrator).
+        #[arg(long = "as")]
+        identity: Option<String>,
+        /// The model file (TOML).
+        model: PathBuf,
+    },
+    /// Apply a model to a running lab as one audited change: each change
+    /// authorised as the cmdlet that makes it, for the caller; refused whole
+    /// on any error. Shows the plan and asks first, unless --yes.
+    Apply {
+        /// The lab directory.
+        #[arg(long, default_value = "crossforest-lab")]
+        lab: PathBuf,
+        /// Who applies it (default the Administrator).
+        #[arg(long = "as")]
+        identity: Option<String>,
+        /// Don't ask (as -Confirm:$false); required without a terminal.
+        #[arg(long, short)]
+        yes: bool,
+        /// The model file (TOML).
+        model: PathBuf,
     },
     /// Print the model file's JSON Schema (also in docs/model.schema.json).
     Schema,
@@ -135,6 +167,17 @@ pub async fn run(command: ModelCommand) -> anyhow::Result<u8> {
             }
             Ok(0)
         }
+        ModelCommand::Plan {
+            lab,
+            identity,
+            model,
+        } => crate::model_plan::plan(&lab, identity, &model).await,
+        ModelCommand::Apply {
+            lab,
+            identity,
+            yes,
+            model,
+        } => crate::model_plan::apply(&lab, identity, &model, yes).await,
         ModelCommand::Schema => {
             print!("{}", format::schema());
             Ok(0)

@@ -443,6 +443,19 @@ impl Session {
             .map_err(|s| self.failed(s))
     }
 
+    /// Plans (`what_if`) or applies a permission model (`ApplyPermissionModel`).
+    pub async fn apply_permission_model(
+        &mut self,
+        apply: pb::ApplyPermissionModelRequest,
+    ) -> Result<pb::ApplyPermissionModelResponse, SessionError> {
+        let request = self.request(apply);
+        self.client
+            .apply_permission_model(request)
+            .await
+            .map(tonic::Response::into_inner)
+            .map_err(|s| self.failed(s))
+    }
+
     /// The organization's RBAC configuration as an RBAC document (JSON).
     pub async fn export_rbac(&mut self) -> Result<pb::ExportRbacResponse, SessionError> {
         let request = self.request(pb::ExportRbacRequest {});

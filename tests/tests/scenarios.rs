@@ -20,6 +20,7 @@ mod scenarios {
     pub mod lab_sign_in;
     pub mod linked_role_groups;
     pub mod load;
+    pub mod model_plan;
     pub mod mtls;
     pub mod one_liners;
     pub mod operations;

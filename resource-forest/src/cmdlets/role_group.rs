@@ -180,7 +180,7 @@ const LINKED: [&str; 3] = [
 
 /// The directory's tools that create and remove role groups and change
 /// their membership under Active Directory split permissions.
-const DIRECTORY_ROLE_GROUP_TOOLS: &str =
+pub(crate) const DIRECTORY_ROLE_GROUP_TOOLS: &str =
     "Active Directory Users and Computers, New-ADGroup, Add-ADGroupMember in the Microsoft Exchange Security Groups OU";
 
 /// Under Active Directory split permissions, R-SPLIT-3 takes role groups out
@@ -562,7 +562,7 @@ pub(crate) fn manages(ctx: &Context<'_>, group: &RoleGroup) -> bool {
 /// with `-BypassSecurityGroupManagerCheck`. With ManagedBy empty, only
 /// Organization Management members or Role Management holders may. `rbac` is
 /// the outcome of the role check for the cmdlet and its parameters.
-fn check_managed_by(
+pub(crate) fn check_managed_by(
     ctx: &Context<'_>,
     group: &RoleGroup,
     args: &Args,

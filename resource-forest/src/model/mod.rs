@@ -18,11 +18,13 @@
 //! * [`tests_file`]: the assertion file; [`assertions`]: running it;
 //!   [`report`]: the readable report and JUnit XML.
 
+pub mod against;
 pub mod assertions;
 pub mod convert;
 pub mod export;
 pub mod format;
 pub mod names;
+pub mod plan;
 pub mod report;
 pub mod tests_file;
 pub mod verify;

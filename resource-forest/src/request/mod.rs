@@ -11,6 +11,8 @@
 //!            caller held when it started (R-SESSION-1)
 //! setup      setup /PrepareAD, delegated setup and RBAC import on the same
 //!            commit and audit stages
+//! model_apply a permission model planned or applied: each change authorised
+//!            as its cmdlet, committed whole on the setup stages
 //! commit     the change and its audit record as one durable unit (R-AUDIT-3)
 //! audit      audit records of outcomes and refused sign-ins; the audit
 //!            outbox replayed after a crash
@@ -22,6 +24,7 @@
 
 pub mod audit;
 pub mod commit;
+pub mod model_apply;
 pub mod pipeline;
 pub mod principal;
 pub mod setup;

@@ -35,7 +35,7 @@ impl ResourceForest {
     /// One setup operation: computed on the current snapshot under the writer
     /// lock, persisted with its audit record (or only reported), in a task
     /// of the node's own.
-    async fn setup_change(
+    pub(super) async fn setup_change(
         self: &Arc<Self>,
         caller: &Caller,
         entry: Entry,
@@ -120,7 +120,11 @@ impl ResourceForest {
         self.write_audit(&record).await;
     }
 
-    fn setup_entry(caller: &Caller, name: &str, parameters: BTreeMap<String, String>) -> Entry {
+    pub(super) fn setup_entry(
+        caller: &Caller,
+        name: &str,
+        parameters: BTreeMap<String, String>,
+    ) -> Entry {
         Entry {
             caller: caller.display_name.clone(),
             caller_sid: caller.user.to_string(),

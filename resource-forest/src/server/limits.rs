@@ -83,6 +83,16 @@ pub fn check(prefix: &str, request: &pb::CheckRequest) -> Result<(), EdgeError> 
     length(&field, &field, target, MAX_IDENTITY)
 }
 
+/// The longest permission model `ApplyPermissionModel` reads: 1 MiB.
+pub const MAX_MODEL: usize = 1024 * 1024;
+
+/// Checks an `ApplyPermissionModel`: the name to [`MAX_IDENTITY`], the
+/// model to [`MAX_MODEL`].
+pub fn permission_model(request: &pb::ApplyPermissionModelRequest) -> Result<(), EdgeError> {
+    length("name", "name", &request.name, MAX_IDENTITY)?;
+    length("model", "model", &request.model, MAX_MODEL)
+}
+
 /// Checks a `PrepareDomain`: the domain's name to [`MAX_IDENTITY`].
 pub fn prepare_domain(request: &pb::PrepareDomainRequest) -> Result<(), EdgeError> {
     length("domain", "domain", &request.domain, MAX_IDENTITY)

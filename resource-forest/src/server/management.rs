@@ -351,6 +351,45 @@ impl pb::management_server::Management for ManagementService {
         }))
     }
 
+    async fn apply_permission_model(
+        &self,
+        request: Request<pb::ApplyPermissionModelRequest>,
+    ) -> Result<Response<pb::ApplyPermissionModelResponse>, Status> {
+        super::limits::permission_model(request.get_ref())?;
+        let caller = self.caller(&request)?;
+        let pb::ApplyPermissionModelRequest {
+            model,
+            name,
+            what_if,
+        } = request.into_inner();
+        let plan = self
+            .node
+            .apply_model(&caller, &name, &model, what_if)
+            .await
+            .map_err(|e| status(&e))?;
+        Ok(Response::new(pb::ApplyPermissionModelResponse {
+            changes: plan
+                .changes
+                .iter()
+                .map(|c| pb::ModelObjectChange {
+                    line: c.line(),
+                    cmdlets: c.cmdlets.iter().map(|i| i.line()).collect(),
+                })
+                .collect(),
+            principals: plan
+                .principals
+                .into_iter()
+                .map(|p| pb::PrincipalChange {
+                    principal: p.principal,
+                    gains: p.gained,
+                    loses: p.lost,
+                })
+                .collect(),
+            revision: plan.revision,
+            applied: plan.applied,
+        }))
+    }
+
     async fn who_am_i(
         &self,
         request: Request<pb::WhoAmIRequest>,
