@@ -281,10 +281,12 @@ mod tests {
     ) -> Vec<tokio::task::JoinHandle<Result<u64, CmdletError>>> {
         let mut writers = vec![write(node, 0)];
         until(|| node.store.entered.load(Ordering::SeqCst) == 1).await;
+        // One at a time, so the queue (and so the revisions) is in writer
+        // order however the machine schedules the tasks.
         for i in 1..=more {
             writers.push(write(node, i));
+            until(|| node.state.queued() == i as usize).await;
         }
-        until(|| node.state.queued() == more as usize).await;
         writers
     }
 
