@@ -170,6 +170,7 @@ enum Kind {
     },
     GetDate(Option<String>),
     WriteHost(Option<Val>),
+    OutNull,
     WriteOutput(Option<Val>),
 }
 
@@ -621,6 +622,7 @@ fn shell_kind(spec: &ShellCmdlet, args: Vec<Evaluated>) -> Result<Kind, (usize, 
         },
         "Get-Date" => Kind::GetDate(b.text("Format")),
         "Write-Host" => Kind::WriteHost(b.get("Object").cloned()),
+        "Out-Null" => Kind::OutNull,
         _ => Kind::WriteOutput(b.get("InputObject").cloned()),
     })
 }
@@ -1063,6 +1065,7 @@ async fn process(frame: &mut Frame<'_>, stage: &mut Stage<'_>, item: Val) -> R<V
             stage.held.push((value, Vec::new()));
             Ok(Vec::new())
         }
+        Kind::OutNull => Ok(Vec::new()),
         Kind::WriteHost(_) => {
             frame.rt.host.clear_progress(frame.err)?;
             writeln!(frame.out, "{item}")?;
@@ -1228,6 +1231,7 @@ async fn end(frame: &mut Frame<'_>, stage: &mut Stage<'_>) -> R<Vec<Val>> {
             Vec::new()
         }
         Kind::GetDate(format) => vec![Val::Str(shell::date::now(format.as_deref()))],
+        Kind::OutNull => Vec::new(),
         Kind::WriteHost(object) => {
             if let Some(object) = object {
                 writeln!(frame.out, "{object}")?;

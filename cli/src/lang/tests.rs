@@ -343,3 +343,9 @@ proptest! {
         let _ = compile(&text);
     }
 }
+
+#[test]
+fn out_null_discards_what_it_is_given() {
+    assert_eq!(output("1, 2, 3 | Out-Null; 'after'"), "\"after\"\n");
+    assert_eq!(output("$x = 1, 2 | Out-Null; $x.Count"), "0\n");
+}

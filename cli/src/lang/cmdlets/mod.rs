@@ -205,6 +205,13 @@ pub const SHELL_CMDLETS: &[ShellCmdlet] = &[
     )
     .takes(&["Object"], 1),
     cmdlet(
+        "Out-Null",
+        "Discards what it is given instead of showing it.",
+        "Out-Null [-InputObject <Object>]",
+    )
+    .takes(&["InputObject"], 0)
+    .on_input(),
+    cmdlet(
         "Write-Output",
         "Writes objects to the pipeline.",
         "Write-Output [-InputObject] <Object[]>",
