@@ -15,13 +15,32 @@ pub const NO_CHANGES: u8 = 0;
 /// `plan`'s exit code when applying the model would change something.
 pub const CHANGES_PENDING: u8 = 2;
 
-/// Plans (`what_if`) or applies the model at `model` on the lab at `lab` as
-/// `identity` (default the resource forest's Administrator).
+/// What [`request`] asks of the resource forest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    /// Plan: change nothing.
+    Plan,
+    /// Apply whatever the model changes now.
+    Apply,
+    /// Apply only the change a plan showed: its cmdlet lines, in order.
+    AsPlanned(Vec<String>),
+}
+
+/// The cmdlet lines of a plan, as [`Mode::AsPlanned`] takes them.
+pub fn planned_lines(plan: &pb::ApplyPermissionModelResponse) -> Vec<String> {
+    plan.changes
+        .iter()
+        .flat_map(|c| c.cmdlets.iter().cloned())
+        .collect()
+}
+
+/// Plans or applies (as `mode` says) the model at `model` on the lab at
+/// `lab` as `identity` (default the resource forest's Administrator).
 pub async fn request(
     lab: &Path,
     identity: Option<String>,
     model: &Path,
-    what_if: bool,
+    mode: Mode,
 ) -> anyhow::Result<pb::ApplyPermissionModelResponse> {
     let text = std::fs::read_to_string(model)
         .with_context(|| format!("cannot read `{}`", model.display()))?;
@@ -37,7 +56,11 @@ pub async fn request(
         .apply_permission_model(pb::ApplyPermissionModelRequest {
             model: text,
             name,
-            what_if,
+            what_if: mode == Mode::Plan,
+            expected: match mode {
+                Mode::AsPlanned(lines) => Some(pb::ModelChangeLines { lines }),
+                Mode::Plan | Mode::Apply => None,
+            },
         })
         .await
         .with_context(|| format!("model `{}`", model.display()))?;
@@ -88,7 +111,7 @@ pub fn render(response: &pb::ApplyPermissionModelResponse) -> String {
 /// `crossforest model plan`: prints the plan; 0 when nothing would change,
 /// 2 when something would.
 pub async fn plan(lab: &Path, identity: Option<String>, model: &Path) -> anyhow::Result<u8> {
-    let response = request(lab, identity, model, true).await?;
+    let response = request(lab, identity, model, Mode::Plan).await?;
     print!("{}", render(&response));
     Ok(if response.changes.is_empty() {
         NO_CHANGES
@@ -120,13 +143,15 @@ pub async fn apply(
     model: &Path,
     yes: bool,
 ) -> anyhow::Result<u8> {
-    if !yes {
+    let mode = if yes {
+        Mode::Apply
+    } else {
         if !std::io::stdin().is_terminal() {
             anyhow::bail!(
                 "`crossforest model apply` asks before it changes anything; without a terminal, give --yes"
             );
         }
-        let planned = request(lab, identity.clone(), model, true).await?;
+        let planned = request(lab, identity.clone(), model, Mode::Plan).await?;
         print!("{}", render(&planned));
         if planned.changes.is_empty() {
             return Ok(0);
@@ -135,8 +160,10 @@ pub async fn apply(
             println!("Nothing was changed.");
             return Ok(1);
         }
-    }
-    let applied = request(lab, identity, model, false).await?;
+        // What was shown, and nothing else, is applied.
+        Mode::AsPlanned(planned_lines(&planned))
+    };
+    let applied = request(lab, identity, model, mode).await?;
     print!("{}", render(&applied));
     Ok(0)
 }

@@ -180,13 +180,16 @@ impl ResourceForest {
     /// Plans (`what_if`) or applies the model `text` (named `name` in the
     /// audit log) for `caller`: read against this organization's names,
     /// every change authorised as its cmdlet, the lockout rules checked,
-    /// committed whole with one audit record, or refused whole.
+    /// committed whole with one audit record, or refused whole. With
+    /// `expected` (the cmdlet lines of the plan the caller was shown), only
+    /// that very change is applied: anything else is Stale, nothing changed.
     pub async fn apply_model(
         self: &Arc<Self>,
         caller: &Caller,
         name: &str,
         text: &str,
         what_if: bool,
+        expected: Option<Vec<String>>,
     ) -> Result<ModelPlan, CmdletError> {
         let file: ModelFile = toml::from_str(text).map_err(|e| CmdletError::InvalidValue {
             parameter: "Model".into(),
@@ -231,6 +234,11 @@ impl ResourceForest {
                     if lines != planned {
                         return Err(CmdletError::Stale(
                             "the organization changed while the model was planned".into(),
+                        ));
+                    }
+                    if expected.as_ref().is_some_and(|e| *e != lines) {
+                        return Err(CmdletError::Stale(
+                            "the organization changed since the plan you were shown; nothing was changed: plan again".into(),
                         ));
                     }
                     node.authorize_model(snapshot, &next, &principal, &changes)?;

@@ -90,7 +90,19 @@ pub const MAX_MODEL: usize = 1024 * 1024;
 /// model to [`MAX_MODEL`].
 pub fn permission_model(request: &pb::ApplyPermissionModelRequest) -> Result<(), EdgeError> {
     length("name", "name", &request.name, MAX_IDENTITY)?;
-    length("model", "model", &request.model, MAX_MODEL)
+    length("model", "model", &request.model, MAX_MODEL)?;
+    // The lines of a plan come from a model of at most MAX_MODEL bytes; a
+    // caller gets no more room by sending them back.
+    let expected = request.expected.as_ref().map_or(0, |e| {
+        e.lines.iter().map(String::len).sum::<usize>() + e.lines.len()
+    });
+    if expected > 4 * MAX_MODEL {
+        return Err(EdgeError::invalid(
+            "expected",
+            format!("the expected plan is over {} bytes", 4 * MAX_MODEL),
+        ));
+    }
+    Ok(())
 }
 
 /// Checks a `PrepareDomain`: the domain's name to [`MAX_IDENTITY`].

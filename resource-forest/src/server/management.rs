@@ -361,10 +361,12 @@ impl pb::management_server::Management for ManagementService {
             model,
             name,
             what_if,
+            expected,
         } = request.into_inner();
+        let expected = expected.map(|e| e.lines);
         let plan = self
             .node
-            .apply_model(&caller, &name, &model, what_if)
+            .apply_model(&caller, &name, &model, what_if, expected)
             .await
             .map_err(|e| status(&e))?;
         Ok(Response::new(pb::ApplyPermissionModelResponse {

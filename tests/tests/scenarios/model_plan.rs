@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use super::common::ok;
 use crossforest_cli::model::{run, ModelCommand};
-use crossforest_cli::model_plan::request;
+use crossforest_cli::model_plan::{planned_lines, request, Mode};
 use crossforest_shared::proto::management::v1 as pb;
 use crossforest_tests::Federation;
 
@@ -26,7 +26,7 @@ async fn mailboxes(f: &Federation, names: &[&str]) {
 }
 
 async fn plan(f: &Federation, model: &Path) -> pb::ApplyPermissionModelResponse {
-    request(f.dir(), None, model, true)
+    request(f.dir(), None, model, Mode::Plan)
         .await
         .unwrap_or_else(|e| panic!("plan of {} failed: {e:#}", model.display()))
 }
@@ -175,7 +175,7 @@ async fn model_apply_of_rbac_split_is_one_audited_change_and_replans_clean() {
     assert_eq!(plan(&f, &model).await.revision, planned.revision);
     assert_eq!(applied_records(&f).await, 0);
 
-    let applied = request(f.dir(), None, &model, false).await.unwrap();
+    let applied = request(f.dir(), None, &model, Mode::Apply).await.unwrap();
     assert!(applied.applied);
     assert_eq!(applied.revision, planned.revision + 1, "one revision");
     assert_eq!(applied_records(&f).await, 1, "one audit record");
@@ -205,7 +205,7 @@ async fn r_asg_1_model_apply_without_a_delegating_assignment_is_refused_whole() 
     f.local_session("Katie").await.unwrap();
     let model = example("rbac-split.toml");
     let before = plan(&f, &model).await;
-    let error = request(f.dir(), Some("contoso\\Katie".into()), &model, false)
+    let error = request(f.dir(), Some("contoso\\Katie".into()), &model, Mode::Apply)
         .await
         .expect_err("Katie can't unassign Mail Recipient Creation");
     let error = format!("{error:#}");
@@ -243,14 +243,14 @@ async fn r_lock_model_removing_organization_managements_role_management_is_refus
     let before = plan(&f, &export(&f).await).await.revision;
     let error = format!(
         "{:#}",
-        request(f.dir(), None, &model, true)
+        request(f.dir(), None, &model, Mode::Plan)
             .await
             .expect_err("the plan says it is refused")
     );
     assert!(error.contains("R-LOCK"), "{error}");
     let error = format!(
         "{:#}",
-        request(f.dir(), None, &model, false)
+        request(f.dir(), None, &model, Mode::Apply)
             .await
             .expect_err("the apply is refused")
     );
@@ -265,4 +265,51 @@ async fn r_lock_model_removing_organization_managements_role_management_is_refus
     assert!(replanned.changes.is_empty());
     assert_eq!(replanned.revision, before);
     assert_eq!(applied_records(&f).await, 0);
+}
+
+#[tokio::test]
+async fn model_apply_applies_only_the_change_its_plan_showed() {
+    let f = Federation::builder().start().await.unwrap();
+    mailboxes(&f, &["Dana", "Erin"]).await;
+    let model = example("rbac-split.toml");
+    let shown = plan(&f, &model).await;
+    // Someone changes the organization between the plan and the "yes".
+    let mut admin = f.administrator().await.unwrap();
+    ok(
+        &mut admin,
+        "Remove-ManagementRoleAssignment \"Mail Recipient Creation-Recipient Management\"",
+    )
+    .await;
+    let before = plan(&f, &model).await;
+    assert_ne!(planned_lines(&before), planned_lines(&shown));
+    let error = request(
+        f.dir(),
+        None,
+        &model,
+        Mode::AsPlanned(planned_lines(&shown)),
+    )
+    .await
+    .expect_err("a stale plan is not applied");
+    assert!(
+        format!("{error:#}").contains("since the plan you were shown"),
+        "{error:#}"
+    );
+    assert_eq!(
+        plan(&f, &model).await.revision,
+        before.revision,
+        "nothing changed"
+    );
+    assert_eq!(applied_records(&f).await, 0);
+    // The plan of now is applied as shown.
+    let applied = request(
+        f.dir(),
+        None,
+        &model,
+        Mode::AsPlanned(planned_lines(&before)),
+    )
+    .await
+    .unwrap();
+    assert!(applied.applied);
+    assert_eq!(applied.revision, before.revision + 1);
+    assert!(plan(&f, &model).await.changes.is_empty());
 }
