@@ -102,6 +102,23 @@ fn read(path: &Path) -> anyhow::Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("cannot read `{}`", path.display()))
 }
 
+/// Prints `outcomes`, writes them as JUnit XML to `junit` (the suite named
+/// for `suite`) if asked; the exit code: 1 when one failed.
+fn reported(
+    outcomes: &[assertions::Outcome],
+    verbose: bool,
+    junit: Option<&Path>,
+    suite: &Path,
+) -> anyhow::Result<u8> {
+    print!("{}", report::text(outcomes, verbose));
+    if let Some(path) = junit {
+        let suite = suite.display().to_string();
+        std::fs::write(path, report::junit(&suite, outcomes))
+            .with_context(|| format!("cannot write `{}`", path.display()))?;
+    }
+    Ok(u8::from(outcomes.iter().any(|o| !o.passed)))
+}
+
 /// Runs `command`; returns the exit code.
 pub async fn run(command: ModelCommand) -> anyhow::Result<u8> {
     match command {
@@ -117,13 +134,7 @@ pub async fn run(command: ModelCommand) -> anyhow::Result<u8> {
                 .with_context(|| format!("tests `{}`", tests.display()))?;
             let outcomes = assertions::run(&parsed, &file)
                 .with_context(|| format!("tests `{}`", tests.display()))?;
-            print!("{}", report::text(&outcomes, verbose));
-            if let Some(path) = junit {
-                let suite = tests.display().to_string();
-                std::fs::write(&path, report::junit(&suite, &outcomes))
-                    .with_context(|| format!("cannot write `{}`", path.display()))?;
-            }
-            Ok(u8::from(outcomes.iter().any(|o| !o.passed)))
+            reported(&outcomes, verbose, junit.as_deref(), &tests)
         }
         ModelCommand::Verify {
             model,
@@ -140,13 +151,7 @@ pub async fn run(command: ModelCommand) -> anyhow::Result<u8> {
             };
             let outcomes = verify::run(&parsed, &file)
                 .with_context(|| format!("model `{}`", model.display()))?;
-            print!("{}", report::text(&outcomes, verbose));
-            if let Some(path) = junit {
-                let suite = model.display().to_string();
-                std::fs::write(&path, report::junit(&suite, &outcomes))
-                    .with_context(|| format!("cannot write `{}`", path.display()))?;
-            }
-            Ok(u8::from(outcomes.iter().any(|o| !o.passed)))
+            reported(&outcomes, verbose, junit.as_deref(), &model)
         }
         ModelCommand::Export {
             lab,

@@ -10,7 +10,7 @@ use crossforest_shared::Sid;
 use super::names::{self, SidTable};
 use super::tests_file::{AssertSpec, ObjectSpec, TestsFile};
 use super::{Model, ModelError};
-use crate::cmdlets::query::{resolve, Query};
+use crate::cmdlets::query::{resolve, Query, Resolved};
 use crate::org::permission_model::unavailable;
 use crate::org::recipients::{Recipient, RecipientType};
 use crate::org::Organization;
@@ -147,15 +147,7 @@ pub(crate) fn recipient(
     spec: &ObjectSpec,
 ) -> Result<Recipient, ModelError> {
     let what = format!("object `{name}`");
-    let kinds = [
-        RecipientType::UserMailbox,
-        RecipientType::MailUser,
-        RecipientType::MailContact,
-        RecipientType::MailUniversalDistributionGroup,
-        RecipientType::MailUniversalSecurityGroup,
-        RecipientType::User,
-        RecipientType::RemoteUserMailbox,
-    ];
+    let kinds = RecipientType::ALL;
     let recipient_type = match &spec.recipient_type {
         None => RecipientType::UserMailbox,
         Some(t) => kinds
@@ -208,6 +200,27 @@ impl World {
         })?;
         Ok((sid, vec![sid], Vec::new()))
     }
+}
+
+/// The request `cmdlet` with `parameters` on `target` makes in `org`, as the
+/// server resolves it; a name it doesn't know is the model's error.
+pub(crate) fn resolved<'o>(
+    org: &'o Organization,
+    cmdlet: &str,
+    parameters: &[String],
+    target: &str,
+    write: Option<bool>,
+) -> Result<Resolved<'o>, ModelError> {
+    resolve(
+        org,
+        &Query {
+            cmdlet,
+            parameters,
+            target,
+            write,
+        },
+    )
+    .map_err(|e| ModelError::Invalid(e.to_string()))
 }
 
 fn access(a: &AssertSpec) -> Result<Option<bool>, ModelError> {
@@ -292,16 +305,7 @@ fn can(
         policies: &policies,
     };
     let (org, target) = target_org(world, a)?;
-    let resolved = resolve(
-        &org,
-        &Query {
-            cmdlet,
-            parameters: &a.parameters,
-            target: &target,
-            write: access(a)?,
-        },
-    )
-    .map_err(|e| ModelError::Invalid(e.to_string()))?;
+    let resolved = resolved(&org, cmdlet, &a.parameters, &target, access(a)?)?;
     let authorizer;
     let authorizer = if a.object.is_some() {
         authorizer = Authorizer::new(&org.rbac);
@@ -343,16 +347,7 @@ fn who_can(world: &World, a: &AssertSpec, cmdlet: &str) -> Result<(bool, Vec<Str
         ModelError::Invalid("WhoCan needs Equals (a list, possibly empty)".into())
     })?;
     let (org, target) = target_org(world, a)?;
-    let resolved = resolve(
-        &org,
-        &Query {
-            cmdlet,
-            parameters: &a.parameters,
-            target: &target,
-            write: access(a)?,
-        },
-    )
-    .map_err(|e| ModelError::Invalid(e.to_string()))?;
+    let resolved = resolved(&org, cmdlet, &a.parameters, &target, access(a)?)?;
     let authorizer = Authorizer::new(&org.rbac);
     let found: Vec<(String, Vec<String>)> = if unavailable(&org, resolved.cmdlet).is_some() {
         Vec::new()

@@ -34,6 +34,17 @@ pub enum RecipientType {
 }
 
 impl RecipientType {
+    /// Every recipient type, in declaration order.
+    pub const ALL: [Self; 7] = [
+        Self::UserMailbox,
+        Self::MailUser,
+        Self::MailContact,
+        Self::MailUniversalDistributionGroup,
+        Self::MailUniversalSecurityGroup,
+        Self::User,
+        Self::RemoteUserMailbox,
+    ];
+
     /// Whether the recipient is a distribution or mail-enabled security group.
     pub fn is_group(self) -> bool {
         matches!(

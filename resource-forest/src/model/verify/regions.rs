@@ -306,15 +306,7 @@ fn synthetic_objects(model: &mut Model, atoms: &[Atom]) -> Result<Vec<Recipient>
     Ok(out)
 }
 
-const KINDS: [RecipientType; 7] = [
-    RecipientType::UserMailbox,
-    RecipientType::MailUser,
-    RecipientType::MailContact,
-    RecipientType::MailUniversalDistributionGroup,
-    RecipientType::MailUniversalSecurityGroup,
-    RecipientType::User,
-    RecipientType::RemoteUserMailbox,
-];
+const KINDS: [RecipientType; 7] = RecipientType::ALL;
 
 /// An object every atom of `wanted` matches, searched among the values the
 /// filters compare with (wildcards filled in), empty and another value.

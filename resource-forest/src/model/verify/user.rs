@@ -3,13 +3,12 @@
 
 use crossforest_shared::Sid;
 
-use super::super::assertions::{chain_text, Outcome};
+use super::super::assertions::{chain_text, resolved, Outcome};
 use super::super::names;
 use super::super::tests_file::{CmdletSpec, InvariantSpec};
 use super::super::ModelError;
 use super::builtin::{forest_of, only};
 use super::{outcome, Verifier};
-use crate::cmdlets::query::{resolve, Query};
 use crate::cmdlets::registry;
 use crate::org::permission_model::unavailable;
 use crate::rbac::model::Assignee;
@@ -68,16 +67,7 @@ fn principals(v: &Verifier, for_all: Option<&str>) -> Result<(Vec<Sid>, String),
 
 fn cannot(v: &Verifier, spec: &InvariantSpec, c: &CmdletSpec) -> Result<Outcome, ModelError> {
     let org = &v.model.org;
-    let resolved = resolve(
-        org,
-        &Query {
-            cmdlet: &c.cmdlet,
-            parameters: &c.parameters,
-            target: "",
-            write: None,
-        },
-    )
-    .map_err(|e| ModelError::Invalid(e.to_string()))?;
+    let resolved = resolved(org, &c.cmdlet, &c.parameters, "", None)?;
     let (sids, who) = principals(v, spec.for_all.as_deref())?;
     let policies: Vec<String> = org.rbac.policies.values().map(|p| p.name.clone()).collect();
     let classes: Vec<usize> = match spec.objects.as_deref() {
