@@ -235,3 +235,30 @@ async fn names_that_disguise_what_they_say_are_refused_naming_the_parameter() {
         .await
         .unwrap();
 }
+
+/// A what-if changes nothing, so it must not wait for, nor hold, the writer
+/// lock: a caller planning a large change (a permission model, setup
+/// `--what-if`) never stands in the way of writers. Here a writer holds the
+/// lock throughout; both plans still answer. (The timeout only turns a
+/// deadlock into a failure; it measures nothing.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_what_if_neither_waits_for_nor_holds_the_writer_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let (node, caller) = node(dir.path()).await;
+    let guard = node.store().lock().await;
+    let deadlock = std::time::Duration::from_secs(120);
+    let planned = tokio::time::timeout(deadlock, node.prepare_ad(&caller, Some(true), true))
+        .await
+        .expect("the what-if of /PrepareAD waited for the writer lock")
+        .unwrap();
+    assert!(!planned.1.is_empty(), "it says what it would change");
+    let model = "[Model]\nOrganization = \"contoso.com\"\nBase = \"exchange-2013\"\n";
+    let plan = tokio::time::timeout(
+        deadlock,
+        node.apply_model(&caller, "m.toml", model, true, None),
+    )
+    .await
+    .expect("a model plan waited for the writer lock");
+    assert!(plan.is_ok(), "{:?}", plan.err());
+    drop(guard);
+}

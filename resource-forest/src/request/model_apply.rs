@@ -224,6 +224,7 @@ impl ResourceForest {
                 caller,
                 entry,
                 target,
+                what_if,
                 Box::new(move |snapshot, _subject| {
                     let principal = Principal::resolve(&snapshot.org, &who);
                     let (next, changes) = compute(&file, &snapshot.org, &trusts)?;

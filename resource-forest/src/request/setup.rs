@@ -40,6 +40,7 @@ impl ResourceForest {
         caller: &Caller,
         entry: Entry,
         target: Option<String>,
+        what_if: bool,
         compute: Box<Compute>,
     ) -> Result<(u64, Vec<String>), CmdletError> {
         let turn = self.turn().await?;
@@ -49,6 +50,18 @@ impl ResourceForest {
             let _turn = turn;
             let result = node
                 .retry_stale(|| async {
+                    if what_if {
+                        // A what-if changes nothing: it reads the published
+                        // state and holds no writer lock, so however long it
+                        // computes it never stands in a writer's way.
+                        let snapshot = node.store().snapshot();
+                        let principal = Principal::resolve(&snapshot.org, &caller);
+                        return match compute(&snapshot, &principal.subject())? {
+                            SetupResult::Commit(_, lines) | SetupResult::Report(lines) => {
+                                Ok((snapshot.revision, lines, None))
+                            }
+                        };
+                    }
                     let guard = node.store().lock().await;
                     let snapshot = node.store().base(&guard);
                     let principal = Principal::resolve(&snapshot.org, &caller);
@@ -153,6 +166,7 @@ impl ResourceForest {
             caller,
             entry,
             target,
+            what_if,
             Box::new(move |snapshot, subject| {
                 organization_management(snapshot, subject, "setup /PrepareAD")?;
                 let (next, changes) =
@@ -189,6 +203,7 @@ impl ResourceForest {
             caller,
             entry,
             target,
+            what_if,
             Box::new(move |snapshot, subject| {
                 organization_management(snapshot, subject, &format!("setup {operation}"))?;
                 let (next, changes) =
@@ -226,6 +241,7 @@ impl ResourceForest {
             caller,
             entry,
             target,
+            what_if,
             Box::new(move |snapshot, subject| {
                 organization_management(snapshot, subject, "importing an RBAC configuration")?;
                 let next = document
@@ -310,6 +326,7 @@ impl ResourceForest {
             caller,
             entry,
             None,
+            false,
             Box::new(move |snapshot, subject| {
                 let a = &snapshot.authorizer;
                 // A delegate may be a role group (Delegated Setup): the caller's
