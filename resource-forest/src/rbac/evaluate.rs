@@ -5,7 +5,9 @@
 //! precomputed and cycle-safe, and assignments are indexed by cmdlet and by
 //! group, so that a check is a few hash look-ups per caller SID plus one scope
 //! test per candidate assignment. The caller's SIDs arrive with the request
-//! and are joined at request time, never stored per user.
+//! and are joined at request time; the join's result for a SID list and a
+//! cmdlet is kept, bounded, while this compiled form lives (`reach`), so a
+//! caller's next check is one look-up plus the scope tests.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
