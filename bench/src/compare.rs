@@ -305,6 +305,48 @@ pub fn run(shape: Shape, requests: usize, caps: Caps) -> Result<()> {
     Ok(())
 }
 
+/// `crossforest-bench compare --engines crossforest`: crossforest alone on
+/// the same model and stream, no peers built (seconds instead of half an
+/// hour), timed `passes` times after one untimed pass that decides every
+/// request (as the agreement check does before the side-by-side timing).
+/// With `flamegraph`, the timed passes run under the profiler.
+///
+/// # Errors
+/// On a set-up failure, an engine failure or a profiler failure.
+pub fn run_crossforest(
+    shape: Shape,
+    requests: usize,
+    passes: usize,
+    flamegraph: Option<&std::path::Path>,
+) -> Result<()> {
+    let setup = setup(shape, requests)?;
+    let t = Instant::now();
+    let crossforest = Crossforest::new(&setup.model, &setup.workload.callers, &setup.kinds);
+    eprintln!("built crossforest in {}", show(t.elapsed()));
+    let allowed = decisions(&crossforest, &setup.stream)?
+        .iter()
+        .filter(|a| **a)
+        .count();
+    let len = setup.stream.len();
+    println!(
+        "crossforest alone: {allowed} of {len} allowed, {} denied",
+        len - allowed
+    );
+    let profile = flamegraph.map(crate::profile::Profile::start).transpose()?;
+    let timings = (0..passes.max(1))
+        .map(|_| time(&crossforest, &setup.stream))
+        .collect::<Result<Vec<_>>>()?;
+    if let (Some(profile), Some(svg)) = (profile, flamegraph) {
+        profile.finish()?.print(svg, 15);
+    }
+    println!(
+        "\n{} timed passes over the {len} requests:\n",
+        timings.len()
+    );
+    print_table(&timings);
+    Ok(())
+}
+
 fn print_table(timings: &[Timing]) {
     let Some(base) = timings.first() else {
         return;

@@ -16,6 +16,15 @@ struct Cli {
     command: Command,
 }
 
+/// Which engines `compare` runs.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Engines {
+    /// crossforest and the four peers, agreement first.
+    All,
+    /// crossforest alone.
+    Crossforest,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// The same model and request stream through crossforest, Cedar and
@@ -36,6 +45,17 @@ enum Command {
         /// A small model and 200 requests (CI).
         #[arg(long)]
         quick: bool,
+        /// `crossforest`: time crossforest alone, no peers built (to measure
+        /// a change to the check; the ratios need `all`).
+        #[arg(long, value_enum, default_value = "all")]
+        engines: Engines,
+        /// With `--engines crossforest`: timed passes over the stream.
+        #[arg(long, default_value_t = 1)]
+        passes: usize,
+        /// With `--engines crossforest`: run the timed passes under the
+        /// profiler and write its flamegraph here.
+        #[arg(long)]
+        flamegraph: Option<std::path::PathBuf>,
     },
     /// Drive a resource forest node over mutual TLS on loopback with
     /// `Authorization.Check`, `Get-Mailbox`, `New-Mailbox` and `Set-Mailbox`
@@ -130,15 +150,31 @@ fn main() -> Result<()> {
             unsliced_requests,
             sliced_requests,
             quick,
+            engines,
+            passes,
+            flamegraph,
         } => {
-            if quick {
+            let shape = if quick {
+                Shape::SMALL
+            } else {
+                Shape::ORGANIZATION
+            };
+            if engines == Engines::Crossforest {
+                let requests = if quick { 200 } else { requests };
+                crossforest_bench::compare::run_crossforest(
+                    shape,
+                    requests,
+                    passes,
+                    flamegraph.as_deref(),
+                )
+            } else if quick {
                 crossforest_bench::compare::run(Shape::SMALL, 200, Caps::NONE)
             } else {
                 let caps = Caps {
                     unsliced: Some(unsliced_requests),
                     sliced: sliced_requests,
                 };
-                crossforest_bench::compare::run(Shape::ORGANIZATION, requests, caps)
+                crossforest_bench::compare::run(shape, requests, caps)
             }
         }
         Command::Load {

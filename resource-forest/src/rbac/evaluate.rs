@@ -5,9 +5,12 @@
 //! precomputed and cycle-safe, and assignments are indexed by cmdlet and by
 //! group, so that a check is a few hash look-ups per caller SID plus one scope
 //! test per candidate assignment. The caller's SIDs arrive with the request
-//! and are joined at request time, never stored per user.
+//! and are joined at request time; the join's result for a SID list and a
+//! cmdlet is kept, bounded, while this compiled form lives (`reach`), so a
+//! caller's next check is one look-up plus the scope tests.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
 
 use crossforest_shared::Sid;
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -19,6 +22,7 @@ use super::model::{
     Assignee, ConfigScope, ConfigWriteScope, Delegation, ImplicitScopes, RecipientScope,
     RecipientWriteScope, RoleGroupKind,
 };
+use super::reach::{ReachCache, RoleReach};
 use super::scope::{CompiledScope, ConfigObject, RecipientObject, ScopeRestrictionType};
 use crossforest_shared::ou::OrganizationalUnit;
 
@@ -107,7 +111,7 @@ enum ViaIx {
     Policy { policy: u32 },
 }
 
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 enum RecipientWrite {
     Implicit,
     Relative(RecipientScope),
@@ -118,7 +122,7 @@ enum RecipientWrite {
     Missing,
 }
 
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 enum ConfigWrite {
     Implicit,
     Custom(u32),
@@ -139,7 +143,7 @@ struct CompiledRole {
     name: String,
     scopes: ImplicitScopes,
     /// Cmdlet id → granted parameter ids, sorted.
-    entries: FxHashMap<u32, Vec<u32>>,
+    entries: FxHashMap<u32, Arc<[u32]>>,
     /// Entry text by cmdlet id, for explanations.
     entry_text: FxHashMap<u32, String>,
 }
@@ -209,6 +213,8 @@ pub struct Authorizer {
     delegating: Vec<(u32, Assignee, String)>,
     /// Regular, enabled assignments: (assignment, assignee).
     regular: Vec<(u32, Assignee)>,
+    /// What each recent caller reaches per cmdlet.
+    reach: ReachCache,
 }
 
 /// What one SID reaches.
@@ -262,7 +268,7 @@ impl Authorizer {
                     .map(|p| parameters.intern(p))
                     .collect();
                 ps.sort_unstable();
-                entries.insert(c, ps);
+                entries.insert(c, ps.into());
                 entry_text.insert(c, entry.to_string());
             }
             role_index.insert(role.name.to_ascii_lowercase(), roles.len() as u32);
@@ -469,6 +475,7 @@ impl Authorizer {
             by_cmdlet,
             delegating,
             regular,
+            reach: ReachCache::default(),
         }
     }
 
@@ -789,16 +796,128 @@ impl Authorizer {
     /// parameter must be granted for the cmdlet by some regular, enabled
     /// assignment whose effective scope contains the object; parameters may come
     /// from different roles.
+    ///
+    /// What the caller reaches for the cmdlet is kept per SID list (the
+    /// `reach` module); the decision is [`Authorizer::explain`]'s.
     pub fn check(&self, subject: &Subject<'_>, request: &Request<'_>) -> bool {
+        let Some(cmdlet) = self.cmdlets.get(request.cmdlet) else {
+            return false;
+        };
+        let mut ids = [0u32; 32];
+        let mut n = 0;
+        for p in request.parameters {
+            if is_common_parameter(p) {
+                continue;
+            }
+            let Some(id) = self.parameters.get(p) else {
+                return false;
+            };
+            if n == ids.len() {
+                return self.evaluate(subject, request).is_ok();
+            }
+            ids[n] = id;
+            n += 1;
+        }
+        let params = &ids[..n];
+        let wanted = ((1u64 << n) - 1) as u32;
+        let granted = |role: &RoleReach| {
+            params
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| role.params.binary_search(p).is_ok())
+                .fold(0u32, |m, (i, _)| m | (1 << i))
+        };
+        let reach = self
+            .reach
+            .get_or_compute(cmdlet, subject.sids, subject.policies, || {
+                self.reach_of(subject, cmdlet)
+            });
+        // Every parameter granted by some role first: no scope is tested for
+        // a parameter nobody grants.
+        if reach.roles.iter().fold(0, |m, r| m | granted(r)) != wanted {
+            return false;
+        }
+        let protected = Protected::new(request.target);
+        let mut covered = 0;
+        let mut any = false;
+        for role in &reach.roles {
+            let mask = granted(role);
+            if any && mask & !covered == 0 {
+                continue;
+            }
+            if role.assignments.iter().any(|a| {
+                self.in_scope(&self.assignments[*a as usize], subject, request, &protected)
+            }) {
+                covered |= mask;
+                any = true;
+                if covered == wanted {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    /// The decision without the per-caller cache: the reference the cached
+    /// one is tested against.
+    #[cfg(test)]
+    pub(super) fn check_uncached(&self, subject: &Subject<'_>, request: &Request<'_>) -> bool {
         self.evaluate(subject, request).is_ok()
+    }
+
+    /// Entries in the per-caller cache.
+    #[cfg(test)]
+    pub(super) fn cached_callers(&self) -> usize {
+        self.reach.len()
+    }
+
+    /// What `subject` reaches for `cmdlet`, by role (the `reach` module).
+    fn reach_of(&self, subject: &Subject<'_>, cmdlet: u32) -> Box<[RoleReach]> {
+        let mut candidates = Vec::new();
+        self.candidates(subject, cmdlet, &mut candidates);
+        let cost = |a: &CompiledAssignment| match a.recipient {
+            RecipientWrite::Implicit | RecipientWrite::Relative(_) => 0,
+            RecipientWrite::Ou(_) => 1,
+            RecipientWrite::Custom(_) | RecipientWrite::Exclusive(_) => 2,
+            RecipientWrite::Missing => 3,
+        };
+        let mut by_role: Vec<(u32, Vec<u32>)> = Vec::new();
+        for (a, _) in candidates {
+            let role = self.assignments[a as usize].role;
+            match by_role.iter_mut().find(|(r, _)| *r == role) {
+                Some((_, list)) => list.push(a),
+                None => by_role.push((role, vec![a])),
+            }
+        }
+        by_role
+            .into_iter()
+            .filter_map(|(role, mut list)| {
+                let params = self.roles[role as usize].entries.get(&cmdlet)?.clone();
+                list.sort_by_key(|a| cost(&self.assignments[*a as usize]));
+                let mut kept: Vec<u32> = Vec::with_capacity(list.len());
+                for a in list {
+                    let this = &self.assignments[a as usize];
+                    if !kept.iter().any(|k| {
+                        let k = &self.assignments[*k as usize];
+                        k.recipient == this.recipient && k.config == this.config
+                    }) {
+                        kept.push(a);
+                    }
+                }
+                Some(RoleReach {
+                    params,
+                    assignments: kept.into_boxed_slice(),
+                })
+            })
+            .collect()
     }
 
     /// Decides `request`; a denial says why (see [`Authorizer::explain`] for
     /// the full chain).
     pub fn authorize(&self, subject: &Subject<'_>, request: &Request<'_>) -> Result<(), Denial> {
-        match self.evaluate(subject, request) {
-            Ok(_) => Ok(()),
-            Err(()) => match self.explain(subject, request) {
+        match self.check(subject, request) {
+            true => Ok(()),
+            false => match self.explain(subject, request) {
                 Explanation::Denied(denial) => Err(denial),
                 // Both paths share `evaluate`; this cannot disagree.
                 Explanation::Allowed(_) => Ok(()),
@@ -1129,7 +1248,7 @@ impl Authorizer {
                         .entries
                         .get(&(c as u32))
                         .into_iter()
-                        .flatten()
+                        .flat_map(|ps| ps.iter())
                         .map(|p| self.parameters.names[*p as usize].clone())
                 })
                 .collect();

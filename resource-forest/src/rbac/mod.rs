@@ -11,7 +11,8 @@
 //!   shares.
 //! * [`config`]: the stored configuration; [`catalogue`]: the built-in one.
 //! * [`common_parameters`]: PowerShell's, which no role entry lists.
-//! * [`evaluate`]: the compiled [`Authorizer`]; [`explain`]: why it decided.
+//! * [`evaluate`]: the compiled [`Authorizer`]; [`explain`]: why it decided;
+//!   `reach`: what a caller reaches per cmdlet, kept per caller.
 //! * [`lockout`]: the invariants no change may break (R-LOCK-1..4).
 
 pub mod catalogue;
@@ -23,6 +24,7 @@ pub mod explain;
 pub mod lockout;
 pub mod model;
 pub mod opath;
+mod reach;
 pub mod scope;
 
 pub use config::RbacConfig;
