@@ -1,0 +1,167 @@
+//! Role groups: standard and linked (the foreign group and its forest),
+//! roles, assignments, members, ManagedBy; create one (`New-RoleGroup`) and
+//! add a member (`Add-RoleGroupMember`), validated and lockout-checked by
+//! the resource forest as those cmdlets are.
+
+use super::{failure, Cmdlet};
+use crate::console::html::{self, escape, field, property};
+use crate::console::http::{encode, Fields};
+use crate::console::sessions::BrowserSession;
+
+const TITLE: &str = "Role groups";
+
+/// The columns of the list, as `Get-RoleGroup` names them.
+const COLUMNS: [&str; 6] = [
+    "Name",
+    "RoleGroupType",
+    "LinkedForeignGroup",
+    "Roles",
+    "Members",
+    "ManagedBy",
+];
+
+/// The list of role groups, after the outcome of an action (`done`, HTML).
+pub async fn list(browser: &mut BrowserSession, done: Option<String>) -> (String, String) {
+    let mut main = done.unwrap_or_default();
+    let get = Cmdlet::new("Get-RoleGroup");
+    let groups = get.run(browser).await;
+    main.push_str(&forms(&browser.csrf, groups.as_ref().ok()));
+    main.push_str("<h2 id=\"list\">Role groups</h2>");
+    main.push_str(&html::cmdlet_line(&get.line()));
+    match groups {
+        Ok(response) => {
+            let columns: Vec<String> = COLUMNS.iter().map(|c| (*c).to_owned()).collect();
+            main.push_str(&html::table(
+                "Role groups: standard and linked (a linked group's members are the foreign group's)",
+                &columns,
+                response.records.iter().map(|record| {
+                    COLUMNS
+                        .iter()
+                        .map(|c| {
+                            let value = property(record, c);
+                            if *c == "Name" {
+                                format!(
+                                    "<a href=\"/role-groups/detail?identity={}\">{}</a>",
+                                    encode(&value),
+                                    escape(&value)
+                                )
+                            } else {
+                                escape(&value)
+                            }
+                        })
+                        .collect()
+                }),
+            ));
+        }
+        Err(e) => main.push_str(&failure("Get-RoleGroup", &e)),
+    }
+    (TITLE.to_owned(), main)
+}
+
+/// The create and add-member forms; the group names of `groups` offered
+/// for the member.
+fn forms(
+    csrf: &str,
+    groups: Option<&crossforest_shared::proto::management::v1::InvokeResponse>,
+) -> String {
+    let mut options = String::new();
+    for record in groups.map(|g| g.records.as_slice()).unwrap_or_default() {
+        let name = property(record, "Name");
+        options.push_str(&format!("<option>{}</option>", escape(&name)));
+    }
+    format!(
+        "<h2 id=\"new\">New role group</h2>\
+         <form class=\"panel\" method=\"post\" action=\"/role-groups/new\" aria-labelledby=\"new\">{csrf}{}{}{}{}\
+         <button type=\"submit\">Create (New-RoleGroup)</button></form>\
+         <h2 id=\"add\">Add a member</h2>\
+         <form class=\"panel\" method=\"post\" action=\"/role-groups/add-member\" aria-labelledby=\"add\">{csrf}\
+         <div class=\"field\"><label for=\"group\">Role group</label><select id=\"group\" name=\"identity\">{options}</select></div>{}\
+         <button type=\"submit\">Add (Add-RoleGroupMember)</button></form>",
+        field("name", "Name", "", ""),
+        field("roles", "Roles", "", "comma-separated, e.g. Mail Recipients, Audit Logs"),
+        field("members", "Members", "", "comma-separated, e.g. contoso\\Dana"),
+        field("managedby", "ManagedBy", "", "comma-separated"),
+        field("member", "Member", "", "a user or group, e.g. contoso\\Dana"),
+        csrf = html::csrf_field(csrf),
+    )
+}
+
+/// `New-RoleGroup` from the form, then the list.
+pub async fn create(browser: &mut BrowserSession, form: &Fields) -> (String, String) {
+    let cmdlet = Cmdlet::new("New-RoleGroup")
+        .text("Name", form.get("name"))
+        .list("Roles", form.list("roles"))
+        .list("Members", form.list("members"))
+        .list("ManagedBy", form.list("managedby"));
+    let done = outcome(browser, &cmdlet, &format!("Role group `{}` created.", form.get("name"))).await;
+    list(browser, Some(done)).await
+}
+
+/// `Add-RoleGroupMember` from the form, then the list.
+pub async fn add_member(browser: &mut BrowserSession, form: &Fields) -> (String, String) {
+    let cmdlet = Cmdlet::new("Add-RoleGroupMember")
+        .text("Identity", form.get("identity"))
+        .text("Member", form.get("member"));
+    let done = outcome(
+        browser,
+        &cmdlet,
+        &format!("`{}` added to `{}`.", form.get("member"), form.get("identity")),
+    )
+    .await;
+    list(browser, Some(done)).await
+}
+
+/// Runs `cmdlet`; its line and what happened, as HTML.
+async fn outcome(browser: &mut BrowserSession, cmdlet: &Cmdlet, success: &str) -> String {
+    let mut out = html::cmdlet_line(&cmdlet.line());
+    match cmdlet.run(browser).await {
+        Ok(response) => {
+            for warning in &response.warnings {
+                out.push_str(&html::notice(&format!("WARNING: {warning}")));
+            }
+            out.push_str(&html::notice(success));
+        }
+        Err(e) => out.push_str(&failure(cmdlet.name, &e)),
+    }
+    out
+}
+
+/// One role group: its properties, members, and assignments with scopes.
+pub async fn detail(browser: &mut BrowserSession, query: &Fields) -> (String, String) {
+    let identity = query.get("identity");
+    let mut main = "<p><a href=\"/role-groups\">All role groups</a></p>".to_owned();
+    let group = Cmdlet::new("Get-RoleGroup").text("Identity", identity);
+    let members = Cmdlet::new("Get-RoleGroupMember").text("Identity", identity);
+    let assignments = Cmdlet::new("Get-ManagementRoleAssignment").text("RoleAssignee", identity);
+    for (heading, cmdlet) in [
+        ("Properties", &group),
+        ("Members", &members),
+        ("Assignments and scopes", &assignments),
+    ] {
+        main.push_str(&format!("<h2>{heading}</h2>"));
+        main.push_str(&html::cmdlet_line(&cmdlet.line()));
+        match cmdlet.run(browser).await {
+            Ok(response) if cmdlet.name == "Get-RoleGroup" => {
+                main.push_str(&properties(&response));
+            }
+            Ok(response) => main.push_str(&html::records_table(heading, &response)),
+            Err(e) => main.push_str(&failure(cmdlet.name, &e)),
+        }
+    }
+    (format!("Role group {identity}"), main)
+}
+
+/// One object's properties as a two-column table.
+fn properties(response: &crossforest_shared::proto::management::v1::InvokeResponse) -> String {
+    let Some(record) = response.records.first() else {
+        return "<p>No such role group.</p>".to_owned();
+    };
+    html::table(
+        "Properties",
+        &["Property".to_owned(), "Value".to_owned()],
+        record
+            .properties
+            .iter()
+            .map(|p| vec![escape(&p.name), escape(&p.value)]),
+    )
+}
