@@ -161,7 +161,7 @@ impl Reply {
                 "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
             ),
             ("x-content-type-options", "nosniff"),
-            ("referrer-policy", "no-referrer"),
+            ("referrer-policy", "same-origin"),
             ("strict-transport-security", "max-age=31536000"),
         ] {
             headers.insert(name, HeaderValue::from_static(value));

@@ -102,7 +102,7 @@ async fn everyone(browser: &mut BrowserSession, request: &pb::CheckRequest) -> S
         return out;
     }
     out.push_str(&format!(
-        "<p>{} principal(s) may, at organization revision {}.</p>",
+        "<p id=\"who-count\">{} principal(s) may, at organization revision {}.</p>",
         response.principals.len(),
         response.revision
     ));

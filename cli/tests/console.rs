@@ -1,0 +1,228 @@
+//! The permissions console in a real headless Chromium (Debian's
+//! `chromium` and `chromium-driver`, driven over WebDriver) on the demo lab:
+//! sign-in, a denied action with its reason, who can change dana's Office
+//! with the chain drawn, a what-if with gains and losses, the admin audit
+//! log and the trusts. Screenshots go to `<target>/console-screenshots/`.
+//!
+//! Without the browser the test says it skips, unless
+//! `CROSSFOREST_REQUIRE_BROWSER=1` (CI) makes that a failure.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod browser;
+mod common;
+
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use browser::{on_path, Browser};
+use common::{up, EXE};
+
+/// A running `crossforest console`, killed when dropped.
+struct Console {
+    child: Child,
+    url: String,
+    spki: String,
+}
+
+impl Drop for Console {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `crossforest console --lab <lab>` on a free port; returns it with
+/// the URL and SPKI hash it printed.
+fn console(lab: &Path) -> Console {
+    let mut child = Command::new(EXE)
+        .args(["console", "--listen", "127.0.0.1:0", "--lab"])
+        .arg(lab)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    // Keep draining what it writes, so that it never blocks on the pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    let url = first
+        .split_whitespace()
+        .find(|w| w.starts_with("https://"))
+        .unwrap_or_else(|| panic!("no URL in `{first}`"))
+        .to_owned();
+    let spki = first
+        .split("SPKI sha256 ")
+        .nth(1)
+        .and_then(|rest| rest.strip_suffix(')'))
+        .unwrap_or_else(|| panic!("no SPKI hash in `{first}`"))
+        .to_owned();
+    Console { child, url, spki }
+}
+
+fn screenshots() -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .unwrap()
+        .join("console-screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn sign_in(browser: &Browser, url: &str, identity: &str) {
+    browser.open(&format!("{url}sign-in"));
+    browser.click(&format!("#identity option[value='{}']", identity.replace('\\', "\\\\")));
+    browser.click("form[action='/sign-in'] button");
+    assert_eq!(
+        browser.text("#signed-in"),
+        format!("Signed in as {identity}"),
+        "sign-in as {identity} failed: {}",
+        browser.text("main")
+    );
+}
+
+#[test]
+fn the_console_answers_who_can_change_danas_office_in_a_real_browser() {
+    let (Some(chromium), Some(chromedriver)) = (on_path("chromium"), on_path("chromedriver"))
+    else {
+        let required = std::env::var("CROSSFOREST_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
+        assert!(
+            !required,
+            "CROSSFOREST_REQUIRE_BROWSER=1 but chromium or chromedriver is not on PATH (apt-get install chromium chromium-driver)"
+        );
+        eprintln!("SKIPPED: the console's browser test needs chromium and chromedriver on PATH (apt-get install chromium chromium-driver)");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let lab = dir.path().join("lab");
+    let demo = Command::new(EXE)
+        .args(["demo", "--dir"])
+        .arg(&lab)
+        .output()
+        .unwrap();
+    assert!(demo.status.success(), "{}", String::from_utf8_lossy(&demo.stderr));
+    let _running = up(&lab, &[], &[]);
+    let console = console(&lab);
+    let browser = Browser::start(&chromedriver, &chromium, &console.spki);
+    let shots = screenshots();
+    let url = &console.url;
+
+    // Signed out, every page leads to the sign-in page, which offers the
+    // lab's identities.
+    browser.open(&format!("{url}who-can"));
+    assert!(browser.url().ends_with("/sign-in"), "{}", browser.url());
+    let offered = browser.text("#identity");
+    for identity in ["contoso\\Administrator", "fabrikam\\alice", "fabrikam\\bob", "tailspin\\carol"] {
+        assert!(offered.contains(identity), "{offered}");
+    }
+    browser.screenshot(None, &shots.join("sign-in.png"));
+
+    // carol (tailspin, View-Only Recipients) tries to create a role group:
+    // denied, and the page says why and shows the cmdlet that was refused.
+    sign_in(&browser, url, "tailspin\\carol");
+    browser.type_into("#name", "Console Admins");
+    browser.type_into("#roles", "Mail Recipients");
+    browser.click("form[action='/role-groups/new'] button");
+    let alert = browser.text("[role=alert]");
+    assert!(alert.starts_with("DENIED: New-RoleGroup"), "{alert}");
+    assert!(alert.contains("`New-RoleGroup` isn't available to you"), "{alert}");
+    assert!(
+        browser
+            .text("pre.cmdlet")
+            .contains("New-RoleGroup -Name 'Console Admins' -Roles 'Mail Recipients'"),
+        "{}",
+        browser.text("main")
+    );
+    browser.screenshot(None, &shots.join("denied.png"));
+    browser.click(".signout button");
+    assert!(browser.url().ends_with("/sign-in"));
+
+    // Who can change dana's Office, and through what? fabrikam's Exchange
+    // Admins, through the linked role group, drawn as a chain.
+    sign_in(&browser, url, "contoso\\Administrator");
+    browser.click("a[href='/who-can']");
+    browser.type_into("#cmdlet", "Set-Mailbox");
+    browser.type_into("#parameters", "Office");
+    browser.type_into("#target", "dana");
+    browser.click("form[action='/who-can'] button");
+    let principals = browser.text("#who-count");
+    assert!(principals.contains("principal(s) may"), "{principals}");
+    let chain = browser.script(
+        "const s = [...document.querySelectorAll('section.principal')]
+            .find(s => s.querySelector('h3').innerText.startsWith('fabrikam\\\\Exchange Admins'));
+         if (!s) return null;
+         const svg = s.querySelector('svg.chain');
+         return { kinds: [...svg.querySelectorAll('g.node')].map(g => g.dataset.kind),
+                  labels: [...svg.querySelectorAll('g.node > title')].map(t => t.textContent),
+                  desc: svg.querySelector('desc').textContent };",
+        serde_json::json!([]),
+    );
+    assert!(!chain.is_null(), "fabrikam\\Exchange Admins is not among those who can: {}", browser.text("main"));
+    let kinds: Vec<&str> = chain["kinds"].as_array().unwrap().iter().map(|k| k.as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        ["SID", "Foreign group", "Role group", "Assignment", "Role", "Role entry", "Scope"],
+        "{chain}"
+    );
+    let labels = chain["labels"].to_string();
+    for label in [
+        "Foreign group: fabrikam\\\\Exchange Admins",
+        "Role group: fabrikam Recipient Admins",
+        "Role: Mail Recipients",
+    ] {
+        assert!(labels.contains(label), "{label} not in {labels}");
+    }
+    assert!(chain["desc"].as_str().unwrap().contains("linked to"), "{chain}");
+    browser.screenshot(None, &shots.join("who-can.png"));
+    browser.screenshot(Some("section.principal"), &shots.join("who-can-chain.png"));
+
+    // What-if: the organization's model without fabrikam's Mail Recipient
+    // Creation assignment; fabrikam's Exchange Admins would lose New-Mailbox.
+    browser.click("a[href='/what-if']");
+    let removed = browser.script(
+        "const t = document.getElementById('model');
+         const before = t.value;
+         t.value = before.replace(/\\[\\[ManagementRoleAssignment\\]\\]\\nName = \"Mail Recipient Creation_fabrikam Recipient Admins\"[^\\[]*/, '');
+         return before !== t.value;",
+        serde_json::json!([]),
+    );
+    assert_eq!(removed, true, "the exported model has no such assignment: {}", browser.text("#model"));
+    browser.click("form[action='/what-if'] button");
+    let plan = browser.text("main");
+    assert!(plan.contains("- ManagementRoleAssignment \"Mail Recipient Creation_fabrikam Recipient Admins\""), "{plan}");
+    let losses = browser.script(
+        "return [...document.querySelectorAll('table tbody tr')]
+            .map(r => [...r.children].map(c => c.innerText));",
+        serde_json::json!([]),
+    );
+    let fabrikam = losses
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row[0].as_str().is_some_and(|p| p.contains("Exchange Admins") || p.contains("fabrikam Recipient Admins")))
+        .unwrap_or_else(|| panic!("no gains or losses for fabrikam: {plan}"));
+    assert!(fabrikam[2].as_str().unwrap().contains("New-Mailbox"), "{fabrikam}");
+    browser.screenshot(None, &shots.join("what-if.png"));
+
+    // The admin audit log holds carol's denied New-RoleGroup.
+    browser.open(&format!("{url}audit?cmdlets=New-RoleGroup&issuccess=false"));
+    let entries = browser.text("table");
+    assert!(entries.contains("tailspin\\carol"), "{}", browser.text("main"));
+    assert!(
+        browser.text("pre.cmdlet").starts_with("Search-AdminAuditLog -Cmdlets New-RoleGroup -IsSuccess:$false"),
+        "{}",
+        browser.text("pre.cmdlet")
+    );
+    browser.screenshot(None, &shots.join("audit.png"));
+
+    // Trusts: both account forests, their links up.
+    browser.click("a[href='/trusts']");
+    let trusts = browser.text("table");
+    for forest in ["fabrikam.com", "tailspin.com"] {
+        let row = trusts.lines().find(|l| l.starts_with(forest)).unwrap_or_else(|| panic!("{trusts}"));
+        assert!(row.contains("\tup\t"), "{row}");
+    }
+    browser.screenshot(None, &shots.join("trusts.png"));
+    eprintln!("console screenshots: {}", shots.display());
+}
