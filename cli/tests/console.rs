@@ -73,7 +73,7 @@ fn screenshots() -> PathBuf {
 fn sign_in(browser: &Browser, url: &str, identity: &str) {
     browser.open(&format!("{url}sign-in"));
     browser.click(&format!("#identity option[value='{}']", identity.replace('\\', "\\\\")));
-    browser.click("form[action='/sign-in'] button");
+    browser.follow("form[action='/sign-in'] button");
     assert_eq!(
         browser.text("#signed-in"),
         format!("Signed in as {identity}"),
@@ -123,7 +123,7 @@ fn the_console_answers_who_can_change_danas_office_in_a_real_browser() {
     sign_in(&browser, url, "tailspin\\carol");
     browser.type_into("#name", "Console Admins");
     browser.type_into("#roles", "Mail Recipients");
-    browser.click("form[action='/role-groups/new'] button");
+    browser.follow("form[action='/role-groups/new'] button");
     let alert = browser.text("[role=alert]");
     assert!(alert.starts_with("DENIED: New-RoleGroup"), "{alert}");
     assert!(alert.contains("`New-RoleGroup` isn't available to you"), "{alert}");
@@ -135,17 +135,17 @@ fn the_console_answers_who_can_change_danas_office_in_a_real_browser() {
         browser.text("main")
     );
     browser.screenshot(None, &shots.join("denied.png"));
-    browser.click(".signout button");
+    browser.follow(".signout button");
     assert!(browser.url().ends_with("/sign-in"));
 
     // Who can change dana's Office, and through what? fabrikam's Exchange
     // Admins, through the linked role group, drawn as a chain.
     sign_in(&browser, url, "contoso\\Administrator");
-    browser.click("a[href='/who-can']");
+    browser.follow("a[href='/who-can']");
     browser.type_into("#cmdlet", "Set-Mailbox");
     browser.type_into("#parameters", "Office");
     browser.type_into("#target", "dana");
-    browser.click("form[action='/who-can'] button");
+    browser.follow("form[action='/who-can'] button");
     let principals = browser.text("#who-count");
     assert!(principals.contains("principal(s) may"), "{principals}");
     let chain = browser.script(
@@ -177,9 +177,30 @@ fn the_console_answers_who_can_change_danas_office_in_a_real_browser() {
     browser.screenshot(None, &shots.join("who-can.png"));
     browser.screenshot(Some("section.principal"), &shots.join("who-can-chain.png"));
 
+    // What-if, a pending cmdlet: removing fabrikam's Mail Recipient
+    // Creation assignment would take New-Mailbox from its Exchange Admins.
+    browser.follow("a[href='/what-if']");
+    browser.type_into(
+        "#line",
+        "Remove-ManagementRoleAssignment 'Mail Recipient Creation_fabrikam Recipient Admins'",
+    );
+    browser.follow("form[action='/what-if/cmdlet'] button");
+    assert!(
+        browser.text("pre.cmdlet").ends_with(" -WhatIf"),
+        "{}",
+        browser.text("main")
+    );
+    let pending = browser.text("table");
+    let row = pending
+        .lines()
+        .find(|l| l.starts_with("fabrikam\\Exchange Admins"))
+        .unwrap_or_else(|| panic!("{}", browser.text("main")));
+    assert!(row.contains("New-Mailbox"), "{row}");
+    assert!(browser.text("main").contains("WARNING: Nothing was changed"), "{}", browser.text("main"));
+
     // What-if: the organization's model without fabrikam's Mail Recipient
     // Creation assignment; fabrikam's Exchange Admins would lose New-Mailbox.
-    browser.click("a[href='/what-if']");
+    browser.follow("a[href='/what-if']");
     let removed = browser.script(
         "const t = document.getElementById('model');
          const before = t.value;
@@ -188,7 +209,7 @@ fn the_console_answers_who_can_change_danas_office_in_a_real_browser() {
         serde_json::json!([]),
     );
     assert_eq!(removed, true, "the exported model has no such assignment: {}", browser.text("#model"));
-    browser.click("form[action='/what-if'] button");
+    browser.follow("form[action='/what-if'] button");
     let plan = browser.text("main");
     assert!(plan.contains("- ManagementRoleAssignment \"Mail Recipient Creation_fabrikam Recipient Admins\""), "{plan}");
     let losses = browser.script(
@@ -217,7 +238,7 @@ fn the_console_answers_who_can_change_danas_office_in_a_real_browser() {
     browser.screenshot(None, &shots.join("audit.png"));
 
     // Trusts: both account forests, their links up.
-    browser.click("a[href='/trusts']");
+    browser.follow("a[href='/trusts']");
     let trusts = browser.text("table");
     for forest in ["fabrikam.com", "tailspin.com"] {
         let row = trusts.lines().find(|l| l.starts_with(forest)).unwrap_or_else(|| panic!("{trusts}"));

@@ -94,8 +94,14 @@ pub fn csrf_field(csrf: &str) -> String {
 
 /// The equivalent cmdlet line of an action, as the shell would run it.
 pub fn cmdlet_line(line: &str) -> String {
+    equivalent("Equivalent cmdlet:", line)
+}
+
+/// A command line the action equals, under `label`.
+pub fn equivalent(label: &str, line: &str) -> String {
     format!(
-        "<p class=\"cmdlet-label\">Equivalent cmdlet:</p><pre class=\"cmdlet\"><code>{}</code></pre>",
+        "<p class=\"cmdlet-label\">{}</p><pre class=\"cmdlet\"><code>{}</code></pre>",
+        escape(label),
         escape(line)
     )
 }

@@ -147,12 +147,20 @@ impl Browser {
         });
         let created = call(&address, "POST", "/session", Some(capabilities)).unwrap();
         let session = created["sessionId"].as_str().unwrap().to_owned();
-        Self {
+        let browser = Self {
             driver,
             address,
             session,
             _profile: profile,
-        }
+        };
+        // The page itself 1280×800, whatever the window's frame takes.
+        browser.call(
+            "POST",
+            "/goog/cdp/execute",
+            Some(json!({ "cmd": "Emulation.setDeviceMetricsOverride", "params": {
+                "width": 1280, "height": 800, "deviceScaleFactor": 1, "mobile": false } })),
+        );
+        browser
     }
 
     fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
@@ -203,6 +211,25 @@ impl Browser {
     pub fn click(&self, css: &str) {
         let element = self.find(css);
         self.call("POST", &format!("/element/{element}/click"), Some(json!({})));
+    }
+
+    /// Clicks the button or link `css` selects and waits until the page it
+    /// leads to has loaded (the old document is gone and the new one is
+    /// complete), checking a bounded number of times.
+    pub fn follow(&self, css: &str) {
+        self.script("window.__crossforestOldPage = true;", json!([]));
+        self.click(css);
+        for _ in 0..1200 {
+            let loaded = self.script(
+                "return window.__crossforestOldPage === undefined && document.readyState === 'complete';",
+                json!([]),
+            );
+            if loaded == true {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("clicking `{css}` led to no new page on {}", self.url());
     }
 
     /// Types `text` into the field `css` selects.

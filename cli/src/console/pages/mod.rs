@@ -4,7 +4,8 @@
 //! * [`role_groups`]: `Get-RoleGroup`, `New-RoleGroup`, `Add-RoleGroupMember`;
 //! * [`who_can`]: `Test-CmdletPermission` (Check), who-can (WhoCan) with
 //!   chain graphs, `Get-EffectivePermission` (WhatCan);
-//! * [`what_if`]: a model plan (ApplyPermissionModel, what-if only);
+//! * [`what_if`]: a pending cmdlet with `-WhatIf`, or a model plan
+//!   (ApplyPermissionModel, what-if only);
 //! * [`audit`]: `Search-AdminAuditLog`;
 //! * [`trusts`]: each account forest's link, staleness bound and certificates.
 
@@ -44,6 +45,7 @@ pub async fn route(
         (&Method::GET, "/who-can/mine") => who_can::what_can(browser).await,
         (&Method::GET, "/what-if") => what_if::form(console, browser).await,
         (&Method::POST, "/what-if") => what_if::plan(console, browser, form).await,
+        (&Method::POST, "/what-if/cmdlet") => what_if::pending(console, browser, form).await,
         (&Method::GET, "/audit") => audit::search(browser, query).await,
         (&Method::GET, "/trusts") => trusts::list(console).await,
         _ => return None,
@@ -107,13 +109,14 @@ impl Cmdlet {
                 line.push('-');
                 line.push_str(name);
             }
+            let space = if name.is_empty() { "" } else { " " };
             match value {
                 Value::Text(text) => {
-                    line.push(' ');
+                    line.push_str(space);
                     line.push_str(&quote(text));
                 }
                 Value::List(values) => {
-                    line.push(' ');
+                    line.push_str(space);
                     line.push_str(&values.iter().map(|v| quote(v)).collect::<Vec<_>>().join(","));
                 }
                 Value::Bool(b) => line.push_str(if *b { ":$true" } else { ":$false" }),
@@ -168,6 +171,7 @@ mod tests {
     #[test]
     fn a_cmdlet_line_reads_back_as_the_same_parameters() {
         let cmdlet = Cmdlet::new("New-RoleGroup")
+            .text("", "positional")
             .text("Name", "Bob's \"Admins\" $x")
             .list("Roles", vec!["Mail Recipients".into(), "Audit Logs".into()])
             .list("Members", vec!["fabrikam\\bob".into()])
@@ -176,7 +180,7 @@ mod tests {
         let line = cmdlet.line();
         assert_eq!(
             line,
-            "New-RoleGroup -Name 'Bob''s \"Admins\" $x' -Roles 'Mail Recipients','Audit Logs' -Members fabrikam\\bob -IsSuccess:$false"
+            "New-RoleGroup positional -Name 'Bob''s \"Admins\" $x' -Roles 'Mail Recipients','Audit Logs' -Members fabrikam\\bob -IsSuccess:$false"
         );
         let parsed = crate::parse::parse(&line).unwrap();
         assert_eq!(parsed.cmdlet, "New-RoleGroup");

@@ -1,11 +1,12 @@
-//! What-if: a permission model (the organization's, exported, to edit) is
-//! planned by the resource forest as the signed-in identity, changing
-//! nothing: the objects that would change, the cmdlets that would change
-//! them, and who would gain or lose which cmdlets.
+//! What-if: a pending cmdlet run with `-WhatIf`, or a permission model (the
+//! organization's, exported, to edit) planned by the resource forest as the
+//! signed-in identity, changing nothing: the objects that would change, the
+//! cmdlets that would change them, and who would gain or lose which cmdlets.
 
 use crossforest_shared::proto::management::v1 as pb;
 
 use super::failure;
+use crate::parse::Value;
 use crate::console::html::{self, escape};
 use crate::console::http::Fields;
 use crate::console::server::Console;
@@ -35,7 +36,14 @@ pub async fn form(console: &Console, browser: &mut BrowserSession) -> (String, S
 
 fn editor(console: &Console, browser: &BrowserSession, model: &str) -> String {
     format!(
-        "<p>Edit the model (it starts as the organization's configuration: what differs from \
+        "<h2 id=\"pending\">A pending cmdlet</h2>\
+         <form class=\"panel\" method=\"post\" action=\"/what-if/cmdlet\" aria-labelledby=\"pending\">{csrf}\
+         <div class=\"field wide\"><label for=\"line\">Cmdlet line</label>\
+         <input type=\"text\" id=\"line\" name=\"line\" aria-describedby=\"line-hint\">\
+         <span class=\"hint\" id=\"line-hint\">run with -WhatIf, e.g. Add-RoleGroupMember \"Organization Management\" -Member contoso\\Dana</span></div>\
+         <button type=\"submit\">What if?</button></form>\
+         <h2 id=\"model-heading\">A permission model</h2>\
+         <p>Edit the model (it starts as the organization's configuration: what differs from \
          what setup installs) and plan it: the resource forest shows what would change and who \
          would gain or lose which cmdlets, and changes nothing. Apply a plan with \
          <code>crossforest model apply</code>.</p>{}\
@@ -43,14 +51,48 @@ fn editor(console: &Console, browser: &BrowserSession, model: &str) -> String {
          <div class=\"field\"><label for=\"model\">Model (TOML)</label>\
          <textarea id=\"model\" name=\"model\" rows=\"22\" spellcheck=\"false\">{}</textarea></div>\
          <p><button type=\"submit\">Plan (what-if)</button></p></form>",
-        html::cmdlet_line(&format!(
+        html::equivalent("Equivalent command:", &format!(
             "crossforest model plan --lab {} --as {} {MODEL_NAME}",
             crate::pki::quoted(&console.lab.dir().display().to_string()),
             crate::pki::quoted(&browser.identity)
         )),
         html::csrf_field(&browser.csrf),
-        escape(model)
+        escape(model),
+        csrf = html::csrf_field(&browser.csrf),
     )
+}
+
+/// Runs the posted cmdlet line with `-WhatIf`: who would gain or lose
+/// which cmdlets, nothing changed.
+pub async fn pending(
+    console: &Console,
+    browser: &mut BrowserSession,
+    fields: &Fields,
+) -> (String, String) {
+    let typed = fields.get("line");
+    let mut main = String::new();
+    match crate::parse::parse(typed) {
+        Err(e) => main.push_str(&html::error("The cmdlet line does not parse", &e.to_string())),
+        Ok(mut parsed) => {
+            let mut line = typed.to_owned();
+            if !parsed.parameters.iter().any(|(n, _)| n.eq_ignore_ascii_case("WhatIf")) {
+                parsed.parameters.push(("WhatIf".to_owned(), Value::Switch));
+                line.push_str(" -WhatIf");
+            }
+            main.push_str(&html::cmdlet_line(&line));
+            match browser.session.invoke(&parsed.cmdlet, parsed.parameters).await {
+                Ok(response) => {
+                    for warning in &response.warnings {
+                        main.push_str(&html::notice(&format!("WARNING: {warning}")));
+                    }
+                    main.push_str(&html::records_table("What would change", &response));
+                }
+                Err(e) => main.push_str(&failure(&parsed.cmdlet, &e)),
+            }
+        }
+    }
+    main.push_str(&form(console, browser).await.1);
+    (TITLE.to_owned(), main)
 }
 
 /// Plans the posted model.
