@@ -72,7 +72,10 @@ fn screenshots() -> PathBuf {
 
 fn sign_in(browser: &Browser, url: &str, identity: &str) {
     browser.open(&format!("{url}sign-in"));
-    browser.click(&format!("#identity option[value='{}']", identity.replace('\\', "\\\\")));
+    browser.click(&format!(
+        "#identity option[value='{}']",
+        identity.replace('\\', "\\\\")
+    ));
     browser.follow("form[action='/sign-in'] button");
     assert_eq!(
         browser.text("#signed-in"),
@@ -101,7 +104,11 @@ fn the_console_answers_who_can_change_danas_office_in_a_real_browser() {
         .arg(&lab)
         .output()
         .unwrap();
-    assert!(demo.status.success(), "{}", String::from_utf8_lossy(&demo.stderr));
+    assert!(
+        demo.status.success(),
+        "{}",
+        String::from_utf8_lossy(&demo.stderr)
+    );
     let _running = up(&lab, &[], &[]);
     let console = console(&lab);
     let browser = Browser::start(&chromedriver, &chromium, &console.spki);
@@ -113,7 +120,12 @@ fn the_console_answers_who_can_change_danas_office_in_a_real_browser() {
     browser.open(&format!("{url}who-can"));
     assert!(browser.url().ends_with("/sign-in"), "{}", browser.url());
     let offered = browser.text("#identity");
-    for identity in ["contoso\\Administrator", "fabrikam\\alice", "fabrikam\\bob", "tailspin\\carol"] {
+    for identity in [
+        "contoso\\Administrator",
+        "fabrikam\\alice",
+        "fabrikam\\bob",
+        "tailspin\\carol",
+    ] {
         assert!(offered.contains(identity), "{offered}");
     }
     browser.screenshot(None, &shots.join("sign-in.png"));
@@ -126,7 +138,10 @@ fn the_console_answers_who_can_change_danas_office_in_a_real_browser() {
     browser.follow("form[action='/role-groups/new'] button");
     let alert = browser.text("[role=alert]");
     assert!(alert.starts_with("DENIED: New-RoleGroup"), "{alert}");
-    assert!(alert.contains("`New-RoleGroup` isn't available to you"), "{alert}");
+    assert!(
+        alert.contains("`New-RoleGroup` isn't available to you"),
+        "{alert}"
+    );
     assert!(
         browser
             .text("pre.cmdlet")
@@ -158,11 +173,28 @@ fn the_console_answers_who_can_change_danas_office_in_a_real_browser() {
                   desc: svg.querySelector('desc').textContent };",
         serde_json::json!([]),
     );
-    assert!(!chain.is_null(), "fabrikam\\Exchange Admins is not among those who can: {}", browser.text("main"));
-    let kinds: Vec<&str> = chain["kinds"].as_array().unwrap().iter().map(|k| k.as_str().unwrap()).collect();
+    assert!(
+        !chain.is_null(),
+        "fabrikam\\Exchange Admins is not among those who can: {}",
+        browser.text("main")
+    );
+    let kinds: Vec<&str> = chain["kinds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k.as_str().unwrap())
+        .collect();
     assert_eq!(
         kinds,
-        ["SID", "Foreign group", "Role group", "Assignment", "Role", "Role entry", "Scope"],
+        [
+            "SID",
+            "Foreign group",
+            "Role group",
+            "Assignment",
+            "Role",
+            "Role entry",
+            "Scope"
+        ],
         "{chain}"
     );
     let labels = chain["labels"].to_string();
@@ -173,7 +205,10 @@ fn the_console_answers_who_can_change_danas_office_in_a_real_browser() {
     ] {
         assert!(labels.contains(label), "{label} not in {labels}");
     }
-    assert!(chain["desc"].as_str().unwrap().contains("linked to"), "{chain}");
+    assert!(
+        chain["desc"].as_str().unwrap().contains("linked to"),
+        "{chain}"
+    );
     browser.screenshot(None, &shots.join("who-can.png"));
     browser.screenshot(Some("section.principal"), &shots.join("who-can-chain.png"));
 
@@ -196,7 +231,13 @@ fn the_console_answers_who_can_change_danas_office_in_a_real_browser() {
         .find(|l| l.starts_with("fabrikam\\Exchange Admins"))
         .unwrap_or_else(|| panic!("{}", browser.text("main")));
     assert!(row.contains("New-Mailbox"), "{row}");
-    assert!(browser.text("main").contains("WARNING: Nothing was changed"), "{}", browser.text("main"));
+    assert!(
+        browser
+            .text("main")
+            .contains("WARNING: Nothing was changed"),
+        "{}",
+        browser.text("main")
+    );
 
     // What-if: the organization's model without fabrikam's Mail Recipient
     // Creation assignment; fabrikam's Exchange Admins would lose New-Mailbox.
@@ -208,10 +249,20 @@ fn the_console_answers_who_can_change_danas_office_in_a_real_browser() {
          return before !== t.value;",
         serde_json::json!([]),
     );
-    assert_eq!(removed, true, "the exported model has no such assignment: {}", browser.text("#model"));
+    assert_eq!(
+        removed,
+        true,
+        "the exported model has no such assignment: {}",
+        browser.text("#model")
+    );
     browser.follow("form[action='/what-if'] button");
     let plan = browser.text("main");
-    assert!(plan.contains("- ManagementRoleAssignment \"Mail Recipient Creation_fabrikam Recipient Admins\""), "{plan}");
+    assert!(
+        plan.contains(
+            "- ManagementRoleAssignment \"Mail Recipient Creation_fabrikam Recipient Admins\""
+        ),
+        "{plan}"
+    );
     let losses = browser.script(
         "return [...document.querySelectorAll('table tbody tr')]
             .map(r => [...r.children].map(c => c.innerText));",
@@ -221,17 +272,30 @@ fn the_console_answers_who_can_change_danas_office_in_a_real_browser() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|row| row[0].as_str().is_some_and(|p| p.contains("Exchange Admins") || p.contains("fabrikam Recipient Admins")))
+        .find(|row| {
+            row[0].as_str().is_some_and(|p| {
+                p.contains("Exchange Admins") || p.contains("fabrikam Recipient Admins")
+            })
+        })
         .unwrap_or_else(|| panic!("no gains or losses for fabrikam: {plan}"));
-    assert!(fabrikam[2].as_str().unwrap().contains("New-Mailbox"), "{fabrikam}");
+    assert!(
+        fabrikam[2].as_str().unwrap().contains("New-Mailbox"),
+        "{fabrikam}"
+    );
     browser.screenshot(None, &shots.join("what-if.png"));
 
     // The admin audit log holds carol's denied New-RoleGroup.
     browser.open(&format!("{url}audit?cmdlets=New-RoleGroup&issuccess=false"));
     let entries = browser.text("table");
-    assert!(entries.contains("tailspin\\carol"), "{}", browser.text("main"));
     assert!(
-        browser.text("pre.cmdlet").starts_with("Search-AdminAuditLog -Cmdlets New-RoleGroup -IsSuccess:$false"),
+        entries.contains("tailspin\\carol"),
+        "{}",
+        browser.text("main")
+    );
+    assert!(
+        browser
+            .text("pre.cmdlet")
+            .starts_with("Search-AdminAuditLog -Cmdlets New-RoleGroup -IsSuccess:$false"),
         "{}",
         browser.text("pre.cmdlet")
     );
@@ -241,7 +305,10 @@ fn the_console_answers_who_can_change_danas_office_in_a_real_browser() {
     browser.follow("a[href='/trusts']");
     let trusts = browser.text("table");
     for forest in ["fabrikam.com", "tailspin.com"] {
-        let row = trusts.lines().find(|l| l.starts_with(forest)).unwrap_or_else(|| panic!("{trusts}"));
+        let row = trusts
+            .lines()
+            .find(|l| l.starts_with(forest))
+            .unwrap_or_else(|| panic!("{trusts}"));
         assert!(row.contains("\tup\t"), "{row}");
     }
     browser.screenshot(None, &shots.join("trusts.png"));

@@ -43,10 +43,9 @@ fn link_kind(kind: i32) -> &'static str {
 pub fn nodes(start: Option<Start<'_>>, chain: &pb::Chain) -> Vec<Node> {
     let mut out = Vec::new();
     if let Some(start) = start {
-        let named = chain
-            .links
-            .first()
-            .is_some_and(|l| l.value == start.name || (!start.sid.is_empty() && l.value == start.sid));
+        let named = chain.links.first().is_some_and(|l| {
+            l.value == start.name || (!start.sid.is_empty() && l.value == start.sid)
+        });
         if !named {
             let label = if start.sid.is_empty() {
                 start.name.to_owned()

@@ -214,7 +214,10 @@ mod tests {
             escape(r#"<script>alert("x")</script> & 'y'"#),
             "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;y&#39;"
         );
-        assert_eq!(escape("fabrikam\\Exchange Admins"), "fabrikam\\Exchange Admins");
+        assert_eq!(
+            escape("fabrikam\\Exchange Admins"),
+            "fabrikam\\Exchange Admins"
+        );
     }
 
     #[test]

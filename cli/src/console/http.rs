@@ -149,8 +149,9 @@ impl Reply {
     /// The HTTP response, with the headers every reply carries: no caching,
     /// no framing, no scripts or outside resources (the console needs none).
     pub fn into_response(self) -> hyper::Response<http_body_util::Full<hyper::body::Bytes>> {
-        let mut response =
-            hyper::Response::new(http_body_util::Full::new(hyper::body::Bytes::from(self.body)));
+        let mut response = hyper::Response::new(http_body_util::Full::new(
+            hyper::body::Bytes::from(self.body),
+        ));
         *response.status_mut() = self.status;
         let headers = response.headers_mut();
         for (name, value) in [

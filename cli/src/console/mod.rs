@@ -9,12 +9,12 @@
 //! as its cmdlet, and shows that cmdlet line. Pages are rendered on the
 //! server; no script runs in the browser.
 //!
-//! * [`html`]: escaping (one function), the layout, tables and fields.
-//! * [`graph`]: a permission chain as inline SVG, with its text version.
-//! * [`http`]: forms, the session cookie, replies and their headers.
-//! * [`sessions`]: browser sessions (cookie, form token, cap, idle expiry).
-//! * [`pages`]: the sections.
-//! * [`server`]: TLS, connections, routing.
+//! * [`html`] — escaping (one function), the layout, tables and fields.
+//! * [`graph`] — a permission chain as inline SVG, with its text version.
+//! * [`http`] — forms, the session cookie, replies and their headers.
+//! * [`sessions`] — browser sessions (cookie, form token, cap, idle expiry).
+//! * [`pages`] — the sections.
+//! * [`server`] — TLS, connections, routing.
 
 pub mod graph;
 pub mod html;

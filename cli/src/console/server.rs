@@ -54,16 +54,22 @@ pub fn server_certificate(lab: &Lab) -> anyhow::Result<ServerCertificate> {
     )?;
     let issued = ca.issue_server(&[])?;
     let (chain, key) = crossforest_shared::tls::certified_key_parts(&issued, "console server")?;
-    let leaf = chain.first().context("the console's certificate is missing")?;
+    let leaf = chain
+        .first()
+        .context("the console's certificate is missing")?;
     let (_, parsed) = x509_parser::parse_x509_certificate(leaf)
         .map_err(|e| anyhow::anyhow!("the console's certificate does not parse: {e}"))?;
-    let digest = ring::digest::digest(&ring::digest::SHA256, parsed.tbs_certificate.subject_pki.raw);
+    let digest = ring::digest::digest(
+        &ring::digest::SHA256,
+        parsed.tbs_certificate.subject_pki.raw,
+    );
     use base64::Engine as _;
     let spki_sha256 = base64::engine::general_purpose::STANDARD.encode(digest.as_ref());
-    let mut tls = rustls::ServerConfig::builder_with_provider(crossforest_shared::tls::crypto_provider())
-        .with_safe_default_protocol_versions()?
-        .with_no_client_auth()
-        .with_single_cert(chain, key)?;
+    let mut tls =
+        rustls::ServerConfig::builder_with_provider(crossforest_shared::tls::crypto_provider())
+            .with_safe_default_protocol_versions()?
+            .with_no_client_auth()
+            .with_single_cert(chain, key)?;
     tls.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(ServerCertificate { tls, spki_sha256 })
 }
@@ -120,9 +126,7 @@ pub async fn run(args: ConsoleArgs) -> anyhow::Result<()> {
             };
             let service = hyper::service::service_fn(move |request| {
                 let console = console.clone();
-                async move {
-                    Ok::<_, Infallible>(handle(&console, request).await.into_response())
-                }
+                async move { Ok::<_, Infallible>(handle(&console, request).await.into_response()) }
             });
             let _ = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
@@ -150,7 +154,10 @@ async fn handle(console: &Console, request: hyper::Request<hyper::body::Incoming
                 return bare(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "Request too large",
-                    &format!("the console reads at most {} KiB per request", MAX_BODY / 1024),
+                    &format!(
+                        "the console reads at most {} KiB per request",
+                        MAX_BODY / 1024
+                    ),
                 )
             }
         }
@@ -258,7 +265,11 @@ pub fn identities(console: &Console) -> Vec<String> {
             })
             .collect();
         users.sort_by_key(|u| u.to_lowercase());
-        out.extend(users.into_iter().map(|u| format!("{}\\{u}", forest.netbios())));
+        out.extend(
+            users
+                .into_iter()
+                .map(|u| format!("{}\\{u}", forest.netbios())),
+        );
     }
     out
 }
@@ -266,7 +277,10 @@ pub fn identities(console: &Console) -> Vec<String> {
 fn sign_in_page(console: &Console, failure: Option<(&str, &str)>) -> String {
     let mut main = String::new();
     if let Some((identity, why)) = failure {
-        main.push_str(&html::error(&format!("Could not sign in as {identity}"), why));
+        main.push_str(&html::error(
+            &format!("Could not sign in as {identity}"),
+            why,
+        ));
     }
     main.push_str(
         "<p>The console acts for one of the lab's identities, with the credential \

@@ -34,7 +34,12 @@ pub struct Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        let _ = call(&self.address, "DELETE", &format!("/session/{}", self.session), None);
+        let _ = call(
+            &self.address,
+            "DELETE",
+            &format!("/session/{}", self.session),
+            None,
+        );
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
@@ -52,7 +57,9 @@ fn free_port() -> u16 {
 fn call(address: &str, method: &str, path: &str, body: Option<Value>) -> Result<Value, String> {
     let body = body.map(|b| b.to_string()).unwrap_or_default();
     let mut stream = TcpStream::connect(address).map_err(|e| e.to_string())?;
-    stream.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(120)))
+        .unwrap();
     write!(
         stream,
         "{method} {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
@@ -157,8 +164,10 @@ impl Browser {
         browser.call(
             "POST",
             "/goog/cdp/execute",
-            Some(json!({ "cmd": "Emulation.setDeviceMetricsOverride", "params": {
-                "width": 1280, "height": 800, "deviceScaleFactor": 1, "mobile": false } })),
+            Some(
+                json!({ "cmd": "Emulation.setDeviceMetricsOverride", "params": {
+                "width": 1280, "height": 800, "deviceScaleFactor": 1, "mobile": false } }),
+            ),
         );
         browser
     }
@@ -210,7 +219,11 @@ impl Browser {
     /// Clicks the element `css` selects (and waits for a navigation it starts).
     pub fn click(&self, css: &str) {
         let element = self.find(css);
-        self.call("POST", &format!("/element/{element}/click"), Some(json!({})));
+        self.call(
+            "POST",
+            &format!("/element/{element}/click"),
+            Some(json!({})),
+        );
     }
 
     /// Clicks the button or link `css` selects and waits until the page it
@@ -235,7 +248,11 @@ impl Browser {
     /// Types `text` into the field `css` selects.
     pub fn type_into(&self, css: &str, text: &str) {
         let element = self.find(css);
-        self.call("POST", &format!("/element/{element}/clear"), Some(json!({})));
+        self.call(
+            "POST",
+            &format!("/element/{element}/clear"),
+            Some(json!({})),
+        );
         self.call(
             "POST",
             &format!("/element/{element}/value"),

@@ -56,7 +56,11 @@ pub async fn search(browser: &mut BrowserSession, query: &Fields) -> (String, St
             main.push_str(&format!(
                 "<p>{} entr{}.</p>",
                 response.records.len(),
-                if response.records.len() == 1 { "y" } else { "ies" }
+                if response.records.len() == 1 {
+                    "y"
+                } else {
+                    "ies"
+                }
             ));
             main.push_str(&html::records_table("Admin audit log entries", &response));
         }

@@ -1,13 +1,13 @@
 //! The console's sections. Each runs its cmdlet (or RPC) as the signed-in
 //! identity and shows the equivalent cmdlet line:
 //!
-//! * [`role_groups`]: `Get-RoleGroup`, `New-RoleGroup`, `Add-RoleGroupMember`;
-//! * [`who_can`]: `Test-CmdletPermission` (Check), who-can (WhoCan) with
+//! * [`role_groups`] — `Get-RoleGroup`, `New-RoleGroup`, `Add-RoleGroupMember`;
+//! * [`who_can`] — `Test-CmdletPermission` (Check), who-can (WhoCan) with
 //!   chain graphs, `Get-EffectivePermission` (WhatCan);
-//! * [`what_if`]: a pending cmdlet with `-WhatIf`, or a model plan
+//! * [`what_if`] — a pending cmdlet with `-WhatIf`, or a model plan
 //!   (ApplyPermissionModel, what-if only);
-//! * [`audit`]: `Search-AdminAuditLog`;
-//! * [`trusts`]: each account forest's link, staleness bound and certificates.
+//! * [`audit`] — `Search-AdminAuditLog`;
+//! * [`trusts`] — each account forest's link, staleness bound and certificates.
 
 pub mod audit;
 pub mod role_groups;
@@ -117,7 +117,13 @@ impl Cmdlet {
                 }
                 Value::List(values) => {
                     line.push_str(space);
-                    line.push_str(&values.iter().map(|v| quote(v)).collect::<Vec<_>>().join(","));
+                    line.push_str(
+                        &values
+                            .iter()
+                            .map(|v| quote(v))
+                            .collect::<Vec<_>>()
+                            .join(","),
+                    );
                 }
                 Value::Bool(b) => line.push_str(if *b { ":$true" } else { ":$false" }),
                 Value::Switch => {}
@@ -174,13 +180,16 @@ mod tests {
             .text("", "positional")
             .text("Name", "Bob's \"Admins\" $x")
             .list("Roles", vec!["Mail Recipients".into(), "Audit Logs".into()])
-            .list("Members", vec!["fabrikam\\bob".into()])
+            .list(
+                "Members",
+                vec!["fabrikam\\bob".into(), "contoso\\Dana".into()],
+            )
             .text("Description", "")
             .boolean("IsSuccess", false);
         let line = cmdlet.line();
         assert_eq!(
             line,
-            "New-RoleGroup positional -Name 'Bob''s \"Admins\" $x' -Roles 'Mail Recipients','Audit Logs' -Members fabrikam\\bob -IsSuccess:$false"
+            "New-RoleGroup positional -Name 'Bob''s \"Admins\" $x' -Roles 'Mail Recipients','Audit Logs' -Members fabrikam\\bob,contoso\\Dana -IsSuccess:$false"
         );
         let parsed = crate::parse::parse(&line).unwrap();
         assert_eq!(parsed.cmdlet, "New-RoleGroup");

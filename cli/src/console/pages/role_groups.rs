@@ -93,7 +93,12 @@ pub async fn create(browser: &mut BrowserSession, form: &Fields) -> (String, Str
         .list("Roles", form.list("roles"))
         .list("Members", form.list("members"))
         .list("ManagedBy", form.list("managedby"));
-    let done = outcome(browser, &cmdlet, &format!("Role group `{}` created.", form.get("name"))).await;
+    let done = outcome(
+        browser,
+        &cmdlet,
+        &format!("Role group `{}` created.", form.get("name")),
+    )
+    .await;
     list(browser, Some(done)).await
 }
 
@@ -105,7 +110,11 @@ pub async fn add_member(browser: &mut BrowserSession, form: &Fields) -> (String,
     let done = outcome(
         browser,
         &cmdlet,
-        &format!("`{}` added to `{}`.", form.get("member"), form.get("identity")),
+        &format!(
+            "`{}` added to `{}`.",
+            form.get("member"),
+            form.get("identity")
+        ),
     )
     .await;
     list(browser, Some(done)).await

@@ -26,13 +26,19 @@ pub async fn list(console: &Console) -> (String, String) {
     let config = match lab.resource_config() {
         Ok(config) => config,
         Err(e) => {
-            main.push_str(&html::error("Could not read the resource forest's node.toml", &format!("{e:#}")));
+            main.push_str(&html::error(
+                "Could not read the resource forest's node.toml",
+                &format!("{e:#}"),
+            ));
             return (TITLE.to_owned(), main);
         }
     };
     let links = match &config.operations.metrics_listen {
         Some(address) => link_states(address).await,
-        None => Err("the resource forest serves no /metrics (operations.metrics_listen is not set)".to_owned()),
+        None => Err(
+            "the resource forest serves no /metrics (operations.metrics_listen is not set)"
+                .to_owned(),
+        ),
     };
     if let Err(why) = &links {
         main.push_str(&html::error("Link state unknown", why));
@@ -108,7 +114,10 @@ async fn link_states(address: &str) -> Result<Vec<(String, bool)>, String> {
             .write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
             .await?;
         let mut text = String::new();
-        stream.take(4 * 1024 * 1024).read_to_string(&mut text).await?;
+        stream
+            .take(4 * 1024 * 1024)
+            .read_to_string(&mut text)
+            .await?;
         std::io::Result::Ok(text)
     };
     let text = tokio::time::timeout(Duration::from_secs(3), fetch)
@@ -141,7 +150,10 @@ mod tests {
                     crossforest_requests_total{method=\"x\"} 3\n";
         assert_eq!(
             parse_link_states(text),
-            vec![("fabrikam.com".into(), true), ("tailspin.com".into(), false)]
+            vec![
+                ("fabrikam.com".into(), true),
+                ("tailspin.com".into(), false)
+            ]
         );
     }
 }

@@ -6,11 +6,11 @@
 use crossforest_shared::proto::management::v1 as pb;
 
 use super::failure;
-use crate::parse::Value;
 use crate::console::html::{self, escape};
 use crate::console::http::Fields;
 use crate::console::server::Console;
 use crate::console::sessions::BrowserSession;
+use crate::parse::Value;
 
 const TITLE: &str = "What-if";
 
@@ -72,15 +72,26 @@ pub async fn pending(
     let typed = fields.get("line");
     let mut main = String::new();
     match crate::parse::parse(typed) {
-        Err(e) => main.push_str(&html::error("The cmdlet line does not parse", &e.to_string())),
+        Err(e) => main.push_str(&html::error(
+            "The cmdlet line does not parse",
+            &e.to_string(),
+        )),
         Ok(mut parsed) => {
             let mut line = typed.to_owned();
-            if !parsed.parameters.iter().any(|(n, _)| n.eq_ignore_ascii_case("WhatIf")) {
+            if !parsed
+                .parameters
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case("WhatIf"))
+            {
                 parsed.parameters.push(("WhatIf".to_owned(), Value::Switch));
                 line.push_str(" -WhatIf");
             }
             main.push_str(&html::cmdlet_line(&line));
-            match browser.session.invoke(&parsed.cmdlet, parsed.parameters).await {
+            match browser
+                .session
+                .invoke(&parsed.cmdlet, parsed.parameters)
+                .await
+            {
                 Ok(response) => {
                     for warning in &response.warnings {
                         main.push_str(&html::notice(&format!("WARNING: {warning}")));
@@ -152,8 +163,14 @@ pub fn render(plan: &pb::ApplyPermissionModelResponse) -> String {
         plan.principals.iter().map(|p| {
             vec![
                 escape(&p.principal),
-                format!("<span class=\"gains\">{}</span>", escape(&p.gains.join(", "))),
-                format!("<span class=\"loses\">{}</span>", escape(&p.loses.join(", "))),
+                format!(
+                    "<span class=\"gains\">{}</span>",
+                    escape(&p.gains.join(", "))
+                ),
+                format!(
+                    "<span class=\"loses\">{}</span>",
+                    escape(&p.loses.join(", "))
+                ),
             ]
         }),
     ));

@@ -16,7 +16,11 @@ const TITLE: &str = "Who can / what can";
 
 /// The who-can page; runs the question when the form names a cmdlet.
 pub async fn who_can(browser: &mut BrowserSession, query: &Fields) -> (String, String) {
-    let (cmdlet, parameters, target) = (query.get("cmdlet"), query.list("parameters"), query.get("target"));
+    let (cmdlet, parameters, target) = (
+        query.get("cmdlet"),
+        query.list("parameters"),
+        query.get("target"),
+    );
     let mut main = format!(
         "<p>Who may run a cmdlet with these parameters on this target, and through what? \
          Or see <a href=\"/who-can/mine\">what you can run</a>.</p>\
@@ -66,9 +70,15 @@ async fn mine(browser: &mut BrowserSession, request: &pb::CheckRequest) -> Strin
     ));
     let mut miss = String::new();
     for (label, values) in [
-        ("Parameters no assignment grants", &decision.missing_parameters),
+        (
+            "Parameters no assignment grants",
+            &decision.missing_parameters,
+        ),
         ("Roles that would grant what is missing", &decision.roles),
-        ("Exclusive scopes protecting the target", &decision.exclusive_scopes),
+        (
+            "Exclusive scopes protecting the target",
+            &decision.exclusive_scopes,
+        ),
     ] {
         if !values.is_empty() {
             miss.push_str(&format!(
@@ -157,8 +167,15 @@ pub async fn what_can(browser: &mut BrowserSession) -> (String, String) {
     );
     match browser.session.what_can().await {
         Ok(response) => main.push_str(&html::table(
-            &format!("Cmdlets {} may run (revision {})", browser.identity, response.revision),
-            &["Cmdlet".into(), "Parameters".into(), "Granted by (assignment: write scope)".into()],
+            &format!(
+                "Cmdlets {} may run (revision {})",
+                browser.identity, response.revision
+            ),
+            &[
+                "Cmdlet".into(),
+                "Parameters".into(),
+                "Granted by (assignment: write scope)".into(),
+            ],
             response.permissions.iter().map(|p| {
                 vec![
                     escape(&p.cmdlet),
