@@ -150,12 +150,60 @@ fn the_console_answers_who_can_change_danas_office_in_a_real_browser() {
         browser.text("main")
     );
     browser.screenshot(None, &shots.join("denied.png"));
+    // A form without the session's token is refused, and says why.
+    browser.script(
+        "document.querySelector(\"form[action='/role-groups/new'] input[name=csrf]\").remove();",
+        serde_json::json!([]),
+    );
+    browser.follow("form[action='/role-groups/new'] button");
+    assert!(
+        browser
+            .text("[role=alert]")
+            .contains("the form's token is missing"),
+        "{}",
+        browser.text("main")
+    );
+    browser.open(&format!("{url}role-groups"));
     browser.follow(".signout button");
     assert!(browser.url().ends_with("/sign-in"));
 
     // Who can change dana's Office, and through what? fabrikam's Exchange
     // Admins, through the linked role group, drawn as a chain.
     sign_in(&browser, url, "contoso\\Administrator");
+    // The Administrator links a role group to tailspin's Exchange Admins:
+    // the domain controller and linked credential are the trust's.
+    browser.type_into("#name", "tailspin Console Admins");
+    browser.type_into("#linkedforeigngroup", "tailspin\\Exchange Admins");
+    browser.type_into("#roles", "View-Only Configuration");
+    browser.follow("form[action='/role-groups/new'] button");
+    assert!(
+        browser
+            .text("[role=status]")
+            .contains("Role group `tailspin Console Admins` created."),
+        "{}",
+        browser.text("main")
+    );
+    let line = browser.text("pre.cmdlet");
+    assert!(
+        line.starts_with("New-RoleGroup -Name 'tailspin Console Admins' -LinkedForeignGroup 'tailspin\\Exchange Admins' -LinkedDomainController 127.0.0.1:")
+            && line.ends_with(" -LinkedCredential tailspin\\svc-contoso -Roles 'View-Only Configuration'"),
+        "{line}"
+    );
+    let row = browser.text("table");
+    let row = row
+        .lines()
+        .find(|l| l.starts_with("tailspin Console Admins"))
+        .unwrap_or_else(|| panic!("{row}"));
+    assert!(row.contains("Linked\ttailspin\\Exchange Admins"), "{row}");
+    // A linked role group has no members of its own: the cmdlet's own
+    // validation refuses, and the page names the reason.
+    browser.type_into("#member", "Administrator");
+    browser.click("#group option[value='fabrikam Recipient Admins']");
+    browser.follow("form[action='/role-groups/add-member'] button");
+    let alert = browser.text("[role=alert]");
+    assert!(alert.starts_with("Add-RoleGroupMember failed"), "{alert}");
+    browser.screenshot(None, &shots.join("role-groups.png"));
+
     browser.follow("a[href='/who-can']");
     browser.type_into("#cmdlet", "Set-Mailbox");
     browser.type_into("#parameters", "Office");

@@ -38,7 +38,7 @@ pub async fn route(
         (&Method::GET, "/") | (&Method::GET, "/role-groups") => {
             role_groups::list(browser, None).await
         }
-        (&Method::POST, "/role-groups/new") => role_groups::create(browser, form).await,
+        (&Method::POST, "/role-groups/new") => role_groups::create(console, browser, form).await,
         (&Method::POST, "/role-groups/add-member") => role_groups::add_member(browser, form).await,
         (&Method::GET, "/role-groups/detail") => role_groups::detail(browser, query).await,
         (&Method::GET, "/who-can") => who_can::who_can(browser, query).await,

@@ -3,9 +3,12 @@
 //! add a member (`Add-RoleGroupMember`), validated and lockout-checked by
 //! the resource forest as those cmdlets are.
 
+use anyhow::Context as _;
+
 use super::{failure, Cmdlet};
 use crate::console::html::{self, escape, field, property};
 use crate::console::http::{encode, Fields};
+use crate::console::server::Console;
 use crate::console::sessions::BrowserSession;
 
 const TITLE: &str = "Role groups";
@@ -67,17 +70,26 @@ fn forms(
     let mut options = String::new();
     for record in groups.map(|g| g.records.as_slice()).unwrap_or_default() {
         let name = property(record, "Name");
-        options.push_str(&format!("<option>{}</option>", escape(&name)));
+        options.push_str(&format!(
+            "<option value=\"{0}\">{0}</option>",
+            escape(&name)
+        ));
     }
     format!(
         "<h2 id=\"new\">New role group</h2>\
-         <form class=\"panel\" method=\"post\" action=\"/role-groups/new\" aria-labelledby=\"new\">{csrf}{}{}{}{}\
+         <form class=\"panel\" method=\"post\" action=\"/role-groups/new\" aria-labelledby=\"new\">{csrf}{}{}{}{}{}\
          <button type=\"submit\">Create (New-RoleGroup)</button></form>\
          <h2 id=\"add\">Add a member</h2>\
          <form class=\"panel\" method=\"post\" action=\"/role-groups/add-member\" aria-labelledby=\"add\">{csrf}\
          <div class=\"field\"><label for=\"group\">Role group</label><select id=\"group\" name=\"identity\">{options}</select></div>{}\
          <button type=\"submit\">Add (Add-RoleGroupMember)</button></form>",
         field("name", "Name", "", ""),
+        field(
+            "linkedforeigngroup",
+            "LinkedForeignGroup",
+            "",
+            "for a linked role group: DOMAIN\\group of a trusted forest",
+        ),
         field("roles", "Roles", "", "comma-separated, e.g. Mail Recipients, Audit Logs"),
         field("members", "Members", "", "comma-separated, e.g. contoso\\Dana"),
         field("managedby", "ManagedBy", "", "comma-separated"),
@@ -86,10 +98,31 @@ fn forms(
     )
 }
 
-/// `New-RoleGroup` from the form, then the list.
-pub async fn create(browser: &mut BrowserSession, form: &Fields) -> (String, String) {
-    let cmdlet = Cmdlet::new("New-RoleGroup")
+/// `New-RoleGroup` from the form, then the list. A linked role group's
+/// domain controller and linked credential are its trust's, from the lab.
+pub async fn create(
+    console: &Console,
+    browser: &mut BrowserSession,
+    form: &Fields,
+) -> (String, String) {
+    let foreign = form.get("linkedforeigngroup");
+    let mut cmdlet = Cmdlet::new("New-RoleGroup")
         .text("Name", form.get("name"))
+        .text("LinkedForeignGroup", foreign);
+    if !foreign.is_empty() {
+        match trust_of(console, foreign) {
+            Ok((endpoint, credential)) => {
+                cmdlet = cmdlet
+                    .text("LinkedDomainController", &endpoint)
+                    .text("LinkedCredential", &credential);
+            }
+            Err(e) => {
+                let done = html::error("New-RoleGroup: -LinkedForeignGroup", &format!("{e:#}"));
+                return list(browser, Some(done)).await;
+            }
+        }
+    }
+    let cmdlet = cmdlet
         .list("Roles", form.list("roles"))
         .list("Members", form.list("members"))
         .list("ManagedBy", form.list("managedby"));
@@ -100,6 +133,24 @@ pub async fn create(browser: &mut BrowserSession, form: &Fields) -> (String, Str
     )
     .await;
     list(browser, Some(done)).await
+}
+
+/// The domain controller and linked credential of the trust whose forest
+/// `group` (`DOMAIN\group`) names.
+fn trust_of(console: &Console, group: &str) -> anyhow::Result<(String, String)> {
+    let (domain, _) = crate::sign_in::split_identity(group)?;
+    let forest = console.lab.forest(domain)?;
+    let config = console.lab.resource_config()?;
+    let trust = config
+        .trusts
+        .iter()
+        .find(|t| t.forest == forest)
+        .with_context(|| format!("{} does not trust `{forest}`", console.lab.file().resource))?;
+    let credential = trust
+        .linked_credential
+        .as_ref()
+        .with_context(|| format!("the trust of `{forest}` has no linked credential"))?;
+    Ok((trust.endpoint.clone(), credential.user.clone()))
 }
 
 /// `Add-RoleGroupMember` from the form, then the list.
