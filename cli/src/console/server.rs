@@ -16,7 +16,7 @@ use tokio::net::TcpListener;
 use super::html::{self, Header};
 use super::http::{decode_form, session_cookie, Fields, Reply, MAX_BODY};
 use super::pages;
-use super::sessions::{csrf_matches, Sessions};
+use super::sessions::{csrf_matches, BrowserSession, Sessions};
 use super::ConsoleArgs;
 use crate::lab::Lab;
 
@@ -324,7 +324,12 @@ async fn sign_in(console: &Console, form: &Fields) -> Reply {
             )
         }
     };
-    match console.sessions.open(identity.to_owned(), session) {
+    let browser = BrowserSession {
+        identity: identity.to_owned(),
+        csrf: super::sessions::random_token(),
+        session,
+    };
+    match console.sessions.open(browser) {
         Ok(id) => Reply::redirect("/role-groups").set_session(Some(&id)),
         Err(full) => bare(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -26,15 +26,23 @@ pub struct BrowserSession {
 }
 
 #[derive(Debug)]
-struct Entry {
-    browser: BrowserSession,
+struct Entry<T> {
+    value: T,
     last_used: Instant,
 }
 
-/// The open browser sessions.
-#[derive(Debug, Default)]
-pub struct Sessions {
-    open: Mutex<HashMap<String, Entry>>,
+/// The open browser sessions, each a `T` ([`BrowserSession`] in the console).
+#[derive(Debug)]
+pub struct Sessions<T = BrowserSession> {
+    open: Mutex<HashMap<String, Entry<T>>>,
+}
+
+impl<T> Default for Sessions<T> {
+    fn default() -> Self {
+        Self {
+            open: Mutex::new(HashMap::new()),
+        }
+    }
 }
 
 /// 32 random bytes, URL-safe base64: a session id or form token.
@@ -49,9 +57,9 @@ pub fn random_token() -> String {
 #[error("the console has {MAX_SESSIONS} browser sessions open, its limit; sign out elsewhere or wait for one to end (each ends after {} minutes idle)", IDLE.as_secs() / 60)]
 pub struct Full;
 
-impl Sessions {
-    /// Opens a session for `session`'s identity; returns its id.
-    pub fn open(&self, identity: String, session: Session) -> Result<String, Full> {
+impl<T: Clone> Sessions<T> {
+    /// Opens a session holding `value`; returns its id.
+    pub fn open(&self, value: T) -> Result<String, Full> {
         let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
         open.retain(|_, e| now.duration_since(e.last_used) < IDLE);
@@ -62,11 +70,7 @@ impl Sessions {
         open.insert(
             id.clone(),
             Entry {
-                browser: BrowserSession {
-                    identity,
-                    csrf: random_token(),
-                    session,
-                },
+                value,
                 last_used: now,
             },
         );
@@ -74,7 +78,7 @@ impl Sessions {
     }
 
     /// The session `id` names, if open and not idle too long (and marks it used).
-    pub fn get(&self, id: &str) -> Option<BrowserSession> {
+    pub fn get(&self, id: &str) -> Option<T> {
         let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
         let entry = open.get_mut(id)?;
@@ -83,7 +87,7 @@ impl Sessions {
             return None;
         }
         entry.last_used = now;
-        Some(entry.browser.clone())
+        Some(entry.value.clone())
     }
 
     /// Ends the session `id`.
@@ -117,5 +121,20 @@ mod tests {
         assert!(csrf_matches(&a, &a));
         assert!(!csrf_matches(&a, &b));
         assert!(!csrf_matches(&a, ""));
+    }
+
+    #[test]
+    fn sessions_are_capped_and_a_closed_one_frees_its_place() {
+        let sessions = Sessions::<usize>::default();
+        let ids: Vec<String> = (0..MAX_SESSIONS)
+            .map(|i| sessions.open(i).unwrap())
+            .collect();
+        assert!(sessions.open(MAX_SESSIONS).is_err());
+        assert_eq!(sessions.get(&ids[3]), Some(3));
+        assert_eq!(sessions.get("not-an-id"), None);
+        sessions.close(&ids[3]);
+        assert_eq!(sessions.get(&ids[3]), None);
+        let again = sessions.open(99).unwrap();
+        assert_eq!(sessions.get(&again), Some(99));
     }
 }
