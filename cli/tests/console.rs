@@ -203,6 +203,26 @@ fn the_console_answers_who_can_change_danas_office_in_a_real_browser() {
     let alert = browser.text("[role=alert]");
     assert!(alert.starts_with("Add-RoleGroupMember failed"), "{alert}");
     browser.screenshot(None, &shots.join("role-groups.png"));
+    // A role group's page: its linked group, and its assignments with scopes.
+    browser.follow("a[href='/role-groups/detail?identity=fabrikam%20Recipient%20Admins']");
+    let properties = browser.text("table");
+    assert!(
+        properties.contains("LinkedForeignGroup\tfabrikam\\Exchange Admins"),
+        "{properties}"
+    );
+    let assignments = browser.script(
+        "return [...document.querySelectorAll('table')].pop().innerText;",
+        serde_json::json!([]),
+    );
+    let assignments = assignments.as_str().unwrap();
+    assert!(
+        assignments.contains("RecipientWriteScope")
+            && assignments.contains(
+                "Mail Recipients_fabrikam Recipient Admins\tMail Recipients\tRegular\tOrganization"
+            ),
+        "{assignments}"
+    );
+    browser.open(&format!("{url}role-groups"));
 
     browser.follow("a[href='/who-can']");
     browser.type_into("#cmdlet", "Set-Mailbox");

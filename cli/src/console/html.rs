@@ -136,10 +136,15 @@ pub fn records_table(caption: &str, response: &pb::InvokeResponse) -> String {
     } else {
         response.default_columns.clone()
     };
+    records_columns(caption, &columns, &response.records)
+}
+
+/// Records as a table of the properties `columns`, in that order.
+pub fn records_columns(caption: &str, columns: &[String], records: &[pb::Record]) -> String {
     table(
         caption,
-        &columns,
-        response.records.iter().map(|record| {
+        columns,
+        records.iter().map(|record| {
             columns
                 .iter()
                 .map(|c| escape(&property(record, c)))

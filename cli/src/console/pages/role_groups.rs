@@ -23,6 +23,18 @@ const COLUMNS: [&str; 6] = [
     "ManagedBy",
 ];
 
+/// The columns of a role group's assignments: each with its scopes.
+const ASSIGNMENT_COLUMNS: [&str; 8] = [
+    "Name",
+    "Role",
+    "RoleAssignmentDelegationType",
+    "RecipientWriteScope",
+    "CustomRecipientWriteScope",
+    "RecipientOrganizationalUnitScope",
+    "ConfigWriteScope",
+    "CustomConfigWriteScope",
+];
+
 /// The list of role groups, after the outcome of an action (`done`, HTML).
 pub async fn list(browser: &mut BrowserSession, done: Option<String>) -> (String, String) {
     let mut main = done.unwrap_or_default();
@@ -203,6 +215,10 @@ pub async fn detail(browser: &mut BrowserSession, query: &Fields) -> (String, St
         match cmdlet.run(browser).await {
             Ok(response) if cmdlet.name == "Get-RoleGroup" => {
                 main.push_str(&properties(&response));
+            }
+            Ok(response) if cmdlet.name == "Get-ManagementRoleAssignment" => {
+                let columns = ASSIGNMENT_COLUMNS.map(str::to_owned);
+                main.push_str(&html::records_columns(heading, &columns, &response.records));
             }
             Ok(response) => main.push_str(&html::records_table(heading, &response)),
             Err(e) => main.push_str(&failure(cmdlet.name, &e)),
