@@ -163,6 +163,31 @@ fn the_console_answers_who_can_change_danas_office_in_a_real_browser() {
         "{}",
         browser.text("main")
     );
+    // carol asks to remove the Administrator from Organization Management:
+    // the confirmation page shows the cmdlet line and what it would do,
+    // and Yes is refused with the reason.
+    browser.open(&format!(
+        "{url}role-groups/remove-member?identity=Organization+Management&member=Administrator"
+    ));
+    assert_eq!(
+        browser.text("pre.cmdlet"),
+        "Remove-RoleGroupMember -Identity 'Organization Management' -Member Administrator"
+    );
+    assert_eq!(
+        browser.text("#action"),
+        "Removing member \"Administrator\" from role group \"Organization Management\"."
+    );
+    assert!(browser
+        .text("main")
+        .contains("Are you sure you want to perform this action?"));
+    browser.follow("form[action='/role-groups/remove-member'] button");
+    let alert = browser.text("[role=alert]");
+    assert!(
+        alert.starts_with("DENIED: Remove-RoleGroupMember")
+            && alert.contains("isn't available to you"),
+        "{alert}"
+    );
+    browser.screenshot(None, &shots.join("remove-denied.png"));
     browser.open(&format!("{url}role-groups"));
     browser.follow(".signout button");
     assert!(browser.url().ends_with("/sign-in"));
@@ -176,6 +201,15 @@ fn the_console_answers_who_can_change_danas_office_in_a_real_browser() {
     browser.type_into("#linkedforeigngroup", "tailspin\\Exchange Admins");
     browser.type_into("#roles", "View-Only Configuration");
     browser.follow("form[action='/role-groups/new'] button");
+    // POST/redirect/GET: the change answers with the new group's page, the
+    // outcome shown once; reloading that page runs nothing again.
+    assert!(
+        browser
+            .url()
+            .ends_with("/role-groups/detail?identity=tailspin+Console+Admins"),
+        "{}",
+        browser.url()
+    );
     assert!(
         browser
             .text("[role=status]")
@@ -189,22 +223,113 @@ fn the_console_answers_who_can_change_danas_office_in_a_real_browser() {
             && line.ends_with(" -LinkedCredential tailspin\\svc-contoso -Roles 'View-Only Configuration'"),
         "{line}"
     );
-    let row = browser.text("table");
-    let row = row
-        .lines()
-        .find(|l| l.starts_with("tailspin Console Admins"))
-        .unwrap_or_else(|| panic!("{row}"));
-    assert!(row.contains("Linked\ttailspin\\Exchange Admins"), "{row}");
+    let properties = browser.text("table");
+    assert!(
+        properties.contains("LinkedForeignGroup\ttailspin\\Exchange Admins"),
+        "{properties}"
+    );
+    browser.reload();
+    assert_eq!(
+        browser.count("[role=status]"),
+        0,
+        "{}",
+        browser.text("main")
+    );
+    assert!(browser.url().ends_with("identity=tailspin+Console+Admins"));
+    let created = browser.script(
+        "return document.body.innerText.split('New-RoleGroup -Name').length - 1;",
+        serde_json::json!([]),
+    );
+    assert_eq!(created, 0, "{}", browser.text("main"));
     // A linked role group has no members of its own: the cmdlet's own
-    // validation refuses, and the page names the reason.
+    // validation refuses, the page names the reason and keeps the form.
+    browser.open(&format!("{url}role-groups"));
     browser.type_into("#member", "Administrator");
     browser.click("#group option[value='fabrikam Recipient Admins']");
     browser.follow("form[action='/role-groups/add-member'] button");
     let alert = browser.text("[role=alert]");
     assert!(alert.starts_with("Add-RoleGroupMember failed"), "{alert}");
+    let kept = browser.script(
+        "return [document.getElementById('member').value, document.getElementById('group').value];",
+        serde_json::json!([]),
+    );
+    assert_eq!(
+        kept,
+        serde_json::json!(["Administrator", "fabrikam Recipient Admins"])
+    );
     browser.screenshot(None, &shots.join("role-groups.png"));
+
+    // Remove a member, then the group, each after its confirmation page.
+    browser.type_into("#name", "Console Helpdesk");
+    browser.type_into("#linkedforeigngroup", "");
+    browser.type_into("#roles", "View-Only Recipients");
+    browser.type_into("#members", "Administrator");
+    browser.follow("form[action='/role-groups/new'] button");
+    assert!(
+        browser.url().ends_with("identity=Console+Helpdesk"),
+        "{}",
+        browser.text("main")
+    );
+    assert_eq!(browser.count("a[href^='/role-groups/remove-member?']"), 1);
+    browser.follow("a[href^='/role-groups/remove-member?']");
+    let member = browser.text("#action");
+    assert!(
+        member.starts_with("Removing member \"")
+            && member.ends_with("\" from role group \"Console Helpdesk\"."),
+        "{member}"
+    );
+    let line = browser.text("pre.cmdlet");
+    assert!(
+        line.starts_with("Remove-RoleGroupMember -Identity 'Console Helpdesk' -Member "),
+        "{line}"
+    );
+    browser.screenshot(None, &shots.join("confirm-remove-member.png"));
+    browser.follow("form[action='/role-groups/remove-member'] button");
+    assert!(
+        browser.url().ends_with("identity=Console+Helpdesk"),
+        "{}",
+        browser.url()
+    );
+    assert!(
+        browser
+            .text("[role=status]")
+            .contains("removed from `Console Helpdesk`"),
+        "{}",
+        browser.text("main")
+    );
+    assert_eq!(browser.count("a[href^='/role-groups/remove-member?']"), 0);
+    assert!(
+        browser.text("main").contains("Members: none."),
+        "{}",
+        browser.text("main")
+    );
+    browser.open(&format!("{url}audit?cmdlets=Remove-RoleGroupMember"));
+    let audited = browser.text("table");
+    assert!(
+        audited.contains("contoso\\Administrator") && audited.contains("Console Helpdesk"),
+        "{audited}"
+    );
+    browser.open(&format!(
+        "{url}role-groups/detail?identity=Console+Helpdesk"
+    ));
+    browser.follow("a[href^='/role-groups/remove?']");
+    assert_eq!(
+        browser.text("pre.cmdlet"),
+        "Remove-RoleGroup -Identity 'Console Helpdesk'"
+    );
+    browser.follow("form[action='/role-groups/remove'] button");
+    assert!(browser.url().ends_with("/role-groups"), "{}", browser.url());
+    assert!(
+        browser
+            .text("[role=status]")
+            .contains("Role group `Console Helpdesk` removed."),
+        "{}",
+        browser.text("main")
+    );
+    assert!(!browser.text("table").contains("Console Helpdesk"));
+
     // A role group's page: its linked group, and its assignments with scopes.
-    browser.follow("a[href='/role-groups/detail?identity=fabrikam%20Recipient%20Admins']");
+    browser.follow("a[href='/role-groups/detail?identity=fabrikam+Recipient+Admins']");
     let properties = browser.text("table");
     assert!(
         properties.contains("LinkedForeignGroup\tfabrikam\\Exchange Admins"),
@@ -278,7 +403,17 @@ fn the_console_answers_who_can_change_danas_office_in_a_real_browser() {
         "{chain}"
     );
     browser.screenshot(None, &shots.join("who-can.png"));
-    browser.screenshot(Some("section.principal"), &shots.join("who-can-chain.png"));
+    // The README's picture (docs/console-who-can.png): fabrikam's chain.
+    browser.script(
+        "[...document.querySelectorAll('section.principal')]
+            .find(s => s.querySelector('h3').innerText.startsWith('fabrikam\\\\Exchange Admins'))
+            .dataset.shot = 'chain';",
+        serde_json::json!([]),
+    );
+    browser.screenshot(
+        Some("section[data-shot=chain]"),
+        &shots.join("who-can-chain.png"),
+    );
 
     // What-if, a pending cmdlet: removing fabrikam's Mail Recipient
     // Creation assignment would take New-Mailbox from its Exchange Admins.

@@ -8,60 +8,15 @@ use hyper::StatusCode;
 /// The name of the session cookie.
 pub const COOKIE: &str = "crossforest_console";
 
-/// The largest request body read (a model file fits; anything larger is
-/// refused with 413 before it is read whole).
-pub const MAX_BODY: usize = 256 * 1024;
-
 /// Decodes `application/x-www-form-urlencoded` (a form body or a query
-/// string) into name/value pairs in order; malformed escapes stay as typed.
-pub fn decode_form(text: &str) -> Vec<(String, String)> {
-    text.split('&')
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            (percent_decode(name), percent_decode(value))
-        })
-        .collect()
+/// string) into name/value pairs in order.
+pub fn decode_form(text: &[u8]) -> Vec<(String, String)> {
+    form_urlencoded::parse(text).into_owned().collect()
 }
 
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = bytes
-                    .get(i + 1..i + 3)
-                    .and_then(|h| std::str::from_utf8(h).ok())
-                    .and_then(|h| u8::from_str_radix(h, 16).ok());
-                match hex {
-                    Some(byte) => {
-                        out.push(byte);
-                        i += 2;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// `text` percent-encoded for a query string.
+/// `text` percent-encoded as one value of a query string.
 pub fn encode(text: &str) -> String {
-    let mut out = String::new();
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-_.~".contains(&byte) {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
+    form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 
 /// Decoded fields of a form or query.
@@ -184,7 +139,7 @@ mod tests {
     #[test]
     fn forms_decode_plus_percent_and_keep_bad_escapes() {
         assert_eq!(
-            decode_form("name=Seattle+Admins&member=fabrikam%5Cbob&x=100%&y"),
+            decode_form(b"name=Seattle+Admins&member=fabrikam%5Cbob&x=100%&y"),
             vec![
                 ("name".into(), "Seattle Admins".into()),
                 ("member".into(), "fabrikam\\bob".into()),
@@ -192,13 +147,16 @@ mod tests {
                 ("y".into(), String::new()),
             ]
         );
-        assert_eq!(decode_form("t=%E2%86%92"), vec![("t".into(), "→".into())]);
+        assert_eq!(decode_form(b"t=%E2%86%92"), vec![("t".into(), "→".into())]);
     }
 
     #[test]
     fn encode_round_trips_through_decode() {
         let text = "fabrikam\\Exchange Admins & \"x\"=→";
-        assert_eq!(decode_form(&format!("v={}", encode(text)))[0].1, text);
+        assert_eq!(
+            decode_form(format!("v={}", encode(text)).as_bytes())[0].1,
+            text
+        );
     }
 
     #[test]

@@ -8,15 +8,15 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use http_body_util::BodyExt as _;
-use hyper::header::{COOKIE, HOST, ORIGIN};
+use hyper::header::{CONTENT_LENGTH, COOKIE, HOST, ORIGIN};
 use hyper::{Method, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 
 use super::html::{self, Header};
-use super::http::{decode_form, session_cookie, Fields, Reply, MAX_BODY};
-use super::pages;
-use super::sessions::{csrf_matches, BrowserSession, Sessions};
+use super::http::{decode_form, session_cookie, Fields, Reply};
+use super::pages::{self, Outcome};
+use super::sessions::{csrf_matches, idle_text, BrowserSession, Limits, Lookup, Sessions};
 use super::ConsoleArgs;
 use crate::lab::Lab;
 
@@ -33,6 +33,17 @@ pub struct Console {
     /// The one identity offered, if `--as` named one (as the lab spells it).
     pub only: Option<String>,
     sessions: Sessions,
+}
+
+impl Console {
+    /// The console of `lab`, offering only `only` if given, within `limits`.
+    pub fn new(lab: Lab, only: Option<String>, limits: Limits) -> Self {
+        Self {
+            lab,
+            only,
+            sessions: Sessions::new(limits),
+        }
+    }
 }
 
 /// Everything about the console's server certificate a browser needs.
@@ -96,14 +107,22 @@ pub async fn run(args: ConsoleArgs) -> anyhow::Result<()> {
         "open it in a browser that trusts that CA, or: chromium --user-data-dir=\"$(mktemp -d)\" --ignore-certificate-errors-spki-list={} https://{address}/",
         certificate.spki_sha256
     );
-    let console = Arc::new(Console {
-        lab,
-        only,
-        sessions: Sessions::default(),
-    });
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(certificate.tls));
+    let console = Arc::new(Console::new(lab, only, Limits::default()));
+    serve(console, listener, certificate.tls, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+}
+
+/// Serves `console` on `listener` with `tls` until `shutdown` completes.
+pub async fn serve(
+    console: Arc<Console>,
+    listener: TcpListener,
+    tls: rustls::ServerConfig,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
     let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
-    let shutdown = tokio::signal::ctrl_c();
     tokio::pin!(shutdown);
     loop {
         let permit = slots.clone().acquire_owned().await?;
@@ -141,29 +160,9 @@ pub async fn run(args: ConsoleArgs) -> anyhow::Result<()> {
 async fn handle(console: &Console, request: hyper::Request<hyper::body::Incoming>) -> Reply {
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
-    let query = Fields(decode_form(request.uri().query().unwrap_or("")));
+    let query = Fields(decode_form(request.uri().query().unwrap_or("").as_bytes()));
     let cookie = session_cookie(request.headers().get(COOKIE));
     let same_origin = same_origin(&request);
-    let form = if method == Method::POST {
-        match http_body_util::Limited::new(request.into_body(), MAX_BODY)
-            .collect()
-            .await
-        {
-            Ok(body) => Fields(decode_form(&String::from_utf8_lossy(&body.to_bytes()))),
-            Err(_) => {
-                return bare(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "Request too large",
-                    &format!(
-                        "the console reads at most {} KiB per request",
-                        MAX_BODY / 1024
-                    ),
-                )
-            }
-        }
-    } else {
-        Fields::default()
-    };
     if method == Method::POST && !same_origin {
         return bare(
             StatusCode::FORBIDDEN,
@@ -171,11 +170,55 @@ async fn handle(console: &Console, request: hyper::Request<hyper::body::Incoming
             "the form was sent from another site (its Origin is not this console)",
         );
     }
-    let signed_in = cookie.as_deref().and_then(|id| console.sessions.get(id));
+    let max_body = console.sessions.limits().max_body;
+    let too_large = || {
+        bare(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Request too large",
+            &format!("the console reads at most {max_body} bytes per request"),
+        )
+    };
+    let declared = request
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|l| l.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > max_body as u64) {
+        // Refused on its declared length, before any of it is read.
+        return too_large();
+    }
+    let form = if method == Method::POST {
+        match http_body_util::Limited::new(request.into_body(), max_body)
+            .collect()
+            .await
+        {
+            Ok(body) => Fields(decode_form(&body.to_bytes())),
+            Err(_) => return too_large(),
+        }
+    } else {
+        Fields::default()
+    };
+    let lookup = match &cookie {
+        Some(id) => console.sessions.get(id),
+        None => Lookup::Unknown,
+    };
+    // Why a request with a cookie has no session: it ended idle, or it is
+    // not (any longer) open.
+    let (signed_in, flash, ended) = match lookup {
+        Lookup::Open(browser, flash) => (Some(browser), flash, None),
+        Lookup::Expired => (None, None, Some("idle")),
+        Lookup::Unknown => (None, None, cookie.as_ref().map(|_| "closed")),
+    };
     match (&method, path.as_str(), signed_in) {
-        (&Method::GET, "/sign-in", _) => Reply::html(sign_in_page(console, None)),
+        (&Method::GET, "/sign-in", _) => Reply::html(sign_in_page(
+            console,
+            None,
+            ended_message(console, query.get("ended")),
+        )),
         (&Method::POST, "/sign-in", _) => sign_in(console, &form).await,
-        (_, _, None) => Reply::redirect("/sign-in"),
+        (_, _, None) => match ended {
+            Some(why) => Reply::redirect(&format!("/sign-in?ended={why}")).set_session(None),
+            None => Reply::redirect("/sign-in"),
+        },
         (&Method::POST, _, Some(browser)) if !csrf_matches(&browser.csrf, form.get("csrf")) => {
             bare(
                 StatusCode::FORBIDDEN,
@@ -190,14 +233,22 @@ async fn handle(console: &Console, request: hyper::Request<hyper::body::Incoming
             Reply::redirect("/sign-in").set_session(None)
         }
         (_, _, Some(mut browser)) => {
-            let Some((title, main)) =
-                pages::route(console, &mut browser, &method, &path, &query, &form).await
-            else {
-                return bare(
-                    StatusCode::NOT_FOUND,
-                    "Not found",
-                    &format!("the console has no page `{path}`"),
-                );
+            let outcome = pages::route(console, &mut browser, &method, &path, &query, &form).await;
+            let (status, title, main) = match outcome {
+                None => {
+                    return bare(
+                        StatusCode::NOT_FOUND,
+                        "Not found",
+                        &format!("the console has no page `{path}`"),
+                    )
+                }
+                Some(Outcome::Done { to, message }) => {
+                    if let Some(id) = &cookie {
+                        console.sessions.flash(id, message);
+                    }
+                    return Reply::redirect(&to);
+                }
+                Some(Outcome::Page(status, title, main)) => (status, title, main),
             };
             let header = Header {
                 identity: &browser.identity,
@@ -208,8 +259,24 @@ async fn handle(console: &Console, request: hyper::Request<hyper::body::Incoming
                 .map(|(p, _)| *p)
                 .find(|p| path.starts_with(p))
                 .unwrap_or("");
-            Reply::html(html::page(&title, current, Some(&header), &main))
+            let main = flash.unwrap_or_default() + &main;
+            Reply::with_status(status, html::page(&title, current, Some(&header), &main))
         }
+    }
+}
+
+/// What the sign-in page says about a session that ended (`?ended=`).
+fn ended_message(console: &Console, ended: &str) -> Option<String> {
+    match ended {
+        "idle" => Some(format!(
+            "Your session ended after {} without a request. Sign in again.",
+            idle_text(console.sessions.limits().idle)
+        )),
+        "closed" => Some(
+            "Your session has ended (signed out, or the console restarted). Sign in again."
+                .to_owned(),
+        ),
+        _ => None,
     }
 }
 
@@ -274,8 +341,8 @@ pub fn identities(console: &Console) -> Vec<String> {
     out
 }
 
-fn sign_in_page(console: &Console, failure: Option<(&str, &str)>) -> String {
-    let mut main = String::new();
+fn sign_in_page(console: &Console, failure: Option<(&str, &str)>, ended: Option<String>) -> String {
+    let mut main = ended.map(|m| html::notice(&m)).unwrap_or_default();
     if let Some((identity, why)) = failure {
         main.push_str(&html::error(
             &format!("Could not sign in as {identity}"),
@@ -306,7 +373,7 @@ async fn sign_in(console: &Console, form: &Fields) -> Reply {
         let why = format!("`{identity}` is not among the identities this console offers");
         return Reply::with_status(
             StatusCode::BAD_REQUEST,
-            sign_in_page(console, Some((identity, &why))),
+            sign_in_page(console, Some((identity, &why)), None),
         );
     }
     let opened = async {
@@ -320,7 +387,7 @@ async fn sign_in(console: &Console, form: &Fields) -> Reply {
         Err(e) => {
             return Reply::with_status(
                 StatusCode::UNAUTHORIZED,
-                sign_in_page(console, Some((identity, &format!("{e:#}")))),
+                sign_in_page(console, Some((identity, &format!("{e:#}"))), None),
             )
         }
     };

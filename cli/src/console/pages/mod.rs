@@ -1,7 +1,9 @@
 //! The console's sections. Each runs its cmdlet (or RPC) as the signed-in
 //! identity and shows the equivalent cmdlet line:
 //!
-//! * [`role_groups`] — `Get-RoleGroup`, `New-RoleGroup`, `Add-RoleGroupMember`;
+//! * [`role_groups`] — `Get-RoleGroup`, `New-RoleGroup`, `Add-RoleGroupMember`,
+//!   and, after a confirmation page, `Remove-RoleGroupMember` and
+//!   `Remove-RoleGroup`;
 //! * [`who_can`] — `Test-CmdletPermission` (Check), who-can (WhoCan) with
 //!   chain graphs, `Get-EffectivePermission` (WhatCan);
 //! * [`what_if`] — a pending cmdlet with `-WhatIf`, or a model plan
@@ -15,7 +17,7 @@ pub mod trusts;
 pub mod what_if;
 pub mod who_can;
 
-use hyper::Method;
+use hyper::{Method, StatusCode};
 
 use super::html;
 use super::http::Fields;
@@ -24,8 +26,29 @@ use super::sessions::BrowserSession;
 use crate::parse::Value;
 use crate::session::SessionError;
 
-/// The page for `method path`: its title and main content (HTML); `None`
-/// when there is no such page.
+/// What a request leads to.
+#[derive(Debug)]
+pub enum Outcome {
+    /// A page: its status, title and main content (HTML).
+    Page(StatusCode, String, String),
+    /// A change made: 303 See Other to the page that shows its result, with
+    /// `message` (HTML: the cmdlet line and what happened) shown there once,
+    /// so that reloading that page does not run the cmdlet again.
+    Done {
+        /// Where to go.
+        to: String,
+        /// What the page there shows first.
+        message: String,
+    },
+}
+
+impl From<(String, String)> for Outcome {
+    fn from((title, main): (String, String)) -> Self {
+        Self::Page(StatusCode::OK, title, main)
+    }
+}
+
+/// Where `method path` leads; `None` when there is no such page.
 pub async fn route(
     console: &Console,
     browser: &mut BrowserSession,
@@ -33,24 +56,32 @@ pub async fn route(
     path: &str,
     query: &Fields,
     form: &Fields,
-) -> Option<(String, String)> {
-    let page = match (method, path) {
+) -> Option<Outcome> {
+    let outcome = match (method, path) {
         (&Method::GET, "/") | (&Method::GET, "/role-groups") => {
-            role_groups::list(browser, None).await
+            role_groups::list(browser, form).await.into()
         }
         (&Method::POST, "/role-groups/new") => role_groups::create(console, browser, form).await,
         (&Method::POST, "/role-groups/add-member") => role_groups::add_member(browser, form).await,
-        (&Method::GET, "/role-groups/detail") => role_groups::detail(browser, query).await,
-        (&Method::GET, "/who-can") => who_can::who_can(browser, query).await,
-        (&Method::GET, "/who-can/mine") => who_can::what_can(browser).await,
-        (&Method::GET, "/what-if") => what_if::form(console, browser).await,
-        (&Method::POST, "/what-if") => what_if::plan(console, browser, form).await,
-        (&Method::POST, "/what-if/cmdlet") => what_if::pending(console, browser, form).await,
-        (&Method::GET, "/audit") => audit::search(browser, query).await,
-        (&Method::GET, "/trusts") => trusts::list(console).await,
+        (&Method::GET, "/role-groups/detail") => role_groups::detail(browser, query).await.into(),
+        (&Method::GET, "/role-groups/remove-member") => {
+            role_groups::confirm_remove_member(browser, query).into()
+        }
+        (&Method::POST, "/role-groups/remove-member") => {
+            role_groups::remove_member(browser, form).await
+        }
+        (&Method::GET, "/role-groups/remove") => role_groups::confirm_remove(browser, query).into(),
+        (&Method::POST, "/role-groups/remove") => role_groups::remove(browser, form).await,
+        (&Method::GET, "/who-can") => who_can::who_can(browser, query).await.into(),
+        (&Method::GET, "/who-can/mine") => who_can::what_can(browser).await.into(),
+        (&Method::GET, "/what-if") => what_if::form(console, browser).await.into(),
+        (&Method::POST, "/what-if") => what_if::plan(console, browser, form).await.into(),
+        (&Method::POST, "/what-if/cmdlet") => what_if::pending(console, browser, form).await.into(),
+        (&Method::GET, "/audit") => audit::search(browser, query).await.into(),
+        (&Method::GET, "/trusts") => trusts::list(console).await.into(),
         _ => return None,
     };
-    Some(page)
+    Some(outcome)
 }
 
 /// A cmdlet to run: its name and parameters (positional ones unnamed).
@@ -156,6 +187,15 @@ pub fn quote(text: &str) -> String {
         text.to_owned()
     } else {
         format!("'{}'", text.replace('\'', "''"))
+    }
+}
+
+/// The status of a refused or failed cmdlet: 403 for a denial, else 400.
+pub fn failure_status(error: &SessionError) -> StatusCode {
+    if error.is_denied() {
+        StatusCode::FORBIDDEN
+    } else {
+        StatusCode::BAD_REQUEST
     }
 }
 

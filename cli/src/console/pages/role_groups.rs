@@ -1,11 +1,16 @@
 //! Role groups: standard and linked (the foreign group and its forest),
-//! roles, assignments, members, ManagedBy; create one (`New-RoleGroup`) and
-//! add a member (`Add-RoleGroupMember`), validated and lockout-checked by
-//! the resource forest as those cmdlets are.
+//! roles, assignments, members, ManagedBy; create one (`New-RoleGroup`),
+//! add a member (`Add-RoleGroupMember`), and, after a confirmation page
+//! that shows the cmdlet line, remove a member (`Remove-RoleGroupMember`)
+//! or the group (`Remove-RoleGroup`): validated and lockout-checked by the
+//! resource forest as those cmdlets are. A change made answers 303 See
+//! Other to the page showing its result; a refusal is shown at once (403
+//! or 400) with the form as it was filled.
 
 use anyhow::Context as _;
+use hyper::StatusCode;
 
-use super::{failure, Cmdlet};
+use super::{failure, failure_status, Cmdlet, Outcome};
 use crate::console::html::{self, escape, field, property};
 use crate::console::http::{encode, Fields};
 use crate::console::server::Console;
@@ -35,12 +40,21 @@ const ASSIGNMENT_COLUMNS: [&str; 8] = [
     "CustomConfigWriteScope",
 ];
 
-/// The list of role groups, after the outcome of an action (`done`, HTML).
-pub async fn list(browser: &mut BrowserSession, done: Option<String>) -> (String, String) {
-    let mut main = done.unwrap_or_default();
+/// The list of role groups, its forms filled from `form` (empty on a GET).
+pub async fn list(browser: &mut BrowserSession, form: &Fields) -> (String, String) {
+    list_after(browser, String::new(), form).await
+}
+
+/// The list after `before` (HTML: a refusal), its forms filled from `form`.
+async fn list_after(
+    browser: &mut BrowserSession,
+    before: String,
+    form: &Fields,
+) -> (String, String) {
+    let mut main = before;
     let get = Cmdlet::new("Get-RoleGroup");
     let groups = get.run(browser).await;
-    main.push_str(&forms(&browser.csrf, groups.as_ref().ok()));
+    main.push_str(&forms(&browser.csrf, groups.as_ref().ok(), form));
     main.push_str("<h2 id=\"list\">Role groups</h2>");
     main.push_str(&html::cmdlet_line(&get.line()));
     match groups {
@@ -73,17 +87,20 @@ pub async fn list(browser: &mut BrowserSession, done: Option<String>) -> (String
     (TITLE.to_owned(), main)
 }
 
-/// The create and add-member forms; the group names of `groups` offered
-/// for the member.
+/// The create and add-member forms, filled from `form`; the group names
+/// of `groups` offered for the member.
 fn forms(
     csrf: &str,
     groups: Option<&crossforest_shared::proto::management::v1::InvokeResponse>,
+    form: &Fields,
 ) -> String {
     let mut options = String::new();
+    let chosen = form.get("identity");
     for record in groups.map(|g| g.records.as_slice()).unwrap_or_default() {
         let name = property(record, "Name");
+        let selected = if name == chosen { " selected" } else { "" };
         options.push_str(&format!(
-            "<option value=\"{0}\">{0}</option>",
+            "<option value=\"{0}\"{selected}>{0}</option>",
             escape(&name)
         ));
     }
@@ -95,28 +112,45 @@ fn forms(
          <form class=\"panel\" method=\"post\" action=\"/role-groups/add-member\" aria-labelledby=\"add\">{csrf}\
          <div class=\"field\"><label for=\"group\">Role group</label><select id=\"group\" name=\"identity\">{options}</select></div>{}\
          <button type=\"submit\">Add (Add-RoleGroupMember)</button></form>",
-        field("name", "Name", "", ""),
+        field("name", "Name", form.get("name"), ""),
         field(
             "linkedforeigngroup",
             "LinkedForeignGroup",
-            "",
+            form.get("linkedforeigngroup"),
             "for a linked role group: DOMAIN\\group of a trusted forest",
         ),
-        field("roles", "Roles", "", "comma-separated, e.g. Mail Recipients, Audit Logs"),
-        field("members", "Members", "", "comma-separated, e.g. contoso\\Dana"),
-        field("managedby", "ManagedBy", "", "comma-separated"),
-        field("member", "Member", "", "a user or group, e.g. contoso\\Dana"),
+        field(
+            "roles",
+            "Roles",
+            form.get("roles"),
+            "comma-separated, e.g. Mail Recipients, Audit Logs"
+        ),
+        field(
+            "members",
+            "Members",
+            form.get("members"),
+            "comma-separated, e.g. contoso\\Dana"
+        ),
+        field(
+            "managedby",
+            "ManagedBy",
+            form.get("managedby"),
+            "comma-separated"
+        ),
+        field(
+            "member",
+            "Member",
+            form.get("member"),
+            "a user or group, e.g. contoso\\Dana"
+        ),
         csrf = html::csrf_field(csrf),
     )
 }
 
-/// `New-RoleGroup` from the form, then the list. A linked role group's
-/// domain controller and linked credential are its trust's, from the lab.
-pub async fn create(
-    console: &Console,
-    browser: &mut BrowserSession,
-    form: &Fields,
-) -> (String, String) {
+/// `New-RoleGroup` from the form, then the new group's page. A linked role
+/// group's domain controller and linked credential are its trust's, from
+/// the lab.
+pub async fn create(console: &Console, browser: &mut BrowserSession, form: &Fields) -> Outcome {
     let foreign = form.get("linkedforeigngroup");
     let mut cmdlet = Cmdlet::new("New-RoleGroup")
         .text("Name", form.get("name"))
@@ -129,8 +163,9 @@ pub async fn create(
                     .text("LinkedCredential", &credential);
             }
             Err(e) => {
-                let done = html::error("New-RoleGroup: -LinkedForeignGroup", &format!("{e:#}"));
-                return list(browser, Some(done)).await;
+                let refused = html::error("New-RoleGroup: -LinkedForeignGroup", &format!("{e:#}"));
+                let (title, main) = list_after(browser, refused, form).await;
+                return Outcome::Page(StatusCode::BAD_REQUEST, title, main);
             }
         }
     }
@@ -138,13 +173,22 @@ pub async fn create(
         .list("Roles", form.list("roles"))
         .list("Members", form.list("members"))
         .list("ManagedBy", form.list("managedby"));
-    let done = outcome(
-        browser,
-        &cmdlet,
-        &format!("Role group `{}` created.", form.get("name")),
-    )
-    .await;
-    list(browser, Some(done)).await
+    let success = format!("Role group `{}` created.", form.get("name"));
+    match run(browser, &cmdlet, &success).await {
+        Ok(message) => Outcome::Done {
+            to: detail_path(form.get("name")),
+            message,
+        },
+        Err((status, refused)) => {
+            let (title, main) = list_after(browser, refused, form).await;
+            Outcome::Page(status, title, main)
+        }
+    }
+}
+
+/// The page of the role group `identity`.
+fn detail_path(identity: &str) -> String {
+    format!("/role-groups/detail?identity={}", encode(identity))
 }
 
 /// The domain controller and linked credential of the trust whose forest
@@ -165,26 +209,156 @@ fn trust_of(console: &Console, group: &str) -> anyhow::Result<(String, String)> 
     Ok((trust.endpoint.clone(), credential.user.clone()))
 }
 
-/// `Add-RoleGroupMember` from the form, then the list.
-pub async fn add_member(browser: &mut BrowserSession, form: &Fields) -> (String, String) {
+/// `Add-RoleGroupMember` from the form, then the group's page.
+pub async fn add_member(browser: &mut BrowserSession, form: &Fields) -> Outcome {
+    let (group, member) = (form.get("identity"), form.get("member"));
     let cmdlet = Cmdlet::new("Add-RoleGroupMember")
-        .text("Identity", form.get("identity"))
-        .text("Member", form.get("member"));
-    let done = outcome(
-        browser,
-        &cmdlet,
-        &format!(
-            "`{}` added to `{}`.",
-            form.get("member"),
-            form.get("identity")
-        ),
-    )
-    .await;
-    list(browser, Some(done)).await
+        .text("Identity", group)
+        .text("Member", member);
+    match run(browser, &cmdlet, &format!("`{member}` added to `{group}`.")).await {
+        Ok(message) => Outcome::Done {
+            to: detail_path(group),
+            message,
+        },
+        Err((status, refused)) => {
+            let (title, main) = list_after(browser, refused, form).await;
+            Outcome::Page(status, title, main)
+        }
+    }
 }
 
-/// Runs `cmdlet`; its line and what happened, as HTML.
-async fn outcome(browser: &mut BrowserSession, cmdlet: &Cmdlet, success: &str) -> String {
+/// `Remove-RoleGroupMember` of the query's group and member, as the
+/// confirmation page asks before it runs.
+fn remove_member_cmdlet(fields: &Fields) -> (Cmdlet, String) {
+    let (group, member) = (fields.get("identity"), fields.get("member"));
+    let cmdlet = Cmdlet::new("Remove-RoleGroupMember")
+        .text("Identity", group)
+        .text("Member", member);
+    let action = format!("Removing member \"{member}\" from role group \"{group}\"");
+    (cmdlet, action)
+}
+
+/// `Remove-RoleGroup` of the query's group (and its role assignments).
+fn remove_cmdlet(fields: &Fields) -> (Cmdlet, String) {
+    let group = fields.get("identity");
+    let cmdlet = Cmdlet::new("Remove-RoleGroup").text("Identity", group);
+    let action = format!("Removing role group \"{group}\" and its role assignments");
+    (cmdlet, action)
+}
+
+/// Asks before removing a member: the cmdlet line, what it will do, Yes
+/// (the POST that runs it) or No (back to the group). Nothing runs here.
+pub fn confirm_remove_member(browser: &BrowserSession, query: &Fields) -> (String, String) {
+    let (cmdlet, action) = remove_member_cmdlet(query);
+    let hidden = [
+        ("identity", query.get("identity")),
+        ("member", query.get("member")),
+    ];
+    confirm(
+        browser,
+        &cmdlet,
+        &action,
+        "/role-groups/remove-member",
+        &hidden,
+        query,
+    )
+}
+
+/// Asks before removing a role group.
+pub fn confirm_remove(browser: &BrowserSession, query: &Fields) -> (String, String) {
+    let (cmdlet, action) = remove_cmdlet(query);
+    let hidden = [("identity", query.get("identity"))];
+    confirm(
+        browser,
+        &cmdlet,
+        &action,
+        "/role-groups/remove",
+        &hidden,
+        query,
+    )
+}
+
+/// A confirmation page, as PowerShell asks for a cmdlet of high impact.
+fn confirm(
+    browser: &BrowserSession,
+    cmdlet: &Cmdlet,
+    action: &str,
+    post_to: &str,
+    hidden: &[(&str, &str)],
+    query: &Fields,
+) -> (String, String) {
+    let mut inputs = html::csrf_field(&browser.csrf);
+    for (name, value) in hidden {
+        inputs.push_str(&format!(
+            "<input type=\"hidden\" name=\"{name}\" value=\"{}\">",
+            escape(value)
+        ));
+    }
+    let main = format!(
+        "{line}<section class=\"panel\" aria-labelledby=\"confirm\"><h2 id=\"confirm\">Confirm</h2>\
+         <p>Are you sure you want to perform this action?</p><p id=\"action\">{action}.</p>\
+         <form method=\"post\" action=\"{post_to}\">{inputs}\
+         <button type=\"submit\">Yes ({name})</button> \
+         <a href=\"{back}\">No, back to the role group</a></form></section>",
+        line = html::cmdlet_line(&cmdlet.line()),
+        action = escape(action),
+        name = cmdlet.name,
+        back = escape(&detail_path(query.get("identity"))),
+    );
+    (format!("{}: confirm", cmdlet.name), main)
+}
+
+/// `Remove-RoleGroupMember` after its confirmation, then the group's page.
+pub async fn remove_member(browser: &mut BrowserSession, form: &Fields) -> Outcome {
+    let (cmdlet, _) = remove_member_cmdlet(form);
+    let success = format!(
+        "`{}` removed from `{}`.",
+        form.get("member"),
+        form.get("identity")
+    );
+    refused_or_done(
+        browser,
+        &cmdlet,
+        &success,
+        detail_path(form.get("identity")),
+    )
+    .await
+}
+
+/// `Remove-RoleGroup` after its confirmation, then the list.
+pub async fn remove(browser: &mut BrowserSession, form: &Fields) -> Outcome {
+    let (cmdlet, _) = remove_cmdlet(form);
+    let success = format!("Role group `{}` removed.", form.get("identity"));
+    refused_or_done(browser, &cmdlet, &success, "/role-groups".to_owned()).await
+}
+
+/// Runs a confirmed `cmdlet`: on success, to `to` with what happened; a
+/// refusal is its own page, with the cmdlet line and the reason.
+async fn refused_or_done(
+    browser: &mut BrowserSession,
+    cmdlet: &Cmdlet,
+    success: &str,
+    to: String,
+) -> Outcome {
+    match run(browser, cmdlet, success).await {
+        Ok(message) => Outcome::Done { to, message },
+        Err((status, refused)) => {
+            let main = format!(
+                "{refused}<p><a href=\"{}\">Back to the role group</a></p>",
+                escape(&to)
+            );
+            Outcome::Page(status, format!("{} refused", cmdlet.name), main)
+        }
+    }
+}
+
+/// Runs `cmdlet`: its line and what happened (HTML), or the status and its
+/// line with the refusal.
+async fn run(
+    browser: &mut BrowserSession,
+    cmdlet: &Cmdlet,
+    success: &str,
+) -> Result<String, (StatusCode, String)> {
     let mut out = html::cmdlet_line(&cmdlet.line());
     match cmdlet.run(browser).await {
         Ok(response) => {
@@ -192,10 +366,13 @@ async fn outcome(browser: &mut BrowserSession, cmdlet: &Cmdlet, success: &str) -
                 out.push_str(&html::notice(&format!("WARNING: {warning}")));
             }
             out.push_str(&html::notice(success));
+            Ok(out)
         }
-        Err(e) => out.push_str(&failure(cmdlet.name, &e)),
+        Err(e) => {
+            out.push_str(&failure(cmdlet.name, &e));
+            Err((failure_status(&e), out))
+        }
     }
-    out
 }
 
 /// One role group: its properties, members, and assignments with scopes.
@@ -216,6 +393,9 @@ pub async fn detail(browser: &mut BrowserSession, query: &Fields) -> (String, St
             Ok(response) if cmdlet.name == "Get-RoleGroup" => {
                 main.push_str(&properties(&response));
             }
+            Ok(response) if cmdlet.name == "Get-RoleGroupMember" => {
+                main.push_str(&members_table(identity, &response));
+            }
             Ok(response) if cmdlet.name == "Get-ManagementRoleAssignment" => {
                 let columns = ASSIGNMENT_COLUMNS.map(str::to_owned);
                 main.push_str(&html::records_columns(heading, &columns, &response.records));
@@ -224,7 +404,37 @@ pub async fn detail(browser: &mut BrowserSession, query: &Fields) -> (String, St
             Err(e) => main.push_str(&failure(cmdlet.name, &e)),
         }
     }
+    main.push_str(&format!(
+        "<h2>Remove</h2><p><a href=\"/role-groups/remove?identity={}\">Remove this role group (Remove-RoleGroup)…</a></p>",
+        encode(identity)
+    ));
     (format!("Role group {identity}"), main)
+}
+
+/// The members of `group`, each with a link to remove it (after asking).
+fn members_table(
+    group: &str,
+    response: &crossforest_shared::proto::management::v1::InvokeResponse,
+) -> String {
+    let columns = ["Name", "RecipientType", "SID"];
+    let mut headers: Vec<String> = columns.map(str::to_owned).to_vec();
+    headers.push("Remove".to_owned());
+    html::table(
+        "Members",
+        &headers,
+        response.records.iter().map(|record| {
+            let mut row: Vec<String> = columns.iter().map(|c| escape(&property(record, c))).collect();
+            let name = property(record, "Name");
+            row.push(format!(
+                "<a href=\"/role-groups/remove-member?identity={}&amp;member={}\" aria-label=\"Remove {} from {}\">Remove…</a>",
+                encode(group),
+                encode(&name),
+                escape(&name),
+                escape(group)
+            ));
+            row
+        }),
+    )
 }
 
 /// One object's properties as a two-column table.
