@@ -130,6 +130,17 @@ impl Served {
         }
     }
 
+    /// A GET in the session `id`.
+    async fn get(&self, path: &str, id: &str) -> Answer {
+        self.send("GET", path, &[("cookie", &cookie(id))], "").await
+    }
+
+    /// A POST of `form` in the session `id`.
+    async fn post(&self, path: &str, id: &str, form: &str) -> Answer {
+        self.send("POST", path, &[("cookie", &cookie(id))], form)
+            .await
+    }
+
     async fn sign_in(&self) -> Answer {
         self.send("POST", "/sign-in", &[], "identity=contoso%5CAdministrator")
             .await
@@ -227,23 +238,14 @@ async fn the_console_keeps_its_bounds_and_says_why_a_session_ended() {
 
     // A change without the session's form token, or with another's, is
     // refused and changes nothing.
-    let page = served
-        .send("GET", "/role-groups", &[("cookie", &cookie(&id))], "")
-        .await;
+    let page = served.get("/role-groups", &id).await;
     assert_eq!(page.status, StatusCode::OK);
     let csrf = page.csrf();
     for form in [
         "name=Bounds+Admins&roles=Mail+Recipients".to_owned(),
         "name=Bounds+Admins&roles=Mail+Recipients&csrf=not-the-token".to_owned(),
     ] {
-        let refused = served
-            .send(
-                "POST",
-                "/role-groups/new",
-                &[("cookie", &cookie(&id))],
-                &form,
-            )
-            .await;
+        let refused = served.post("/role-groups/new", &id, &form).await;
         assert_eq!(refused.status, StatusCode::FORBIDDEN, "{form}");
         assert!(
             refused
@@ -253,18 +255,15 @@ async fn the_console_keeps_its_bounds_and_says_why_a_session_ended() {
             refused.body
         );
     }
-    let page = served
-        .send("GET", "/role-groups", &[("cookie", &cookie(&id))], "")
-        .await;
+    let page = served.get("/role-groups", &id).await;
     assert!(!page.body.contains("Bounds Admins"));
 
     // POST/redirect/GET: a change answers 303 to its page; the outcome is
     // shown there once, carried in the session, not in the URL.
     let created = served
-        .send(
-            "POST",
+        .post(
             "/role-groups/new",
-            &[("cookie", &cookie(&id))],
+            &id,
             &format!("name=Bounds+Admins&roles=Mail+Recipients&csrf={csrf}"),
         )
         .await;
@@ -273,24 +272,19 @@ async fn the_console_keeps_its_bounds_and_says_why_a_session_ended() {
         created.location(),
         "/role-groups/detail?identity=Bounds+Admins"
     );
-    let shown = served
-        .send("GET", created.location(), &[("cookie", &cookie(&id))], "")
-        .await;
+    let shown = served.get(created.location(), &id).await;
     assert!(
         shown.body.contains("Role group `Bounds Admins` created."),
         "{}",
         shown.body
     );
-    let again = served
-        .send("GET", created.location(), &[("cookie", &cookie(&id))], "")
-        .await;
+    let again = served.get(created.location(), &id).await;
     assert!(!again.body.contains("created."), "{}", again.body);
     // A refusal is shown at once with its status and the form as filled.
     let duplicate = served
-        .send(
-            "POST",
+        .post(
             "/role-groups/new",
-            &[("cookie", &cookie(&id))],
+            &id,
             &format!("name=Bounds+Admins&roles=Mail+Recipients&csrf={csrf}"),
         )
         .await;
@@ -315,18 +309,9 @@ async fn the_console_keeps_its_bounds_and_says_why_a_session_ended() {
 
     // Signed out: the old cookie leads to the sign-in page, which says the
     // session ended; the place is free again.
-    let out = served
-        .send(
-            "POST",
-            "/sign-out",
-            &[("cookie", &cookie(&id))],
-            &format!("csrf={csrf}"),
-        )
-        .await;
+    let out = served.post("/sign-out", &id, &format!("csrf={csrf}")).await;
     assert_eq!(out.location(), "/sign-in");
-    let closed = served
-        .send("GET", "/who-can", &[("cookie", &cookie(&id))], "")
-        .await;
+    let closed = served.get("/who-can", &id).await;
     assert_eq!(closed.status, StatusCode::SEE_OTHER);
     assert_eq!(closed.location(), "/sign-in?ended=closed");
     let told = served.send("GET", closed.location(), &[], "").await;
@@ -350,9 +335,7 @@ async fn the_console_keeps_its_bounds_and_says_why_a_session_ended() {
     .await;
     let signed_in = idle.sign_in().await;
     let id = signed_in.session().expect("a session cookie");
-    let expired = idle
-        .send("GET", "/role-groups", &[("cookie", &cookie(&id))], "")
-        .await;
+    let expired = idle.get("/role-groups", &id).await;
     assert_eq!(expired.status, StatusCode::SEE_OTHER);
     assert_eq!(expired.location(), "/sign-in?ended=idle");
     assert!(expired.session().is_none(), "the cookie is cleared");

@@ -12,7 +12,8 @@
 //! * [`html`] — escaping (one function), the layout, tables and fields.
 //! * [`graph`] — a permission chain as inline SVG, with its text version.
 //! * [`http`] — forms, the session cookie, replies and their headers.
-//! * [`sessions`] — browser sessions (cookie, form token, cap, idle expiry).
+//! * [`sessions`] — browser sessions (cookie, form token, the message left
+//!   for the next page) and the console's [`sessions::Limits`].
 //! * [`pages`] — the sections.
 //! * [`server`] — TLS, connections, routing.
 

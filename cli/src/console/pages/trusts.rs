@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use http_body_util::BodyExt as _;
 
 use crate::console::html::{self, escape};
 use crate::console::server::Console;
@@ -105,25 +105,37 @@ fn expiry(path: &Path) -> String {
     }
 }
 
+/// The most of a metrics text read.
+const MAX_METRICS: usize = 4 * 1024 * 1024;
+
 /// `crossforest_trust_link_up` of each forest, from the plain-HTTP
-/// `/metrics` at `address`.
+/// `/metrics` at `address` (hyper's HTTP/1.1 client).
 async fn link_states(address: &str) -> Result<Vec<(String, bool)>, String> {
     let fetch = async {
-        let mut stream = tokio::net::TcpStream::connect(address).await?;
-        stream
-            .write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-            .await?;
-        let mut text = String::new();
-        stream
-            .take(4 * 1024 * 1024)
-            .read_to_string(&mut text)
-            .await?;
-        std::io::Result::Ok(text)
+        let tcp = tokio::net::TcpStream::connect(address).await?;
+        let (mut sender, connection) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tcp)).await?;
+        tokio::spawn(connection);
+        let request = hyper::Request::get("/metrics")
+            .header(hyper::header::HOST, address)
+            .body(http_body_util::Empty::<hyper::body::Bytes>::new())?;
+        let response = sender.send_request(request).await?;
+        anyhow::ensure!(
+            response.status().is_success(),
+            "it answered {}",
+            response.status()
+        );
+        let body = http_body_util::Limited::new(response.into_body(), MAX_METRICS)
+            .collect()
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .to_bytes();
+        anyhow::Ok(String::from_utf8_lossy(&body).into_owned())
     };
     let text = tokio::time::timeout(Duration::from_secs(3), fetch)
         .await
         .map_err(|_| format!("/metrics at {address} did not answer within 3 s"))?
-        .map_err(|e| format!("cannot read /metrics at {address}: {e}"))?;
+        .map_err(|e| format!("cannot read /metrics at {address}: {e:#}"))?;
     Ok(parse_link_states(&text))
 }
 
