@@ -182,7 +182,12 @@ async fn the_console_keeps_its_bounds_and_says_why_a_session_ended() {
     let mut head = Vec::new();
     let mut buffer = [0u8; 4096];
     while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-        let n = raw.read(&mut buffer).await.unwrap();
+        // A console that waited for the rest of the body would never
+        // answer: a guard against hanging, not a measure of speed.
+        let n = tokio::time::timeout(Duration::from_secs(120), raw.read(&mut buffer))
+            .await
+            .expect("no reply while the body was unsent: the console waits to read it")
+            .unwrap();
         assert!(
             n > 0,
             "closed without a reply: {}",
@@ -305,6 +310,58 @@ async fn the_console_keeps_its_bounds_and_says_why_a_session_ended() {
             .contains("name=\"name\" value=\"Bounds Admins\""),
         "{}",
         duplicate.body
+    );
+
+    let added = served
+        .post(
+            "/role-groups/add-member",
+            &id,
+            &format!("identity=Bounds+Admins&member=Administrator&csrf={csrf}"),
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.body);
+    assert_eq!(
+        added.location(),
+        "/role-groups/detail?identity=Bounds+Admins"
+    );
+
+    // Removing asks first: the confirmation page (a GET) changes nothing;
+    // the POST it leads to removes, then answers 303 to the list.
+    let asked = served
+        .get("/role-groups/remove?identity=Bounds+Admins", &id)
+        .await;
+    assert_eq!(asked.status, StatusCode::OK);
+    assert!(
+        asked
+            .body
+            .contains("Are you sure you want to perform this action?")
+            && asked.body.contains(
+                "Removing role group &quot;Bounds Admins&quot; and its role assignments."
+            ),
+        "{}",
+        asked.body
+    );
+    let listed = served.get("/role-groups", &id).await;
+    assert!(
+        listed.body.contains(">Bounds Admins</a>"),
+        "{}",
+        listed.body
+    );
+    let removed = served
+        .post(
+            "/role-groups/remove",
+            &id,
+            &format!("identity=Bounds+Admins&csrf={csrf}"),
+        )
+        .await;
+    assert_eq!(removed.status, StatusCode::SEE_OTHER, "{}", removed.body);
+    assert_eq!(removed.location(), "/role-groups");
+    let listed = served.get("/role-groups", &id).await;
+    assert!(
+        listed.body.contains("Role group `Bounds Admins` removed.")
+            && !listed.body.contains(">Bounds Admins</a>"),
+        "{}",
+        listed.body
     );
 
     // Signed out: the old cookie leads to the sign-in page, which says the
