@@ -1,9 +1,9 @@
 //! The console's sections. Each runs its cmdlet (or RPC) as the signed-in
 //! identity and shows the equivalent cmdlet line:
 //!
-//! * [`role_groups`] — `Get-RoleGroup`, `New-RoleGroup`, `Add-RoleGroupMember`,
-//!   and, after a confirmation page, `Remove-RoleGroupMember` and
-//!   `Remove-RoleGroup`;
+//! * [`role_groups`] — `Get-RoleGroup`, `New-RoleGroup`, `Add-RoleGroupMember`;
+//! * [`removal`] — `Remove-RoleGroupMember` and `Remove-RoleGroup`, each
+//!   after a confirmation page;
 //! * [`who_can`] — `Test-CmdletPermission` (Check), who-can (WhoCan) with
 //!   chain graphs, `Get-EffectivePermission` (WhatCan);
 //! * [`what_if`] — a pending cmdlet with `-WhatIf`, or a model plan
@@ -12,6 +12,7 @@
 //! * [`trusts`] — each account forest's link, staleness bound and certificates.
 
 pub mod audit;
+pub mod removal;
 pub mod role_groups;
 pub mod trusts;
 pub mod what_if;
@@ -65,13 +66,13 @@ pub async fn route(
         (&Method::POST, "/role-groups/add-member") => role_groups::add_member(browser, form).await,
         (&Method::GET, "/role-groups/detail") => role_groups::detail(browser, query).await.into(),
         (&Method::GET, "/role-groups/remove-member") => {
-            role_groups::confirm_remove_member(browser, query).into()
+            removal::confirm_remove_member(browser, query).into()
         }
         (&Method::POST, "/role-groups/remove-member") => {
-            role_groups::remove_member(browser, form).await
+            removal::remove_member(browser, form).await
         }
-        (&Method::GET, "/role-groups/remove") => role_groups::confirm_remove(browser, query).into(),
-        (&Method::POST, "/role-groups/remove") => role_groups::remove(browser, form).await,
+        (&Method::GET, "/role-groups/remove") => removal::confirm_remove(browser, query).into(),
+        (&Method::POST, "/role-groups/remove") => removal::remove(browser, form).await,
         (&Method::GET, "/who-can") => who_can::who_can(browser, query).await.into(),
         (&Method::GET, "/who-can/mine") => who_can::what_can(browser).await.into(),
         (&Method::GET, "/what-if") => what_if::form(console, browser).await.into(),

@@ -1,11 +1,10 @@
 //! Role groups: standard and linked (the foreign group and its forest),
-//! roles, assignments, members, ManagedBy; create one (`New-RoleGroup`),
-//! add a member (`Add-RoleGroupMember`), and, after a confirmation page
-//! that shows the cmdlet line, remove a member (`Remove-RoleGroupMember`)
-//! or the group (`Remove-RoleGroup`): validated and lockout-checked by the
-//! resource forest as those cmdlets are. A change made answers 303 See
-//! Other to the page showing its result; a refusal is shown at once (403
-//! or 400) with the form as it was filled.
+//! roles, assignments, members, ManagedBy; create one (`New-RoleGroup`) and
+//! add a member (`Add-RoleGroupMember`), validated and lockout-checked by
+//! the resource forest as those cmdlets are (removal, after a confirmation
+//! page, is [`super::removal`]). A change made answers 303 See Other to the
+//! page showing its result; a refusal is shown at once (403 or 400) with
+//! the form as it was filled.
 
 use anyhow::Context as _;
 use hyper::StatusCode;
@@ -187,7 +186,7 @@ pub async fn create(console: &Console, browser: &mut BrowserSession, form: &Fiel
 }
 
 /// The page of the role group `identity`.
-fn detail_path(identity: &str) -> String {
+pub(super) fn detail_path(identity: &str) -> String {
     format!("/role-groups/detail?identity={}", encode(identity))
 }
 
@@ -227,134 +226,9 @@ pub async fn add_member(browser: &mut BrowserSession, form: &Fields) -> Outcome 
     }
 }
 
-/// `Remove-RoleGroupMember` of the query's group and member, as the
-/// confirmation page asks before it runs.
-fn remove_member_cmdlet(fields: &Fields) -> (Cmdlet, String) {
-    let (group, member) = (fields.get("identity"), fields.get("member"));
-    let cmdlet = Cmdlet::new("Remove-RoleGroupMember")
-        .text("Identity", group)
-        .text("Member", member);
-    let action = format!("Removing member \"{member}\" from role group \"{group}\"");
-    (cmdlet, action)
-}
-
-/// `Remove-RoleGroup` of the query's group (and its role assignments).
-fn remove_cmdlet(fields: &Fields) -> (Cmdlet, String) {
-    let group = fields.get("identity");
-    let cmdlet = Cmdlet::new("Remove-RoleGroup").text("Identity", group);
-    let action = format!("Removing role group \"{group}\" and its role assignments");
-    (cmdlet, action)
-}
-
-/// Asks before removing a member: the cmdlet line, what it will do, Yes
-/// (the POST that runs it) or No (back to the group). Nothing runs here.
-pub fn confirm_remove_member(browser: &BrowserSession, query: &Fields) -> (String, String) {
-    let (cmdlet, action) = remove_member_cmdlet(query);
-    let hidden = [
-        ("identity", query.get("identity")),
-        ("member", query.get("member")),
-    ];
-    confirm(
-        browser,
-        &cmdlet,
-        &action,
-        "/role-groups/remove-member",
-        &hidden,
-        query,
-    )
-}
-
-/// Asks before removing a role group.
-pub fn confirm_remove(browser: &BrowserSession, query: &Fields) -> (String, String) {
-    let (cmdlet, action) = remove_cmdlet(query);
-    let hidden = [("identity", query.get("identity"))];
-    confirm(
-        browser,
-        &cmdlet,
-        &action,
-        "/role-groups/remove",
-        &hidden,
-        query,
-    )
-}
-
-/// A confirmation page, as PowerShell asks for a cmdlet of high impact.
-fn confirm(
-    browser: &BrowserSession,
-    cmdlet: &Cmdlet,
-    action: &str,
-    post_to: &str,
-    hidden: &[(&str, &str)],
-    query: &Fields,
-) -> (String, String) {
-    let mut inputs = html::csrf_field(&browser.csrf);
-    for (name, value) in hidden {
-        inputs.push_str(&format!(
-            "<input type=\"hidden\" name=\"{name}\" value=\"{}\">",
-            escape(value)
-        ));
-    }
-    let main = format!(
-        "{line}<section class=\"panel\" aria-labelledby=\"confirm\"><h2 id=\"confirm\">Confirm</h2>\
-         <p>Are you sure you want to perform this action?</p><p id=\"action\">{action}.</p>\
-         <form method=\"post\" action=\"{post_to}\">{inputs}\
-         <button type=\"submit\">Yes ({name})</button> \
-         <a href=\"{back}\">No, back to the role group</a></form></section>",
-        line = html::cmdlet_line(&cmdlet.line()),
-        action = escape(action),
-        name = cmdlet.name,
-        back = escape(&detail_path(query.get("identity"))),
-    );
-    (format!("{}: confirm", cmdlet.name), main)
-}
-
-/// `Remove-RoleGroupMember` after its confirmation, then the group's page.
-pub async fn remove_member(browser: &mut BrowserSession, form: &Fields) -> Outcome {
-    let (cmdlet, _) = remove_member_cmdlet(form);
-    let success = format!(
-        "`{}` removed from `{}`.",
-        form.get("member"),
-        form.get("identity")
-    );
-    refused_or_done(
-        browser,
-        &cmdlet,
-        &success,
-        detail_path(form.get("identity")),
-    )
-    .await
-}
-
-/// `Remove-RoleGroup` after its confirmation, then the list.
-pub async fn remove(browser: &mut BrowserSession, form: &Fields) -> Outcome {
-    let (cmdlet, _) = remove_cmdlet(form);
-    let success = format!("Role group `{}` removed.", form.get("identity"));
-    refused_or_done(browser, &cmdlet, &success, "/role-groups".to_owned()).await
-}
-
-/// Runs a confirmed `cmdlet`: on success, to `to` with what happened; a
-/// refusal is its own page, with the cmdlet line and the reason.
-async fn refused_or_done(
-    browser: &mut BrowserSession,
-    cmdlet: &Cmdlet,
-    success: &str,
-    to: String,
-) -> Outcome {
-    match run(browser, cmdlet, success).await {
-        Ok(message) => Outcome::Done { to, message },
-        Err((status, refused)) => {
-            let main = format!(
-                "{refused}<p><a href=\"{}\">Back to the role group</a></p>",
-                escape(&to)
-            );
-            Outcome::Page(status, format!("{} refused", cmdlet.name), main)
-        }
-    }
-}
-
 /// Runs `cmdlet`: its line and what happened (HTML), or the status and its
 /// line with the refusal.
-async fn run(
+pub(super) async fn run(
     browser: &mut BrowserSession,
     cmdlet: &Cmdlet,
     success: &str,
