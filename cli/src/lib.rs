@@ -17,8 +17,10 @@
 //! * [`repl`]: the interactive shell (history, completion, continuation).
 //! * [`pipeline`]: running pipelines, binding piped records to parameters.
 //! * [`output`]: list, table, JSON and JSON-lines output.
+//! * [`console`]: `crossforest console`: the permissions console in the browser.
 
 pub mod ca_rotation;
+pub mod console;
 pub mod demo;
 pub mod host;
 pub mod issue_user;

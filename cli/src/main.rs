@@ -147,6 +147,11 @@ enum Command {
         #[arg(long = "as")]
         identity: Option<String>,
     },
+    /// A permissions console in the browser, over HTTPS with a certificate
+    /// from the lab's resource-forest CA: role groups, who can (with each
+    /// chain drawn), what-if, the admin audit log, trusts. Every action runs
+    /// its cmdlet as the signed-in identity.
+    Console(crossforest_cli::console::ConsoleArgs),
     /// Permission models as code: test a model file offline against
     /// assertions, export a lab's configuration as one, print its schema.
     #[command(subcommand)]
@@ -251,6 +256,7 @@ async fn main() -> ExitCode {
             | Command::Up { .. }
             | Command::Setup { .. }
             | Command::Model(_)
+            | Command::Console(_)
     );
     crossforest_shared::telemetry::init_with(
         if quiet { "warn" } else { "info" },
@@ -343,6 +349,7 @@ async fn main() -> ExitCode {
             setup(lab, identity, what_if, operation).await
         }
         Command::Model(command) => crossforest_cli::model::run(command).await,
+        Command::Console(args) => crossforest_cli::console::run(args).await.map(|()| 0),
         Command::AccountForest(command) => account_forest::cli::run(command).await.map(|()| 0),
         Command::ResourceForest(command) => resource_forest::cli::run(command).await.map(|()| 0),
     };

@@ -161,10 +161,7 @@ pub async fn run(command: ModelCommand) -> anyhow::Result<u8> {
             let lab = crate::lab::Lab::open(&lab)?;
             let identity = identity
                 .unwrap_or_else(|| format!("{}\\Administrator", lab.file().resource.netbios()));
-            let mut session = lab.session(&identity).await?;
-            let response = session.export_rbac().await?;
-            let document = resource_forest::rbac_document::RbacDocument::parse(&response.document)?;
-            let text = export::to_toml(&export::export(&document)?)?;
+            let text = export_model(&mut lab.session(&identity).await?).await?;
             match output {
                 Some(path) => std::fs::write(&path, text)
                     .with_context(|| format!("cannot write `{}`", path.display()))?,
@@ -188,4 +185,12 @@ pub async fn run(command: ModelCommand) -> anyhow::Result<u8> {
             Ok(0)
         }
     }
+}
+
+/// The organization's RBAC configuration, read as the session's identity
+/// (`ExportRbac`), as a model file: what differs from what setup installs.
+pub async fn export_model(session: &mut crate::session::Session) -> anyhow::Result<String> {
+    let response = session.export_rbac().await?;
+    let document = resource_forest::rbac_document::RbacDocument::parse(&response.document)?;
+    Ok(export::to_toml(&export::export(&document)?)?)
 }
