@@ -316,6 +316,7 @@ impl Lab {
                     parameters: vec!["Identity".to_owned(), "Office".to_owned()],
                     target: mailbox.to_owned(),
                     write: None,
+                    at_least_revision: 0,
                 })
                 .await?
                 .decision

@@ -52,12 +52,19 @@ impl From<pb::Record> for Record {
 pub struct Records {
     records: Vec<Record>,
     warnings: Vec<String>,
+    revision: u64,
 }
 
 impl Records {
     /// The warnings the cmdlet wrote (`WARNING: …` in a shell).
     pub fn warnings(&self) -> &[String] {
         &self.warnings
+    }
+
+    /// The organization revision the node decided the cmdlet at (for a
+    /// change, the revision it produced).
+    pub fn revision(&self) -> u64 {
+        self.revision
     }
 
     /// The values of property `name`, one per record that has it, in order.
@@ -82,10 +89,12 @@ impl From<pb::InvokeResponse> for Records {
             statement_not_open: _,
             default_columns: _,
             list_view: _,
+            revision,
         } = response;
         Self {
             records: records.into_iter().map(Record::from).collect(),
             warnings,
+            revision,
         }
     }
 }
@@ -145,6 +154,15 @@ pub enum Error {
         /// The stable code.
         code: ErrorCode,
         /// Why.
+        message: String,
+    },
+    /// The request asked for an organization revision (the session's
+    /// revision mark) the node had not reached within its wait; nothing ran.
+    #[error("{message}")]
+    RevisionNotReached {
+        /// The revision the node was at.
+        at: u64,
+        /// Naming both revisions.
         message: String,
     },
     /// The line is not valid shell syntax (nothing was sent).
@@ -212,7 +230,8 @@ impl From<EdgeError> for Error {
             | EdgeError::Stale(_)
             | EdgeError::Exhausted(_)
             | EdgeError::OutOfRange(_)
-            | EdgeError::Internal(_)) => Self::Failed {
+            | EdgeError::Internal(_)
+            | EdgeError::RevisionNotReached(_)) => Self::Failed {
                 code: failed.code(),
                 message: failed.to_string(),
             },
@@ -235,6 +254,10 @@ impl From<SessionError> for Error {
             )
             | SessionError::LabNotRunning(..) => Self::Unavailable { message },
             SessionError::Status(status) => match EdgeError::from_status(&status) {
+                Some(EdgeError::RevisionNotReached(message)) => Self::RevisionNotReached {
+                    at: EdgeError::revision(&status).unwrap_or_default(),
+                    message,
+                },
                 Some(edge) => Self::from(edge),
                 None if status.code() == tonic::Code::Unavailable => Self::Unavailable { message },
                 None => Self::Transport {
@@ -272,6 +295,13 @@ impl Session {
     /// `DOMAIN\user` of the session.
     pub fn identity(&self) -> &str {
         self.inner.identity()
+    }
+
+    /// The highest organization revision this session (and every session of
+    /// the same federation) has seen; each request asks for it as
+    /// `at_least_revision`, so a read on any node sees the session's writes.
+    pub fn revision(&self) -> u64 {
+        self.inner.revision()
     }
 
     /// The shell's session underneath, for the shell's own pipelines
