@@ -110,8 +110,9 @@ pub struct FederationBuilder {
     resource_rate_limit: Option<(u32, u32)>,
     /// Process mode, with these programs (`None`: discovered at start).
     processes: Option<Option<NodeBinaries>>,
-    /// How many nodes serve the resource forest (default 1).
-    resource_nodes: usize,
+    /// How many nodes serve the resource forest from one PostgreSQL schema
+    /// (`None`: one, on the scenario store).
+    resource_nodes: Option<usize>,
 }
 
 impl FederationBuilder {
@@ -161,12 +162,12 @@ impl FederationBuilder {
         self
     }
 
-    /// Serves the resource forest with `n` nodes on one PostgreSQL schema
+    /// Serves the resource forest with `n` nodes (one too) on one PostgreSQL schema
     /// (the server `CROSSFOREST_TEST_POSTGRES` names; [`Federation::start`]
     /// fails without it), in this process. Node 0 is the one `node.toml`
     /// names; open sessions on any with [`Federation::session_on`].
     pub fn resource_nodes(mut self, n: usize) -> Self {
-        self.resource_nodes = n;
+        self.resource_nodes = Some(n.max(1));
         self
     }
 
@@ -224,7 +225,7 @@ impl FederationBuilder {
                 self.organizational_units
             },
             active_directory_split_permissions: self.active_directory_split_permissions,
-            store: if self.resource_nodes > 1 {
+            store: if self.resource_nodes.is_some() {
                 let url = resource_forest::store::testing::postgres_url("resource_nodes")
                     .map_err(anyhow::Error::msg)?
                     .context("several resource-forest nodes need PostgreSQL: set CROSSFOREST_TEST_POSTGRES")?;
@@ -274,7 +275,7 @@ impl FederationBuilder {
                 let node = RunningNode::start(&federation.lab, forest, listener).await?;
                 federation.nodes.push(node);
             }
-            for n in 1..self.resource_nodes {
+            for n in 1..self.resource_nodes.unwrap_or(1) {
                 let listener = TcpListener::bind("127.0.0.1:0").await?;
                 let node = RunningNode::start_replica(
                     &federation.lab,
@@ -288,7 +289,7 @@ impl FederationBuilder {
             return Ok(federation);
         };
         anyhow::ensure!(
-            self.resource_nodes <= 1,
+            self.resource_nodes.is_none(),
             "several resource-forest nodes are served in this process only"
         );
         // Account forests first, so that the resource forest's change feeds
