@@ -57,14 +57,23 @@ pub fn merge_model(org: &mut Organization, shape: Shape) -> Result<()> {
 /// node must be stopped.
 pub async fn populate(config: &NodeConfig, shape: Shape) -> Result<u64> {
     let store = resource_forest::store::open(&config.store, &config.data_dir).await?;
-    let state = resource_forest::state::OrgState::open(store)
+    let state = resource_forest::state::OrgState::open(Arc::clone(&store))
         .await?
         .context("the resource forest's store holds no organization")?;
     let guard = state.lock().await;
     let before = state.snapshot();
     let mut next = before.org.clone();
     merge_model(&mut next, shape)?;
-    Ok(state.commit(&guard, &before, next).await?)
+    let revision = state.commit(&guard, &before, next).await?;
+    drop(guard);
+    drop(before);
+    drop(state);
+    // The committer task lets go of the store just after it answers; the
+    // embedded store's file stays locked until it has.
+    while Arc::strong_count(&store) > 1 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    Ok(revision)
 }
 
 /// The results of one configuration.
@@ -145,6 +154,30 @@ async fn measure(
     })
 }
 
+/// `fabrikam\alice`, a member of `fabrikam\Exchange Admins`, which the
+/// linked role group `fabrikam Recipient Admins` links to `roles`: the
+/// caller the benchmarks over mutual TLS drive the node as.
+///
+/// # Errors
+/// When a set-up command fails.
+pub async fn link_recipient_admins(federation: &Federation, roles: &[&str]) -> Result<()> {
+    federation.add_user("fabrikam.com", "alice").await?;
+    federation
+        .add_group("fabrikam.com", "Exchange Admins")
+        .await?;
+    federation
+        .add_member("fabrikam.com", "Exchange Admins", "alice")
+        .await?;
+    federation
+        .link_role_group(
+            "fabrikam.com",
+            "fabrikam Recipient Admins",
+            "Exchange Admins",
+            roles,
+        )
+        .await
+}
+
 /// `crossforest-bench cluster`: starts `max(nodes)` resource-forest nodes on
 /// one PostgreSQL schema (`postgres_url`), writes the organization of
 /// `shape`, then for each count in `nodes` spreads `streams` Check streams
@@ -171,21 +204,7 @@ pub async fn run(
         .resource_nodes(most)
         .start()
         .await?;
-    federation.add_user("fabrikam.com", "alice").await?;
-    federation
-        .add_group("fabrikam.com", "Exchange Admins")
-        .await?;
-    federation
-        .add_member("fabrikam.com", "Exchange Admins", "alice")
-        .await?;
-    federation
-        .link_role_group(
-            "fabrikam.com",
-            "fabrikam Recipient Admins",
-            "Exchange Admins",
-            &["Mail Recipients"],
-        )
-        .await?;
+    link_recipient_admins(&federation, &["Mail Recipients"]).await?;
     let written = Instant::now();
     let revision = populate(&federation.lab().resource_config()?, shape).await?;
     for i in 0..most {

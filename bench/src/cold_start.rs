@@ -88,6 +88,7 @@ pub async fn run(shape: Shape, rounds: usize) -> Result<Vec<Start>> {
         drop(session);
         node.terminate(Duration::from_secs(10)).await?;
     }
+    phases(&lab.resource_config()?).await?;
     let mut serving: Vec<Duration> = starts.iter().map(|s| s.serving).collect();
     serving.sort();
     println!(
@@ -96,4 +97,28 @@ pub async fn run(shape: Shape, rounds: usize) -> Result<Vec<Start>> {
         serving.len()
     );
     Ok(starts)
+}
+
+/// Where a start goes, measured in this process on the same store: opening
+/// it, reading and assembling every row and compiling the RBAC
+/// (`OrgState::open`), and the whole `ResourceForest::load` (certificates,
+/// trusts, audit log and outbox besides).
+async fn phases(config: &resource_forest::config::NodeConfig) -> Result<()> {
+    let started = Instant::now();
+    let store = resource_forest::store::open(&config.store, &config.data_dir).await?;
+    let opened = started.elapsed();
+    let state = resource_forest::state::OrgState::open(store).await?;
+    let loaded = started.elapsed();
+    drop(state);
+    let started = Instant::now();
+    let node = resource_forest::node::ResourceForest::load(config.clone()).await?;
+    let whole = started.elapsed();
+    drop(node);
+    println!(
+        "in process: open the store {:.0} ms; read, assemble and compile {:.0} ms; the whole node load {:.0} ms",
+        opened.as_secs_f64() * 1e3,
+        (loaded - opened).as_secs_f64() * 1e3,
+        whole.as_secs_f64() * 1e3
+    );
+    Ok(())
 }

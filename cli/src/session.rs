@@ -487,6 +487,7 @@ impl Session {
             .await
             .map(tonic::Response::into_inner)
             .map_err(|s| self.failed(s))
+            .inspect(|answer| self.seen.saw(answer.revision))
     }
 
     /// `setup /PrepareAllDomains` or `/PrepareDomain`; returns what changed.
@@ -500,6 +501,7 @@ impl Session {
             .await
             .map(tonic::Response::into_inner)
             .map_err(|s| self.failed(s))
+            .inspect(|answer| self.seen.saw(answer.revision))
     }
 
     /// One delegated-setup operation (`ServerSetup`).
@@ -513,6 +515,7 @@ impl Session {
             .await
             .map(tonic::Response::into_inner)
             .map_err(|s| self.failed(s))
+            .inspect(|answer| self.seen.saw(answer.revision))
     }
 
     /// Plans (`what_if`) or applies a permission model (`ApplyPermissionModel`).
@@ -526,6 +529,7 @@ impl Session {
             .await
             .map(tonic::Response::into_inner)
             .map_err(|s| self.failed(s))
+            .inspect(|answer| self.seen.saw(answer.revision))
     }
 
     /// The organization's RBAC configuration as an RBAC document (JSON).
@@ -536,6 +540,7 @@ impl Session {
             .await
             .map(tonic::Response::into_inner)
             .map_err(|s| self.failed(s))
+            .inspect(|answer| self.seen.saw(answer.revision))
     }
 
     /// Who the resource forest thinks the caller is.

@@ -482,6 +482,19 @@ pub async fn a_batch_makes_consecutive_revisions_at_once(h: impl Harness) {
 
 /// Another handle's write is announced (shared stores only).
 pub async fn other_handles_are_told_of_writes(h: impl Harness) {
+    a_write_is_announced(&h, false).await;
+}
+
+/// A listener whose connection the database ends (a restart, a failover)
+/// connects again and announces the revision the store has then: a write
+/// made meanwhile is announced without another write (shared stores only).
+pub async fn a_dropped_listener_listens_again_and_announces(h: impl Harness) {
+    a_write_is_announced(&h, true).await;
+}
+
+/// One handle watches, another writes (after the listeners were ended, with
+/// `drop_listeners`): the watcher is told of the write.
+async fn a_write_is_announced(h: &impl Harness, drop_listeners: bool) {
     if !h.shared() {
         // One process owns the store: there is no one else to tell.
         return;
@@ -490,30 +503,9 @@ pub async fn other_handles_are_told_of_writes(h: impl Harness) {
     let b = h.open().await.unwrap();
     first(&*a).await;
     let mut announced = a.watch().await.unwrap();
-    b.apply(1, upserts(vec![row("item", "c", serde_json::json!({}))]))
-        .await
-        .unwrap();
-    tokio::time::timeout(std::time::Duration::from_secs(30), async {
-        while *announced.borrow_and_update() < 2 {
-            announced.changed().await.unwrap();
-        }
-    })
-    .await
-    .expect("the write was never announced");
-}
-
-/// A listener whose connection the database ends (a restart, a failover)
-/// connects again and announces the revision the store has then: a write
-/// made meanwhile is announced without another write (shared stores only).
-pub async fn a_dropped_listener_listens_again_and_announces(h: impl Harness) {
-    if !h.shared() {
-        return;
+    if drop_listeners {
+        h.drop_listeners().await;
     }
-    let a = h.open().await.unwrap();
-    let b = h.open().await.unwrap();
-    first(&*a).await;
-    let mut announced = a.watch().await.unwrap();
-    h.drop_listeners().await;
     b.apply(1, upserts(vec![row("item", "c", serde_json::json!({}))]))
         .await
         .unwrap();
