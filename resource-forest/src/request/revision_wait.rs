@@ -137,7 +137,7 @@ impl Waiting {
         caller: &Caller,
         settings: &RevisionWaitSettings,
     ) -> Result<Place<'_>, (usize, &'static str, usize)> {
-        let key = (caller.forest.clone(), caller.user.clone());
+        let key = (caller.forest.clone(), caller.user);
         let mut callers = self.lock();
         let total: usize = callers.values().sum();
         let mine = callers.get(&key).copied().unwrap_or(0);
