@@ -47,8 +47,9 @@ impl From<pb::Record> for Record {
 }
 
 /// What a cmdlet returned: its records in order (a slice of [`Record`]) and
-/// its warnings.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// its warnings. Two are equal when their records and warnings are, whatever
+/// revision each was decided at.
+#[derive(Debug, Clone)]
 pub struct Records {
     records: Vec<Record>,
     warnings: Vec<String>,
@@ -72,6 +73,14 @@ impl Records {
         self.records.iter().filter_map(|r| r.get(name)).collect()
     }
 }
+
+impl PartialEq for Records {
+    fn eq(&self, other: &Self) -> bool {
+        self.records == other.records && self.warnings == other.warnings
+    }
+}
+
+impl Eq for Records {}
 
 impl std::ops::Deref for Records {
     type Target = [Record];

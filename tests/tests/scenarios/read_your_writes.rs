@@ -42,6 +42,8 @@ async fn a_write_on_node_0_is_read_at_its_revision_on_node_2() {
     let Some(f) = three_nodes("read-your-writes: node 0 to node 2").await else {
         return;
     };
+    // Node 2 follows by notification; held, it stays behind the write.
+    lagging(&f, 2).await;
     let mut writer = f.session_on(0, ADMIN).await.unwrap();
     let created = writer.run("New-Mailbox -Name bob").await.unwrap();
     let revision = created.revision();
@@ -51,9 +53,8 @@ async fn a_write_on_node_0_is_read_at_its_revision_on_node_2() {
     );
     assert_eq!(writer.revision(), revision);
 
-    // Node 2 follows by notification: held, it would still be behind; the
-    // reader's request asks for the writer's revision and is answered at it.
-    f.resource_node_at(2).unwrap().store().hold_following(true);
+    // The reader's request asks for the writer's revision: node 2 waits for
+    // it and answers at it once it follows again.
     let mut reader = f.session_on(2, ADMIN).await.unwrap();
     let read = tokio::spawn(async move {
         let found = reader.run("Get-Mailbox -Identity bob").await;
@@ -149,7 +150,7 @@ async fn a_stale_follower_makes_the_reader_wait_until_it_catches_up() {
         return;
     };
     let follower = f.resource_node_at(1).unwrap();
-    follower.store().hold_following(true);
+    lagging(&f, 1).await;
     let before = follower.store().snapshot().revision;
     let mut writer = f.session_on(0, ADMIN).await.unwrap();
     let revision = writer
@@ -173,6 +174,23 @@ async fn a_stale_follower_makes_the_reader_wait_until_it_catches_up() {
     let answered = read.await.unwrap().unwrap();
     assert!(answered.revision >= revision);
     assert!(answered.decision.unwrap().allowed);
+}
+
+/// Makes node `index` a follower that lags: once it has followed a change
+/// (so it is past its first look at the store), it follows no more until
+/// `hold_following(false)`.
+async fn lagging(f: &Federation, index: usize) {
+    let mut admin = f.session_on(0, ADMIN).await.unwrap();
+    let revision = admin
+        .run("New-Mailbox -Name followed")
+        .await
+        .unwrap()
+        .revision();
+    let node = f.resource_node_at(index).unwrap().store();
+    node.at_least(revision, std::time::Duration::from_secs(60))
+        .await
+        .unwrap();
+    node.hold_following(true);
 }
 
 /// Waits until `count` requests wait for a revision on node `index`.
