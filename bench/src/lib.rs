@@ -4,6 +4,8 @@
 //! curve. A workspace member of its own so that Cedar and casbin never enter
 //! the product's dependency tree. See `BENCHMARKS.md`.
 
+pub mod cluster;
+pub mod cold_start;
 pub mod compare;
 pub mod engines;
 pub mod hostile;

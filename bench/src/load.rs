@@ -268,21 +268,11 @@ impl Lab {
                 anyhow::Ok(federation)
             })
             .await??;
-        federation.add_user("fabrikam.com", "alice").await?;
-        federation
-            .add_group("fabrikam.com", "Exchange Admins")
-            .await?;
-        federation
-            .add_member("fabrikam.com", "Exchange Admins", "alice")
-            .await?;
-        federation
-            .link_role_group(
-                "fabrikam.com",
-                "fabrikam Recipient Admins",
-                "Exchange Admins",
-                &["Mail Recipients", "Mail Recipient Creation"],
-            )
-            .await?;
+        crate::cluster::link_recipient_admins(
+            &federation,
+            &["Mail Recipients", "Mail Recipient Creation"],
+        )
+        .await?;
         let session = federation.session("fabrikam\\alice").await?.into();
         Ok(Self {
             federation: Some(federation),
@@ -316,6 +306,7 @@ impl Lab {
                     parameters: vec!["Identity".to_owned(), "Office".to_owned()],
                     target: mailbox.to_owned(),
                     write: None,
+                    at_least_revision: 0,
                 })
                 .await?
                 .decision

@@ -27,6 +27,38 @@ enum Engines {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Aggregate `Authorization.Check` throughput of one organization (the
+    /// generated 100,000 recipients / 10,000 assignments) served by 1, 2 and
+    /// 3 resource-forest nodes on one PostgreSQL schema
+    /// (`CROSSFOREST_TEST_POSTGRES`), the streams spread over the nodes.
+    Cluster {
+        /// Node counts, one row each.
+        #[arg(long, value_delimiter = ',', default_value = "1,2,3")]
+        nodes: Vec<usize>,
+        /// Concurrent streams, spread round-robin over the nodes.
+        #[arg(long, default_value_t = 16)]
+        streams: usize,
+        /// Checks per row at most.
+        #[arg(long, default_value_t = 100_000)]
+        requests: usize,
+        /// Seconds per row at most.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// A small organization (CI).
+        #[arg(long)]
+        quick: bool,
+    },
+    /// Process start → first answer of a resource-forest node with the
+    /// generated organization on the embedded store (the `resource-forest`
+    /// program beside this one, or in `CROSSFOREST_NODE_BINARIES`).
+    ColdStart {
+        /// Starts to time.
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+        /// A small organization (CI).
+        #[arg(long)]
+        quick: bool,
+    },
     /// The same model and request stream through crossforest, Cedar and
     /// casbin: check that all three agree on every request, then time them.
     Compare {
@@ -143,8 +175,45 @@ enum Command {
     },
 }
 
+fn shape(quick: bool) -> Shape {
+    if quick {
+        Shape::SMALL
+    } else {
+        Shape::ORGANIZATION
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
 fn main() -> Result<()> {
     match Cli::parse().command {
+        Command::Cluster {
+            nodes,
+            streams,
+            requests,
+            seconds,
+            quick,
+        } => {
+            let limits = crossforest_bench::load::Limits {
+                requests,
+                duration: std::time::Duration::from_secs(seconds),
+            };
+            runtime()?
+                .block_on(crossforest_bench::cluster::run(
+                    &nodes,
+                    streams,
+                    limits,
+                    shape(quick),
+                ))
+                .map(|_| ())
+        }
+        Command::ColdStart { rounds, quick } => runtime()?
+            .block_on(crossforest_bench::cold_start::run(shape(quick), rounds))
+            .map(|_| ()),
         Command::Compare {
             requests,
             unsliced_requests,

@@ -83,6 +83,10 @@ pub fn account_store(
 pub struct Lab {
     dir: PathBuf,
     file: LabFile,
+    /// The highest organization revision this lab's sessions have seen:
+    /// shared by every session it opens, so a change made through one
+    /// resource-forest node is read by the next request on any other.
+    seen: crate::session::RevisionMark,
 }
 
 /// A random password for lab accounts (written to owner-only files).
@@ -164,6 +168,7 @@ impl Lab {
         Ok(Self {
             dir: dir.to_owned(),
             file,
+            seen: Default::default(),
         })
     }
 
@@ -198,6 +203,7 @@ impl Lab {
         Ok(Self {
             dir: dir.to_owned(),
             file: read_toml(&path)?,
+            seen: Default::default(),
         })
     }
 
@@ -350,7 +356,18 @@ impl Lab {
     /// Opens a management session as `DOMAIN\user` or `user@forest`, in any
     /// case ([`Lab::identity`]).
     pub async fn session(&self, identity: &str) -> anyhow::Result<Session> {
-        self.open_session(identity)
+        self.session_at(identity, None).await
+    }
+
+    /// [`Self::session`] with the resource forest's node at `address`
+    /// (`None`: the one `node.toml` names): another node of the same
+    /// organization. Every session the lab opens shares its revision mark.
+    pub async fn session_at(
+        &self,
+        identity: &str,
+        address: Option<&str>,
+    ) -> anyhow::Result<Session> {
+        self.open_session(identity, address)
             .await
             .map_err(|e| match e.downcast::<SessionError>() {
                 Ok(e) => anyhow::Error::new(self.not_running(e)),
@@ -374,13 +391,18 @@ impl Lab {
         }
     }
 
-    async fn open_session(&self, identity: &str) -> anyhow::Result<Session> {
+    async fn open_session(&self, identity: &str, address: Option<&str>) -> anyhow::Result<Session> {
         let identity = self.identity(identity)?;
         let (forest, user) = (&identity.forest, identity.user.as_str());
-        let resource = self.endpoint(&self.file.resource)?;
+        let mut resource = self.endpoint(&self.file.resource)?;
+        if let Some(address) = address {
+            address.clone_into(&mut resource.address);
+        }
         let credential = self.credential(forest, user)?;
         if *forest == self.file.resource {
-            return Ok(Session::local(&resource, &credential, &identity.display()).await?);
+            return Ok(Session::local(&resource, &credential, &identity.display())
+                .await?
+                .with_revision_mark(&self.seen));
         }
         let home = self.endpoint(forest)?;
         let password = self.password(forest, user)?;
@@ -390,7 +412,9 @@ impl Lab {
             password: &password,
             credential: &credential,
         };
-        Ok(Session::foreign(logon, &resource).await?)
+        Ok(Session::foreign(logon, &resource)
+            .await?
+            .with_revision_mark(&self.seen))
     }
 
     /// The directory admin tools of an account forest, as its Administrator.

@@ -130,6 +130,27 @@ impl SessionError {
     }
 }
 
+/// The highest organization revision a client has seen in an answer, shared
+/// by the sessions that hold it (every session a [`crate::lab::Lab`] opens):
+/// each request asks for it as `at_least_revision`, so a change made through
+/// one node is seen by the next request, whichever node of the organization
+/// answers it (read-your-writes).
+#[derive(Debug, Clone, Default)]
+pub struct RevisionMark(std::sync::Arc<std::sync::atomic::AtomicU64>);
+
+impl RevisionMark {
+    /// The highest revision seen.
+    pub fn get(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Notes that an answer carried `revision`.
+    pub fn saw(&self, revision: u64) {
+        self.0
+            .fetch_max(revision, std::sync::atomic::Ordering::AcqRel);
+    }
+}
+
 /// An open session.
 #[derive(Debug, Clone)]
 pub struct Session {
@@ -143,6 +164,8 @@ pub struct Session {
     credential: IssuedCertificate,
     /// The open statement every Invoke names (R-SESSION-1), if any.
     statement: Option<String>,
+    /// The highest revision seen, asked for by every request.
+    seen: RevisionMark,
 }
 
 /// What an account-forest user brings to log on.
@@ -233,12 +256,35 @@ impl Session {
             server: resource.forest.clone(),
             credential: credential.clone(),
             statement: None,
+            seen: RevisionMark::default(),
         }
     }
 
+    /// Shares `mark` with this session: it asks for the highest revision
+    /// any session holding `mark` has seen, and raises it.
+    pub fn with_revision_mark(mut self, mark: &RevisionMark) -> Self {
+        mark.saw(self.seen.get());
+        self.seen = mark.clone();
+        self
+    }
+
+    /// The highest organization revision this session has seen in an
+    /// answer; its requests ask for it as `at_least_revision`.
+    pub fn revision(&self) -> u64 {
+        self.seen.get()
+    }
+
     /// The error a failed call reports: a refused handshake says so and
-    /// why, rather than that the connection was lost.
+    /// why, rather than that the connection was lost. A node's failure that
+    /// names its revision raises the mark too.
     fn failed(&self, status: tonic::Status) -> SessionError {
+        if let Some(revision) = EdgeError::revision(&status) {
+            if EdgeError::from_status(&status).map(|e| e.code())
+                != Some(crossforest_shared::serve::status::ErrorCode::RevisionNotReached)
+            {
+                self.seen.saw(revision);
+            }
+        }
         match CertificateRefused::find(&status, &self.server, Some(&self.credential)) {
             Some(refused) => SessionError::Refused(refused),
             None => SessionError::from(status),
@@ -282,13 +328,17 @@ impl Session {
                 })
                 .collect(),
             statement: self.statement.clone().unwrap_or_default(),
+            at_least_revision: 0,
         };
         let mut waited = std::time::Duration::ZERO;
         loop {
-            let request = self.request(message.clone());
+            let mut message = message.clone();
+            message.at_least_revision = self.seen.get();
+            let request = self.request(message);
             match self.client.invoke(request).await {
                 Ok(response) => {
                     let response = response.into_inner();
+                    self.seen.saw(response.revision);
                     if response.statement_not_open {
                         // It ended (idle or old): the node said so in a
                         // warning once; the rest of the statement runs on
@@ -314,13 +364,16 @@ impl Session {
     /// [`Self::close_statement`] is authorised against the permissions the
     /// caller holds now, and runs on the organization as it is then.
     pub async fn open_statement(&mut self) -> Result<pb::OpenStatementResponse, SessionError> {
-        let request = self.request(pb::OpenStatementRequest {});
+        let request = self.request(pb::OpenStatementRequest {
+            at_least_revision: self.seen.get(),
+        });
         let opened = self
             .client
             .open_statement(request)
             .await
             .map(tonic::Response::into_inner)
             .map_err(|s| self.failed(s))?;
+        self.seen.saw(opened.revision);
         self.statement = Some(opened.statement.clone());
         Ok(opened)
     }
@@ -354,14 +407,18 @@ impl Session {
     /// Decides and explains one request for the caller (`Authorization.Check`).
     pub async fn check(
         &mut self,
-        check: pb::CheckRequest,
+        mut check: pb::CheckRequest,
     ) -> Result<pb::CheckResponse, SessionError> {
+        check.at_least_revision = check.at_least_revision.max(self.seen.get());
         let request = self.request(check);
-        self.authorization
+        let answer = self
+            .authorization
             .check(request)
             .await
             .map(tonic::Response::into_inner)
-            .map_err(|s| self.failed(s))
+            .map_err(|s| self.failed(s))?;
+        self.seen.saw(answer.revision);
+        Ok(answer)
     }
 
     /// Decides many requests for the caller on one revision.
@@ -369,35 +426,50 @@ impl Session {
         &mut self,
         checks: Vec<pb::CheckRequest>,
     ) -> Result<pb::CheckBulkResponse, SessionError> {
-        let request = self.request(pb::CheckBulkRequest { checks });
-        self.authorization
+        let request = self.request(pb::CheckBulkRequest {
+            checks,
+            at_least_revision: self.seen.get(),
+        });
+        let answer = self
+            .authorization
             .check_bulk(request)
             .await
             .map(tonic::Response::into_inner)
-            .map_err(|s| self.failed(s))
+            .map_err(|s| self.failed(s))?;
+        self.seen.saw(answer.revision);
+        Ok(answer)
     }
 
     /// Every principal that may run the request.
     pub async fn who_can(
         &mut self,
-        check: pb::CheckRequest,
+        mut check: pb::CheckRequest,
     ) -> Result<pb::WhoCanResponse, SessionError> {
+        check.at_least_revision = check.at_least_revision.max(self.seen.get());
         let request = self.request(check);
-        self.authorization
+        let answer = self
+            .authorization
             .who_can(request)
             .await
             .map(tonic::Response::into_inner)
-            .map_err(|s| self.failed(s))
+            .map_err(|s| self.failed(s))?;
+        self.seen.saw(answer.revision);
+        Ok(answer)
     }
 
     /// Every cmdlet the caller may run.
     pub async fn what_can(&mut self) -> Result<pb::WhatCanResponse, SessionError> {
-        let request = self.request(pb::WhatCanRequest {});
-        self.authorization
+        let request = self.request(pb::WhatCanRequest {
+            at_least_revision: self.seen.get(),
+        });
+        let answer = self
+            .authorization
             .what_can(request)
             .await
             .map(tonic::Response::into_inner)
-            .map_err(|s| self.failed(s))
+            .map_err(|s| self.failed(s))?;
+        self.seen.saw(answer.revision);
+        Ok(answer)
     }
 
     /// `setup /PrepareAD`: the permission model; returns what changed.
@@ -415,6 +487,7 @@ impl Session {
             .await
             .map(tonic::Response::into_inner)
             .map_err(|s| self.failed(s))
+            .inspect(|answer| self.seen.saw(answer.revision))
     }
 
     /// `setup /PrepareAllDomains` or `/PrepareDomain`; returns what changed.
@@ -428,6 +501,7 @@ impl Session {
             .await
             .map(tonic::Response::into_inner)
             .map_err(|s| self.failed(s))
+            .inspect(|answer| self.seen.saw(answer.revision))
     }
 
     /// One delegated-setup operation (`ServerSetup`).
@@ -441,6 +515,7 @@ impl Session {
             .await
             .map(tonic::Response::into_inner)
             .map_err(|s| self.failed(s))
+            .inspect(|answer| self.seen.saw(answer.revision))
     }
 
     /// Plans (`what_if`) or applies a permission model (`ApplyPermissionModel`).
@@ -454,6 +529,7 @@ impl Session {
             .await
             .map(tonic::Response::into_inner)
             .map_err(|s| self.failed(s))
+            .inspect(|answer| self.seen.saw(answer.revision))
     }
 
     /// The organization's RBAC configuration as an RBAC document (JSON).
@@ -464,6 +540,7 @@ impl Session {
             .await
             .map(tonic::Response::into_inner)
             .map_err(|s| self.failed(s))
+            .inspect(|answer| self.seen.saw(answer.revision))
     }
 
     /// Who the resource forest thinks the caller is.

@@ -47,6 +47,12 @@ pub struct NodeConfig {
         skip_serializing_if = "crate::request::statement::StatementSettings::is_default"
     )]
     pub statements: crate::request::statement::StatementSettings,
+    /// How long and how many requests wait for a revision (`[revision_wait]`).
+    #[serde(
+        default,
+        skip_serializing_if = "crate::request::revision_wait::RevisionWaitSettings::is_default"
+    )]
+    pub revision_wait: crate::request::revision_wait::RevisionWaitSettings,
 }
 
 fn is_default_audit(policy: &crate::audit::AuditPolicy) -> bool {
@@ -81,6 +87,7 @@ impl NodeConfig {
         self.operations.check(&self.listen, &mut problems);
         self.store.check(&mut problems);
         self.statements.check(&mut problems);
+        self.revision_wait.check(&mut problems);
         problems.pem_file("pki_dir", &self.pki_dir.join("ca.pem"), false);
         problems.pem_file("pki_dir", &self.pki_dir.join("server.pem"), true);
         if self.audit.age_limit_days.is_some() {

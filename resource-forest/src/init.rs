@@ -85,6 +85,7 @@ pub fn init(options: &InitOptions) -> Result<NodeConfig, NodeError> {
         operations: Default::default(),
         audit: Default::default(),
         statements: Default::default(),
+        revision_wait: Default::default(),
         store: options.store.clone(),
     };
     create_organization(&options.store, &options.dir.join("data"), &org)?;

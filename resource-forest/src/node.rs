@@ -86,6 +86,7 @@ pub struct ResourceForest {
     in_flight: Arc<tokio::sync::Semaphore>,
     metrics: Arc<Metrics>,
     statements: Statements,
+    waiting: crate::request::revision_wait::Waiting,
 }
 
 /// What a reload put in place.
@@ -171,6 +172,7 @@ impl ResourceForest {
             in_flight: Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT)),
             metrics,
             statements: Statements::new(config.statements),
+            waiting: Default::default(),
             config,
         }))
     }
@@ -265,7 +267,12 @@ impl ResourceForest {
         &self.statements
     }
 
-    /// The audit log.
+    /// The requests waiting for a revision (see [`crate::request::revision_wait`]).
+    pub fn waiting(&self) -> &crate::request::revision_wait::Waiting {
+        &self.waiting
+    }
+
+    /// The admin audit log.
     pub fn audit(&self) -> &AuditLog {
         &self.audit
     }

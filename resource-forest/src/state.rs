@@ -14,6 +14,7 @@
 //! and the pending state falls back to the durable one.
 
 use std::sync::{Arc, RwLock, Weak};
+use std::time::Duration;
 
 use tokio::sync::{Mutex, MutexGuard};
 
@@ -98,11 +99,20 @@ impl std::fmt::Debug for Queue {
     }
 }
 
+/// The published snapshot, and its revision on a watch channel: a request
+/// that needs a later revision waits on the channel (no lock held, no
+/// polling) and wakes on the publish that reaches it.
+#[derive(Debug)]
+struct Current {
+    snapshot: RwLock<Arc<Snapshot>>,
+    revision: tokio::sync::watch::Sender<u64>,
+}
+
 /// The node's view of its store: the current snapshot and the store behind it.
 #[derive(Debug)]
 pub struct OrgState {
     store: Arc<dyn OrganizationStore>,
-    current: Arc<RwLock<Arc<Snapshot>>>,
+    current: Arc<Current>,
     queue: Arc<std::sync::Mutex<Queue>>,
     /// Woken after every batch, stored or failed.
     settled: Arc<tokio::sync::Notify>,
@@ -110,6 +120,9 @@ pub struct OrgState {
     /// The audit outbox's rows as loaded, `(key, body)`: taken once by the
     /// node to replay what its audit log is missing.
     outbox: std::sync::Mutex<Vec<(String, String)>>,
+    /// Whether following other nodes' changes is held (a test hook: a
+    /// follower whose notifications arrive late).
+    held: tokio::sync::watch::Sender<bool>,
 }
 
 /// Proof that the caller holds this process's writer lock. Other processes
@@ -132,7 +145,10 @@ impl OrgState {
         };
         Ok(Some(Self {
             store,
-            current: Arc::new(RwLock::new(Snapshot::new(revision, org, None))),
+            current: Arc::new(Current {
+                snapshot: RwLock::new(Snapshot::new(revision, org, None)),
+                revision: tokio::sync::watch::Sender::new(revision),
+            }),
             queue: Arc::default(),
             settled: Arc::default(),
             writer: Mutex::new(()),
@@ -142,6 +158,7 @@ impl OrgState {
                     .map(|(_, key, body)| (key, body))
                     .collect(),
             ),
+            held: tokio::sync::watch::Sender::new(false),
         }))
     }
 
@@ -158,6 +175,7 @@ impl OrgState {
     /// The current snapshot.
     pub fn snapshot(&self) -> Arc<Snapshot> {
         self.current
+            .snapshot
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
@@ -166,6 +184,21 @@ impl OrgState {
     /// Makes `snapshot` current unless a newer one already is.
     fn publish(&self, snapshot: Arc<Snapshot>) {
         publish(&self.current, snapshot);
+    }
+
+    /// Waits, at most `wait`, until the published revision is `revision` or
+    /// later: `Ok` with that snapshot, or `Err` with the revision the node
+    /// is at when the wait ends. Holds no lock while it waits and wakes on
+    /// the publish that reaches `revision` (a commit here or a change
+    /// followed from another node).
+    pub async fn at_least(&self, revision: u64, wait: Duration) -> Result<Arc<Snapshot>, u64> {
+        let mut published = self.current.revision.subscribe();
+        let reached = tokio::time::timeout(wait, published.wait_for(|r| *r >= revision)).await;
+        let snapshot = self.snapshot();
+        match reached {
+            Ok(Ok(_)) if snapshot.revision >= revision => Ok(snapshot),
+            _ => Err(snapshot.revision),
+        }
     }
 
     fn queue(&self) -> std::sync::MutexGuard<'_, Queue> {
@@ -346,21 +379,31 @@ impl OrgState {
         Ok(self.snapshot().revision)
     }
 
+    /// Holds (`true`) or resumes following other nodes' changes: while held,
+    /// the node serves the revision it has and reads nothing new from the
+    /// store; resumed, it catches up at once. A test hook for a follower
+    /// whose notifications arrive late.
+    pub fn hold_following(&self, hold: bool) {
+        self.held.send_replace(hold);
+    }
+
     /// Follows changes other processes make through a shared store: reloads on
-    /// each announced revision, and every `backstop` regardless. Ends when the
-    /// state is dropped.
+    /// each announced revision, and every `backstop` regardless (not while
+    /// [held](Self::hold_following)). Ends when the state is dropped.
     pub async fn follow(
         state: Weak<Self>,
         backstop: std::time::Duration,
     ) -> Result<(), StoreError> {
-        let announced = match state.upgrade() {
-            Some(state) => state.store.watch().await?,
+        let (announced, held) = match state.upgrade() {
+            Some(state) => (state.store.watch().await?, state.held.subscribe()),
             None => return Ok(()),
         };
         crossforest_shared::store::follow(announced, backstop, || {
-            let state = state.upgrade();
+            let (state, mut held) = (state.clone(), held.clone());
             async move {
-                let Some(state) = state else {
+                // Ends at once when the state (the sender) is dropped.
+                let _ = held.wait_for(|held| !held).await;
+                let Some(state) = state.upgrade() else {
                     return false;
                 };
                 if let Err(e) = state.refresh().await {
@@ -374,12 +417,22 @@ impl OrgState {
     }
 }
 
-/// Makes `snapshot` current unless a newer one already is.
-fn publish(current: &RwLock<Arc<Snapshot>>, snapshot: Arc<Snapshot>) {
-    let mut current = current.write().unwrap_or_else(|e| e.into_inner());
-    if snapshot.revision > current.revision {
-        *current = snapshot;
+/// Makes `snapshot` current unless a newer one already is, then tells the
+/// requests waiting for its revision.
+fn publish(current: &Current, snapshot: Arc<Snapshot>) {
+    let revision = snapshot.revision;
+    {
+        let mut published = current.snapshot.write().unwrap_or_else(|e| e.into_inner());
+        if revision <= published.revision {
+            return;
+        }
+        *published = snapshot;
     }
+    current.revision.send_if_modified(|r| {
+        let newer = revision > *r;
+        *r = (*r).max(revision);
+        newer
+    });
 }
 
 fn stopped() -> StoreError {
@@ -391,7 +444,7 @@ fn stopped() -> StoreError {
 /// cancellation stops a batch between its transaction and its answers.
 async fn committer(
     store: Arc<dyn OrganizationStore>,
-    current: Arc<RwLock<Arc<Snapshot>>>,
+    current: Arc<Current>,
     queue: Arc<std::sync::Mutex<Queue>>,
     settled: Arc<tokio::sync::Notify>,
 ) {

@@ -110,6 +110,9 @@ pub struct FederationBuilder {
     resource_rate_limit: Option<(u32, u32)>,
     /// Process mode, with these programs (`None`: discovered at start).
     processes: Option<Option<NodeBinaries>>,
+    /// How many nodes serve the resource forest from one PostgreSQL schema
+    /// (`None`: one, on the scenario store).
+    resource_nodes: Option<usize>,
 }
 
 impl FederationBuilder {
@@ -156,6 +159,15 @@ impl FederationBuilder {
     /// second sets none, as load benchmarks need.
     pub fn resource_rate_limit(mut self, requests_per_second: u32, burst: u32) -> Self {
         self.resource_rate_limit = Some((requests_per_second, burst));
+        self
+    }
+
+    /// Serves the resource forest with `n` nodes (one too) on one PostgreSQL schema
+    /// (the server `CROSSFOREST_TEST_POSTGRES` names; [`Federation::start`]
+    /// fails without it), in this process. Node 0 is the one `node.toml`
+    /// names; open sessions on any with [`Federation::session_on`].
+    pub fn resource_nodes(mut self, n: usize) -> Self {
+        self.resource_nodes = Some(n.max(1));
         self
     }
 
@@ -213,7 +225,17 @@ impl FederationBuilder {
                 self.organizational_units
             },
             active_directory_split_permissions: self.active_directory_split_permissions,
-            store: resource_forest::store::testing::scenario_store().map_err(anyhow::Error::msg)?,
+            store: if self.resource_nodes.is_some() {
+                let url = resource_forest::store::testing::postgres_url("resource_nodes")
+                    .map_err(anyhow::Error::msg)?
+                    .context("several resource-forest nodes need PostgreSQL: set CROSSFOREST_TEST_POSTGRES")?;
+                resource_forest::store::StoreConfig::Postgres {
+                    url,
+                    schema: resource_forest::store::testing::unique_schema("cluster"),
+                }
+            } else {
+                resource_forest::store::testing::scenario_store().map_err(anyhow::Error::msg)?
+            },
         };
         let lab_dir = dir.path().to_owned();
         let lab = tokio::task::spawn_blocking(move || Lab::create(&lab_dir, &spec)).await??;
@@ -253,8 +275,23 @@ impl FederationBuilder {
                 let node = RunningNode::start(&federation.lab, forest, listener).await?;
                 federation.nodes.push(node);
             }
+            for n in 1..self.resource_nodes.unwrap_or(1) {
+                let listener = TcpListener::bind("127.0.0.1:0").await?;
+                let node = RunningNode::start_replica(
+                    &federation.lab,
+                    resource.clone(),
+                    Some(n),
+                    listener,
+                )
+                .await?;
+                federation.nodes.push(node);
+            }
             return Ok(federation);
         };
+        anyhow::ensure!(
+            self.resource_nodes.is_none(),
+            "several resource-forest nodes are served in this process only"
+        );
         // Account forests first, so that the resource forest's change feeds
         // connect at once. Each process binds its own address.
         listeners.sort_by_key(|(forest, _)| *forest == federation.lab.file().resource);
@@ -479,6 +516,36 @@ impl Federation {
             .iter_mut()
             .find(|n| n.forest.as_str() == forest_name)
             .with_context(|| format!("no node for `{forest_name}` in this federation"))
+    }
+
+    /// Node `index` of the resource forest (0: the one `node.toml` names;
+    /// see [`FederationBuilder::resource_nodes`]).
+    fn resource_at(&self, index: usize) -> anyhow::Result<&RunningNode> {
+        let resource = self.lab.file().resource.clone();
+        self.nodes
+            .iter()
+            .find(|n| n.forest == resource && n.replica.unwrap_or(0) == index)
+            .with_context(|| format!("the resource forest has no node {index}"))
+    }
+
+    /// The loaded node `index` of the resource forest (in-process mode).
+    pub fn resource_node_at(
+        &self,
+        index: usize,
+    ) -> anyhow::Result<&std::sync::Arc<resource_forest::node::ResourceForest>> {
+        self.resource_at(index)?
+            .resource()
+            .context("the resource forest runs as a process")
+    }
+
+    /// A session as `identity` (as [`Self::session`]) on node `index` of the
+    /// resource forest. Every session of the federation shares one revision
+    /// mark: each request asks for the highest revision any of them has
+    /// seen, so a change made through one node is read on every other
+    /// (read-your-writes); a node behind waits for it.
+    pub async fn session_on(&self, index: usize, identity: &str) -> Result<Session, Error> {
+        let address = self.resource_at(index)?.address.clone();
+        Ok(self.lab.session_at(identity, Some(&address)).await?.into())
     }
 
     /// A management session as `DOMAIN\user` (authenticating at home first for

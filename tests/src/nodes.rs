@@ -66,6 +66,9 @@ fn node_binaries_from(named: Option<PathBuf>, exe: &Path) -> anyhow::Result<Node
 #[derive(Debug)]
 pub(crate) struct RunningNode {
     pub(crate) forest: ForestName,
+    /// For a further node of the resource forest (1, 2, …): its number;
+    /// it keeps its audit log and node id in `data/node<N>`.
+    pub(crate) replica: Option<usize>,
     pub(crate) address: String,
     pub(crate) serving: Serving,
 }
@@ -99,6 +102,17 @@ impl RunningNode {
         forest: ForestName,
         listener: TcpListener,
     ) -> anyhow::Result<Self> {
+        Self::start_replica(lab, forest, None, listener).await
+    }
+
+    /// [`Self::start`]; for `replica` Some(N), a further node of the
+    /// resource forest on the same store, with a data directory of its own.
+    pub(crate) async fn start_replica(
+        lab: &Lab,
+        forest: ForestName,
+        replica: Option<usize>,
+        listener: TcpListener,
+    ) -> anyhow::Result<Self> {
         let address = listener.local_addr()?.to_string();
         let (tx, rx) = oneshot::channel::<()>();
         let shutdown = async move {
@@ -108,6 +122,10 @@ impl RunningNode {
         let task = if forest == lab.file().resource {
             let mut config = lab.resource_config()?;
             config.operations.metrics_listen = Some("127.0.0.1:0".into());
+            if let Some(n) = replica {
+                config.data_dir = config.data_dir.join(format!("node{n}"));
+                std::fs::create_dir_all(&config.data_dir)?;
+            }
             let node = resource_forest::node::ResourceForest::load(config).await?;
             resource = Some(node.clone());
             tokio::spawn(async move {
@@ -128,6 +146,7 @@ impl RunningNode {
         };
         Ok(Self {
             forest,
+            replica,
             address,
             serving: Serving::InProcess {
                 resource,
@@ -162,6 +181,7 @@ impl RunningNode {
             NodeProcess::start(&binaries, kind, forest.clone(), &lab.node_dir(&forest)).await?;
         Ok(Self {
             forest,
+            replica: None,
             address: process.address().to_owned(),
             serving: Serving::Process {
                 process: Box::new(process),
@@ -245,7 +265,7 @@ impl RunningNode {
             Serving::Process { binaries, .. } => Self::spawn(lab, forest, binaries.clone()).await?,
             Serving::InProcess { .. } => {
                 let listener = listen_again(&self.address).await?;
-                Self::start(lab, forest, listener).await?
+                Self::start_replica(lab, forest, self.replica, listener).await?
             }
         };
         Ok(())

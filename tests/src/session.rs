@@ -47,11 +47,13 @@ impl From<pb::Record> for Record {
 }
 
 /// What a cmdlet returned: its records in order (a slice of [`Record`]) and
-/// its warnings.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// its warnings. Two are equal when their records and warnings are, whatever
+/// revision each was decided at.
+#[derive(Debug, Clone)]
 pub struct Records {
     records: Vec<Record>,
     warnings: Vec<String>,
+    revision: u64,
 }
 
 impl Records {
@@ -60,11 +62,25 @@ impl Records {
         &self.warnings
     }
 
+    /// The organization revision the node decided the cmdlet at (for a
+    /// change, the revision it produced).
+    pub fn revision(&self) -> u64 {
+        self.revision
+    }
+
     /// The values of property `name`, one per record that has it, in order.
     pub fn column(&self, name: &str) -> Vec<&str> {
         self.records.iter().filter_map(|r| r.get(name)).collect()
     }
 }
+
+impl PartialEq for Records {
+    fn eq(&self, other: &Self) -> bool {
+        self.records == other.records && self.warnings == other.warnings
+    }
+}
+
+impl Eq for Records {}
 
 impl std::ops::Deref for Records {
     type Target = [Record];
@@ -82,10 +98,12 @@ impl From<pb::InvokeResponse> for Records {
             statement_not_open: _,
             default_columns: _,
             list_view: _,
+            revision,
         } = response;
         Self {
             records: records.into_iter().map(Record::from).collect(),
             warnings,
+            revision,
         }
     }
 }
@@ -145,6 +163,15 @@ pub enum Error {
         /// The stable code.
         code: ErrorCode,
         /// Why.
+        message: String,
+    },
+    /// The request asked for an organization revision (the session's
+    /// revision mark) the node had not reached within its wait; nothing ran.
+    #[error("{message}")]
+    RevisionNotReached {
+        /// The revision the node was at.
+        at: u64,
+        /// Naming both revisions.
         message: String,
     },
     /// The line is not valid shell syntax (nothing was sent).
@@ -212,7 +239,8 @@ impl From<EdgeError> for Error {
             | EdgeError::Stale(_)
             | EdgeError::Exhausted(_)
             | EdgeError::OutOfRange(_)
-            | EdgeError::Internal(_)) => Self::Failed {
+            | EdgeError::Internal(_)
+            | EdgeError::RevisionNotReached(_)) => Self::Failed {
                 code: failed.code(),
                 message: failed.to_string(),
             },
@@ -235,6 +263,10 @@ impl From<SessionError> for Error {
             )
             | SessionError::LabNotRunning(..) => Self::Unavailable { message },
             SessionError::Status(status) => match EdgeError::from_status(&status) {
+                Some(EdgeError::RevisionNotReached(message)) => Self::RevisionNotReached {
+                    at: EdgeError::revision(&status).unwrap_or_default(),
+                    message,
+                },
                 Some(edge) => Self::from(edge),
                 None if status.code() == tonic::Code::Unavailable => Self::Unavailable { message },
                 None => Self::Transport {
@@ -272,6 +304,13 @@ impl Session {
     /// `DOMAIN\user` of the session.
     pub fn identity(&self) -> &str {
         self.inner.identity()
+    }
+
+    /// The highest organization revision this session (and every session of
+    /// the same federation) has seen; each request asks for it as
+    /// `at_least_revision`, so a read on any node sees the session's writes.
+    pub fn revision(&self) -> u64 {
+        self.inner.revision()
     }
 
     /// The shell's session underneath, for the shell's own pipelines

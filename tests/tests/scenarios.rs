@@ -29,6 +29,7 @@ mod scenarios {
     pub mod python_client;
     pub mod rbac_model;
     pub mod rbac_properties;
+    pub mod read_your_writes;
     pub mod remote_mailbox;
     pub mod request_path;
     pub mod seattle_example;

@@ -7,6 +7,7 @@
 //!            policies, display name)
 //! pipeline   bind → authorise → (resolve linked groups, outside the lock)
 //!            → run → commit + audit record, in a task of the node's own
+//! revision_wait a request that asks for a revision waits, bounded, for it
 //! statement  a pipeline's calls authorised against the permissions its
 //!            caller held when it started (R-SESSION-1)
 //! setup      setup /PrepareAD, delegated setup and RBAC import on the same
@@ -27,6 +28,7 @@ pub mod commit;
 pub mod model_apply;
 pub mod pipeline;
 pub mod principal;
+pub mod revision_wait;
 pub mod setup;
 pub mod statement;
 pub mod what_if;

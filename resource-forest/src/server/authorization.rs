@@ -124,6 +124,7 @@ fn query(r: &pb::CheckRequest) -> Query<'_> {
         parameters,
         target,
         write,
+        at_least_revision: _,
     } = r;
     Query {
         cmdlet,
@@ -167,9 +168,15 @@ fn describe(
 }
 
 impl AuthorizationService {
-    /// The caller, resolved on the snapshot it is answered on.
-    fn setup<T>(&self, request: &Request<T>) -> Result<(Principal, Arc<Snapshot>), Status> {
+    /// The caller, resolved on the snapshot it is answered on: revision
+    /// `needed` or later (see [`super::revision_wait`]).
+    async fn setup<T>(
+        &self,
+        request: &Request<T>,
+        needed: u64,
+    ) -> Result<(Principal, Arc<Snapshot>), Status> {
         let caller = authenticated(&self.node, request)?;
+        super::revision_wait::at_least(&self.node, &caller, request, needed).await?;
         let snapshot = self.node.store().snapshot();
         Ok((Principal::resolve(&snapshot.org, &caller), snapshot))
     }
@@ -182,7 +189,8 @@ impl pb::authorization_server::Authorization for AuthorizationService {
         request: Request<pb::CheckRequest>,
     ) -> Result<Response<pb::CheckResponse>, Status> {
         super::limits::check("", request.get_ref())?;
-        let (principal, snapshot) = self.setup(&request)?;
+        let needed = request.get_ref().at_least_revision;
+        let (principal, snapshot) = self.setup(&request, needed).await?;
         let subject = principal.subject();
         let explained = explain(&snapshot, &subject, request.get_ref()).map_err(|e| status(&e))?;
         Ok(Response::new(pb::CheckResponse {
@@ -206,7 +214,11 @@ impl pb::authorization_server::Authorization for AuthorizationService {
         for (i, check) in checks.iter().enumerate() {
             super::limits::check(&format!("checks[{i}]."), check)?;
         }
-        let (principal, snapshot) = self.setup(&request)?;
+        let needed = checks
+            .iter()
+            .map(|c| c.at_least_revision)
+            .fold(request.get_ref().at_least_revision, u64::max);
+        let (principal, snapshot) = self.setup(&request, needed).await?;
         let subject = principal.subject();
         let decisions = checks
             .iter()
@@ -232,7 +244,8 @@ impl pb::authorization_server::Authorization for AuthorizationService {
         request: Request<pb::CheckRequest>,
     ) -> Result<Response<pb::WhoCanResponse>, Status> {
         super::limits::check("", request.get_ref())?;
-        let (principal, snapshot) = self.setup(&request)?;
+        let needed = request.get_ref().at_least_revision;
+        let (principal, snapshot) = self.setup(&request, needed).await?;
         // Who-can reads every assignment: it needs what
         // `Get-ManagementRoleAssignment -GetEffectiveUsers -WritableRecipient` needs.
         let parameters = [
@@ -286,7 +299,8 @@ impl pb::authorization_server::Authorization for AuthorizationService {
         &self,
         request: Request<pb::WhatCanRequest>,
     ) -> Result<Response<pb::WhatCanResponse>, Status> {
-        let (principal, snapshot) = self.setup(&request)?;
+        let needed = request.get_ref().at_least_revision;
+        let (principal, snapshot) = self.setup(&request, needed).await?;
         let permissions = snapshot
             .authorizer
             .permissions_of(&principal.subject())

@@ -29,6 +29,7 @@ pub fn invoke(request: &pb::InvokeRequest) -> Result<(), EdgeError> {
         cmdlet: name,
         parameters,
         statement,
+        at_least_revision: _,
     } = request;
     cmdlet("cmdlet", name)?;
     length("statement", "statement", statement, MAX_STATEMENT_ID)?;
@@ -68,6 +69,7 @@ pub fn check(prefix: &str, request: &pb::CheckRequest) -> Result<(), EdgeError> 
         parameters,
         target,
         write: _,
+        at_least_revision: _,
     } = request;
     cmdlet(&format!("{prefix}cmdlet"), name)?;
     count(
@@ -160,6 +162,7 @@ mod tests {
             cmdlet: cmdlet.into(),
             parameters,
             statement: String::new(),
+            at_least_revision: 0,
         })
     }
 
@@ -228,6 +231,7 @@ mod tests {
             parameters,
             target,
             write: None,
+            at_least_revision: 0,
         };
         let ok = question(
             "Set-Mailbox".into(),

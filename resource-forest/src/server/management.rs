@@ -174,10 +174,13 @@ impl pb::management_server::Management for ManagementService {
         // Sizes first: nothing of an oversized request is logged or audited.
         super::limits::invoke(request.get_ref())?;
         let caller = self.caller(&request)?;
+        let needed = request.get_ref().at_least_revision;
+        super::revision_wait::at_least(&self.node, &caller, &request, needed).await?;
         let pb::InvokeRequest {
             cmdlet,
             parameters,
             statement,
+            at_least_revision: _,
         } = request.into_inner();
         let parameters = parameters
             .into_iter()
@@ -202,9 +205,12 @@ impl pb::management_server::Management for ManagementService {
             .node
             .invoke_pinned(&caller, pinned, &cmdlet, parameters)
             .await
-            .map_err(|e| match &not_open {
-                Some(why) => edge(&e).context(why).into_status(),
-                None => status(&e),
+            .map_err(|e| {
+                let status = match &not_open {
+                    Some(why) => edge(&e).context(why).into_status(),
+                    None => status(&e),
+                };
+                super::revision_wait::at_revision(&self.node, status)
             })?;
         invoked.warnings.extend(not_open.iter().cloned());
         let view = invoked.view.and_then(registry::find);
@@ -236,6 +242,7 @@ impl pb::management_server::Management for ManagementService {
             statement_not_open: not_open.is_some(),
             default_columns,
             list_view,
+            revision: invoked.revision,
         }))
     }
 
@@ -244,6 +251,8 @@ impl pb::management_server::Management for ManagementService {
         request: Request<pb::OpenStatementRequest>,
     ) -> Result<Response<pb::OpenStatementResponse>, Status> {
         let caller = self.caller(&request)?;
+        let needed = request.get_ref().at_least_revision;
+        super::revision_wait::at_least(&self.node, &caller, &request, needed).await?;
         let (statement, revision) = self
             .node
             .open_statement(&caller)

@@ -3,6 +3,7 @@
 pub mod authorization;
 pub mod limits;
 pub mod management;
+pub mod revision_wait;
 pub mod status;
 
 use std::future::Future;

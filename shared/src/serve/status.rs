@@ -34,6 +34,10 @@ pub const FIELD_KEY: &str = "x-crossforest-field";
 /// [`EdgeError::into_status_retry_after`]).
 pub const RETRY_PUSHBACK_KEY: &str = "grpc-retry-pushback-ms";
 
+/// Metadata key of the organization revision a resource-forest node was at
+/// when it answered (see [`EdgeError::with_revision`]).
+pub const REVISION_KEY: &str = "x-crossforest-revision";
+
 /// A failure as a node answers it. Every variant has one [`ErrorCode`] and
 /// one gRPC code.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -88,6 +92,10 @@ pub enum EdgeError {
     /// The node failed (INTERNAL); the message is generic, the log says why.
     #[error("{0}")]
     Internal(String),
+    /// The request asked for a revision the node had not reached within its
+    /// wait (FAILED_PRECONDITION); the message names both revisions.
+    #[error("{0}")]
+    RevisionNotReached(String),
 }
 
 impl EdgeError {
@@ -121,6 +129,7 @@ impl EdgeError {
             Self::OutOfRange(m) => Self::OutOfRange(prefix(m)),
             Self::Unavailable(m) => Self::Unavailable(prefix(m)),
             Self::Internal(m) => Self::Internal(prefix(m)),
+            Self::RevisionNotReached(m) => Self::RevisionNotReached(prefix(m)),
         }
     }
 
@@ -139,6 +148,7 @@ impl EdgeError {
             Self::OutOfRange(_) => ErrorCode::OutOfRange,
             Self::Unavailable(_) => ErrorCode::Unavailable,
             Self::Internal(_) => ErrorCode::Internal,
+            Self::RevisionNotReached(_) => ErrorCode::RevisionNotReached,
         }
     }
 
@@ -150,7 +160,9 @@ impl EdgeError {
             ErrorCode::InvalidArgument => Code::InvalidArgument,
             ErrorCode::NotFound => Code::NotFound,
             ErrorCode::AlreadyExists => Code::AlreadyExists,
-            ErrorCode::Lockout | ErrorCode::Refused => Code::FailedPrecondition,
+            ErrorCode::Lockout | ErrorCode::Refused | ErrorCode::RevisionNotReached => {
+                Code::FailedPrecondition
+            }
             ErrorCode::Stale => Code::Aborted,
             ErrorCode::Exhausted => Code::ResourceExhausted,
             ErrorCode::OutOfRange => Code::OutOfRange,
@@ -194,7 +206,8 @@ impl EdgeError {
             | Self::Exhausted(m)
             | Self::OutOfRange(m)
             | Self::Unavailable(m)
-            | Self::Internal(m) => m,
+            | Self::Internal(m)
+            | Self::RevisionNotReached(m) => m,
         };
         Status::with_metadata(Self::grpc_code(code), message, metadata)
     }
@@ -247,7 +260,29 @@ impl EdgeError {
             ErrorCode::OutOfRange => Self::OutOfRange(message),
             ErrorCode::Unavailable => Self::Unavailable(message),
             ErrorCode::Internal | ErrorCode::Unspecified => Self::Internal(message),
+            ErrorCode::RevisionNotReached => Self::RevisionNotReached(message),
         })
+    }
+
+    /// `status` with the organization revision the node answered at
+    /// ([`REVISION_KEY`]).
+    pub fn with_revision(mut status: Status, revision: u64) -> Status {
+        status
+            .metadata_mut()
+            .insert(REVISION_KEY, MetadataValue::from(revision));
+        status
+    }
+
+    /// The organization revision a node's failure says it was at, if it
+    /// says (see [`EdgeError::with_revision`]).
+    pub fn revision(status: &Status) -> Option<u64> {
+        status
+            .metadata()
+            .get(REVISION_KEY)?
+            .to_str()
+            .ok()?
+            .parse()
+            .ok()
     }
 }
 
@@ -279,6 +314,7 @@ mod tests {
             EdgeError::OutOfRange(m()),
             EdgeError::Unavailable(m()),
             EdgeError::Internal(m()),
+            EdgeError::RevisionNotReached(m()),
         ]
     }
 
@@ -336,6 +372,15 @@ mod tests {
         );
         assert_eq!(EdgeError::from_status(&status), Some(failure.clone()));
         assert_eq!(EdgeError::retry_after(&failure.into_status()), None);
+    }
+
+    #[test]
+    fn a_revision_not_reached_is_a_failed_precondition_with_the_node_revision() {
+        let failure = EdgeError::RevisionNotReached("at 41; needs 42".into());
+        let status = EdgeError::with_revision(failure.clone().into_status(), 41);
+        assert_eq!(status.code(), Code::FailedPrecondition);
+        assert_eq!(EdgeError::revision(&status), Some(41));
+        assert_eq!(EdgeError::from_status(&status), Some(failure));
     }
 
     #[test]

@@ -27,6 +27,9 @@ pub trait Harness: Send + Sync {
     type Layout: RowLayout;
     /// A handle on the store (another connection where the store allows it).
     async fn open(&self) -> Result<Arc<dyn RowStore<Layout = Self::Layout>>, StoreError>;
+    /// Ends every listening connection of the store on the server, as a
+    /// database restart or failover does (shared stores only).
+    async fn drop_listeners(&self) {}
     /// Pretends a newer binary migrated the store to `version`.
     async fn set_schema_version(&self, version: u32);
     /// Whether several processes share the store (and see each other's changes).
@@ -92,6 +95,37 @@ impl<L: RowLayout> Harness for Postgres<L> {
         Ok(Arc::new(
             PostgresStore::<L>::connect(&self.url, &self.schema).await?,
         ))
+    }
+    async fn drop_listeners(&self) {
+        let (client, connection) = tokio_postgres::connect(&self.url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        let ended = client
+            .execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+                &[&format!("{} listener {}", L::NODE, self.schema)],
+            )
+            .await
+            .unwrap();
+        assert!(ended > 0, "no listening connection to end");
+        // Until the server has ended them (no notification reaches them).
+        let name = format!("{} listener {}", L::NODE, self.schema);
+        for _ in 0..1000 {
+            let left: i64 = client
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
+                    &[&name],
+                )
+                .await
+                .unwrap()
+                .get(0);
+            if left == 0 {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+        panic!("the listening connections did not end");
     }
     async fn set_schema_version(&self, version: u32) {
         let store = PostgresStore::<L>::connect(&self.url, &self.schema)
@@ -448,6 +482,19 @@ pub async fn a_batch_makes_consecutive_revisions_at_once(h: impl Harness) {
 
 /// Another handle's write is announced (shared stores only).
 pub async fn other_handles_are_told_of_writes(h: impl Harness) {
+    a_write_is_announced(&h, false).await;
+}
+
+/// A listener whose connection the database ends (a restart, a failover)
+/// connects again and announces the revision the store has then: a write
+/// made meanwhile is announced without another write (shared stores only).
+pub async fn a_dropped_listener_listens_again_and_announces(h: impl Harness) {
+    a_write_is_announced(&h, true).await;
+}
+
+/// One handle watches, another writes (after the listeners were ended, with
+/// `drop_listeners`): the watcher is told of the write.
+async fn a_write_is_announced(h: &impl Harness, drop_listeners: bool) {
     if !h.shared() {
         // One process owns the store: there is no one else to tell.
         return;
@@ -456,12 +503,18 @@ pub async fn other_handles_are_told_of_writes(h: impl Harness) {
     let b = h.open().await.unwrap();
     first(&*a).await;
     let mut announced = a.watch().await.unwrap();
+    if drop_listeners {
+        h.drop_listeners().await;
+    }
     b.apply(1, upserts(vec![row("item", "c", serde_json::json!({}))]))
         .await
         .unwrap();
-    tokio::time::timeout(std::time::Duration::from_secs(30), async {
+    tokio::time::timeout(std::time::Duration::from_secs(60), async {
         while *announced.borrow_and_update() < 2 {
-            announced.changed().await.unwrap();
+            announced
+                .changed()
+                .await
+                .expect("the listener gave up instead of listening again");
         }
     })
     .await
@@ -489,7 +542,8 @@ macro_rules! row_store_conformance {
                 a_newer_schema_is_refused,
                 changes_since_rebuild_the_latest_revision,
                 a_batch_makes_consecutive_revisions_at_once,
-                other_handles_are_told_of_writes
+                other_handles_are_told_of_writes,
+                a_dropped_listener_listens_again_and_announces
             );
         }
     };

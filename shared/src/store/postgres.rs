@@ -77,8 +77,9 @@ pub struct PostgresStore<L> {
     client: Mutex<Client>,
     url: String,
     schema: String,
-    /// The listening connection's client, kept alive, and its announcements.
-    announced: Mutex<Option<(Client, watch::Receiver<u64>)>>,
+    /// The announcements of the listening connection (its own task keeps it,
+    /// and connects again when it fails).
+    announced: Mutex<Option<watch::Receiver<u64>>>,
     layout: PhantomData<fn() -> L>,
 }
 
@@ -291,51 +292,105 @@ impl<L: RowLayout> PostgresStore<L> {
         })
     }
 
-    /// Starts listening on [`RowLayout::CHANNEL`] on a connection of its own; revisions
-    /// announced for this schema are published on the returned receiver.
-    async fn listen(&self) -> Result<(Client, watch::Receiver<u64>), StoreError> {
-        let mut config: tokio_postgres::Config = self
-            .url
-            .parse()
-            .map_err(|e| StoreError::Backend(format!("invalid PostgreSQL URL: {e}")))?;
-        config.application_name(format!("{} listener", L::NODE));
-        let (client, mut connection) = config.connect(NoTls).await.map_err(|e| {
-            StoreError::Backend(format!("cannot connect to {}: {e}", redact_url(&self.url)))
-        })?;
+    /// Starts listening on [`RowLayout::CHANNEL`] on a connection of its
+    /// own; revisions announced for this schema are published on the
+    /// returned receiver. When that connection fails (the database restarts
+    /// or fails over) a task connects again every [`BACKSTOP`] until it
+    /// listens, then publishes the revision the database has, so followers
+    /// catch up at once; it ends when no receiver is left.
+    async fn listen(&self) -> Result<watch::Receiver<u64>, StoreError> {
         let (tx, rx) = watch::channel(0u64);
-        let schema = self.schema.clone();
+        let first = listener::<L>(&self.url, &self.schema, tx.clone()).await?;
+        let (url, schema) = (self.url.clone(), self.schema.clone());
         tokio::spawn(async move {
-            let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
-            while let Some(message) = messages.next().await {
-                match message {
-                    Ok(AsyncMessage::Notification(n)) => {
-                        let mut words = n.payload().split(' ');
-                        if words.next() == Some(schema.as_str()) {
-                            if let Some(Ok(revision)) = words.next().map(str::parse::<u64>) {
-                                tx.send_if_modified(|r| {
-                                    let newer = revision > *r;
-                                    if newer {
-                                        *r = revision;
-                                    }
-                                    newer
-                                });
-                            }
-                        }
+            let mut current = Some(first);
+            loop {
+                if let Some((client, mut driver)) = current.take() {
+                    tokio::select! {
+                        _ = &mut driver => {}
+                        () = tx.closed() => return,
                     }
-                    Ok(_) => {}
+                    drop(client);
+                    tracing::error!("the PostgreSQL listener failed; changes are picked up by the periodic check until it listens again");
+                }
+                tokio::select! {
+                    () = tokio::time::sleep(BACKSTOP) => {}
+                    () = tx.closed() => return,
+                }
+                match listener::<L>(&url, &schema, tx.clone()).await {
+                    Ok((client, driver)) => {
+                        let t = L::TABLES;
+                        if let Ok(row) = client
+                            .query_one(&format!("SELECT revision FROM {t}_revision"), &[])
+                            .await
+                        {
+                            let revision = u64::try_from(row.get::<_, i64>(0)).unwrap_or(0);
+                            tx.send_if_modified(|r| announce(r, revision));
+                        }
+                        tracing::info!("the PostgreSQL listener listens again");
+                        current = Some((client, driver));
+                    }
                     Err(e) => {
-                        tracing::error!(error = %e, "the PostgreSQL listener failed; changes are picked up by the periodic check");
-                        break;
+                        tracing::warn!(error = %e, "the PostgreSQL listener cannot connect yet")
                     }
                 }
             }
         });
-        client
-            .batch_execute(&format!("LISTEN {}", L::CHANNEL))
-            .await
-            .map_err(backend)?;
-        Ok((client, rx))
+        Ok(rx)
     }
+}
+
+/// Raises the announced revision `r` to `revision`; whether it rose.
+fn announce(r: &mut u64, revision: u64) -> bool {
+    let newer = revision > *r;
+    if newer {
+        *r = revision;
+    }
+    newer
+}
+
+/// One listening connection: its client and the task that reads its
+/// notifications into `tx` until the connection fails.
+async fn listener<L: RowLayout>(
+    url: &str,
+    schema: &str,
+    tx: watch::Sender<u64>,
+) -> Result<(Client, tokio::task::JoinHandle<()>), StoreError> {
+    let mut config: tokio_postgres::Config = url
+        .parse()
+        .map_err(|e| StoreError::Backend(format!("invalid PostgreSQL URL: {e}")))?;
+    config.options(format!("-c search_path={schema}"));
+    config.application_name(format!("{} listener {schema}", L::NODE));
+    let (client, mut connection) = config
+        .connect(NoTls)
+        .await
+        .map_err(|e| StoreError::Backend(format!("cannot connect to {}: {e}", redact_url(url))))?;
+    let ours = schema.to_owned();
+    let driver = tokio::spawn(async move {
+        let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
+        while let Some(message) = messages.next().await {
+            match message {
+                Ok(AsyncMessage::Notification(n)) => {
+                    let mut words = n.payload().split(' ');
+                    if words.next() == Some(ours.as_str()) {
+                        if let Some(Ok(revision)) = words.next().map(str::parse::<u64>) {
+                            tx.send_if_modified(|r| announce(r, revision));
+                        }
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::error!(error = %e, "the PostgreSQL listener's connection failed");
+                    break;
+                }
+            }
+        }
+    });
+    client
+        .batch_execute(&format!("LISTEN {}", L::CHANNEL))
+        .await
+        .map_err(backend)?;
+    Ok((client, driver))
 }
 
 #[async_trait]
@@ -371,11 +426,11 @@ impl<L: RowLayout> RowStore for PostgresStore<L> {
 
     async fn watch(&self) -> Result<watch::Receiver<u64>, StoreError> {
         let mut announced = self.announced.lock().await;
-        if let Some((_, rx)) = announced.as_ref() {
+        if let Some(rx) = announced.as_ref() {
             return Ok(rx.clone());
         }
-        let (client, rx) = self.listen().await?;
-        *announced = Some((client, rx.clone()));
+        let rx = self.listen().await?;
+        *announced = Some(rx.clone());
         Ok(rx)
     }
 }

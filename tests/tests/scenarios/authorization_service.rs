@@ -11,6 +11,7 @@ fn check(cmdlet: &str, parameters: &[&str], target: &str) -> CheckRequest {
         parameters: parameters.iter().map(|p| (*p).to_owned()).collect(),
         target: target.to_owned(),
         write: None,
+        at_least_revision: 0,
     }
 }
 

@@ -189,6 +189,7 @@ async fn oversized_fields_are_refused_by_name_before_any_audit_record_and_echoes
             parameters: vec![],
             target: "t".repeat(2000),
             write: None,
+            at_least_revision: 0,
         })
         .await
         .unwrap_err();

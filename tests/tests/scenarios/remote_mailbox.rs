@@ -72,6 +72,7 @@ async fn r_split_2_only_the_directory_group_runs_new_remote_mailbox() {
                 parameters,
                 target: String::new(),
                 write: None,
+                at_least_revision: 0,
             })
             .await
             .unwrap();

@@ -44,6 +44,7 @@ async fn a_local_caller_holding_a_role_group_through_a_security_group_is_one_sub
             parameters: vec!["Identity".into(), "Office".into()],
             target: "erin".into(),
             write: None,
+            at_least_revision: 0,
         })
         .await
         .unwrap()
@@ -63,6 +64,7 @@ async fn a_local_caller_holding_a_role_group_through_a_security_group_is_one_sub
             parameters: vec!["Identity".into(), "Office".into()],
             target: "erin".into(),
             write: None,
+            at_least_revision: 0,
         })
         .await
         .unwrap();

@@ -186,6 +186,7 @@ async fn who_can(admin: &mut Session, cmdlet: &str, parameter: &str) -> Vec<Stri
             parameters: vec![parameter.into()],
             target: String::new(),
             write: None,
+            at_least_revision: 0,
         })
         .await
         .unwrap();
