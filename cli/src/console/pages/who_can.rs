@@ -38,6 +38,7 @@ pub async fn who_can(browser: &mut BrowserSession, query: &Fields) -> (String, S
         parameters: parameters.clone(),
         target: target.to_owned(),
         write: None,
+        at_least_revision: 0,
     };
     main.push_str(&mine(browser, &request).await);
     main.push_str(&everyone(browser, &request).await);
