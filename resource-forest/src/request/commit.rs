@@ -131,6 +131,13 @@ pub async fn commit(
 fn stale_or_failed(e: StoreError) -> CmdletError {
     match e {
         StoreError::Conflict { .. } => CmdletError::Stale(e.to_string()),
+        StoreError::Unconfirmed { revision, .. } => {
+            tracing::error!(error = %e, "the store did not confirm a commit");
+            CmdletError::Unavailable(format!(
+                "the store did not confirm the change (revision {revision}): it may have been stored; \
+                 read it before repeating the change"
+            ))
+        }
         e => store_failed(e),
     }
 }
@@ -323,6 +330,22 @@ mod tests {
         let stored = node.store.load().await.unwrap().unwrap();
         assert_eq!(stored.0, 9);
         assert_eq!(stored.1.recipients.len(), snapshot.org.recipients.len());
+    }
+
+    #[test]
+    fn an_unconfirmed_commit_tells_the_caller_it_may_have_been_stored() {
+        let error = stale_or_failed(StoreError::Unconfirmed {
+            revision: 42,
+            cause: "connection closed".into(),
+        });
+        match error {
+            CmdletError::Unavailable(message) => {
+                assert!(message.contains("revision 42"), "{message}");
+                assert!(message.contains("may have been stored"), "{message}");
+                assert!(!message.contains("nothing was changed"), "{message}");
+            }
+            other => panic!("an unconfirmed commit is UNAVAILABLE: {other:?}"),
+        }
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -62,6 +62,15 @@ pub enum StoreError {
     /// The database or file system failed.
     #[error("{0}")]
     Backend(String),
+    /// The connection failed while the database was committing: the change
+    /// may or may not be stored (the database never said which).
+    #[error("the database did not confirm the commit of revision {revision}: {cause}")]
+    Unconfirmed {
+        /// The revision the commit would have made.
+        revision: u64,
+        /// What failed.
+        cause: String,
+    },
 }
 
 /// One stored object.

@@ -71,6 +71,18 @@ fn backend(e: tokio_postgres::Error) -> StoreError {
     StoreError::Backend(format!("postgres store: {e}"))
 }
 
+/// A failed COMMIT: refused by the server (nothing stored), or lost with
+/// the connection, when the database may have committed without saying so.
+fn unconfirmed(e: tokio_postgres::Error, revision: u64) -> StoreError {
+    if e.as_db_error().is_some() {
+        return backend(e);
+    }
+    StoreError::Unconfirmed {
+        revision,
+        cause: format!("postgres store: {e}"),
+    }
+}
+
 /// The PostgreSQL store of one node kind.
 #[derive(Debug)]
 pub struct PostgresStore<L> {
@@ -236,7 +248,7 @@ impl<L: RowLayout> PostgresStore<L> {
         )
         .await
         .map_err(backend)?;
-        txn.commit().await.map_err(backend)?;
+        txn.commit().await.map_err(|e| unconfirmed(e, next))?;
         Ok(next)
     }
 
