@@ -1,6 +1,7 @@
 //! `crossforest-bench compare`: the same model and request stream through
-//! crossforest, Cedar and casbin; first every decision is compared, then each
-//! engine is timed.
+//! crossforest, Cedar and casbin; first every decision is compared, then the
+//! engines are timed side by side, taking turns on the same parts of the
+//! stream.
 
 use std::time::{Duration, Instant};
 
@@ -89,22 +90,74 @@ pub struct Timing {
 /// # Errors
 /// When the engine fails on a request, or the stream is empty.
 pub fn time(engine: &dyn Engine, stream: &[StreamRequest]) -> Result<Timing> {
-    let mut ns = Vec::with_capacity(stream.len());
-    let start = Instant::now();
-    for r in stream {
-        let t = Instant::now();
-        std::hint::black_box(engine.decide(std::hint::black_box(r))?);
-        ns.push(t.elapsed().as_nanos() as u64);
+    let mut timer = Timer::new(engine, stream.len());
+    timer.run(stream)?;
+    timer.finish()
+}
+
+/// One engine's per-request latencies and wall time, gathered over one or
+/// more parts of a stream.
+struct Timer<'e> {
+    engine: &'e dyn Engine,
+    ns: Vec<u64>,
+    total: Duration,
+}
+
+impl<'e> Timer<'e> {
+    fn new(engine: &'e dyn Engine, requests: usize) -> Self {
+        Self {
+            engine,
+            ns: Vec::with_capacity(requests),
+            total: Duration::ZERO,
+        }
     }
-    let total = start.elapsed();
-    let Some(latencies) = Latencies::of(&mut ns) else {
-        bail!("no requests to time");
-    };
-    Ok(Timing {
-        engine: engine.name(),
-        total,
-        latencies,
-    })
+
+    /// Times every request of `part`.
+    fn run(&mut self, part: &[StreamRequest]) -> Result<()> {
+        let start = Instant::now();
+        for r in part {
+            let t = Instant::now();
+            std::hint::black_box(self.engine.decide(std::hint::black_box(r))?);
+            self.ns.push(t.elapsed().as_nanos() as u64);
+        }
+        self.total += start.elapsed();
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<Timing> {
+        let Some(latencies) = Latencies::of(&mut self.ns) else {
+            bail!("no requests to time");
+        };
+        Ok(Timing {
+            engine: self.engine.name(),
+            total: self.total,
+            latencies,
+        })
+    }
+}
+
+/// Requests per turn when the engines are timed side by side: each engine
+/// decides the same part of the stream in turn, so a change in the shared
+/// machine's load, or in what the process has filled its memory with,
+/// falls on every engine alike.
+pub const TURN: usize = 10_000;
+
+/// Times `engines` side by side on `stream`, taking turns of [`TURN`]
+/// requests (every engine decides every request once, in the same order).
+///
+/// # Errors
+/// When an engine fails on a request, or the stream is empty.
+pub fn time_side_by_side(engines: &[&dyn Engine], stream: &[StreamRequest]) -> Result<Vec<Timing>> {
+    let mut timers: Vec<Timer<'_>> = engines
+        .iter()
+        .map(|e| Timer::new(*e, stream.len()))
+        .collect();
+    for part in stream.chunks(TURN) {
+        for timer in &mut timers {
+            timer.run(part)?;
+        }
+    }
+    timers.into_iter().map(Timer::finish).collect()
 }
 
 /// How many requests of the stream the peers decide: unsliced Cedar and
@@ -291,15 +344,32 @@ pub fn run(shape: Shape, requests: usize, caps: Caps) -> Result<()> {
     prefixes.dedup();
     for n in prefixes {
         let stream = &setup.stream[..n];
-        let mut timings = vec![time(&engines.crossforest, stream)?];
-        for (engine, sliced) in engines.peers() {
-            if caps.of(sliced, len) == n {
-                let t = time(engine, stream)?;
-                eprintln!("timed {:<14} on {n}: {}", t.engine, show(t.total));
-                timings.push(t);
-            }
-        }
-        println!("\non the first {n} requests:\n");
+        // crossforest once on its own first, the peers idle (as
+        // `--engines crossforest` times it), then every engine in turns.
+        let alone = time(&engines.crossforest, stream)?;
+        let mut timed: Vec<&dyn Engine> = vec![&engines.crossforest];
+        timed.extend(
+            engines
+                .peers()
+                .into_iter()
+                .filter(|(_, sliced)| caps.of(*sliced, len) == n)
+                .map(|(engine, _)| engine),
+        );
+        let t = Instant::now();
+        let mut timings = time_side_by_side(&timed, stream)?;
+        eprintln!(
+            "timed {} engines side by side on {n} in turns of {TURN}: {}",
+            timed.len(),
+            show(t.elapsed())
+        );
+        println!(
+            "\non the first {n} requests (side by side, in turns of {} requests; \"crossforest alone\": timed on its own just before):\n",
+            TURN.min(n)
+        );
+        timings.push(Timing {
+            engine: "crossforest alone",
+            ..alone
+        });
         print_table(&timings);
     }
     Ok(())

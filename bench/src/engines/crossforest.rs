@@ -1,7 +1,7 @@
 //! crossforest's own `Authorizer`, as the product runs it.
 
 use anyhow::{Context as _, Result};
-use resource_forest::rbac::{Access, Authorizer, Request, Subject, Target};
+use resource_forest::rbac::{Access, Authorizer, Caller as Principal, Request, Target};
 
 use super::Engine;
 use crate::model::{policies, Caller, Model};
@@ -11,9 +11,9 @@ use crate::stream::{RequestKind, StreamRequest};
 pub struct Crossforest<'m> {
     authorizer: Authorizer,
     model: &'m Model,
-    callers: &'m [Caller],
+    /// Each caller built once, as the server builds a token's principal.
+    principals: Vec<Principal>,
     kinds: &'m [RequestKind],
-    policies: Vec<String>,
 }
 
 impl<'m> Crossforest<'m> {
@@ -22,9 +22,11 @@ impl<'m> Crossforest<'m> {
         Self {
             authorizer: Authorizer::new(&model.config),
             model,
-            callers,
+            principals: callers
+                .iter()
+                .map(|c| Principal::new(c.user, c.sids.clone(), policies()))
+                .collect(),
             kinds,
-            policies: policies(),
         }
     }
 }
@@ -36,7 +38,7 @@ impl Engine for Crossforest<'_> {
 
     fn decide(&self, request: &StreamRequest) -> Result<bool> {
         let caller = self
-            .callers
+            .principals
             .get(request.caller as usize)
             .context("caller out of range")?;
         let kind = self
@@ -48,13 +50,8 @@ impl Engine for Crossforest<'_> {
             .recipients
             .get(request.recipient as usize)
             .context("recipient out of range")?;
-        let subject = Subject {
-            user: caller.user,
-            sids: &caller.sids,
-            policies: &self.policies,
-        };
-        Ok(self.authorizer.check(
-            &subject,
+        Ok(self.authorizer.check_caller(
+            caller,
             &Request {
                 cmdlet: kind.cmdlet,
                 parameters: &kind.parameters,

@@ -22,7 +22,7 @@ use super::model::{
     Assignee, ConfigScope, ConfigWriteScope, Delegation, ImplicitScopes, RecipientScope,
     RecipientWriteScope, RoleGroupKind,
 };
-use super::reach::{ReachCache, RoleReach};
+use super::reach::{Caller, Reach, ReachCache, RoleReach};
 use super::scope::{CompiledScope, ConfigObject, RecipientObject, ScopeRestrictionType};
 use crossforest_shared::ou::OrganizationalUnit;
 
@@ -800,6 +800,34 @@ impl Authorizer {
     /// What the caller reaches for the cmdlet is kept per SID list (the
     /// `reach` module); the decision is [`Authorizer::explain`]'s.
     pub fn check(&self, subject: &Subject<'_>, request: &Request<'_>) -> bool {
+        self.check_with(subject, request, |cmdlet, decide| {
+            let reach = self
+                .reach
+                .get_or_compute(cmdlet, subject.sids, subject.policies, || {
+                    self.reach_of(subject, cmdlet)
+                });
+            decide(&reach)
+        })
+    }
+
+    /// [`Authorizer::check`] for a caller built once (the `reach` module):
+    /// what it reaches is found in this thread's front without a lock.
+    pub fn check_caller(&self, caller: &Caller, request: &Request<'_>) -> bool {
+        let subject = caller.subject();
+        self.check_with(&subject, request, |cmdlet, decide| {
+            self.reach
+                .with_caller(cmdlet, caller, || self.reach_of(&subject, cmdlet), decide)
+        })
+    }
+
+    /// The check, given how to find the caller's reach for a cmdlet id and
+    /// hand it to the decision.
+    fn check_with(
+        &self,
+        subject: &Subject<'_>,
+        request: &Request<'_>,
+        with_reach: impl FnOnce(u32, &dyn Fn(&Reach) -> bool) -> bool,
+    ) -> bool {
         let Some(cmdlet) = self.cmdlets.get(request.cmdlet) else {
             return false;
         };
@@ -819,7 +847,21 @@ impl Authorizer {
             n += 1;
         }
         let params = &ids[..n];
-        let wanted = ((1u64 << n) - 1) as u32;
+        with_reach(cmdlet, &|reach| {
+            self.decide(reach, params, subject, request)
+        })
+    }
+
+    /// Whether the caller's `reach` allows `request` with the parameter ids
+    /// `params` (at most 32).
+    fn decide(
+        &self,
+        reach: &Reach,
+        params: &[u32],
+        subject: &Subject<'_>,
+        request: &Request<'_>,
+    ) -> bool {
+        let wanted = ((1u64 << params.len()) - 1) as u32;
         let granted = |role: &RoleReach| {
             params
                 .iter()
@@ -827,11 +869,6 @@ impl Authorizer {
                 .filter(|(_, p)| role.params.binary_search(p).is_ok())
                 .fold(0u32, |m, (i, _)| m | (1 << i))
         };
-        let reach = self
-            .reach
-            .get_or_compute(cmdlet, subject.sids, subject.policies, || {
-                self.reach_of(subject, cmdlet)
-            });
         // Every parameter granted by some role first: no scope is tested for
         // a parameter nobody grants.
         if reach.roles.iter().fold(0, |m, r| m | granted(r)) != wanted {

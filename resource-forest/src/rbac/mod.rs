@@ -30,3 +30,4 @@ pub mod scope;
 pub use config::RbacConfig;
 pub use evaluate::{Access, Authorizer, Request, Subject, Target};
 pub use explain::{Chain, Denial, Explanation, Link};
+pub use reach::Caller;
