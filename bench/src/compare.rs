@@ -363,14 +363,15 @@ pub fn run(shape: Shape, requests: usize, caps: Caps) -> Result<()> {
             show(t.elapsed())
         );
         println!(
-            "\non the first {n} requests (side by side, in turns of {} requests; \"crossforest alone\": timed on its own just before):\n",
+            "\non the first {n} requests (side by side, in turns of {} requests; \"crossforest alone\": timed on its own just before, \
+             uninterrupted; in turns, each of crossforest's few milliseconds follows the peers' seconds and starts with cold caches):\n",
             TURN.min(n)
         );
-        timings.push(Timing {
+        let alone = Timing {
             engine: "crossforest alone",
             ..alone
-        });
-        print_table(&timings);
+        };
+        print_table(&timings, Some(&alone));
     }
     Ok(())
 }
@@ -413,30 +414,35 @@ pub fn run_crossforest(
         "\n{} timed passes over the {len} requests:\n",
         timings.len()
     );
-    print_table(&timings);
+    print_table(&timings, None);
     Ok(())
 }
 
-fn print_table(timings: &[Timing]) {
+fn print_table(timings: &[Timing], alone: Option<&Timing>) {
     let Some(base) = timings.first() else {
         return;
     };
+    let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64().max(1e-12);
     println!(
-        "| engine | total | p50 | p99 | p99.9 | mean | p50 ÷ crossforest | total ÷ crossforest |"
+        "| engine | total | p50 | p99 | p99.9 | mean | p50 ÷ crossforest | p50 ÷ crossforest alone | total ÷ crossforest |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
-    for t in timings {
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for t in timings.iter().chain(alone) {
         let l = &t.latencies;
+        let alone = alone.map_or_else(
+            || "–".to_owned(),
+            |a| format!("{:.1}×", ratio(l.p50, a.latencies.p50)),
+        );
         println!(
-            "| {} | {} | {} | {} | {} | {} | {:.1}× | {:.1}× |",
+            "| {} | {} | {} | {} | {} | {} | {:.1}× | {alone} | {:.1}× |",
             t.engine,
             show(t.total),
             show(l.p50),
             show(l.p99),
             show(l.p999),
             show(l.mean),
-            l.p50.as_secs_f64() / base.latencies.p50.as_secs_f64().max(1e-12),
-            t.total.as_secs_f64() / base.total.as_secs_f64().max(1e-12),
+            ratio(l.p50, base.latencies.p50),
+            ratio(t.total, base.total),
         );
     }
 }
