@@ -356,7 +356,7 @@ pub fn run(shape: Shape, requests: usize, caps: Caps) -> Result<()> {
                 .map(|(engine, _)| engine),
         );
         let t = Instant::now();
-        let mut timings = time_side_by_side(&timed, stream)?;
+        let timings = time_side_by_side(&timed, stream)?;
         eprintln!(
             "timed {} engines side by side on {n} in turns of {TURN}: {}",
             timed.len(),
