@@ -26,6 +26,7 @@ use tracing::Instrument;
 
 use crate::limits::ECHO_METHOD;
 use crate::metrics::Metrics;
+use crate::serve::peers::ConnectionPrincipals;
 use crate::text::{bounded, escape};
 
 /// The metadata key of the request id.
@@ -114,12 +115,17 @@ impl KnownMethods {
 pub struct ObserveLayer {
     metrics: Arc<Metrics>,
     methods: KnownMethods,
+    peers: Arc<ConnectionPrincipals>,
 }
 
 impl ObserveLayer {
     /// Observes requests into `metrics`, labelled by `methods`.
     pub fn new(metrics: Arc<Metrics>, methods: KnownMethods) -> Self {
-        Self { metrics, methods }
+        Self {
+            metrics,
+            methods,
+            peers: Arc::new(ConnectionPrincipals::new()),
+        }
     }
 }
 
@@ -131,6 +137,7 @@ impl<S> tower_layer::Layer<S> for ObserveLayer {
             inner,
             metrics: self.metrics.clone(),
             methods: self.methods.clone(),
+            peers: self.peers.clone(),
         }
     }
 }
@@ -141,6 +148,8 @@ pub struct Observe<S> {
     inner: S,
     metrics: Arc<Metrics>,
     methods: KnownMethods,
+    /// Each connection's principal, read from its certificate once.
+    peers: Arc<ConnectionPrincipals>,
 }
 
 /// The request id to use: the caller's when acceptable, else a new one.
@@ -152,8 +161,14 @@ pub fn request_id(incoming: Option<&HeaderValue>) -> String {
         })
         .map_or_else(
             || {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
                 let bytes: [u8; 16] = rand::random();
-                bytes.iter().map(|b| format!("{b:02x}")).collect()
+                let mut id = String::with_capacity(32);
+                for b in bytes {
+                    id.push(char::from(HEX[usize::from(b >> 4)]));
+                    id.push(char::from(HEX[usize::from(b & 0xf)]));
+                }
+                id
             },
             str::to_owned,
         )
@@ -206,10 +221,11 @@ where
             .extensions()
             .get::<TlsConnectInfo<TcpConnectInfo>>()
             .and_then(TlsConnectInfo::peer_certs)
-            .and_then(|certs| crate::Principal::from_peer_certificates(&certs).ok());
+            .and_then(|certs| self.peers.principal(&certs).ok());
         if let Some(principal) = &peer {
-            // Parsed once here, read again by `serve::caller` (issue 8: the
-            // certificate was parsed twice per request).
+            // Read once per connection here, taken by `serve::caller` (issue
+            // 8: the certificate was parsed twice per request; issue 20: once
+            // per connection).
             request
                 .extensions_mut()
                 .insert(crate::serve::VerifiedPeer(principal.clone()));
