@@ -369,7 +369,27 @@ impl Session {
         &mut self,
         checks: Vec<pb::CheckRequest>,
     ) -> Result<pb::CheckBulkResponse, SessionError> {
-        let request = self.request(pb::CheckBulkRequest { checks });
+        self.check_many(checks, false).await
+    }
+
+    /// Decides many requests for the caller on one revision, without the
+    /// chains of the allowed ones (`without_chains`).
+    pub async fn check_bulk_without_chains(
+        &mut self,
+        checks: Vec<pb::CheckRequest>,
+    ) -> Result<pb::CheckBulkResponse, SessionError> {
+        self.check_many(checks, true).await
+    }
+
+    async fn check_many(
+        &mut self,
+        checks: Vec<pb::CheckRequest>,
+        without_chains: bool,
+    ) -> Result<pb::CheckBulkResponse, SessionError> {
+        let request = self.request(pb::CheckBulkRequest {
+            checks,
+            without_chains,
+        });
         self.authorization
             .check_bulk(request)
             .await
