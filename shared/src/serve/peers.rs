@@ -10,8 +10,10 @@
 //! certificate named it. Nothing here verifies anything; rustls verified the
 //! chain during the handshake, as before.
 //!
-//! Bounded: at [`CAPACITY`] entries, those of closed connections (whose chain
-//! only the cache still holds) go, then all of them.
+//! Bounded: a connection's first request also drops the entries of closed
+//! connections (whose chain only the cache still holds), so the cache holds
+//! no more chains than the open connections do; past [`CAPACITY`] open
+//! connections it starts again empty.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -21,7 +23,7 @@ use rustls::pki_types::CertificateDer;
 use crate::identity::{IdentityError, Principal};
 
 /// Entries kept at most.
-pub const CAPACITY: usize = 4_096;
+pub const CAPACITY: usize = 1_024;
 
 /// A connection's verified certificate chain (leaf first), as tonic shares it
 /// between the connection's requests.
@@ -63,12 +65,11 @@ impl ConnectionPrincipals {
         }
         let principal = Principal::from_peer_certificates(chain)?;
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        // Once per connection, not per request: closed connections go (only
+        // this cache still holds their chain).
+        entries.retain(|_, e| Arc::strong_count(&e.chain) > 1);
         if entries.len() >= CAPACITY {
-            // Closed connections first: only this cache still holds their chain.
-            entries.retain(|_, e| Arc::strong_count(&e.chain) > 1);
-            if entries.len() >= CAPACITY {
-                entries.clear();
-            }
+            entries.clear();
         }
         entries.insert(
             key,
@@ -136,12 +137,14 @@ mod tests {
         let server = Arc::new(vec![ca.issue_server(&[])?.certificate_der()?]);
         assert!(cache.principal(&server).is_err());
         assert!(cache.principal(&Arc::new(Vec::new())).is_err());
-        assert_eq!(cache.len(), 3);
+        // The closed first connection went when bob's connection came.
+        assert_eq!(cache.len(), 2);
         Ok(())
     }
 
     #[test]
-    fn closed_connections_leave_the_full_cache_first() -> Result<(), Box<dyn std::error::Error>> {
+    fn closed_connections_leave_at_the_next_connection_and_open_ones_are_bounded(
+    ) -> Result<(), Box<dyn std::error::Error>> {
         let ca = CertificateAuthority::generate(&"fabrikam.com".parse()?)?;
         let alice = Principal {
             forest: "fabrikam.com".parse()?,
@@ -150,15 +153,20 @@ mod tests {
         let open = chain_of(&ca, &alice)?;
         let cache = ConnectionPrincipals::new();
         cache.principal(&open)?;
-        for _ in 1..CAPACITY {
+        for _ in 0..3 * CAPACITY {
             // Each of these connections closes right after its request.
             cache.principal(&Arc::new(open.as_ref().clone()))?;
         }
-        assert_eq!(cache.len(), CAPACITY);
-        let newcomer = Arc::new(open.as_ref().clone());
-        assert_eq!(cache.principal(&newcomer)?, alice);
-        // The open connection and the newcomer remain; the closed ones went.
+        // The open connection and the last closed one, not yet swept.
         assert_eq!(cache.len(), 2);
+        // Past the capacity of open connections, the cache starts again.
+        let many: Vec<PeerChain> = (0..CAPACITY + 1)
+            .map(|_| Arc::new(open.as_ref().clone()))
+            .collect();
+        for chain in &many {
+            assert_eq!(cache.principal(chain)?, alice);
+        }
+        assert!(cache.len() <= CAPACITY, "{}", cache.len());
         Ok(())
     }
 }
