@@ -7,10 +7,11 @@ use crossforest_shared::pki::IssuedCertificate;
 use crossforest_shared::proto::directory::v1 as dir;
 use crossforest_shared::proto::management::v1 as pb;
 use crossforest_shared::serve::status::{DenialRule, EdgeError};
-use crossforest_shared::token::AUTHORIZATION_SCHEME;
+use crossforest_shared::token::TOKEN_HEADER;
 use crossforest_shared::ForestName;
 use pb::authorization_client::AuthorizationClient;
 use pb::management_client::ManagementClient;
+use tonic::metadata::{Ascii, MetadataValue};
 use tonic::transport::Channel;
 
 use crate::parse::{parse, ParseError, Value};
@@ -135,7 +136,9 @@ impl SessionError {
 pub struct Session {
     client: ManagementClient<Channel>,
     authorization: AuthorizationClient<Channel>,
-    token: Option<String>,
+    /// The token as sent on every request (parsed once; a value metadata
+    /// cannot carry is not sent).
+    token: Option<MetadataValue<Ascii>>,
     identity: String,
     /// The resource forest, to say who refused a handshake.
     server: ForestName,
@@ -228,7 +231,7 @@ impl Session {
         Self {
             client: ManagementClient::new(channel.clone()),
             authorization: AuthorizationClient::new(channel),
-            token,
+            token: token.and_then(|token| token.parse().ok()),
             identity,
             server: resource.forest.clone(),
             credential: credential.clone(),
@@ -253,9 +256,7 @@ impl Session {
     fn request<T>(&self, message: T) -> tonic::Request<T> {
         let mut request = tonic::Request::new(message);
         if let Some(token) = &self.token {
-            if let Ok(value) = format!("{AUTHORIZATION_SCHEME} {token}").parse() {
-                request.metadata_mut().insert("authorization", value);
-            }
+            request.metadata_mut().insert(TOKEN_HEADER, token.clone());
         }
         request
     }
