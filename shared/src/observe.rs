@@ -39,7 +39,7 @@ pub const UNKNOWN_METHOD: &str = "unknown";
 /// own services and of the standard ones (health, reflection), read from the
 /// services' encoded descriptors, so that the set follows the contracts.
 #[derive(Debug, Clone, Default)]
-pub struct KnownMethods(Arc<HashSet<String>>);
+pub struct KnownMethods(Arc<HashSet<Arc<str>>>);
 
 impl KnownMethods {
     /// The methods of `services` (full names, e.g.
@@ -75,7 +75,7 @@ impl KnownMethods {
                             service
                                 .method
                                 .iter()
-                                .map(|m| format!("/{name}/{}", m.name())),
+                                .map(|m| Arc::from(format!("/{name}/{}", m.name()))),
                         );
                     }
                 }
@@ -89,14 +89,12 @@ impl KnownMethods {
         self.0.contains(path)
     }
 
-    /// The metrics label of `path`: itself when served, else
-    /// [`UNKNOWN_METHOD`].
-    pub fn label<'a>(&self, path: &'a str) -> &'a str {
-        if self.contains(path) {
-            path
-        } else {
-            UNKNOWN_METHOD
-        }
+    /// The metrics label of `path`: itself when served (shared, not
+    /// copied), else [`UNKNOWN_METHOD`].
+    pub fn label(&self, path: &str) -> Arc<str> {
+        self.0
+            .get(path)
+            .map_or_else(|| Arc::from(UNKNOWN_METHOD), Arc::clone)
     }
 
     /// How many methods are known.
@@ -174,12 +172,37 @@ pub fn request_id(incoming: Option<&HeaderValue>) -> String {
         )
 }
 
-/// The gRPC status name of a numeric code (`0` → `OK`).
-pub fn code_name(code: &str) -> String {
-    code.parse::<i32>().map_or_else(
-        |_| "Unknown".to_owned(),
-        |n| format!("{:?}", tonic::Code::from_i32(n)),
-    )
+/// The names of the gRPC status codes, by number.
+const CODE_NAMES: [&str; 17] = [
+    "Ok",
+    "Cancelled",
+    "Unknown",
+    "InvalidArgument",
+    "DeadlineExceeded",
+    "NotFound",
+    "AlreadyExists",
+    "PermissionDenied",
+    "ResourceExhausted",
+    "FailedPrecondition",
+    "Aborted",
+    "OutOfRange",
+    "Unimplemented",
+    "Internal",
+    "Unavailable",
+    "DataLoss",
+    "Unauthenticated",
+];
+
+/// The gRPC status name of a numeric code (`0` → `Ok`; anything else not a
+/// code → `Unknown`).
+pub fn code_name(code: &str) -> &'static str {
+    let code = code
+        .parse::<i32>()
+        .map_or(tonic::Code::Unknown, tonic::Code::from_i32);
+    CODE_NAMES
+        .get(usize::try_from(i32::from(code)).unwrap_or(2))
+        .copied()
+        .unwrap_or("Unknown")
 }
 
 impl<S, B, RB> tower_service::Service<Request<B>> for Observe<S>
@@ -209,13 +232,11 @@ where
         let path = request.uri().path();
         // The label is one of the served methods or `unknown`; the log shows
         // at most a cut, escaped prefix of a path nobody serves.
-        let (method, shown) = if self.methods.contains(path) {
-            (path.to_owned(), path.to_owned())
+        let method = self.methods.label(path);
+        let shown = if self.methods.contains(path) {
+            None
         } else {
-            (
-                UNKNOWN_METHOD.to_owned(),
-                escape(&bounded(path, ECHO_METHOD)).into_owned(),
-            )
+            Some(escape(&bounded(path, ECHO_METHOD)).into_owned())
         };
         let peer = request
             .extensions()
@@ -233,9 +254,9 @@ where
         let span = tracing::info_span!(
             "grpc",
             request_id = %id,
-            method = %shown,
-            peer_forest = peer.as_ref().map(|p| p.forest.to_string()),
-            caller_sid = peer.as_ref().map(|p| p.sid.to_string()),
+            method = %shown.as_deref().unwrap_or(&method),
+            peer_forest = peer.as_ref().map(|p| tracing::field::display(&p.forest)),
+            caller_sid = peer.as_ref().map(|p| tracing::field::display(&p.sid)),
         );
         Box::pin(
             async move {
@@ -250,11 +271,11 @@ where
                             .headers()
                             .get("grpc-status")
                             .and_then(|v| v.to_str().ok())
-                            .map_or_else(|| "Ok".to_owned(), code_name);
+                            .map_or("Ok", code_name);
                         if let Some(value) = header {
                             response.headers_mut().insert(REQUEST_ID, value);
                         }
-                        metrics.request(&method, &code, elapsed);
+                        metrics.request(&method, code, elapsed);
                         tracing::info!(
                             code = %code,
                             latency_ms = elapsed.as_secs_f64() * 1000.0,
@@ -323,7 +344,7 @@ mod tests {
         }
         // Another node's service is not served here.
         assert!(!methods.contains("/crossforest.directory.v1.Directory/Authenticate"));
-        assert_eq!(methods.label("/x.Y/Z"), UNKNOWN_METHOD);
+        assert_eq!(&*methods.label("/x.Y/Z"), UNKNOWN_METHOD);
     }
 
     #[tokio::test]
@@ -373,5 +394,10 @@ mod tests {
         assert_eq!(code_name("0"), "Ok");
         assert_eq!(code_name("7"), "PermissionDenied");
         assert_eq!(code_name("x"), "Unknown");
+        assert_eq!(code_name("99"), "Unknown");
+        for n in 0..=17 {
+            let code = tonic::Code::from_i32(n);
+            assert_eq!(code_name(&n.to_string()), format!("{code:?}"));
+        }
     }
 }
