@@ -7,8 +7,8 @@
 //! The node and an account forest are started in this process by the test
 //! harness (`crossforest-tests`), on a runtime of their own whose threads are
 //! named [`SERVER_THREADS`]: the CPU per request is reported for the process
-//! (client and server together) and apart for the load generator (the
-//! threads of the client's runtime) and the server (the rest).
+//! (client and server together) and apart for the server (those threads,
+//! read from `/proc/self/task/*/stat`) and the load generator (the rest).
 //!
 //! An organization of N recipients is written into the node's store in this
 //! process, while the node is stopped, before the cells run (issue 15).
@@ -31,6 +31,11 @@ use crate::stats::{show, Latencies};
 pub enum Operation {
     /// `Authorization.Check` of `Set-Mailbox -Identity -Office` on a mailbox.
     Check,
+    /// `Authorization.CheckBulk` of [`BULK`] such checks, each on another of
+    /// the organization's mailboxes; each decision counts.
+    CheckBulk,
+    /// The same `CheckBulk` with `without_chains`: the decisions alone.
+    CheckBulkDecisions,
     /// `Get-Mailbox <id>` through `Management.Invoke`.
     GetMailbox,
     /// `New-Mailbox -Name <new name>`: a write, one revision each.
@@ -41,13 +46,37 @@ pub enum Operation {
 }
 
 impl Operation {
+    /// Decisions per request: [`BULK`] for a `CheckBulk`, else one.
+    pub fn decisions(self) -> usize {
+        match self {
+            Self::CheckBulk | Self::CheckBulkDecisions => BULK,
+            Self::Check | Self::GetMailbox | Self::NewMailbox | Self::SetMailbox => 1,
+        }
+    }
+
     fn name(self) -> &'static str {
         match self {
             Self::Check => "Check",
+            Self::CheckBulk => "CheckBulk",
+            Self::CheckBulkDecisions => "CheckBulk without_chains",
             Self::GetMailbox => "Get-Mailbox",
             Self::NewMailbox => "New-Mailbox",
             Self::SetMailbox => "Set-Mailbox",
         }
+    }
+}
+
+/// Checks per `CheckBulk` call: the most one call may hold.
+pub const BULK: usize = 1000;
+
+/// The `Set-Mailbox -Identity -Office` check on `mailbox`.
+fn office_check(mailbox: String) -> CheckRequest {
+    CheckRequest {
+        cmdlet: "Set-Mailbox".to_owned(),
+        parameters: vec!["Identity".to_owned(), "Office".to_owned()],
+        target: mailbox,
+        write: None,
+        at_least_revision: 0,
     }
 }
 
@@ -72,15 +101,17 @@ pub struct Cell {
     pub concurrency: usize,
     /// Requests that succeeded.
     pub completed: usize,
+    /// Decisions per request: [`BULK`] for `CheckBulk`, else one.
+    pub decisions_per_request: usize,
     /// Wall time.
     pub elapsed: Duration,
     /// Latencies of the completed requests.
     pub latencies: Latencies,
     /// Process CPU (user + system) per request, client and server together.
     pub cpu_per_request: Duration,
-    /// The load generator's share: its runtime's threads.
+    /// The load generator's share: the process's CPU less the server's.
     pub client_cpu_per_request: Duration,
-    /// The server's share: the process's CPU less the load generator's.
+    /// The server's share: the threads of the nodes' runtime.
     pub server_cpu_per_request: Duration,
     /// Requests answered with the wrong decision or an error.
     pub failures: usize,
@@ -90,6 +121,11 @@ impl Cell {
     /// Requests per second.
     pub fn throughput(&self) -> f64 {
         self.completed as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    /// Decisions per second.
+    pub fn decisions_per_second(&self) -> f64 {
+        self.throughput() * self.decisions_per_request as f64
     }
 }
 
@@ -114,9 +150,9 @@ pub fn process_cpu() -> Result<Duration> {
     Ok(Duration::from_millis((ticks(11)? + ticks(12)?) * 10))
 }
 
-/// The CPU time (user + system) of this process's live threads not named
-/// `name`, from `/proc/self/task/*/stat`.
-pub fn threads_cpu_except(name: &str) -> Result<Duration> {
+/// The CPU time (user + system) of this process's live threads named `name`,
+/// from `/proc/self/task/*/stat`.
+pub fn threads_cpu(name: &str) -> Result<Duration> {
     let mut ticks = 0u64;
     for task in std::fs::read_dir("/proc/self/task").context("reading /proc/self/task")? {
         let Ok(stat) = std::fs::read_to_string(task?.path().join("stat")) else {
@@ -126,7 +162,7 @@ pub fn threads_cpu_except(name: &str) -> Result<Duration> {
             continue;
         };
         let comm = head.split_once('(').map_or("", |(_, c)| c);
-        if comm == name {
+        if comm != name {
             continue;
         }
         let fields: Vec<&str> = rest.split_whitespace().collect();
@@ -140,10 +176,11 @@ pub fn threads_cpu_except(name: &str) -> Result<Duration> {
     Ok(Duration::from_millis(ticks * 10))
 }
 
-/// The process's CPU and the load generator's (every live thread but the
-/// server runtime's).
+/// The process's CPU and the server's (the threads of the nodes' runtime,
+/// which live as long as the lab). The load generator's is the rest, so a
+/// client thread that ends within a cell is still counted as the client's.
 fn cpu_now() -> Result<(Duration, Duration)> {
-    Ok((process_cpu()?, threads_cpu_except(SERVER_THREADS)?))
+    Ok((process_cpu()?, threads_cpu(SERVER_THREADS)?))
 }
 
 /// A federation with a linked role group writing mailboxes, and a session of
@@ -208,7 +245,7 @@ async fn populate(federation: &Federation, recipients: usize) -> Result<()> {
     let config = federation.lab().resource_config()?;
     let domain = federation.domain_sid("contoso.com")?;
     let store = resource_forest::store::open(&config.store, &config.data_dir).await?;
-    let state = resource_forest::state::OrgState::open(store)
+    let state = resource_forest::state::OrgState::open(Arc::clone(&store))
         .await?
         .context("the resource forest's store holds no organization")?;
     let guard = state.lock().await;
@@ -219,6 +256,19 @@ async fn populate(federation: &Federation, recipients: usize) -> Result<()> {
         next.recipients.insert(r.name.clone(), r);
     }
     state.commit(&guard, &before, next).await?;
+    drop(guard);
+    drop(before);
+    drop(state);
+    // The commit's writer task lets go of the store a moment after the commit
+    // is answered; the node restarting on it needs the store closed (the
+    // embedded store is locked while open).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Arc::strong_count(&store) > 1 {
+        if Instant::now() > deadline {
+            bail!("the resource forest's store was still open 30 s after it was written");
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     Ok(())
 }
 
@@ -301,16 +351,21 @@ impl Lab {
     ) -> Result<bool> {
         Ok(match operation {
             Operation::Check => session
-                .check(CheckRequest {
-                    cmdlet: "Set-Mailbox".to_owned(),
-                    parameters: vec!["Identity".to_owned(), "Office".to_owned()],
-                    target: mailbox.to_owned(),
-                    write: None,
-                    at_least_revision: 0,
-                })
+                .check(office_check(mailbox.to_owned()))
                 .await?
                 .decision
                 .is_some_and(|d| d.allowed),
+            Operation::CheckBulk | Operation::CheckBulkDecisions => {
+                let checks = (0..BULK)
+                    .map(|i| office_check(format!("load{:06}", i % recipients)))
+                    .collect();
+                let out = if operation == Operation::CheckBulk {
+                    session.check_bulk(checks).await?
+                } else {
+                    session.check_bulk_without_chains(checks).await?
+                };
+                out.decisions.len() == BULK && out.decisions.iter().all(|d| d.allowed)
+            }
             Operation::GetMailbox => {
                 let out = session.run(&format!("Get-Mailbox {mailbox}")).await?;
                 out.records.len() == 1
@@ -356,7 +411,7 @@ impl Lab {
             .await?;
         }
         let issued = Arc::new(AtomicUsize::new(0));
-        let (cpu_before, client_before) = cpu_now()?;
+        let (cpu_before, server_before) = cpu_now()?;
         let start = Instant::now();
         let deadline = start + limits.duration;
         let mut tasks = Vec::with_capacity(concurrency);
@@ -389,9 +444,9 @@ impl Lab {
             failures += f;
         }
         let elapsed = start.elapsed();
-        let (cpu_after, client_after) = cpu_now()?;
+        let (cpu_after, server_after) = cpu_now()?;
         let cpu = cpu_after.saturating_sub(cpu_before);
-        let client = client_after.saturating_sub(client_before);
+        let server = server_after.saturating_sub(server_before);
         let completed = ns.len();
         let Some(latencies) = Latencies::of(&mut ns) else {
             bail!("no {} request completed", operation.name());
@@ -400,11 +455,12 @@ impl Lab {
             operation,
             concurrency,
             completed,
+            decisions_per_request: operation.decisions(),
             elapsed,
             latencies,
             cpu_per_request: cpu / completed.max(1) as u32,
-            client_cpu_per_request: client / completed.max(1) as u32,
-            server_cpu_per_request: cpu.saturating_sub(client) / completed.max(1) as u32,
+            client_cpu_per_request: cpu.saturating_sub(server) / completed.max(1) as u32,
+            server_cpu_per_request: server / completed.max(1) as u32,
             failures,
         })
     }
@@ -425,9 +481,9 @@ pub async fn run(
     flamegraph: Option<&std::path::Path>,
 ) -> Result<Vec<Cell>> {
     println!(
-        "| recipients | operation | streams | requests | failures | throughput | p50 | p99 | p99.9 | CPU/request | server CPU/request | client CPU/request |"
+        "| recipients | operation | streams | requests | failures | throughput | decisions/s | p50 | p99 | p99.9 | CPU/request | server CPU/request | client CPU/request |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     let mut cells = Vec::new();
     for size in recipients {
         let lab = Lab::start(*size).await?;
@@ -436,13 +492,14 @@ pub async fn run(
             for c in concurrency {
                 let cell = lab.cell(*operation, *c, limits).await?;
                 println!(
-                    "| {} | {} | {} | {} | {} | {:.0}/s | {} | {} | {} | {} | {} | {} |",
+                    "| {} | {} | {} | {} | {} | {:.0}/s | {:.0}/s | {} | {} | {} | {} | {} | {} |",
                     size,
                     operation.name(),
                     c,
                     cell.completed,
                     cell.failures,
                     cell.throughput(),
+                    cell.decisions_per_second(),
                     show(cell.latencies.p50),
                     show(cell.latencies.p99),
                     show(cell.latencies.p999),

@@ -7,10 +7,11 @@ use crossforest_shared::pki::IssuedCertificate;
 use crossforest_shared::proto::directory::v1 as dir;
 use crossforest_shared::proto::management::v1 as pb;
 use crossforest_shared::serve::status::{DenialRule, EdgeError};
-use crossforest_shared::token::AUTHORIZATION_SCHEME;
+use crossforest_shared::token::TOKEN_HEADER;
 use crossforest_shared::ForestName;
 use pb::authorization_client::AuthorizationClient;
 use pb::management_client::ManagementClient;
+use tonic::metadata::{Ascii, MetadataValue};
 use tonic::transport::Channel;
 
 use crate::parse::{parse, ParseError, Value};
@@ -156,7 +157,9 @@ impl RevisionMark {
 pub struct Session {
     client: ManagementClient<Channel>,
     authorization: AuthorizationClient<Channel>,
-    token: Option<String>,
+    /// The token as sent on every request (parsed once; a value metadata
+    /// cannot carry is not sent).
+    token: Option<MetadataValue<Ascii>>,
     identity: String,
     /// The resource forest, to say who refused a handshake.
     server: ForestName,
@@ -251,7 +254,7 @@ impl Session {
         Self {
             client: ManagementClient::new(channel.clone()),
             authorization: AuthorizationClient::new(channel),
-            token,
+            token: token.and_then(|token| token.parse().ok()),
             identity,
             server: resource.forest.clone(),
             credential: credential.clone(),
@@ -299,9 +302,7 @@ impl Session {
     fn request<T>(&self, message: T) -> tonic::Request<T> {
         let mut request = tonic::Request::new(message);
         if let Some(token) = &self.token {
-            if let Ok(value) = format!("{AUTHORIZATION_SCHEME} {token}").parse() {
-                request.metadata_mut().insert("authorization", value);
-            }
+            request.metadata_mut().insert(TOKEN_HEADER, token.clone());
         }
         request
     }
@@ -426,8 +427,26 @@ impl Session {
         &mut self,
         checks: Vec<pb::CheckRequest>,
     ) -> Result<pb::CheckBulkResponse, SessionError> {
+        self.check_many(checks, false).await
+    }
+
+    /// Decides many requests for the caller on one revision, without the
+    /// chains of the allowed ones (`without_chains`).
+    pub async fn check_bulk_without_chains(
+        &mut self,
+        checks: Vec<pb::CheckRequest>,
+    ) -> Result<pb::CheckBulkResponse, SessionError> {
+        self.check_many(checks, true).await
+    }
+
+    async fn check_many(
+        &mut self,
+        checks: Vec<pb::CheckRequest>,
+        without_chains: bool,
+    ) -> Result<pb::CheckBulkResponse, SessionError> {
         let request = self.request(pb::CheckBulkRequest {
             checks,
+            without_chains,
             at_least_revision: self.seen.get(),
         });
         let answer = self

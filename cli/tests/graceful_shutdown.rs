@@ -215,7 +215,10 @@ async fn sigterm_lets_the_request_in_flight_finish_and_exits_zero() {
     );
     assert_eq!(completed["span"]["peer_forest"], "contoso.com");
     assert!(log.contains("draining in-flight requests"), "{log}");
-    assert!(!log.contains("ForestToken"), "a token was logged:\n{log}");
+    assert!(
+        !log.contains(crossforest_shared::token::TOKEN_HEADER),
+        "a token was logged:\n{log}"
+    );
 
     let mut account = account;
     terminate(&account);

@@ -96,7 +96,7 @@ pub fn token_decoding(data: &[u8]) {
     let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_100);
     if let Ok(text) = std::str::from_utf8(data) {
         let _ = verify(text, &f.store, &f.policy, now);
-        let _ = crossforest_shared::token::from_authorization(text);
+        let _ = crossforest_shared::token::from_header(text);
     }
     if data.is_empty() {
         return;

@@ -26,6 +26,7 @@ use tracing::Instrument;
 
 use crate::limits::ECHO_METHOD;
 use crate::metrics::Metrics;
+use crate::serve::peers::ConnectionPrincipals;
 use crate::text::{bounded, escape};
 
 /// The metadata key of the request id.
@@ -38,7 +39,7 @@ pub const UNKNOWN_METHOD: &str = "unknown";
 /// own services and of the standard ones (health, reflection), read from the
 /// services' encoded descriptors, so that the set follows the contracts.
 #[derive(Debug, Clone, Default)]
-pub struct KnownMethods(Arc<HashSet<String>>);
+pub struct KnownMethods(Arc<HashSet<Arc<str>>>);
 
 impl KnownMethods {
     /// The methods of `services` (full names, e.g.
@@ -74,7 +75,7 @@ impl KnownMethods {
                             service
                                 .method
                                 .iter()
-                                .map(|m| format!("/{name}/{}", m.name())),
+                                .map(|m| Arc::from(format!("/{name}/{}", m.name()))),
                         );
                     }
                 }
@@ -88,14 +89,12 @@ impl KnownMethods {
         self.0.contains(path)
     }
 
-    /// The metrics label of `path`: itself when served, else
-    /// [`UNKNOWN_METHOD`].
-    pub fn label<'a>(&self, path: &'a str) -> &'a str {
-        if self.contains(path) {
-            path
-        } else {
-            UNKNOWN_METHOD
-        }
+    /// The metrics label of `path`: itself when served (shared, not
+    /// copied), else [`UNKNOWN_METHOD`].
+    pub fn label(&self, path: &str) -> Arc<str> {
+        self.0
+            .get(path)
+            .map_or_else(|| Arc::from(UNKNOWN_METHOD), Arc::clone)
     }
 
     /// How many methods are known.
@@ -114,12 +113,17 @@ impl KnownMethods {
 pub struct ObserveLayer {
     metrics: Arc<Metrics>,
     methods: KnownMethods,
+    peers: Arc<ConnectionPrincipals>,
 }
 
 impl ObserveLayer {
     /// Observes requests into `metrics`, labelled by `methods`.
     pub fn new(metrics: Arc<Metrics>, methods: KnownMethods) -> Self {
-        Self { metrics, methods }
+        Self {
+            metrics,
+            methods,
+            peers: Arc::new(ConnectionPrincipals::new()),
+        }
     }
 }
 
@@ -131,6 +135,7 @@ impl<S> tower_layer::Layer<S> for ObserveLayer {
             inner,
             metrics: self.metrics.clone(),
             methods: self.methods.clone(),
+            peers: self.peers.clone(),
         }
     }
 }
@@ -141,6 +146,8 @@ pub struct Observe<S> {
     inner: S,
     metrics: Arc<Metrics>,
     methods: KnownMethods,
+    /// Each connection's principal, read from its certificate once.
+    peers: Arc<ConnectionPrincipals>,
 }
 
 /// The request id to use: the caller's when acceptable, else a new one.
@@ -152,19 +159,50 @@ pub fn request_id(incoming: Option<&HeaderValue>) -> String {
         })
         .map_or_else(
             || {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
                 let bytes: [u8; 16] = rand::random();
-                bytes.iter().map(|b| format!("{b:02x}")).collect()
+                let mut id = String::with_capacity(32);
+                for b in bytes {
+                    id.push(char::from(HEX[usize::from(b >> 4)]));
+                    id.push(char::from(HEX[usize::from(b & 0xf)]));
+                }
+                id
             },
             str::to_owned,
         )
 }
 
-/// The gRPC status name of a numeric code (`0` → `OK`).
-pub fn code_name(code: &str) -> String {
-    code.parse::<i32>().map_or_else(
-        |_| "Unknown".to_owned(),
-        |n| format!("{:?}", tonic::Code::from_i32(n)),
-    )
+/// The names of the gRPC status codes, by number.
+const CODE_NAMES: [&str; 17] = [
+    "Ok",
+    "Cancelled",
+    "Unknown",
+    "InvalidArgument",
+    "DeadlineExceeded",
+    "NotFound",
+    "AlreadyExists",
+    "PermissionDenied",
+    "ResourceExhausted",
+    "FailedPrecondition",
+    "Aborted",
+    "OutOfRange",
+    "Unimplemented",
+    "Internal",
+    "Unavailable",
+    "DataLoss",
+    "Unauthenticated",
+];
+
+/// The gRPC status name of a numeric code (`0` → `Ok`; anything else not a
+/// code → `Unknown`).
+pub fn code_name(code: &str) -> &'static str {
+    let code = code
+        .parse::<i32>()
+        .map_or(tonic::Code::Unknown, tonic::Code::from_i32);
+    CODE_NAMES
+        .get(usize::try_from(i32::from(code)).unwrap_or(2))
+        .copied()
+        .unwrap_or("Unknown")
 }
 
 impl<S, B, RB> tower_service::Service<Request<B>> for Observe<S>
@@ -194,22 +232,21 @@ where
         let path = request.uri().path();
         // The label is one of the served methods or `unknown`; the log shows
         // at most a cut, escaped prefix of a path nobody serves.
-        let (method, shown) = if self.methods.contains(path) {
-            (path.to_owned(), path.to_owned())
+        let method = self.methods.label(path);
+        let shown = if self.methods.contains(path) {
+            None
         } else {
-            (
-                UNKNOWN_METHOD.to_owned(),
-                escape(&bounded(path, ECHO_METHOD)).into_owned(),
-            )
+            Some(escape(&bounded(path, ECHO_METHOD)).into_owned())
         };
         let peer = request
             .extensions()
             .get::<TlsConnectInfo<TcpConnectInfo>>()
             .and_then(TlsConnectInfo::peer_certs)
-            .and_then(|certs| crate::Principal::from_peer_certificates(&certs).ok());
+            .and_then(|certs| self.peers.principal(&certs).ok());
         if let Some(principal) = &peer {
-            // Parsed once here, read again by `serve::caller` (issue 8: the
-            // certificate was parsed twice per request).
+            // Read once per connection here, taken by `serve::caller` (issue
+            // 8: the certificate was parsed twice per request; issue 20: once
+            // per connection).
             request
                 .extensions_mut()
                 .insert(crate::serve::VerifiedPeer(principal.clone()));
@@ -217,9 +254,9 @@ where
         let span = tracing::info_span!(
             "grpc",
             request_id = %id,
-            method = %shown,
-            peer_forest = peer.as_ref().map(|p| p.forest.to_string()),
-            caller_sid = peer.as_ref().map(|p| p.sid.to_string()),
+            method = %shown.as_deref().unwrap_or(&method),
+            peer_forest = peer.as_ref().map(|p| tracing::field::display(&p.forest)),
+            caller_sid = peer.as_ref().map(|p| tracing::field::display(&p.sid)),
         );
         Box::pin(
             async move {
@@ -234,11 +271,11 @@ where
                             .headers()
                             .get("grpc-status")
                             .and_then(|v| v.to_str().ok())
-                            .map_or_else(|| "Ok".to_owned(), code_name);
+                            .map_or("Ok", code_name);
                         if let Some(value) = header {
                             response.headers_mut().insert(REQUEST_ID, value);
                         }
-                        metrics.request(&method, &code, elapsed);
+                        metrics.request(&method, code, elapsed);
                         tracing::info!(
                             code = %code,
                             latency_ms = elapsed.as_secs_f64() * 1000.0,
@@ -307,7 +344,7 @@ mod tests {
         }
         // Another node's service is not served here.
         assert!(!methods.contains("/crossforest.directory.v1.Directory/Authenticate"));
-        assert_eq!(methods.label("/x.Y/Z"), UNKNOWN_METHOD);
+        assert_eq!(&*methods.label("/x.Y/Z"), UNKNOWN_METHOD);
     }
 
     #[tokio::test]
@@ -357,5 +394,10 @@ mod tests {
         assert_eq!(code_name("0"), "Ok");
         assert_eq!(code_name("7"), "PermissionDenied");
         assert_eq!(code_name("x"), "Unknown");
+        assert_eq!(code_name("99"), "Unknown");
+        for n in 0..=17 {
+            let code = tonic::Code::from_i32(n);
+            assert_eq!(code_name(&n.to_string()), format!("{code:?}"));
+        }
     }
 }

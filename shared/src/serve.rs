@@ -5,6 +5,7 @@
 //! reason, and never reaches a gRPC service. Past the handshake, [`caller`]
 //! reads the peer's principal and [`status`] builds every error status.
 
+pub mod peers;
 pub mod status;
 
 use std::path::PathBuf;

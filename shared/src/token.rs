@@ -21,8 +21,16 @@ use crate::proto::token::v1::{SignedToken, TokenClaims};
 use crate::sid::Sid;
 use crate::tls::ForestTrustStore;
 
-/// The metadata key and scheme a token travels under: `authorization: ForestToken <b64>`.
-pub const AUTHORIZATION_SCHEME: &str = "ForestToken";
+/// The metadata key a token travels under: `x-crossforest-token: <base64 SignedToken>`.
+///
+/// Not `authorization`: HTTP/2 encoders never add that header to a
+/// connection's HPACK table, so a session would resend (and the node
+/// Huffman-decode) the whole ≈ 1.5 KB token on every request. Under this name
+/// the token is sent once per connection and referenced by its table index
+/// after. The table's compression-oracle risk (RFC 7541 §7.1) needs a header
+/// the attacker chooses on the same connection; our clients send none beside
+/// the token (the other headers are gRPC's own, fixed per method).
+pub const TOKEN_HEADER: &str = "x-crossforest-token";
 
 /// Longest encoded token accepted, so that a hostile peer cannot make us decode
 /// megabytes.
@@ -374,12 +382,9 @@ fn rfc3339(time: UnixTime) -> String {
         .unwrap_or_else(|| format!("{secs} (Unix seconds)"))
 }
 
-/// The token in an `authorization` metadata value, if it uses our scheme.
-pub fn from_authorization(value: &str) -> Option<&str> {
-    let (scheme, token) = value.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case(AUTHORIZATION_SCHEME)
-        .then_some(token.trim())
+/// The token in a [`TOKEN_HEADER`] metadata value; `None` when it is blank.
+pub fn from_header(value: &str) -> Option<&str> {
+    Some(value.trim()).filter(|token| !token.is_empty())
 }
 
 #[cfg(test)]

@@ -8,12 +8,16 @@
 //! validity period are checked again on every use ([`check_claims`]). A cache
 //! belongs to one set of trust anchors: whoever replaces the anchors (a reload
 //! of trust bundles) starts a new cache.
+//!
+//! Entries are found by a keyed hash of the token's text (randomly seeded per
+//! cache, so no caller can aim at a bucket) and served only to the exact same
+//! text: the map compares the whole token, so two tokens sharing a hash are
+//! two entries, never one served for the other.
 
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 use std::sync::Mutex;
 use std::time::SystemTime;
-
-use ring::digest::{digest, SHA256};
 
 use crate::tls::ForestTrustStore;
 use crate::token::{
@@ -23,6 +27,10 @@ use crate::token::{
 /// Entries kept at most; past it, expired entries go, then all of them.
 pub const CAPACITY: usize = 16_384;
 
+/// Bytes of token text kept at most (a token may be up to
+/// [`crate::token::MAX_TOKEN_LEN`]); past it, as past [`CAPACITY`].
+pub const CAPACITY_BYTES: usize = 16 * 1024 * 1024;
+
 #[derive(Debug)]
 struct Entry {
     signed: SignedClaims,
@@ -31,16 +39,35 @@ struct Entry {
     usable_until: i64,
 }
 
+/// The entries by token text, and the bytes of text they hold.
+#[derive(Debug, Default)]
+struct Held<S> {
+    entries: HashMap<Box<str>, Entry, S>,
+    bytes: usize,
+}
+
 /// Verified tokens of one set of trust anchors.
 #[derive(Debug, Default)]
-pub struct VerifiedTokens {
-    entries: Mutex<HashMap<[u8; 32], Entry>>,
+pub struct VerifiedTokens<S = foldhash::quality::RandomState> {
+    held: Mutex<Held<S>>,
 }
 
 impl VerifiedTokens {
     /// An empty cache.
     pub fn new() -> Self {
         Self::default()
+    }
+}
+
+impl<S: BuildHasher> VerifiedTokens<S> {
+    /// An empty cache whose entries are found with `hasher`.
+    pub fn with_hasher(hasher: S) -> Self {
+        Self {
+            held: Mutex::new(Held {
+                entries: HashMap::with_hasher(hasher),
+                bytes: 0,
+            }),
+        }
     }
 
     /// [`crate::token::verify`], skipping the signature checks for a token
@@ -52,11 +79,10 @@ impl VerifiedTokens {
         policy: &TokenPolicy,
         now: SystemTime,
     ) -> Result<VerifiedToken, TokenError> {
-        let key = key(encoded);
         let at = unix_seconds(now);
         {
-            let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(entry) = key.and_then(|k| entries.get(&k)) {
+            let held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(entry) = held.entries.get(encoded) {
                 if at <= entry.usable_until {
                     return check_claims(&entry.signed, policy, now);
                 }
@@ -65,49 +91,56 @@ impl VerifiedTokens {
         // Verify outside the lock: other sessions' lookups go on meanwhile.
         let signed = verify_signed(encoded, trust, now)?;
         let verified = check_claims(&signed, policy, now)?;
-        if let Some(key) = key {
+        // Text too long to be a token is refused above, never stored.
+        if encoded.len() <= crate::token::MAX_TOKEN_LEN {
             let skew = i64::try_from(policy.clock_skew.as_secs()).unwrap_or(i64::MAX);
             let usable_until = signed
                 .claims
                 .expires_at
                 .saturating_add(skew)
                 .min(signed.signer_not_after);
-            let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-            if entries.len() >= CAPACITY {
-                entries.retain(|_, e| e.usable_until >= at);
-                if entries.len() >= CAPACITY {
-                    entries.clear();
+            let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+            let full = |held: &Held<S>| {
+                held.entries.len() >= CAPACITY || held.bytes + encoded.len() > CAPACITY_BYTES
+            };
+            if full(&held) {
+                held.entries.retain(|_, e| e.usable_until >= at);
+                held.bytes = held.entries.keys().map(|k| k.len()).sum();
+                if full(&held) {
+                    held.entries.clear();
+                    held.bytes = 0;
                 }
             }
-            entries.insert(
-                key,
-                Entry {
-                    signed,
-                    usable_until,
-                },
-            );
+            let entry = Entry {
+                signed,
+                usable_until,
+            };
+            // A token re-verified after its entry expired replaces it: same bytes.
+            if held.entries.insert(encoded.into(), entry).is_none() {
+                held.bytes += encoded.len();
+            }
         }
         Ok(verified)
     }
 
     /// Entries held.
     pub fn len(&self) -> usize {
-        self.entries.lock().unwrap_or_else(|e| e.into_inner()).len()
+        self.held
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entries
+            .len()
+    }
+
+    /// Bytes of token text held.
+    pub fn bytes(&self) -> usize {
+        self.held.lock().unwrap_or_else(|e| e.into_inner()).bytes
     }
 
     /// Whether no token is held.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
-}
-
-/// The SHA-256 of a token's text; `None` for text too long to be a token
-/// (it is refused by verification, never stored).
-fn key(encoded: &str) -> Option<[u8; 32]> {
-    if encoded.len() > crate::token::MAX_TOKEN_LEN {
-        return None;
-    }
-    digest(&SHA256, encoded.as_bytes()).as_ref().try_into().ok()
 }
 
 #[cfg(test)]
@@ -178,6 +211,55 @@ mod tests {
             other.verify(&token, &ForestTrustStore::new(), &f.policy, now),
             Err(TokenError::UntrustedForest(_))
         ));
+        Ok(())
+    }
+    /// Sends every token to the same hash bucket.
+    #[derive(Default)]
+    struct OneBucket;
+
+    impl std::hash::Hasher for OneBucket {
+        fn finish(&self) -> u64 {
+            0
+        }
+        fn write(&mut self, _: &[u8]) {}
+    }
+
+    #[test]
+    fn tokens_sharing_a_hash_are_never_served_for_each_other(
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let f = fixture()?;
+        let cache =
+            VerifiedTokens::with_hasher(std::hash::BuildHasherDefault::<OneBucket>::default());
+        let now = SystemTime::now();
+        let alice = f.signer.sign(&claims(unix_seconds(now)))?;
+        let mut bobs_claims = claims(unix_seconds(now));
+        bobs_claims.user_sid = crate::sid::DomainSid::new(1, 2, 3)
+            .with_rid(1102)
+            .to_string();
+        bobs_claims.user_name = "bob".into();
+        let bob = f.signer.sign(&bobs_claims)?;
+        for _ in 0..2 {
+            assert_eq!(
+                cache.verify(&alice, &f.trust, &f.policy, now)?.user_name,
+                "alice"
+            );
+            assert_eq!(
+                cache.verify(&bob, &f.trust, &f.policy, now)?.user_name,
+                "bob"
+            );
+        }
+        assert_eq!(cache.len(), 2);
+        assert_eq!(cache.bytes(), alice.len() + bob.len());
+        // A third text in the same bucket is verified, not served an entry.
+        let raw = base64::engine::general_purpose::STANDARD.decode(&alice)?;
+        let mut signed = SignedToken::decode(raw.as_slice())?;
+        signed.signature[10] ^= 0xff;
+        let forged = base64::engine::general_purpose::STANDARD.encode(signed.encode_to_vec());
+        assert_eq!(
+            cache.verify(&forged, &f.trust, &f.policy, now),
+            Err(TokenError::Signature)
+        );
+        assert_eq!(cache.len(), 2);
         Ok(())
     }
 }

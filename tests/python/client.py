@@ -218,7 +218,7 @@ def foreign(stubs, base, lab):
         without_token = refusal(Caller(stubs, channel).who_am_i)
         expect(without_token is not None and without_token["code"] == "UNAUTHENTICATED",
                f"WhoAmI without a token: {without_token}")
-        caller = Caller(stubs, channel, [("authorization", f"ForestToken {logon.token}")])
+        caller = Caller(stubs, channel, [("x-crossforest-token", logon.token)])
         who = caller.who_am_i()
         expect(who.user_sid == logon.user.sid and who.forest == user["forest"],
                f"WhoAmI with the token: {who.user_sid} of {who.forest}")

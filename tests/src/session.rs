@@ -375,6 +375,15 @@ impl Session {
         Ok(self.inner.check_bulk(checks).await?)
     }
 
+    /// Decides many requests for the caller on one revision, without the
+    /// chains of the allowed ones.
+    pub async fn check_bulk_without_chains(
+        &mut self,
+        checks: Vec<pb::CheckRequest>,
+    ) -> Result<pb::CheckBulkResponse, Error> {
+        Ok(self.inner.check_bulk_without_chains(checks).await?)
+    }
+
     /// Every principal that may run the request.
     pub async fn who_can(&mut self, check: pb::CheckRequest) -> Result<pb::WhoCanResponse, Error> {
         Ok(self.inner.who_can(check).await?)

@@ -71,18 +71,31 @@ pub fn check(prefix: &str, request: &pb::CheckRequest) -> Result<(), EdgeError> 
         write: _,
         at_least_revision: _,
     } = request;
-    cmdlet(&format!("{prefix}cmdlet"), name)?;
-    count(
-        &format!("{prefix}parameters"),
-        parameters.len(),
-        MAX_PARAMETERS,
-    )?;
-    for (i, name) in parameters.iter().enumerate() {
-        let field = format!("{prefix}parameters[{i}]");
-        length(&field, &field, name, MAX_PARAMETER_NAME)?;
+    // Field names are only spelled out for a field past its limit: a check
+    // within the limits allocates nothing (issue 20).
+    let within = |field: &dyn Fn() -> String, value: &str, max: usize| {
+        if value.len() > max {
+            let field = field();
+            return length(&field, &field, value, max);
+        }
+        Ok(())
+    };
+    within(&|| format!("{prefix}cmdlet"), name, MAX_CMDLET_NAME)?;
+    if parameters.len() > MAX_PARAMETERS {
+        count(
+            &format!("{prefix}parameters"),
+            parameters.len(),
+            MAX_PARAMETERS,
+        )?;
     }
-    let field = format!("{prefix}target");
-    length(&field, &field, target, MAX_IDENTITY)
+    for (i, name) in parameters.iter().enumerate() {
+        within(
+            &|| format!("{prefix}parameters[{i}]"),
+            name,
+            MAX_PARAMETER_NAME,
+        )?;
+    }
+    within(&|| format!("{prefix}target"), target, MAX_IDENTITY)
 }
 
 /// The longest permission model `ApplyPermissionModel` reads: 1 MiB.

@@ -8,7 +8,7 @@ use crossforest_shared::limits::{length, MAX_STATEMENT_ID};
 use crossforest_shared::proto::management::v1 as pb;
 use crossforest_shared::serve::caller;
 use crossforest_shared::serve::status::EdgeError;
-use crossforest_shared::token::from_authorization;
+use crossforest_shared::token::{from_header, TOKEN_HEADER};
 use tonic::{Request, Response, Status};
 
 use super::status::{edge, statement_status, status};
@@ -46,9 +46,9 @@ pub fn authenticated<T>(
     let principal = caller(request)?;
     let token = request
         .metadata()
-        .get("authorization")
+        .get(TOKEN_HEADER)
         .and_then(|v| v.to_str().ok())
-        .and_then(from_authorization);
+        .and_then(from_header);
     let caller = authenticate(&node.trusts(), &principal, token, node.clock_skew(), SystemTime::now()).map_err(|e| {
         tracing::warn!(forest = %principal.forest, sid = %principal.sid, error = %e, "caller refused");
         node.audit_refused_sign_in(&principal.forest, &principal.sid, &e);

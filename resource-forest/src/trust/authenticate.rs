@@ -21,7 +21,7 @@ pub enum AuthError {
     #[error("forest `{0}` is not trusted by this organization")]
     UntrustedForest(ForestName),
     /// A caller from an account forest sent no token.
-    #[error("callers from `{0}` must present a forest token from their home forest (authorization: ForestToken …)")]
+    #[error("callers from `{0}` must present a forest token from their home forest (metadata `x-crossforest-token`)")]
     MissingToken(ForestName),
     /// The token was refused.
     #[error(transparent)]

@@ -129,3 +129,41 @@ async fn who_can_lists_foreign_groups_and_is_gated() {
     assert!(cmdlets.contains(&"New-Mailbox") && cmdlets.contains(&"Set-Mailbox"));
     assert!(!cmdlets.contains(&"New-RoleGroup"));
 }
+
+#[tokio::test]
+async fn a_bulk_check_without_chains_decides_as_the_explained_one() {
+    let f = federation().await;
+    let mut admin = f.administrator().await.unwrap();
+    admin
+        .run("New-Mailbox -Name dana -OrganizationalUnit contoso.com/Sales")
+        .await
+        .unwrap();
+    let mut bob = f.session("fabrikam\\bob").await.unwrap();
+    let checks = vec![
+        check("Get-Mailbox", &["Identity"], "dana"),
+        check("Set-Mailbox", &["Identity", "Office"], "dana"),
+        check("Remove-RoleGroup", &["Identity"], ""),
+        check("New-RoleGroup", &["Name"], ""),
+    ];
+    let explained = bob.check_bulk(checks.clone()).await.unwrap();
+    let brief = bob.check_bulk_without_chains(checks).await.unwrap();
+    assert_eq!(brief.revision, explained.revision);
+    let allowed: Vec<bool> = brief.decisions.iter().map(|d| d.allowed).collect();
+    assert_eq!(allowed, [true, true, false, false]);
+    for (b, e) in brief.decisions.iter().zip(&explained.decisions) {
+        assert_eq!(b.allowed, e.allowed);
+        if e.allowed {
+            assert!(!e.chains.is_empty(), "{e:?}");
+            assert!(b.chains.is_empty(), "{b:?}");
+        } else {
+            // A denial is the same, reason and all.
+            assert_eq!(b, e);
+        }
+    }
+    // The caller is still authenticated and limited as on every call.
+    let error = bob
+        .check_bulk_without_chains(vec![check("Get-Mailbox", &["Colour"], "")])
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("check 0"), "{error}");
+}

@@ -207,3 +207,66 @@ async fn foreign_caller_needs_a_matching_token() {
     let error = refused(&f, &alice, Some("bm90IGEgdG9rZW4=".into())).await;
     assert!(error.contains("malformed"), "{error}");
 }
+
+/// The token travels in `x-crossforest-token`, a header HTTP/2 may keep in
+/// the connection's table: it is still checked on every request of that
+/// connection (R-TRUST-2). After a request with the genuine token, requests on
+/// the same connection without it, with it tampered, or with it under the
+/// former `authorization` name are refused as failed sign-ins; the genuine
+/// one is served again after them.
+#[tokio::test]
+async fn the_token_is_checked_on_every_request_of_a_connection() {
+    use crossforest_shared::proto::management::v1 as pb;
+    use crossforest_shared::token::TOKEN_HEADER;
+    use pb::management_client::ManagementClient;
+
+    let f = federation().await;
+    let fabrikam: ForestName = "fabrikam.com".parse().unwrap();
+    let alice = f.lab().credential(&fabrikam, "alice").unwrap();
+    let token = token_for(&f, "fabrikam.com", "alice").await;
+    let mut tampered = token.clone().into_bytes();
+    let middle = tampered.len() / 2;
+    tampered[middle] = if tampered[middle] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(tampered).unwrap();
+    let channel = crossforest_shared::client::connect(&f.endpoint("contoso.com").unwrap(), &alice)
+        .await
+        .unwrap();
+    let mut client = ManagementClient::new(channel);
+    let call = |header: Option<(&'static str, String)>| {
+        let mut request = tonic::Request::new(pb::WhoAmIRequest {});
+        if let Some((name, value)) = header {
+            request.metadata_mut().insert(name, value.parse().unwrap());
+        }
+        request
+    };
+
+    let who = client
+        .who_am_i(call(Some((TOKEN_HEADER, token.clone()))))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(who
+        .user_sid
+        .starts_with(&f.domain_sid("fabrikam.com").unwrap().to_string()));
+    for (what, header) in [
+        ("no token", None),
+        ("a tampered token", Some((TOKEN_HEADER, tampered))),
+        (
+            "the token under `authorization`",
+            Some(("authorization", format!("ForestToken {token}"))),
+        ),
+    ] {
+        let status = client.who_am_i(call(header)).await.unwrap_err();
+        assert_eq!(
+            status.code(),
+            tonic::Code::Unauthenticated,
+            "{what}: {status:?}"
+        );
+    }
+    let again = client
+        .who_am_i(call(Some((TOKEN_HEADER, token))))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(again.user_sid, who.user_sid);
+}
