@@ -56,6 +56,17 @@ pub fn merge_model(org: &mut Organization, shape: Shape) -> Result<()> {
 /// `config` as one change; returns its revision. On the embedded store the
 /// node must be stopped.
 pub async fn populate(config: &NodeConfig, shape: Shape) -> Result<u64> {
+    write_into_store(config, |next| merge_model(next, shape)).await
+}
+
+/// Opens the (stopped) node `config`'s store, commits what `change` makes of
+/// its organization as one revision, and returns once the store is closed
+/// again (the commit's writer task lets go of it a moment after the commit
+/// is answered, and the embedded store stays locked while open).
+pub async fn write_into_store(
+    config: &NodeConfig,
+    change: impl FnOnce(&mut Organization) -> Result<()>,
+) -> Result<u64> {
     let store = resource_forest::store::open(&config.store, &config.data_dir).await?;
     let state = resource_forest::state::OrgState::open(Arc::clone(&store))
         .await?
@@ -63,14 +74,17 @@ pub async fn populate(config: &NodeConfig, shape: Shape) -> Result<u64> {
     let guard = state.lock().await;
     let before = state.snapshot();
     let mut next = before.org.clone();
-    merge_model(&mut next, shape)?;
+    change(&mut next)?;
     let revision = state.commit(&guard, &before, next).await?;
     drop(guard);
     drop(before);
     drop(state);
-    // The committer task lets go of the store just after it answers; the
-    // embedded store's file stays locked until it has.
+    let deadline = Instant::now() + Duration::from_secs(30);
     while Arc::strong_count(&store) > 1 {
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the resource forest's store was still open 30 s after it was written"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     Ok(revision)

@@ -244,31 +244,14 @@ fn recipient(
 async fn populate(federation: &Federation, recipients: usize) -> Result<()> {
     let config = federation.lab().resource_config()?;
     let domain = federation.domain_sid("contoso.com")?;
-    let store = resource_forest::store::open(&config.store, &config.data_dir).await?;
-    let state = resource_forest::state::OrgState::open(Arc::clone(&store))
-        .await?
-        .context("the resource forest's store holds no organization")?;
-    let guard = state.lock().await;
-    let before = state.snapshot();
-    let mut next = before.org.clone();
-    for i in 0..recipients {
-        let r = recipient(&next, domain, i)?;
-        next.recipients.insert(r.name.clone(), r);
-    }
-    state.commit(&guard, &before, next).await?;
-    drop(guard);
-    drop(before);
-    drop(state);
-    // The commit's writer task lets go of the store a moment after the commit
-    // is answered; the node restarting on it needs the store closed (the
-    // embedded store is locked while open).
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Arc::strong_count(&store) > 1 {
-        if Instant::now() > deadline {
-            bail!("the resource forest's store was still open 30 s after it was written");
+    crate::cluster::write_into_store(&config, |next| {
+        for i in 0..recipients {
+            let r = recipient(next, domain, i)?;
+            next.recipients.insert(r.name.clone(), r);
         }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+        Ok(())
+    })
+    .await?;
     Ok(())
 }
 
