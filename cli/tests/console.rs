@@ -24,6 +24,8 @@ struct Console {
     child: Child,
     url: String,
     spki: String,
+    /// The console's key, from the sign-in address it printed.
+    key: String,
 }
 
 impl Drop for Console {
@@ -45,6 +47,16 @@ fn console(lab: &Path) -> Console {
         .unwrap();
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let first = lines.next().unwrap().unwrap();
+    // The sign-in address, with the console's key, a few lines on.
+    let key = lines
+        .by_ref()
+        .take(4)
+        .map(Result::unwrap)
+        .find_map(|line| {
+            line.split_whitespace()
+                .find_map(|w| w.split_once("/sign-in?key=").map(|(_, key)| key.to_owned()))
+        })
+        .unwrap_or_else(|| panic!("no sign-in address after `{first}`"));
     // Keep draining what it writes, so that it never blocks on the pipe.
     std::thread::spawn(move || lines.for_each(drop));
     let url = first
@@ -58,7 +70,12 @@ fn console(lab: &Path) -> Console {
         .and_then(|rest| rest.strip_suffix(')'))
         .unwrap_or_else(|| panic!("no SPKI hash in `{first}`"))
         .to_owned();
-    Console { child, url, spki }
+    Console {
+        child,
+        url,
+        spki,
+        key,
+    }
 }
 
 fn screenshots() -> PathBuf {
@@ -70,8 +87,8 @@ fn screenshots() -> PathBuf {
     dir
 }
 
-fn sign_in(browser: &Browser, url: &str, identity: &str) {
-    browser.open(&format!("{url}sign-in"));
+fn sign_in(browser: &Browser, console: &Console, identity: &str) {
+    browser.open(&format!("{}sign-in?key={}", console.url, console.key));
     browser.click(&format!(
         "#identity option[value='{}']",
         identity.replace('\\', "\\\\")
@@ -115,10 +132,23 @@ fn the_console_answers_who_can_change_danas_office_in_a_real_browser() {
     let shots = screenshots();
     let url = &console.url;
 
-    // Signed out, every page leads to the sign-in page, which offers the
-    // lab's identities.
+    // Signed out, every page leads to the sign-in page, which asks for the
+    // console's key before it offers anything; a wrong key is refused.
     browser.open(&format!("{url}who-can"));
     assert!(browser.url().ends_with("/sign-in"), "{}", browser.url());
+    assert_eq!(
+        browser.count("#identity"),
+        0,
+        "identities offered without the key"
+    );
+    browser.type_into("#key", "not-the-key");
+    browser.follow("form[action='/sign-in'] button");
+    assert_eq!(
+        browser.count("#identity"),
+        0,
+        "identities offered for a wrong key"
+    );
+    browser.open(&format!("{url}sign-in?key={}", console.key));
     let offered = browser.text("#identity");
     for identity in [
         "contoso\\Administrator",
@@ -132,7 +162,7 @@ fn the_console_answers_who_can_change_danas_office_in_a_real_browser() {
 
     // carol (tailspin, View-Only Recipients) tries to create a role group:
     // denied, and the page says why and shows the cmdlet that was refused.
-    sign_in(&browser, url, "tailspin\\carol");
+    sign_in(&browser, &console, "tailspin\\carol");
     browser.type_into("#name", "Console Admins");
     browser.type_into("#roles", "Mail Recipients");
     browser.follow("form[action='/role-groups/new'] button");
@@ -194,7 +224,7 @@ fn the_console_answers_who_can_change_danas_office_in_a_real_browser() {
 
     // Who can change dana's Office, and through what? fabrikam's Exchange
     // Admins, through the linked role group, drawn as a chain.
-    sign_in(&browser, url, "contoso\\Administrator");
+    sign_in(&browser, &console, "contoso\\Administrator");
     // The Administrator links a role group to tailspin's Exchange Admins:
     // the domain controller and linked credential are the trust's.
     browser.type_into("#name", "tailspin Console Admins");

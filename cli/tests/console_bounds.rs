@@ -27,6 +27,8 @@ use tokio_rustls::TlsConnector;
 /// A console served in the test, and a TLS client trusting the lab's CA.
 struct Served {
     address: std::net::SocketAddr,
+    /// The console's key (sign-in needs it).
+    key: String,
     tls: TlsConnector,
     _stop: tokio::sync::oneshot::Sender<()>,
 }
@@ -68,6 +70,7 @@ async fn start(lab: &Lab, limits: Limits) -> Served {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     let console = Arc::new(Console::new(Lab::open(lab.dir()).unwrap(), None, limits));
+    let key = console.key().to_owned();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(serve(console, listener, certificate.tls, async {
         let _ = stopped.await;
@@ -88,6 +91,7 @@ async fn start(lab: &Lab, limits: Limits) -> Served {
             .with_no_client_auth();
     Served {
         address,
+        key,
         tls: TlsConnector::from(Arc::new(config)),
         _stop: stop,
     }
@@ -142,8 +146,12 @@ impl Served {
     }
 
     async fn sign_in(&self) -> Answer {
-        self.send("POST", "/sign-in", &[], "identity=contoso%5CAdministrator")
-            .await
+        self.sign_in_with(&self.key).await
+    }
+
+    async fn sign_in_with(&self, key: &str) -> Answer {
+        let form = format!("identity=contoso%5CAdministrator&key={key}");
+        self.send("POST", "/sign-in", &[], &form).await
     }
 }
 
@@ -220,6 +228,19 @@ async fn the_console_keeps_its_bounds_and_says_why_a_session_ended() {
         foreign.body
     );
     assert!(foreign.session().is_none());
+
+    // Without the console's key, or with another, no session and one answer
+    // (reaching the port is not enough to act as the lab's identities).
+    for key in ["", "AAAA", &served.key[1..]] {
+        let refused = served.sign_in_with(key).await;
+        assert_eq!(refused.status, StatusCode::UNAUTHORIZED, "{}", refused.body);
+        assert!(
+            refused.body.contains("the console key is missing or wrong"),
+            "{}",
+            refused.body
+        );
+        assert!(refused.session().is_none());
+    }
 
     // Signed in: the session cookie, and the one place the cap allows.
     let signed_in = served.sign_in().await;

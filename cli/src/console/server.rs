@@ -32,6 +32,9 @@ pub struct Console {
     pub lab: Lab,
     /// The one identity offered, if `--as` named one (as the lab spells it).
     pub only: Option<String>,
+    /// The console's key, drawn at start: sign-in needs it, so that reaching
+    /// the port is not enough to act as the lab's identities.
+    key: String,
     sessions: Sessions,
 }
 
@@ -41,8 +44,15 @@ impl Console {
         Self {
             lab,
             only,
+            key: super::sessions::random_token(),
             sessions: Sessions::new(limits),
         }
+    }
+
+    /// The key sign-in asks for (printed once, at start, to whoever started
+    /// the console: that person already holds the lab's credentials).
+    pub fn key(&self) -> &str {
+        &self.key
     }
 }
 
@@ -108,6 +118,10 @@ pub async fn run(args: ConsoleArgs) -> anyhow::Result<()> {
         certificate.spki_sha256
     );
     let console = Arc::new(Console::new(lab, only, Limits::default()));
+    eprintln!(
+        "sign in at https://{address}/sign-in?key={key} (the key is this run's; whoever has it may act as the identities offered)",
+        key = console.key()
+    );
     serve(console, listener, certificate.tls, async {
         let _ = tokio::signal::ctrl_c().await;
     })
@@ -211,6 +225,7 @@ async fn handle(console: &Console, request: hyper::Request<hyper::body::Incoming
     match (&method, path.as_str(), signed_in) {
         (&Method::GET, "/sign-in", _) => Reply::html(sign_in_page(
             console,
+            query.get("key"),
             None,
             ended_message(console, query.get("ended")),
         )),
@@ -341,7 +356,14 @@ pub fn identities(console: &Console) -> Vec<String> {
     out
 }
 
-fn sign_in_page(console: &Console, failure: Option<(&str, &str)>, ended: Option<String>) -> String {
+/// The sign-in page: without the console's key, a field for it; with it,
+/// the identities offered (the key travels on, hidden).
+fn sign_in_page(
+    console: &Console,
+    key: &str,
+    failure: Option<(&str, &str)>,
+    ended: Option<String>,
+) -> String {
     let mut main = ended.map(|m| html::notice(&m)).unwrap_or_default();
     if let Some((identity, why)) = failure {
         main.push_str(&html::error(
@@ -353,10 +375,26 @@ fn sign_in_page(console: &Console, failure: Option<(&str, &str)>, ended: Option<
         "<p>The console acts for one of the lab's identities, with the credential \
          <code>crossforest shell --as</code> uses: a resource-forest user with its \
          certificate, an account-forest user with its certificate and a forest token \
-         from its home forest. Every page runs the cmdlet it shows, as that identity.</p>\
-         <form class=\"panel\" method=\"post\" action=\"/sign-in\"><div class=\"field\">\
-         <label for=\"identity\">Identity</label><select id=\"identity\" name=\"identity\">",
+         from its home forest. Every page runs the cmdlet it shows, as that identity.</p>",
     );
+    if !csrf_matches(console.key(), key) {
+        main.push_str(
+            "<form class=\"panel\" method=\"get\" action=\"/sign-in\"><div class=\"field\">\
+             <label for=\"key\">Console key</label>\
+             <input id=\"key\" name=\"key\" type=\"password\" autocomplete=\"off\" required \
+             aria-describedby=\"key-hint\">\
+             <p class=\"hint\" id=\"key-hint\">printed by <code>crossforest console</code> when it \
+             started, in the sign-in address it gave</p></div>\
+             <button type=\"submit\">Continue</button></form>",
+        );
+        return html::page("Sign in", "", None, &main);
+    }
+    main.push_str(&format!(
+        "<form class=\"panel\" method=\"post\" action=\"/sign-in\">\
+         <input type=\"hidden\" name=\"key\" value=\"{}\"><div class=\"field\">\
+         <label for=\"identity\">Identity</label><select id=\"identity\" name=\"identity\">",
+        html::escape(key)
+    ));
     for identity in identities(console) {
         main.push_str(&format!(
             "<option value=\"{0}\">{0}</option>",
@@ -368,12 +406,27 @@ fn sign_in_page(console: &Console, failure: Option<(&str, &str)>, ended: Option<
 }
 
 async fn sign_in(console: &Console, form: &Fields) -> Reply {
-    let identity = form.get("identity");
+    let (identity, key) = (form.get("identity"), form.get("key"));
+    if !csrf_matches(console.key(), key) {
+        // One answer for a missing or wrong key, whatever the identity.
+        return Reply::with_status(
+            StatusCode::UNAUTHORIZED,
+            sign_in_page(
+                console,
+                "",
+                Some((
+                    "this identity",
+                    "the console key is missing or wrong: use the sign-in address crossforest console printed when it started",
+                )),
+                None,
+            ),
+        );
+    }
     if !identities(console).iter().any(|i| i == identity) {
         let why = format!("`{identity}` is not among the identities this console offers");
         return Reply::with_status(
             StatusCode::BAD_REQUEST,
-            sign_in_page(console, Some((identity, &why)), None),
+            sign_in_page(console, key, Some((identity, &why)), None),
         );
     }
     let opened = async {
@@ -387,7 +440,7 @@ async fn sign_in(console: &Console, form: &Fields) -> Reply {
         Err(e) => {
             return Reply::with_status(
                 StatusCode::UNAUTHORIZED,
-                sign_in_page(console, Some((identity, &format!("{e:#}"))), None),
+                sign_in_page(console, key, Some((identity, &format!("{e:#}"))), None),
             )
         }
     };
