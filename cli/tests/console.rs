@@ -534,7 +534,8 @@ fn the_console_answers_who_can_change_danas_office_in_a_real_browser() {
     );
     browser.screenshot(None, &shots.join("audit.png"));
 
-    // Trusts: both account forests, their links up.
+    // Trusts: both account forests, their links up and answering within
+    // their staleness bounds.
     browser.follow("a[href='/trusts']");
     let trusts = browser.text("table");
     for forest in ["fabrikam.com", "tailspin.com"] {
@@ -542,7 +543,8 @@ fn the_console_answers_who_can_change_danas_office_in_a_real_browser() {
             .lines()
             .find(|l| l.starts_with(forest))
             .unwrap_or_else(|| panic!("{trusts}"));
-        assert!(row.contains("\tup\t"), "{row}");
+        assert!(row.contains("\tup, last answered "), "{row}");
+        assert!(!row.contains("STALE"), "{row}");
     }
     browser.screenshot(None, &shots.join("trusts.png"));
     eprintln!("console screenshots: {}", shots.display());

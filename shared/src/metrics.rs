@@ -12,6 +12,9 @@
 //! * `sid_filter_dropped_total{forest}`: SIDs dropped by SID filtering (R-TRUST-3);
 //! * `trust_link_up{forest}`: 1 when the last call to the account forest with the
 //!   linked credential succeeded, 0 when it failed;
+//! * `trust_last_success_timestamp_seconds{forest}`: when (Unix seconds) a call
+//!   to the account forest with the linked credential last succeeded, so a
+//!   reader can tell how stale the link is;
 //! * `authentications_total{result="success|failure"}`: account forest sign-ins;
 //! * `tls_reloads_total{result="success|failure"}`: certificate reloads.
 
@@ -84,6 +87,7 @@ pub struct Metrics {
     decisions: Family<DecisionLabels, Counter>,
     sid_filter_dropped: Family<ForestLabels, Counter>,
     trust_link_up: Family<ForestLabels, Gauge>,
+    trust_last_success: Family<ForestLabels, Gauge>,
     authentications: Family<ResultLabels, Counter>,
     tls_reloads: Family<ResultLabels, Counter>,
     rate_limited: Family<ForestLabels, Counter>,
@@ -129,6 +133,12 @@ impl Metrics {
             "1 when the last call to a trusted forest with the linked credential succeeded, 0 when it failed",
             trust_link_up.clone(),
         );
+        let trust_last_success = Family::<ForestLabels, Gauge>::default();
+        registry.register(
+            "trust_last_success_timestamp_seconds",
+            "When a call to a trusted forest with the linked credential last succeeded (Unix seconds)",
+            trust_last_success.clone(),
+        );
         let authentications = Family::<ResultLabels, Counter>::default();
         registry.register(
             "authentications",
@@ -154,6 +164,7 @@ impl Metrics {
             decisions,
             sid_filter_dropped,
             trust_link_up,
+            trust_last_success,
             authentications,
             tls_reloads,
             rate_limited,
@@ -197,11 +208,16 @@ impl Metrics {
 
     /// Records whether the link to `forest` works.
     pub fn trust_link(&self, forest: &str, up: bool) {
-        self.trust_link_up
-            .get_or_create(&ForestLabels {
-                forest: forest.to_owned(),
-            })
-            .set(i64::from(up));
+        let labels = ForestLabels {
+            forest: forest.to_owned(),
+        };
+        self.trust_link_up.get_or_create(&labels).set(i64::from(up));
+        if up {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+            self.trust_last_success.get_or_create(&labels).set(now);
+        }
     }
 
     /// Records a sign-in at an account forest.
@@ -342,6 +358,7 @@ mod tests {
             "crossforest_decisions_total{decision=\"denied\"} 1",
             "crossforest_sid_filter_dropped_total{forest=\"fabrikam.com\"} 2",
             "crossforest_trust_link_up{forest=\"fabrikam.com\"} 1",
+            "crossforest_trust_last_success_timestamp_seconds{forest=\"fabrikam.com\"} ",
             "crossforest_grpc_request_duration_seconds_count{method=\"/x.Y/Z\"} 1",
         ] {
             assert!(text.contains(line), "{line} missing from:\n{text}");

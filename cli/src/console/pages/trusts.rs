@@ -1,10 +1,12 @@
 //! Trusts: each account forest the resource forest trusts, whether its link
-//! (the linked credential's calls) is up, its staleness bound, and when its
+//! (the linked credential's calls) is up, how long since it last answered
+//! against its staleness bound, and when its
 //! CA certificate and linked credential expire. Read from the lab's
 //! `node.toml` and certificates, and the resource forest's `/metrics`.
 
+use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http_body_util::BodyExt as _;
 
@@ -19,7 +21,8 @@ pub async fn list(console: &Console) -> (String, String) {
     let mut main = format!(
         "<p>The one-way trusts of {}: read from the lab's <code>node.toml</code> and certificates \
          (as <code>crossforest pki list</code> shows them) and the resource forest's \
-         <code>/metrics</code> (<code>crossforest_trust_link_up</code>). A trust whose link stays \
+         <code>/metrics</code> (<code>crossforest_trust_link_up</code>, \
+         <code>crossforest_trust_last_success_timestamp_seconds</code>). A trust whose link stays \
          down longer than its staleness bound stops its users' requests.</p>",
         escape(lab.file().resource.as_str())
     );
@@ -45,12 +48,15 @@ pub async fn list(console: &Console) -> (String, String) {
     }
     let node_dir = lab.node_dir(&lab.file().resource);
     let rows = config.trusts.iter().map(|trust| {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
         let link = match &links {
-            Ok(states) => match states.iter().find(|(f, _)| *f == trust.forest.as_str()) {
-                Some((_, true)) => "up".to_owned(),
-                Some((_, false)) => "DOWN (stale)".to_owned(),
-                None => "not called yet".to_owned(),
-            },
+            Ok(states) => describe(
+                states.get(trust.forest.as_str()),
+                trust.max_staleness_secs,
+                now,
+            ),
             Err(_) => "unknown".to_owned(),
         };
         let credential = trust
@@ -108,9 +114,39 @@ fn expiry(path: &Path) -> String {
 /// The most of a metrics text read.
 const MAX_METRICS: usize = 4 * 1024 * 1024;
 
-/// `crossforest_trust_link_up` of each forest, from the plain-HTTP
-/// `/metrics` at `address` (hyper's HTTP/1.1 client).
-async fn link_states(address: &str) -> Result<Vec<(String, bool)>, String> {
+/// What `/metrics` says of one trust's link.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct LinkState {
+    /// Whether the last call with the linked credential succeeded.
+    up: Option<bool>,
+    /// When a call last succeeded (Unix seconds).
+    last_success: Option<u64>,
+}
+
+/// The link of a trust in words: up or down, how long since it last
+/// answered, and whether that is past the trust's staleness bound.
+fn describe(state: Option<&LinkState>, bound_secs: u64, now: u64) -> String {
+    let Some(state) = state else {
+        return "not called yet".to_owned();
+    };
+    let up = match state.up {
+        Some(true) => "up",
+        Some(false) => "DOWN",
+        None => "unknown",
+    };
+    match state.last_success {
+        None => format!("{up}, never answered"),
+        Some(at) => {
+            let age = now.saturating_sub(at);
+            let stale = if age > bound_secs { " — STALE" } else { "" };
+            format!("{up}, last answered {age} s ago{stale}")
+        }
+    }
+}
+
+/// The link state of each forest, from the plain-HTTP `/metrics` at
+/// `address` (hyper's HTTP/1.1 client).
+async fn link_states(address: &str) -> Result<BTreeMap<String, LinkState>, String> {
     let fetch = async {
         let tcp = tokio::net::TcpStream::connect(address).await?;
         let (mut sender, connection) =
@@ -139,15 +175,26 @@ async fn link_states(address: &str) -> Result<Vec<(String, bool)>, String> {
     Ok(parse_link_states(&text))
 }
 
-/// The `crossforest_trust_link_up{forest="…"} 0|1` samples of a metrics text.
-fn parse_link_states(text: &str) -> Vec<(String, bool)> {
-    text.lines()
-        .filter_map(|line| {
-            let rest = line.strip_prefix("crossforest_trust_link_up{forest=\"")?;
+/// The `crossforest_trust_link_up{forest="…"} 0|1` and
+/// `crossforest_trust_last_success_timestamp_seconds{forest="…"} T` samples
+/// of a metrics text, by forest.
+fn parse_link_states(text: &str) -> BTreeMap<String, LinkState> {
+    let mut states = BTreeMap::<String, LinkState>::new();
+    for line in text.lines() {
+        let sample = |series: &str| {
+            let rest = line.strip_prefix(series)?.strip_prefix("{forest=\"")?;
             let (forest, value) = rest.split_once("\"}")?;
-            Some((forest.to_owned(), value.trim() == "1"))
-        })
-        .collect()
+            Some((forest.to_owned(), value.trim().to_owned()))
+        };
+        if let Some((forest, value)) = sample("crossforest_trust_link_up") {
+            states.entry(forest).or_default().up = Some(value == "1");
+        } else if let Some((forest, value)) =
+            sample("crossforest_trust_last_success_timestamp_seconds")
+        {
+            states.entry(forest).or_default().last_success = value.parse().ok();
+        }
+    }
+    states
 }
 
 #[cfg(test)]
@@ -159,13 +206,42 @@ mod tests {
         let text = "# HELP crossforest_trust_link_up …\n\
                     crossforest_trust_link_up{forest=\"fabrikam.com\"} 1\n\
                     crossforest_trust_link_up{forest=\"tailspin.com\"} 0\n\
+                    crossforest_trust_last_success_timestamp_seconds{forest=\"fabrikam.com\"} 1000\n\
+                    crossforest_trust_last_success_timestamp_seconds{forest=\"tailspin.com\"} 900\n\
                     crossforest_requests_total{method=\"x\"} 3\n";
+        let states = parse_link_states(text);
+        let fabrikam = LinkState {
+            up: Some(true),
+            last_success: Some(1000),
+        };
+        let tailspin = LinkState {
+            up: Some(false),
+            last_success: Some(900),
+        };
+        assert_eq!(states.get("fabrikam.com"), Some(&fabrikam));
+        assert_eq!(states.get("tailspin.com"), Some(&tailspin));
+        assert_eq!(states.len(), 2);
+    }
+
+    #[test]
+    fn a_link_past_its_staleness_bound_is_stale() {
+        let down = LinkState {
+            up: Some(false),
+            last_success: Some(900),
+        };
         assert_eq!(
-            parse_link_states(text),
-            vec![
-                ("fabrikam.com".into(), true),
-                ("tailspin.com".into(), false)
-            ]
+            describe(Some(&down), 60, 1000),
+            "DOWN, last answered 100 s ago — STALE"
         );
+        assert_eq!(
+            describe(Some(&down), 300, 1000),
+            "DOWN, last answered 100 s ago"
+        );
+        let never = LinkState {
+            up: Some(false),
+            last_success: None,
+        };
+        assert_eq!(describe(Some(&never), 60, 1000), "DOWN, never answered");
+        assert_eq!(describe(None, 60, 1000), "not called yet");
     }
 }
