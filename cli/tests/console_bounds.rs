@@ -346,6 +346,61 @@ async fn the_console_keeps_its_bounds_and_says_why_a_session_ended() {
         "/role-groups/detail?identity=Bounds+Admins"
     );
 
+    // Set-RoleGroup from the group's page: the change form is filled from
+    // the group; a change answers 303 and shows; a manager the directory
+    // does not know is refused with the form as filled, nothing changed.
+    let detail = served
+        .get("/role-groups/detail?identity=Bounds+Admins", &id)
+        .await;
+    assert!(
+        detail.body.contains("action=\"/role-groups/set\""),
+        "{}",
+        detail.body
+    );
+    let changed = served
+        .post(
+            "/role-groups/set",
+            &id,
+            &format!("identity=Bounds+Admins&description=Console+bounds&csrf={csrf}"),
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::SEE_OTHER, "{}", changed.body);
+    let shown = served.get(changed.location(), &id).await;
+    assert!(
+        shown.body.contains(
+            "Set-RoleGroup -Identity &#39;Bounds Admins&#39; -Description &#39;Console bounds&#39;"
+        ),
+        "{}",
+        shown.body
+    );
+    assert!(
+        shown
+            .body
+            .contains("name=\"description\" value=\"Console bounds\""),
+        "{}",
+        shown.body
+    );
+    let refused = served
+        .post(
+            "/role-groups/set",
+            &id,
+            &format!("identity=Bounds+Admins&managedby=contoso%5Cnobody&csrf={csrf}"),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert!(
+        refused.body.contains("Set-RoleGroup failed"),
+        "{}",
+        refused.body
+    );
+    assert!(
+        refused
+            .body
+            .contains("name=\"managedby\" value=\"contoso\\nobody\""),
+        "{}",
+        refused.body
+    );
+
     // Removing asks first: the confirmation page (a GET) changes nothing;
     // the POST it leads to removes, then answers 303 to the list.
     let asked = served

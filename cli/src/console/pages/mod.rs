@@ -1,7 +1,8 @@
 //! The console's sections. Each runs its cmdlet (or RPC) as the signed-in
 //! identity and shows the equivalent cmdlet line:
 //!
-//! * [`role_groups`] — `Get-RoleGroup`, `New-RoleGroup`, `Add-RoleGroupMember`;
+//! * [`role_groups`] — `Get-RoleGroup`, `New-RoleGroup`, `Set-RoleGroup`,
+//!   `Add-RoleGroupMember`;
 //! * [`removal`] — `Remove-RoleGroupMember` and `Remove-RoleGroup`, each
 //!   after a confirmation page;
 //! * [`who_can`] — `Test-CmdletPermission` (Check), who-can (WhoCan) with
@@ -64,6 +65,7 @@ pub async fn route(
         }
         (&Method::POST, "/role-groups/new") => role_groups::create(console, browser, form).await,
         (&Method::POST, "/role-groups/add-member") => role_groups::add_member(browser, form).await,
+        (&Method::POST, "/role-groups/set") => role_groups::set(browser, form).await,
         (&Method::GET, "/role-groups/detail") => role_groups::detail(browser, query).await.into(),
         (&Method::GET, "/role-groups/remove-member") => {
             removal::confirm_remove_member(browser, query).into()

@@ -1,6 +1,7 @@
 //! Role groups: standard and linked (the foreign group and its forest),
-//! roles, assignments, members, ManagedBy; create one (`New-RoleGroup`) and
-//! add a member (`Add-RoleGroupMember`), validated and lockout-checked by
+//! roles, assignments, members, ManagedBy; create one (`New-RoleGroup`),
+//! change its description and managers (`Set-RoleGroup`) and add a member
+//! (`Add-RoleGroupMember`), validated and lockout-checked by
 //! the resource forest as those cmdlets are (removal, after a confirmation
 //! page, is [`super::removal`]). A change made answers 303 See Other to the
 //! page showing its result; a refusal is shown at once (403 or 400) with
@@ -249,10 +250,41 @@ pub(super) async fn run(
     }
 }
 
+/// `Set-RoleGroup -Description -ManagedBy` from the form (an empty field
+/// leaves that property as it is), then the group's page.
+pub async fn set(browser: &mut BrowserSession, form: &Fields) -> Outcome {
+    let group = form.get("identity");
+    let cmdlet = Cmdlet::new("Set-RoleGroup")
+        .text("Identity", group)
+        .text("Description", form.get("description"))
+        .list("ManagedBy", form.list("managedby"));
+    match run(browser, &cmdlet, &format!("`{group}` changed.")).await {
+        Ok(message) => Outcome::Done {
+            to: detail_path(group),
+            message,
+        },
+        Err((status, refused)) => {
+            let (title, main) = detail_after(browser, refused, group, Some(form)).await;
+            Outcome::Page(status, title, main)
+        }
+    }
+}
+
 /// One role group: its properties, members, and assignments with scopes.
 pub async fn detail(browser: &mut BrowserSession, query: &Fields) -> (String, String) {
-    let identity = query.get("identity");
-    let mut main = "<p><a href=\"/role-groups\">All role groups</a></p>".to_owned();
+    detail_after(browser, String::new(), query.get("identity"), None).await
+}
+
+/// The page of `identity` after `before` (HTML: a refusal), its change form
+/// filled from `form` when one was refused, else from the group.
+async fn detail_after(
+    browser: &mut BrowserSession,
+    before: String,
+    identity: &str,
+    form: Option<&Fields>,
+) -> (String, String) {
+    let mut main = before + "<p><a href=\"/role-groups\">All role groups</a></p>";
+    let mut change = String::new();
     let group = Cmdlet::new("Get-RoleGroup").text("Identity", identity);
     let members = Cmdlet::new("Get-RoleGroupMember").text("Identity", identity);
     let assignments = Cmdlet::new("Get-ManagementRoleAssignment").text("RoleAssignee", identity);
@@ -266,6 +298,18 @@ pub async fn detail(browser: &mut BrowserSession, query: &Fields) -> (String, St
         match cmdlet.run(browser).await {
             Ok(response) if cmdlet.name == "Get-RoleGroup" => {
                 main.push_str(&properties(&response));
+                if let Some(record) = response.records.first() {
+                    let value = |field: &str, property_name: &str| match form {
+                        Some(form) => form.get(field).to_owned(),
+                        None => property(record, property_name),
+                    };
+                    change = change_form(
+                        &browser.csrf,
+                        identity,
+                        &value("description", "Description"),
+                        &value("managedby", "ManagedBy"),
+                    );
+                }
             }
             Ok(response) if cmdlet.name == "Get-RoleGroupMember" => {
                 main.push_str(&members_table(identity, &response));
@@ -278,11 +322,31 @@ pub async fn detail(browser: &mut BrowserSession, query: &Fields) -> (String, St
             Err(e) => main.push_str(&failure(cmdlet.name, &e)),
         }
     }
+    main.push_str(&change);
     main.push_str(&format!(
         "<h2>Remove</h2><p><a href=\"/role-groups/remove?identity={}\">Remove this role group (Remove-RoleGroup)…</a></p>",
         encode(identity)
     ));
     (format!("Role group {identity}"), main)
+}
+
+/// The form that changes `group`'s description and managers.
+fn change_form(csrf: &str, group: &str, description: &str, managed_by: &str) -> String {
+    format!(
+        "<h2 id=\"change\">Change</h2>\
+         <form class=\"panel\" method=\"post\" action=\"/role-groups/set\" aria-labelledby=\"change\">{}\
+         <input type=\"hidden\" name=\"identity\" value=\"{}\">{}{}\
+         <button type=\"submit\">Change (Set-RoleGroup)</button></form>",
+        html::csrf_field(csrf),
+        escape(group),
+        field("description", "Description", description, "empty: left as it is"),
+        field(
+            "managedby",
+            "ManagedBy",
+            managed_by,
+            "comma-separated users or groups who may change this group; empty: left as it is"
+        ),
+    )
 }
 
 /// The members of `group`, each with a link to remove it (after asking).
