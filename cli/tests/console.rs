@@ -53,8 +53,10 @@ fn console(lab: &Path) -> Console {
         .take(4)
         .map(Result::unwrap)
         .find_map(|line| {
-            line.split_whitespace()
-                .find_map(|w| w.split_once("/sign-in?key=").map(|(_, key)| key.to_owned()))
+            line.split_whitespace().find_map(|w| {
+                w.split_once("/sign-in?key=")
+                    .map(|(_, key)| key.trim_end_matches('\'').to_owned())
+            })
         })
         .unwrap_or_else(|| panic!("no sign-in address after `{first}`"));
     // Keep draining what it writes, so that it never blocks on the pipe.

@@ -113,14 +113,14 @@ pub async fn run(args: ConsoleArgs) -> anyhow::Result<()> {
         ca = lab.node_dir(&resource).join("pki").join("ca.pem").display(),
         spki = certificate.spki_sha256,
     );
+    let console = Arc::new(Console::new(lab, only, Limits::default()));
+    let sign_in = format!("https://{address}/sign-in?key={}", console.key());
     eprintln!(
-        "open it in a browser that trusts that CA, or: chromium --user-data-dir=\"$(mktemp -d)\" --ignore-certificate-errors-spki-list={} https://{address}/",
+        "open it in a browser that trusts that CA, or: chromium --user-data-dir=\"$(mktemp -d)\" --ignore-certificate-errors-spki-list={} '{sign_in}'",
         certificate.spki_sha256
     );
-    let console = Arc::new(Console::new(lab, only, Limits::default()));
     eprintln!(
-        "sign in at https://{address}/sign-in?key={key} (the key is this run's; whoever has it may act as the identities offered)",
-        key = console.key()
+        "sign in at {sign_in} (the key is this run's; whoever has it may act as the identities offered)"
     );
     serve(console, listener, certificate.tls, async {
         let _ = tokio::signal::ctrl_c().await;
