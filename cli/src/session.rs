@@ -280,6 +280,18 @@ impl Session {
     /// The error a failed call reports: a refused handshake says so and
     /// why, rather than that the connection was lost. A node's failure that
     /// names its revision raises the mark too.
+    /// A call's answer, its revision noted in the session's mark, or its
+    /// failure as the session reports it.
+    fn answered<T>(
+        &self,
+        result: Result<tonic::Response<T>, tonic::Status>,
+        revision: impl Fn(&T) -> u64,
+    ) -> Result<T, SessionError> {
+        let answer = result.map_err(|s| self.failed(s))?.into_inner();
+        self.seen.saw(revision(&answer));
+        Ok(answer)
+    }
+
     fn failed(&self, status: tonic::Status) -> SessionError {
         if let Some(revision) = EdgeError::revision(&status) {
             if EdgeError::from_status(&status).map(|e| e.code())
@@ -368,13 +380,8 @@ impl Session {
         let request = self.request(pb::OpenStatementRequest {
             at_least_revision: self.seen.get(),
         });
-        let opened = self
-            .client
-            .open_statement(request)
-            .await
-            .map(tonic::Response::into_inner)
-            .map_err(|s| self.failed(s))?;
-        self.seen.saw(opened.revision);
+        let opened = self.client.open_statement(request).await;
+        let opened = self.answered(opened, |a| a.revision)?;
         self.statement = Some(opened.statement.clone());
         Ok(opened)
     }
@@ -412,13 +419,8 @@ impl Session {
     ) -> Result<pb::CheckResponse, SessionError> {
         check.at_least_revision = check.at_least_revision.max(self.seen.get());
         let request = self.request(check);
-        let answer = self
-            .authorization
-            .check(request)
-            .await
-            .map(tonic::Response::into_inner)
-            .map_err(|s| self.failed(s))?;
-        self.seen.saw(answer.revision);
+        let answer = self.authorization.check(request).await;
+        let answer = self.answered(answer, |a| a.revision)?;
         Ok(answer)
     }
 
@@ -449,13 +451,8 @@ impl Session {
             without_chains,
             at_least_revision: self.seen.get(),
         });
-        let answer = self
-            .authorization
-            .check_bulk(request)
-            .await
-            .map(tonic::Response::into_inner)
-            .map_err(|s| self.failed(s))?;
-        self.seen.saw(answer.revision);
+        let answer = self.authorization.check_bulk(request).await;
+        let answer = self.answered(answer, |a| a.revision)?;
         Ok(answer)
     }
 
@@ -466,13 +463,8 @@ impl Session {
     ) -> Result<pb::WhoCanResponse, SessionError> {
         check.at_least_revision = check.at_least_revision.max(self.seen.get());
         let request = self.request(check);
-        let answer = self
-            .authorization
-            .who_can(request)
-            .await
-            .map(tonic::Response::into_inner)
-            .map_err(|s| self.failed(s))?;
-        self.seen.saw(answer.revision);
+        let answer = self.authorization.who_can(request).await;
+        let answer = self.answered(answer, |a| a.revision)?;
         Ok(answer)
     }
 
@@ -481,13 +473,8 @@ impl Session {
         let request = self.request(pb::WhatCanRequest {
             at_least_revision: self.seen.get(),
         });
-        let answer = self
-            .authorization
-            .what_can(request)
-            .await
-            .map(tonic::Response::into_inner)
-            .map_err(|s| self.failed(s))?;
-        self.seen.saw(answer.revision);
+        let answer = self.authorization.what_can(request).await;
+        let answer = self.answered(answer, |a| a.revision)?;
         Ok(answer)
     }
 
@@ -501,12 +488,8 @@ impl Session {
             active_directory_split_permissions,
             what_if,
         });
-        self.client
-            .prepare_ad(request)
-            .await
-            .map(tonic::Response::into_inner)
-            .map_err(|s| self.failed(s))
-            .inspect(|answer| self.seen.saw(answer.revision))
+        let answer = self.client.prepare_ad(request).await;
+        self.answered(answer, |a| a.revision)
     }
 
     /// `setup /PrepareAllDomains` or `/PrepareDomain`; returns what changed.
@@ -515,12 +498,8 @@ impl Session {
         prepare: pb::PrepareDomainRequest,
     ) -> Result<pb::PrepareDomainResponse, SessionError> {
         let request = self.request(prepare);
-        self.client
-            .prepare_domain(request)
-            .await
-            .map(tonic::Response::into_inner)
-            .map_err(|s| self.failed(s))
-            .inspect(|answer| self.seen.saw(answer.revision))
+        let answer = self.client.prepare_domain(request).await;
+        self.answered(answer, |a| a.revision)
     }
 
     /// One delegated-setup operation (`ServerSetup`).
@@ -529,12 +508,8 @@ impl Session {
         setup: pb::ServerSetupRequest,
     ) -> Result<pb::ServerSetupResponse, SessionError> {
         let request = self.request(setup);
-        self.client
-            .server_setup(request)
-            .await
-            .map(tonic::Response::into_inner)
-            .map_err(|s| self.failed(s))
-            .inspect(|answer| self.seen.saw(answer.revision))
+        let answer = self.client.server_setup(request).await;
+        self.answered(answer, |a| a.revision)
     }
 
     /// Plans (`what_if`) or applies a permission model (`ApplyPermissionModel`).
@@ -543,23 +518,15 @@ impl Session {
         apply: pb::ApplyPermissionModelRequest,
     ) -> Result<pb::ApplyPermissionModelResponse, SessionError> {
         let request = self.request(apply);
-        self.client
-            .apply_permission_model(request)
-            .await
-            .map(tonic::Response::into_inner)
-            .map_err(|s| self.failed(s))
-            .inspect(|answer| self.seen.saw(answer.revision))
+        let answer = self.client.apply_permission_model(request).await;
+        self.answered(answer, |a| a.revision)
     }
 
     /// The organization's RBAC configuration as an RBAC document (JSON).
     pub async fn export_rbac(&mut self) -> Result<pb::ExportRbacResponse, SessionError> {
         let request = self.request(pb::ExportRbacRequest {});
-        self.client
-            .export_rbac(request)
-            .await
-            .map(tonic::Response::into_inner)
-            .map_err(|s| self.failed(s))
-            .inspect(|answer| self.seen.saw(answer.revision))
+        let answer = self.client.export_rbac(request).await;
+        self.answered(answer, |a| a.revision)
     }
 
     /// Who the resource forest thinks the caller is.
