@@ -20,7 +20,7 @@ async fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             crossforest_shared::report::print_error(error.chain());
-            std::process::ExitCode::FAILURE
+            std::process::ExitCode::from(crossforest_shared::report::exit_status(error.chain()))
         }
     }
 }

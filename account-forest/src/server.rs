@@ -26,8 +26,9 @@ pub enum ServeError {
     /// The gRPC transport failed.
     #[error("the gRPC server failed: {0}")]
     Transport(#[from] tonic::transport::Error),
-    /// The metrics endpoint could not listen.
-    #[error(transparent)]
+    /// The metrics endpoint could not listen (the I/O error stays its
+    /// source, so that an address in use is told apart).
+    #[error("{0}")]
     Metrics(#[from] std::io::Error),
     /// Server reflection could not be built from the contracts.
     #[error("server reflection: {0}")]

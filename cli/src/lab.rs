@@ -177,21 +177,62 @@ impl Lab {
     /// lab has; `crossforest up` prints where.
     pub fn serve_metrics(&self) -> anyhow::Result<()> {
         for forest in self.forests() {
-            let path = self.node_dir(forest).join("node.toml");
-            let mut config: toml::Table = read_toml(&path)?;
-            let operations = config
-                .entry("operations")
-                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-            let Some(operations) = operations.as_table_mut() else {
-                bail!("{}: `operations` is not a table", path.display());
-            };
-            operations.insert(
-                "metrics_listen".into(),
-                toml::Value::String(crate::processes::free_loopback_address()?),
-            );
-            write_toml(&path, &config)?;
+            let address = crate::processes::free_loopback_address()?;
+            self.edit_node_toml(forest, |config| {
+                operations(config)?.insert("metrics_listen".into(), address.into());
+                Ok(())
+            })?;
         }
         Ok(())
+    }
+
+    /// Moves `forest`'s node to free loopback ports: its listen address, its
+    /// metrics address if it has a fixed one, and the endpoint of the
+    /// resource forest's trust in it. For a node whose port another program
+    /// took since the lab was created; returns the new listen address.
+    pub fn move_node(&self, forest: &ForestName) -> anyhow::Result<String> {
+        let listen = crate::processes::free_loopback_address()?;
+        let metrics = crate::processes::free_loopback_address()?;
+        self.edit_node_toml(forest, |config| {
+            config.insert("listen".into(), listen.clone().into());
+            let operations = operations(config)?;
+            let fixed = operations
+                .get("metrics_listen")
+                .and_then(toml::Value::as_str)
+                .is_some_and(|m| !m.ends_with(":0"));
+            if fixed {
+                operations.insert("metrics_listen".into(), metrics.into());
+            }
+            Ok(())
+        })?;
+        if self.file.accounts.contains(forest) {
+            self.edit_node_toml(&self.file.resource, |config| {
+                let trusts = config.get_mut("trust").and_then(toml::Value::as_array_mut);
+                for trust in trusts.into_iter().flatten() {
+                    let Some(trust) = trust.as_table_mut() else {
+                        continue;
+                    };
+                    if trust.get("forest").and_then(toml::Value::as_str) == Some(forest.as_str()) {
+                        trust.insert("endpoint".into(), listen.clone().into());
+                    }
+                }
+                Ok(())
+            })?;
+        }
+        Ok(listen)
+    }
+
+    /// Rewrites `forest`'s `node.toml` with `edit` (owner-only, replaced
+    /// whole).
+    pub fn edit_node_toml(
+        &self,
+        forest: &ForestName,
+        edit: impl FnOnce(&mut toml::Table) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        let path = self.node_dir(forest).join("node.toml");
+        let mut config: toml::Table = read_toml(&path)?;
+        edit(&mut config).with_context(|| format!("cannot edit {}", path.display()))?;
+        Ok(write_toml(&path, &config)?)
     }
 
     /// Reads the lab in `dir`.
@@ -438,6 +479,15 @@ impl Lab {
             .await?;
         self.store_user(forest, user, &credential, &password)
     }
+}
+
+/// The `[operations]` table of a `node.toml`, created if missing.
+fn operations(config: &mut toml::Table) -> anyhow::Result<&mut toml::Table> {
+    config
+        .entry("operations")
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+        .as_table_mut()
+        .context("`operations` is not a table")
 }
 
 /// Initialises an account forest node under `dir` and keeps its Administrator's

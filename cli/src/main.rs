@@ -357,7 +357,12 @@ async fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
             crossforest_shared::report::print_error(error.chain());
-            ExitCode::from(EXIT_ERROR)
+            match crossforest_shared::report::exit_status(error.chain()) {
+                crossforest_shared::report::EXIT_ADDRESS_IN_USE => {
+                    ExitCode::from(crossforest_shared::report::EXIT_ADDRESS_IN_USE)
+                }
+                _ => ExitCode::from(EXIT_ERROR),
+            }
         }
     }
 }

@@ -18,6 +18,19 @@ const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// How many lines of a node's log an error about it quotes.
 const LOG_TAIL_LINES: usize = 20;
 
+/// A node exited before listening because an address in its `node.toml`
+/// is held by another program.
+#[derive(Debug, thiserror::Error)]
+#[error("the {forest} node could not listen: an address in its node.toml is in use by another program; the end of {}:\n{tail}", log.display())]
+pub struct AddressInUse {
+    /// The node's forest.
+    pub forest: ForestName,
+    /// Its log.
+    pub log: PathBuf,
+    /// The end of its log.
+    pub tail: String,
+}
+
 /// Which node a process serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NodeKind {
@@ -195,6 +208,15 @@ impl NodeProcess {
                 return Ok(address.trim().to_owned());
             }
             if let Some(status) = self.child().try_wait()? {
+                if status.code() == Some(i32::from(crossforest_shared::report::EXIT_ADDRESS_IN_USE))
+                {
+                    return Err(AddressInUse {
+                        forest: self.forest.clone(),
+                        log: self.log.clone(),
+                        tail: self.log_tail(),
+                    }
+                    .into());
+                }
                 bail!(
                     "the {} node exited ({status}) before listening; the end of {}:\n{}",
                     self.forest,

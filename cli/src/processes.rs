@@ -1,13 +1,15 @@
 //! Running a lab's nodes as separate processes of this executable
 //! (`crossforest account-forest serve …`, `crossforest resource-forest serve …`).
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 
 use crate::lab::Lab;
-use crate::node_process::{running_pid, NodeBinaries, NodeKind, NodeProcess};
+use crate::node_process::{running_pid, AddressInUse, NodeBinaries, NodeKind, NodeProcess};
 use crossforest_shared::telemetry::LogFormat;
+use crossforest_shared::ForestName;
 
 /// One running node.
 #[derive(Debug)]
@@ -64,10 +66,7 @@ impl Running {
                 NodeKind::AccountForest => "account forest",
             };
             eprintln!("  waiting for {forest} ({role}) on {listen} to listen …");
-            let node_dir = lab.node_dir(&forest);
-            let process =
-                NodeProcess::start_with_options(&binaries, kind, forest, &node_dir, &options)
-                    .await?;
+            let process = start_node(lab, &binaries, kind, forest, &options).await?;
             eprintln!(
                 "  started {} {} on {} (pid {}){}",
                 kind.name(),
@@ -143,8 +142,58 @@ pub fn refuse_running(lab: &Lab) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A free loopback port, for a lab's listen addresses.
+/// How many times [`start_node`] moves a node whose port is taken.
+const MOVES: usize = 3;
+
+/// Starts `forest`'s node of `lab` and waits until it listens. A lab's ports
+/// are chosen free when it is created, but another program may hold one by
+/// the time a node starts: a node that exits because an address it is to
+/// listen on is in use is moved to free ports ([`Lab::move_node`]), which is
+/// said on standard error, and started again, up to three times.
+pub async fn start_node(
+    lab: &Lab,
+    binaries: &NodeBinaries,
+    kind: NodeKind,
+    forest: ForestName,
+    options: &[&str],
+) -> anyhow::Result<NodeProcess> {
+    let node_dir = lab.node_dir(&forest);
+    let mut moves = 0;
+    loop {
+        let started =
+            NodeProcess::start_with_options(binaries, kind, forest.clone(), &node_dir, options)
+                .await;
+        match started {
+            Err(error) if moves < MOVES && error.is::<AddressInUse>() => {
+                moves += 1;
+                let listen = lab.move_node(&forest)?;
+                eprintln!(
+                    "  an address of {forest} is in use by another program; moved it to {listen}"
+                );
+            }
+            started => return started,
+        }
+    }
+}
+
+/// A free loopback port, for a lab's listen addresses: one the system has
+/// free now, and never one this process handed out before, so that the
+/// addresses of one lab differ even though each is released at once.
 pub fn free_loopback_address() -> anyhow::Result<String> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    Ok(listener.local_addr()?.to_string())
+    /// Ports handed out by this process (emptied past 16,384).
+    static GIVEN: std::sync::Mutex<BTreeSet<u16>> = std::sync::Mutex::new(BTreeSet::new());
+    for _ in 0..64 {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        let address = listener.local_addr()?;
+        let mut given = GIVEN
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if given.len() >= 16_384 {
+            given.clear();
+        }
+        if given.insert(address.port()) {
+            return Ok(address.to_string());
+        }
+    }
+    bail!("no free loopback port: the system gave only ports handed out before")
 }

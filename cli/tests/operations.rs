@@ -212,3 +212,70 @@ fn an_error_prints_each_cause_once() {
     assert!(stderr.contains("ca.key"), "{stderr}");
     assert_eq!(stderr.matches("(os error 2)").count(), 1, "{stderr}");
 }
+
+#[test]
+fn a_port_taken_since_the_lab_was_created_is_given_up_for_a_free_one() {
+    use crossforest_cli::lab::Lab;
+    let dir = tempfile::tempdir().unwrap();
+    let lab_dir = dir.path().join("lab");
+    let lab_arg = lab_dir.to_str().unwrap();
+    let lab = crossforest_cli::demo::generate(&lab_dir, false).unwrap();
+    let fabrikam: crossforest_shared::ForestName = "fabrikam.com".parse().unwrap();
+    let taken_listen = lab.account_config(&fabrikam).unwrap().listen;
+    let taken_metrics = lab
+        .resource_config()
+        .unwrap()
+        .operations
+        .metrics_listen
+        .unwrap();
+    // Another program holds fabrikam's port and contoso's metrics port.
+    let _holders = [
+        std::net::TcpListener::bind(&taken_listen).unwrap(),
+        std::net::TcpListener::bind(&taken_metrics).unwrap(),
+    ];
+
+    let running = up(&lab_dir, &[], &[]);
+    let said = running.stderr.join("\n");
+    for forest in ["fabrikam.com", "contoso.com"] {
+        assert!(
+            said.contains(&format!(
+                "an address of {forest} is in use by another program; moved it to"
+            )),
+            "{said}"
+        );
+    }
+    let lab = Lab::open(&lab_dir).unwrap();
+    let moved = lab.account_config(&fabrikam).unwrap().listen;
+    assert_ne!(moved, taken_listen);
+    let resource = lab.resource_config().unwrap();
+    assert_ne!(resource.operations.metrics_listen.unwrap(), taken_metrics);
+    let trust = resource
+        .trusts
+        .iter()
+        .find(|t| t.forest == fabrikam)
+        .unwrap();
+    assert_eq!(trust.endpoint, moved, "the trust follows the moved forest");
+
+    // The resource forest reaches fabrikam through the trust's new endpoint,
+    // and fabrikam's directory answers (a fresh lab has no such group yet).
+    let line = format!(
+        "New-RoleGroup -Name \"fabrikam Admins\" -LinkedForeignGroup \"fabrikam\\Exchange Admins\" -LinkedDomainController dc01.fabrikam.com -LinkedCredential fabrikam\\{} -Roles \"Mail Recipients\"",
+        crossforest_cli::lab::service_account(&lab.file().resource)
+    );
+    let out = run(&[
+        "shell",
+        "--lab",
+        lab_arg,
+        "--as",
+        "contoso\\Administrator",
+        "-c",
+        &line,
+    ]);
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "the directory server `{moved}` of `fabrikam.com` could not be used: no user or group named `fabrikam\\Exchange Admins` exists in this forest"
+        )),
+        "{stderr}"
+    );
+}

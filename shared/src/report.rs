@@ -29,6 +29,27 @@ pub fn print_error<'a>(causes: impl IntoIterator<Item = &'a (dyn Error + 'static
     eprintln!("error: {}", error_chain(causes));
 }
 
+/// The exit status of a command that failed because an address it was to
+/// listen on is held by another program (`EADDRINUSE`), so that a launcher
+/// such as `crossforest up` can move the node to another port and start it
+/// again.
+pub const EXIT_ADDRESS_IN_USE: u8 = 98;
+
+/// The exit status for a failed command: [`EXIT_ADDRESS_IN_USE`] when one of
+/// `causes` is an address in use, else 1.
+pub fn exit_status<'a>(causes: impl IntoIterator<Item = &'a (dyn Error + 'static)>) -> u8 {
+    let in_use = causes.into_iter().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::AddrInUse)
+    });
+    if in_use {
+        EXIT_ADDRESS_IN_USE
+    } else {
+        1
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -60,5 +81,26 @@ mod tests {
             format!("the directory's store: cannot open `data/directory.redb`: {io_text}")
         );
         assert_eq!(text.matches(&io_text).count(), 1, "{text}");
+    }
+
+    #[test]
+    fn an_address_in_use_has_its_own_exit_status() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let taken = listener.local_addr().unwrap();
+        let bind = std::net::TcpListener::bind(taken).unwrap_err();
+        let error = Store(Open {
+            path: "127.0.0.1",
+            source: bind,
+        });
+        let causes =
+            std::iter::successors(Some(&error as &(dyn Error + 'static)), |c| (*c).source());
+        assert_eq!(exit_status(causes), EXIT_ADDRESS_IN_USE);
+        let other = Store(Open {
+            path: "x",
+            source: std::io::Error::from(std::io::ErrorKind::NotFound),
+        });
+        let causes =
+            std::iter::successors(Some(&other as &(dyn Error + 'static)), |c| (*c).source());
+        assert_eq!(exit_status(causes), 1);
     }
 }

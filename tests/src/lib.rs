@@ -91,7 +91,7 @@ use tokio::net::TcpListener;
 pub mod nodes;
 pub mod session;
 
-use nodes::RunningNode;
+use nodes::{RunningNode, Start};
 pub use session::{
     CertificateRefused, DenialRule, Error, ErrorCode, Record, Records, Refusal, Session,
 };
@@ -306,7 +306,8 @@ impl FederationBuilder {
                     operations.insert("metrics_listen".into(), "127.0.0.1:0".into());
                 }
             })?;
-            let node = RunningNode::spawn(&federation.lab, forest, binaries.clone()).await?;
+            let node =
+                RunningNode::spawn(&federation.lab, forest, binaries.clone(), Start::First).await?;
             federation.nodes.push(node);
         }
         Ok(federation)
@@ -319,11 +320,10 @@ fn edit_node_toml(
     forest: &ForestName,
     edit: impl FnOnce(&mut toml::Table),
 ) -> anyhow::Result<()> {
-    let path = lab.node_dir(forest).join("node.toml");
-    let mut config: toml::Table = toml::from_str(&std::fs::read_to_string(&path)?)?;
-    edit(&mut config);
-    std::fs::write(&path, toml::to_string(&config)?)?;
-    Ok(())
+    lab.edit_node_toml(forest, |config| {
+        edit(config);
+        Ok(())
+    })
 }
 
 /// Running forests. Dropping it stops them and deletes their files.

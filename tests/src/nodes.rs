@@ -63,6 +63,17 @@ fn node_binaries_from(named: Option<PathBuf>, exe: &Path) -> anyhow::Result<Node
 }
 
 /// One node of the federation.
+/// Whether a node process starts for the first time, when a port another
+/// program took may still be given up for a free one (nothing is connected
+/// to it yet), or again on its known address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Start {
+    /// The federation starts.
+    First,
+    /// A stopped node restarts.
+    Again,
+}
+
 #[derive(Debug)]
 pub(crate) struct RunningNode {
     pub(crate) forest: ForestName,
@@ -158,11 +169,13 @@ impl RunningNode {
     }
 
     /// Starts `forest`'s node as a process of `binaries` serving its
-    /// `node.toml`, and waits until it listens.
+    /// `node.toml`, and waits until it listens. Started the first time, a
+    /// node whose port another program took is moved to a free one.
     pub(crate) async fn spawn(
         lab: &Lab,
         forest: ForestName,
         binaries: NodeBinaries,
+        start: Start,
     ) -> anyhow::Result<Self> {
         let (kind, drain_secs) = if forest == lab.file().resource {
             let config = lab.resource_config()?;
@@ -177,8 +190,15 @@ impl RunningNode {
                 config.operations.drain_timeout_secs,
             )
         };
-        let process =
-            NodeProcess::start(&binaries, kind, forest.clone(), &lab.node_dir(&forest)).await?;
+        let process = match start {
+            Start::First => {
+                crossforest_cli::processes::start_node(lab, &binaries, kind, forest.clone(), &[])
+                    .await?
+            }
+            Start::Again => {
+                NodeProcess::start(&binaries, kind, forest.clone(), &lab.node_dir(&forest)).await?
+            }
+        };
         Ok(Self {
             forest,
             replica: None,
@@ -262,7 +282,9 @@ impl RunningNode {
         }
         let forest = self.forest.clone();
         *self = match &self.serving {
-            Serving::Process { binaries, .. } => Self::spawn(lab, forest, binaries.clone()).await?,
+            Serving::Process { binaries, .. } => {
+                Self::spawn(lab, forest, binaries.clone(), Start::Again).await?
+            }
             Serving::InProcess { .. } => {
                 let listener = listen_again(&self.address).await?;
                 Self::start_replica(lab, forest, self.replica, listener).await?

@@ -37,8 +37,8 @@ async fn main() -> std::process::ExitCode {
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error:#}");
-            std::process::ExitCode::FAILURE
+            crossforest_shared::report::print_error(error.chain());
+            std::process::ExitCode::from(crossforest_shared::report::exit_status(error.chain()))
         }
     }
 }
