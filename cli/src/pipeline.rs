@@ -168,6 +168,14 @@ enum Kind {
         path: String,
         append: bool,
     },
+    /// `Tee-Object`: to a file, or to a variable (its name).
+    Tee {
+        path: Option<String>,
+        variable: Option<String>,
+        append: bool,
+    },
+    /// `Get-Member`, with the names it keeps.
+    Member(Option<Vec<String>>),
     GetDate(Option<String>),
     WriteHost(Option<Val>),
     OutNull,
@@ -620,6 +628,29 @@ fn shell_kind(spec: &ShellCmdlet, args: Vec<Evaluated>) -> Result<Kind, (usize, 
             path: required("FilePath")?,
             append: b.flag("Append"),
         },
+        "Tee-Object" => {
+            let (path, variable) = (b.text("FilePath"), b.text("Variable"));
+            if path.is_some() == variable.is_some() {
+                return Err((
+                    1,
+                    "`Tee-Object` needs one of -FilePath and -Variable, as in `Tee-Object -Variable mailboxes`"
+                        .to_owned(),
+                ));
+            }
+            Kind::Tee {
+                path,
+                variable,
+                append: b.flag("Append"),
+            }
+        }
+        "Get-Member" => Kind::Member(b.get("Name").map(|names| {
+            names
+                .clone()
+                .into_items()
+                .iter()
+                .map(Val::to_string)
+                .collect()
+        })),
         "Get-Date" => Kind::GetDate(b.text("Format")),
         "Write-Host" => Kind::WriteHost(b.get("Object").cloned()),
         "Out-Null" => Kind::OutNull,
@@ -1072,6 +1103,10 @@ async fn process(frame: &mut Frame<'_>, stage: &mut Stage<'_>, item: Val) -> R<V
             Ok(Vec::new())
         }
         Kind::WriteOutput(_) => Ok(vec![item]),
+        Kind::Tee { .. } => {
+            stage.held.push((item.clone(), Vec::new()));
+            Ok(vec![item])
+        }
         _ => {
             stage.held.push((item, Vec::new()));
             Ok(Vec::new())
@@ -1229,6 +1264,45 @@ async fn end(frame: &mut Frame<'_>, stage: &mut Stage<'_>) -> R<Vec<Val>> {
                 return frame.fail(column, format!("writing {path}: {e}"), action);
             }
             Vec::new()
+        }
+        Kind::Tee {
+            path,
+            variable,
+            append,
+        } => {
+            let (path, variable, append) = (path.clone(), variable.clone(), *append);
+            let items = held(stage);
+            if let Some(name) = variable {
+                if let Err(message) = frame.rt.set(&name, Val::from_items(items)) {
+                    return frame.fail(column, message, action);
+                }
+            } else if let Some(path) = path {
+                let text = crate::lang::display::render(
+                    &items,
+                    crate::output::Format::Text,
+                    frame.view.clone(),
+                );
+                if let Err(e) = write_file(&path, &text, append) {
+                    return frame.fail(column, format!("writing {path}: {e}"), action);
+                }
+            }
+            Vec::new()
+        }
+        Kind::Member(names) => {
+            let names = names.clone();
+            match shell::member::members(&held(stage), names.as_deref()) {
+                // A table of the members; TypeName stays a property of each.
+                Ok(rows) => {
+                    frame.view = View::Cmdlet(crate::output::CmdletView {
+                        columns: ["Name", "MemberType", "Definition"]
+                            .map(String::from)
+                            .to_vec(),
+                        list: false,
+                    });
+                    rows
+                }
+                Err(message) => return frame.fail(column, message, action),
+            }
         }
         Kind::GetDate(format) => vec![Val::Str(shell::date::now(format.as_deref()))],
         Kind::OutNull => Vec::new(),

@@ -213,9 +213,9 @@ mod tests {
         let cases = [
             ("Get-Mailbox | Sort-Thing Name", 15, "is not recognized"),
             (
-                "Get-Mailbox | Get-Member",
+                "Get-Mailbox | Compare-Object",
                 15,
-                "`Get-Member` is not supported by this shell",
+                "`Compare-Object` is not supported by this shell",
             ),
             ("Get-Mailbox; gci", 14, "not supported"),
             ("Where-Object Name -eq a", 1, "needs input"),

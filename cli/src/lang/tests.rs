@@ -226,6 +226,41 @@ fn csv_json_and_files() {
 }
 
 #[test]
+fn tee_object_passes_on_and_keeps_a_copy_and_get_member_lists_properties() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("t.txt").display().to_string();
+    assert_eq!(
+        output(&format!(
+            "'a', 'b' | Tee-Object '{file}' | % {{ \"$_!\" }}; 'c' | tee -FilePath '{file}' -Append | Out-Null"
+        )),
+        "\"a!\"\n\"b!\"\n"
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "a\nb\nc\n");
+    assert_eq!(
+        output("1, 2, 3 | Tee-Object -Variable seen | Measure-Object | % Count; $seen.Count"),
+        "3\n3\n"
+    );
+    let (_, err) = run("1 | Tee-Object");
+    assert!(
+        err.contains("needs one of -FilePath and -Variable"),
+        "{err}"
+    );
+
+    assert_eq!(
+        output(
+            "@{Name='dana'; Office=2} | Select-Object Name, Office | Get-Member | % { \"$($_.Name) $($_.MemberType) $($_.Definition)\" }"
+        ),
+        "\"Name NoteProperty string Name=dana\"\n\"Office NoteProperty long Office=2\"\n"
+    );
+    assert_eq!(
+        output("@{Name='dana'; Office=2} | Select-Object Name, Office | gm Off* | % Name"),
+        "\"Office\"\n"
+    );
+    let (_, err) = run("@() | Get-Member");
+    assert!(err.contains("Get-Member needs objects"), "{err}");
+}
+
+#[test]
 fn write_host_write_output_get_date_and_common_parameters() {
     assert_eq!(
         output("Write-Host 'to the console'; Write-Output 1, 2"),
@@ -258,9 +293,9 @@ fn unsupported_constructs_say_so_at_their_column() {
         ("$x.ToUpper()", 4, "calling a method"),
         ("$x.Name = 'y'", 1, "assigning to a property"),
         (
-            "Get-Mailbox | Tee-Object x",
+            "Get-Mailbox | Out-GridView",
             15,
-            "`Tee-Object` is not supported by this shell",
+            "`Out-GridView` is not supported by this shell",
         ),
         ("& 'x'", 1, "`&` is not supported"),
         ("Get-Mailbox |", 13, "empty pipe element"),

@@ -503,7 +503,7 @@ async fn an_unsupported_cmdlet_is_reported_once_at_its_column_before_anything_ru
     let mut a = admin.clone();
     ok(&mut a, "New-Mailbox -Name dana").await;
     let mut shell = Shell::new(admin.into(), Format::Text);
-    let line = "Get-Mailbox | Set-Mailbox -Office x | Tee-Object changes";
+    let line = "Get-Mailbox | Set-Mailbox -Office x | Compare-Object changes";
     let (ended, out, err) = run(&mut shell, line).await;
     assert!(
         matches!(
@@ -519,7 +519,7 @@ async fn an_unsupported_cmdlet_is_reported_once_at_its_column_before_anything_ru
     assert_eq!(
         err,
         format!(
-            "{line}\n{}^ `Tee-Object` is not supported by this shell\n",
+            "{line}\n{}^ `Compare-Object` is not supported by this shell\n",
             " ".repeat(38)
         )
     );

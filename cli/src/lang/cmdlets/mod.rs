@@ -6,6 +6,7 @@ pub mod csv;
 pub mod date;
 pub mod json;
 pub mod measure;
+pub mod member;
 pub mod select;
 pub mod sort;
 
@@ -193,6 +194,23 @@ pub const SHELL_CMDLETS: &[ShellCmdlet] = &[
     .switches(&["Append"])
     .on_input(),
     cmdlet(
+        "Tee-Object",
+        "Passes the piped objects on and also saves them in a file (as the shell shows them) or a variable.",
+        "Tee-Object [-FilePath] <String> [-Append] | Tee-Object -Variable <String>",
+    )
+    .aliases(&["tee"])
+    .takes(&["FilePath", "Variable", "Append"], 1)
+    .switches(&["Append"])
+    .on_input(),
+    cmdlet(
+        "Get-Member",
+        "Lists the properties of the piped objects, by type: Name, MemberType and Definition (type and value).",
+        "Get-Member [[-Name] <String[]>]",
+    )
+    .aliases(&["gm"])
+    .takes(&["Name"], 1)
+    .on_input(),
+    cmdlet(
         "Get-Date",
         "The current date and time (UTC).",
         "Get-Date [-Format <String>]",
@@ -336,12 +354,8 @@ pub const POWERSHELL_ONLY: &[&str] = &[
     "Write-Error",
     "Write-Debug",
     "Write-Progress",
-    "Tee-Object",
-    "tee",
     "Compare-Object",
     "diff",
-    "Get-Member",
-    "gm",
     "Get-Variable",
     "Set-Variable",
     "New-Object",
