@@ -21,10 +21,12 @@ const LOG_TAIL_LINES: usize = 20;
 /// A node exited before listening because an address in its `node.toml`
 /// is held by another program.
 #[derive(Debug, thiserror::Error)]
-#[error("the {forest} node could not listen: an address in its node.toml is in use by another program; the end of {}:\n{tail}", log.display())]
+#[error("the {forest} node exited ({status}) before listening: an address in its node.toml is in use by another program; the end of {}:\n{tail}", log.display())]
 pub struct AddressInUse {
     /// The node's forest.
     pub forest: ForestName,
+    /// How it exited.
+    pub status: std::process::ExitStatus,
     /// Its log.
     pub log: PathBuf,
     /// The end of its log.
@@ -212,6 +214,7 @@ impl NodeProcess {
                 {
                     return Err(AddressInUse {
                         forest: self.forest.clone(),
+                        status,
                         log: self.log.clone(),
                         tail: self.log_tail(),
                     }

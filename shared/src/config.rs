@@ -232,14 +232,22 @@ pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), ConfigErro
 }
 
 /// Write to a temporary file in the same directory, flush it to disk, rename it
-/// over the target, then sync the directory.
+/// over the target, then sync the directory. The file is owner-only (0600).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ConfigError> {
     use std::io::Write;
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let tmp = path.with_extension("tmp");
     {
-        let mut file = std::fs::File::create(&tmp).map_err(io(&tmp))?;
+        // Owner-only from the start, whatever the umask: configuration,
+        // state and announcements are the node's own (a file written
+        // before is replaced with its mode).
+        let mut file = crate::private::open_options()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&tmp)
+            .map_err(io(&tmp))?;
         file.write_all(bytes).map_err(io(&tmp))?;
         file.sync_all().map_err(io(&tmp))?;
     }
@@ -373,6 +381,21 @@ mod tests {
         write_json(&path, &value)?;
         assert_eq!(read_json::<Sample>(&path)?, Some(value));
         assert!(!path.with_extension("tmp").exists());
+        Ok(())
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn what_is_written_is_owner_only_even_over_a_readable_file(
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("node.toml");
+        std::fs::write(&path, "old")?;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644))?;
+        write_atomic(&path, b"listen = \"127.0.0.1:1\"")?;
+        let mode = std::fs::metadata(&path)?.permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
         Ok(())
     }
 }
