@@ -401,6 +401,117 @@ async fn the_console_keeps_its_bounds_and_says_why_a_session_ended() {
         refused.body
     );
 
+    // A role added from the group's page (New-ManagementRoleAssignment with
+    // an OU write scope) shows among its assignments, with a Remove… link;
+    // a role the organization does not have is refused with the form as
+    // filled; removing the assignment asks first (a GET that changes
+    // nothing), then removes it.
+    let detail = served
+        .get("/role-groups/detail?identity=Bounds+Admins", &id)
+        .await;
+    assert!(
+        detail.body.contains("action=\"/role-groups/add-role\"")
+            && detail
+                .body
+                .contains("<option value=\"Distribution Groups\">Distribution Groups</option>")
+            && !detail.body.contains("<option value=\"MyBaseOptions\">"),
+        "{}",
+        detail.body
+    );
+    let added = served
+        .post(
+            "/role-groups/add-role",
+            &id,
+            &format!("identity=Bounds+Admins&role=Distribution+Groups&recipientorganizationalunitscope=contoso.com%2FSales&csrf={csrf}"),
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.body);
+    assert_eq!(
+        added.location(),
+        "/role-groups/detail?identity=Bounds+Admins"
+    );
+    let shown = served.get(added.location(), &id).await;
+    assert!(
+        shown
+            .body
+            .contains("New-ManagementRoleAssignment -SecurityGroup &#39;Bounds Admins&#39; -Role &#39;Distribution Groups&#39; -RecipientOrganizationalUnitScope")
+            && shown
+                .body
+                .contains("`Distribution Groups` assigned to `Bounds Admins`."),
+        "{}",
+        shown.body
+    );
+    let link = "/role-groups/remove-assignment?identity=Bounds+Admins&amp;assignment=";
+    let (_, rest) = shown
+        .body
+        .split_once(link)
+        .unwrap_or_else(|| panic!("no Remove… link of an assignment in {}", shown.body));
+    let assignments: Vec<&str> = shown
+        .body
+        .split(link)
+        .skip(1)
+        .map(|rest| rest.split('"').next().unwrap())
+        .collect();
+    let distribution = assignments
+        .iter()
+        .find(|a| a.starts_with("Distribution"))
+        .unwrap_or_else(|| panic!("the new assignment is not listed: {assignments:?} in {rest}"));
+    let refused = served
+        .post(
+            "/role-groups/add-role",
+            &id,
+            &format!("identity=Bounds+Admins&role=No+Such+Role&recipientorganizationalunitscope=contoso.com%2FSeattle&csrf={csrf}"),
+        )
+        .await;
+    assert!(
+        refused.status.is_client_error()
+            && refused.body.contains("New-ManagementRoleAssignment failed")
+            && refused.body.contains(
+                "name=\"recipientorganizationalunitscope\" value=\"contoso.com/Seattle\""
+            ),
+        "{}: {}",
+        refused.status,
+        refused.body
+    );
+    let asked = served
+        .get(
+            &format!(
+                "/role-groups/remove-assignment?identity=Bounds+Admins&assignment={distribution}"
+            ),
+            &id,
+        )
+        .await;
+    assert!(
+        asked.status == StatusCode::OK
+            && asked
+                .body
+                .contains("Remove-ManagementRoleAssignment -Identity")
+            && asked
+                .body
+                .contains("Removing the management role assignment &quot;Distribution Groups"),
+        "{}",
+        asked.body
+    );
+    let still = served
+        .get("/role-groups/detail?identity=Bounds+Admins", &id)
+        .await;
+    assert!(still.body.contains(distribution), "{}", still.body);
+    let removed = served
+        .post(
+            "/role-groups/remove-assignment",
+            &id,
+            &format!("identity=Bounds+Admins&assignment={distribution}&csrf={csrf}"),
+        )
+        .await;
+    assert_eq!(removed.status, StatusCode::SEE_OTHER, "{}", removed.body);
+    let after = served.get(removed.location(), &id).await;
+    assert!(
+        after.body.contains("removed.")
+            && !after.body.contains(&format!("assignment={distribution}\"")),
+        "{}",
+        after.body
+    );
+
     // Removing asks first: the confirmation page (a GET) changes nothing;
     // the POST it leads to removes, then answers 303 to the list.
     let asked = served

@@ -153,6 +153,30 @@ pub fn records_columns(caption: &str, columns: &[String], records: &[pb::Record]
     )
 }
 
+/// Records as a table of the properties `columns`, with a last column
+/// "Remove" holding each record's `link` (HTML).
+pub fn removable_records(
+    caption: &str,
+    columns: &[&str],
+    records: &[pb::Record],
+    link: impl Fn(&pb::Record) -> String,
+) -> String {
+    let mut headers: Vec<String> = columns.iter().map(|c| (*c).to_owned()).collect();
+    headers.push("Remove".to_owned());
+    table(
+        caption,
+        &headers,
+        records.iter().map(|record| {
+            let mut row: Vec<String> = columns
+                .iter()
+                .map(|c| escape(&property(record, c)))
+                .collect();
+            row.push(link(record));
+            row
+        }),
+    )
+}
+
 /// The value of the property `name` of `record` (empty when it has none).
 pub fn property(record: &pb::Record, name: &str) -> String {
     record

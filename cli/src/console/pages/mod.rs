@@ -3,8 +3,9 @@
 //!
 //! * [`role_groups`] — `Get-RoleGroup`, `New-RoleGroup`, `Set-RoleGroup`,
 //!   `Add-RoleGroupMember`;
-//! * [`removal`] — `Remove-RoleGroupMember` and `Remove-RoleGroup`, each
-//!   after a confirmation page;
+//! * [`assignments`] — a role group's roles: `New-ManagementRoleAssignment`;
+//! * [`removal`] — `Remove-RoleGroupMember`, `Remove-ManagementRoleAssignment`
+//!   and `Remove-RoleGroup`, each after a confirmation page;
 //! * [`who_can`] — `Test-CmdletPermission` (Check), who-can (WhoCan) with
 //!   chain graphs, `Get-EffectivePermission` (WhatCan);
 //! * [`what_if`] — a pending cmdlet with `-WhatIf`, or a model plan
@@ -12,6 +13,7 @@
 //! * [`audit`] — `Search-AdminAuditLog`;
 //! * [`trusts`] — each account forest's link, staleness bound and certificates.
 
+pub mod assignments;
 pub mod audit;
 pub mod removal;
 pub mod role_groups;
@@ -72,6 +74,13 @@ pub async fn route(
         }
         (&Method::POST, "/role-groups/remove-member") => {
             removal::remove_member(browser, form).await
+        }
+        (&Method::POST, "/role-groups/add-role") => assignments::add(browser, form).await,
+        (&Method::GET, "/role-groups/remove-assignment") => {
+            removal::confirm_remove_assignment(browser, query).into()
+        }
+        (&Method::POST, "/role-groups/remove-assignment") => {
+            removal::remove_assignment(browser, form).await
         }
         (&Method::GET, "/role-groups/remove") => removal::confirm_remove(browser, query).into(),
         (&Method::POST, "/role-groups/remove") => removal::remove(browser, form).await,

@@ -1,7 +1,8 @@
 //! Removing from a role group's page, as PowerShell asks before a cmdlet
 //! of high impact: a confirmation page (a GET, which changes nothing)
 //! shows the cmdlet line and what it will do; its Yes is the POST that runs
-//! `Remove-RoleGroupMember` or `Remove-RoleGroup` as the signed-in
+//! `Remove-RoleGroupMember`, `Remove-ManagementRoleAssignment` or
+//! `Remove-RoleGroup` as the signed-in
 //! identity, then 303 See Other to the page showing the result.
 
 use super::role_groups::{detail_path, run};
@@ -18,6 +19,18 @@ fn remove_member_cmdlet(fields: &Fields) -> (Cmdlet, String) {
         .text("Identity", group)
         .text("Member", member);
     let action = format!("Removing member \"{member}\" from role group \"{group}\"");
+    (cmdlet, action)
+}
+
+/// `Remove-ManagementRoleAssignment` of the query's assignment of the
+/// query's group.
+fn remove_assignment_cmdlet(fields: &Fields) -> (Cmdlet, String) {
+    let assignment = fields.get("assignment");
+    let cmdlet = Cmdlet::new("Remove-ManagementRoleAssignment").text("Identity", assignment);
+    let action = format!(
+        "Removing the management role assignment \"{assignment}\" of role group \"{}\"",
+        fields.get("identity")
+    );
     (cmdlet, action)
 }
 
@@ -42,6 +55,23 @@ pub fn confirm_remove_member(browser: &BrowserSession, query: &Fields) -> (Strin
         &cmdlet,
         &action,
         "/role-groups/remove-member",
+        &hidden,
+        query,
+    )
+}
+
+/// Asks before removing one of a role group's assignments.
+pub fn confirm_remove_assignment(browser: &BrowserSession, query: &Fields) -> (String, String) {
+    let (cmdlet, action) = remove_assignment_cmdlet(query);
+    let hidden = [
+        ("identity", query.get("identity")),
+        ("assignment", query.get("assignment")),
+    ];
+    confirm(
+        browser,
+        &cmdlet,
+        &action,
+        "/role-groups/remove-assignment",
         &hidden,
         query,
     )
@@ -99,6 +129,20 @@ pub async fn remove_member(browser: &mut BrowserSession, form: &Fields) -> Outco
         form.get("member"),
         form.get("identity")
     );
+    refused_or_done(
+        browser,
+        &cmdlet,
+        &success,
+        detail_path(form.get("identity")),
+    )
+    .await
+}
+
+/// `Remove-ManagementRoleAssignment` after its confirmation, then the
+/// group's page.
+pub async fn remove_assignment(browser: &mut BrowserSession, form: &Fields) -> Outcome {
+    let (cmdlet, _) = remove_assignment_cmdlet(form);
+    let success = format!("Assignment `{}` removed.", form.get("assignment"));
     refused_or_done(
         browser,
         &cmdlet,

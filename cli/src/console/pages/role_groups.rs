@@ -2,8 +2,9 @@
 //! roles, assignments, members, ManagedBy; create one (`New-RoleGroup`),
 //! change its description and managers (`Set-RoleGroup`) and add a member
 //! (`Add-RoleGroupMember`), validated and lockout-checked by
-//! the resource forest as those cmdlets are (removal, after a confirmation
-//! page, is [`super::removal`]). A change made answers 303 See Other to the
+//! the resource forest as those cmdlets are (its roles are
+//! [`super::assignments`]; removal, after a confirmation page, is
+//! [`super::removal`]). A change made answers 303 See Other to the
 //! page showing its result; a refusal is shown at once (403 or 400) with
 //! the form as it was filled.
 
@@ -26,18 +27,6 @@ const COLUMNS: [&str; 6] = [
     "Roles",
     "Members",
     "ManagedBy",
-];
-
-/// The columns of a role group's assignments: each with its scopes.
-const ASSIGNMENT_COLUMNS: [&str; 8] = [
-    "Name",
-    "Role",
-    "RoleAssignmentDelegationType",
-    "RecipientWriteScope",
-    "CustomRecipientWriteScope",
-    "RecipientOrganizationalUnitScope",
-    "ConfigWriteScope",
-    "CustomConfigWriteScope",
 ];
 
 /// The list of role groups, its forms filled from `form` (empty on a GET).
@@ -264,7 +253,7 @@ pub async fn set(browser: &mut BrowserSession, form: &Fields) -> Outcome {
             message,
         },
         Err((status, refused)) => {
-            let (title, main) = detail_after(browser, refused, group, Some(form)).await;
+            let (title, main) = detail_after(browser, refused, group, Refused::Change(form)).await;
             Outcome::Page(status, title, main)
         }
     }
@@ -272,17 +261,32 @@ pub async fn set(browser: &mut BrowserSession, form: &Fields) -> Outcome {
 
 /// One role group: its properties, members, and assignments with scopes.
 pub async fn detail(browser: &mut BrowserSession, query: &Fields) -> (String, String) {
-    detail_after(browser, String::new(), query.get("identity"), None).await
+    detail_after(browser, String::new(), query.get("identity"), Refused::None).await
 }
 
-/// The page of `identity` after `before` (HTML: a refusal), its change form
-/// filled from `form` when one was refused, else from the group.
-async fn detail_after(
+/// Which form of a role group's page was refused, to show it as filled.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Refused<'f> {
+    /// None: the page as it is.
+    None,
+    /// The change form (`Set-RoleGroup`).
+    Change(&'f Fields),
+    /// The add-a-role form (`New-ManagementRoleAssignment`).
+    AddRole(&'f Fields),
+}
+
+/// The page of `identity` after `before` (HTML: a refusal), the refused
+/// form filled as it was sent, the others from the group.
+pub(super) async fn detail_after(
     browser: &mut BrowserSession,
     before: String,
     identity: &str,
-    form: Option<&Fields>,
+    refused: Refused<'_>,
 ) -> (String, String) {
+    let form = match refused {
+        Refused::Change(form) => Some(form),
+        _ => None,
+    };
     let mut main = before + "<p><a href=\"/role-groups\">All role groups</a></p>";
     let mut change = String::new();
     let group = Cmdlet::new("Get-RoleGroup").text("Identity", identity);
@@ -315,13 +319,23 @@ async fn detail_after(
                 main.push_str(&members_table(identity, &response));
             }
             Ok(response) if cmdlet.name == "Get-ManagementRoleAssignment" => {
-                let columns = ASSIGNMENT_COLUMNS.map(str::to_owned);
-                main.push_str(&html::records_columns(heading, &columns, &response.records));
+                main.push_str(&super::assignments::table(identity, &response));
             }
             Ok(response) => main.push_str(&html::records_table(heading, &response)),
             Err(e) => main.push_str(&failure(cmdlet.name, &e)),
         }
     }
+    let roles = Cmdlet::new("Get-ManagementRole").run(browser).await.ok();
+    let add = match refused {
+        Refused::AddRole(form) => Some(form),
+        _ => None,
+    };
+    main.push_str(&super::assignments::add_form(
+        &browser.csrf,
+        identity,
+        roles.as_ref(),
+        add,
+    ));
     main.push_str(&change);
     main.push_str(&format!(
         "<h2>Remove</h2><p><a href=\"/role-groups/remove?identity={}\">Remove this role group (Remove-RoleGroup)…</a></p>",
@@ -355,24 +369,16 @@ fn members_table(
     response: &crossforest_shared::proto::management::v1::InvokeResponse,
 ) -> String {
     let columns = ["Name", "RecipientType", "SID"];
-    let mut headers: Vec<String> = columns.map(str::to_owned).to_vec();
-    headers.push("Remove".to_owned());
-    html::table(
-        "Members",
-        &headers,
-        response.records.iter().map(|record| {
-            let mut row: Vec<String> = columns.iter().map(|c| escape(&property(record, c))).collect();
-            let name = property(record, "Name");
-            row.push(format!(
-                "<a href=\"/role-groups/remove-member?identity={}&amp;member={}\" aria-label=\"Remove {} from {}\">Remove…</a>",
-                encode(group),
-                encode(&name),
-                escape(&name),
-                escape(group)
-            ));
-            row
-        }),
-    )
+    html::removable_records("Members", &columns, &response.records, |record| {
+        let name = property(record, "Name");
+        format!(
+            "<a href=\"/role-groups/remove-member?identity={}&amp;member={}\" aria-label=\"Remove {} from {}\">Remove…</a>",
+            encode(group),
+            encode(&name),
+            escape(&name),
+            escape(group)
+        )
+    })
 }
 
 /// One object's properties as a two-column table.
