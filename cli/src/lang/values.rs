@@ -345,19 +345,21 @@ impl fmt::Display for Val {
     }
 }
 
+/// A record of `pairs`, for tests.
+#[cfg(test)]
+pub(crate) fn object(pairs: &[(&str, Val)]) -> Val {
+    Val::Object(Object {
+        properties: pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect(),
+        by_name: false,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn object(pairs: &[(&str, Val)]) -> Val {
-        Val::Object(Object {
-            properties: pairs
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), v.clone()))
-                .collect(),
-            by_name: false,
-        })
-    }
 
     #[test]
     fn members_counts_and_indexes() {

@@ -6,7 +6,7 @@
 //! [`super::removal`]). Each is authorised and lockout-checked by the
 //! resource forest exactly as its cmdlet.
 
-use super::role_groups::{detail_after, detail_path, run, Refused};
+use super::role_groups::{on_group_page, Refused};
 use super::{Cmdlet, Outcome};
 use crate::console::html::{self, escape, field, property};
 use crate::console::http::{encode, Fields};
@@ -118,20 +118,6 @@ pub async fn add(browser: &mut BrowserSession, form: &Fields) -> Outcome {
     if !form.get("delegating").is_empty() {
         cmdlet = cmdlet.switch("Delegating");
     }
-    match run(
-        browser,
-        &cmdlet,
-        &format!("`{role}` assigned to `{group}`."),
-    )
-    .await
-    {
-        Ok(message) => Outcome::Done {
-            to: detail_path(group),
-            message,
-        },
-        Err((status, refused)) => {
-            let (title, main) = detail_after(browser, refused, group, Refused::AddRole(form)).await;
-            Outcome::Page(status, title, main)
-        }
-    }
+    let success = format!("`{role}` assigned to `{group}`.");
+    on_group_page(browser, &cmdlet, &success, group, Refused::AddRole(form)).await
 }

@@ -247,13 +247,27 @@ pub async fn set(browser: &mut BrowserSession, form: &Fields) -> Outcome {
         .text("Identity", group)
         .text("Description", form.get("description"))
         .list("ManagedBy", form.list("managedby"));
-    match run(browser, &cmdlet, &format!("`{group}` changed.")).await {
+    let success = format!("`{group}` changed.");
+    on_group_page(browser, &cmdlet, &success, group, Refused::Change(form)).await
+}
+
+/// Runs `cmdlet`, a change made from `group`'s page: on success 303 to the
+/// page with what happened; a refusal is the page at once, with the
+/// `refused` form as it was filled.
+pub(super) async fn on_group_page(
+    browser: &mut BrowserSession,
+    cmdlet: &Cmdlet,
+    success: &str,
+    group: &str,
+    refused: Refused<'_>,
+) -> Outcome {
+    match run(browser, cmdlet, success).await {
         Ok(message) => Outcome::Done {
             to: detail_path(group),
             message,
         },
-        Err((status, refused)) => {
-            let (title, main) = detail_after(browser, refused, group, Refused::Change(form)).await;
+        Err((status, before)) => {
+            let (title, main) = detail_after(browser, before, group, refused).await;
             Outcome::Page(status, title, main)
         }
     }

@@ -121,16 +121,7 @@ pub fn members(items: &[Val], names: Option<&[String]>) -> Result<Vec<Val>, Stri
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn object(pairs: &[(&str, Val)]) -> Val {
-        Val::Object(Object {
-            properties: pairs
-                .iter()
-                .map(|(n, v)| ((*n).to_owned(), v.clone()))
-                .collect(),
-            by_name: false,
-        })
-    }
+    use crate::lang::values::object;
 
     fn names(rows: &[Val]) -> Vec<String> {
         rows.iter().map(|r| r.member("Name").to_string()).collect()
