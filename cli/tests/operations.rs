@@ -15,6 +15,19 @@ fn run(args: &[&str]) -> Output {
     Command::new(EXE).args(args).output().unwrap()
 }
 
+/// `crossforest shell --lab <lab> --as contoso\Administrator -c <line>`.
+fn as_administrator(lab: &str, line: &str) -> Output {
+    run(&[
+        "shell",
+        "--lab",
+        lab,
+        "--as",
+        "contoso\\Administrator",
+        "-c",
+        line,
+    ])
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -114,15 +127,7 @@ fn a_running_lab_is_observable_exportable_and_not_started_twice() {
     assert!(import.status.success(), "{}", text(&import.stderr));
 
     // A stopped lab: the error says how to start it.
-    let shell = run(&[
-        "shell",
-        "--lab",
-        lab_arg,
-        "--as",
-        "contoso\\Administrator",
-        "-c",
-        "Get-RoleGroup",
-    ]);
+    let shell = as_administrator(lab_arg, "Get-RoleGroup");
     let stderr = text(&shell.stderr);
     assert!(
         stderr.contains("cannot reach contoso.com")
@@ -262,15 +267,7 @@ fn a_port_taken_since_the_lab_was_created_is_given_up_for_a_free_one() {
         "New-RoleGroup -Name \"fabrikam Admins\" -LinkedForeignGroup \"fabrikam\\Exchange Admins\" -LinkedDomainController dc01.fabrikam.com -LinkedCredential fabrikam\\{} -Roles \"Mail Recipients\"",
         crossforest_cli::lab::service_account(&lab.file().resource)
     );
-    let out = run(&[
-        "shell",
-        "--lab",
-        lab_arg,
-        "--as",
-        "contoso\\Administrator",
-        "-c",
-        &line,
-    ]);
+    let out = as_administrator(lab_arg, &line);
     let stderr = text(&out.stderr);
     assert!(
         stderr.contains(&format!(
