@@ -71,17 +71,6 @@ impl Browser {
     /// profile, no network services) trusting the server key whose SPKI
     /// SHA-256 is `spki` — that key only.
     pub fn start(chromedriver: &Path, chromium: &Path, spki: &str) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let driver = Command::new(chromedriver)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -110,22 +99,43 @@ impl Browser {
         };
         let mut builder = ClientBuilder::new(HttpConnector::new());
         builder.capabilities(capabilities);
-        let webdriver = format!("http://127.0.0.1:{port}");
         // chromedriver is ready when it accepts a session (bounded by
-        // attempts, not by a clock).
-        let mut client = None;
+        // attempts, not by a clock). The port is one the system had free a
+        // moment ago; if another program takes it first, chromedriver exits
+        // and starts again on another (three tries).
         let mut last = String::new();
-        for _ in 0..200 {
-            match runtime.block_on(builder.connect(&webdriver)) {
-                Ok(c) => {
-                    client = Some(c);
-                    break;
+        let mut started = None;
+        'tries: for _ in 0..3 {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let mut driver = Command::new(chromedriver)
+                .arg(format!("--port={port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            let webdriver = format!("http://127.0.0.1:{port}");
+            for _ in 0..200 {
+                match runtime.block_on(builder.connect(&webdriver)) {
+                    Ok(client) => {
+                        started = Some((client, driver));
+                        break 'tries;
+                    }
+                    Err(e) => last = format!("chromedriver on {webdriver}: {e}"),
                 }
-                Err(e) => last = e.to_string(),
+                if let Ok(Some(status)) = driver.try_wait() {
+                    last = format!("chromedriver on {webdriver} exited ({status})");
+                    continue 'tries;
+                }
+                std::thread::sleep(Duration::from_millis(50));
             }
-            std::thread::sleep(Duration::from_millis(50));
+            let _ = driver.kill();
+            let _ = driver.wait();
         }
-        let client = client.unwrap_or_else(|| panic!("chromedriver on {webdriver}: {last}"));
+        let (client, driver) = started.unwrap_or_else(|| panic!("{last}"));
         runtime.block_on(client.issue_cmd(Viewport)).unwrap();
         Self {
             runtime,
