@@ -208,7 +208,8 @@ impl pb::authorization_server::Authorization for AuthorizationService {
         let needed = request.get_ref().at_least_revision;
         let (principal, snapshot) = self.setup(&request, needed).await?;
         let subject = principal.subject();
-        let explained = explain(&snapshot, &subject, request.get_ref()).map_err(|e| status(&e))?;
+        let explained = explain(&snapshot, &subject, request.get_ref())
+            .map_err(|e| EdgeError::with_revision(status(&e), snapshot.revision))?;
         Ok(Response::new(pb::CheckResponse {
             decision: Some(decision(&explained)),
             revision: snapshot.revision,
@@ -248,9 +249,10 @@ impl pb::authorization_server::Authorization for AuthorizationService {
                 answer(&snapshot, &subject, c)
                     .map(|e| decision(&e))
                     .map_err(|e| {
-                        edge(&e)
+                        let status = edge(&e)
                             .context(&format!("check {i} (`{}`)", c.cmdlet))
-                            .into_status()
+                            .into_status();
+                        EdgeError::with_revision(status, snapshot.revision)
                     })
             })
             .collect::<Result<_, _>>()?;
@@ -279,11 +281,13 @@ impl pb::authorization_server::Authorization for AuthorizationService {
             target: Target::Config,
             access: crate::rbac::Access::Read,
         };
+        let at = |status| EdgeError::with_revision(status, snapshot.revision);
         snapshot
             .authorizer
             .authorize(&principal.subject(), &gate)
-            .map_err(|d| status(&CmdletError::Denied(d)))?;
-        let resolved = resolve(&snapshot.org, &query(request.get_ref())).map_err(|e| status(&e))?;
+            .map_err(|d| at(status(&CmdletError::Denied(d))))?;
+        let resolved =
+            resolve(&snapshot.org, &query(request.get_ref())).map_err(|e| at(status(&e)))?;
         let principals = snapshot
             .authorizer
             .who_can(&resolved.request())

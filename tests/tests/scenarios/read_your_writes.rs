@@ -79,6 +79,21 @@ async fn a_write_on_node_0_is_read_at_its_revision_on_node_2() {
         .await
         .unwrap();
     assert!(bulk.revision >= revision);
+
+    // A Check refused on the node's state says which state: the revision
+    // travels in the failure's trailer too.
+    for refused in [
+        reader.cli().check(check_on("nobody", 0)).await.unwrap_err(),
+        reader
+            .cli()
+            .check_bulk(vec![check_on("bob", 0), check_on("nobody", 0)])
+            .await
+            .unwrap_err(),
+    ] {
+        let status = refused.status().expect("a status");
+        assert_eq!(status.code(), tonic::Code::NotFound, "{}", status.message());
+        assert!(EdgeError::revision(status).is_some_and(|at| at >= revision));
+    }
 }
 
 #[tokio::test]
