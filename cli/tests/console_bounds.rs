@@ -512,6 +512,29 @@ async fn the_console_keeps_its_bounds_and_says_why_a_session_ended() {
         after.body
     );
 
+    // A delegating assignment: the same form with the box ticked.
+    let delegated = served
+        .post(
+            "/role-groups/add-role",
+            &id,
+            &format!("identity=Bounds+Admins&role=Distribution+Groups&delegating=true&csrf={csrf}"),
+        )
+        .await;
+    assert_eq!(
+        delegated.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        delegated.body
+    );
+    let shown = served.get(delegated.location(), &id).await;
+    assert!(
+        shown.body.contains(
+            "New-ManagementRoleAssignment -SecurityGroup &#39;Bounds Admins&#39; -Role &#39;Distribution Groups&#39; -Delegating"
+        ),
+        "{}",
+        shown.body
+    );
+
     // Removing asks first: the confirmation page (a GET) changes nothing;
     // the POST it leads to removes, then answers 303 to the list.
     let asked = served
