@@ -52,9 +52,20 @@ fn row(type_name: &str, name: &str, member_type: &str, definition: String) -> Va
     })
 }
 
+/// Where a member type comes in a type's list (PowerShell lists methods,
+/// then note properties, then properties).
+fn rank(member_type: &str) -> u8 {
+    match member_type {
+        "Method" => 0,
+        "NoteProperty" => 1,
+        _ => 2,
+    }
+}
+
 /// The members of `items`, each type once (in the order first seen), each
-/// property of a type once (in the order first seen among its objects),
-/// keeping those whose name matches one of `names` (wildcards) when given.
+/// member of a type once, by member type and then by name as PowerShell
+/// sorts them, keeping those whose name matches one of `names` (wildcards)
+/// when given.
 ///
 /// # Errors
 ///
@@ -68,14 +79,23 @@ pub fn members(items: &[Val], names: Option<&[String]>) -> Result<Vec<Val>, Stri
     }
     let wanted =
         |name: &str| names.is_none_or(|names| names.iter().any(|n| wildcard_match(n, name)));
-    // (type, member name) pairs already written.
-    let mut seen: Vec<(&'static str, String)> = Vec::new();
-    let mut rows = Vec::new();
+    // The types in the order first seen, and each row with its sort key
+    // (type's place, member type's rank, lower-cased name).
+    let mut types: Vec<&'static str> = Vec::new();
+    let mut rows: Vec<((usize, u8, String), Val)> = Vec::new();
     let mut add = |type_name: &'static str, name: &str, member_type: &str, definition: String| {
-        let key = (type_name, name.to_ascii_lowercase());
-        if wanted(name) && !seen.contains(&key) {
-            seen.push(key);
-            rows.push(row(type_name, name, member_type, definition));
+        let place = types
+            .iter()
+            .position(|&t| t == type_name)
+            .unwrap_or_else(|| {
+                types.push(type_name);
+                types.len() - 1
+            });
+        let lower = name.to_ascii_lowercase();
+        let seen = rows.iter().any(|((p, _, n), _)| *p == place && *n == lower);
+        if wanted(name) && !seen {
+            let key = (place, rank(member_type), lower);
+            rows.push((key, row(type_name, name, member_type, definition)));
         }
     };
     for item in items {
@@ -115,7 +135,8 @@ pub fn members(items: &[Val], names: Option<&[String]>) -> Result<Vec<Val>, Stri
             }
         }
     }
-    Ok(rows)
+    rows.sort_by(|(a, _), (b, _)| a.cmp(b));
+    Ok(rows.into_iter().map(|(_, row)| row).collect())
 }
 
 #[cfg(test)]
@@ -128,13 +149,14 @@ mod tests {
     }
 
     #[test]
-    fn each_property_of_a_type_is_listed_once_in_the_order_first_seen() {
-        let dana = object(&[("Name", Val::Str("dana".into())), ("Office", Val::Int(2))]);
-        let erin = object(&[("Name", Val::Str("erin".into())), ("Quota", Val::Num(1.5))]);
-        let rows = members(&[dana, erin], None).unwrap();
-        assert_eq!(names(&rows), ["Name", "Office", "Quota"]);
+    fn each_property_of_a_type_is_listed_once_by_name_and_types_in_the_order_first_seen() {
+        let dana = object(&[("Office", Val::Int(2)), ("Name", Val::Str("dana".into()))]);
+        let erin = object(&[("Quota", Val::Num(1.5)), ("name", Val::Str("erin".into()))]);
+        let rows = members(&[dana, erin, Val::Str("x".into())], None).unwrap();
+        assert_eq!(names(&rows), ["Name", "Office", "Quota", "Length"]);
         assert_eq!(rows[1].member("MemberType").to_string(), "NoteProperty");
         assert_eq!(rows[1].member("Definition").to_string(), "long Office=2");
+        assert_eq!(rows[3].member("TypeName").to_string(), "System.String");
         assert_eq!(
             rows[0].member("TypeName").to_string(),
             "System.Management.Automation.PSCustomObject"
