@@ -45,6 +45,10 @@ pub struct CmdletView {
     pub columns: Vec<String>,
     /// Its objects show as a list.
     pub list: bool,
+    /// A property whose value heads each run of objects that share it
+    /// (`   TypeName: …`, as `Get-Member` groups its rows), shown above the
+    /// run's table instead of in it.
+    pub group_by: Option<String>,
 }
 
 impl View {
@@ -57,8 +61,23 @@ impl View {
         Self::Cmdlet(CmdletView {
             columns: response.default_columns.clone(),
             list: response.list_view,
+            group_by: None,
         })
     }
+}
+
+/// `records` in runs that share `by`'s value, each run headed
+/// `   <by>: <value>` and laid out as a table of `columns`, as PowerShell
+/// heads the groups of `Get-Member`.
+fn grouped(records: &[pb::Record], by: &str, columns: &[String], width: u16) -> String {
+    let names: Vec<&str> = columns.iter().map(String::as_str).collect();
+    let mut out = String::new();
+    for run in records.chunk_by(|a, b| table::value(a, by) == table::value(b, by)) {
+        let heading = run.first().map_or("", |r| table::value(r, by));
+        out.push_str(&format!("\n   {by}: {heading}\n\n"));
+        out.push_str(&table::table(run, &names, width));
+    }
+    out
 }
 
 /// Columns of a table of records without a view of their own.
@@ -112,6 +131,11 @@ pub fn render_at(records: &[pb::Record], format: Format, view: &View, width: u16
         Format::Text => match view {
             View::List => lists(records),
             View::Cmdlet(CmdletView { list: true, .. }) => lists(records),
+            View::Cmdlet(CmdletView {
+                columns,
+                group_by: Some(by),
+                ..
+            }) => grouped(records, by, columns, width),
             View::Cmdlet(CmdletView { columns, .. }) => {
                 let names: Vec<&str> = columns.iter().map(String::as_str).collect();
                 table::table(records, &names, width)
@@ -157,6 +181,42 @@ pub fn record(pairs: &[(&str, &str)]) -> pb::Record {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_grouped_view_heads_each_run_with_its_value_as_get_member_does() {
+        let member = |t: &str, name: &str| {
+            record(&[
+                ("TypeName", t),
+                ("Name", name),
+                ("MemberType", "NoteProperty"),
+                ("Definition", "string x=y"),
+            ])
+        };
+        let records = [
+            member("System.Management.Automation.PSCustomObject", "Alias"),
+            member("System.Management.Automation.PSCustomObject", "Name"),
+            member("System.String", "Length"),
+        ];
+        let view = View::Cmdlet(CmdletView {
+            columns: ["Name", "MemberType", "Definition"]
+                .map(String::from)
+                .to_vec(),
+            list: false,
+            group_by: Some("TypeName".to_owned()),
+        });
+        assert_eq!(
+            render_at(&records, Format::Text, &view, 80),
+            "\n   TypeName: System.Management.Automation.PSCustomObject\n\n\
+             Name  MemberType   Definition\n\
+             ----  ----------   ----------\n\
+             Alias NoteProperty string x=y\n\
+             Name  NoteProperty string x=y\n\
+             \n   TypeName: System.String\n\n\
+             Name   MemberType   Definition\n\
+             ----   ----------   ----------\n\
+             Length NoteProperty string x=y\n"
+        );
+    }
 
     #[test]
     fn views_and_formats() {

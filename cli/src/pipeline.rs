@@ -1205,6 +1205,7 @@ async fn end(frame: &mut Frame<'_>, stage: &mut Stage<'_>) -> R<Vec<Val>> {
                     View::Cmdlet(crate::output::CmdletView {
                         columns: c.columns.clone(),
                         list: false,
+                        group_by: c.group_by.clone(),
                     })
                 }
                 _ => view,
@@ -1291,13 +1292,15 @@ async fn end(frame: &mut Frame<'_>, stage: &mut Stage<'_>) -> R<Vec<Val>> {
         Kind::Member(names) => {
             let names = names.clone();
             match shell::member::members(&held(stage), names.as_deref()) {
-                // A table of the members; TypeName stays a property of each.
+                // A table of the members under each `   TypeName: …`;
+                // TypeName stays a property of each row.
                 Ok(rows) => {
                     frame.view = View::Cmdlet(crate::output::CmdletView {
                         columns: ["Name", "MemberType", "Definition"]
                             .map(String::from)
                             .to_vec(),
                         list: false,
+                        group_by: Some("TypeName".to_owned()),
                     });
                     rows
                 }

@@ -17,6 +17,7 @@ fn view(cmdlet: &str) -> View {
     View::Cmdlet(CmdletView {
         columns: c.default_columns.iter().map(|&s| s.to_owned()).collect(),
         list: c.list_view,
+        group_by: None,
     })
 }
 

@@ -25,7 +25,7 @@ pub fn terminal_width() -> u16 {
 }
 
 /// The text of `name` in `record`; empty when it has no such property.
-fn value<'r>(record: &'r pb::Record, name: &str) -> &'r str {
+pub(super) fn value<'r>(record: &'r pb::Record, name: &str) -> &'r str {
     record
         .properties
         .iter()
