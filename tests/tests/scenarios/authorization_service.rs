@@ -3,7 +3,7 @@
 
 use super::common::federation;
 use crossforest_shared::proto::management::v1::{CheckRequest, LinkKind, PrincipalKind};
-use crossforest_tests::DenialRule;
+use crossforest_tests::{DenialRule, Federation, Session};
 
 fn check(cmdlet: &str, parameters: &[&str], target: &str) -> CheckRequest {
     CheckRequest {
@@ -15,15 +15,22 @@ fn check(cmdlet: &str, parameters: &[&str], target: &str) -> CheckRequest {
     }
 }
 
-#[tokio::test]
-async fn check_explains_the_linked_chain_and_the_nearest_miss() {
+/// The federation with dana in contoso.com/Sales, and fabrikam\\bob's
+/// session (keep the federation: dropping it stops the nodes).
+async fn bob_and_dana_in_sales() -> (Federation, Session) {
     let f = federation().await;
     let mut admin = f.administrator().await.unwrap();
     admin
         .run("New-Mailbox -Name dana -OrganizationalUnit contoso.com/Sales")
         .await
         .unwrap();
-    let mut bob = f.session("fabrikam\\bob").await.unwrap();
+    let bob = f.session("fabrikam\\bob").await.unwrap();
+    (f, bob)
+}
+
+#[tokio::test]
+async fn check_explains_the_linked_chain_and_the_nearest_miss() {
+    let (f, mut bob) = bob_and_dana_in_sales().await;
     let allowed = bob
         .check(check("Set-Mailbox", &["Identity", "Office"], "dana"))
         .await
@@ -132,13 +139,7 @@ async fn who_can_lists_foreign_groups_and_is_gated() {
 
 #[tokio::test]
 async fn a_bulk_check_without_chains_decides_as_the_explained_one() {
-    let f = federation().await;
-    let mut admin = f.administrator().await.unwrap();
-    admin
-        .run("New-Mailbox -Name dana -OrganizationalUnit contoso.com/Sales")
-        .await
-        .unwrap();
-    let mut bob = f.session("fabrikam\\bob").await.unwrap();
+    let (_f, mut bob) = bob_and_dana_in_sales().await;
     let checks = vec![
         check("Get-Mailbox", &["Identity"], "dana"),
         check("Set-Mailbox", &["Identity", "Office"], "dana"),

@@ -61,6 +61,13 @@ pub async fn route(
     query: &Fields,
     form: &Fields,
 ) -> Option<Outcome> {
+    if let Some(removal) = removal::Removal::at(path) {
+        return match *method {
+            Method::GET => Some(removal.confirm(browser, query).into()),
+            Method::POST => Some(removal.run(browser, form).await),
+            _ => None,
+        };
+    }
     let outcome = match (method, path) {
         (&Method::GET, "/") | (&Method::GET, "/role-groups") => {
             role_groups::list(browser, form).await.into()
@@ -69,21 +76,7 @@ pub async fn route(
         (&Method::POST, "/role-groups/add-member") => role_groups::add_member(browser, form).await,
         (&Method::POST, "/role-groups/set") => role_groups::set(browser, form).await,
         (&Method::GET, "/role-groups/detail") => role_groups::detail(browser, query).await.into(),
-        (&Method::GET, "/role-groups/remove-member") => {
-            removal::confirm_remove_member(browser, query).into()
-        }
-        (&Method::POST, "/role-groups/remove-member") => {
-            removal::remove_member(browser, form).await
-        }
         (&Method::POST, "/role-groups/add-role") => assignments::add(browser, form).await,
-        (&Method::GET, "/role-groups/remove-assignment") => {
-            removal::confirm_remove_assignment(browser, query).into()
-        }
-        (&Method::POST, "/role-groups/remove-assignment") => {
-            removal::remove_assignment(browser, form).await
-        }
-        (&Method::GET, "/role-groups/remove") => removal::confirm_remove(browser, query).into(),
-        (&Method::POST, "/role-groups/remove") => removal::remove(browser, form).await,
         (&Method::GET, "/who-can") => who_can::who_can(browser, query).await.into(),
         (&Method::GET, "/who-can/mine") => who_can::what_can(browser).await.into(),
         (&Method::GET, "/what-if") => what_if::form(console, browser).await.into(),

@@ -11,84 +11,118 @@ use crate::console::html::{self, escape};
 use crate::console::http::Fields;
 use crate::console::sessions::BrowserSession;
 
-/// `Remove-RoleGroupMember` of the query's group and member, as the
-/// confirmation page asks before it runs.
-fn remove_member_cmdlet(fields: &Fields) -> (Cmdlet, String) {
-    let (group, member) = (fields.get("identity"), fields.get("member"));
-    let cmdlet = Cmdlet::new("Remove-RoleGroupMember")
-        .text("Identity", group)
-        .text("Member", member);
-    let action = format!("Removing member \"{member}\" from role group \"{group}\"");
-    (cmdlet, action)
+/// What a role group's page can remove, each after its confirmation page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removal {
+    /// `Remove-RoleGroupMember` of the form's member.
+    Member,
+    /// `Remove-ManagementRoleAssignment` of the form's assignment.
+    Assignment,
+    /// `Remove-RoleGroup` (and its role assignments).
+    Group,
 }
 
-/// `Remove-ManagementRoleAssignment` of the query's assignment of the
-/// query's group.
-fn remove_assignment_cmdlet(fields: &Fields) -> (Cmdlet, String) {
-    let assignment = fields.get("assignment");
-    let cmdlet = Cmdlet::new("Remove-ManagementRoleAssignment").text("Identity", assignment);
-    let action = format!(
-        "Removing the management role assignment \"{assignment}\" of role group \"{}\"",
-        fields.get("identity")
-    );
-    (cmdlet, action)
-}
+impl Removal {
+    /// The removal whose confirmation page (GET) and action (POST) are at
+    /// `path`.
+    pub fn at(path: &str) -> Option<Self> {
+        [Self::Member, Self::Assignment, Self::Group]
+            .into_iter()
+            .find(|r| r.path() == path)
+    }
 
-/// `Remove-RoleGroup` of the query's group (and its role assignments).
-fn remove_cmdlet(fields: &Fields) -> (Cmdlet, String) {
-    let group = fields.get("identity");
-    let cmdlet = Cmdlet::new("Remove-RoleGroup").text("Identity", group);
-    let action = format!("Removing role group \"{group}\" and its role assignments");
-    (cmdlet, action)
-}
+    fn path(self) -> &'static str {
+        match self {
+            Self::Member => "/role-groups/remove-member",
+            Self::Assignment => "/role-groups/remove-assignment",
+            Self::Group => "/role-groups/remove",
+        }
+    }
 
-/// Asks before removing a member: the cmdlet line, what it will do, Yes
-/// (the POST that runs it) or No (back to the group). Nothing runs here.
-pub fn confirm_remove_member(browser: &BrowserSession, query: &Fields) -> (String, String) {
-    let (cmdlet, action) = remove_member_cmdlet(query);
-    let hidden = [
-        ("identity", query.get("identity")),
-        ("member", query.get("member")),
-    ];
-    confirm(
-        browser,
-        &cmdlet,
-        &action,
-        "/role-groups/remove-member",
-        &hidden,
-        query,
-    )
-}
+    /// The form field naming what is removed besides the group.
+    fn field(self) -> Option<&'static str> {
+        match self {
+            Self::Member => Some("member"),
+            Self::Assignment => Some("assignment"),
+            Self::Group => None,
+        }
+    }
 
-/// Asks before removing one of a role group's assignments.
-pub fn confirm_remove_assignment(browser: &BrowserSession, query: &Fields) -> (String, String) {
-    let (cmdlet, action) = remove_assignment_cmdlet(query);
-    let hidden = [
-        ("identity", query.get("identity")),
-        ("assignment", query.get("assignment")),
-    ];
-    confirm(
-        browser,
-        &cmdlet,
-        &action,
-        "/role-groups/remove-assignment",
-        &hidden,
-        query,
-    )
-}
+    /// The cmdlet of `fields` and what it will do, as the confirmation
+    /// page says it.
+    fn cmdlet(self, fields: &Fields) -> (Cmdlet, String) {
+        let group = fields.get("identity");
+        match self {
+            Self::Member => {
+                let member = fields.get("member");
+                let cmdlet = Cmdlet::new("Remove-RoleGroupMember")
+                    .text("Identity", group)
+                    .text("Member", member);
+                let action = format!("Removing member \"{member}\" from role group \"{group}\"");
+                (cmdlet, action)
+            }
+            Self::Assignment => {
+                let assignment = fields.get("assignment");
+                let cmdlet =
+                    Cmdlet::new("Remove-ManagementRoleAssignment").text("Identity", assignment);
+                let action = format!(
+                    "Removing the management role assignment \"{assignment}\" of role group \"{group}\""
+                );
+                (cmdlet, action)
+            }
+            Self::Group => {
+                let cmdlet = Cmdlet::new("Remove-RoleGroup").text("Identity", group);
+                let action = format!("Removing role group \"{group}\" and its role assignments");
+                (cmdlet, action)
+            }
+        }
+    }
 
-/// Asks before removing a role group.
-pub fn confirm_remove(browser: &BrowserSession, query: &Fields) -> (String, String) {
-    let (cmdlet, action) = remove_cmdlet(query);
-    let hidden = [("identity", query.get("identity"))];
-    confirm(
-        browser,
-        &cmdlet,
-        &action,
-        "/role-groups/remove",
-        &hidden,
-        query,
-    )
+    /// What the page after a removal says, and where it is.
+    fn done(self, fields: &Fields) -> (String, String) {
+        let group = fields.get("identity");
+        match self {
+            Self::Member => (
+                format!("`{}` removed from `{group}`.", fields.get("member")),
+                detail_path(group),
+            ),
+            Self::Assignment => (
+                format!("Assignment `{}` removed.", fields.get("assignment")),
+                detail_path(group),
+            ),
+            Self::Group => (
+                format!("Role group `{group}` removed."),
+                "/role-groups".to_owned(),
+            ),
+        }
+    }
+
+    /// Asks before removing: the cmdlet line, what it will do, Yes (the
+    /// POST that runs it) or No (back to the group). Nothing runs here.
+    pub fn confirm(self, browser: &BrowserSession, query: &Fields) -> (String, String) {
+        let (cmdlet, action) = self.cmdlet(query);
+        let mut hidden = vec![("identity", query.get("identity"))];
+        hidden.extend(self.field().map(|f| (f, query.get(f))));
+        confirm(browser, &cmdlet, &action, self.path(), &hidden, query)
+    }
+
+    /// Runs the removal its confirmation page posted: on success, to the
+    /// page that shows the result; a refusal is its own page, with the
+    /// cmdlet line and the reason.
+    pub async fn run(self, browser: &mut BrowserSession, form: &Fields) -> Outcome {
+        let (cmdlet, _) = self.cmdlet(form);
+        let (success, to) = self.done(form);
+        match run(browser, &cmdlet, &success).await {
+            Ok(message) => Outcome::Done { to, message },
+            Err((status, refused)) => {
+                let main = format!(
+                    "{refused}<p><a href=\"{}\">Back to the role group</a></p>",
+                    escape(&to)
+                );
+                Outcome::Page(status, format!("{} refused", cmdlet.name), main)
+            }
+        }
+    }
 }
 
 /// A confirmation page, as PowerShell asks for a cmdlet of high impact.
@@ -119,62 +153,4 @@ fn confirm(
         back = escape(&detail_path(query.get("identity"))),
     );
     (format!("{}: confirm", cmdlet.name), main)
-}
-
-/// `Remove-RoleGroupMember` after its confirmation, then the group's page.
-pub async fn remove_member(browser: &mut BrowserSession, form: &Fields) -> Outcome {
-    let (cmdlet, _) = remove_member_cmdlet(form);
-    let success = format!(
-        "`{}` removed from `{}`.",
-        form.get("member"),
-        form.get("identity")
-    );
-    refused_or_done(
-        browser,
-        &cmdlet,
-        &success,
-        detail_path(form.get("identity")),
-    )
-    .await
-}
-
-/// `Remove-ManagementRoleAssignment` after its confirmation, then the
-/// group's page.
-pub async fn remove_assignment(browser: &mut BrowserSession, form: &Fields) -> Outcome {
-    let (cmdlet, _) = remove_assignment_cmdlet(form);
-    let success = format!("Assignment `{}` removed.", form.get("assignment"));
-    refused_or_done(
-        browser,
-        &cmdlet,
-        &success,
-        detail_path(form.get("identity")),
-    )
-    .await
-}
-
-/// `Remove-RoleGroup` after its confirmation, then the list.
-pub async fn remove(browser: &mut BrowserSession, form: &Fields) -> Outcome {
-    let (cmdlet, _) = remove_cmdlet(form);
-    let success = format!("Role group `{}` removed.", form.get("identity"));
-    refused_or_done(browser, &cmdlet, &success, "/role-groups".to_owned()).await
-}
-
-/// Runs a confirmed `cmdlet`: on success, to `to` with what happened; a
-/// refusal is its own page, with the cmdlet line and the reason.
-async fn refused_or_done(
-    browser: &mut BrowserSession,
-    cmdlet: &Cmdlet,
-    success: &str,
-    to: String,
-) -> Outcome {
-    match run(browser, cmdlet, success).await {
-        Ok(message) => Outcome::Done { to, message },
-        Err((status, refused)) => {
-            let main = format!(
-                "{refused}<p><a href=\"{}\">Back to the role group</a></p>",
-                escape(&to)
-            );
-            Outcome::Page(status, format!("{} refused", cmdlet.name), main)
-        }
-    }
 }

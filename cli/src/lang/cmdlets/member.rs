@@ -5,6 +5,8 @@
 //! each property is a `NoteProperty` whose definition is its type and value,
 //! as PowerShell shows them for such objects.
 
+use std::collections::HashSet;
+
 use resource_forest::rbac::compare::wildcard_match;
 
 use crate::lang::values::{Object, Val};
@@ -62,6 +64,51 @@ fn rank(member_type: &str) -> u8 {
     }
 }
 
+/// The members found so far.
+struct Members<'n> {
+    /// The names kept (wildcards), if given.
+    names: Option<&'n [String]>,
+    /// The types in the order first seen.
+    types: Vec<&'static str>,
+    /// The members met, by (type's place, lower-cased name): piping many
+    /// objects costs a look-up per property, and a member is matched against
+    /// the names and its definition written once.
+    seen: HashSet<(usize, String)>,
+    /// Each row with its sort key (type's place, member type's rank,
+    /// lower-cased name).
+    rows: Vec<((usize, u8, String), Val)>,
+}
+
+impl Members<'_> {
+    fn add(
+        &mut self,
+        type_name: &'static str,
+        name: &str,
+        member_type: &str,
+        definition: impl FnOnce() -> String,
+    ) {
+        let place = self
+            .types
+            .iter()
+            .position(|&t| t == type_name)
+            .unwrap_or_else(|| {
+                self.types.push(type_name);
+                self.types.len() - 1
+            });
+        let lower = name.to_ascii_lowercase();
+        // Each member is matched against the names once, kept or not.
+        if self.seen.insert((place, lower.clone()))
+            && self
+                .names
+                .is_none_or(|names| names.iter().any(|n| wildcard_match(n, name)))
+        {
+            let key = (place, rank(member_type), lower);
+            let row = row(type_name, name, member_type, definition());
+            self.rows.push((key, row));
+        }
+    }
+}
+
 /// The members of `items`, each type once (in the order first seen), each
 /// member of a type once, by member type and then by name as PowerShell
 /// sorts them, keeping those whose name matches one of `names` (wildcards)
@@ -77,64 +124,41 @@ pub fn members(items: &[Val], names: Option<&[String]>) -> Result<Vec<Val>, Stri
                 .to_owned(),
         );
     }
-    let wanted =
-        |name: &str| names.is_none_or(|names| names.iter().any(|n| wildcard_match(n, name)));
-    // The types in the order first seen, and each row with its sort key
-    // (type's place, member type's rank, lower-cased name).
-    let mut types: Vec<&'static str> = Vec::new();
-    let mut rows: Vec<((usize, u8, String), Val)> = Vec::new();
-    let mut add = |type_name: &'static str, name: &str, member_type: &str, definition: String| {
-        let place = types
-            .iter()
-            .position(|&t| t == type_name)
-            .unwrap_or_else(|| {
-                types.push(type_name);
-                types.len() - 1
-            });
-        let lower = name.to_ascii_lowercase();
-        let seen = rows.iter().any(|((p, _, n), _)| *p == place && *n == lower);
-        if wanted(name) && !seen {
-            let key = (place, rank(member_type), lower);
-            rows.push((key, row(type_name, name, member_type, definition)));
-        }
+    let mut members = Members {
+        names,
+        types: Vec::new(),
+        seen: HashSet::new(),
+        rows: Vec::new(),
     };
     for item in items {
         let t = type_name(item);
         match item {
             Val::Object(object) => {
                 for (name, value) in &object.properties {
-                    add(
-                        t,
-                        name,
-                        "NoteProperty",
-                        format!("{} {name}={value}", short_type(value)),
-                    );
+                    members.add(t, name, "NoteProperty", || {
+                        format!("{} {name}={value}", short_type(value))
+                    });
                 }
             }
             Val::Hash(pairs) => {
-                add(t, "Count", "Property", "int Count {get;}".to_owned());
-                add(
-                    t,
-                    "Keys",
-                    "Property",
-                    "System.Collections.ICollection Keys {get;}".to_owned(),
-                );
+                members.add(t, "Count", "Property", || "int Count {get;}".to_owned());
+                members.add(t, "Keys", "Property", || {
+                    "System.Collections.ICollection Keys {get;}".to_owned()
+                });
                 for (key, value) in pairs {
-                    add(
-                        t,
-                        key,
-                        "NoteProperty",
-                        format!("{} {key}={value}", short_type(value)),
-                    );
+                    members.add(t, key, "NoteProperty", || {
+                        format!("{} {key}={value}", short_type(value))
+                    });
                 }
             }
-            Val::Str(_) => add(t, "Length", "Property", "int Length {get;}".to_owned()),
-            Val::Array(_) => add(t, "Count", "Property", "int Count {get;}".to_owned()),
+            Val::Str(_) => members.add(t, "Length", "Property", || "int Length {get;}".to_owned()),
+            Val::Array(_) => members.add(t, "Count", "Property", || "int Count {get;}".to_owned()),
             Val::Null | Val::Bool(_) | Val::Int(_) | Val::Num(_) | Val::Block(_) => {
-                add(t, "ToString", "Method", "string ToString()".to_owned());
+                members.add(t, "ToString", "Method", || "string ToString()".to_owned());
             }
         }
     }
+    let mut rows = members.rows;
     rows.sort_by(|(a, _), (b, _)| a.cmp(b));
     Ok(rows.into_iter().map(|(_, row)| row).collect())
 }
